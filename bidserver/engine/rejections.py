@@ -1,0 +1,54 @@
+"""A refused command is data, not an exception: a reason code the client can act on.
+
+Bugs are exceptions; refusals are :class:`Rejection` values. The edge maps both to wire codes in one
+place (``bidserver.wire``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+
+class Reason(enum.StrEnum):
+    # who may do what
+    FORBIDDEN = "forbidden"  # the actor's role may not send this command
+    NOT_INVITED = "not_invited"  # the supplier is not invited to this auction
+    # lifecycle
+    UNKNOWN_AUCTION = "unknown_auction"  # any command but create on an empty state
+    ALREADY_EXISTS = "already_exists"
+    INVALID_CONFIG = "invalid_config"
+    CONFIG_LOCKED = "config_locked"  # configuration changes after the auction opened
+    ALREADY_INVITED = "already_invited"
+    ALREADY_STARTED = "already_started"
+    AUCTION_NOT_OPEN = "auction_not_open"  # not yet open
+    AUCTION_PAUSED = "auction_paused"
+    AUCTION_CLOSED = "auction_closed"
+    AUCTION_CANCELLED = "auction_cancelled"
+    NOT_PAUSED = "not_paused"
+    # lots and bids
+    UNKNOWN_LOT = "unknown_lot"
+    LOT_CLOSED = "lot_closed"
+    INVALID_AMOUNT = "invalid_amount"  # zero, negative
+    ABOVE_CEILING = "above_ceiling"
+    DECREMENT_TOO_SMALL = "decrement_too_small"
+    TIE_NOT_ALLOWED = "tie_not_allowed"
+    CONFIRMATION_REQUIRED = "confirmation_required"  # fat-finger guard
+    RATE_LIMITED = "rate_limited"
+    DUPLICATE_BID_ID = "duplicate_bid_id"  # a bid id reused for a different bid
+    UNKNOWN_BID = "unknown_bid"
+    ALREADY_VOIDED = "already_voided"
+    UNKNOWN_SUPPLIER = "unknown_supplier"
+    INVALID_EXTENSION = "invalid_extension"
+    # award
+    LOT_NOT_CLOSED = "lot_not_closed"
+    ALREADY_AWARDED = "already_awarded"
+    REASON_REQUIRED = "reason_required"
+    NO_VALID_BID = "no_valid_bid"
+
+
+class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    reason: Reason
+    detail: str = ""  # human-readable, safe to show to the sender
+    max_amount: int | None = None  # for price refusals: the highest amount that would be accepted
