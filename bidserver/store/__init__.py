@@ -1,0 +1,25 @@
+"""Durable storage of auction events: the journal port (``journal``), its Redis streams
+implementation (``redis_journal``), the awards stream contract (``awards``) and a supervised
+local Redis (``embedded``). Only the port is re-exported here, so importing it stays cheap."""
+
+from .journal import (
+    AppendRequest,
+    AwardRecord,
+    Journal,
+    JournalConflict,
+    JournalError,
+    JournalNotDurable,
+    JournalUnavailable,
+    MemoryJournal,
+)
+
+__all__ = [
+    "AppendRequest",
+    "AwardRecord",
+    "Journal",
+    "JournalConflict",
+    "JournalError",
+    "JournalNotDurable",
+    "JournalUnavailable",
+    "MemoryJournal",
+]

@@ -1,0 +1,251 @@
+"""The journal port: where an auction's events become durable before anyone is told "accepted".
+
+Why a port: the room (the single writer of an auction) must not care whether events land in Redis
+or in a dict; it needs one promise. ``append`` returns only once the batch is durable, and raises
+otherwise, so the room can acknowledge bids strictly after the journal did (journal before
+acknowledge). ``MemoryJournal`` is the twin used by engine and room tests; it keeps the very same
+semantics (sequence checks, retry-as-no-op, conflicts, awards) so a test that passes against it
+means the same thing against ``RedisJournal``. One contract suite (tests/store) runs against both.
+
+Sequence numbers are the backbone: each auction's events are numbered 1, 2, 3, ... by its room and
+stored under exactly those numbers. That gives two guarantees without any coordination:
+
+* a retried append (the reply was lost, the room does not know whether the write happened) is
+  recognised because the same numbers already hold the same bytes: it succeeds as a no-op and
+  never duplicates an event, nor an award;
+* a second writer for the same auction (a split brain after a failover, a bug) is refused with
+  ``JournalConflict`` because the numbers it wants are taken or leave a gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import msgspec
+
+__all__ = [
+    "AppendRequest",
+    "AwardRecord",
+    "Journal",
+    "JournalConflict",
+    "JournalError",
+    "JournalNotDurable",
+    "JournalUnavailable",
+    "MemoryJournal",
+]
+
+
+class JournalError(Exception):
+    """Any failure of the journal: nothing from the failed call may be acknowledged."""
+
+
+class JournalUnavailable(JournalError):
+    """The store cannot be reached or cannot confirm durability now; the call may be retried."""
+
+
+class JournalConflict(JournalError):
+    """The stream does not end where this writer believes it does: another writer, or a gap.
+
+    Retrying the same call will not help; the room must stop and resync from the stream
+    (``last_seq`` is the stream's last sequence number as seen by the failed append).
+    """
+
+    def __init__(self, auction_id: str, first_seq: int, last_seq: int) -> None:
+        self.auction_id = auction_id
+        self.first_seq = first_seq
+        self.last_seq = last_seq
+        super().__init__(
+            f"auction {auction_id!r}: cannot append from seq {first_seq}, "
+            f"the stream ends at seq {last_seq} with different events"
+        )
+
+
+class JournalNotDurable(JournalError):
+    """The store would acknowledge writes that a crash can lose (checked once at connect)."""
+
+
+class AwardRecord(msgspec.Struct, frozen=True):
+    """One award as published to contract-signing services (see ``bidserver.store.awards``).
+
+    ``award_id`` is stable (derived from the auction and lot by the engine), so consumers can be
+    idempotent on it. ``payload`` is the JSON release, built by the engine, stored opaque here.
+    """
+
+    award_id: str
+    auction_id: str
+    lot_id: str
+    payload: bytes
+
+
+class AppendRequest(msgspec.Struct, frozen=True):
+    """One auction's batch inside a cross-auction group commit (``append_many``)."""
+
+    auction_id: str
+    first_seq: int
+    entries: Sequence[bytes]
+    awards: Sequence[AwardRecord] = ()
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """What a room needs from durable storage. Every method may raise ``JournalUnavailable``
+    except ``ping`` (which answers False instead) and ``close``."""
+
+    async def append(
+        self,
+        auction_id: str,
+        first_seq: int,
+        entries: Sequence[bytes],
+        awards: Sequence[AwardRecord] = (),
+    ) -> None:
+        """Durably store ``entries`` as seqs ``first_seq..`` and publish ``awards``, atomically.
+
+        A full retry of an already stored batch is a successful no-op; anything else that does
+        not continue the stream raises ``JournalConflict``. Registers the auction in the index.
+        """
+        ...
+
+    async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
+        """Group commit across auctions: one outcome per request (None = durable)."""
+        ...
+
+    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
+        """Every stored ``(seq, entry)`` with seq > ``after_seq``, in order."""
+        ...
+
+    async def auction_ids(self) -> list[str]:
+        """Every auction ever appended to (sorted)."""
+        ...
+
+    async def unfinished_ids(self) -> list[str]:
+        """The auctions to replay at startup: ``auction_ids`` minus the finished ones (sorted)."""
+        ...
+
+    async def mark_finished(self, auction_id: str) -> None: ...
+
+    async def ping(self) -> bool:
+        """True if the store answers; never raises (used by health checks)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def validate_batch(first_seq: int, entries: Sequence[bytes]) -> None:
+    """Shared argument checks, so both journals refuse the same programming errors."""
+    if first_seq < 1:
+        raise ValueError(f"sequence numbers start at 1, got first_seq={first_seq}")
+    if not entries:
+        raise ValueError("append needs at least one entry")
+
+
+class MemoryJournal:
+    """In-memory twin of ``RedisJournal`` with the same semantics (nothing survives the process).
+
+    Test hooks for the layers above, to exercise "acknowledge nothing" without a real outage:
+
+    * ``available = False``: every call raises ``JournalUnavailable`` (``ping`` answers False);
+    * ``fail_after_write = n``: the next n append calls store their batch, then raise
+      ``JournalUnavailable`` as if the reply had been lost (the case the retry rule is for);
+    * ``append_calls``: how many append/append_many calls were made (group commit checks).
+    """
+
+    def __init__(self) -> None:
+        self._streams: dict[str, list[bytes]] = {}
+        self._finished: set[str] = set()
+        self._awards: list[AwardRecord] = []
+        self.available = True
+        self.fail_after_write = 0
+        self.append_calls = 0
+
+    def _reply_lost(self) -> bool:
+        if self.fail_after_write > 0:
+            self.fail_after_write -= 1
+            return True
+        return False
+
+    @property
+    def awards(self) -> list[AwardRecord]:
+        """The awards stream, in publication order (a copy)."""
+        return list(self._awards)
+
+    def _check_available(self) -> None:
+        if not self.available:
+            raise JournalUnavailable("memory journal switched off")
+
+    def _append_now(
+        self,
+        auction_id: str,
+        first_seq: int,
+        entries: Sequence[bytes],
+        awards: Sequence[AwardRecord],
+    ) -> None:
+        validate_batch(first_seq, entries)
+        batch = [bytes(e) for e in entries]
+        stream = self._streams.get(auction_id, [])
+        last = len(stream)
+        if last == first_seq - 1:
+            stream.extend(batch)
+            self._streams[auction_id] = stream
+            self._awards.extend(awards)
+            return
+        end = first_seq - 1 + len(batch)
+        if last >= end and stream[first_seq - 1 : end] == batch:
+            return  # a retry of a batch already stored: no-op, awards not re-added
+        raise JournalConflict(auction_id, first_seq, last)
+
+    async def append(
+        self,
+        auction_id: str,
+        first_seq: int,
+        entries: Sequence[bytes],
+        awards: Sequence[AwardRecord] = (),
+    ) -> None:
+        self.append_calls += 1
+        self._check_available()
+        self._append_now(auction_id, first_seq, entries, awards)
+        if self._reply_lost():
+            raise JournalUnavailable("memory journal: write stored, reply lost (test hook)")
+
+    async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
+        self.append_calls += 1
+        for r in requests:
+            validate_batch(r.first_seq, r.entries)
+        if not self.available:
+            return [JournalUnavailable("memory journal switched off") for _ in requests]
+        results: list[JournalError | None] = []
+        for r in requests:
+            try:
+                self._append_now(r.auction_id, r.first_seq, r.entries, r.awards)
+            except JournalError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        if self._reply_lost():
+            lost = JournalUnavailable("memory journal: writes stored, reply lost (test hook)")
+            return [lost for _ in requests]
+        return results
+
+    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
+        self._check_available()
+        stream = self._streams.get(auction_id, [])
+        start = max(after_seq, 0)
+        return [(i + 1, e) for i, e in enumerate(stream[start:], start=start)]
+
+    async def auction_ids(self) -> list[str]:
+        self._check_available()
+        return sorted(self._streams)
+
+    async def unfinished_ids(self) -> list[str]:
+        self._check_available()
+        return sorted(set(self._streams) - self._finished)
+
+    async def mark_finished(self, auction_id: str) -> None:
+        self._check_available()
+        self._finished.add(auction_id)
+
+    async def ping(self) -> bool:
+        return self.available
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,340 @@
+"""The journal on Redis streams: one stream per auction, entry ids equal to sequence numbers.
+
+Why one Lua script per batch: the check "does the stream end at first_seq - 1?", the XADDs of the
+events, the XADDs of the awards and the index update must happen as one step, or a crash between
+them leaves an award without its event (or an auction missing from the index, never replayed).
+Redis runs a script atomically, and the entry ids ``f"{seq}-0"`` make a retry recognisable: if the
+ids already hold the same bytes, the script does nothing and reports success.
+
+Why durability is checked at connect: "acknowledged" must mean "on disk". With AOF
+``appendfsync always`` Redis fsyncs before it replies; with ``everysec`` a crash can lose the last
+second, which is acceptable only where the server has ``WAITAOF`` (Redis >= 7.2, Valkey), sent on
+the same connection right after the write, in the same pipeline. Anything else is refused with
+``JournalNotDurable`` unless the operator explicitly allows it (``allow_unsafe``, logged loudly).
+
+Why short timeouts and one retry: a bid must never hang on a dead Redis. Connect and socket
+timeouts bound every call; redis-py's pool drops a broken connection and dials again on the next
+call, so the same ``RedisJournal`` recovers when Redis is back. The single automatic retry is safe
+because the append script is idempotent (see above).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import (
+    MasterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .awards import (
+    DEFAULT_PREFIX,
+    FIELD_AUCTION_ID,
+    FIELD_AWARD_ID,
+    FIELD_LOT_ID,
+    FIELD_RELEASE,
+    awards_stream_key,
+)
+from .journal import (
+    AppendRequest,
+    AwardRecord,
+    JournalConflict,
+    JournalError,
+    JournalNotDurable,
+    JournalUnavailable,
+    validate_batch,
+)
+
+__all__ = ["MODE_AOF_ALWAYS", "MODE_UNSAFE", "MODE_WAITAOF", "RedisJournal"]
+
+log = logging.getLogger(__name__)
+
+MODE_AOF_ALWAYS = "aof_always"
+MODE_WAITAOF = "waitaof"
+MODE_UNSAFE = "unsafe"
+
+# KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter
+# ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5..4+n entries, then 4 per award.
+# Returns {1, last} appended, {0, last} retry of a stored batch, {-1, last} conflict.
+# The fence: with WAITAOF a retry may arrive on a new connection that wrote nothing yet, and
+# WAITAOF only waits for *this connection's* writes; bumping a counter makes the retry a write,
+# so its WAITAOF also covers the original batch (earlier in the AOF).
+APPEND_SCRIPT = f"""
+local first = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local last = 0
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 then
+  last = tonumber(string.match(top[1][1], '^(%d+)'))
+end
+if last == first - 1 then
+  for i = 1, n do
+    redis.call('XADD', KEYS[1], string.format('%d-0', first + i - 1), 'e', ARGV[4 + i])
+  end
+  local a = 5 + n
+  while a + 3 <= #ARGV do
+    redis.call('XADD', KEYS[2], '*', '{FIELD_AWARD_ID}', ARGV[a], '{FIELD_AUCTION_ID}', ARGV[a + 1],
+               '{FIELD_LOT_ID}', ARGV[a + 2], '{FIELD_RELEASE}', ARGV[a + 3])
+    a = a + 4
+  end
+  redis.call('SADD', KEYS[3], ARGV[1])
+  return {{1, last + n}}
+end
+local stop = first + n - 1
+if last >= stop then
+  local got = redis.call('XRANGE', KEYS[1], string.format('%d-0', first), string.format('%d-0', stop))
+  if #got == n then
+    for i = 1, n do
+      local f = got[i][2]
+      if got[i][1] ~= string.format('%d-0', first + i - 1) or f[1] ~= 'e' or f[2] ~= ARGV[4 + i] then
+        return {{-1, last}}
+      end
+    end
+    if ARGV[4] == '1' then redis.call('INCR', KEYS[4]) end
+    return {{0, last}}
+  end
+end
+return {{-1, last}}
+"""
+APPEND_SHA = hashlib.sha1(APPEND_SCRIPT.encode()).hexdigest()
+
+# Server errors that mean "cannot write now" rather than "this request is wrong": redis-py gives
+# some their own classes (stripping the code from the message), the others keep the code.
+_UNAVAILABLE_CLASSES = (ReadOnlyError, OutOfMemoryError, MasterDownError, TryAgainError)
+_UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM")
+
+
+def _map_error(exc: BaseException) -> JournalError:
+    if isinstance(exc, JournalError):
+        return exc
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):  # incl. LOADING
+        return JournalUnavailable(f"redis unreachable: {exc}")
+    if isinstance(exc, _UNAVAILABLE_CLASSES) or (
+        isinstance(exc, ResponseError) and str(exc).startswith(_UNAVAILABLE_PREFIXES)
+    ):
+        return JournalUnavailable(f"redis cannot write now: {exc!r}")
+    return JournalError(f"redis error: {exc!r}")
+
+
+class RedisJournal:
+    """``Journal`` on Redis streams. Call ``await connect()`` before use; ``mode`` tells how
+    durability is obtained ("aof_always", "waitaof" or "unsafe")."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        allow_unsafe: bool = False,
+        socket_timeout: float = 2.0,
+        connect_timeout: float = 1.0,
+        waitaof_timeout_ms: int = 1000,
+        read_page_size: int = 1000,
+    ) -> None:
+        if waitaof_timeout_ms / 1000 >= socket_timeout:
+            raise ValueError("socket_timeout must exceed the WAITAOF timeout")
+        self.url = url
+        self.prefix = prefix
+        self.allow_unsafe = allow_unsafe
+        self.waitaof_timeout_ms = waitaof_timeout_ms
+        self.read_page_size = read_page_size
+        self.mode: str | None = None
+        self.awards_key = awards_stream_key(prefix)
+        self.index_key = f"{prefix}:auctions"
+        self.finished_key = f"{prefix}:finished"
+        self.fence_key = f"{prefix}:fence"
+        self._redis: Redis = Redis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=connect_timeout,
+            retry=Retry(NoBackoff(), 1),
+            client_name="bidserver-journal",
+        )
+
+    def stream_key(self, auction_id: str) -> str:
+        return f"{self.prefix}:auction:{auction_id}"
+
+    @property
+    def redis(self) -> Redis:
+        """The underlying client (for the awards helpers and diagnostics)."""
+        return self._redis
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def connect(self) -> str:
+        """Check durability and load the append script; returns the durability mode."""
+        try:
+            mode = await self.check_durability()
+            await self._redis.script_load(APPEND_SCRIPT)
+        except RedisError as exc:
+            raise _map_error(exc) from exc
+        self.mode = mode
+        return mode
+
+    async def check_durability(self) -> str:
+        """Decide how acknowledged writes are made durable, or refuse (``JournalNotDurable``)."""
+        r = self._redis
+        try:
+            appendonly = (await r.config_get("appendonly")).get("appendonly")
+            appendfsync = (await r.config_get("appendfsync")).get("appendfsync")
+        except ResponseError:  # CONFIG may be disabled on managed services
+            appendonly = appendfsync = None
+        try:
+            info = await r.execute_command("COMMAND INFO", "WAITAOF")
+        except ResponseError:  # COMMAND denied by ACL: do without WAITAOF
+            info = None
+        has_waitaof = bool(info and info[0])
+        if appendonly == "yes" and appendfsync == "always":
+            return MODE_AOF_ALWAYS
+        if has_waitaof and appendonly != "no":
+            try:  # the probe fails if AOF is off, which also covers an unreadable CONFIG
+                await r.execute_command("WAITAOF", 1, 0, self.waitaof_timeout_ms)
+            except ResponseError as exc:
+                log.debug("WAITAOF probe failed: %s", exc)
+            else:
+                return MODE_WAITAOF
+        problem = (
+            f"Redis at {self.url} would acknowledge writes a crash can lose "
+            f"(appendonly={appendonly}, appendfsync={appendfsync}, WAITAOF "
+            f"{'available' if has_waitaof else 'not available'}). Set 'appendonly yes' and "
+            "'appendfsync always' (or use Redis >= 7.2 / Valkey with appendonly yes for WAITAOF)."
+        )
+        if not self.allow_unsafe:
+            raise JournalNotDurable(problem)
+        log.critical("UNSAFE JOURNAL: %s Continuing because allow_unsafe=True.", problem)
+        return MODE_UNSAFE
+
+    async def close(self) -> None:
+        try:
+            await self._redis.aclose()
+        except RedisError:  # closing a client whose server is gone must not fail shutdown
+            pass
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except Exception:  # noqa: BLE001 -- health checks answer, they never raise
+            return False
+
+    # -- appends -----------------------------------------------------------------------------
+
+    def _script_args(self, req: AppendRequest) -> tuple[list[str], list[Any]]:
+        validate_batch(req.first_seq, req.entries)
+        keys = [self.stream_key(req.auction_id), self.awards_key, self.index_key, self.fence_key]
+        fence = "1" if self.mode == MODE_WAITAOF else "0"
+        args: list[Any] = [req.auction_id, req.first_seq, len(req.entries), fence, *req.entries]
+        for award in req.awards:
+            args += [award.award_id, award.auction_id, award.lot_id, award.payload]
+        return keys, args
+
+    async def append(
+        self,
+        auction_id: str,
+        first_seq: int,
+        entries: Sequence[bytes],
+        awards: Sequence[AwardRecord] = (),
+    ) -> None:
+        [outcome] = await self.append_many([AppendRequest(auction_id, first_seq, entries, awards)])
+        if outcome is not None:
+            raise outcome
+
+    async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
+        """Write several auctions' batches in one round trip (each its own atomic script call).
+
+        Returns one outcome per request: None if durable, else the ``JournalError`` for it.
+        Argument errors (``ValueError``) are raised before anything is sent.
+        """
+        if self.mode is None:
+            raise JournalError("RedisJournal.connect() was not called")
+        calls = [self._script_args(r) for r in requests]
+        outcomes: list[JournalError | None] = [None] * len(requests)
+        todo = list(range(len(requests)))
+        use_eval = False
+        while todo:
+            results = await self._run_scripts([calls[i] for i in todo], use_eval)
+            retry: list[int] = []
+            for i, res in zip(todo, results, strict=True):
+                if isinstance(res, NoScriptError) and not use_eval:
+                    retry.append(i)  # not executed: run it again with the script body
+                elif isinstance(res, BaseException):
+                    outcomes[i] = _map_error(res)
+                elif int(res[0]) < 0:
+                    r = requests[i]
+                    outcomes[i] = JournalConflict(r.auction_id, r.first_seq, int(res[1]))
+            todo, use_eval = retry, True
+        return outcomes
+
+    async def _run_scripts(
+        self, calls: list[tuple[list[str], list[Any]]], use_eval: bool
+    ) -> list[Any]:
+        """One pipeline: the script calls, then WAITAOF on the same connection if needed."""
+        pipe = self._redis.pipeline(transaction=False)
+        for keys, args in calls:
+            if use_eval:
+                pipe.execute_command("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
+            else:
+                pipe.execute_command("EVALSHA", APPEND_SHA, len(keys), *keys, *args)
+        waitaof = self.mode == MODE_WAITAOF
+        if waitaof:
+            pipe.execute_command("WAITAOF", 1, 0, self.waitaof_timeout_ms)
+        try:
+            results = await pipe.execute(raise_on_error=False)
+        except (RedisError, OSError) as exc:
+            err = _map_error(exc)
+            return [err] * len(calls)
+        if waitaof:
+            ack = results.pop()
+            if isinstance(ack, BaseException) or int(ack[0]) < 1:
+                err = JournalUnavailable(f"write not fsynced within {self.waitaof_timeout_ms} ms: {ack}")
+                results = [r if isinstance(r, BaseException) else err for r in results]
+        return results
+
+    # -- reads and the index -----------------------------------------------------------------
+
+    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
+        key = self.stream_key(auction_id)
+        out: list[tuple[int, bytes]] = []
+        start = max(after_seq, 0) + 1
+        try:
+            while True:
+                page = await self._redis.xrange(key, f"{start}-0", "+", count=self.read_page_size)
+                for entry_id, fields in page:
+                    out.append((int(entry_id.split(b"-", 1)[0]), fields[b"e"]))
+                if len(page) < self.read_page_size:
+                    return out
+                start = out[-1][0] + 1
+        except RedisError as exc:
+            raise _map_error(exc) from exc
+
+    async def auction_ids(self) -> list[str]:
+        try:
+            members = await self._redis.smembers(self.index_key)
+        except RedisError as exc:
+            raise _map_error(exc) from exc
+        return sorted(m.decode() for m in members)
+
+    async def unfinished_ids(self) -> list[str]:
+        try:
+            members = await self._redis.sdiff(self.index_key, self.finished_key)
+        except RedisError as exc:
+            raise _map_error(exc) from exc
+        return sorted(m.decode() for m in members)
+
+    async def mark_finished(self, auction_id: str) -> None:
+        try:
+            await self._redis.sadd(self.finished_key, auction_id)
+        except RedisError as exc:
+            raise _map_error(exc) from exc

@@ -1,0 +1,174 @@
+"""Example contract-signing service: reads bidserver's awards stream with a consumer group.
+
+It shows the contract documented in ``bidserver.store.awards``:
+
+* every instance calls ``ensure_group`` (creating the group once, harmless afterwards);
+* it first re-reads its *own* pending entries (id ``0``: delivered before a crash, never acked),
+  then new ones (id ``>``);
+* "signing" is HMAC-SHA256 over the release bytes with a key from ``AWARD_SIGNING_KEY``; the
+  signature is stored with HSETNX in a hash keyed by award_id, so a redelivered award is signed
+  once and the ack simply follows (idempotent on award_id: delivery is at least once);
+* it acks only after the signature is stored;
+* from time to time it takes over entries another consumer left pending too long (XAUTOCLAIM).
+
+Run:  AWARD_SIGNING_KEY=secret python examples/award_consumer.py --redis-url unix:///path/redis.sock
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import signal
+import socket
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bidserver.store.awards import AWARDS_STREAM, decode_award, ensure_group
+
+log = logging.getLogger("award_consumer")
+
+SIGNATURES_KEY = "contracts:signatures"
+
+
+def sign(key: bytes, release: bytes) -> str:
+    return hmac.new(key, release, hashlib.sha256).hexdigest()
+
+
+async def handle_entries(
+    redis: Redis,
+    entries: list[tuple[Any, dict[Any, Any]]],
+    key: bytes,
+    *,
+    group: str,
+    stream: str = AWARDS_STREAM,
+    signatures_key: str = SIGNATURES_KEY,
+) -> int:
+    """Sign (once per award_id) and ack each entry; returns how many entries were handled."""
+    for entry_id, fields in entries:
+        if not fields:  # deleted while pending: nothing left to sign, only to acknowledge
+            log.warning("award entry %s no longer exists; acknowledging it", entry_id)
+            await redis.xack(stream, group, entry_id)
+            continue
+        award = decode_award(fields)
+        created = await redis.hsetnx(signatures_key, award.award_id, sign(key, award.payload))
+        if created:
+            log.info("signed award %s (auction %s, lot %s)", award.award_id, award.auction_id, award.lot_id)
+        else:
+            log.info("award %s already signed (redelivery)", award.award_id)
+        await redis.xack(stream, group, entry_id)
+    return len(entries)
+
+
+async def process_once(
+    redis: Redis,
+    group: str,
+    consumer: str,
+    key: bytes,
+    *,
+    pending: bool = False,
+    count: int = 100,
+    block_ms: int | None = 1000,
+    stream: str = AWARDS_STREAM,
+    signatures_key: str = SIGNATURES_KEY,
+) -> int:
+    """One XREADGROUP round: new entries, or with ``pending=True`` this consumer's own unacked
+    ones (after a restart). Returns how many entries were handled (0 on timeout)."""
+    start = "0" if pending else ">"
+    reply = await redis.xreadgroup(
+        group, consumer, {stream: start}, count=count, block=None if pending else block_ms
+    )
+    handled = 0
+    for _stream, entries in reply or []:
+        handled += await handle_entries(
+            redis, entries, key, group=group, stream=stream, signatures_key=signatures_key
+        )
+    return handled
+
+
+async def reclaim_stuck(
+    redis: Redis,
+    group: str,
+    consumer: str,
+    key: bytes,
+    *,
+    min_idle_ms: int,
+    stream: str = AWARDS_STREAM,
+    signatures_key: str = SIGNATURES_KEY,
+) -> int:
+    """Take over and handle entries pending (in any consumer) for at least ``min_idle_ms``."""
+    handled = 0
+    cursor = "0-0"
+    while True:
+        reply = await redis.xautoclaim(stream, group, consumer, min_idle_ms, start_id=cursor, count=100)
+        cursor, claimed = reply[0], reply[1]
+        handled += await handle_entries(
+            redis, claimed, key, group=group, stream=stream, signatures_key=signatures_key
+        )
+        if cursor in (b"0-0", "0-0"):
+            return handled
+
+
+async def run(
+    redis_url: str,
+    group: str,
+    consumer: str,
+    key: bytes,
+    *,
+    min_idle_ms: int,
+    reclaim_every_s: float,
+    stop: asyncio.Event,
+) -> None:
+    redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        await ensure_group(redis, group)
+        while await process_once(redis, group, consumer, key, pending=True):
+            pass
+        loop = asyncio.get_running_loop()
+        next_reclaim = loop.time()
+        while not stop.is_set():
+            if loop.time() >= next_reclaim:
+                await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms)
+                next_reclaim = loop.time() + reclaim_every_s
+            await process_once(redis, group, consumer, key, block_ms=1000)
+    finally:
+        await redis.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--redis-url", default="redis://localhost:6379/0")
+    parser.add_argument("--group", default="contract-signing")
+    parser.add_argument("--consumer", default=f"{socket.gethostname()}-{os.getpid()}")
+    parser.add_argument("--min-idle-ms", type=int, default=60_000, help="reclaim entries idle this long")
+    parser.add_argument("--reclaim-every", type=float, default=30.0, help="seconds between reclaims")
+    args = parser.parse_args(argv)
+    secret = os.environ.get("AWARD_SIGNING_KEY")
+    if not secret:
+        parser.error("set AWARD_SIGNING_KEY to the signing key")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    async def amain() -> None:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await run(
+            args.redis_url,
+            args.group,
+            args.consumer,
+            secret.encode(),
+            min_idle_ms=args.min_idle_ms,
+            reclaim_every_s=args.reclaim_every,
+            stop=stop,
+        )
+
+    asyncio.run(amain())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""Shared fixtures. Tests that need Redis get a real, private redis-server: never a mock, never
+the shared instance on 6379 (a mock would not show durability, timeouts or Lua semantics)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from bidserver.store.embedded import EmbeddedRedis
+
+
+@pytest.fixture
+def redis_factory(tmp_path: Path) -> Iterator[Callable[..., EmbeddedRedis]]:
+    """Start extra real servers: ``redis_factory(name="x", overrides={"appendonly": "no"})``.
+
+    Each lives in its own directory under tmp_path, listens on a unix socket there (no port
+    clashes between parallel runs) and is stopped at teardown.
+    """
+    started: list[EmbeddedRedis] = []
+
+    def make(name: str = "redis", overrides: Mapping[str, str] | None = None) -> EmbeddedRedis:
+        server = EmbeddedRedis(tmp_path / name, overrides=overrides)
+        started.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_factory: Callable[..., EmbeddedRedis]) -> EmbeddedRedis:
+    """A durable (AOF always) redis-server for one test: ``.url``, ``.stop()``, ``.start()``
+    (restarts on the same data dir, reloading the AOF), ``.kill()`` (SIGKILL, a crash)."""
+    return redis_factory()

