@@ -1,0 +1,129 @@
+"""Builds the Starlette app and wires its parts: journal, rooms, timers, HTTP and WebSocket routes.
+
+``serve`` is what ``bidserver serve`` runs: with no Redis URL it starts and supervises an embedded
+Redis (AOF, fsync on every write) in the data dir, and stops it on exit; with a URL it uses that
+server and never starts one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from . import clock
+from .auth import TokenVerifier
+from .config import Settings
+from .http.openapi import openapi_document
+from .http.routes import JSON, ROUTES
+from .store.journal import Journal
+from .store.redis_journal import RedisJournal
+from .ws.endpoint import live_room
+from .ws.registry import Rooms
+
+log = logging.getLogger("bidserver")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    verifier: TokenVerifier
+    journal: Journal
+    rooms: Rooms
+    now_ms: Callable[[], int]
+    durability: str
+
+
+def build_app(
+    settings: Settings,
+    *,
+    journal: Journal | None = None,
+    now_ms: Callable[[], int] = clock.now_ms,
+) -> Starlette:
+    """The ASGI app. ``journal`` defaults to a RedisJournal on ``settings.redis_url``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        the_journal = journal
+        durability = "memory"
+        if the_journal is None:
+            if not settings.redis_url:
+                raise RuntimeError("build_app needs settings.redis_url (serve() provides one)")
+            redis_journal = RedisJournal(
+                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal
+            )
+            durability = await redis_journal.connect()
+            the_journal = redis_journal
+        rooms = Rooms(the_journal, now_ms)
+        app.state.services = Services(
+            settings=settings,
+            verifier=TokenVerifier.from_settings(settings),
+            journal=the_journal,
+            rooms=rooms,
+            now_ms=now_ms,
+            durability=durability,
+        )
+        await rooms.recover()
+        try:
+            yield
+        finally:
+            await rooms.close()
+            await the_journal.close()
+
+    async def openapi(request):
+        return JSON(openapi_document())
+
+    routes = [
+        *ROUTES,
+        Route("/openapi.json", openapi, methods=["GET"]),
+        WebSocketRoute("/ws/auctions/{auction_id}", live_room),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def serve(settings: Settings) -> None:
+    """Run the server until interrupted (what ``bidserver serve`` does)."""
+    import uvicorn
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    embedded = None
+    if not settings.redis_url:
+        from .store.embedded import EmbeddedRedis
+
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        embedded.start()
+        settings = settings.with_redis_url(embedded.url)
+        log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
+    try:
+        # Bind first, so ``--port 0`` works and the printed address is the real one.
+        sock = socket.create_server((settings.host, settings.port), reuse_port=False, backlog=2048)
+        host, port = sock.getsockname()[:2]
+        print(
+            f"bidserver listening on http://{host}:{port} "
+            f"(API /api, live rooms ws://{host}:{port}/ws/auctions/<id>, "
+            f"OpenAPI /openapi.json, health /healthz); journal {settings.redis_url}",
+            flush=True,
+        )
+        config = uvicorn.Config(
+            build_app(settings),
+            loop="uvloop",
+            ws="websockets-sansio",
+            ws_max_size=settings.max_message_bytes,
+            ws_per_message_deflate=False,  # compression costs fan-out throughput: off
+            ws_ping_interval=settings.heartbeat_s,
+            ws_ping_timeout=settings.heartbeat_s,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if embedded is not None:
+            embedded.stop()

@@ -1,0 +1,381 @@
+"""``decide``: validate a command against the state and say which events it causes. Pure.
+
+The transition table maps (phase, command type) to a handler; a miss is a Rejection naming the
+command and the phase, so every "not now" has a precise, machine-readable reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .commands import (
+    AwardLot,
+    CancelAuction,
+    Command,
+    CreateAuction,
+    ExtendAuction,
+    InviteSupplier,
+    PauseAuction,
+    PlaceBid,
+    ResumeAuction,
+    StartAuction,
+    Tick,
+    UpdateConfig,
+    VoidBid,
+)
+from .events import (
+    AuctionCancelled,
+    AuctionClosed,
+    AuctionCreated,
+    AuctionOpened,
+    AuctionPaused,
+    AuctionResumed,
+    AwardBasis,
+    BidAccepted,
+    BidVoided,
+    ConfigUpdated,
+    Event,
+    ExtensionCause,
+    LotAwarded,
+    LotClosed,
+    LotEnd,
+    LotExtended,
+    SupplierInvited,
+)
+from .rejections import Reason, Rejection
+from .rules import config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes
+from .state import AuctionState, LotPhase, Phase
+from .values import AwardMode, BidRule, Role, SoftCloseTrigger, TieRule
+
+Decision = list[Event] | Rejection
+
+
+def _no(reason: Reason, detail: str = "", max_amount: int | None = None) -> Rejection:
+    return Rejection(reason=reason, detail=detail, max_amount=max_amount)
+
+
+def _is_buyer(state: AuctionState, command: Command) -> bool:
+    return command.actor.role is Role.BUYER and command.actor.party == state.buyer
+
+
+# ------------------------------------------------------------------ lifecycle
+
+
+def _create(state: AuctionState, c: CreateAuction) -> Decision:
+    if c.actor.role is not Role.BUYER:
+        return _no(Reason.FORBIDDEN, "only a buyer creates auctions")
+    if c.auction_id != state.auction_id:
+        return _no(Reason.INVALID_CONFIG, "auction id does not match")
+    problem = config_problem(c.config)
+    if problem:
+        return _no(Reason.INVALID_CONFIG, problem)
+    return [AuctionCreated(at=c.at, auction_id=c.auction_id, buyer=c.actor.party, config=c.config)]
+
+
+def _update_config(state: AuctionState, c: UpdateConfig) -> Decision:
+    problem = config_problem(c.config)
+    if problem:
+        return _no(Reason.INVALID_CONFIG, problem)
+    return [ConfigUpdated(at=c.at, config=c.config)]
+
+
+def _invite(state: AuctionState, c: InviteSupplier) -> Decision:
+    if not c.supplier.strip():
+        return _no(Reason.UNKNOWN_SUPPLIER, "supplier id is empty")
+    if c.supplier in state.suppliers:
+        return _no(Reason.ALREADY_INVITED, f"{c.supplier} is already invited")
+    alias = f"Supplier {len(state.suppliers) + 1}"
+    return [SupplierInvited(at=c.at, supplier=c.supplier, alias=alias, name=c.name)]
+
+
+def _opened(state: AuctionState, at: int, open_at: int) -> AuctionOpened:
+    return AuctionOpened(at=at, lot_ends=lot_ends(state.config, open_at))
+
+
+def _start(state: AuctionState, c: StartAuction) -> Decision:
+    return [_opened(state, c.at, c.at)]
+
+
+def _pause(state: AuctionState, c: PauseAuction) -> Decision:
+    return [AuctionPaused(at=c.at, reason=c.reason)]
+
+
+def _resume(state: AuctionState, c: ResumeAuction) -> Decision:
+    paused_for = c.at - (state.paused_at or c.at)
+    ends = tuple(
+        LotEnd(lot.lot_id, lot.end_at + paused_for)
+        for lot in state.lots.values()
+        if lot.phase is LotPhase.OPEN
+    )
+    return [AuctionResumed(at=c.at, lot_ends=ends)]
+
+
+def _cancel(state: AuctionState, c: CancelAuction) -> Decision:
+    if not c.reason.strip():
+        return _no(Reason.REASON_REQUIRED, "a cancellation needs a reason")
+    if state.finished:
+        return _no(Reason.AUCTION_CLOSED, "every lot is already decided")
+    return [AuctionCancelled(at=c.at, reason=c.reason)]
+
+
+def _extend(state: AuctionState, c: ExtendAuction) -> Decision:
+    if c.by_ms <= 0:
+        return _no(Reason.INVALID_EXTENSION, "by_ms must be positive")
+    if c.lot_id is not None:
+        lot = state.lots.get(c.lot_id)
+        if lot is None:
+            return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
+        if lot.phase is not LotPhase.OPEN:
+            return _no(Reason.LOT_CLOSED, f"lot {c.lot_id} is closed")
+        targets = [lot]
+    else:
+        targets = [lot for lot in state.lots.values() if lot.phase is LotPhase.OPEN]
+    ends = {lot_id: lot.end_at for lot_id, lot in state.lots.items()}
+    events: list[Event] = []
+    for lot in targets:
+        ends[lot.lot_id] = lot.end_at + c.by_ms
+        events.append(
+            LotExtended(
+                at=c.at,
+                lot_id=lot.lot_id,
+                end_at=ends[lot.lot_id],
+                cause=ExtensionCause.BUYER,
+                extensions=lot.extensions,
+            )
+        )
+    events.extend(_stagger(state, ends, c.at))
+    return events
+
+
+def _stagger(state: AuctionState, ends: dict[str, int | None], at: int) -> list[Event]:
+    return [
+        LotExtended(
+            at=at,
+            lot_id=lot_id,
+            end_at=end,
+            cause=ExtensionCause.STAGGER,
+            extensions=state.lots[lot_id].extensions,
+        )
+        for lot_id, end in stagger_pushes(state, ends)
+    ]
+
+
+# ------------------------------------------------------------------ bids
+
+
+def _bid(state: AuctionState, c: PlaceBid) -> Decision:
+    config = state.config
+    supplier = c.actor.party
+    entered_by = None
+    if c.actor.role is Role.BUYER and c.actor.party == state.buyer and c.on_behalf_of:
+        supplier, entered_by = c.on_behalf_of, c.actor.party
+    elif c.actor.role is not Role.SUPPLIER or c.on_behalf_of is not None:
+        return _no(Reason.FORBIDDEN, "only suppliers bid; buyers bid on a supplier's behalf")
+    if supplier not in state.suppliers:
+        return _no(Reason.NOT_INVITED, "not invited to this auction")
+    phase_refusal = _BID_PHASES.get(state.phase)
+    if phase_refusal is not None:
+        return _no(phase_refusal, f"the auction is {state.phase}")
+    known = state.bids.get(c.bid_id)
+    if known is not None:
+        if (known.supplier, known.lot_id, known.amount) == (supplier, c.lot_id, c.amount):
+            return []
+        return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    lot = state.lots.get(c.lot_id)
+    if lot is None:
+        return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
+    if lot.phase is not LotPhase.OPEN or c.at >= lot.end_at:
+        return _no(Reason.LOT_CLOSED, f"lot {c.lot_id} is closed")
+    if c.amount <= 0:
+        return _no(Reason.INVALID_AMOUNT, "the amount must be positive")
+    spec = next(s for s in config.lots if s.lot_id == c.lot_id)
+    if c.amount > spec.ceiling:
+        return _no(Reason.ABOVE_CEILING, "above the ceiling price", spec.ceiling)
+    last_at = state.last_bid_at.get(supplier)
+    if last_at is not None and c.at - last_at < config.min_bid_interval_ms:
+        return _no(Reason.RATE_LIMITED, f"at most one bid per {config.min_bid_interval_ms} ms")
+    limit = max_acceptable(config, lot, supplier, spec.ceiling)
+    if c.amount > limit:
+        return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough", limit)
+    if config.tie_rule is TieRule.REJECT:
+        for other, best in lot.best.items():
+            if other != supplier and best.amount == c.amount:
+                return _no(Reason.TIE_NOT_ALLOWED, "another supplier already bid this amount")
+    if not c.confirm and needs_confirmation(config, lot, supplier, spec.ceiling, c.amount):
+        return _no(Reason.CONFIRMATION_REQUIRED, "a large drop: resend with confirm=true")
+
+    events: list[Event] = [
+        BidAccepted(
+            at=c.at,
+            bid_id=c.bid_id,
+            lot_id=c.lot_id,
+            supplier=supplier,
+            amount=c.amount,
+            entered_by=entered_by,
+        )
+    ]
+    soft = config.soft_close
+    if soft is not None and lot.end_at - c.at <= soft.window_ms:
+        leader = lot.leader()
+        new_leader = leader is None or (c.amount, c.at) < (leader.amount, leader.at)
+        allowed = soft.max_extensions is None or lot.extensions < soft.max_extensions
+        if allowed and (soft.trigger is SoftCloseTrigger.ANY_BID or new_leader):
+            end = lot.end_at + soft.extension_ms
+            events.append(
+                LotExtended(
+                    at=c.at,
+                    lot_id=lot.lot_id,
+                    end_at=end,
+                    cause=ExtensionCause.SOFT_CLOSE,
+                    extensions=lot.extensions + 1,
+                )
+            )
+            ends = {lot_id: other.end_at for lot_id, other in state.lots.items()}
+            ends[lot.lot_id] = end
+            events.extend(_stagger(state, ends, c.at))
+    return events
+
+
+_BID_PHASES = {
+    Phase.DRAFT: Reason.AUCTION_NOT_OPEN,
+    Phase.PAUSED: Reason.AUCTION_PAUSED,
+    Phase.CLOSED: Reason.AUCTION_CLOSED,
+    Phase.CANCELLED: Reason.AUCTION_CANCELLED,
+}
+
+
+def _void(state: AuctionState, c: VoidBid) -> Decision:
+    if not c.reason.strip():
+        return _no(Reason.REASON_REQUIRED, "voiding a bid needs a reason")
+    bid = state.bids.get(c.bid_id)
+    if bid is None:
+        return _no(Reason.UNKNOWN_BID, f"no bid {c.bid_id}")
+    if bid.voided:
+        return _no(Reason.ALREADY_VOIDED, "the bid is already void")
+    if state.lots[bid.lot_id].phase is LotPhase.AWARDED:
+        return _no(Reason.ALREADY_AWARDED, "the lot is awarded")
+    return [BidVoided(at=c.at, bid_id=c.bid_id, lot_id=bid.lot_id, reason=c.reason)]
+
+
+# ------------------------------------------------------------------ time and awards
+
+
+def _tick(state: AuctionState, c: Tick) -> Decision:
+    if c.actor.role is not Role.SYSTEM:
+        return _no(Reason.FORBIDDEN, "ticks come from the server")
+    config = state.config
+    if state.phase is Phase.DRAFT:
+        if config.start_at is not None and config.start_at <= c.at:
+            # Ends count from the scheduled start, so a late tick never lengthens the auction.
+            return [_opened(state, c.at, config.start_at)]
+        return []
+    if state.phase is not Phase.OPEN:
+        return []
+    due = sorted(
+        (lot for lot in state.lots.values() if lot.phase is LotPhase.OPEN and lot.end_at <= c.at),
+        key=lambda lot: (lot.end_at, lot.lot_id),
+    )
+    events: list[Event] = []
+    for lot in due:
+        events.append(LotClosed(at=c.at, lot_id=lot.lot_id))
+        if config.award_mode is AwardMode.AUTO_LOWEST:
+            leader = lot.leader()
+            spec = next(s for s in config.lots if s.lot_id == lot.lot_id)
+            if leader is not None and (spec.reserve is None or leader.amount <= spec.reserve):
+                events.append(_award(state, lot.lot_id, leader.bid_id, AwardBasis.LOWEST, "", c.at))
+    still_open = sum(1 for lot in state.lots.values() if lot.phase is LotPhase.OPEN)
+    if due and still_open == len(due):
+        events.append(AuctionClosed(at=c.at))
+    return events
+
+
+def _award(state, lot_id, bid_id, basis, reason, at) -> LotAwarded:
+    bid = state.bids[bid_id]
+    return LotAwarded(
+        at=at,
+        lot_id=lot_id,
+        award_id=f"{state.auction_id}:{lot_id}",
+        bid_id=bid_id,
+        supplier=bid.supplier,
+        amount=bid.amount,
+        basis=basis,
+        reason=reason,
+    )
+
+
+def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
+    lot = state.lots.get(c.lot_id)
+    if lot is None:
+        return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
+    if lot.phase is LotPhase.AWARDED:
+        return _no(Reason.ALREADY_AWARDED, "the lot is already awarded")
+    if lot.phase is not LotPhase.CLOSED:
+        return _no(Reason.LOT_NOT_CLOSED, "a lot is awarded after its close")
+    leader = lot.leader()
+    if leader is None:
+        return _no(Reason.NO_VALID_BID, "the lot has no valid bid")
+    chosen = leader if c.bid_id is None else state.bids.get(c.bid_id)
+    if chosen is None or chosen.voided or chosen.lot_id != c.lot_id:
+        return _no(Reason.UNKNOWN_BID, "no valid bid with this id on this lot")
+    spec = next(s for s in state.config.lots if s.lot_id == c.lot_id)
+    lowest = chosen.amount == leader.amount and lot.best.get(chosen.supplier) is chosen
+    reserve_met = spec.reserve is None or chosen.amount <= spec.reserve
+    if (not lowest or not reserve_met) and not c.reason.strip():
+        why = "not the lowest valid bid" if not lowest else "the reserve price is not met"
+        return _no(Reason.REASON_REQUIRED, f"{why}: a written reason is required")
+    basis = AwardBasis.LOWEST if lowest else AwardBasis.BUYER_CHOICE
+    return [_award(state, c.lot_id, chosen.bid_id, basis, c.reason, c.at)]
+
+
+# ------------------------------------------------------------------ the table
+
+_BUYER_ONLY = (
+    UpdateConfig, InviteSupplier, StartAuction, PauseAuction, ResumeAuction, ExtendAuction,
+    CancelAuction, VoidBid, AwardLot,
+)
+_LIVE = (Phase.OPEN, Phase.PAUSED)
+_TABLE: dict[tuple[Phase, type], Callable[[AuctionState, Command], Decision]] = {
+    (Phase.NEW, CreateAuction): _create,
+    (Phase.DRAFT, UpdateConfig): _update_config,
+    **{(p, InviteSupplier): _invite for p in (Phase.DRAFT, *_LIVE)},
+    (Phase.DRAFT, StartAuction): _start,
+    (Phase.OPEN, PauseAuction): _pause,
+    (Phase.PAUSED, ResumeAuction): _resume,
+    **{(p, ExtendAuction): _extend for p in _LIVE},
+    **{(p, CancelAuction): _cancel for p in (Phase.DRAFT, *_LIVE, Phase.CLOSED)},
+    **{(p, VoidBid): _void for p in (*_LIVE, Phase.CLOSED)},
+    (Phase.CLOSED, AwardLot): _award_lot,
+    **{(p, PlaceBid): _bid for p in Phase if p is not Phase.NEW},
+    **{(p, Tick): _tick for p in Phase if p is not Phase.NEW},
+}
+
+_MISS: dict[Phase, Reason] = {
+    Phase.NEW: Reason.UNKNOWN_AUCTION,
+    Phase.DRAFT: Reason.AUCTION_NOT_OPEN,
+    Phase.OPEN: Reason.ALREADY_STARTED,
+    Phase.PAUSED: Reason.AUCTION_PAUSED,
+    Phase.CLOSED: Reason.AUCTION_CLOSED,
+    Phase.CANCELLED: Reason.AUCTION_CANCELLED,
+}
+_MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
+    **{(p, CreateAuction): Reason.ALREADY_EXISTS for p in Phase if p is not Phase.NEW},
+    **{(p, UpdateConfig): Reason.CONFIG_LOCKED for p in (*_LIVE, Phase.CLOSED)},
+    (Phase.OPEN, ResumeAuction): Reason.NOT_PAUSED,
+    (Phase.PAUSED, StartAuction): Reason.ALREADY_STARTED,
+    (Phase.CLOSED, StartAuction): Reason.ALREADY_STARTED,
+    (Phase.DRAFT, ResumeAuction): Reason.NOT_PAUSED,
+    (Phase.CLOSED, ResumeAuction): Reason.NOT_PAUSED,
+    **{(p, AwardLot): Reason.LOT_NOT_CLOSED for p in (Phase.DRAFT, *_LIVE)},
+}
+
+
+def decide(state: AuctionState, command: Command) -> Decision:
+    """Events the command causes, or why it is refused. Never mutates ``state``."""
+    kind = type(command)
+    if kind in _BUYER_ONLY and state.phase is not Phase.NEW and not _is_buyer(state, command):
+        return _no(Reason.FORBIDDEN, f"{kind.__name__} is for the auction's buyer")
+    handler = _TABLE.get((state.phase, kind))
+    if handler is None:
+        reason = _MISS_BY_COMMAND.get((state.phase, kind), _MISS[state.phase])
+        return _no(reason, f"{kind.__name__} is not possible while the auction is {state.phase}")
+    return handler(state, command)

@@ -1,0 +1,126 @@
+"""The arithmetic of the rules, in integers: steps, limits, ends, the fat-finger guard.
+
+Kept apart from ``decide`` so each rule is a small function with one job, shared by ``decide``
+and by the views (which show a supplier its next acceptable amount).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .events import LotEnd
+from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def config_problem(config: AuctionConfig) -> str:
+    """What is wrong with a configuration, or "" if nothing."""
+    if not config.title.strip():
+        return "title is empty"
+    if not _CURRENCY.match(config.currency):
+        return "currency must be an ISO 4217 code such as EUR"
+    if not config.lots:
+        return "at least one lot is needed"
+    ids = [lot.lot_id for lot in config.lots]
+    if any(not i.strip() for i in ids) or len(set(ids)) != len(ids):
+        return "lot ids must be unique and non-empty"
+    for lot in config.lots:
+        if lot.ceiling <= 0:
+            return f"lot {lot.lot_id}: the ceiling must be positive"
+        if lot.reserve is not None and not 0 < lot.reserve <= lot.ceiling:
+            return f"lot {lot.lot_id}: the reserve must be positive and at most the ceiling"
+        if lot.quantity <= 0:
+            return f"lot {lot.lot_id}: the quantity must be positive"
+    if config.duration_ms <= 0:
+        return "duration_ms must be positive"
+    if config.decrement.value <= 0:
+        return "the decrement must be positive"
+    if config.decrement.kind is DecrementKind.PERCENT and config.decrement.value > 10_000:
+        return "a percentage decrement is at most 10000 basis points"
+    if config.stagger_ms < 0:
+        return "stagger_ms must not be negative"
+    if config.lot_close is LotCloseMode.STAGGERED and len(config.lots) > 1 and config.stagger_ms == 0:
+        return "staggered lots need stagger_ms > 0"
+    soft = config.soft_close
+    if soft is not None:
+        if soft.window_ms <= 0 or soft.extension_ms <= 0:
+            return "soft close window_ms and extension_ms must be positive"
+        if soft.max_extensions is not None and soft.max_extensions < 0:
+            return "max_extensions must not be negative"
+    if config.fat_finger_bp is not None and not 0 < config.fat_finger_bp <= 10_000:
+        return "fat_finger_bp must be between 1 and 10000"
+    if config.min_bid_interval_ms < 0:
+        return "min_bid_interval_ms must not be negative"
+    if not 0 <= config.minor_units <= 4:
+        return "minor_units must be between 0 and 4"
+    if config.start_at is not None and config.start_at < 0:
+        return "start_at must be a time in ms since the epoch"
+    return ""
+
+
+def lot_ends(config: AuctionConfig, open_at: int) -> tuple[LotEnd, ...]:
+    """Parallel: every lot ends together; staggered: lot i ends i * stagger_ms after the first."""
+    staggered = config.lot_close is LotCloseMode.STAGGERED
+    return tuple(
+        LotEnd(lot.lot_id, open_at + config.duration_ms + (i * config.stagger_ms if staggered else 0))
+        for i, lot in enumerate(config.lots)
+    )
+
+
+def step(config: AuctionConfig, reference: int) -> int:
+    """The minimum decrement from a reference price (percentages rounded up: never zero)."""
+    if config.decrement.kind is DecrementKind.AMOUNT:
+        return config.decrement.value
+    return max(1, ceil_div(reference * config.decrement.value, 10_000))
+
+
+def max_acceptable(config: AuctionConfig, lot, supplier: str, ceiling: int) -> int:
+    """The highest amount this supplier may bid on this lot now."""
+    own = lot.best.get(supplier)
+    reference = None
+    if config.bid_rule is BidRule.BEAT_LEADER:
+        leader = lot.leader()
+        if leader is not None:
+            reference = leader.amount
+    elif own is not None:
+        reference = own.amount
+    if reference is None:
+        return ceiling if own is None else min(ceiling, own.amount - step(config, own.amount))
+    limit = reference - step(config, reference)
+    if own is not None:  # never worse than improving one's own best
+        limit = min(limit, own.amount - step(config, own.amount))
+    return min(ceiling, limit)
+
+
+def needs_confirmation(config: AuctionConfig, lot, supplier: str, ceiling: int, amount: int) -> bool:
+    """Fat-finger guard: a drop of more than fat_finger_bp from the supplier's last valid bid (or
+    the ceiling for a first bid) must be confirmed."""
+    if config.fat_finger_bp is None:
+        return False
+    last = lot.last.get(supplier)
+    reference = last.amount if last is not None else ceiling
+    return (reference - amount) * 10_000 > reference * config.fat_finger_bp
+
+
+def stagger_pushes(state, ends: dict[str, int | None]) -> Iterator[tuple[str, int]]:
+    """In staggered mode, later open lots keep at least stagger_ms after the lot before them."""
+    config = state.config
+    if config.lot_close is not LotCloseMode.STAGGERED:
+        return
+    previous: int | None = None
+    for spec in config.lots:
+        end = ends.get(spec.lot_id)
+        lot = state.lots[spec.lot_id]
+        if end is None:
+            continue
+        if previous is not None and lot.phase.value == "open" and end < previous + config.stagger_ms:
+            end = previous + config.stagger_ms
+            ends[spec.lot_id] = end
+            yield spec.lot_id, end
+        previous = end

@@ -1,0 +1,125 @@
+"""The state of one auction: a fold of ``evolve`` over its events.
+
+Mutable on purpose: ``evolve`` applies one event in place (a bid must cost O(log n), not a copy of
+the order book), while ``decide`` only reads. Each lot keeps every supplier's best valid bid and a
+ranking sorted by ``(amount, at, seq)``, maintained with ``bisect``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from dataclasses import dataclass, field
+
+from .values import AuctionConfig
+
+
+class Phase(enum.StrEnum):
+    NEW = "new"  # before AuctionCreated
+    DRAFT = "draft"
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class LotPhase(enum.StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    CLOSED = "closed"
+    AWARDED = "awarded"
+
+
+@dataclass(slots=True)
+class SupplierEntry:
+    alias: str
+    name: str
+    invited_at: int
+
+
+@dataclass(slots=True)
+class BidRecord:
+    bid_id: str
+    lot_id: str
+    supplier: str
+    amount: int
+    at: int
+    seq: int
+    entered_by: str | None = None
+    voided: bool = False
+    void_reason: str = ""
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """Ranking key: lower amount first, then earlier, then earlier in the event order."""
+        return (self.amount, self.at, self.seq)
+
+
+@dataclass(slots=True)
+class Award:
+    award_id: str
+    bid_id: str
+    supplier: str
+    amount: int
+    basis: str
+    reason: str
+    at: int
+
+
+@dataclass(slots=True)
+class LotState:
+    lot_id: str
+    phase: LotPhase = LotPhase.PENDING
+    end_at: int | None = None
+    extensions: int = 0  # soft-close extensions so far
+    best: dict[str, BidRecord] = field(default_factory=dict)  # supplier -> best valid bid
+    last: dict[str, BidRecord] = field(default_factory=dict)  # supplier -> last valid bid
+    order: list[tuple[int, int, int, str]] = field(default_factory=list)  # (amount, at, seq, supplier)
+    award: Award | None = None
+
+    def leader(self) -> BidRecord | None:
+        return self.best[self.order[0][3]] if self.order else None
+
+    def rank_of(self, supplier: str) -> int | None:
+        bid = self.best.get(supplier)
+        if bid is None:
+            return None
+        return bisect.bisect_left(self.order, (*bid.key, supplier)) + 1
+
+    def set_best(self, supplier: str, bid: BidRecord | None) -> None:
+        old = self.best.pop(supplier, None)
+        if old is not None:
+            index = bisect.bisect_left(self.order, (*old.key, supplier))
+            del self.order[index]
+        if bid is not None:
+            self.best[supplier] = bid
+            bisect.insort(self.order, (*bid.key, supplier))
+
+
+@dataclass(slots=True)
+class AuctionState:
+    auction_id: str
+    buyer: str | None = None
+    config: AuctionConfig | None = None
+    phase: Phase = Phase.NEW
+    seq: int = 0
+    opened_at: int | None = None
+    paused_at: int | None = None
+    cancel_reason: str = ""
+    suppliers: dict[str, SupplierEntry] = field(default_factory=dict)
+    bids: dict[str, BidRecord] = field(default_factory=dict)
+    lots: dict[str, LotState] = field(default_factory=dict)
+    last_bid_at: dict[str, int] = field(default_factory=dict)  # supplier -> last accepted bid time
+
+    @classmethod
+    def new(cls, auction_id: str) -> "AuctionState":
+        return cls(auction_id)
+
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen: cancelled, or closed with every lot awarded or without bids."""
+        if self.phase is Phase.CANCELLED:
+            return True
+        if self.phase is not Phase.CLOSED:
+            return False
+        return all(lot.phase is LotPhase.AWARDED or not lot.best for lot in self.lots.values())

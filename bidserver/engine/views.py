@@ -1,0 +1,252 @@
+"""What each participant may see: views (snapshots) and redacted events. Pure.
+
+The rules of EU Directive 2014/24/EU Art. 35 hold here: every supplier always knows its own rank;
+prices of others only if the auction announced that visibility; identities never during the
+auction. The buyer sees everything, including the hidden reserve; observers see the anonymised
+board (aliases) and never the reserve.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from . import events as ev
+from .state import AuctionState, LotPhase, LotState, Phase
+from .values import Actor, Decrement, Role, SoftClose, Visibility
+
+
+class RankEntry(msgspec.Struct, frozen=True):
+    rank: int
+    supplier: str
+    alias: str
+    amount: int
+    at: int
+    bid_id: str
+
+
+class BoardEntry(msgspec.Struct, frozen=True, kw_only=True):
+    rank: int
+    alias: str
+    amount: int
+    at: int
+    supplier: str | None = None  # buyer only
+    name: str | None = None  # buyer only
+    entered_by: str | None = None  # buyer only
+
+
+class AwardView(msgspec.Struct, frozen=True, kw_only=True):
+    alias: str
+    amount: int
+    basis: str
+    at: int
+    yours: bool | None = None  # suppliers only
+    supplier: str | None = None  # buyer only
+    reason: str | None = None  # buyer only
+
+
+class LotView(msgspec.Struct, frozen=True, kw_only=True):
+    lot_id: str
+    title: str
+    quantity: Decimal
+    unit: str
+    ceiling: int
+    phase: str
+    end_at: int | None
+    extensions: int
+    leading_price: int | None = None
+    your_best: int | None = None
+    your_rank: int | None = None
+    board: tuple[BoardEntry, ...] | None = None
+    reserve: int | None = None  # buyer only
+    award: AwardView | None = None
+
+
+class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
+    auction_id: str
+    title: str
+    currency: str
+    minor_units: int
+    phase: str
+    visibility: str
+    bid_rule: str
+    tie_rule: str
+    decrement: Decrement
+    soft_close: SoftClose | None
+    start_at: int | None
+    seq: int
+    your_role: str
+    your_alias: str | None = None
+    participants: int | None = None
+    cancel_reason: str | None = None
+    lots: tuple[LotView, ...] = ()
+
+
+def ranking(state: AuctionState, lot_id: str) -> list[RankEntry]:
+    lot = state.lots[lot_id]
+    return [
+        RankEntry(rank, supplier, state.suppliers[supplier].alias, amount, at, lot.best[supplier].bid_id)
+        for rank, (amount, at, _seq, supplier) in enumerate(lot.order, 1)
+    ]
+
+
+def next_deadline(state: AuctionState) -> int | None:
+    """When the shell must send a Tick: the scheduled opening, or the earliest open lot's end."""
+    if state.phase is Phase.DRAFT and state.config is not None:
+        return state.config.start_at
+    if state.phase is Phase.OPEN:
+        ends = [lot.end_at for lot in state.lots.values() if lot.phase is LotPhase.OPEN]
+        return min(ends) if ends else None
+    return None
+
+
+def _check_viewer(state: AuctionState, actor: Actor) -> None:
+    if actor.role is Role.BUYER and actor.party != state.buyer:
+        raise ValueError("another organisation's buyer has no view of this auction")
+    if actor.role is Role.SUPPLIER and actor.party not in state.suppliers:
+        raise ValueError("an uninvited supplier has no view of this auction")
+    if actor.role is Role.SYSTEM:
+        raise ValueError("the system has no view")
+
+
+def _shows_price(state: AuctionState, actor: Actor) -> bool:
+    return actor.role is not Role.SUPPLIER or state.config.visibility is not Visibility.RANK_ONLY
+
+
+def _shows_board(state: AuctionState, actor: Actor) -> bool:
+    return actor.role is not Role.SUPPLIER or state.config.visibility is Visibility.FULL_BOARD
+
+
+def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor) -> LotView:
+    buyer = actor.role is Role.BUYER
+    leader = lot.leader()
+    board = None
+    if _shows_board(state, actor):
+        board = tuple(
+            BoardEntry(
+                rank=rank,
+                alias=state.suppliers[supplier].alias,
+                amount=amount,
+                at=at,
+                supplier=supplier if buyer else None,
+                name=state.suppliers[supplier].name if buyer else None,
+                entered_by=lot.best[supplier].entered_by if buyer else None,
+            )
+            for rank, (amount, at, _seq, supplier) in enumerate(lot.order, 1)
+        )
+    award = None
+    if lot.award is not None:
+        a = lot.award
+        award = AwardView(
+            alias=state.suppliers[a.supplier].alias,
+            amount=a.amount,
+            basis=a.basis,
+            at=a.at,
+            yours=(a.supplier == actor.party) if actor.role is Role.SUPPLIER else None,
+            supplier=a.supplier if buyer else None,
+            reason=a.reason if buyer else None,
+        )
+    mine = lot.best.get(actor.party) if actor.role is Role.SUPPLIER else None
+    return LotView(
+        lot_id=spec.lot_id,
+        title=spec.title,
+        quantity=spec.quantity,
+        unit=spec.unit,
+        ceiling=spec.ceiling,
+        phase=lot.phase.value,
+        end_at=lot.end_at,
+        extensions=lot.extensions,
+        leading_price=leader.amount if leader is not None and _shows_price(state, actor) else None,
+        your_best=mine.amount if mine is not None else None,
+        your_rank=lot.rank_of(actor.party) if mine is not None else None,
+        board=board,
+        reserve=spec.reserve if buyer else None,
+        award=award,
+    )
+
+
+def view_for(state: AuctionState, actor: Actor) -> AuctionView:
+    _check_viewer(state, actor)
+    config = state.config
+    supplier = actor.role is Role.SUPPLIER
+    return AuctionView(
+        auction_id=state.auction_id,
+        title=config.title,
+        currency=config.currency,
+        minor_units=config.minor_units,
+        phase=state.phase.value,
+        visibility=config.visibility.value,
+        bid_rule=config.bid_rule.value,
+        tie_rule=config.tie_rule.value,
+        decrement=config.decrement,
+        soft_close=config.soft_close,
+        start_at=config.start_at,
+        seq=state.seq,
+        your_role=actor.role.value,
+        your_alias=state.suppliers[actor.party].alias if supplier else None,
+        participants=(
+            len(state.suppliers)
+            if not supplier or config.visibility is Visibility.FULL_BOARD
+            else None
+        ),
+        cancel_reason=state.cancel_reason or None,
+        lots=tuple(_lot_view(state, spec, state.lots[spec.lot_id], actor) for spec in config.lots),
+    )
+
+
+# ------------------------------------------------------------------ redacted events
+
+_PUBLIC = (
+    ev.AuctionOpened, ev.LotExtended, ev.AuctionPaused, ev.AuctionResumed, ev.AuctionCancelled,
+    ev.LotClosed, ev.AuctionClosed,
+)
+
+
+def _config_without_reserves(config) -> dict[str, Any]:
+    data = msgspec.to_builtins(config)
+    for lot in data["lots"]:
+        lot.pop("reserve", None)
+    return data
+
+
+def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any] | None:
+    """The event as ``actor`` may see it (as a JSON-ready dict with "type"), or None."""
+    buyer = actor.role is Role.BUYER
+    if buyer or isinstance(event, _PUBLIC):
+        return msgspec.to_builtins(event)
+    match event:
+        case ev.AuctionCreated() | ev.ConfigUpdated():
+            data = msgspec.to_builtins(event)
+            data["config"] = _config_without_reserves(event.config)
+            data.pop("buyer", None)
+            return data
+        case ev.SupplierInvited():
+            return None
+        case ev.BidAccepted():
+            shown: dict[str, Any] = {"type": "bid_accepted", "lot_id": event.lot_id, "at": event.at}
+            if event.supplier == actor.party:
+                shown |= {"bid_id": event.bid_id, "amount": event.amount, "yours": True}
+            elif _shows_board(state, actor):
+                shown |= {"alias": state.suppliers[event.supplier].alias, "amount": event.amount}
+            return shown
+        case ev.BidVoided():
+            shown = {"type": "bid_voided", "lot_id": event.lot_id, "reason": event.reason, "at": event.at}
+            if state.bids[event.bid_id].supplier == actor.party:
+                shown |= {"bid_id": event.bid_id, "yours": True}
+            return shown
+        case ev.LotAwarded():
+            shown = {
+                "type": "lot_awarded",
+                "lot_id": event.lot_id,
+                "award_id": event.award_id,
+                "alias": state.suppliers[event.supplier].alias,
+                "amount": event.amount,
+                "basis": event.basis.value,
+                "at": event.at,
+            }
+            if actor.role is Role.SUPPLIER:
+                shown["yours"] = event.supplier == actor.party
+            return shown
+    raise TypeError(f"no redaction rule for {type(event).__name__}")

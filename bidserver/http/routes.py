@@ -1,0 +1,360 @@
+"""The HTTP API: create and run auctions, read state and history per role, award, export CSV.
+
+Every handler is a plain function: authenticate, find an auction the principal may see, turn the
+body into an engine command (the actor from the token), submit it to the auction's room (the one
+writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are JSON
+``{"error": <reason>, "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import wire
+from ..access import may_see
+from ..auth import AuthError, Principal, token_from_request
+from ..engine import ranking, view_for
+from ..engine.commands import (
+    AwardLot,
+    CancelAuction,
+    ExtendAuction,
+    InviteSupplier,
+    PauseAuction,
+    PlaceBid,
+    ResumeAuction,
+    StartAuction,
+    UpdateConfig,
+    VoidBid,
+)
+from ..engine.values import Role
+from ..ws.room import Result, Room
+
+MAX_BODY = 256 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, problem: wire.Problem) -> None:
+        self.status = status
+        self.problem = problem
+
+
+def _fail(failure: wire.Failure, detail: str = "") -> ApiError:
+    return ApiError(wire.failure_status(failure), wire.Problem(error=failure.value, detail=detail))
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
+
+def error_response(exc: ApiError) -> Response:
+    return JSON(exc.problem, status_code=exc.status)
+
+
+def _principal(request: Request) -> Principal:
+    try:
+        token = token_from_request(request.headers, request.query_params)
+        return request.app.state.services.verifier.verify(token)
+    except AuthError as exc:
+        raise _fail(wire.Failure(exc.reason)) from None
+
+
+async def _body(request: Request, kind: type) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise _fail(wire.Failure.MESSAGE_TOO_BIG)
+    try:
+        return msgspec.json.decode(raw or b"{}", type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
+
+
+async def _room(request: Request, principal: Principal) -> Room:
+    room = await request.app.state.services.rooms.get(request.path_params["auction_id"])
+    if room is None or not may_see(principal, room.state):
+        raise _fail(wire.Failure.UNKNOWN_AUCTION)
+    return room
+
+
+def _outcome(room: Room, result: Result, principal: Principal, status: int = 200) -> Response:
+    if result.failure is not None:
+        raise _fail(result.failure)
+    if result.rejection is not None:
+        raise ApiError(wire.rejection_status(result.rejection), wire.problem_for_rejection(result.rejection))
+    return JSON(
+        {"seq": room.state.seq, "view": view_for(room.state, principal.actor)}, status_code=status
+    )
+
+
+def handler(fn: Callable) -> Callable:
+    """Turns ApiError into its JSON response; everything else is a bug and a 500 (logged)."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ApiError as exc:
+            return error_response(exc)
+
+    endpoint.__name__ = fn.__name__
+    endpoint.__doc__ = fn.__doc__
+    endpoint.body_type = getattr(fn, "body_type", None)  # for the OpenAPI document
+    return endpoint
+
+
+# ------------------------------------------------------------------------------ auctions
+
+
+async def create_auction(request: Request) -> Response:
+    """Create a reverse auction in DRAFT (buyers only)."""
+    principal = _principal(request)
+    body = await _body(request, wire.CreateAuctionBody)
+    room, result = await request.app.state.services.rooms.create(principal.actor, body.config)
+    if room is None:
+        return _outcome(room, result, principal)  # raises
+    response = _outcome(room, result, principal, status=201)
+    response.headers["location"] = f"/api/auctions/{room.auction_id}"
+    return response
+
+
+create_auction.body_type = wire.CreateAuctionBody
+
+
+async def list_auctions(request: Request) -> Response:
+    """The auctions currently loaded that the principal may see."""
+    principal = _principal(request)
+    items = [
+        {
+            "auction_id": room.auction_id,
+            "title": room.state.config.title,
+            "phase": str(room.state.phase),
+            "seq": room.state.seq,
+        }
+        for room in request.app.state.services.rooms
+        if room.state.config is not None and may_see(principal, room.state)
+    ]
+    return JSON({"auctions": items})
+
+
+async def get_auction(request: Request) -> Response:
+    """The auction as the principal may see it, with the sequence number it reflects."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    return JSON({"seq": room.state.seq, "view": view_for(room.state, principal.actor)})
+
+
+async def bid_history(request: Request) -> Response:
+    """Bids per role: the buyer sees all with identities, a supplier its own, observers an
+    anonymised list (only where the auction shows a board)."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    state = room.state
+    rows = []
+    for bid_id, bid in state.bids.items():
+        entry: dict[str, Any] = {
+            "lot_id": bid.lot_id,
+            "amount": bid.amount,
+            "at": bid.at,
+            "seq": bid.seq,
+            "voided": bid.voided,
+        }
+        alias = state.suppliers[bid.supplier].alias
+        if principal.role is Role.BUYER:
+            entry |= {
+                "bid_id": bid_id,
+                "supplier": bid.supplier,
+                "name": state.suppliers[bid.supplier].name,
+                "alias": alias,
+                "entered_by": bid.entered_by,
+                "void_reason": bid.void_reason,
+            }
+        elif principal.role is Role.SUPPLIER:
+            if bid.supplier != principal.party:
+                continue
+            entry |= {"bid_id": bid_id, "alias": alias, "void_reason": bid.void_reason}
+        else:
+            entry["alias"] = alias
+        rows.append(entry)
+    return JSON({"seq": state.seq, "bids": rows})
+
+
+async def results_csv(request: Request) -> Response:
+    """The buyer's result sheet: every lot's ranking with identities, and the award."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    if principal.role is not Role.BUYER:
+        raise ApiError(403, wire.Problem(error="forbidden", detail="results are the buyer's"))
+    state = room.state
+    scale = Decimal(10) ** -state.config.minor_units
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["auction_id", "lot_id", "lot_title", "rank", "supplier", "name", "alias", "amount",
+         "currency", "bid_id", "bid_at_ms", "awarded"]
+    )
+    for spec in state.config.lots:
+        lot = state.lots[spec.lot_id]
+        award = getattr(lot, "award", None)
+        for entry in ranking(state, spec.lot_id):
+            writer.writerow(
+                [state.auction_id, spec.lot_id, spec.title, entry.rank, entry.supplier,
+                 state.suppliers[entry.supplier].name, entry.alias,
+                 str((Decimal(entry.amount) * scale).quantize(scale)), state.config.currency,
+                 entry.bid_id, entry.at,
+                 "yes" if award is not None and award.bid_id == entry.bid_id else ""]
+            )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{state.auction_id}.csv"'},
+    )
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def _command_route(
+    body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str
+) -> Callable:
+    """A buyer action: the engine refuses it (403 forbidden) for anyone but the auction's buyer."""
+
+    async def endpoint(request: Request) -> Response:
+        principal = _principal(request)
+        room = await _room(request, principal)
+        body = await _body(request, body_type) if body_type is not None else None
+        return _outcome(room, await room.submit(build(request, principal, body)), principal)
+
+    endpoint.__doc__ = doc
+    endpoint.body_type = body_type
+    return endpoint
+
+
+def _lot(request: Request) -> str:
+    return request.path_params["lot_id"]
+
+
+update_config = _command_route(
+    wire.ConfigBody,
+    lambda r, p, b: UpdateConfig(actor=p.actor, at=0, config=b.config),
+    "Replace the configuration while the auction is a draft (buyer).",
+)
+invite = _command_route(
+    wire.InviteBody,
+    lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name),
+    "Invite a supplier; it gets the next alias ('Supplier N') (buyer).",
+)
+start = _command_route(
+    None, lambda r, p, b: StartAuction(actor=p.actor, at=0), "Open the auction now (buyer)."
+)
+pause = _command_route(
+    wire.ReasonBody,
+    lambda r, p, b: PauseAuction(actor=p.actor, at=0, reason=b.reason),
+    "Pause bidding; the paused time is added to every open lot's end on resume (buyer).",
+)
+resume = _command_route(
+    None, lambda r, p, b: ResumeAuction(actor=p.actor, at=0), "Resume a paused auction (buyer)."
+)
+extend = _command_route(
+    wire.ExtendBody,
+    lambda r, p, b: ExtendAuction(
+        actor=p.actor, at=0, by_ms=b.by_ms, lot_id=b.lot_id, reason=b.reason
+    ),
+    "Extend one lot or every open lot by by_ms (buyer).",
+)
+cancel = _command_route(
+    wire.ReasonBody,
+    lambda r, p, b: CancelAuction(actor=p.actor, at=0, reason=b.reason),
+    "Cancel the auction with a reason (buyer).",
+)
+void_bid = _command_route(
+    wire.ReasonBody,
+    lambda r, p, b: VoidBid(actor=p.actor, at=0, bid_id=r.path_params["bid_id"], reason=b.reason),
+    "Void a bid with a reason; ranks are recomputed and everyone is told (buyer).",
+)
+award = _command_route(
+    wire.AwardBody,
+    lambda r, p, b: AwardLot(
+        actor=p.actor, at=0, lot_id=_lot(r), bid_id=b.bid_id, reason=b.reason
+    ),
+    "Award a closed lot: the lowest valid bid, or the buyer's choice with a reason (buyer).",
+)
+
+
+async def place_bid(request: Request) -> Response:
+    """A bid over HTTP (a supplier's own, or the buyer's on a supplier's behalf)."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    body = await _body(request, wire.BidBody)
+    command = PlaceBid(
+        actor=principal.actor,
+        at=0,
+        lot_id=body.lot_id,
+        amount=body.amount,
+        bid_id=body.bid_id,
+        confirm=body.confirm,
+        on_behalf_of=body.on_behalf_of,
+    )
+    result = await room.submit(command)
+    answer = room.bid_result(command, result)
+    if result.failure is not None:
+        status = wire.failure_status(result.failure)
+    elif result.rejection is not None:
+        status = wire.rejection_status(result.rejection)
+    else:
+        status = 200 if answer.duplicate else 201
+    return JSON(answer, status_code=status)
+
+
+place_bid.body_type = wire.BidBody
+
+
+# ------------------------------------------------------------------------------ service
+
+
+async def server_time(request: Request) -> Response:
+    """The server clock (ms epoch), for clients that sync their countdown over HTTP."""
+    return JSON({"server_time": request.app.state.services.now_ms()})
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the journal (Redis) answers, 503 when it does not: bids would be refused."""
+    services = request.app.state.services
+    up = await services.journal.ping()
+    body = {
+        "status": "ok" if up else "degraded",
+        "journal": "up" if up else "down",
+        "durability": services.durability,
+        "auctions": len(services.rooms),
+    }
+    return JSON(body, status_code=200 if up else 503)
+
+
+ROUTES = [
+    Route("/healthz", handler(healthz), methods=["GET"]),
+    Route("/api/time", handler(server_time), methods=["GET"]),
+    Route("/api/auctions", handler(create_auction), methods=["POST"]),
+    Route("/api/auctions", handler(list_auctions), methods=["GET"]),
+    Route("/api/auctions/{auction_id}", handler(get_auction), methods=["GET"]),
+    Route("/api/auctions/{auction_id}/config", handler(update_config), methods=["PUT"]),
+    Route("/api/auctions/{auction_id}/invitations", handler(invite), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/start", handler(start), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/pause", handler(pause), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/resume", handler(resume), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/extend", handler(extend), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/cancel", handler(cancel), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/bids", handler(place_bid), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/bids", handler(bid_history), methods=["GET"]),
+    Route("/api/auctions/{auction_id}/bids/{bid_id}/void", handler(void_bid), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/lots/{lot_id}/award", handler(award), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/results.csv", handler(results_csv), methods=["GET"]),
+]

@@ -1,0 +1,273 @@
+"""Every message that crosses the wire, and the one place where outcomes become wire codes.
+
+Client messages are a tagged union decoded by one decoder; server messages are built here and
+encoded once (per audience, not per socket). Rejections from the engine and failures of the shell
+map to HTTP statuses and WebSocket close codes in the tables at the bottom, so no handler invents
+its own codes and no internal detail leaks to a client.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import msgspec
+
+from .engine.rejections import Reason, Rejection
+from .engine.values import AuctionConfig
+
+# --------------------------------------------------------------------------------------------
+# Client -> server (WebSocket)
+
+
+class _ClientMessage(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type"
+):
+    pass
+
+
+class BidMessage(_ClientMessage, tag="bid"):
+    bid_id: str  # client-generated (a UUID); resending it never makes a second bid
+    lot_id: str
+    amount: int  # minor units of the auction's currency
+    confirm: bool = False  # confirms a drop beyond the fat-finger guard
+    on_behalf_of: str | None = None  # buyers only: a phone-in bid for this supplier
+
+
+class PingMessage(_ClientMessage, tag="ping"):
+    """Clock sync: the server answers with its time; offset = server_time - (sent + received) / 2."""
+
+    client_time: float  # the client's clock when sent (ms); echoed back untouched
+
+
+ClientMessage = BidMessage | PingMessage
+
+_client_decoder = msgspec.json.Decoder(ClientMessage)
+
+
+def decode_client_message(data: bytes | str) -> ClientMessage:
+    """Raises msgspec.ValidationError / DecodeError for anything malformed or unknown."""
+    return _client_decoder.decode(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Server -> client (WebSocket). Views and redacted events are plain data built by the engine.
+
+
+class _ServerMessage(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    pass
+
+
+class Welcome(_ServerMessage, tag="welcome"):
+    """First message after the handshake: who you are, the server clock, and your snapshot."""
+
+    auction_id: str
+    role: str
+    party: str
+    server_time: int  # ms epoch
+    seq: int  # the snapshot reflects every event up to this sequence number
+    view: Any
+
+
+class Update(_ServerMessage, tag="update"):
+    """Events first_seq..seq as this audience may see them, then the resulting view.
+
+    ``events`` omits events the audience must not see, so sequence numbers in it may have gaps;
+    the client keeps ``seq`` and resumes from it after a reconnect.
+    """
+
+    first_seq: int
+    seq: int
+    server_time: int
+    events: list[Any]
+    view: Any
+
+
+class BidResult(_ServerMessage, tag="bid_result"):
+    bid_id: str
+    status: str  # "accepted" | "rejected"
+    seq: int | None = None  # the sequence number of the accepted bid's event
+    rank: int | None = None  # the supplier's rank on the lot after the bid
+    duplicate: bool = False  # a resend of an already decided bid id
+    reason: str | None = None
+    detail: str = ""
+    max_amount: int | None = None
+
+
+class Pong(_ServerMessage, tag="pong"):
+    client_time: float
+    server_time: int
+
+
+class ErrorMessage(_ServerMessage, tag="error"):
+    reason: str
+    detail: str = ""
+
+
+_server_encoder = msgspec.json.Encoder()
+
+
+def encode(message: Any) -> bytes:
+    return _server_encoder.encode(message)
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP request bodies
+
+
+class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class CreateAuctionBody(_Body):
+    config: AuctionConfig
+
+
+class ConfigBody(_Body):
+    config: AuctionConfig
+
+
+class InviteBody(_Body):
+    supplier: str
+    name: str = ""
+
+
+class ReasonBody(_Body):
+    reason: str = ""
+
+
+class ExtendBody(_Body):
+    by_ms: int
+    lot_id: str | None = None
+    reason: str = ""
+
+
+class BidBody(_Body):
+    bid_id: str
+    lot_id: str
+    amount: int
+    confirm: bool = False
+    on_behalf_of: str | None = None
+
+
+class AwardBody(_Body):
+    bid_id: str | None = None
+    reason: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# Shell failures that are not engine rejections
+
+
+class Failure(enum.StrEnum):
+    MISSING_TOKEN = "missing_token"
+    INVALID_TOKEN = "invalid_token"
+    EXPIRED_TOKEN = "expired_token"
+    BAD_ROLE = "bad_role"
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    UNKNOWN_AUCTION = "unknown_auction"
+    NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"  # malformed JSON or a message that is not in the protocol
+    MESSAGE_TOO_BIG = "message_too_big"
+    RATE_LIMITED = "rate_limited"
+    JOURNAL_UNAVAILABLE = "journal_unavailable"  # nothing was acknowledged; resend the same bid_id
+    LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
+    SHUTTING_DOWN = "shutting_down"
+    INTERNAL = "internal_error"
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """The JSON body of every HTTP error: a machine-readable reason and a safe detail."""
+
+    error: str
+    detail: str = ""
+    max_amount: int | None = None
+
+
+_REJECTION_STATUS: dict[Reason, int] = {
+    Reason.FORBIDDEN: 403,
+    Reason.NOT_INVITED: 403,
+    Reason.UNKNOWN_AUCTION: 404,
+    Reason.UNKNOWN_LOT: 404,
+    Reason.UNKNOWN_BID: 404,
+    Reason.UNKNOWN_SUPPLIER: 404,
+    Reason.INVALID_CONFIG: 422,
+    Reason.INVALID_AMOUNT: 422,
+    Reason.INVALID_EXTENSION: 422,
+    Reason.REASON_REQUIRED: 422,
+    Reason.RATE_LIMITED: 429,
+}
+
+_FAILURE_STATUS: dict[Failure, int] = {
+    Failure.MISSING_TOKEN: 401,
+    Failure.INVALID_TOKEN: 401,
+    Failure.EXPIRED_TOKEN: 401,
+    Failure.BAD_ROLE: 403,
+    Failure.ORIGIN_NOT_ALLOWED: 403,
+    Failure.UNKNOWN_AUCTION: 404,
+    Failure.NOT_FOUND: 404,
+    Failure.BAD_REQUEST: 400,
+    Failure.MESSAGE_TOO_BIG: 413,
+    Failure.RATE_LIMITED: 429,
+    Failure.JOURNAL_UNAVAILABLE: 503,
+    Failure.LAGGING: 503,
+    Failure.SHUTTING_DOWN: 503,
+    Failure.INTERNAL: 500,
+}
+
+# WebSocket close codes (4000-4999 are the application's own; the HTTP-like last digits help).
+_FAILURE_CLOSE: dict[Failure, int] = {
+    Failure.MISSING_TOKEN: 4401,
+    Failure.INVALID_TOKEN: 4401,
+    Failure.EXPIRED_TOKEN: 4401,
+    Failure.BAD_ROLE: 4403,
+    Failure.ORIGIN_NOT_ALLOWED: 4403,
+    Failure.UNKNOWN_AUCTION: 4404,
+    Failure.NOT_FOUND: 4404,
+    Failure.BAD_REQUEST: 1003,
+    Failure.MESSAGE_TOO_BIG: 1009,
+    Failure.RATE_LIMITED: 4429,
+    Failure.JOURNAL_UNAVAILABLE: 1013,
+    Failure.LAGGING: 4408,
+    Failure.SHUTTING_DOWN: 1012,
+    Failure.INTERNAL: 1011,
+}
+_REJECTION_CLOSE = {Reason.FORBIDDEN: 4403, Reason.NOT_INVITED: 4403}
+
+
+def rejection_status(rejection: Rejection) -> int:
+    """Refusals the client could not have known about are conflicts with the auction's state."""
+    return _REJECTION_STATUS.get(rejection.reason, 409)
+
+
+def failure_status(failure: Failure) -> int:
+    return _FAILURE_STATUS[failure]
+
+
+def failure_close_code(failure: Failure) -> int:
+    return _FAILURE_CLOSE[failure]
+
+
+def rejection_close_code(reason: Reason) -> int:
+    return _REJECTION_CLOSE.get(reason, 4409)
+
+
+def problem_for_rejection(rejection: Rejection) -> Problem:
+    return Problem(
+        error=str(rejection.reason), detail=rejection.detail, max_amount=rejection.max_amount
+    )
+
+
+def bid_rejected(bid_id: str, rejection: Rejection, *, duplicate: bool = False) -> BidResult:
+    return BidResult(
+        bid_id=bid_id,
+        status="rejected",
+        reason=str(rejection.reason),
+        detail=rejection.detail,
+        max_amount=rejection.max_amount,
+        duplicate=duplicate,
+    )
+
+
+def bid_failed(bid_id: str, failure: Failure, detail: str = "") -> BidResult:
+    return BidResult(bid_id=bid_id, status="rejected", reason=str(failure), detail=detail)

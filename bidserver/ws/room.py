@@ -1,0 +1,305 @@
+"""The room: the one writer of one auction.
+
+Every command for an auction, from a socket, the HTTP API or the room's own timer, goes through the
+room's queue, so the auction's events have one total order. The room takes everything waiting as
+one batch (group commit): it decides and applies each command in memory, appends all new events to
+the journal in one atomic write, and only then answers the senders and publishes the update. If the
+journal write fails, nobody is told "accepted": the in-memory state is rebuilt from the durable log
+and every sender in the batch gets ``journal_unavailable`` (a resend of the same bid id later tells
+the real outcome, since the write may have landed before the connection broke).
+
+Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
+sequenced with the bids around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from .. import ocds, wire
+from ..engine import AuctionState, decide, evolve, next_deadline, ranking, replay
+from ..engine.commands import Command, PlaceBid, Tick
+from ..engine.events import Event, LotAwarded, decode_event, encode_event
+from ..engine.rejections import Reason, Rejection
+from ..engine.values import SYSTEM
+from ..store.journal import AwardRecord, Journal, JournalError
+from .fanout import Broadcaster
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+_release_encoder = msgspec.json.Encoder(decimal_format="number")  # OCDS amounts are numbers
+_REJECTION_MEMORY = 10_000  # rejected bid ids remembered for idempotent resends
+_RETRY_S = 0.5  # timer retry after a failed journal write
+
+
+@dataclass(slots=True)
+class Result:
+    """What became of one command: events applied (empty for a no-op or a duplicate), or why not."""
+
+    events: list[Event] = field(default_factory=list)
+    first_seq: int | None = None
+    rejection: Rejection | None = None
+    failure: wire.Failure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejection is None and self.failure is None
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: Command
+    future: asyncio.Future[Result] | None
+
+
+def _bid_key(command: PlaceBid) -> tuple:
+    """A bid's identity for resends: who, which id, and what it said."""
+    return (
+        command.actor.party,
+        command.bid_id,
+        command.lot_id,
+        command.amount,
+        command.confirm,
+        command.on_behalf_of,
+    )
+
+
+class Room:
+    def __init__(
+        self,
+        state: AuctionState,
+        log_events: list[Event],
+        journal: Journal,
+        now_ms: Callable[[], int],
+        *,
+        on_finished: Callable[[Room], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.log = log_events  # every durable event, index = seq - 1
+        self._journal = journal
+        self._now_ms = now_ms
+        self._on_finished = on_finished
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._last_at = 0
+        self._stale = False  # a write failed with an unknown outcome: reload before writing
+        self._timer: asyncio.TimerHandle | None = None
+        self._tick_queued = False
+        self._rejected: dict[tuple, Rejection] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.broadcaster = Broadcaster(now_ms)
+
+    @property
+    def auction_id(self) -> str:
+        return self.state.auction_id
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(
+            self._run(), name=f"room:{self.auction_id}"
+        )
+        self._arm_timer()
+
+    async def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        while not self._queue.empty():
+            pending = self._queue.get_nowait()
+            if pending.future and not pending.future.done():
+                pending.future.set_result(Result(failure=wire.Failure.SHUTTING_DOWN))
+
+    # ---------------------------------------------------------------- commands
+
+    async def submit(self, command: Command) -> Result:
+        """Queue a command (its ``at`` is replaced by the room's clock) and wait for its result."""
+        if isinstance(command, PlaceBid) and command.bid_id not in self.state.bids:
+            remembered = self._rejected.get(_bid_key(command))
+            if remembered is not None:
+                return Result(rejection=remembered)
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(command, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._process(batch)
+            except Exception:  # a bug: never leave a sender waiting, never kill the room
+                log.exception("room %s failed on a batch", self.auction_id)
+                self._rollback()
+                self._resolve_all(batch, Result(failure=wire.Failure.INTERNAL))
+
+    async def _process(self, batch: list[_Pending]) -> None:
+        if self._stale:
+            try:
+                await self._reload()
+            except JournalError:
+                self._resolve_all(batch, Result(failure=wire.Failure.JOURNAL_UNAVAILABLE))
+                self._arm_timer(failed=True)
+                return
+        state = self.state
+        first_seq = state.seq + 1
+        new_events: list[Event] = []
+        results: list[Result] = []
+        for pending in batch:
+            if isinstance(pending.command, Tick):
+                self._tick_queued = False
+            at = max(self._now_ms(), self._last_at)
+            self._last_at = at
+            outcome = decide(state, msgspec.structs.replace(pending.command, at=at))
+            if isinstance(outcome, Rejection):
+                results.append(Result(rejection=outcome))
+                continue
+            results.append(Result(events=outcome, first_seq=state.seq + 1 if outcome else None))
+            for event in outcome:
+                evolve(state, event)
+            new_events.extend(outcome)
+
+        if new_events:
+            try:
+                await self._journal.append(
+                    self.auction_id,
+                    first_seq,
+                    [encode_event(e) for e in new_events],
+                    self._award_records(new_events),
+                )
+            except JournalError as exc:
+                log.warning("journal append failed for %s: %s", self.auction_id, exc)
+                self._rollback()
+                self._stale = True
+                self._resolve_all(batch, Result(failure=wire.Failure.JOURNAL_UNAVAILABLE))
+                self._arm_timer(failed=True)
+                return
+            self.log.extend(new_events)
+
+        for pending, result in zip(batch, results, strict=True):
+            if result.rejection is not None and isinstance(pending.command, PlaceBid):
+                self._remember_rejection(pending.command, result.rejection)
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_result(result)
+        if new_events:
+            self.broadcaster.publish(state, first_seq, new_events)
+        self._arm_timer()
+        if new_events and state.finished and self._on_finished is not None:
+            self._on_finished(self)
+
+    def _remember_rejection(self, command: PlaceBid, rejection: Rejection) -> None:
+        """A resend of the very same refused bid gets the same answer (not a fresh decision)."""
+        if rejection.reason is Reason.DUPLICATE_BID_ID:
+            return
+        if len(self._rejected) >= _REJECTION_MEMORY:
+            self._rejected.pop(next(iter(self._rejected)))
+        self._rejected[_bid_key(command)] = rejection
+
+    def _resolve_all(self, batch: list[_Pending], result: Result) -> None:
+        for pending in batch:
+            if isinstance(pending.command, Tick):
+                self._tick_queued = False
+            if pending.future is not None and not pending.future.done():
+                pending.future.set_result(result)
+
+    def _rollback(self) -> None:
+        """Back to exactly what is durable: a fold over the durable log."""
+        self.state = replay(self.auction_id, self.log)
+
+    async def _reload(self) -> None:
+        """After a write with an unknown outcome: take whatever did land in the journal."""
+        entries = await self._journal.read(self.auction_id, after_seq=self.state.seq)
+        fresh = [decode_event(data) for _, data in entries]
+        for event in fresh:
+            evolve(self.state, event)
+        self.log.extend(fresh)
+        self._stale = False
+        if fresh:
+            self.broadcaster.publish(self.state, self.state.seq - len(fresh) + 1, fresh)
+
+    def _award_records(self, events: list[Event]) -> list[AwardRecord]:
+        state = self.state
+        records = []
+        for event in events:
+            if isinstance(event, LotAwarded):
+                release = ocds.award_release(
+                    auction_id=state.auction_id,
+                    config=state.config,
+                    buyer=state.buyer,
+                    lot_id=event.lot_id,
+                    award_id=event.award_id,
+                    bid_id=event.bid_id,
+                    supplier_id=event.supplier,
+                    supplier_name=state.suppliers[event.supplier].name,
+                    amount=event.amount,
+                    awarded_at_ms=event.at,
+                    basis=str(event.basis),
+                    reason=event.reason,
+                )
+                records.append(
+                    AwardRecord(
+                        award_id=event.award_id,
+                        auction_id=state.auction_id,
+                        lot_id=event.lot_id,
+                        payload=_release_encoder.encode(release),
+                    )
+                )
+        return records
+
+    # ---------------------------------------------------------------- answers
+
+    def rank_of(self, supplier: str, lot_id: str) -> int | None:
+        for entry in ranking(self.state, lot_id):
+            if entry.supplier == supplier:
+                return entry.rank
+        return None
+
+    def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
+        """The answer to a bid, for whoever placed it (a supplier or a buyer on its behalf)."""
+        if result.failure is not None:
+            detail = "not acknowledged; resend the same bid_id" if (
+                result.failure is wire.Failure.JOURNAL_UNAVAILABLE
+            ) else ""
+            return wire.bid_failed(command.bid_id, result.failure, detail)
+        if result.rejection is not None:
+            return wire.bid_rejected(command.bid_id, result.rejection)
+        record = self.state.bids[command.bid_id]
+        return wire.BidResult(
+            bid_id=command.bid_id,
+            status="accepted",
+            seq=record.seq,
+            rank=self.rank_of(record.supplier, record.lot_id),
+            duplicate=not result.events,
+        )
+
+    # ---------------------------------------------------------------- timer
+
+    def _arm_timer(self, failed: bool = False) -> None:
+        """The engine says when; the room sets the timer, which feeds a Tick through the queue."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = next_deadline(self.state)
+        if deadline is None:
+            return
+        delay = max(0.001, (deadline - self._now_ms()) / 1000)
+        if failed:
+            delay = max(delay, _RETRY_S)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        if not self._tick_queued:
+            self._tick_queued = True
+            self._queue.put_nowait(_Pending(Tick(actor=SYSTEM, at=0), None))

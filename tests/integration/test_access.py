@@ -1,0 +1,111 @@
+"""Nobody sees or does what they must not, checked over real sockets on a real server."""
+
+from __future__ import annotations
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect
+
+from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from .harness import Api, LiveClient, token
+
+S1, S2, S3 = SUPPLIERS
+
+
+async def _handshake_status(url: str, headers: dict[str, str]) -> int:
+    with pytest.raises(websockets.InvalidStatus) as info:
+        async with connect(url, additional_headers=headers, open_timeout=5):
+            pass
+    return info.value.response.status_code
+
+
+async def test_handshake_rejects_bad_tokens_foreign_origins_and_strangers(server):
+    _, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
+    url = server.ws_url(auction_id)
+    assert await _handshake_status(url, {}) == 401
+    assert await _handshake_status(url, {"authorization": "Bearer not-a-jwt"}) == 401
+    good = {"authorization": f"Bearer {token('supplier', S1)}"}
+    assert await _handshake_status(url, {**good, "origin": "https://evil.example"}) == 403
+    # A supplier that was not invited, and another organisation's buyer, see no such auction.
+    stranger = {"authorization": f"Bearer {token('supplier', S2)}"}
+    assert await _handshake_status(url, stranger) == 404
+    other_buyer = {"authorization": f"Bearer {token('buyer', 'org-other-buyer')}"}
+    assert await _handshake_status(url, other_buyer) == 404
+    # The invited supplier gets in.
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    assert client.messages[0]["type"] == "welcome"
+    await client.close()
+
+
+async def test_suppliers_cannot_act_as_buyers_or_bid_uninvited(server):
+    buyer_api, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    supplier_api = Api(server, token("supplier", S1))
+    for path, body in [
+        ("pause", {"reason": "x"}),
+        ("extend", {"by_ms": 60000}),
+        ("cancel", {"reason": "x"}),
+        ("invitations", {"supplier": S2}),
+    ]:
+        r = await supplier_api.call("POST", f"/api/auctions/{auction_id}/{path}", body)
+        assert (r.status_code, r.json()["error"]) == (403, "forbidden"), path
+    r = await supplier_api.call("GET", f"/api/auctions/{auction_id}/results.csv")
+    assert r.status_code == 403
+    stranger = Api(server, token("supplier", S2))
+    r = await stranger.call(
+        "POST", f"/api/auctions/{auction_id}/bids", {"bid_id": "x1", "lot_id": "L1", "amount": 90000}
+    )
+    assert (r.status_code, r.json()["error"]) == (404, "unknown_auction")
+    # A supplier may not bid in another supplier's name.
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    forged = await client.bid("L1", 95000, on_behalf_of=S2)
+    assert forged["reason"] == "forbidden"
+    await client.close()
+
+
+async def test_duplicate_bid_id_makes_one_bid(server):
+    buyer_api, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    first = await client.bid("L1", 99000, "same-id")
+    again = await client.bid("L1", 99000, "same-id")
+    assert first["status"] == again["status"] == "accepted"
+    assert again["duplicate"] is True and again["seq"] == first["seq"]
+    changed = await client.bid("L1", 98000, "same-id")
+    assert changed["reason"] == "duplicate_bid_id"
+    over_http = await Api(server, token("supplier", S1)).call(
+        "POST", f"/api/auctions/{auction_id}/bids", {"bid_id": "same-id", "lot_id": "L1", "amount": 99000}
+    )
+    assert over_http.status_code == 200 and over_http.json()["duplicate"] is True
+    bids = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
+    assert [b["bid_id"] for b in bids] == ["same-id"]
+    await client.close()
+
+
+async def test_buyer_bids_on_behalf_and_voids(server):
+    buyer_api, auction_id = await create_auction(server, auction_config())
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    s1 = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    s2 = await LiveClient(server, auction_id, token("supplier", S2)).connect()
+    assert (await s1.bid("L1", 99000))["status"] == "accepted"
+    r = await buyer_api.call(
+        "POST", f"/api/auctions/{auction_id}/bids",
+        {"bid_id": "phone-1", "lot_id": "L1", "amount": 95000, "on_behalf_of": S2},
+    )
+    assert r.status_code == 201, r.text
+    await s1.wait_view(lambda v: v["lots"][0]["your_rank"] == 2)
+    r = await buyer_api.call(
+        "POST", f"/api/auctions/{auction_id}/bids/phone-1/void", {"reason": "typed 95000 for 59000"}
+    )
+    assert r.status_code == 200, r.text
+    await s1.wait_view(lambda v: v["lots"][0]["your_rank"] == 1)
+    voided = await s1.wait_for(
+        lambda m: m["type"] == "update" and any(e["type"] == "bid_voided" for e in m["events"])
+    )
+    event = next(e for e in voided["events"] if e["type"] == "bid_voided")
+    assert S2 not in str(event) and "bid_id" not in event
+    history = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
+    phone = next(b for b in history if b["bid_id"] == "phone-1")
+    assert phone["entered_by"] == BUYER and phone["voided"] is True
+    await s1.close()
+    await s2.close()

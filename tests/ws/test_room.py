@@ -1,0 +1,180 @@
+"""The room (one writer per auction) and fan-out, on the in-memory journal twin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+
+from bidserver import wire
+from bidserver.engine import AuctionState, replay, state_bytes
+from bidserver.engine.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
+from bidserver.engine.events import decode_event
+from bidserver.engine.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.store.journal import JournalUnavailable, MemoryJournal
+from bidserver.ws.fanout import Connection
+from bidserver.ws.room import Room
+
+BUYER = Actor(Role.BUYER, "org-b")
+S1 = Actor(Role.SUPPLIER, "s1")
+S2 = Actor(Role.SUPPLIER, "s2")
+CONFIG = AuctionConfig(
+    title="t",
+    currency="EUR",
+    lots=(LotSpec(lot_id="L1", title="lot", ceiling=10_000),),
+    duration_ms=60_000,
+    decrement=Decrement(DecrementKind.AMOUNT, 10),
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+async def open_room(journal=None, clock=None, config=CONFIG) -> Room:
+    journal = journal or MemoryJournal()
+    room = Room(AuctionState.new("a1"), [], journal, clock or Clock())
+    room.start()
+    for command in (
+        CreateAuction(actor=BUYER, at=0, auction_id="a1", config=config),
+        InviteSupplier(actor=BUYER, at=0, supplier="s1"),
+        InviteSupplier(actor=BUYER, at=0, supplier="s2"),
+        StartAuction(actor=BUYER, at=0),
+    ):
+        assert (await room.submit(command)).ok
+    return room
+
+
+def bid(actor: Actor, amount: int, bid_id: str) -> PlaceBid:
+    return PlaceBid(actor=actor, at=0, lot_id="L1", amount=amount, bid_id=bid_id)
+
+
+async def test_concurrent_bids_are_one_group_commit_in_one_order():
+    journal = MemoryJournal()
+    room = await open_room(journal)
+    appends_before = journal.append_calls
+    results = await asyncio.gather(
+        *(room.submit(bid(S1 if i % 2 else S2, 9_000 - 20 * i, f"b{i}")) for i in range(50))
+    )
+    assert all(r.ok for r in results)
+    assert journal.append_calls - appends_before == 1  # everything waiting went in one write
+    stored = [decode_event(data) for _, data in await journal.read("a1")]
+    assert state_bytes(replay("a1", stored)) == state_bytes(room.state)
+    await room.stop()
+
+
+async def test_journal_failure_acknowledges_nothing_and_changes_nothing():
+    journal = MemoryJournal()
+    room = await open_room(journal)
+    assert (await room.submit(bid(S1, 9_000, "b1"))).ok
+    before = state_bytes(room.state)
+    journal.available = False
+    result = await room.submit(bid(S2, 8_000, "b2"))
+    assert result.failure is wire.Failure.JOURNAL_UNAVAILABLE
+    assert state_bytes(room.state) == before
+    journal.available = True
+    assert (await room.submit(bid(S2, 8_000, "b2"))).ok  # the resend is decided afresh
+    await room.stop()
+
+
+async def test_a_write_that_landed_despite_an_error_is_found_by_the_resend():
+    journal = MemoryJournal()
+    room = await open_room(journal)
+    journal.fail_after_write = 1  # the write lands, the reply is lost
+    lost = await room.submit(bid(S1, 9_000, "b1"))
+    assert lost.failure is wire.Failure.JOURNAL_UNAVAILABLE
+    resent = await room.submit(bid(S1, 9_000, "b1"))
+    answer = room.bid_result(bid(S1, 9_000, "b1"), resent)
+    assert answer.status == "accepted" and answer.duplicate
+    assert sum(1 for b in room.state.bids if b == "b1") == 1
+    await room.stop()
+
+
+async def test_rejected_bid_ids_answer_the_same_on_resend():
+    room = await open_room()
+    first = await room.submit(bid(S1, 20_000, "x"))
+    assert first.rejection.reason == "above_ceiling"
+    again = await room.submit(bid(S1, 20_000, "x"))
+    assert again.rejection == first.rejection
+    await room.stop()
+
+
+async def test_the_timer_closes_the_lot_on_the_server_clock():
+    clock = Clock()
+    room = await open_room(clock=clock, config=msgspec.structs.replace(CONFIG, duration_ms=30))
+    assert (await room.submit(bid(S1, 9_000, "b1"))).ok
+    clock.now += 31  # the engine's clock passes the end; the loop timer fires after ~30 ms
+    for _ in range(200):
+        if room.state.phase == "closed":
+            break
+        await asyncio.sleep(0.01)
+    assert room.state.phase == "closed"
+    assert room.state.lots["L1"].award is not None
+    await room.stop()
+
+
+class SlowSocket:
+    """A peer that never reads: every send blocks forever."""
+
+    def __init__(self) -> None:
+        self.closed_with = None
+        self.sent: list[str] = []
+
+    async def send(self, frame: str) -> None:
+        self.sent.append(frame)
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed_with = code
+
+
+class FastSocket(SlowSocket):
+    async def send(self, frame: str) -> None:
+        self.sent.append(frame)
+
+
+async def test_fanout_encodes_once_per_audience_and_a_slow_socket_stalls_nobody():
+    room = await open_room()
+    sockets = [FastSocket(), FastSocket(), FastSocket(), SlowSocket()]
+    actors = [S1, S1, S2, S2]
+    conns = []
+    for sock, actor in zip(sockets, actors):
+        conn = Connection(actor, sock.send, sock.close, limit=8)
+        room.broadcaster.join(conn, room.state, room.log, None)
+        asyncio.get_running_loop().create_task(conn.run_writer())
+        conns.append(conn)
+    for i in range(20):
+        assert (await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))).ok
+    for _ in range(100):
+        if len(sockets[0].sent) == 21 and sockets[3].closed_with:
+            break
+        await asyncio.sleep(0.01)
+    fast1, fast2, fast3, slow = sockets
+    assert len(fast1.sent) == len(fast2.sent) == len(fast3.sent) == 21  # welcome + 20 updates
+    assert all(a is b for a, b in zip(fast1.sent[1:], fast2.sent[1:]))  # one encoding, shared
+    assert fast1.sent[-1] != fast3.sent[-1]  # but each supplier's rank is its own
+    assert slow.closed_with is None or slow.closed_with == 4408
+    assert conns[3]._closing is not None and conns[3]._closing[0] == 4408
+    await room.stop()
+
+
+@pytest.mark.parametrize("since", [0, 3])
+async def test_join_with_since_replays_what_was_missed(since):
+    room = await open_room()
+    for i in range(3):
+        await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))
+    sock = FastSocket()
+    conn = Connection(S2, sock.send, sock.close, limit=8)
+    room.broadcaster.join(conn, room.state, room.log, since)
+    welcome, update = (msgspec.json.decode(f) for f in list(conn._outbox))
+    assert welcome["type"] == "welcome" and welcome["seq"] == room.state.seq
+    assert update["first_seq"] == since + 1
+    assert [e["seq"] for e in update["events"]] == [
+        s for s in range(since + 1, room.state.seq + 1) if room.log[s - 1].__class__.__name__ != "SupplierInvited"
+    ]
+    await room.stop()
