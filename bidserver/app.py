@@ -7,6 +7,7 @@ server and never starts one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -21,6 +22,7 @@ from .auth import TokenVerifier
 from .config import Settings
 from .http.openapi import openapi_document
 from .http.routes import JSON, ROUTES
+from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .ws.endpoint import live_room
@@ -59,7 +61,9 @@ def build_app(
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
-        rooms = Rooms(the_journal, now_ms)
+        rooms = Rooms(
+            the_journal, now_ms, fanout_interval_s=settings.fanout_interval_ms / 1000
+        )
         app.state.services = Services(
             settings=settings,
             verifier=TokenVerifier.from_settings(settings),
@@ -69,9 +73,14 @@ def build_app(
             durability=durability,
         )
         await rooms.recover()
+        trimmer = None
+        if isinstance(the_journal, RedisJournal):
+            trimmer = asyncio.get_running_loop().create_task(_trim_awards_forever(the_journal))
         try:
             yield
         finally:
+            if trimmer is not None:
+                trimmer.cancel()
             await rooms.close()
             await the_journal.close()
 
@@ -84,6 +93,21 @@ def build_app(
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+AWARDS_TRIM_INTERVAL_S = 600.0
+
+
+async def _trim_awards_forever(journal: RedisJournal) -> None:
+    """Keeps the awards stream bounded: removes only what every consumer group acknowledged."""
+    while True:
+        await asyncio.sleep(AWARDS_TRIM_INTERVAL_S)
+        try:
+            removed = await safe_trim(journal.redis, journal.awards_key)
+            if removed:
+                log.info("trimmed %d acknowledged awards from %s", removed, journal.awards_key)
+        except Exception as exc:  # Redis away: try again next time
+            log.warning("awards trim failed: %s", exc)
 
 
 def serve(settings: Settings) -> None:

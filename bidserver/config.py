@@ -27,6 +27,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_burst: float = 40.0
     heartbeat_s: float = 20.0
     outbox_limit: int = 256
+    fanout_interval_ms: int = 50  # watchers get at most one update per interval (urgent: at once)
     allow_unsafe_journal: bool = False
     log_level: str = "info"
 

@@ -86,7 +86,7 @@ async def live_room(websocket: WebSocket) -> None:
         await websocket.close(code, reason)
 
     conn = Connection(principal.actor, websocket.send_text, close, limit=settings.outbox_limit)
-    room.broadcaster.join(conn, room.state, room.log, since)
+    room.broadcaster.join(conn, since)
     writer = asyncio.get_running_loop().create_task(conn.run_writer())
     bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
     try:

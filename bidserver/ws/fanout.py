@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from .. import wire
 from ..engine import AuctionState, redact, view_for
+from ..engine import events as ev
 from ..engine.events import Event
 from ..engine.values import Actor, Role
 
@@ -56,6 +57,7 @@ class Connection:
         self._wakeup = asyncio.Event()
         self._closing: tuple[int, str] | None = None
         self.closed = False
+        self.seq = 0  # the last sequence number this socket has been sent
 
     def push(self, frame: str) -> None:
         """Queue a frame; never blocks. A full outbox marks the connection as lagging."""
@@ -107,25 +109,56 @@ def _redacted(state: AuctionState, events: list[Event], first_seq: int, actor: A
     return out
 
 
-class Broadcaster:
-    """The audiences of one room and the encode-once publication of updates."""
+# Events that must reach everyone at once: never held back by conflation.
+URGENT = (
+    ev.AuctionOpened, ev.LotExtended, ev.LotClosed, ev.LotAwarded, ev.AuctionClosed,
+    ev.AuctionPaused, ev.AuctionResumed, ev.AuctionCancelled, ev.BidVoided,
+)
 
-    def __init__(self, now_ms: Callable[[], int]) -> None:
+
+class _Audience:
+    __slots__ = ("conns", "flushed_seq")
+
+    def __init__(self, flushed_seq: int) -> None:
+        self.conns: set[Connection] = set()
+        self.flushed_seq = flushed_seq  # every socket of the audience has all events up to here
+
+
+class Broadcaster:
+    """The audiences of one room, and conflated, encode-once publication of updates.
+
+    Conflation: after a batch the room calls ``publish``; audiences are flushed at once when the
+    last flush is at least ``interval_s`` old or the batch holds an urgent event (a close, an
+    extension, an award...), otherwise at the end of the interval. A flush sends each audience one
+    ``update`` with every event since its last flush and the newest view, so a watcher gets at
+    most one update per interval, always the newest board, and never misses an event.
+    """
+
+    def __init__(
+        self,
+        now_ms: Callable[[], int],
+        source: Callable[[], tuple[AuctionState, list[Event]]],
+        *,
+        interval_s: float = 0.05,
+    ) -> None:
         self._now_ms = now_ms
-        self._audiences: dict[AudienceKey, set[Connection]] = {}
+        self._source = source
+        self._interval = interval_s
+        self._audiences: dict[AudienceKey, _Audience] = {}
+        self._last_flush = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self._audiences.values())
+        return sum(len(a.conns) for a in self._audiences.values())
 
     def connections(self) -> Iterable[Connection]:
-        for conns in self._audiences.values():
-            yield from conns
+        for audience in self._audiences.values():
+            yield from audience.conns
 
-    def join(
-        self, conn: Connection, state: AuctionState, log_events: list[Event], since: int | None
-    ) -> None:
+    def join(self, conn: Connection, since: int | None) -> None:
         """Welcome, then (when resuming) every event after ``since``; synchronous, so no update
         published by the room can slip between the snapshot and the subscription."""
+        state, log_events = self._source()
         now = self._now_ms()
         view = view_for(state, conn.actor)
         conn.push_message(
@@ -145,35 +178,72 @@ class Broadcaster:
                     first_seq=since + 1, seq=state.seq, server_time=now, events=events, view=view
                 )
             )
-        self._audiences.setdefault(conn.key, set()).add(conn)
+        conn.seq = state.seq
+        audience = self._audiences.get(conn.key)
+        if audience is None:
+            audience = self._audiences[conn.key] = _Audience(state.seq)
+        audience.conns.add(conn)
 
     def leave(self, conn: Connection) -> None:
-        conns = self._audiences.get(conn.key)
-        if conns is not None:
-            conns.discard(conn)
-            if not conns:
+        audience = self._audiences.get(conn.key)
+        if audience is not None:
+            audience.conns.discard(conn)
+            if not audience.conns:
                 del self._audiences[conn.key]
 
-    def publish(self, state: AuctionState, first_seq: int, events: list[Event]) -> None:
-        """One encoding per audience, shared by all of that audience's sockets."""
+    def publish(self, events: list[Event]) -> None:
+        """New durable events exist: flush now or at the end of the conflation interval."""
+        if not self._audiences:
+            return
+        loop = asyncio.get_running_loop()
+        due = self._last_flush + self._interval
+        if any(isinstance(e, URGENT) for e in events) or loop.time() >= due:
+            self.flush()
+        elif self._timer is None:
+            self._timer = loop.call_at(due, self.flush)
+
+    def flush(self) -> None:
+        """One encoding per audience (shared by its sockets) with everything since its last flush."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._last_flush = asyncio.get_running_loop().time()
+        state, log_events = self._source()
         now = self._now_ms()
-        for key, conns in self._audiences.items():
-            if not conns:
+        for audience in self._audiences.values():
+            since = audience.flushed_seq
+            if since >= state.seq or not audience.conns:
                 continue
-            actor = next(iter(conns)).actor
-            redacted = _redacted(state, events, first_seq, actor)
+            actor = next(iter(audience.conns)).actor
+            view = view_for(state, actor)
             frame = wire.encode(
                 wire.Update(
-                    first_seq=first_seq,
+                    first_seq=since + 1,
                     seq=state.seq,
                     server_time=now,
-                    events=redacted,
-                    view=view_for(state, actor),
+                    events=_redacted(state, log_events[since:], since + 1, actor),
+                    view=view,
                 )
             ).decode()
-            for conn in conns:
-                conn.push(frame)
+            for conn in audience.conns:
+                if conn.seq == since:
+                    conn.push(frame)
+                elif conn.seq < state.seq:  # joined between two flushes: its own catch-up
+                    conn.push_message(
+                        wire.Update(
+                            first_seq=conn.seq + 1,
+                            seq=state.seq,
+                            server_time=now,
+                            events=_redacted(state, log_events[conn.seq:], conn.seq + 1, actor),
+                            view=view,
+                        )
+                    )
+                conn.seq = state.seq
+            audience.flushed_seq = state.seq
 
     def close_all(self, code: int, reason: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for conn in list(self.connections()):
             conn.close_soon(code, reason)

@@ -34,7 +34,9 @@ class Rooms:
         now_ms: Callable[[], int],
         *,
         id_factory: Callable[[], str] = new_auction_id,
+        fanout_interval_s: float = 0.05,
     ) -> None:
+        self._fanout_interval_s = fanout_interval_s
         self._journal = journal
         self._now_ms = now_ms
         self._id_factory = id_factory
@@ -75,7 +77,14 @@ class Rooms:
         return room
 
     def _make_room(self, state: AuctionState, events: list) -> Room:
-        room = Room(state, events, self._journal, self._now_ms, on_finished=self._finished)
+        room = Room(
+            state,
+            events,
+            self._journal,
+            self._now_ms,
+            on_finished=self._finished,
+            fanout_interval_s=self._fanout_interval_s,
+        )
         self._rooms[state.auction_id] = room
         room.start()
         return room

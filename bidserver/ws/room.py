@@ -79,6 +79,7 @@ class Room:
         now_ms: Callable[[], int],
         *,
         on_finished: Callable[[Room], None] | None = None,
+        fanout_interval_s: float = 0.05,
     ) -> None:
         self.state = state
         self.log = log_events  # every durable event, index = seq - 1
@@ -92,7 +93,9 @@ class Room:
         self._tick_queued = False
         self._rejected: dict[tuple, Rejection] = {}
         self._task: asyncio.Task[None] | None = None
-        self.broadcaster = Broadcaster(now_ms)
+        self.broadcaster = Broadcaster(
+            now_ms, lambda: (self.state, self.log), interval_s=fanout_interval_s
+        )
 
     @property
     def auction_id(self) -> str:
@@ -193,7 +196,7 @@ class Room:
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result(result)
         if new_events:
-            self.broadcaster.publish(state, first_seq, new_events)
+            self.broadcaster.publish(new_events)
         self._arm_timer()
         if new_events and state.finished and self._on_finished is not None:
             self._on_finished(self)
@@ -226,7 +229,7 @@ class Room:
         self.log.extend(fresh)
         self._stale = False
         if fresh:
-            self.broadcaster.publish(self.state, self.state.seq - len(fresh) + 1, fresh)
+            self.broadcaster.publish(fresh)
 
     def _award_records(self, events: list[Event]) -> list[AwardRecord]:
         state = self.state

@@ -36,9 +36,11 @@ class Clock:
         return self.now
 
 
-async def open_room(journal=None, clock=None, config=CONFIG) -> Room:
+async def open_room(journal=None, clock=None, config=CONFIG, interval_s=0.0) -> Room:
     journal = journal or MemoryJournal()
-    room = Room(AuctionState.new("a1"), [], journal, clock or Clock())
+    room = Room(
+        AuctionState.new("a1"), [], journal, clock or Clock(), fanout_interval_s=interval_s
+    )
     room.start()
     for command in (
         CreateAuction(actor=BUYER, at=0, auction_id="a1", config=config),
@@ -145,7 +147,7 @@ async def test_fanout_encodes_once_per_audience_and_a_slow_socket_stalls_nobody(
     conns = []
     for sock, actor in zip(sockets, actors):
         conn = Connection(actor, sock.send, sock.close, limit=8)
-        room.broadcaster.join(conn, room.state, room.log, None)
+        room.broadcaster.join(conn, None)
         asyncio.get_running_loop().create_task(conn.run_writer())
         conns.append(conn)
     for i in range(20):
@@ -170,11 +172,38 @@ async def test_join_with_since_replays_what_was_missed(since):
         await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))
     sock = FastSocket()
     conn = Connection(S2, sock.send, sock.close, limit=8)
-    room.broadcaster.join(conn, room.state, room.log, since)
+    room.broadcaster.join(conn, since)
     welcome, update = (msgspec.json.decode(f) for f in list(conn._outbox))
     assert welcome["type"] == "welcome" and welcome["seq"] == room.state.seq
     assert update["first_seq"] == since + 1
     assert [e["seq"] for e in update["events"]] == [
         s for s in range(since + 1, room.state.seq + 1) if room.log[s - 1].__class__.__name__ != "SupplierInvited"
     ]
+    await room.stop()
+
+
+async def test_watchers_get_conflated_updates_but_every_event_and_urgent_ones_at_once():
+    room = await open_room(interval_s=60.0)  # a long interval: only urgent events flush
+    sock = FastSocket()
+    conn = Connection(Actor(Role.OBSERVER, "o1"), sock.send, sock.close, limit=64)
+    room.broadcaster.join(conn, None)
+    writer = asyncio.get_running_loop().create_task(conn.run_writer())
+    first = room.state.seq
+    for i in range(5):
+        assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
+    await asyncio.sleep(0)
+    updates = [msgspec.json.decode(f) for f in sock.sent[1:]]
+    # The first batch after a quiet period goes out at once; the next ones wait for the interval.
+    assert len(updates) == 1 and updates[0]["seq"] == first + 1
+    from bidserver.engine.commands import ExtendAuction
+    assert (await room.submit(ExtendAuction(actor=BUYER, at=0, by_ms=1000))).ok  # urgent
+    for _ in range(100):
+        if len(sock.sent) == 3:
+            break
+        await asyncio.sleep(0.01)
+    last = msgspec.json.decode(sock.sent[-1])
+    assert last["first_seq"] == first + 2 and last["seq"] == room.state.seq
+    assert [e["seq"] for e in last["events"]] == list(range(first + 2, room.state.seq + 1))
+    assert last["events"][-1]["type"] == "lot_extended"
+    writer.cancel()
     await room.stop()
