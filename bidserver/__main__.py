@@ -1,3 +1,5 @@
+"""``python -m bidserver``: the same command line as the ``bidserver`` console script."""
+
 from .cli import main
 
-main()
+main(prog_name="bidserver")

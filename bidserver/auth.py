@@ -1,10 +1,11 @@
-"""Tokens, roles and Origin checks.
+"""Tokens, roles and Origin checks: who is on the other end of a request or a live room.
 
-Tokens are JWTs (PyJWT) so that the procurement platform in front of bidserver can issue them with
-a key it shares with bidserver (HS256) or with its private key (RS256/ES256/EdDSA, bidserver holding
-the public key). Claims: ``sub`` (user), ``role`` (buyer | supplier | observer), ``org`` (the
-party: buyer organisation, supplier id, observer id), optional ``name``, ``iss``, ``aud``, ``exp``.
-The ``system`` role exists only inside the server and is never accepted from a token.
+Tokens are JWTs (PyJWT) so that the procurement platform in front of bidserver, which already knows
+its users, can issue them: with a secret it shares with bidserver (HS256), or with its private key
+(RS256/ES256/EdDSA, bidserver holding only the public key, so bidserver cannot mint tokens then).
+Claims: ``sub`` (user), ``role`` (buyer | supplier | observer), ``org`` (the party: buyer
+organisation, supplier id, observer id), optional ``name``, and ``iss``, ``aud``, ``exp``.
+The ``system`` role exists only inside the server (timer ticks) and is never accepted from a token.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from urllib.parse import urlsplit
 
 import jwt
 import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from .config import Settings, resolve_jwt_key
 from .engine.values import Actor, Role
 
-_TOKEN_ROLES = {Role.BUYER, Role.SUPPLIER, Role.OBSERVER}
-_ASYMMETRIC = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
+TOKEN_ROLES = frozenset({Role.BUYER, Role.SUPPLIER, Role.OBSERVER})
+LEEWAY_S = 5  # tolerated clock skew between the token issuer and this server
 
 
 class Principal(msgspec.Struct, frozen=True):
+    """A verified caller. ``party`` is what the engine's rules see; ``user`` is for the record."""
+
     role: Role
     party: str
     user: str
@@ -36,14 +41,23 @@ class Principal(msgspec.Struct, frozen=True):
 
 
 class AuthError(Exception):
-    """``reason`` is machine-readable: missing_token, invalid_token, expired_token, bad_role."""
+    """``reason`` is machine-readable (sent to clients): missing_token, invalid_token,
+    expired_token, bad_role, origin_not_allowed."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(detail or reason)
+        super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+        self.detail = detail
 
 
 class TokenVerifier:
+    """Verifies tokens with one key and a fixed list of algorithms.
+
+    The algorithms follow from the key, never from the token's header: an HS256 secret accepts
+    only HS256, a public key only the algorithms of its type. That rules out the classic
+    confusion attack (an HS256 token "signed" with the public key) and ``alg: none``.
+    """
+
     def __init__(
         self,
         key: str,
@@ -58,15 +72,13 @@ class TokenVerifier:
         self._audience = audience
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "TokenVerifier":
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
         if settings.jwt_public_key_file is not None:
             key = Path(settings.jwt_public_key_file).read_text()
-            algorithms: Sequence[str] = _ASYMMETRIC
+            algorithms = public_key_algorithms(key)
         else:
-            key, algorithms = resolve_jwt_key(settings), ("HS256",)
-        return cls(
-            key, algorithms=algorithms, issuer=settings.jwt_issuer, audience=settings.jwt_audience
-        )
+            key, algorithms = resolve_jwt_key(settings), ["HS256"]
+        return cls(key, algorithms=algorithms, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
     def verify(self, token: str) -> Principal:
         try:
@@ -76,23 +88,39 @@ class TokenVerifier:
                 algorithms=self._algorithms,
                 issuer=self._issuer,
                 audience=self._audience,
-                leeway=5,
+                leeway=LEEWAY_S,
                 options={"require": ["exp", "iss", "aud", "sub", "role", "org"]},
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("expired_token") from None
         except jwt.PyJWTError as exc:
             raise AuthError("invalid_token", str(exc)) from None
-        try:
-            role = Role(claims["role"])
-        except ValueError:
-            raise AuthError("bad_role") from None
-        if role not in _TOKEN_ROLES:
-            raise AuthError("bad_role")
-        party, user = claims["org"], claims["sub"]
-        if not isinstance(party, str) or not party or not isinstance(user, str):
+        role = claims["role"]
+        if not isinstance(role, str) or role not in TOKEN_ROLES:
+            raise AuthError("bad_role", f"role {role!r} cannot be used in a token")
+        party, user, name = claims["org"], claims["sub"], claims.get("name", "")
+        if not (isinstance(party, str) and party and isinstance(user, str) and user):
             raise AuthError("invalid_token", "org and sub must be non-empty strings")
-        return Principal(role, party, user, str(claims.get("name", "")))
+        if not isinstance(name, str):
+            raise AuthError("invalid_token", "name must be a string")
+        return Principal(Role(role), party, user, name)
+
+
+def public_key_algorithms(pem: str) -> list[str]:
+    """The JWT algorithms a PEM public key can verify (RSA: RS*/PS*, EC: its curve's ES*, Ed: EdDSA)."""
+    try:
+        key = load_pem_public_key(pem.encode())
+    except ValueError as exc:
+        raise ValueError(f"not a PEM public key: {exc}") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        return ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        by_curve = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512", "secp256k1": "ES256K"}
+        if key.curve.name in by_curve:
+            return [by_curve[key.curve.name]]
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return ["EdDSA"]
+    raise ValueError(f"unsupported public key type for JWT: {type(key).__name__}")
 
 
 def mint_token(
@@ -108,11 +136,20 @@ def mint_token(
     now: int | None = None,
     algorithm: str = "HS256",
 ) -> str:
-    """A signed token, as the platform in front of bidserver would issue it (development use)."""
+    """A signed token, as the platform in front of bidserver would issue it (development and tests).
+
+    ``user`` defaults to ``party``; ``key`` is the HS256 secret, or a PEM private key with another
+    ``algorithm``. Refuses the ``system`` role, which no token may carry.
+    """
+    role = Role(role)
+    if role not in TOKEN_ROLES:
+        raise ValueError(f"role {role} cannot be put in a token")
+    if not party:
+        raise ValueError("party (org) must not be empty")
     issued = int(time.time()) if now is None else now
-    claims = {
+    claims: dict[str, object] = {
         "sub": user or party,
-        "role": str(Role(role)),
+        "role": str(role),
         "org": party,
         "iss": issuer,
         "aud": audience,
@@ -125,22 +162,48 @@ def mint_token(
 
 
 def token_from_request(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
-    """``Authorization: Bearer …``, or ``?access_token=`` (browsers cannot set WebSocket headers)."""
-    header = headers.get("authorization", "")
-    if header[:7].lower() == "bearer " and header[7:].strip():
-        return header[7:].strip()
+    """``Authorization: Bearer …``, else ``?access_token=`` (browsers cannot set headers on a
+    WebSocket handshake). Raises ``AuthError("missing_token")``."""
+    header = headers.get("authorization") or headers.get("Authorization") or ""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
     token = query.get("access_token")
     if token:
         return token
     raise AuthError("missing_token")
 
 
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
 def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str]) -> bool:
-    """No Origin (a non-browser client) is allowed; a browser's Origin must be listed, or, with no
-    list, be the same origin as the server (its host:port equals the Host header)."""
+    """Whether a browser page from ``origin`` may open a live room: the guard against cross-site
+    WebSocket hijacking (the same-origin policy does not cover WebSockets, and a hostile page can
+    open one to us from a user's browser).
+
+    No Origin header: a non-browser client, allowed (it must present a token anyway). A page of
+    the server's own origin (the Origin's host and port equal the ``Host`` header's) is always
+    allowed, so the bundled web UI works; ``allowed`` adds other origins, each matched exactly
+    (``scheme://host[:port]``, case-insensitive, a trailing slash ignored).
+    """
     if origin is None:
         return True
-    if allowed:
-        return origin.rstrip("/") in {a.rstrip("/") for a in allowed}
-    netloc = urlsplit(origin).netloc
-    return bool(host) and netloc == host
+    origin = origin.strip().lower()
+    if origin.rstrip("/") in {a.strip().lower().rstrip("/") for a in allowed}:
+        return True
+    return _same_origin(origin, host)
+
+
+def _same_origin(origin: str, host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        parts = urlsplit(origin)
+        served = urlsplit("//" + host.strip().lower())
+        default = _DEFAULT_PORTS.get(parts.scheme)
+        if default is None or not parts.hostname:  # "null" (sandboxed page, file://) and the like
+            return False
+        return parts.hostname == served.hostname and (parts.port or default) == (served.port or default)
+    except ValueError:  # a malformed port
+        return False

@@ -1,8 +1,14 @@
-"""The command line: ``bidserver serve`` and ``bidserver token`` (click)."""
+"""The command line (click): ``bidserver serve``, ``bidserver token``, ``bidserver replay``.
+
+Flags win over ``BIDSERVER_*`` environment variables, which win over the defaults: the same
+``Settings.from_env`` path for every command, so ``token`` signs with the key ``serve`` verifies.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -13,55 +19,72 @@ _DURATION = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _seconds(text: str) -> int:
-    match = _DURATION.match(text.strip())
+def parse_duration_s(text: str) -> int:
+    """``900``, ``15m``, ``8h``, ``2d`` -> seconds."""
+    match = _DURATION.match(text.strip().lower())
     if not match:
         raise click.BadParameter(f"{text!r}: use e.g. 900, 15m, 8h, 2d")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-@click.group()
+def _settings(**overrides) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bidserver")
 def main() -> None:
     """bidserver: real-time reverse auctions (live rooms, HTTP API, Redis streams journal)."""
 
 
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [BIDSERVER_HOST, 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port; 0 picks a free one [BIDSERVER_PORT, 8000].")
-@click.option("--redis-url", default=None, help="Use this Redis; without it an embedded one is started [BIDSERVER_REDIS_URL].")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Embedded Redis data and the generated JWT key [BIDSERVER_DATA_DIR, ./data].")
-@click.option("--allowed-origin", "allowed_origins", multiple=True, help="Browser Origin allowed on live rooms (repeatable) [BIDSERVER_ALLOWED_ORIGINS].")
-@click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (loses acknowledged bids on a crash).")
-@click.option("--log-level", default=None, help="debug, info, warning, error [BIDSERVER_LOG_LEVEL, info].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port; 0 picks a free one [BIDSERVER_PORT, 8000].")
+@click.option("--redis-url", default=None, help="Use this Redis; without it an embedded one is started in the data dir [BIDSERVER_REDIS_URL].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Embedded Redis data and the generated JWT key [BIDSERVER_DATA_DIR, ./data].")
+@click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
+@click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default=None, help="[BIDSERVER_LOG_LEVEL, info].")
 def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level) -> None:
-    """Run the server (prints where to connect)."""
-    from .app import serve as run
-
-    settings = Settings.from_env(
+    """Run the server (prints where to connect) until interrupted."""
+    settings = _settings(
         host=host,
         port=port,
         redis_url=redis_url,
         data_dir=data_dir,
         allowed_origins=tuple(allowed_origins),
-        allow_unsafe_journal=allow_unsafe_journal,
-        log_level=log_level,
+        allow_unsafe_journal=allow_unsafe_journal or None,
+        log_level=log_level.lower() if log_level else None,
     )
+    from .app import serve as run  # lazily: `token` and `--help` need no web stack
+
     run(settings)
 
 
 @main.command()
 @click.option("--role", type=click.Choice(["buyer", "supplier", "observer"]), required=True)
-@click.option("--org", required=True, help="Buyer organisation, supplier id or observer id.")
+@click.option("--org", required=True, help="The party: buyer organisation, supplier id or observer id.")
 @click.option("--user", default=None, help="User id (sub); defaults to --org.")
-@click.option("--name", default="", help="Display name.")
-@click.option("--ttl", default="8h", help="Lifetime, e.g. 900, 15m, 8h, 2d.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
-@click.option("--jwt-key", default=None, help="Signing key [BIDSERVER_JWT_KEY, else <data-dir>/jwt.key].")
+@click.option("--name", default="", help="Display name (e.g. the supplier's legal name).")
+@click.option("--ttl", default="8h", show_default=True, help="Lifetime: 900, 15m, 8h, 2d.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where serve keeps jwt.key [BIDSERVER_DATA_DIR, ./data].")
+@click.option("--jwt-key", default=None, help="HS256 signing key [BIDSERVER_JWT_KEY, else <data-dir>/jwt.key, created if missing].")
 def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
-    """Print a signed development token (same key as `bidserver serve`)."""
+    """Print a signed development token (the key `bidserver serve` verifies with)."""
     from .auth import mint_token
 
-    settings = Settings.from_env(data_dir=data_dir, jwt_key=jwt_key)
+    ttl_s = parse_duration_s(ttl)
+    if ttl_s <= 0:
+        raise click.BadParameter("must be positive", param_hint="--ttl")
+    settings = _settings(data_dir=data_dir, jwt_key=jwt_key)
+    if settings.jwt_public_key_file is not None and not jwt_key:
+        raise click.UsageError(
+            "BIDSERVER_JWT_PUBLIC_KEY_FILE is set: the server accepts only tokens signed with the "
+            "platform's private key, which bidserver does not hold"
+        )
     click.echo(
         mint_token(
             resolve_jwt_key(settings),
@@ -69,12 +92,51 @@ def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
             party=org,
             user=user,
             name=name,
-            ttl_s=_seconds(ttl),
+            ttl_s=ttl_s,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
         )
     )
 
 
-if __name__ == "__main__":
-    main()
+@main.command()
+@click.option("--redis-url", required=True, help="The Redis holding the journal.")
+@click.option("--events/--no-events", default=False, help="Also print every event (JSON lines) before the state.")
+@click.argument("auction_id")
+def replay(redis_url, events, auction_id) -> None:
+    """Rebuild an auction from its journal alone and print the buyer's view (JSON).
+
+    For audits and incident checks: the result is what the server would recover after a crash.
+    """
+    sys.exit(asyncio.run(_replay(redis_url, auction_id, events)))
+
+
+async def _replay(redis_url: str, auction_id: str, print_events: bool) -> int:
+    import msgspec
+
+    from .engine.events import decode_event, encode_event
+    from .engine.evolve import replay as fold
+    from .engine.values import Actor, Role
+    from .engine.views import view_for
+    from .store.redis_journal import RedisJournal
+
+    journal = RedisJournal(redis_url, allow_unsafe=True)  # read only: durability is not at stake
+    try:
+        entries = await journal.read(auction_id)
+    finally:
+        await journal.close()
+    if not entries:
+        click.echo(f"no journal for auction {auction_id!r}", err=True)
+        return 1
+    for expected, (seq, _) in enumerate(entries, start=1):
+        if seq != expected:
+            click.echo(f"journal gap: expected seq {expected}, found {seq}", err=True)
+            return 2
+    decoded = [decode_event(data) for _, data in entries]
+    if print_events:
+        for event in decoded:
+            click.echo(encode_event(event).decode())
+    state = fold(auction_id, decoded)
+    view = view_for(state, Actor(Role.BUYER, state.buyer))
+    click.echo(msgspec.json.encode(view).decode())
+    return 0

@@ -1,8 +1,14 @@
 """Settings, read once at start: command-line flags win over ``BIDSERVER_*`` environment variables,
-which win over the defaults."""
+which win over the defaults.
+
+One frozen struct, passed down explicitly, so no module reads the environment on its own and a test
+builds exactly the server it wants. Bad values fail at start with the variable's name, not later in
+the middle of an auction.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -11,71 +17,128 @@ from typing import Any
 
 import msgspec
 
+log = logging.getLogger("bidserver.config")
+
+ENV_PREFIX = "BIDSERVER_"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+MIN_HS256_KEY_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = 8000  # 0: pick a free port (printed at start)
     redis_url: str | None = None  # None: start and supervise an embedded Redis in data_dir
     data_dir: Path = Path("data")
     jwt_key: str | None = None  # HS256 secret; None: generated once into <data_dir>/jwt.key
     jwt_public_key_file: Path | None = None  # verify RS256/ES256/EdDSA tokens instead
     jwt_issuer: str = "bidserver"
     jwt_audience: str = "bidserver"
-    allowed_origins: tuple[str, ...] = ()  # empty: same origin only
+    allowed_origins: tuple[str, ...] = ()  # browser Origins for live rooms; empty: same origin only
     max_message_bytes: int = 4096
-    rate_limit_per_s: float = 20.0
-    rate_limit_burst: float = 40.0
+    rate_limit_per_s: float = 20.0  # messages per second per connection ...
+    rate_limit_burst: float = 40.0  # ... with bursts up to this many
     heartbeat_s: float = 20.0
-    outbox_limit: int = 256
+    outbox_limit: int = 256  # messages queued for one slow connection before it is cut off
     fanout_interval_ms: int = 50  # watchers get at most one update per interval (urgent: at once)
-    allow_unsafe_journal: bool = False
+    allow_unsafe_journal: bool = False  # run on a Redis that does not fsync every write
     log_level: str = "info"
 
+    def __post_init__(self) -> None:
+        # Raised inside msgspec.convert, these become ValidationErrors naming the field.
+        if not 0 <= self.port <= 65535:
+            raise ValueError("port must be 0..65535")
+        for name in ("max_message_bytes", "outbox_limit", "rate_limit_per_s", "heartbeat_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.rate_limit_burst < 1:
+            raise ValueError("rate_limit_burst must be at least 1")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
+            raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
+
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """``BIDSERVER_<FIELD>`` variables (``BIDSERVER_ALLOWED_ORIGINS`` comma-separated,
+        booleans 1/0, true/false, yes/no, on/off), then ``overrides`` (CLI flags; ``None`` and
+        ``()`` mean "flag not given")."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for name, field_type in _FIELDS.items():
-            raw = env.get(f"BIDSERVER_{name.upper()}")
-            if raw is not None and raw != "":
-                values[name] = _parse(field_type, raw)
+            var = ENV_PREFIX + name.upper()
+            raw = env.get(var)
+            if raw is not None and raw.strip() != "":
+                values[name] = _parse(var, field_type, raw.strip())
+        unknown = set(overrides) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
-        return msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
+        try:
+            return msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"invalid setting: {exc}") from None
 
-    def with_redis_url(self, url: str) -> "Settings":
+    def with_redis_url(self, url: str) -> Settings:
         return msgspec.structs.replace(self, redis_url=url)
 
 
 _FIELDS = {f.name: f.type for f in msgspec.structs.fields(Settings)}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
-def _parse(field_type: Any, raw: str) -> Any:
+def _parse(var: str, field_type: Any, raw: str) -> Any:
     if field_type == tuple[str, ...]:
         return tuple(part.strip() for part in raw.split(",") if part.strip())
     if field_type is bool:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    return raw
+        if raw.lower() in _TRUE:
+            return True
+        if raw.lower() in _FALSE:
+            return False
+        raise ValueError(f"{var}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+    return raw  # msgspec.convert(strict=False) turns "8000" into 8000 and reports bad numbers
 
 
 def _dec_hook(type_: type, obj: Any) -> Any:
-    if type_ is Path:
+    if type_ is Path and isinstance(obj, str | os.PathLike):
         return Path(obj)
     raise NotImplementedError
 
 
 def resolve_jwt_key(settings: Settings) -> str:
-    """The configured key, else a secret generated once into ``<data_dir>/jwt.key`` (0600), so
-    ``bidserver token`` and ``bidserver serve`` agree on a fresh machine."""
+    """The configured key, else a secret generated once into ``<data_dir>/jwt.key`` (0600).
+
+    Why a file: ``bidserver token`` and ``bidserver serve`` are separate processes that must agree
+    on the key on a fresh machine with nothing configured, and tokens must survive a restart. The
+    file is created complete and atomically (written aside, then hard-linked into place), so two
+    processes starting together end up with the same key and never read a half-written one.
+    """
     if settings.jwt_key:
         return settings.jwt_key
     path = settings.data_dir / "jwt.key"
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _create_key_file(path)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning("%s is readable by others (mode %o): anyone who reads it can mint tokens", path, mode)
+    key = path.read_text().strip()
+    if len(key.encode()) < MIN_HS256_KEY_BYTES:
+        raise ValueError(f"{path}: key shorter than {MIN_HS256_KEY_BYTES} bytes; delete it to regenerate")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # fails if another process got there first: theirs wins
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,30 +1,67 @@
-"""Awards in the shape of the Open Contracting Data Standard (OCDS 1.1). Pure functions.
+"""Awards as Open Contracting Data Standard 1.1 releases: pure functions, no I/O, no clock.
 
-Only fields of the core release schema are used (lots are an OCDS extension, so each lot is
-published as a tender item, and the award names the item it covers). Amounts are converted
-exactly from integer minor units with Decimal and emitted as JSON numbers.
+Why OCDS: it is what open-data portals, contract-signing services and red-flag tools (Cardinal and
+the like) already read, so an award leaves bidserver in a shape they understand.
+
+What is used, and from where (a field outside the core schema must come from an extension the
+package declares, see ``EXTENSIONS``):
+
+- core 1.1: ``ocid``, ``id``, ``date``, ``tag``, ``initiationType``, ``parties``, ``buyer``,
+  ``tender`` (``status``, ``procurementMethod``, ``submissionMethod`` = ``electronicAuction``,
+  ``awardCriteria``, ``value``, ``items``, ``procuringEntity``), ``awards``;
+- lots extension: ``tender.lots``, ``tender.items[].relatedLot``, ``awards[].relatedLots``;
+- techniques extension: ``tender.techniques.hasElectronicAuction``;
+- bids extension: ``awards[].relatedBids`` (its ``relatedBid`` is deprecated in favour of it).
+
+Amounts are ``Decimal`` values converted exactly from integer minor units (97050 with 2 minor
+units is ``Decimal("970.50")``, never a float), and ``encode`` writes them as JSON numbers.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import msgspec
+
 from .engine.values import AuctionConfig
 
-OCID_PREFIX = "ocds-bidsrv"
+OCID_PREFIX = "ocds-bidsrv"  # replace with the publisher's registered prefix when publishing
+OCDS_VERSION = "1.1"
+
+# Declared in every release package. The bids extension is pinned to the commit its schema in
+# ../shared/ocds/1.1/bids-extension comes from, the one the tests validate against.
+LOTS_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json"
+TECHNIQUES_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_techniques_extension/master/extension.json"
+BIDS_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/d62ff4b0ba393d823ca8113a9039b12edf7acb8f/extension.json"
+EXTENSIONS = (LOTS_EXTENSION, TECHNIQUES_EXTENSION, BIDS_EXTENSION)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_encoder = msgspec.json.Encoder(decimal_format="number")
 
 
 def rfc3339(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    """``1767261600123`` -> ``"2026-01-01T10:00:00.123Z"``: UTC, exact (integer arithmetic)."""
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def money(amount_minor: int, minor_units: int) -> Decimal:
-    """Exact: 97050 with 2 minor units is Decimal('970.50')."""
-    return Decimal(amount_minor).scaleb(-minor_units)
+    """Exact: ``money(97050, 2) == Decimal("970.50")``; keeps the currency's digits. Built from
+    the digits (no arithmetic), so no context precision can round even a very large amount."""
+    sign, digits, _ = Decimal(int(amount_minor)).as_tuple()
+    return Decimal((sign, digits, -minor_units))
+
+
+def _value(amount_minor: int, config: AuctionConfig) -> dict[str, Any]:
+    return {"amount": money(amount_minor, config.minor_units), "currency": config.currency}
+
+
+def encode(document: Any) -> bytes:
+    """JSON with every ``Decimal`` as a number (``970.50``), not a string."""
+    return _encoder.encode(document)
 
 
 def award_release(
@@ -42,60 +79,99 @@ def award_release(
     basis: str,
     reason: str = "",
     ocid_prefix: str = OCID_PREFIX,
+    buyer_name: str = "",
+    open_lots: Collection[str] = (),
 ) -> dict[str, Any]:
-    """One OCDS release (tag ``award``) for one awarded lot; ``id`` is stable per award."""
-    spec = next(lot for lot in config.lots if lot.lot_id == lot_id)
-    item = {
-        "id": lot_id,
-        "description": spec.title,
-        "quantity": float(spec.quantity) if spec.quantity % 1 else int(spec.quantity),
-        "unit": {"name": spec.unit},
-    }
-    details = "lowest valid bid" if basis == "lowest" else f"buyer's choice: {reason}"
+    """One release (tag ``award``) for one awarded lot.
+
+    ``id`` is ``award-<award_id>``: the same award always gives the same release id, and two
+    awards of one auction never share one. ``open_lots`` are lots still taking bids (a staggered
+    close awards lot 1 while lot 2 runs): they make the tender ``active``; otherwise it is
+    ``complete`` (bidding is over). Hidden reserve prices are never published.
+    """
+    spec = next((lot for lot in config.lots if lot.lot_id == lot_id), None)
+    if spec is None:
+        raise ValueError(f"lot {lot_id!r} is not in the auction's configuration")
+    when = rfc3339(awarded_at_ms)
+    buyer_ref = {"id": buyer, "name": buyer_name or buyer}
+    if str(basis) == "lowest":
+        details = "The lowest valid bid when the lot closed."
+    else:
+        details = "Chosen by the buyer" + (f": {reason}" if reason else ".")
     return {
         "ocid": f"{ocid_prefix}-{auction_id}",
         "id": f"award-{award_id}",
-        "date": rfc3339(awarded_at_ms),
+        "date": when,
         "tag": ["award"],
         "initiationType": "tender",
         "parties": [
-            {"id": buyer, "name": buyer, "roles": ["buyer", "procuringEntity"]},
+            {**buyer_ref, "roles": ["buyer", "procuringEntity"]},
             {"id": supplier_id, "name": supplier_name or supplier_id, "roles": ["supplier", "tenderer"]},
         ],
-        "buyer": {"id": buyer, "name": buyer},
+        "buyer": buyer_ref,
         "tender": {
             "id": auction_id,
             "title": config.title,
-            "status": "complete",
+            "status": "active" if open_lots else "complete",
+            "procuringEntity": buyer_ref,
+            "value": _value(sum(lot.ceiling for lot in config.lots), config),
+            # "selective": only suppliers the buyer invited may bid (method codelist).
+            "procurementMethod": "selective",
             "procurementMethodDetails": "Electronic reverse auction",
             "awardCriteria": "priceOnly",
-            "awardCriteriaDetails": details,
+            "awardCriteriaDetails": "Lowest price in an electronic reverse auction",
             "submissionMethod": ["electronicAuction"],
-            "items": [item],
-            "value": {"amount": money(spec.ceiling, config.minor_units), "currency": config.currency},
+            "techniques": {"hasElectronicAuction": True},
+            "items": [
+                {
+                    "id": lot.lot_id,
+                    "description": lot.title,
+                    "quantity": lot.quantity,
+                    "unit": {"name": lot.unit},
+                    "relatedLot": lot.lot_id,
+                }
+                for lot in config.lots
+            ],
+            "lots": [
+                {
+                    "id": lot.lot_id,
+                    "title": lot.title,
+                    "status": "active" if lot.lot_id in open_lots else "complete",
+                    "value": _value(lot.ceiling, config),
+                }
+                for lot in config.lots
+            ],
         },
         "awards": [
             {
                 "id": award_id,
-                "title": f"{config.title}: {spec.title}",
-                "description": f"Bid {bid_id}; basis: {details}",
+                "title": spec.title,
+                "description": details,
                 "status": "active",
-                "date": rfc3339(awarded_at_ms),
-                "value": {"amount": money(amount, config.minor_units), "currency": config.currency},
+                "date": when,
+                "value": _value(amount, config),
                 "suppliers": [{"id": supplier_id, "name": supplier_name or supplier_id}],
-                "items": [item],
+                "relatedLots": [lot_id],
+                "relatedBids": [bid_id],
             }
         ],
     }
 
 
 def release_package(
-    releases: list[dict[str, Any]], *, uri: str, published_at_ms: int, publisher_name: str
+    releases: Sequence[dict[str, Any]],
+    *,
+    uri: str,
+    published_at_ms: int,
+    publisher_name: str,
+    extensions: Sequence[str] = EXTENSIONS,
 ) -> dict[str, Any]:
+    """A release package: how releases are published (the package declares the extensions)."""
     return {
         "uri": uri,
-        "version": "1.1",
+        "version": OCDS_VERSION,
+        "extensions": list(extensions),
         "publishedDate": rfc3339(published_at_ms),
         "publisher": {"name": publisher_name},
-        "releases": releases,
+        "releases": list(releases),
     }

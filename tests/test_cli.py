@@ -1,0 +1,163 @@
+"""The command line, through click's CliRunner (in process) and one real `python -m bidserver`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from bidserver import cli
+from bidserver.auth import TokenVerifier
+from bidserver.config import Settings
+from bidserver.engine.events import AuctionCreated, AuctionOpened, LotEnd, encode_event
+from bidserver.engine.values import AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.store.redis_journal import RedisJournal
+
+KEY = "cli-test-key-0123456789abcdef0123456789"
+
+
+@pytest.fixture
+def runner(monkeypatch) -> CliRunner:
+    for name in list(os.environ):
+        if name.startswith("BIDSERVER_"):
+            monkeypatch.delenv(name)
+    return CliRunner()
+
+
+def test_token_verifies_with_the_servers_key(runner, tmp_path):
+    result = runner.invoke(
+        cli.main,
+        ["token", "--role", "supplier", "--org", "s1", "--user", "u1", "--name", "Salt & Co", "--ttl", "15m", "--data-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    # serve would build its verifier from the same data dir: the generated key is shared.
+    principal = TokenVerifier.from_settings(Settings(data_dir=tmp_path)).verify(token)
+    assert (principal.role, principal.party, principal.user, principal.name) == (Role.SUPPLIER, "s1", "u1", "Salt & Co")
+    assert (tmp_path / "jwt.key").exists()
+
+
+def test_token_with_explicit_key_and_env(runner, tmp_path, monkeypatch):
+    result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme", "--jwt-key", KEY, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert TokenVerifier(KEY).verify(result.output.strip()).party == "acme"
+    assert not (tmp_path / "jwt.key").exists()
+
+    monkeypatch.setenv("BIDSERVER_JWT_KEY", KEY)
+    result = runner.invoke(cli.main, ["token", "--role", "observer", "--org", "auditor"])
+    assert result.exit_code == 0, result.output
+    assert TokenVerifier(KEY).verify(result.output.strip()).role is Role.OBSERVER
+
+
+def test_token_ttl(runner):
+    import jwt
+
+    result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme", "--jwt-key", KEY, "--ttl", "2h"])
+    claims = jwt.decode(result.output.strip(), KEY, algorithms=["HS256"], audience="bidserver")
+    assert claims["exp"] - claims["iat"] == 7200
+    assert abs(claims["iat"] - time.time()) < 60
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--role", "system", "--org", "x"],
+        ["--role", "buyer"],
+        ["--role", "buyer", "--org", "acme", "--ttl", "soon"],
+        ["--role", "buyer", "--org", "acme", "--ttl", "0"],
+        ["--role", "buyer", "--org", "acme", "--jwt-key", "short"],
+    ],
+)
+def test_token_usage_errors(runner, args):
+    result = runner.invoke(cli.main, ["token", *args])
+    assert result.exit_code == 2, result.output
+
+
+def test_token_refuses_when_tokens_come_from_the_platform(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("BIDSERVER_JWT_PUBLIC_KEY_FILE", str(tmp_path / "platform.pem"))
+    result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "private key" in result.output
+
+
+def test_serve_help(runner):
+    result = runner.invoke(cli.main, ["serve", "--help"])
+    assert result.exit_code == 0
+    for flag in ("--host", "--port", "--redis-url", "--data-dir", "--allowed-origin", "--allow-unsafe-journal", "--log-level"):
+        assert flag in result.output
+
+
+def test_serve_builds_settings_from_flags_and_env(runner, tmp_path, monkeypatch):
+    seen: list[Settings] = []
+    import bidserver.app
+
+    monkeypatch.setattr(bidserver.app, "serve", seen.append)
+    monkeypatch.setenv("BIDSERVER_REDIS_URL", "redis://env:6379/0")
+    monkeypatch.setenv("BIDSERVER_PORT", "9000")
+    result = runner.invoke(
+        cli.main,
+        ["serve", "--port", "0", "--data-dir", str(tmp_path), "--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example", "--log-level", "DEBUG"],
+    )
+    assert result.exit_code == 0, result.output
+    [settings] = seen
+    assert settings.port == 0  # the flag wins
+    assert settings.redis_url == "redis://env:6379/0"  # the environment fills the rest
+    assert settings.data_dir == tmp_path
+    assert settings.allowed_origins == ("https://a.example", "https://b.example")
+    assert settings.allow_unsafe_journal is False
+    assert settings.log_level == "debug"
+
+    monkeypatch.setenv("BIDSERVER_ALLOW_UNSAFE_JOURNAL", "1")
+    runner.invoke(cli.main, ["serve"])
+    assert seen[-1].allow_unsafe_journal is True  # no flag: the environment's value stands
+
+
+def test_serve_bad_environment_is_a_usage_error(runner, monkeypatch):
+    monkeypatch.setenv("BIDSERVER_PORT", "eighty")
+    result = runner.invoke(cli.main, ["serve"])
+    assert result.exit_code == 2
+    assert "port" in result.output
+
+
+def test_python_dash_m(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "bidserver", "token", "--role", "buyer", "--org", "acme", "--jwt-key", KEY],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert TokenVerifier(KEY).verify(done.stdout.strip()).party == "acme"
+    helped = subprocess.run([sys.executable, "-m", "bidserver", "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.returncode == 0 and "Usage: bidserver" in helped.stdout
+
+
+def test_replay(runner, redis_server):
+    config = AuctionConfig(
+        title="Salt", currency="EUR", lots=(LotSpec(lot_id="L1", title="Lot 1", ceiling=10_000),),
+        duration_ms=60_000, decrement=Decrement(DecrementKind.AMOUNT, 100),
+    )
+    events = [
+        AuctionCreated(at=1, auction_id="A1", buyer="acme", config=config),
+        AuctionOpened(at=2, lot_ends=(LotEnd("L1", 60_002),)),
+    ]
+
+    async def write() -> None:
+        journal = RedisJournal(redis_server.url)
+        await journal.connect()
+        await journal.append("A1", 1, [encode_event(e) for e in events])
+        await journal.close()
+
+    asyncio.run(write())
+    result = runner.invoke(cli.main, ["replay", "--redis-url", redis_server.url, "--events", "A1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3
+    view = json.loads(lines[-1])
+    assert (view["auction_id"], view["seq"], view["phase"]) == ("A1", 2, "open")
+
+    missing = runner.invoke(cli.main, ["replay", "--redis-url", redis_server.url, "nope"])
+    assert missing.exit_code == 1

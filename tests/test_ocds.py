@@ -1,0 +1,265 @@
+"""OCDS output: valid against the 1.1 schemas (offline), codelist values, exact money, stable ids."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
+
+from bidserver import ocds
+from bidserver.engine.values import AuctionConfig, Decrement, DecrementKind, LotSpec
+
+OCDS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ocds" / "1.1"
+CODELISTS = OCDS_DIR / "codelists"
+
+pytestmark = pytest.mark.skipif(not OCDS_DIR.is_dir(), reason=f"{OCDS_DIR} missing")
+
+# Fields that neither the core schema nor the bids extension define; each comes from an extension
+# the package declares (ocds.EXTENSIONS). Anything else outside the schemas fails the test.
+DECLARED_EXTENSION_FIELDS = {
+    "tender.lots": ocds.LOTS_EXTENSION,
+    "tender.items[].relatedLot": ocds.LOTS_EXTENSION,
+    "awards[].relatedLots": ocds.LOTS_EXTENSION,
+    "tender.techniques": ocds.TECHNIQUES_EXTENSION,
+}
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON Merge Patch: how OCDS extensions apply to the release schema."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+@pytest.fixture(scope="module")
+def release_schema() -> dict[str, Any]:
+    return merge_patch(_load(OCDS_DIR / "release-schema.json"), _load(OCDS_DIR / "bids-extension" / "release-schema.json"))
+
+
+@pytest.fixture(scope="module")
+def validators(release_schema):
+    """(release validator, package validator) resolving $refs from the local files only: the
+    package refers to the release schema by its https URL, served here by the registry."""
+    package_schema = _load(OCDS_DIR / "release-package-schema.json")
+    registry = Registry().with_resources(
+        [
+            (release_schema["id"], DRAFT4.create_resource(release_schema)),
+            (package_schema["id"], DRAFT4.create_resource(package_schema)),
+        ]
+    )
+
+    def refuse(uri: str):
+        raise AssertionError(f"schema reference {uri} is not local")
+
+    registry = Registry(retrieve=refuse).combine(registry)
+    return (
+        Draft4Validator(release_schema, registry=registry),
+        Draft4Validator(package_schema, registry=registry),
+    )
+
+
+def codes(name: str) -> set[str]:
+    """A codelist's current (not deprecated) codes."""
+    with open(CODELISTS / name, newline="") as handle:
+        return {row["Code"] for row in csv.DictReader(handle) if not row.get("Deprecated")}
+
+
+CONFIG = AuctionConfig(
+    title="Road salt 2027",
+    currency="EUR",
+    lots=(
+        LotSpec(lot_id="L1", title="North depots", ceiling=100_000_00, reserve=80_000_00, quantity=Decimal("2.5"), unit="t"),
+        LotSpec(lot_id="L2", title="South depots", ceiling=50_000_01),
+    ),
+    duration_ms=600_000,
+    decrement=Decrement(DecrementKind.AMOUNT, 100),
+)
+AWARDED_AT = 1_767_261_600_123  # 2026-01-01T10:00:00.123Z
+
+
+def release(**changes) -> dict[str, Any]:
+    args = dict(
+        auction_id="A1",
+        config=CONFIG,
+        buyer="acme",
+        lot_id="L1",
+        award_id="A1:L1",
+        bid_id="b-17",
+        supplier_id="s2",
+        supplier_name="Salt & Co",
+        amount=97_050,
+        awarded_at_ms=AWARDED_AT,
+        basis="lowest",
+        reason="",
+    )
+    args.update(changes)
+    return ocds.award_release(**args)
+
+
+def roundtrip(document: Any) -> Any:
+    """What a consumer reads: our JSON bytes, numbers parsed exactly."""
+    return json.loads(ocds.encode(document), parse_float=Decimal)
+
+
+def test_release_is_valid_against_the_release_schema(validators):
+    release_validator, _ = validators
+    errors = sorted(release_validator.iter_errors(roundtrip(release())), key=str)
+    assert not errors, "\n".join(e.message for e in errors)
+
+
+def test_package_is_valid_and_declares_its_extensions(validators):
+    _, package_validator = validators
+    package = ocds.release_package(
+        [release(), release(lot_id="L2", award_id="A1:L2", supplier_id="s1", supplier_name="", amount=4_000_000)],
+        uri="https://bids.example/ocds/A1.json",
+        published_at_ms=AWARDED_AT + 1,
+        publisher_name="Example buyer platform",
+    )
+    errors = sorted(package_validator.iter_errors(roundtrip(package)), key=str)
+    assert not errors, "\n".join(e.message for e in errors)
+    assert package["version"] == "1.1"
+    assert set(package["extensions"]) == set(DECLARED_EXTENSION_FIELDS.values()) | {ocds.BIDS_EXTENSION}
+    ids = [(r["ocid"], r["id"]) for r in package["releases"]]
+    assert len(set(ids)) == len(ids)
+
+
+def test_an_invalid_release_is_caught(validators):
+    """The validator really checks (a guard against a schema that validates everything)."""
+    release_validator, _ = validators
+    broken = roundtrip(release())
+    broken["awards"][0]["value"]["amount"] = "970.50"
+    broken["tender"]["status"] = "finished"
+    messages = [e.message for e in release_validator.iter_errors(broken)]
+    assert len(messages) == 2, messages
+
+
+def _schema_node(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:
+        assert schema["$ref"].startswith("#/definitions/"), schema["$ref"]
+        schema = root["definitions"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _undeclared(value: Any, schema: dict, root: dict, path: str) -> list[str]:
+    schema = _schema_node(schema, root)
+    found = []
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key, child in value.items():
+            child_path = f"{path}.{key}" if path else key
+            if key in properties:
+                found += _undeclared(child, properties[key], root, child_path)
+            elif child_path not in DECLARED_EXTENSION_FIELDS:
+                found.append(child_path)
+    elif isinstance(value, list) and "items" in schema:
+        for child in value:
+            found += _undeclared(child, schema["items"], root, path + "[]")
+    return found
+
+
+def test_every_field_is_in_the_schema_or_a_declared_extension(release_schema):
+    assert _undeclared(release(), release_schema, release_schema, "") == []
+
+
+def test_codelist_values():
+    r = release()
+    assert set(r["tag"]) <= codes("releaseTag.csv")
+    assert r["initiationType"] in codes("initiationType.csv")
+    assert r["tender"]["status"] in codes("tenderStatus.csv")
+    assert {lot["status"] for lot in r["tender"]["lots"]} <= codes("tenderStatus.csv")
+    assert r["tender"]["procurementMethod"] in codes("method.csv")
+    assert r["tender"]["awardCriteria"] in codes("awardCriteria.csv")
+    assert set(r["tender"]["submissionMethod"]) <= codes("submissionMethod.csv")
+    assert r["awards"][0]["status"] in codes("awardStatus.csv")
+    assert {role for party in r["parties"] for role in party["roles"]} <= codes("partyRole.csv")
+    assert r["awards"][0]["value"]["currency"] in codes("currency.csv")
+
+
+def test_award_content():
+    r = release(basis="buyer_choice", reason="better delivery terms", buyer_name="ACME Council")
+    assert r["ocid"] == "ocds-bidsrv-A1"
+    assert r["id"] == "award-A1:L1"
+    assert r["date"] == "2026-01-01T10:00:00.123Z"
+    assert r["tag"] == ["award"]
+    assert r["buyer"] == {"id": "acme", "name": "ACME Council"}
+    assert {p["id"]: p["roles"] for p in r["parties"]} == {"acme": ["buyer", "procuringEntity"], "s2": ["supplier", "tenderer"]}
+    tender = r["tender"]
+    assert tender["status"] == "complete"
+    assert tender["techniques"] == {"hasElectronicAuction": True}
+    assert tender["submissionMethod"] == ["electronicAuction"]
+    assert [lot["id"] for lot in tender["lots"]] == ["L1", "L2"]
+    award = r["awards"][0]
+    assert award["id"] == "A1:L1"
+    assert award["status"] == "active"
+    assert award["suppliers"] == [{"id": "s2", "name": "Salt & Co"}]
+    assert award["relatedLots"] == ["L1"]
+    assert award["relatedBids"] == ["b-17"]
+    assert "better delivery terms" in award["description"]
+    assert "80000" not in json.dumps(roundtrip(r), default=str)  # the hidden reserve stays hidden
+
+
+def test_release_id_is_stable_and_unique_per_award():
+    assert release() == release()
+    assert release()["id"] != release(lot_id="L2", award_id="A1:L2")["id"]
+
+
+def test_open_lots_keep_the_tender_active():
+    r = release(open_lots={"L2"})
+    assert r["tender"]["status"] == "active"
+    assert {lot["id"]: lot["status"] for lot in r["tender"]["lots"]} == {"L1": "complete", "L2": "active"}
+
+
+def test_unknown_lot_is_refused():
+    with pytest.raises(ValueError):
+        release(lot_id="nope")
+
+
+@pytest.mark.parametrize(
+    ("minor", "units", "text"),
+    [
+        (97_050, 2, "970.50"),
+        (1, 2, "0.01"),
+        (10, 2, "0.10"),
+        (123_456, 0, "123456"),
+        (1_000, 3, "1.000"),
+        (12_345_678_901_234_567_889, 2, "123456789012345678.89"),  # beyond a float's 53 bits
+        (10**40 + 1, 2, "1" + "0" * 38 + ".01"),  # beyond Decimal's default 28-digit context
+    ],
+)
+def test_money_is_exact_and_a_json_number(minor, units, text):
+    assert ocds.money(minor, units) == Decimal(text)
+    config = AuctionConfig(**{**{f: getattr(CONFIG, f) for f in CONFIG.__struct_fields__}, "minor_units": units})
+    encoded = ocds.encode(release(config=config, amount=minor)).decode()
+    assert re.search(r'"awards":\[.*?"value":\{"amount":' + re.escape(text) + r',"currency":"EUR"\}', encoded)
+    assert roundtrip(release(config=config, amount=minor))["awards"][0]["value"]["amount"] == Decimal(text)
+
+
+def test_sum_of_ceilings_is_exact():
+    assert release()["tender"]["value"]["amount"] == Decimal("150000.01")
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"),
+    [(0, "1970-01-01T00:00:00.000Z"), (AWARDED_AT, "2026-01-01T10:00:00.123Z"), (4_102_444_800_999, "2100-01-01T00:00:00.999Z")],
+)
+def test_rfc3339(ms, text):
+    assert ocds.rfc3339(ms) == text
