@@ -114,6 +114,8 @@ def serve(settings: Settings) -> None:
     """Run the server until interrupted (what ``bidserver serve`` does)."""
     import uvicorn
 
+    from .ws.transport import protocol_class
+
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,7 +140,8 @@ def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             build_app(settings),
             loop="uvloop",
-            ws="websockets-sansio",
+            # uvicorn's websockets-sansio protocol plus a direct frame sink (ws/transport.py)
+            ws=protocol_class(settings.outbox_limit_bytes),
             ws_max_size=settings.max_message_bytes,
             ws_per_message_deflate=False,  # compression costs fan-out throughput: off
             ws_ping_interval=settings.heartbeat_s,

@@ -38,7 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_s: float = 20.0  # messages per second per connection ...
     rate_limit_burst: float = 40.0  # ... with bursts up to this many
     heartbeat_s: float = 20.0
-    outbox_limit: int = 256  # messages queued for one slow connection before it is cut off
+    outbox_limit: int = 256  # messages queued for one slow connection before it is cut off ...
+    outbox_limit_bytes: int = 256 * 1024  # ... or bytes buffered for it (our uvicorn protocol)
     fanout_interval_ms: int = 50  # watchers get at most one update per interval (urgent: at once)
     allow_unsafe_journal: bool = False  # run on a Redis that does not fsync every write
     log_level: str = "info"
@@ -47,7 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be 0..65535")
-        for name in ("max_message_bytes", "outbox_limit", "rate_limit_per_s", "heartbeat_s"):
+        for name in (
+            "max_message_bytes", "outbox_limit", "outbox_limit_bytes", "rate_limit_per_s",
+            "heartbeat_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.rate_limit_burst < 1:

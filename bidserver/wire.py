@@ -66,13 +66,15 @@ class Welcome(_ServerMessage, tag="welcome"):
     party: str
     server_time: int  # ms epoch
     seq: int  # the snapshot reflects every event up to this sequence number
-    view: Any
+    view: Any  # what every participant of your role sees
+    you: Any = None  # suppliers: your alias, best bid, exact rank and award per lot
 
 
 class Update(_ServerMessage, tag="update"):
-    """Events first_seq..seq as this audience may see them, then the resulting view.
+    """What changed in first_seq..seq, then the resulting view (and, for a supplier, ``you``).
 
-    ``events`` omits events the audience must not see, so sequence numbers in it may have gaps;
+    ``events`` omits events the audience must not see and, for suppliers and observers, other
+    suppliers' accepted bids (the view shows their effect), so sequence numbers in it have gaps;
     the client keeps ``seq`` and resumes from it after a reconnect.
     """
 
@@ -81,6 +83,7 @@ class Update(_ServerMessage, tag="update"):
     server_time: int
     events: list[Any]
     view: Any
+    you: Any = None
 
 
 class BidResult(_ServerMessage, tag="bid_result"):

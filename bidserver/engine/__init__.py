@@ -14,7 +14,10 @@ from .events import Event
 from .evolve import evolve, replay, state_bytes
 from .rejections import Reason, Rejection
 from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierEntry
-from .views import AuctionView, LotView, RankEntry, next_deadline, ranking, redact, view_for
+from .views import (
+    AuctionView, LotView, RankEntry, YouView, audience_view, conflated, next_deadline, personal_to,
+    ranking, redact, view_for, you_view,
+)
 
 
 @dataclass(slots=True)
@@ -36,5 +39,6 @@ def handle(state: AuctionState, command: Command) -> Outcome:
 __all__ = [
     "AuctionState", "AuctionView", "BidRecord", "LotPhase", "LotState", "LotView", "Outcome",
     "Phase", "RankEntry", "Reason", "Rejection", "SupplierEntry", "decide", "evolve", "handle",
-    "next_deadline", "ranking", "redact", "replay", "state_bytes", "view_for",
+    "next_deadline", "ranking", "redact", "replay", "state_bytes", "view_for", "YouView",
+    "audience_view", "conflated", "personal_to", "you_view",
 ]

@@ -119,7 +119,7 @@ def _shows_board(state: AuctionState, actor: Actor) -> bool:
     return actor.role is not Role.SUPPLIER or state.config.visibility is Visibility.FULL_BOARD
 
 
-def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor) -> LotView:
+def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: bool) -> LotView:
     buyer = actor.role is Role.BUYER
     leader = lot.leader()
     board = None
@@ -144,11 +144,11 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor) -> LotView
             amount=a.amount,
             basis=a.basis,
             at=a.at,
-            yours=(a.supplier == actor.party) if actor.role is Role.SUPPLIER else None,
+            yours=(a.supplier == actor.party) if personal and actor.role is Role.SUPPLIER else None,
             supplier=a.supplier if buyer else None,
             reason=a.reason if buyer else None,
         )
-    mine = lot.best.get(actor.party) if actor.role is Role.SUPPLIER else None
+    mine = lot.best.get(actor.party) if personal and actor.role is Role.SUPPLIER else None
     return LotView(
         lot_id=spec.lot_id,
         title=spec.title,
@@ -168,7 +168,53 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor) -> LotView
 
 
 def view_for(state: AuctionState, actor: Actor) -> AuctionView:
+    """Everything ``actor`` may see, personal figures (your rank, your best bid) included."""
     _check_viewer(state, actor)
+    return _view(state, actor, personal=True)
+
+
+def audience_view(state: AuctionState, role: Role) -> AuctionView:
+    """The view every participant of ``role`` shares: no personal figures (see ``you_view``).
+
+    The live room encodes it once per update and sends the same bytes to every socket of the
+    role; what differs per supplier travels apart, in the small ``you_view``.
+    """
+    if role is Role.SYSTEM:
+        raise ValueError("the system has no view")
+    return _view(state, Actor(role, state.buyer if role is Role.BUYER else ""), personal=False)
+
+
+class YourLot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    lot_id: str
+    best: int | None = None  # your best valid bid on the lot
+    rank: int | None = None  # your exact rank (1 = leading)
+    awarded: bool | None = None  # once the lot is awarded: whether to you
+
+
+class YouView(msgspec.Struct, frozen=True, kw_only=True):
+    """A supplier's own figures: what ``view_for`` adds to ``audience_view`` for that supplier."""
+
+    alias: str
+    lots: tuple[YourLot, ...]
+
+
+def you_view(state: AuctionState, supplier: str) -> YouView:
+    lots = []
+    for spec in state.config.lots:
+        lot = state.lots[spec.lot_id]
+        mine = lot.best.get(supplier)
+        lots.append(
+            YourLot(
+                lot_id=spec.lot_id,
+                best=mine.amount if mine is not None else None,
+                rank=lot.rank_of(supplier) if mine is not None else None,
+                awarded=(lot.award.supplier == supplier) if lot.award is not None else None,
+            )
+        )
+    return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots))
+
+
+def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
     config = state.config
     supplier = actor.role is Role.SUPPLIER
     return AuctionView(
@@ -185,14 +231,16 @@ def view_for(state: AuctionState, actor: Actor) -> AuctionView:
         start_at=config.start_at,
         seq=state.seq,
         your_role=actor.role.value,
-        your_alias=state.suppliers[actor.party].alias if supplier else None,
+        your_alias=state.suppliers[actor.party].alias if supplier and personal else None,
         participants=(
             len(state.suppliers)
             if not supplier or config.visibility is Visibility.FULL_BOARD
             else None
         ),
         cancel_reason=state.cancel_reason or None,
-        lots=tuple(_lot_view(state, spec, state.lots[spec.lot_id], actor) for spec in config.lots),
+        lots=tuple(
+            _lot_view(state, spec, state.lots[spec.lot_id], actor, personal) for spec in config.lots
+        ),
     )
 
 
@@ -209,6 +257,33 @@ def _config_without_reserves(config) -> dict[str, Any]:
     for lot in data["lots"]:
         lot.pop("reserve", None)
     return data
+
+
+def personal_to(state: AuctionState, event: ev.Event) -> str | None:
+    """The supplier who sees this event differently from every other supplier, if any."""
+    match event:
+        case ev.BidAccepted():
+            return event.supplier
+        case ev.BidVoided():
+            return state.bids[event.bid_id].supplier
+        case ev.LotAwarded():
+            return event.supplier
+    return None
+
+
+def conflated(event: ev.Event, actor: Actor) -> bool:
+    """Whether the live room folds this event into the view instead of listing it.
+
+    Another supplier's accepted bid tells a supplier or an observer nothing the new view does not
+    (the board, the leading price, your rank): at a hot close there are thousands a second, and
+    listing each to each of thousands of watchers is what a live room cannot afford. The buyer
+    gets every event; everyone gets their own bids and every other kind of event.
+    """
+    return (
+        actor.role is not Role.BUYER
+        and isinstance(event, ev.BidAccepted)
+        and event.supplier != actor.party
+    )
 
 
 def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any] | None:

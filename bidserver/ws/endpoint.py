@@ -21,7 +21,8 @@ from .. import wire
 from ..access import may_see
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
 from ..engine.commands import PlaceBid
-from .fanout import Connection
+from .fanout import Connection, QueuedSink
+from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,17 @@ async def live_room(websocket: WebSocket) -> None:
 
     await websocket.accept()
 
-    async def close(code: int, reason: str) -> None:
-        await websocket.close(code, reason)
+    direct = websocket.scope.get("extensions", {}).get(EXTENSION)
+    if direct is not None:
+        sink = direct["sink"]
+    else:  # another ASGI server: a bounded outbox drained by a writer task
 
-    conn = Connection(principal.actor, websocket.send_text, close, limit=settings.outbox_limit)
+        async def close(code: int, reason: str) -> None:
+            await websocket.close(code, reason)
+
+        sink = QueuedSink(websocket.send_text, close, limit=settings.outbox_limit)
+    conn = Connection(principal.actor, sink)
     room.broadcaster.join(conn, since)
-    writer = asyncio.get_running_loop().create_task(conn.run_writer())
     bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
     try:
         await _read_loop(
@@ -95,9 +101,9 @@ async def live_room(websocket: WebSocket) -> None:
         )
     finally:
         room.broadcaster.leave(conn)
-        if not writer.done():
-            writer.cancel()
         conn.closed = True
+        if isinstance(sink, QueuedSink):
+            sink.cancel()
 
 
 async def _read_loop(websocket, conn, room, principal, bucket, max_bytes, now_ms) -> None:

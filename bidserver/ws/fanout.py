@@ -1,29 +1,41 @@
-"""Fan-out: each audience's update is encoded once and queued on every socket of that audience.
+"""Fan-out: encode once per audience, frame once, write the same bytes to every socket.
 
 Audiences are the buyer (all of the buyer organisation's sockets), the observers, and each
-supplier (one per supplier, because ranks are personal). A socket never slows the room down: the
-room only appends an already encoded frame to the socket's bounded outbox; the socket's writer task
-drains it. A socket whose outbox is full is *lagging*: it is closed with close code 4408 and the
-client reconnects with ``?since=<last seq>``, which replays every event it missed (nothing is lost,
-the room is never stalled, and memory per socket stays bounded).
+supplier (one per supplier, because ranks are personal). What every participant of a role sees
+(the view, the listed events) is encoded once per flush and shared by all audiences of that role;
+a supplier's own part (``you``: its best bid and exact rank, and its own events) is small.
+
+A socket never slows the room down. With a direct sink (our uvicorn protocol) a frame is written
+straight to the socket's transport, no task per socket and no await; the transport's buffer is the
+socket's queue, bounded by ``limit_bytes``. With the queued sink (any other ASGI server) frames go
+to a bounded outbox drained by a writer task. Either way a socket past its bound is *lagging*: it
+is closed with close code 4408 and the client reconnects with ``?since=<last seq>``, which sends
+everything it missed (nothing is lost, the room is never stalled, memory per socket stays bounded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
+
+import msgspec
 
 from .. import wire
-from ..engine import AuctionState, redact, view_for
+from ..engine import AuctionState, audience_view, conflated, personal_to, redact, you_view
 from ..engine import events as ev
 from ..engine.events import Event
 from ..engine.values import Actor, Role
+from .frames import Outgoing
 
 log = logging.getLogger(__name__)
 
 AudienceKey = tuple[str, str]  # (role, party) — party is "" for the shared observer audience
+
+_encoder = msgspec.json.Encoder()
 
 
 def audience_key(actor: Actor) -> AudienceKey:
@@ -32,55 +44,49 @@ def audience_key(actor: Actor) -> AudienceKey:
     return (actor.role.value, actor.party)
 
 
-def audience_actor(key: AudienceKey) -> Actor:
-    role, party = key
-    return Actor(Role(role), party or "observers")
+class Sink(Protocol):
+    """Where a connection's frames go."""
+
+    def write(self, out: Outgoing) -> bool:
+        """Queue or write; False when the socket is past its bound (lagging)."""
+
+    def close_soon(self, code: int, reason: str) -> None: ...
 
 
-class Connection:
-    """One socket's outbox. ``send`` is the transport's coroutine (text frames)."""
+class QueuedSink:
+    """Any ASGI server: a bounded outbox of text frames drained by one writer task."""
 
     def __init__(
         self,
-        actor: Actor,
         send: Callable[[str], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
         *,
         limit: int,
     ) -> None:
-        self.actor = actor
-        self.key = audience_key(actor)
         self._send = send
         self._close = close
         self._limit = limit
         self._outbox: collections.deque[str] = collections.deque()
         self._wakeup = asyncio.Event()
         self._closing: tuple[int, str] | None = None
-        self.closed = False
-        self.seq = 0  # the last sequence number this socket has been sent
+        self._task = asyncio.get_running_loop().create_task(self._run_writer())
 
-    def push(self, frame: str) -> None:
-        """Queue a frame; never blocks. A full outbox marks the connection as lagging."""
-        if self.closed or self._closing:
-            return
+    def write(self, out: Outgoing) -> bool:
         if len(self._outbox) >= self._limit:
-            self._outbox.clear()
-            self._closing = (wire.failure_close_code(wire.Failure.LAGGING), wire.Failure.LAGGING)
-        else:
-            self._outbox.append(frame)
+            return False
+        self._outbox.append(out.text)
         self._wakeup.set()
-
-    def push_message(self, message: object) -> None:
-        self.push(wire.encode(message).decode())
+        return True
 
     def close_soon(self, code: int, reason: str) -> None:
-        """Flush what is queued, then close: used for shutdown and policy violations."""
         if not self._closing:
             self._closing = (code, reason)
         self._wakeup.set()
 
-    async def run_writer(self) -> None:
-        """Drains the outbox until closed. Returns when the socket is gone or closed by policy."""
+    def cancel(self) -> None:
+        self._task.cancel()
+
+    async def _run_writer(self) -> None:
         try:
             while True:
                 await self._wakeup.wait()
@@ -88,25 +94,41 @@ class Connection:
                 while self._outbox:
                     await self._send(self._outbox.popleft())
                 if self._closing:
-                    code, reason = self._closing
-                    await self._close(code, reason)
+                    await self._close(*self._closing)
                     return
         except Exception:  # the peer went away mid-send: the reader sees it too
             return
         finally:
-            self.closed = True
             self._outbox.clear()
 
 
-def _redacted(state: AuctionState, events: list[Event], first_seq: int, actor: Actor) -> list:
-    """The events this actor may see, each stamped with its sequence number."""
-    out = []
-    for seq, event in enumerate(events, first_seq):
-        shown = redact(state, event, actor)
-        if shown is not None:
-            shown["seq"] = seq
-            out.append(shown)
-    return out
+class Connection:
+    """One participant's socket as the room sees it: who, where frames go, how far it has got."""
+
+    __slots__ = ("actor", "key", "sink", "closed", "seq")
+
+    def __init__(self, actor: Actor, sink: Sink) -> None:
+        self.actor = actor
+        self.key = audience_key(actor)
+        self.sink = sink
+        self.closed = False
+        self.seq = 0  # the last sequence number this socket has been sent
+
+    def push(self, out: Outgoing) -> None:
+        """Never blocks. A socket past its bound is cut off as lagging (it resumes by seq)."""
+        if self.closed:
+            return
+        if not self.sink.write(out):
+            self.close_soon(wire.failure_close_code(wire.Failure.LAGGING), wire.Failure.LAGGING)
+
+    def push_message(self, message: object) -> None:
+        self.push(Outgoing(wire.encode(message)))
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Flush what is queued, then close: lagging, shutdown and policy violations."""
+        if not self.closed:
+            self.closed = True
+            self.sink.close_soon(code, reason)
 
 
 # Events that must reach everyone at once: never held back by conflation.
@@ -116,10 +138,82 @@ URGENT = (
 )
 
 
-class _Audience:
-    __slots__ = ("conns", "flushed_seq")
+def listed_events(state: AuctionState, events: Iterable[Event], first_seq: int, actor: Actor):
+    """The events of a range as ``actor`` sees them in an update, each stamped with its seq."""
+    out = []
+    for seq, event in enumerate(events, first_seq):
+        if conflated(event, actor):
+            continue
+        shown = redact(state, event, actor)
+        if shown is not None:
+            shown["seq"] = seq
+            out.append(msgspec.Raw(_encoder.encode(shown)))
+    return out
 
-    def __init__(self, flushed_seq: int) -> None:
+
+class _Window:
+    """One flush's events after ``since``, redacted once per role and once per author."""
+
+    def __init__(self, state: AuctionState, events: list[Event], since: int) -> None:
+        self.state = state
+        self.since = since
+        self.events = events  # seq = since + 1 + index
+        self._shared: dict[Role, tuple[list[int], list[msgspec.Raw]]] = {}
+        self._personal: dict[str, list[int]] | None = None
+
+    def shared(self, role: Role) -> tuple[list[int], list[msgspec.Raw]]:
+        """(seqs, encoded events) for a participant of ``role`` who authored none of them."""
+        found = self._shared.get(role)
+        if found is None:
+            actor = Actor(role, self.state.buyer if role is Role.BUYER else "")
+            seqs, encoded = [], []
+            for seq, event in enumerate(self.events, self.since + 1):
+                if conflated(event, actor):
+                    continue
+                shown = redact(self.state, event, actor)
+                if shown is not None:
+                    shown["seq"] = seq
+                    seqs.append(seq)
+                    encoded.append(msgspec.Raw(_encoder.encode(shown)))
+            found = self._shared[role] = (seqs, encoded)
+        return found
+
+    def personal(self, supplier: str) -> list[int]:
+        """Indexes of the events this supplier sees differently (its own bids, awards, voids)."""
+        if self._personal is None:
+            self._personal = {}
+            for index, event in enumerate(self.events):
+                author = personal_to(self.state, event)
+                if author is not None:
+                    self._personal.setdefault(author, []).append(index)
+        return self._personal.get(supplier, ())
+
+    def for_actor(self, actor: Actor, since: int) -> list[msgspec.Raw]:
+        """The listed events after ``since`` (>= the window's start) for one audience."""
+        seqs, encoded = self.shared(actor.role)
+        start = bisect.bisect_right(seqs, since)
+        own = self.personal(actor.party) if actor.role is Role.SUPPLIER else ()
+        if not own:
+            return encoded[start:] if start else encoded
+        merged = dict(zip(seqs[start:], encoded[start:]))
+        for index in own:
+            seq = self.since + 1 + index
+            if seq <= since:
+                continue
+            shown = redact(self.state, self.events[index], actor)
+            if shown is None:
+                merged.pop(seq, None)
+                continue
+            shown["seq"] = seq
+            merged[seq] = msgspec.Raw(_encoder.encode(shown))
+        return [merged[seq] for seq in sorted(merged)]
+
+
+class _Audience:
+    __slots__ = ("actor", "conns", "flushed_seq")
+
+    def __init__(self, actor: Actor, flushed_seq: int) -> None:
+        self.actor = actor
         self.conns: set[Connection] = set()
         self.flushed_seq = flushed_seq  # every socket of the audience has all events up to here
 
@@ -130,8 +224,9 @@ class Broadcaster:
     Conflation: after a batch the room calls ``publish``; audiences are flushed at once when the
     last flush is at least ``interval_s`` old or the batch holds an urgent event (a close, an
     extension, an award...), otherwise at the end of the interval. A flush sends each audience one
-    ``update`` with every event since its last flush and the newest view, so a watcher gets at
-    most one update per interval, always the newest board, and never misses an event.
+    ``update`` with what changed since its last flush and the newest view, so a watcher gets at
+    most one update per interval, always the newest board, and never misses a close, an extension
+    or an award; a supplier's ``you`` carries its exact rank.
     """
 
     def __init__(
@@ -147,6 +242,7 @@ class Broadcaster:
         self._audiences: dict[AudienceKey, _Audience] = {}
         self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
+        self._views: dict[Role, tuple[int, msgspec.Raw]] = {}
 
     def __len__(self) -> int:
         return sum(len(a.conns) for a in self._audiences.values())
@@ -155,33 +251,52 @@ class Broadcaster:
         for audience in self._audiences.values():
             yield from audience.conns
 
+    def _view(self, state: AuctionState, role: Role) -> msgspec.Raw:
+        """The role's shared view at the current seq, encoded once."""
+        cached = self._views.get(role)
+        if cached is None or cached[0] != state.seq:
+            cached = self._views[role] = (
+                state.seq, msgspec.Raw(_encoder.encode(audience_view(state, role)))
+            )
+        return cached[1]
+
+    @staticmethod
+    def _you(state: AuctionState, actor: Actor) -> msgspec.Raw | None:
+        if actor.role is not Role.SUPPLIER:
+            return None
+        return msgspec.Raw(_encoder.encode(you_view(state, actor.party)))
+
     def join(self, conn: Connection, since: int | None) -> None:
-        """Welcome, then (when resuming) every event after ``since``; synchronous, so no update
+        """Welcome, then (when resuming) everything after ``since``; synchronous, so no update
         published by the room can slip between the snapshot and the subscription."""
         state, log_events = self._source()
         now = self._now_ms()
-        view = view_for(state, conn.actor)
+        actor = conn.actor
+        view = self._view(state, actor.role)
+        you = self._you(state, actor)
         conn.push_message(
             wire.Welcome(
                 auction_id=state.auction_id,
-                role=conn.actor.role.value,
-                party=conn.actor.party,
+                role=actor.role.value,
+                party=actor.party,
                 server_time=now,
                 seq=state.seq,
                 view=view,
+                you=you,
             )
         )
         if since is not None and 0 <= since < state.seq:
-            events = _redacted(state, log_events[since:], since + 1, conn.actor)
+            events = listed_events(state, log_events[since:], since + 1, actor)
             conn.push_message(
                 wire.Update(
-                    first_seq=since + 1, seq=state.seq, server_time=now, events=events, view=view
+                    first_seq=since + 1, seq=state.seq, server_time=now, events=events,
+                    view=view, you=you,
                 )
             )
         conn.seq = state.seq
         audience = self._audiences.get(conn.key)
         if audience is None:
-            audience = self._audiences[conn.key] = _Audience(state.seq)
+            audience = self._audiences[conn.key] = _Audience(actor, state.seq)
         audience.conns.add(conn)
 
     def leave(self, conn: Connection) -> None:
@@ -197,7 +312,7 @@ class Broadcaster:
             return
         loop = asyncio.get_running_loop()
         due = self._last_flush + self._interval
-        if any(isinstance(e, URGENT) for e in events) or loop.time() >= due:
+        if loop.time() >= due or any(isinstance(e, URGENT) for e in events):
             self.flush()
         elif self._timer is None:
             self._timer = loop.call_at(due, self.flush)
@@ -209,37 +324,48 @@ class Broadcaster:
             self._timer = None
         self._last_flush = asyncio.get_running_loop().time()
         state, log_events = self._source()
+        seq = state.seq
+        pending = [a for a in self._audiences.values() if a.flushed_seq < seq and a.conns]
+        if not pending:
+            return
         now = self._now_ms()
-        for audience in self._audiences.values():
-            since = audience.flushed_seq
-            if since >= state.seq or not audience.conns:
-                continue
-            actor = next(iter(audience.conns)).actor
-            view = view_for(state, actor)
-            frame = wire.encode(
-                wire.Update(
-                    first_seq=since + 1,
-                    seq=state.seq,
-                    server_time=now,
-                    events=_redacted(state, log_events[since:], since + 1, actor),
-                    view=view,
+        since = min(a.flushed_seq for a in pending)
+        window = _Window(state, log_events[since:], since)
+        for audience in pending:
+            actor = audience.actor
+            flushed = audience.flushed_seq
+            view = self._view(state, actor.role)
+            you = self._you(state, actor)
+            out = Outgoing(
+                wire.encode(
+                    wire.Update(
+                        first_seq=flushed + 1,
+                        seq=seq,
+                        server_time=now,
+                        events=window.for_actor(actor, flushed),
+                        view=view,
+                        you=you,
+                    )
                 )
-            ).decode()
-            for conn in audience.conns:
-                if conn.seq == since:
-                    conn.push(frame)
-                elif conn.seq < state.seq:  # joined between two flushes: its own catch-up
+            )
+            for conn in list(audience.conns):
+                if conn.seq == flushed:
+                    conn.push(out)
+                elif conn.seq < seq:  # joined between two flushes: its own catch-up
                     conn.push_message(
                         wire.Update(
                             first_seq=conn.seq + 1,
-                            seq=state.seq,
+                            seq=seq,
                             server_time=now,
-                            events=_redacted(state, log_events[conn.seq:], conn.seq + 1, actor),
+                            events=window.for_actor(actor, conn.seq)
+                            if conn.seq >= since
+                            else listed_events(state, log_events[conn.seq:], conn.seq + 1, actor),
                             view=view,
+                            you=you,
                         )
                     )
-                conn.seq = state.seq
-            audience.flushed_seq = state.seq
+                conn.seq = seq
+            audience.flushed_seq = seq
 
     def close_all(self, code: int, reason: str) -> None:
         if self._timer is not None:

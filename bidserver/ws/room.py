@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from .. import ocds, wire
-from ..engine import AuctionState, decide, evolve, next_deadline, ranking, replay
+from ..engine import AuctionState, decide, evolve, next_deadline, replay
 from ..engine.commands import Command, PlaceBid, Tick
 from ..engine.events import Event, LotAwarded, decode_event, encode_event
 from ..engine.rejections import Reason, Rejection
+from ..engine.state import LotPhase
 from ..engine.values import SYSTEM
 from ..store.journal import AwardRecord, Journal, JournalError
 from .fanout import Broadcaster
@@ -234,6 +235,10 @@ class Room:
     def _award_records(self, events: list[Event]) -> list[AwardRecord]:
         state = self.state
         records = []
+        open_lots = [
+            lot_id for lot_id, lot in state.lots.items()
+            if lot.phase in (LotPhase.PENDING, LotPhase.OPEN)
+        ]
         for event in events:
             if isinstance(event, LotAwarded):
                 release = ocds.award_release(
@@ -249,6 +254,7 @@ class Room:
                     awarded_at_ms=event.at,
                     basis=str(event.basis),
                     reason=event.reason,
+                    open_lots=open_lots,
                 )
                 records.append(
                     AwardRecord(
@@ -263,10 +269,7 @@ class Room:
     # ---------------------------------------------------------------- answers
 
     def rank_of(self, supplier: str, lot_id: str) -> int | None:
-        for entry in ranking(self.state, lot_id):
-            if entry.supplier == supplier:
-                return entry.rank
-        return None
+        return self.state.lots[lot_id].rank_of(supplier)
 
     def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
         """The answer to a bid, for whoever placed it (a supplier or a buyer on its behalf)."""

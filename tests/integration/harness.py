@@ -152,7 +152,7 @@ class LiveClient:
                 message = msgspec.json.decode(raw)
                 if message["type"] in ("welcome", "update"):
                     self.seq = message["seq"]
-                    self.view = message["view"]
+                    self.view = merged_view(message["view"], message.get("you"))
                 async with self._changed:
                     self.messages.append(message)
                     self._changed.notify_all()
@@ -214,6 +214,21 @@ class LiveClient:
             await self._ws.close()
         if self._reader is not None:
             await asyncio.wait_for(self._reader, 5)
+
+
+def merged_view(view: dict[str, Any], you: dict[str, Any] | None) -> dict[str, Any]:
+    """The shared view with a supplier's own figures (``you``) put in, as a client shows it."""
+    if you is None:
+        return view
+    mine = {lot["lot_id"]: lot for lot in you["lots"]}
+    lots = []
+    for lot in view["lots"]:
+        own = mine.get(lot["lot_id"], {})
+        lot = dict(lot, your_best=own.get("best"), your_rank=own.get("rank"))
+        if lot.get("award") is not None:
+            lot["award"] = dict(lot["award"], yours=own.get("awarded"))
+        lots.append(lot)
+    return dict(view, your_alias=you["alias"], lots=lots)
 
 
 def lot_view(view: dict[str, Any], lot_id: str) -> dict[str, Any]:

@@ -1,0 +1,198 @@
+"""Fan-out: one encoding per audience, shared frames, exact personal ranks, conflation, laggards."""
+
+from __future__ import annotations
+
+import asyncio
+
+import msgspec
+import pytest
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
+
+from bidserver.engine.commands import ExtendAuction
+from bidserver.engine.events import BidAccepted, SupplierInvited
+from bidserver.engine.values import Actor, Role
+from bidserver.ws.fanout import Connection, QueuedSink
+from bidserver.ws.frames import Outgoing, text_frame
+
+from .test_room import BUYER, S1, S2, bid, open_room
+
+OBSERVER = Actor(Role.OBSERVER, "o1")
+
+
+class RecordingSink:
+    """A sink that keeps what it is given; ``limit`` frames, then it reports lagging."""
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self.frames: list[Outgoing] = []
+        self.limit = limit
+        self.closed_with: tuple[int, str] | None = None
+
+    def write(self, out: Outgoing) -> bool:
+        if len(self.frames) >= self.limit:
+            return False
+        self.frames.append(out)
+        return True
+
+    def close_soon(self, code: int, reason: str) -> None:
+        self.closed_with = (code, reason)
+
+    def messages(self) -> list[dict]:
+        return [msgspec.json.decode(out.data) for out in self.frames]
+
+
+def join(room, actor: Actor, since: int | None = None, limit: int = 1_000):
+    sink = RecordingSink(limit)
+    conn = Connection(actor, sink)
+    room.broadcaster.join(conn, since)
+    return conn, sink
+
+
+async def test_each_audience_is_encoded_once_and_each_supplier_gets_its_exact_rank():
+    room = await open_room()
+    (_, a1), (_, a2), (_, b) = join(room, S1), join(room, S1), join(room, S2)
+    _, watcher = join(room, OBSERVER)
+    amounts = {"s1": [], "s2": []}
+    for i in range(10):
+        who = S1 if i % 2 else S2
+        amount = 9_000 - 10 * i
+        amounts[who.party].append(amount)
+        assert (await room.submit(bid(who, amount, f"b{i}"))).ok
+    assert len(a1.frames) == len(a2.frames) == len(b.frames) == len(watcher.frames) == 11
+    # The same Outgoing object (one encoding, one frame) for every socket of one audience.
+    assert all(x is y for x, y in zip(a1.frames, a2.frames) if x.data.startswith(b'{"type":"update"'))
+    for sink, party in ((a1, "s1"), (b, "s2")):
+        last = sink.messages()[-1]
+        mine = min(amounts[party])
+        rank = 1 if mine == min(amounts["s1"] + amounts["s2"]) else 2
+        assert last["you"]["lots"] == [{"lot_id": "L1", "best": mine, "rank": rank}]
+        assert last["view"]["lots"][0]["your_rank"] is None  # personal figures only in "you"
+    assert watcher.messages()[-1]["you"] is None
+
+
+async def test_a_supplier_lists_its_own_bids_and_never_sees_another_supplier():
+    room = await open_room()
+    _, s1 = join(room, S1)
+    assert (await room.submit(bid(S1, 9_000, "mine"))).ok
+    assert (await room.submit(bid(S2, 8_000, "theirs"))).ok
+    listed = [e for m in s1.messages()[1:] for e in m["events"]]
+    assert [e.get("bid_id") for e in listed if e["type"] == "bid_accepted"] == ["mine"]
+    assert b"s2" not in b"".join(out.data for out in s1.frames)
+
+
+@pytest.mark.parametrize("since", [0, 3])
+async def test_join_with_since_sends_everything_listed_after_it(since):
+    room = await open_room()
+    for i in range(3):
+        await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))
+    _, sink = join(room, S2, since)
+    welcome, update = sink.messages()
+    assert welcome["type"] == "welcome" and welcome["seq"] == room.state.seq
+    assert update["first_seq"] == since + 1 and update["seq"] == room.state.seq
+    expected = [
+        seq for seq in range(since + 1, room.state.seq + 1)
+        if not isinstance(room.log[seq - 1], SupplierInvited)
+        and not (isinstance(room.log[seq - 1], BidAccepted) and room.log[seq - 1].supplier != "s2")
+    ]
+    assert [e["seq"] for e in update["events"]] == expected
+    await room.stop()
+
+
+async def test_watchers_get_conflated_updates_and_urgent_events_at_once():
+    room = await open_room(interval_s=60.0)  # a long interval: only urgent events flush
+    _, sink = join(room, OBSERVER)
+    first = room.state.seq
+    for i in range(5):
+        assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
+    updates = sink.messages()[1:]
+    # The first batch after a quiet period goes out at once; the next ones wait for the interval.
+    assert len(updates) == 1 and updates[0]["seq"] == first + 1
+    assert (await room.submit(ExtendAuction(actor=BUYER, at=0, by_ms=1000))).ok  # urgent
+    last = sink.messages()[-1]
+    assert len(sink.frames) == 3
+    assert last["first_seq"] == first + 2 and last["seq"] == room.state.seq
+    assert [e["type"] for e in last["events"]] == ["lot_extended"]  # the bids are in the view
+    assert last["view"]["lots"][0]["leading_price"] == 9_000 - 40
+    await room.stop()
+
+
+async def test_the_buyer_gets_every_event():
+    room = await open_room()
+    _, sink = join(room, BUYER)
+    first = room.state.seq
+    for i in range(4):
+        assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
+    seqs = [e["seq"] for m in sink.messages()[1:] for e in m["events"]]
+    assert seqs == list(range(first + 1, room.state.seq + 1))
+    await room.stop()
+
+
+async def test_a_lagging_socket_is_cut_off_and_stalls_nobody():
+    room = await open_room()
+    fast_conn, fast = join(room, S2)
+    slow_conn, slow = join(room, S2, limit=3)
+    for i in range(10):
+        assert (await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))).ok
+    assert len(fast.frames) == 11
+    assert slow.closed_with == (4408, "lagging") and slow_conn.closed and len(slow.frames) == 3
+    assert not fast_conn.closed
+    await room.stop()
+
+
+class SlowSocket:
+    """A peer that never reads: every send blocks forever."""
+
+    def __init__(self) -> None:
+        self.closed_with = None
+        self.sent: list[str] = []
+
+    async def send(self, frame: str) -> None:
+        self.sent.append(frame)
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed_with = code
+
+
+class FastSocket(SlowSocket):
+    async def send(self, frame: str) -> None:
+        self.sent.append(frame)
+
+
+async def wait_for(predicate, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+async def test_queued_sink_drains_in_order_and_closes_a_laggard_with_4408():
+    room = await open_room()
+    fast_sock, slow_sock = FastSocket(), SlowSocket()
+    fast = Connection(S1, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
+    slow = Connection(S1, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
+    for conn in (fast, slow):
+        room.broadcaster.join(conn, None)
+    for i in range(8):
+        assert (await room.submit(bid(S2, 9_000 - 10 * i, f"b{i}"))).ok
+        await wait_for(lambda: len(fast_sock.sent) == i + 2)
+    assert [msgspec.json.decode(f)["type"] for f in fast_sock.sent] == ["welcome"] + ["update"] * 8
+    assert slow.closed and len(slow_sock.sent) == 1  # stuck in its first send, then cut off
+    assert not fast.closed
+    fast.sink.cancel(), slow.sink.cancel()
+    await room.stop()
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65_535, 65_536, 200_000])
+def test_text_frame_is_a_valid_unmasked_frame(size):
+    payload = ("é" * size).encode()[:size]
+    data = text_frame(payload)
+    reader = StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    parser = Frame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as done:
+        frame = done.value
+    assert frame.opcode is Opcode.TEXT and frame.fin and frame.data == payload
