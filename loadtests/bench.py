@@ -497,12 +497,33 @@ async def load_phase(
     t1 = t0 + int(duration * 1e9)
     bidder.send(f"GO {t0} {t1}")
     await asyncio.sleep((t0 - time.time_ns()) / 1e9)
+    spy = start_profile(server, duration)
     window.start()
     await asyncio.sleep(max(0.0, (t1 - time.time_ns()) / 1e9))
     cpu = window.stop()
+    if spy is not None:
+        spy.wait(timeout=30)
     await bidder.wait("bids_done", 30)
     await asyncio.sleep(0.3)  # the last updates reach the watchers
     return t0, t1, cpu
+
+
+PROFILE = {"on": False, "count": 0}
+
+
+def start_profile(server: Server, duration: float) -> subprocess.Popen | None:
+    """``--profile``: py-spy samples the server during the load window (collapsed stacks)."""
+    if not PROFILE["on"]:
+        return None
+    PROFILE["count"] += 1
+    out = server.workdir.parent / f"profile-{server.kind}-{PROFILE['count']}.txt"
+    print(f"  profiling {server.kind} into {out}", file=sys.stderr, flush=True)
+    return subprocess.Popen(
+        [shutil.which("py-spy", path=os.path.dirname(sys.executable)) or "py-spy",
+         "record", "--pid", str(server.pid), "--duration", str(max(1, int(duration))),
+         "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
 
 
 def loadgen_pids(workers: list[Worker]) -> dict[str, int]:
@@ -877,6 +898,7 @@ async def amain(args: argparse.Namespace) -> int:
           f"generators inherit it); connections scenario aims at {hold_target(sizes)}",
           file=sys.stderr, flush=True)
     only = set(args.only or SCENARIOS)
+    PROFILE["on"] = args.profile
     root = Path(tempfile.mkdtemp(prefix="bidbench-"))
     ctx = Ctx(sizes, root)
     info = machine()
@@ -892,7 +914,7 @@ async def amain(args: argparse.Namespace) -> int:
             if name in only:
                 plan.append((name,))
         for step in plan:
-            for kind in ("bidserver", "baseline"):
+            for kind in args.servers:
                 await run_scenario(ctx, step[0], kind, *step[1:])
     finally:
         if args.keep:
@@ -920,6 +942,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-fanout-ms", type=float, default=None,
                         help="the baseline's conflation interval (default 50, as bidserver; 0: "
                              "an update per committed batch)")
+    parser.add_argument("--servers", nargs="+", choices=("bidserver", "baseline"),
+                        default=["bidserver", "baseline"], help="which servers to measure")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy record each server during its load phases (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, raw data)")
     args = parser.parse_args(argv)
     sys.exit(asyncio.run(amain(args)))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import msgspec
 from starlette.responses import JSONResponse
@@ -20,30 +19,11 @@ from starlette.websockets import WebSocket
 from .. import wire
 from ..access import may_see
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
-from ..engine.commands import PlaceBid
 from .fanout import Connection, QueuedSink
+from .session import Session, TokenBucket
 from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
-
-
-class TokenBucket:
-    """Per-connection rate limit: ``rate`` messages per second with bursts up to ``burst``."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
@@ -84,7 +64,7 @@ async def live_room(websocket: WebSocket) -> None:
     await websocket.accept()
 
     direct = websocket.scope.get("extensions", {}).get(EXTENSION)
-    if direct is not None:
+    if direct is not None:  # our uvicorn protocol: frames in and out without ASGI
         sink = direct["sink"]
     else:  # another ASGI server: a bounded outbox drained by a writer task
 
@@ -93,54 +73,31 @@ async def live_room(websocket: WebSocket) -> None:
 
         sink = QueuedSink(websocket.send_text, close, limit=settings.outbox_limit)
     conn = Connection(principal.actor, sink)
+    resumed = asyncio.Event()
+    resumed.set()
+    session = Session(
+        conn,
+        room,
+        principal,
+        TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
+        max_bytes=settings.max_message_bytes,
+        now_ms=services.now_ms,
+        pause=direct["pause"] if direct is not None else resumed.clear,
+        resume=direct["resume"] if direct is not None else resumed.set,
+    )
     room.broadcaster.join(conn, since)
-    bucket = TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst)
     try:
-        await _read_loop(
-            websocket, conn, room, principal, bucket, settings.max_message_bytes, services.now_ms
-        )
+        if direct is not None:
+            direct["receive"](session.on_message)
+        while True:  # direct: only the disconnect arrives here
+            await resumed.wait()
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("text")
+            session.on_message(data if data is not None else message.get("bytes") or b"")
     finally:
         room.broadcaster.leave(conn)
         conn.closed = True
         if isinstance(sink, QueuedSink):
             sink.cancel()
-
-
-async def _read_loop(websocket, conn, room, principal, bucket, max_bytes, now_ms) -> None:
-    """Messages from one socket, in order; a bid's result is queued before the next is read."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        data = message.get("text")
-        if data is None:
-            data = message.get("bytes") or b""
-        if len(data) > max_bytes:
-            conn.close_soon(wire.failure_close_code(wire.Failure.MESSAGE_TOO_BIG), "message_too_big")
-            return
-        try:
-            msg = wire.decode_client_message(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            conn.push_message(wire.ErrorMessage(reason=wire.Failure.BAD_REQUEST, detail=str(exc)))
-            continue
-        if not bucket.take():
-            if isinstance(msg, wire.BidMessage):  # answer the bid, so the client knows which
-                conn.push_message(wire.bid_failed(msg.bid_id, wire.Failure.RATE_LIMITED))
-            else:
-                conn.push_message(wire.ErrorMessage(reason=wire.Failure.RATE_LIMITED))
-            continue
-        match msg:
-            case wire.PingMessage(client_time=client_time):
-                conn.push_message(wire.Pong(client_time=client_time, server_time=now_ms()))
-            case wire.BidMessage():
-                command = PlaceBid(
-                    actor=principal.actor,
-                    at=0,
-                    lot_id=msg.lot_id,
-                    amount=msg.amount,
-                    bid_id=msg.bid_id,
-                    confirm=msg.confirm,
-                    on_behalf_of=msg.on_behalf_of,
-                )
-                result = await room.submit(command)
-                conn.push_message(room.bid_result(command, result))

@@ -57,6 +57,18 @@ class Result:
 class _Pending:
     command: Command
     future: asyncio.Future[Result] | None
+    callback: Callable[[Command, Result], None] | None = None
+
+    def resolve(self, result: Result) -> None:
+        if self.future is not None:
+            if not self.future.done():
+                self.future.set_result(result)
+        elif self.callback is not None:
+            callback, self.callback = self.callback, None
+            try:
+                callback(self.command, result)
+            except Exception:  # a bug in one socket's answer must not touch the room
+                log.exception("result callback failed for %r", type(self.command).__name__)
 
 
 def _bid_key(command: PlaceBid) -> tuple:
@@ -120,21 +132,37 @@ class Room:
             except asyncio.CancelledError:
                 pass
         while not self._queue.empty():
-            pending = self._queue.get_nowait()
-            if pending.future and not pending.future.done():
-                pending.future.set_result(Result(failure=wire.Failure.SHUTTING_DOWN))
+            self._queue.get_nowait().resolve(Result(failure=wire.Failure.SHUTTING_DOWN))
 
     # ---------------------------------------------------------------- commands
 
     async def submit(self, command: Command) -> Result:
         """Queue a command (its ``at`` is replaced by the room's clock) and wait for its result."""
+        remembered = self._remembered(command)
+        if remembered is not None:
+            return remembered
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(command, future))
+        return await future
+
+    def submit_nowait(self, command: Command, callback: Callable[[Command, Result], None]) -> None:
+        """Queue a command; ``callback(command, result)`` runs once it is decided and durable.
+
+        The live room's path: no task, future or await per bid. Commands from one socket are
+        decided in the order they were submitted (one queue, one writer).
+        """
+        remembered = self._remembered(command)
+        if remembered is not None:
+            callback(command, remembered)
+            return
+        self._queue.put_nowait(_Pending(command, None, callback))
+
+    def _remembered(self, command: Command) -> Result | None:
         if isinstance(command, PlaceBid) and command.bid_id not in self.state.bids:
             remembered = self._rejected.get(_bid_key(command))
             if remembered is not None:
                 return Result(rejection=remembered)
-        future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(command, future))
-        return await future
+        return None
 
     async def _run(self) -> None:
         while True:
@@ -194,8 +222,7 @@ class Room:
         for pending, result in zip(batch, results, strict=True):
             if result.rejection is not None and isinstance(pending.command, PlaceBid):
                 self._remember_rejection(pending.command, result.rejection)
-            if pending.future is not None and not pending.future.done():
-                pending.future.set_result(result)
+            pending.resolve(result)
         if new_events:
             self.broadcaster.publish(new_events)
         self._arm_timer()
@@ -214,8 +241,7 @@ class Room:
         for pending in batch:
             if isinstance(pending.command, Tick):
                 self._tick_queued = False
-            if pending.future is not None and not pending.future.done():
-                pending.future.set_result(result)
+            pending.resolve(result)
 
     def _rollback(self) -> None:
         """Back to exactly what is durable: a fold over the durable log."""

@@ -17,13 +17,22 @@ interleaved mid-frame because every write happens whole, on the event loop's thr
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
+
 from .frames import Outgoing
 
 EXTENSION = "bidserver.direct"
+
+log = logging.getLogger(__name__)
 
 
 class DirectSink:
@@ -67,15 +76,133 @@ class DirectSink:
 
 
 class LiveRoomProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's protocol, plus the direct sink in ``scope["extensions"]``."""
+    """uvicorn's protocol, plus the direct sink and a direct receiver in ``scope["extensions"]``.
+
+    ``receive(callback)``: from then on each complete message goes to ``callback(text)`` from the
+    parser, in order, instead of through ASGI ``receive`` (whose queue, message dicts and
+    pause/resume of reading per message cost more than our whole bid path); only the disconnect
+    still arrives through ASGI. ``pause()``/``resume()`` stop and restart reading (back-pressure).
+    """
 
     limit_bytes = 256 * 1024  # set by ``protocol_class``
+    _receiver: Callable[[str], None] | None = None
+    _paused_by_app = False
 
     def handle_connect(self, event) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:
-            scope["extensions"][EXTENSION] = {"sink": DirectSink(self, self.limit_bytes)}
+            scope["extensions"][EXTENSION] = {
+                "sink": DirectSink(self, self.limit_bytes),
+                "receive": self._set_receiver,
+                "pause": self._pause_reading,
+                "resume": self._resume_reading,
+            }
+
+    def _set_receiver(self, callback: Callable[[str], None]) -> None:
+        self._receiver = callback
+
+    def _pause_reading(self) -> None:
+        if not self._paused_by_app and not self.disconnected:
+            self._paused_by_app = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._paused_by_app:
+            self._paused_by_app = False
+            if not self.disconnected:
+                self.transport.resume_reading()
+
+    # ------------------------------------------------------------ fast path for incoming frames
+
+    _fbuf = b""  # an incomplete frame, while the fast path reads
+    _fragmenting = False  # websockets is assembling a fragmented message: it gets every frame
+
+    def data_received(self, data: bytes) -> None:
+        """Complete, masked, unfragmented data frames go straight to the receiver; everything
+        else (the handshake, control frames, fragments, anything odd) goes to websockets' parser,
+        always as whole frames so that its parser stays at a frame boundary."""
+        if self._receiver is None or self.close_sent or not self._parser_idle():
+            if self._fbuf:  # the fast path stopped mid-frame: websockets takes it from there
+                data, self._fbuf = self._fbuf + data, b""
+            super().data_received(data)
+            return
+        buf = self._fbuf + data if self._fbuf else data
+        self._fbuf = b""
+        pos, end = 0, len(buf)
+        max_size = self.config.ws_max_size
+        while end - pos >= 2:
+            b0, b1 = buf[pos], buf[pos + 1]
+            length, head = b1 & 0x7F, 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if not b1 & 0x80 or b0 & 0x70 or length > max_size:
+                # Unmasked, reserved bits, too big: websockets fails the connection properly.
+                super().data_received(buf[pos:])
+                return
+            size = head + 4 + length
+            if end - pos < size:
+                break
+            opcode = b0 & 0x0F
+            if opcode in (1, 2) and b0 & 0x80 and not self._fragmenting:
+                payload = apply_mask(buf[pos + head + 4 : pos + size], buf[pos + head : pos + head + 4])
+                self._deliver(opcode == 1, payload)
+            else:
+                if opcode in (0, 1, 2):
+                    self._fragmenting = not b0 & 0x80
+                super().data_received(buf[pos : pos + size])
+            pos += size
+            if self._receiver is None or self.close_sent:  # closed meanwhile: websockets decides
+                if pos < end:
+                    super().data_received(buf[pos:])
+                return
+        if pos < end:
+            self._fbuf = buf[pos:]
+
+    def _parser_idle(self) -> bool:
+        """websockets' parser waits at a frame boundary with nothing buffered."""
+        conn = self.conn
+        if conn.reader.buffer:
+            return False
+        gen = conn.parser  # ServerProtocol.parse -> Protocol.parse -> StreamReader.at_eof
+        while (sub := getattr(gen, "gi_yieldfrom", None)) is not None:
+            gen = sub
+        code = getattr(gen, "gi_code", None)
+        return code is not None and code.co_name == "at_eof"
+
+    def _deliver(self, text: bool, payload: bytes) -> None:
+        if text:
+            try:
+                message: str | bytes = payload.decode()
+            except UnicodeDecodeError:
+                self.conn.send_close(1007)  # invalid UTF-8 in a text frame (RFC 6455 §8.1)
+                self.handle_parser_exception()
+                return
+        else:
+            message = payload
+        try:
+            self._receiver(message)
+        except Exception:  # a bug: close this socket, keep the server
+            log.exception("live-room message handler failed")
+            self._receiver = None
+            self.conn.send_close(1011)
+            self.handle_parser_exception()
+
+    def send_receive_event_to_app(self) -> None:
+        receiver = self._receiver
+        if receiver is None:
+            super().send_receive_event_to_app()
+            return
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if not self.close_sent:
+            self._deliver(self.curr_msg_data_type == "text", bytes(data))
 
 
 def protocol_class(limit_bytes: int) -> type[LiveRoomProtocol]:

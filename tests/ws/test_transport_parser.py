@@ -1,0 +1,161 @@
+"""The live-room protocol's fast path for incoming frames, against websockets' own client.
+
+A real uvicorn protocol object with a stub transport: the handshake and every frame are made by
+websockets' ClientProtocol, so the bytes are exactly what a real client sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import uvicorn
+from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.frames import Close, Frame, Opcode
+from websockets.uri import parse_uri
+
+from bidserver.ws.transport import EXTENSION, protocol_class
+
+
+class StubTransport:
+    def __init__(self) -> None:
+        self.out = bytearray()
+        self.closed = False
+        self.reading = True
+
+    def write(self, data: bytes) -> None:
+        self.out += data
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+    def get_extra_info(self, name, default=None):
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 40000)}.get(name, default)
+
+
+class Peer:
+    """A server protocol fed by a websockets client; the app records what it receives."""
+
+    def __init__(self, max_size: int = 4096) -> None:
+        self.received: list[str | bytes] = []
+        self.accepted = asyncio.Event()
+
+        async def app(scope, receive, send):
+            assert (await receive())["type"] == "websocket.connect"
+            await send({"type": "websocket.accept"})
+            scope["extensions"][EXTENSION]["receive"](self.received.append)
+            self.accepted.set()
+            while (await receive())["type"] != "websocket.disconnect":
+                pass
+
+        config = uvicorn.Config(app, ws=protocol_class(1 << 20), ws_max_size=max_size,
+                                ws_ping_interval=None, lifespan="off", log_level="critical")
+        config.load()
+        self.server = config.ws_protocol_class(config=config, server_state=ServerState(), app_state={})
+        self.transport = StubTransport()
+        self.server.connection_made(self.transport)
+        self.client = ClientProtocol(parse_uri("ws://127.0.0.1:8000/ws"))
+
+    async def open(self) -> None:
+        self.client.send_request(self.client.connect())
+        self.server.data_received(b"".join(self.client.data_to_send()))
+        await asyncio.wait_for(self.accepted.wait(), 5)
+        self.client.receive_data(bytes(self.transport.out))
+        self.transport.out.clear()
+        assert self.client.state.name == "OPEN"
+
+    def feed(self, data: bytes, chunk: int | None = None) -> None:
+        step = chunk or len(data) or 1
+        for i in range(0, len(data), step):
+            self.server.data_received(data[i : i + step])
+
+    def frames_from_client(self, *frames: Frame) -> bytes:
+        for frame in frames:
+            self.client.send_frame(frame)
+        return b"".join(self.client.data_to_send())
+
+    def close_code(self) -> int | None:
+        self.client.receive_data(bytes(self.transport.out))
+        for event in self.client.events_received():
+            if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
+                return Close.parse(event.data).code
+        return None
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 3, 7, 64])
+async def test_messages_arrive_whole_and_in_order_however_the_bytes_are_cut(chunk):
+    peer = Peer()
+    await peer.open()
+    texts = ["a", "é" * 40, "x" * 125, "y" * 126, "z" * 3000]
+    data = peer.frames_from_client(*(Frame(Opcode.TEXT, t.encode()) for t in texts))
+    data += peer.frames_from_client(Frame(Opcode.BINARY, b"\x00\x01"))
+    to_websockets = []
+    original = peer.server.conn.receive_data
+    peer.server.conn.receive_data = lambda d: (to_websockets.append(d), original(d))
+    peer.feed(data, chunk)
+    assert peer.received == [*texts, b"\x00\x01"]
+    assert to_websockets == []  # the fast path parsed them all
+
+
+async def test_fragments_and_pings_between_them_go_through_websockets():
+    peer = Peer()
+    await peer.open()
+    data = peer.frames_from_client(
+        Frame(Opcode.TEXT, b"one"),
+        Frame(Opcode.TEXT, b"fr", fin=False),
+        Frame(Opcode.PING, b"p"),
+        Frame(Opcode.CONT, b"ag", fin=False),
+        Frame(Opcode.CONT, b"ment", fin=True),
+        Frame(Opcode.TEXT, b"two"),
+    )
+    peer.feed(data, 5)
+    await asyncio.sleep(0)
+    assert peer.received == ["one", "fragment", "two"]
+    peer.client.receive_data(bytes(peer.transport.out))
+    pongs = [e for e in peer.client.events_received() if isinstance(e, Frame)]
+    assert [(f.opcode, f.data) for f in pongs] == [(Opcode.PONG, b"p")]
+
+
+async def test_a_too_big_message_closes_with_1009():
+    peer = Peer(max_size=100)
+    await peer.open()
+    peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"ok"), Frame(Opcode.TEXT, b"x" * 101)))
+    assert peer.received == ["ok"]
+    assert peer.close_code() == 1009
+
+
+async def test_invalid_utf8_closes_with_1007():
+    peer = Peer()
+    await peer.open()
+    peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"\xff\xfe")))
+    assert peer.received == []
+    assert peer.close_code() == 1007
+
+
+async def test_an_unmasked_frame_fails_the_connection():
+    peer = Peer()
+    await peer.open()
+    peer.feed(b"\x81\x02hi")  # a client must mask (RFC 6455 §5.1)
+    assert peer.received == []
+    assert peer.close_code() == 1002
+
+
+async def test_a_close_from_the_client_is_answered():
+    peer = Peer()
+    await peer.open()
+    peer.client.send_close(1000, "bye")
+    peer.feed(b"".join(peer.client.data_to_send()))
+    assert peer.close_code() == 1000
