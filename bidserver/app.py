@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -98,6 +99,19 @@ def build_app(
 AWARDS_TRIM_INTERVAL_S = 600.0
 
 
+def _tune_gc() -> None:
+    """Fewer, cheaper garbage collections: latency, not memory, is what a live room spends.
+
+    Everything alive after start-up (modules, recovered auctions) is frozen out of the collector's
+    sight, and the youngest generation is collected every 50,000 allocations instead of 700: a bid
+    allocates a handful of short-lived containers (events and commands are msgspec Structs with
+    ``gc=False`` and are not tracked at all), and each full collection walks every tracked object.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 async def _trim_awards_forever(journal: RedisJournal) -> None:
     """Keeps the awards stream bounded: removes only what every consumer group acknowledged."""
     while True:
@@ -150,6 +164,7 @@ def serve(settings: Settings) -> None:
             lifespan="on",
             timeout_graceful_shutdown=5,
         )
+        _tune_gc()
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         if embedded is not None:

@@ -305,7 +305,7 @@ class Server:
                 BIDSERVER_RATE_LIMIT_PER_S="1000000",
                 BIDSERVER_RATE_LIMIT_BURST="1000000",
             )
-            cmd = [sys.executable, "-m", "bidserver", "serve", "--host", HOST, "--port", str(port),
+            cmd = [sys.executable, *(os.environ.get("BENCH_SERVER_ENTRY", "-m bidserver").split()), "serve", "--host", HOST, "--port", str(port),
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
                    "--log-level", "warning"]
         else:

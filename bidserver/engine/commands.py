@@ -10,7 +10,9 @@ import msgspec
 from .values import Actor, AuctionConfig
 
 
-class _Command(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
+class _Command(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type", gc=False
+):
     actor: Actor
     at: int
 

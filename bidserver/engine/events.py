@@ -14,7 +14,9 @@ import msgspec
 from .values import AuctionConfig
 
 
-class _Event(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type"):
+class _Event(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type", gc=False
+):
     at: int  # ms epoch, from the command that caused it
 
 

@@ -274,15 +274,17 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
 def conflated(event: ev.Event, actor: Actor) -> bool:
     """Whether the live room folds this event into the view instead of listing it.
 
-    Another supplier's accepted bid tells a supplier or an observer nothing the new view does not
-    (the board, the leading price, your rank): at a hot close there are thousands a second, and
-    listing each to each of thousands of watchers is what a live room cannot afford. The buyer
-    gets every event; everyone gets their own bids and every other kind of event.
+    Accepted bids are, for suppliers and observers: another supplier's bid tells them nothing the
+    new view does not (the board, the leading price, your rank), and a supplier's own bid was
+    answered by its ``bid_result`` (and shows in its ``you``). At a hot close there are thousands
+    a second; listing each to each of thousands of watchers is what a live room cannot afford.
+    Still listed: bids the buyer entered on a supplier's behalf (to that supplier), and every other
+    kind of event. The buyer gets every event.
     """
     return (
         actor.role is not Role.BUYER
-        and isinstance(event, ev.BidAccepted)
-        and event.supplier != actor.party
+        and type(event) is ev.BidAccepted
+        and (event.entered_by is None or event.supplier != actor.party)
     )
 
 

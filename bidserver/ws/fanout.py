@@ -138,54 +138,83 @@ URGENT = (
 )
 
 
+def _with_seq(encoded: bytes, seq: int) -> msgspec.Raw:
+    """An encoded event object with its sequence number added (``{...}`` -> ``{...,"seq":n}``)."""
+    return msgspec.Raw(b"%b,\"seq\":%d}" % (encoded[:-1], seq))
+
+
+def _listed(state: AuctionState, event: Event, seq: int, actor: Actor) -> msgspec.Raw | None:
+    if actor.role is Role.BUYER:  # the buyer sees every event as it is
+        return _with_seq(_encoder.encode(event), seq)
+    shown = redact(state, event, actor)
+    if shown is None:
+        return None
+    shown["seq"] = seq
+    return msgspec.Raw(_encoder.encode(shown))
+
+
 def listed_events(state: AuctionState, events: Iterable[Event], first_seq: int, actor: Actor):
-    """The events of a range as ``actor`` sees them in an update, each stamped with its seq."""
+    """The events of a range as ``actor`` sees them listed in an update, each with its seq."""
     out = []
     for seq, event in enumerate(events, first_seq):
-        if conflated(event, actor):
-            continue
-        shown = redact(state, event, actor)
-        if shown is not None:
-            shown["seq"] = seq
-            out.append(msgspec.Raw(_encoder.encode(shown)))
+        if not conflated(event, actor):
+            shown = _listed(state, event, seq, actor)
+            if shown is not None:
+                out.append(shown)
     return out
 
 
 class _Window:
-    """One flush's events after ``since``, redacted once per role and once per author."""
+    """One flush's events after ``since``: listed once per role, and once for their author.
+
+    At a hot close nearly all events are accepted bids, which suppliers and observers do not get
+    listed (``engine.views.conflated``): one pass picks out the few others, so the cost for them
+    does not grow with the bid rate. Only the buyer's audience encodes every event.
+    """
 
     def __init__(self, state: AuctionState, events: list[Event], since: int) -> None:
         self.state = state
         self.since = since
         self.events = events  # seq = since + 1 + index
         self._shared: dict[Role, tuple[list[int], list[msgspec.Raw]]] = {}
-        self._personal: dict[str, list[int]] | None = None
+        self._rare: list[tuple[int, Event]] | None = None
+        self._personal: dict[str, list[tuple[int, Event]]] | None = None
+
+    def _rare_events(self) -> list[tuple[int, Event]]:
+        """(seq, event) of everything but plain accepted bids."""
+        if self._rare is None:
+            bid = ev.BidAccepted
+            self._rare = [
+                (seq, e) for seq, e in enumerate(self.events, self.since + 1)
+                if type(e) is not bid or e.entered_by is not None
+            ]
+        return self._rare
 
     def shared(self, role: Role) -> tuple[list[int], list[msgspec.Raw]]:
-        """(seqs, encoded events) for a participant of ``role`` who authored none of them."""
+        """(seqs, encoded events) listed to a participant of ``role`` who authored none of them."""
         found = self._shared.get(role)
         if found is None:
             actor = Actor(role, self.state.buyer if role is Role.BUYER else "")
+            pairs = enumerate(self.events, self.since + 1) if role is Role.BUYER else self._rare_events()
             seqs, encoded = [], []
-            for seq, event in enumerate(self.events, self.since + 1):
+            for seq, event in pairs:
                 if conflated(event, actor):
                     continue
-                shown = redact(self.state, event, actor)
+                shown = _listed(self.state, event, seq, actor)
                 if shown is not None:
-                    shown["seq"] = seq
                     seqs.append(seq)
-                    encoded.append(msgspec.Raw(_encoder.encode(shown)))
+                    encoded.append(shown)
             found = self._shared[role] = (seqs, encoded)
         return found
 
-    def personal(self, supplier: str) -> list[int]:
-        """Indexes of the events this supplier sees differently (its own bids, awards, voids)."""
+    def personal(self, supplier: str) -> list[tuple[int, Event]]:
+        """The (seq, event)s this supplier sees differently: bids entered for it, voids, awards."""
         if self._personal is None:
             self._personal = {}
-            for index, event in enumerate(self.events):
+            for seq, event in self._rare_events():
                 author = personal_to(self.state, event)
                 if author is not None:
-                    self._personal.setdefault(author, []).append(index)
+                    self._personal.setdefault(author, []).append((seq, event))
         return self._personal.get(supplier, ())
 
     def for_actor(self, actor: Actor, since: int) -> list[msgspec.Raw]:
@@ -196,16 +225,14 @@ class _Window:
         if not own:
             return encoded[start:] if start else encoded
         merged = dict(zip(seqs[start:], encoded[start:]))
-        for index in own:
-            seq = self.since + 1 + index
+        for seq, event in own:
             if seq <= since:
                 continue
-            shown = redact(self.state, self.events[index], actor)
+            shown = None if conflated(event, actor) else _listed(self.state, event, seq, actor)
             if shown is None:
                 merged.pop(seq, None)
-                continue
-            shown["seq"] = seq
-            merged[seq] = msgspec.Raw(_encoder.encode(shown))
+            else:
+                merged[seq] = shown
         return [merged[seq] for seq in sorted(merged)]
 
 

@@ -9,7 +9,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from bidserver.engine.commands import ExtendAuction
+from bidserver.engine.commands import ExtendAuction, PlaceBid
 from bidserver.engine.events import BidAccepted, SupplierInvited
 from bidserver.engine.values import Actor, Role
 from bidserver.ws.fanout import Connection, QueuedSink
@@ -70,14 +70,20 @@ async def test_each_audience_is_encoded_once_and_each_supplier_gets_its_exact_ra
     assert watcher.messages()[-1]["you"] is None
 
 
-async def test_a_supplier_lists_its_own_bids_and_never_sees_another_supplier():
+async def test_a_supplier_is_listed_bids_entered_for_it_and_never_sees_another_supplier():
     room = await open_room()
     _, s1 = join(room, S1)
-    assert (await room.submit(bid(S1, 9_000, "mine"))).ok
+    assert (await room.submit(bid(S1, 9_000, "mine"))).ok  # answered by its bid_result
+    phoned = PlaceBid(actor=BUYER, at=0, lot_id="L1", amount=8_900, bid_id="phoned", on_behalf_of="s1")
+    assert (await room.submit(phoned)).ok
     assert (await room.submit(bid(S2, 8_000, "theirs"))).ok
     listed = [e for m in s1.messages()[1:] for e in m["events"]]
-    assert [e.get("bid_id") for e in listed if e["type"] == "bid_accepted"] == ["mine"]
+    assert [(e["bid_id"], e["yours"]) for e in listed if e["type"] == "bid_accepted"] == [
+        ("phoned", True)
+    ]
+    assert s1.messages()[-1]["you"]["lots"] == [{"lot_id": "L1", "best": 8_900, "rank": 2}]
     assert b"s2" not in b"".join(out.data for out in s1.frames)
+    await room.stop()
 
 
 @pytest.mark.parametrize("since", [0, 3])
@@ -92,7 +98,7 @@ async def test_join_with_since_sends_everything_listed_after_it(since):
     expected = [
         seq for seq in range(since + 1, room.state.seq + 1)
         if not isinstance(room.log[seq - 1], SupplierInvited)
-        and not (isinstance(room.log[seq - 1], BidAccepted) and room.log[seq - 1].supplier != "s2")
+        and not isinstance(room.log[seq - 1], BidAccepted)  # bids are in the view and "you"
     ]
     assert [e["seq"] for e in update["events"]] == expected
     await room.stop()
