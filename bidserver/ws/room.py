@@ -1,12 +1,20 @@
 """The room: the one writer of one auction.
 
 Every command for an auction, from a socket, the HTTP API or the room's own timer, goes through the
-room's queue, so the auction's events have one total order. The room takes everything waiting as
-one batch (group commit): it decides and applies each command in memory, appends all new events to
-the journal in one atomic write, and only then answers the senders and publishes the update. If the
-journal write fails, nobody is told "accepted": the in-memory state is rebuilt from the durable log
-and every sender in the batch gets ``journal_unavailable`` (a resend of the same bid id later tells
-the real outcome, since the write may have landed before the connection broke).
+room's queue, so the auction's events have one total order. Two steps, pipelined:
+
+- the *decider* takes everything waiting as one batch and decides each command on the state
+  *ahead* (the durable state plus every event decided but not yet durable);
+- the *committer* appends all decided events to the journal in one atomic write (group commit)
+  and, only once it is durable, applies them to the durable ``state``, answers the senders and
+  publishes the update. While one write is in flight, the decider goes on deciding; the next write
+  carries everything decided meanwhile.
+
+Everyone outside the room (views, the fan-out, the HTTP API) sees only the durable ``state``: a bid
+is never shown, nor answered, before it is on disk. If a write fails, nobody is told "accepted":
+every command decided on top of it fails with ``journal_unavailable``, the state ahead is rebuilt
+from the durable log, and the room reloads whatever did land before it writes again (a resend of
+the same bid id then tells the real outcome).
 
 Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
 sequenced with the bids around it.
@@ -15,6 +23,7 @@ sequenced with the bids around it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +43,7 @@ from .fanout import Broadcaster
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
+MAX_UNCOMMITTED = 4096  # commands decided but not yet durable, before the decider waits
 _release_encoder = msgspec.json.Encoder(decimal_format="number")  # OCDS amounts are numbers
 _REJECTION_MEMORY = 10_000  # rejected bid ids remembered for idempotent resends
 _RETRY_S = 0.5  # timer retry after a failed journal write
@@ -71,6 +81,17 @@ class _Pending:
                 log.exception("result callback failed for %r", type(self.command).__name__)
 
 
+@dataclass(slots=True)
+class _Decided:
+    """One decided batch on its way to the journal."""
+
+    batch: list[_Pending]
+    results: list[Result]
+    events: list[Event]
+    first_seq: int
+    awards: list[AwardRecord]
+
+
 def _bid_key(command: PlaceBid) -> tuple:
     """A bid's identity for resends: who, which id, and what it said."""
     return (
@@ -94,18 +115,24 @@ class Room:
         on_finished: Callable[[Room], None] | None = None,
         fanout_interval_s: float = 0.05,
     ) -> None:
-        self.state = state
+        self.state = state  # durable: what everyone sees
         self.log = log_events  # every durable event, index = seq - 1
+        self._ahead = replay(state.auction_id, log_events)  # durable + decided, not yet durable
         self._journal = journal
         self._now_ms = now_ms
         self._on_finished = on_finished
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._decided: collections.deque[_Decided] = collections.deque()
+        self._uncommitted = 0  # commands in self._decided
+        self._decided_ready = asyncio.Event()
+        self._committed = asyncio.Event()  # set whenever the committer is idle
+        self._committed.set()
         self._last_at = 0
         self._stale = False  # a write failed with an unknown outcome: reload before writing
         self._timer: asyncio.TimerHandle | None = None
         self._tick_queued = False
         self._rejected: dict[tuple, Rejection] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.broadcaster = Broadcaster(
             now_ms, lambda: (self.state, self.log), interval_s=fanout_interval_s
         )
@@ -117,22 +144,28 @@ class Room:
     # ---------------------------------------------------------------- lifecycle
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(
-            self._run(), name=f"room:{self.auction_id}"
-        )
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._decide_forever(), name=f"room:{self.auction_id}:decide"),
+            loop.create_task(self._commit_forever(), name=f"room:{self.auction_id}:commit"),
+        ]
         self._arm_timer()
 
     async def stop(self) -> None:
         if self._timer:
             self._timer.cancel()
-        if self._task:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
+        shutting_down = Result(failure=wire.Failure.SHUTTING_DOWN)
+        while self._decided:
+            self._resolve_all(self._decided.popleft().batch, shutting_down)
         while not self._queue.empty():
-            self._queue.get_nowait().resolve(Result(failure=wire.Failure.SHUTTING_DOWN))
+            self._queue.get_nowait().resolve(shutting_down)
 
     # ---------------------------------------------------------------- commands
 
@@ -164,28 +197,34 @@ class Room:
                 return Result(rejection=remembered)
         return None
 
-    async def _run(self) -> None:
+    async def _decide_forever(self) -> None:
         while True:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._process(batch)
-            except Exception:  # a bug: never leave a sender waiting, never kill the room
-                log.exception("room %s failed on a batch", self.auction_id)
-                self._rollback()
-                self._resolve_all(batch, Result(failure=wire.Failure.INTERNAL))
-
-    async def _process(self, batch: list[_Pending]) -> None:
-        if self._stale:
-            try:
-                await self._reload()
-            except JournalError:
+                if self._stale:
+                    await self._committed.wait()
+                    await self._reload()
+                self._decide(batch)
+            except JournalError:  # the reload failed: Redis is still away
                 self._resolve_all(batch, Result(failure=wire.Failure.JOURNAL_UNAVAILABLE))
                 self._arm_timer(failed=True)
-                return
-        state = self.state
-        first_seq = state.seq + 1
+                continue
+            except Exception:  # a bug: never leave a sender waiting, never kill the room
+                log.exception("room %s failed on a batch", self.auction_id)
+                self._resolve_all(batch, Result(failure=wire.Failure.INTERNAL))
+                await self._committed.wait()
+                self._ahead = replay(self.auction_id, self.log)
+                continue
+            while self._uncommitted >= MAX_UNCOMMITTED:
+                self._committed.clear()
+                await self._committed.wait()
+
+    def _decide(self, batch: list[_Pending]) -> None:
+        """Decide each command on the state ahead; queue the batch for the committer."""
+        ahead = self._ahead
+        first_seq = ahead.seq + 1
         new_events: list[Event] = []
         results: list[Result] = []
         for pending in batch:
@@ -193,41 +232,75 @@ class Room:
                 self._tick_queued = False
             at = max(self._now_ms(), self._last_at)
             self._last_at = at
-            outcome = decide(state, msgspec.structs.replace(pending.command, at=at))
+            outcome = decide(ahead, msgspec.structs.replace(pending.command, at=at))
             if isinstance(outcome, Rejection):
                 results.append(Result(rejection=outcome))
                 continue
-            results.append(Result(events=outcome, first_seq=state.seq + 1 if outcome else None))
+            results.append(Result(events=outcome, first_seq=ahead.seq + 1 if outcome else None))
             for event in outcome:
-                evolve(state, event)
+                evolve(ahead, event)
             new_events.extend(outcome)
+        awards = self._award_records(ahead, new_events) if new_events else []
+        self._decided.append(_Decided(batch, results, new_events, first_seq, awards))
+        self._uncommitted += len(batch)
+        self._committed.clear()
+        self._decided_ready.set()
+        self._arm_timer()
 
-        if new_events:
+    async def _commit_forever(self) -> None:
+        while True:
+            if not self._decided:
+                self._committed.set()
+                self._decided_ready.clear()
+                await self._decided_ready.wait()
+                continue
+            group = list(self._decided)  # everything decided so far: one write
+            events = [e for decided in group for e in decided.events]
             try:
-                await self._journal.append(
-                    self.auction_id,
-                    first_seq,
-                    [encode_event(e) for e in new_events],
-                    self._award_records(new_events),
-                )
+                if events:
+                    await self._journal.append(
+                        self.auction_id,
+                        group[0].first_seq,
+                        [encode_event(e) for e in events],
+                        [a for decided in group for a in decided.awards],
+                    )
             except JournalError as exc:
                 log.warning("journal append failed for %s: %s", self.auction_id, exc)
-                self._rollback()
-                self._stale = True
-                self._resolve_all(batch, Result(failure=wire.Failure.JOURNAL_UNAVAILABLE))
-                self._arm_timer(failed=True)
-                return
-            self.log.extend(new_events)
+                self._fail_uncommitted()
+                continue
+            except Exception:  # a bug in the journal path: same as an unknown outcome
+                log.exception("room %s failed to commit", self.auction_id)
+                self._fail_uncommitted(wire.Failure.INTERNAL)
+                continue
+            for _ in group:
+                self._decided.popleft()
+                self._uncommitted -= len(_.batch)
+            self._apply_durable(group, events)
 
-        for pending, result in zip(batch, results, strict=True):
-            if result.rejection is not None and isinstance(pending.command, PlaceBid):
-                self._remember_rejection(pending.command, result.rejection)
-            pending.resolve(result)
-        if new_events:
-            self.broadcaster.publish(new_events)
-        self._arm_timer()
-        if new_events and state.finished and self._on_finished is not None:
-            self._on_finished(self)
+    def _apply_durable(self, group: list[_Decided], events: list[Event]) -> None:
+        state = self.state
+        for event in events:
+            evolve(state, event)
+        self.log.extend(events)
+        for decided in group:
+            for pending, result in zip(decided.batch, decided.results, strict=True):
+                if result.rejection is not None and isinstance(pending.command, PlaceBid):
+                    self._remember_rejection(pending.command, result.rejection)
+                pending.resolve(result)
+        if events:
+            self.broadcaster.publish(events)
+            if state.finished and self._on_finished is not None:
+                self._on_finished(self)
+
+    def _fail_uncommitted(self, failure: wire.Failure = wire.Failure.JOURNAL_UNAVAILABLE) -> None:
+        """A write failed: everything decided since the durable state is void; reload first."""
+        result = Result(failure=failure)
+        while self._decided:
+            self._resolve_all(self._decided.popleft().batch, result)
+        self._uncommitted = 0
+        self._ahead = replay(self.auction_id, self.log)
+        self._stale = True
+        self._arm_timer(failed=True)
 
     def _remember_rejection(self, command: PlaceBid, rejection: Rejection) -> None:
         """A resend of the very same refused bid gets the same answer (not a fresh decision)."""
@@ -243,23 +316,21 @@ class Room:
                 self._tick_queued = False
             pending.resolve(result)
 
-    def _rollback(self) -> None:
-        """Back to exactly what is durable: a fold over the durable log."""
-        self.state = replay(self.auction_id, self.log)
-
     async def _reload(self) -> None:
         """After a write with an unknown outcome: take whatever did land in the journal."""
         entries = await self._journal.read(self.auction_id, after_seq=self.state.seq)
         fresh = [decode_event(data) for _, data in entries]
         for event in fresh:
             evolve(self.state, event)
+            evolve(self._ahead, event)
         self.log.extend(fresh)
         self._stale = False
         if fresh:
             self.broadcaster.publish(fresh)
+            if self.state.finished and self._on_finished is not None:
+                self._on_finished(self)
 
-    def _award_records(self, events: list[Event]) -> list[AwardRecord]:
-        state = self.state
+    def _award_records(self, state: AuctionState, events: list[Event]) -> list[AwardRecord]:
         records = []
         open_lots = [
             lot_id for lot_id, lot in state.lots.items()
@@ -322,7 +393,7 @@ class Room:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        deadline = next_deadline(self.state)
+        deadline = next_deadline(self._ahead)
         if deadline is None:
             return
         delay = max(0.001, (deadline - self._now_ms()) / 1000)

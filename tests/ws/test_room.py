@@ -117,3 +117,62 @@ async def test_the_timer_closes_the_lot_on_the_server_clock():
     assert room.state.phase == "closed"
     assert room.state.lots["L1"].award is not None
     await room.stop()
+
+
+class GatedJournal(MemoryJournal):
+    """A journal whose writes wait for the test to open the gate (a slow fsync, on demand)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.writing = asyncio.Event()
+        self.batches: list[int] = []
+
+    async def append(self, auction_id, first_seq, entries, awards=()):
+        self.writing.set()
+        await self.gate.wait()
+        self.writing.clear()
+        self.batches.append(len(entries))
+        await super().append(auction_id, first_seq, entries, awards)
+
+
+async def test_deciding_goes_on_during_a_write_and_nothing_shows_before_it_is_durable():
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    first = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)  # b0's write is in flight
+    later = [asyncio.ensure_future(room.submit(bid(S2, 8_990 - 10 * i, f"c{i}"))) for i in range(5)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert room._ahead.seq == room.state.seq + 6  # decided ahead ...
+    assert "b0" not in room.state.bids and not first.done()  # ... but not visible, not answered
+    journal.gate.set()
+    results = await asyncio.gather(first, *later)
+    assert all(r.ok for r in results)
+    assert journal.batches[-2:] == [1, 5]  # the five decided meanwhile: one write
+    assert state_bytes(room.state) == state_bytes(room._ahead)
+    assert state_bytes(room.state) == state_bytes(replay("a1", room.log))
+    await room.stop()
+
+
+async def test_a_failed_write_voids_what_was_decided_on_top_of_it():
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    before = state_bytes(room.state)
+    journal.gate.clear()
+    first = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    on_top = asyncio.ensure_future(room.submit(bid(S2, 8_000, "b1")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    journal.available = False
+    journal.gate.set()
+    results = await asyncio.gather(first, on_top)
+    assert [r.failure for r in results] == [wire.Failure.JOURNAL_UNAVAILABLE] * 2
+    assert state_bytes(room.state) == before and state_bytes(room._ahead) == before
+    journal.available = True
+    again = await room.submit(bid(S2, 8_000, "b1"))  # the resend decides afresh
+    assert again.ok and room.state.bids["b1"].amount == 8_000 and "b0" not in room.state.bids
+    await room.stop()
