@@ -131,6 +131,10 @@ class Connection:
             self.sink.close_soon(code, reason)
 
 
+SLICE = 500  # sockets written per turn of the event loop (see Broadcaster.flush)
+FANOUT_SHARE = 0.5  # while commands come faster than BUSY_RATE per second, at most this share
+BUSY_RATE = 200  # of the time goes to writing sliced updates
+
 # Events that must reach everyone at once: never held back by conflation.
 URGENT = (
     ev.AuctionOpened, ev.LotExtended, ev.LotClosed, ev.LotAwarded, ev.AuctionClosed,
@@ -262,14 +266,22 @@ class Broadcaster:
         source: Callable[[], tuple[AuctionState, list[Event]]],
         *,
         interval_s: float = 0.05,
+        activity: Callable[[], int] = lambda: 0,
     ) -> None:
         self._now_ms = now_ms
+        self._activity = activity  # a count of commands decided so far (the room's)
+        self._activity_at_start = 0
         self._source = source
         self._interval = interval_s
         self._audiences: dict[AudienceKey, _Audience] = {}
         self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._views: dict[Role, tuple[int, msgspec.Raw]] = {}
+        self._jobs: collections.deque[tuple[Outgoing, list[Connection], int]] = collections.deque()
+        self._again = False  # published while a flush was still being written
+        self._job_started = 0.0
+        self._rest_until = float("-inf")  # no flush before (but urgent events) after a long one
+        self._again_urgent = False
 
     def __len__(self) -> int:
         return sum(len(a.conns) for a in self._audiences.values())
@@ -337,18 +349,35 @@ class Broadcaster:
         """New durable events exist: flush now or at the end of the conflation interval."""
         if not self._audiences:
             return
+        urgent = any(isinstance(e, URGENT) for e in events)
+        if self._jobs:  # still writing the previous update: the next one follows it
+            self._again = True
+            self._again_urgent = self._again_urgent or urgent
+            return
+        self._schedule(urgent)
+
+    def _schedule(self, urgent: bool) -> None:
         loop = asyncio.get_running_loop()
-        due = self._last_flush + self._interval
-        if loop.time() >= due or any(isinstance(e, URGENT) for e in events):
+        due = max(self._last_flush + self._interval, self._rest_until)
+        if urgent or loop.time() >= due:
             self.flush()
         elif self._timer is None:
             self._timer = loop.call_at(due, self.flush)
 
     def flush(self) -> None:
-        """One encoding per audience (shared by its sockets) with everything since its last flush."""
+        """One encoding per audience (shared by its sockets) with everything since its last flush.
+
+        The shared frame is written to at most ``SLICE`` sockets per turn of the event loop: bids
+        keep being read, decided and answered while an update reaches thousands of watchers, and
+        updates published meanwhile are conflated into the next flush, which starts when this one
+        is done, so a big room's update rate adapts to what the process can deliver.
+        """
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._jobs:
+            self._again = True
+            return
         self._last_flush = asyncio.get_running_loop().time()
         state, log_events = self._source()
         seq = state.seq
@@ -375,9 +404,10 @@ class Broadcaster:
                     )
                 )
             )
-            for conn in list(audience.conns):
+            targets = []
+            for conn in audience.conns:
                 if conn.seq == flushed:
-                    conn.push(out)
+                    targets.append(conn)
                 elif conn.seq < seq:  # joined between two flushes: its own catch-up
                     conn.push_message(
                         wire.Update(
@@ -393,8 +423,46 @@ class Broadcaster:
                     )
                 conn.seq = seq
             audience.flushed_seq = seq
+            if len(targets) <= SLICE and not self._jobs:
+                for conn in targets:
+                    conn.push(out)
+            else:
+                self._jobs.append((out, targets, 0))
+        if self._jobs:
+            self._job_started = self._last_flush
+            self._activity_at_start = self._activity()
+            asyncio.get_running_loop().call_soon(self._deliver)
+
+    def _deliver(self) -> None:
+        budget = SLICE
+        jobs = self._jobs
+        while jobs and budget > 0:
+            out, targets, start = jobs[0]
+            stop = min(len(targets), start + budget)
+            for conn in targets[start:stop]:
+                conn.push(out)
+            budget -= stop - start
+            if stop == len(targets):
+                jobs.popleft()
+            else:
+                jobs[0] = (out, targets, stop)
+        loop = asyncio.get_running_loop()
+        if jobs:
+            loop.call_soon(self._deliver)
+            return
+        # While bids come fast, a long delivery is followed by as long a rest (FANOUT_SHARE of the
+        # time at most): the bids' path keeps its share of the process however many watchers.
+        now = loop.time()
+        took = now - self._job_started
+        if self._activity() - self._activity_at_start > took * BUSY_RATE:
+            self._rest_until = now + took * (1 - FANOUT_SHARE) / FANOUT_SHARE
+        if self._again:
+            self._again = False
+            urgent, self._again_urgent = self._again_urgent, False
+            self._schedule(urgent)
 
     def close_all(self, code: int, reason: str) -> None:
+        self._jobs.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

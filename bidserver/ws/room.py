@@ -133,8 +133,12 @@ class Room:
         self._tick_queued = False
         self._rejected: dict[tuple, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.decided = 0  # commands decided so far (the fan-out backs off while it grows fast)
         self.broadcaster = Broadcaster(
-            now_ms, lambda: (self.state, self.log), interval_s=fanout_interval_s
+            now_ms,
+            lambda: (self.state, self.log),
+            interval_s=fanout_interval_s,
+            activity=lambda: self.decided,
         )
 
     @property
@@ -243,6 +247,7 @@ class Room:
         awards = self._award_records(ahead, new_events) if new_events else []
         self._decided.append(_Decided(batch, results, new_events, first_seq, awards))
         self._uncommitted += len(batch)
+        self.decided += len(batch)
         self._committed.clear()
         self._decided_ready.set()
         self._arm_timer()

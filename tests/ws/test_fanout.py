@@ -202,3 +202,39 @@ def test_text_frame_is_a_valid_unmasked_frame(size):
     except StopIteration as done:
         frame = done.value
     assert frame.opcode is Opcode.TEXT and frame.fin and frame.data == payload
+
+
+async def test_a_big_audience_is_written_in_slices_and_updates_meanwhile_follow(monkeypatch):
+    from bidserver.ws import fanout
+
+    monkeypatch.setattr(fanout, "SLICE", 2)
+    room = await open_room()
+    sinks = [join(room, OBSERVER)[1] for _ in range(5)]
+    assert (await room.submit(bid(S1, 9_000, "b0"))).ok
+    assert sum(len(s.frames) for s in sinks) == 5  # welcomes only: the update waits its turn
+    assert (await room.submit(bid(S2, 8_990, "b1"))).ok  # published while writing: follows
+    await wait_for(lambda: all(len(s.frames) == 3 for s in sinks))
+    for sink in sinks:
+        updates = sink.messages()[1:]
+        assert [u["seq"] for u in updates] == [room.state.seq - 1, room.state.seq]
+        assert sink.frames[1] is sinks[0].frames[1]  # one shared frame per update
+    await room.stop()
+
+
+async def test_while_bids_pour_in_a_long_delivery_is_followed_by_a_rest(monkeypatch):
+    from bidserver.ws import fanout
+
+    monkeypatch.setattr(fanout, "SLICE", 2)
+    room = await open_room()
+    sinks = [join(room, OBSERVER)[1] for _ in range(5)]
+    assert (await room.submit(bid(S1, 9_000, "b0"))).ok
+    room.decided += 10_000  # as if thousands of bids were decided during the delivery
+    await wait_for(lambda: all(len(s.frames) == 2 for s in sinks))
+    assert room.broadcaster._rest_until > float("-inf")  # a rest as long as the delivery
+    quiet_room = await open_room()
+    quiet = [join(quiet_room, OBSERVER)[1] for _ in range(5)]
+    assert (await quiet_room.submit(bid(S1, 9_000, "b0"))).ok
+    await wait_for(lambda: all(len(s.frames) == 2 for s in quiet))
+    assert quiet_room.broadcaster._rest_until == float("-inf")  # nothing to make room for
+    await room.stop()
+    await quiet_room.stop()
