@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -62,9 +63,21 @@ def build_app(
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
+        cluster = None
+        if (settings.cluster or settings.workers > 1) and isinstance(the_journal, RedisJournal):
+            from .ws.cluster import Cluster
+
+            cluster = Cluster(
+                settings.redis_url, prefix=the_journal.prefix, ttl_ms=settings.lease_ttl_ms
+            )
         rooms = Rooms(
-            the_journal, now_ms, fanout_interval_s=settings.fanout_interval_ms / 1000
+            the_journal,
+            now_ms,
+            fanout_interval_s=settings.fanout_interval_ms / 1000,
+            cluster=cluster,
         )
+        if cluster is not None:
+            await cluster.start(rooms, the_journal.stream_key)
         app.state.services = Services(
             settings=settings,
             verifier=TokenVerifier.from_settings(settings),
@@ -83,6 +96,8 @@ def build_app(
             if trimmer is not None:
                 trimmer.cancel()
             await rooms.close()
+            if cluster is not None:
+                await cluster.close()
             await the_journal.close()
 
     async def openapi(request):
@@ -142,15 +157,27 @@ def serve(settings: Settings) -> None:
         settings = settings.with_redis_url(embedded.url)
         log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
     try:
-        # Bind first, so ``--port 0`` works and the printed address is the real one.
-        sock = socket.create_server((settings.host, settings.port), reuse_port=False, backlog=2048)
-        host, port = sock.getsockname()[:2]
-        print(
-            f"bidserver listening on http://{host}:{port} "
-            f"(API /api, live rooms ws://{host}:{port}/ws/auctions/<id>, "
-            f"OpenAPI /openapi.json, health /healthz); journal {settings.redis_url}",
-            flush=True,
-        )
+        inherited = os.environ.get(LISTEN_FD_ENV)
+        if inherited:  # a worker of `serve --workers N`: the supervisor bound the socket
+            sock = socket.socket(fileno=int(inherited))
+        else:
+            # Bind first, so ``--port 0`` works and the printed address is the real one.
+            sock = socket.create_server(
+                (settings.host, settings.port), reuse_port=False, backlog=2048
+            )
+            host, port = sock.getsockname()[:2]
+            workers = f"; {settings.workers} worker processes" if settings.workers > 1 else ""
+            print(
+                f"bidserver listening on http://{host}:{port} "
+                f"(API /api, live rooms ws://{host}:{port}/ws/auctions/<id>, "
+                f"OpenAPI /openapi.json, health /healthz); journal {settings.redis_url}{workers}",
+                flush=True,
+            )
+        if settings.workers > 1 and not inherited:
+            from .workers import supervise
+
+            supervise(settings, sock)
+            return
         config = uvicorn.Config(
             build_app(settings),
             loop="uvloop",
@@ -169,3 +196,6 @@ def serve(settings: Settings) -> None:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"

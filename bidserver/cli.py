@@ -48,9 +48,13 @@ def main() -> None:
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
 @click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default=None, help="[BIDSERVER_LOG_LEVEL, info].")
-def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Server processes sharing the port; more than 1 coordinates them through Redis [BIDSERVER_WORKERS, 1].")
+@click.option("--cluster", is_flag=True, default=None, help="Coordinate with other bidserver processes (other machines) on the same Redis [BIDSERVER_CLUSTER].")
+def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level, workers, cluster) -> None:
     """Run the server (prints where to connect) until interrupted."""
     settings = _settings(
+        workers=workers,
+        cluster=cluster or None,
         host=host,
         port=port,
         redis_url=redis_url,

@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_limit_bytes: int = 256 * 1024  # ... or bytes buffered for it (our uvicorn protocol)
     fanout_interval_ms: int = 50  # watchers get at most one update per interval (urgent: at once)
     allow_unsafe_journal: bool = False  # run on a Redis that does not fsync every write
+    workers: int = 1  # server processes sharing the listening socket (> 1: cluster mode)
+    cluster: bool = False  # coordinate with other processes on the same Redis (leases, pub/sub)
+    lease_ttl_ms: int = 5000  # an auction's writer must renew its lease within this time
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -54,6 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.workers < 1 or self.lease_ttl_ms < 300:
+            raise ValueError("workers must be at least 1 and lease_ttl_ms at least 300")
         if self.rate_limit_burst < 1:
             raise ValueError("rate_limit_burst must be at least 1")
         if self.log_level.lower() not in LOG_LEVELS:

@@ -174,6 +174,7 @@ class Failure(enum.StrEnum):
     MESSAGE_TOO_BIG = "message_too_big"
     RATE_LIMITED = "rate_limited"
     JOURNAL_UNAVAILABLE = "journal_unavailable"  # nothing was acknowledged; resend the same bid_id
+    WRITER_UNAVAILABLE = "writer_unavailable"  # the auction's writing process did not answer; resend
     LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal_error"
@@ -213,6 +214,7 @@ _FAILURE_STATUS: dict[Failure, int] = {
     Failure.MESSAGE_TOO_BIG: 413,
     Failure.RATE_LIMITED: 429,
     Failure.JOURNAL_UNAVAILABLE: 503,
+    Failure.WRITER_UNAVAILABLE: 503,
     Failure.LAGGING: 503,
     Failure.SHUTTING_DOWN: 503,
     Failure.INTERNAL: 500,
@@ -231,6 +233,7 @@ _FAILURE_CLOSE: dict[Failure, int] = {
     Failure.MESSAGE_TOO_BIG: 1009,
     Failure.RATE_LIMITED: 4429,
     Failure.JOURNAL_UNAVAILABLE: 1013,
+    Failure.WRITER_UNAVAILABLE: 1013,
     Failure.LAGGING: 4408,
     Failure.SHUTTING_DOWN: 1012,
     Failure.INTERNAL: 1011,

@@ -88,19 +88,46 @@ SCENARIOS = ("hot", "screen", "hold", "restart", "many")
 # --------------------------------------------------------------------------------- /proc
 
 
+def _children(pid: int) -> list[int]:
+    """Direct children (``serve --workers N``: the workers of the supervisor)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+def _tree(pid: int) -> list[int]:
+    return [pid, *_children(pid)] if WORKERS["n"] > 1 and pid else [pid]
+
+
 def proc_cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    """CPU seconds of a process (and of its workers when bidserver runs with --workers)."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    return total
 
 
 def proc_rss(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-    except OSError:
-        return 0
+    total = 0
+    for p in _tree(pid):
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
+        except OSError:
+            continue
+    return total
+
+
+WORKERS = {"n": 1}  # --bidserver-workers
 
 
 class CpuWindow:
@@ -307,7 +334,7 @@ class Server:
             )
             cmd = [sys.executable, *(os.environ.get("BENCH_SERVER_ENTRY", "-m bidserver").split()), "serve", "--host", HOST, "--port", str(port),
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
-                   "--log-level", "warning"]
+                   "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
             cmd = [sys.executable, "-m", "loadtests.baseline_server", "--host", HOST,
                    "--port", str(port), "--redis-url", self.redis.url,
@@ -899,6 +926,7 @@ async def amain(args: argparse.Namespace) -> int:
           file=sys.stderr, flush=True)
     only = set(args.only or SCENARIOS)
     PROFILE["on"] = args.profile
+    WORKERS["n"] = args.bidserver_workers
     root = Path(tempfile.mkdtemp(prefix="bidbench-"))
     ctx = Ctx(sizes, root)
     info = machine()
@@ -944,6 +972,8 @@ def main(argv: list[str] | None = None) -> None:
                              "an update per committed batch)")
     parser.add_argument("--servers", nargs="+", choices=("bidserver", "baseline"),
                         default=["bidserver", "baseline"], help="which servers to measure")
+    parser.add_argument("--bidserver-workers", type=int, default=1,
+                        help="run bidserver as N processes on one port (serve --workers N)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy record each server during its load phases (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, raw data)")

@@ -336,6 +336,8 @@ async def healthz(request: Request) -> Response:
         "durability": services.durability,
         "auctions": len(services.rooms),
     }
+    if services.rooms.cluster is not None:
+        body["cluster"] = services.rooms.cluster.stats()
     return JSON(body, status_code=200 if up else 503)
 
 

@@ -92,6 +92,25 @@ class _Decided:
     awards: list[AwardRecord]
 
 
+def bid_result(state: AuctionState, command: PlaceBid, result: Result) -> wire.BidResult:
+    """The answer to a bid, for whoever placed it (a supplier or a buyer on its behalf)."""
+    if result.failure is not None:
+        detail = "not acknowledged; resend the same bid_id" if result.failure in (
+            wire.Failure.JOURNAL_UNAVAILABLE, wire.Failure.WRITER_UNAVAILABLE
+        ) else ""
+        return wire.bid_failed(command.bid_id, result.failure, detail)
+    if result.rejection is not None:
+        return wire.bid_rejected(command.bid_id, result.rejection)
+    record = state.bids[command.bid_id]
+    return wire.BidResult(
+        bid_id=command.bid_id,
+        status="accepted",
+        seq=record.seq,
+        rank=state.lots[record.lot_id].rank_of(record.supplier),
+        duplicate=not result.events,
+    )
+
+
 def _bid_key(command: PlaceBid) -> tuple:
     """A bid's identity for resends: who, which id, and what it said."""
     return (
@@ -114,6 +133,7 @@ class Room:
         *,
         on_finished: Callable[[Room], None] | None = None,
         fanout_interval_s: float = 0.05,
+        broadcaster: Broadcaster | None = None,
     ) -> None:
         self.state = state  # durable: what everyone sees
         self.log = log_events  # every durable event, index = seq - 1
@@ -134,7 +154,7 @@ class Room:
         self._rejected: dict[tuple, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.decided = 0  # commands decided so far (the fan-out backs off while it grows fast)
-        self.broadcaster = Broadcaster(
+        self.broadcaster = broadcaster if broadcaster is not None else Broadcaster(
             now_ms,
             lambda: (self.state, self.log),
             interval_s=fanout_interval_s,
@@ -374,22 +394,7 @@ class Room:
         return self.state.lots[lot_id].rank_of(supplier)
 
     def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
-        """The answer to a bid, for whoever placed it (a supplier or a buyer on its behalf)."""
-        if result.failure is not None:
-            detail = "not acknowledged; resend the same bid_id" if (
-                result.failure is wire.Failure.JOURNAL_UNAVAILABLE
-            ) else ""
-            return wire.bid_failed(command.bid_id, result.failure, detail)
-        if result.rejection is not None:
-            return wire.bid_rejected(command.bid_id, result.rejection)
-        record = self.state.bids[command.bid_id]
-        return wire.BidResult(
-            bid_id=command.bid_id,
-            status="accepted",
-            seq=record.seq,
-            rank=self.rank_of(record.supplier, record.lot_id),
-            duplicate=not result.events,
-        )
+        return bid_result(self.state, command, result)
 
     # ---------------------------------------------------------------- timer
 

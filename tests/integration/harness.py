@@ -35,21 +35,26 @@ def token(role: str, party: str, name: str = "") -> str:
 
 
 class ServerProcess:
-    def __init__(self, redis_url: str, data_dir: Path) -> None:
+    def __init__(
+        self, redis_url: str, data_dir: Path, extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.redis_url = redis_url
         self.data_dir = data_dir
+        self.extra_args = extra_args
+        self.extra_env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
         self.log_path = data_dir / "server.log"
 
     def start(self, timeout: float = 20.0) -> None:
-        env = dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, PYTHONUNBUFFERED="1", **self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
              "--redis-url", self.redis_url, "--data-dir", str(self.data_dir),
-             "--log-level", "warning"],
+             "--log-level", "warning", *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,

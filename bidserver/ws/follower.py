@@ -1,0 +1,149 @@
+"""An auction another process writes, as this process serves it: a replica and forwarded commands.
+
+With several processes (``bidserver serve --workers N``, or several machines on one Redis), a
+participant may connect to any of them. The process holding the auction's lease writes it (a
+``Room``); every other process that has participants of that auction *follows* it:
+
+- its replica of the state is fed by the auction's journal stream (the durable events, in order,
+  read with ``XREAD``), so what it shows is exactly what is durable, like the writer's;
+- commands (bids, buyer actions) are forwarded to the writer over Redis pub/sub
+  (``cluster.CommandBus``) and answered back; an answer is used only once the replica has caught
+  up with the writer's state at the time of the answer, so a supplier's rank in its
+  ``bid_result`` is the same wherever it is connected.
+
+A forwarded command that gets no answer in time fails with ``writer_unavailable`` (nothing was
+acknowledged to the sender: a resend of the same bid id is safe and tells the real outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .. import wire
+from ..engine import AuctionState, evolve
+from ..engine.commands import Command, PlaceBid
+from ..engine.events import Event, decode_event
+from .fanout import Broadcaster
+from .room import Result, bid_result
+
+if TYPE_CHECKING:
+    from .cluster import CommandBus, Reply
+
+log = logging.getLogger(__name__)
+
+CATCH_UP_TIMEOUT_S = 3.0
+
+
+class FollowerRoom:
+    def __init__(
+        self,
+        state: AuctionState,
+        log_events: list[Event],
+        bus: CommandBus,
+        broadcaster: Broadcaster,
+    ) -> None:
+        self.state = state
+        self.log = log_events
+        self.broadcaster = broadcaster
+        self.decided = 0  # events applied (the fan-out's measure of activity)
+        self._bus = bus
+        self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # (seq, n, resume) heap
+        self._counter = itertools.count()
+        self.gap = False  # the stream skipped events: the cluster resyncs from the journal
+
+    @property
+    def auction_id(self) -> str:
+        return self.state.auction_id
+
+    # ------------------------------------------------------------------ the replica
+
+    def apply(self, entries: list[tuple[int, bytes]]) -> None:
+        """Durable journal entries (seq, event bytes), in order; earlier ones are skipped."""
+        fresh: list[Event] = []
+        for seq, data in entries:
+            if seq <= self.state.seq:
+                continue
+            if seq != self.state.seq + 1:
+                self.gap = True
+                break
+            event = decode_event(data)
+            evolve(self.state, event)
+            fresh.append(event)
+        if not fresh:
+            return
+        self.log.extend(fresh)
+        self.decided += len(fresh)
+        self.broadcaster.publish(fresh)
+        seq = self.state.seq
+        while self._waiting and self._waiting[0][0] <= seq:
+            heapq.heappop(self._waiting)[2]()
+
+    def _when_at(self, seq: int, resume: Callable[[], None]) -> None:
+        if self.state.seq >= seq:
+            resume()
+        else:
+            heapq.heappush(self._waiting, (seq, next(self._counter), resume))
+
+    # ------------------------------------------------------------------ commands
+
+    def submit_nowait(self, command: Command, callback: Callable[[Command, Result], None]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def answered(reply: Reply | None) -> None:
+            if reply is None:
+                callback(command, Result(failure=wire.Failure.WRITER_UNAVAILABLE))
+                return
+            if reply.failure is not None:
+                callback(command, Result(failure=wire.Failure(reply.failure)))
+                return
+            if reply.rejection is not None:
+                callback(command, Result(rejection=reply.rejection))
+                return
+            done = False
+
+            def resume() -> None:
+                nonlocal done
+                if done:
+                    return
+                done = True
+                timer.cancel()
+                events = []
+                if reply.first_seq is not None and reply.count:
+                    events = self.log[reply.first_seq - 1 : reply.first_seq - 1 + reply.count]
+                callback(command, Result(events=events, first_seq=reply.first_seq))
+
+            def too_late() -> None:
+                nonlocal done
+                if not done:
+                    done = True
+                    log.warning("replica of %s did not reach seq %d", self.auction_id, reply.seq)
+                    callback(command, Result(failure=wire.Failure.WRITER_UNAVAILABLE))
+
+            timer = loop.call_later(CATCH_UP_TIMEOUT_S, too_late)
+            self._when_at(reply.seq, resume)
+
+        self._bus.forward(self.auction_id, command, answered)
+
+    async def submit(self, command: Command) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+
+        def done(_: Command, result: Result) -> None:
+            if not future.done():
+                future.set_result(result)
+
+        self.submit_nowait(command, done)
+        return await future
+
+    def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
+        return bid_result(self.state, command, result)
+
+    def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        self._waiting.clear()

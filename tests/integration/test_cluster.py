@@ -1,0 +1,136 @@
+"""Two bidserver processes on one Redis: one writer per auction, every participant served by
+either process, and the survivor takes an auction over when its writer is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from .harness import Api, LiveClient, ServerProcess, lot_view, token
+
+S1, S2, S3 = SUPPLIERS
+LEASE_MS = "1000"
+
+
+@pytest.fixture
+def pair(redis_server, tmp_path):
+    env = {"BIDSERVER_LEASE_TTL_MS": LEASE_MS}
+    a = ServerProcess(redis_server.url, tmp_path / "a", ("--cluster",), env)
+    b = ServerProcess(redis_server.url, tmp_path / "b", ("--cluster",), env)
+    a.start()
+    b.start()
+    yield a, b
+    a.stop()
+    b.stop()
+
+
+def health(server: ServerProcess) -> dict:
+    return httpx.get(f"{server.base_url}/healthz", timeout=5).json()
+
+
+async def bid_until_answered(client: LiveClient, amount: int, timeout: float = 15.0) -> dict:
+    """Resend the same bid id while the writer is unavailable (what a client does)."""
+    bid_id = str(uuid.uuid4())
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await client.bid("L1", amount, bid_id)
+        if result.get("reason") not in ("writer_unavailable", "journal_unavailable"):
+            return result
+        assert time.monotonic() < deadline, "no writer took the auction over"
+        await asyncio.sleep(0.1)
+
+
+async def test_participants_on_either_process_bid_and_see_the_same_board(pair):
+    a, b = pair
+    buyer_api, auction_id = await create_auction(a, auction_config(visibility="full_board"))
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    s1 = await LiveClient(b, auction_id, token("supplier", S1)).connect()  # follows
+    s2 = await LiveClient(a, auction_id, token("supplier", S2)).connect()  # writes
+    watcher = await LiveClient(b, auction_id, token("observer", "obs-1")).connect()
+    assert health(a)["cluster"]["writes"] == 1 and health(b)["cluster"]["follows"] == 1
+
+    first = await s1.bid("L1", 99_000)  # forwarded from b to a, answered back
+    assert (first["status"], first["rank"]) == ("accepted", 1)
+    second = await s2.bid("L1", 98_000)
+    assert (second["status"], second["rank"]) == ("accepted", 1)
+    small = await s1.bid("L1", 98_800)  # improves its own bid by less than the decrement
+    assert (small["reason"], small["max_amount"]) == ("decrement_too_small", 98_500)
+    again = await s1.bid("L1", 99_000, first["bid_id"])  # a resend through b: the same bid
+    assert again["duplicate"] and again["seq"] == first["seq"]
+
+    await s1.wait_view(lambda v: lot_view(v, "L1")["your_rank"] == 2)
+    await watcher.wait_view(lambda v: lot_view(v, "L1")["leading_price"] == 98_000)
+    buyer_b = Api(b, token("buyer", BUYER))
+    assert (await buyer_b.call("POST", f"/api/auctions/{auction_id}/pause", {"reason": "check"})).status_code == 200
+    await s2.wait_view(lambda v: v["phase"] == "paused")
+    history = (await buyer_b.call("GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
+    assert {r["bid_id"] for r in history} == {first["bid_id"], second["bid_id"]}
+    for client in (s1, s2, watcher):
+        await client.close()
+
+
+async def test_the_survivor_takes_over_when_the_writer_is_killed(pair):
+    a, b = pair
+    buyer_api, auction_id = await create_auction(a, auction_config())
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    s1 = await LiveClient(b, auction_id, token("supplier", S1)).connect()
+    acked = [await s1.bid("L1", 99_000)]
+    assert acked[0]["status"] == "accepted"
+    a.kill9()
+
+    taken = await bid_until_answered(s1, 98_000)  # b becomes the writer within the lease time
+    assert taken["status"] == "accepted"
+    acked.append(taken)
+    assert health(b)["cluster"]["writes"] == 1
+    history = (await Api(b, token("buyer", BUYER)).call(
+        "GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
+    assert [r["bid_id"] for r in history] == [r["bid_id"] for r in acked]
+    assert [r["seq"] for r in history] == [r["seq"] for r in acked]
+    await s1.close()
+
+
+async def test_workers_share_one_port_and_a_dead_worker_is_replaced(redis_server, tmp_path):
+    server = ServerProcess(redis_server.url, tmp_path / "w", ("--workers", "2"))
+    server.start()
+    try:
+        _, auction_id = await create_auction(server, auction_config())
+        children = _children(server.proc.pid)
+        assert len(children) == 2
+        os.kill(children[0], signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while True:
+            now = _children(server.proc.pid)
+            if len(now) == 2 and children[0] not in now:
+                break
+            assert time.monotonic() < deadline, f"worker not replaced: {now}"
+            await asyncio.sleep(0.05)
+        # Whichever worker answers, the auction is there (taken over or followed).
+        for _ in range(6):
+            r = await Api(server, token("buyer", BUYER)).call("GET", f"/api/auctions/{auction_id}")
+            assert r.status_code == 200, r.text
+    finally:
+        server.stop()
+    assert _children(server.proc.pid) == []
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(pid) and "redis" not in fields.get("Name", ""):
+            found.append(int(entry.name))
+    return sorted(found)
