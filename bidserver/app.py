@@ -12,7 +12,9 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -192,10 +194,40 @@ def serve(settings: Settings) -> None:
             timeout_graceful_shutdown=5,
         )
         _tune_gc()
-        uvicorn.Server(config).run(sockets=[sock])
+        _Server(config).run(sockets=[sock])
     finally:
         if embedded is not None:
             embedded.stop()
 
 
 LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that a SIGTERM/SIGINT stop is not re-raised after the graceful
+        shutdown: ``serve`` still has its clean-up to do (stopping the embedded Redis), and a
+        requested stop is a success (exit status 0)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _Server(config):  # noqa: N802 - a factory standing for the class (uvicorn imported lazily)
+    return _server_class()(config)

@@ -52,9 +52,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
-             "--redis-url", self.redis_url, "--data-dir", str(self.data_dir),
-             "--log-level", "warning", *self.extra_args],
+            self.command(),
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,
@@ -78,6 +76,12 @@ class ServerProcess:
                 self._wait_healthy(deadline)
                 return
         raise RuntimeError(f"bidserver did not start: {buffer!r}\n{self.log_path.read_text()}")
+
+    def command(self) -> list[str]:
+        """``serve`` on a free port; without a Redis URL it starts its own (embedded) Redis."""
+        cmd = [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
+               "--data-dir", str(self.data_dir), "--log-level", "warning", *self.extra_args]
+        return cmd + ["--redis-url", self.redis_url] if self.redis_url else cmd
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:
