@@ -86,10 +86,17 @@ async def live_room(websocket: WebSocket) -> None:
         resume=direct["resume"] if direct is not None else resumed.set,
     )
     room.broadcaster.join(conn, since)
+    if direct is not None:  # frames go direct from now on; the socket outlives this coroutine
+
+        def lost() -> None:
+            room.broadcaster.leave(conn)
+            conn.closed = True
+
+        direct["detach"](lost)
+        direct["receive"](session.on_message)
+        return
     try:
-        if direct is not None:
-            direct["receive"](session.on_message)
-        while True:  # direct: only the disconnect arrives here
+        while True:
             await resumed.wait()
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":

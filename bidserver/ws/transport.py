@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
@@ -87,6 +88,7 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
     limit_bytes = 256 * 1024  # set by ``protocol_class``
     _receiver: Callable[[str], None] | None = None
     _paused_by_app = False
+    _on_lost: Callable[[], None] | None = None  # set by ``detach``
 
     def handle_connect(self, event) -> None:
         super().handle_connect(event)
@@ -97,10 +99,63 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
                 "receive": self._set_receiver,
                 "pause": self._pause_reading,
                 "resume": self._resume_reading,
+                "detach": self._detach,
             }
+
+    def _detach(self, on_lost: Callable[[], None]) -> None:
+        """The app may return now and the socket stays open; ``on_lost`` runs when it is gone.
+
+        Why: with frames in and out going direct, the ASGI task would only wait for the
+        disconnect, and a task with its chain of middleware coroutines costs several KB for each
+        of tens of thousands of idle sockets.
+        """
+        self._on_lost = on_lost
+        # What only the handshake needed: the request's headers (scope) and the 101 response.
+        self.scope = {"type": "websocket", "extensions": {}}
+        self.response = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        on_lost, self._on_lost = self._on_lost, None
+        if on_lost is not None:
+            try:
+                on_lost()
+            except Exception:
+                log.exception("live-room clean-up failed")
+
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that a detached socket stays open when the app returns."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self.close_timer is None and (self._on_lost is None or self.disconnected):
+            self.transport.close()
 
     def _set_receiver(self, callback: Callable[[str], None]) -> None:
         self._receiver = callback
+        # Messages that arrived before (a client that did not wait for the 101) come first.
+        early, others = [], []
+        while not self.queue.empty():
+            message = self.queue.get_nowait()
+            (early if message["type"] == "websocket.receive" else others).append(message)
+        for message in others:
+            self.queue.put_nowait(message)
+        if self.read_paused:  # uvicorn paused reading until the app took its message
+            self.read_paused = False
+            self.transport.resume_reading()
+        for message in early:
+            text = message.get("text")
+            self._deliver_message(text if text is not None else message.get("bytes", b""))
 
     def _pause_reading(self) -> None:
         if not self._paused_by_app and not self.disconnected:
@@ -186,6 +241,11 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
                 return
         else:
             message = payload
+        self._deliver_message(message)
+
+    def _deliver_message(self, message: str | bytes) -> None:
+        if self._receiver is None:
+            return
         try:
             self._receiver(message)
         except Exception:  # a bug: close this socket, keep the server

@@ -49,17 +49,24 @@ class StubTransport:
 class Peer:
     """A server protocol fed by a websockets client; the app records what it receives."""
 
-    def __init__(self, max_size: int = 4096) -> None:
+    def __init__(self, max_size: int = 4096, detach: bool = False) -> None:
         self.received: list[str | bytes] = []
         self.accepted = asyncio.Event()
+        self.returned = asyncio.Event()
+        self.lost = False
 
         async def app(scope, receive, send):
             assert (await receive())["type"] == "websocket.connect"
             await send({"type": "websocket.accept"})
-            scope["extensions"][EXTENSION]["receive"](self.received.append)
+            direct = scope["extensions"][EXTENSION]
+            if detach:
+                direct["detach"](lambda: setattr(self, "lost", True))
+            direct["receive"](self.received.append)
             self.accepted.set()
-            while (await receive())["type"] != "websocket.disconnect":
-                pass
+            if not detach:
+                while (await receive())["type"] != "websocket.disconnect":
+                    pass
+            self.returned.set()
 
         config = uvicorn.Config(app, ws=protocol_class(1 << 20), ws_max_size=max_size,
                                 ws_ping_interval=None, lifespan="off", log_level="critical")
@@ -159,3 +166,28 @@ async def test_a_close_from_the_client_is_answered():
     peer.client.send_close(1000, "bye")
     peer.feed(b"".join(peer.client.data_to_send()))
     assert peer.close_code() == 1000
+
+
+async def test_a_detached_socket_outlives_the_app_and_reports_its_loss():
+    peer = Peer(detach=True)
+    await peer.open()
+    await asyncio.wait_for(peer.returned.wait(), 5)
+    await asyncio.sleep(0)
+    assert not peer.transport.closed  # the app returned; the socket stays
+    peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"still here")))
+    assert peer.received == ["still here"]
+    peer.server.connection_lost(None)
+    assert peer.lost
+
+
+async def test_messages_sent_before_the_app_listens_are_delivered_first():
+    peer = Peer()
+    peer.client.send_request(peer.client.connect())
+    peer.server.data_received(b"".join(peer.client.data_to_send()))
+    # The client does not wait for the 101: its frame arrives with or right after the request.
+    early = peer.frames_from_client(Frame(Opcode.TEXT, b"early"))
+    peer.server.data_received(early)
+    await asyncio.wait_for(peer.accepted.wait(), 5)
+    peer.client.receive_data(bytes(peer.transport.out))
+    peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"late")))
+    assert peer.received == ["early", "late"]
