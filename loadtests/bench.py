@@ -127,7 +127,7 @@ def proc_rss(pid: int) -> int:
     return total
 
 
-WORKERS = {"n": 1}  # --bidserver-workers
+WORKERS = {"n": 1, "baseline": "loadtests.baseline_server"}  # --bidserver-workers, --baseline-stack
 
 
 class CpuWindow:
@@ -336,7 +336,7 @@ class Server:
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
                    "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
-            cmd = [sys.executable, "-m", "loadtests.baseline_server", "--host", HOST,
+            cmd = [sys.executable, "-m", WORKERS["baseline"], "--host", HOST,
                    "--port", str(port), "--redis-url", self.redis.url,
                    "--fanout-interval-ms", str(BASELINE_FANOUT_MS)]
         log = open(self.log_path, "ab")
@@ -927,6 +927,8 @@ async def amain(args: argparse.Namespace) -> int:
     only = set(args.only or SCENARIOS)
     PROFILE["on"] = args.profile
     WORKERS["n"] = args.bidserver_workers
+    if args.baseline_stack == "picows":
+        WORKERS["baseline"] = "loadtests.baseline_picows"
     root = Path(tempfile.mkdtemp(prefix="bidbench-"))
     ctx = Ctx(sizes, root)
     info = machine()
@@ -974,6 +976,8 @@ def main(argv: list[str] | None = None) -> None:
                         default=["bidserver", "baseline"], help="which servers to measure")
     parser.add_argument("--bidserver-workers", type=int, default=1,
                         help="run bidserver as N processes on one port (serve --workers N)")
+    parser.add_argument("--baseline-stack", choices=("uvicorn", "picows"), default="uvicorn",
+                        help="the baseline's WebSocket stack (uvicorn+ASGI, as bidserver; or picows)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy record each server during its load phases (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, raw data)")
