@@ -26,20 +26,14 @@ def text_frame(payload: bytes) -> bytes:
 
 
 class Outgoing:
-    """A JSON message (UTF-8 bytes) with its text frame and its ``str`` made on first use."""
+    """A JSON message (UTF-8 bytes) and its text frame; its ``str`` is made on first use."""
 
-    __slots__ = ("data", "_frame", "_text")
+    __slots__ = ("data", "frame", "_text")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self._frame: bytes | None = None
+        self.frame = text_frame(data)  # a plain attribute: read once per socket in the fan-out
         self._text: str | None = None
-
-    @property
-    def frame(self) -> bytes:
-        if self._frame is None:
-            self._frame = text_frame(self.data)
-        return self._frame
 
     @property
     def text(self) -> str:

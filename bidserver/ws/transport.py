@@ -22,7 +22,6 @@ from collections.abc import Callable
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
 
 try:
     from websockets.speedups import apply_mask
@@ -47,19 +46,18 @@ class DirectSink:
         self._closing = False
 
     def open(self) -> bool:
+        """Still open for data frames (used only after the handshake: the sink exists then)."""
         p = self._protocol
-        return (
-            p.handshake_complete
-            and not p.close_sent
-            and not p.disconnected
-            and p.initial_response is None
-            and p.conn.state is State.OPEN
-        )
+        return not (p.close_sent or p.disconnected or p.transport.is_closing())
 
     def write(self, out: Outgoing) -> bool:
-        if self._closing or not self.open():
+        # The hot loop of the fan-out (once per socket per update): attribute reads only.
+        p = self._protocol
+        if self._closing or p.close_sent or p.disconnected:
             return True  # closing or gone: nothing to send, and not a laggard
-        transport = self._protocol.transport
+        transport = p.transport
+        if transport.is_closing():
+            return True
         if transport.get_write_buffer_size() > self._limit:
             return False
         transport.write(out.frame)

@@ -21,6 +21,9 @@ class StubTransport:
     def get_write_buffer_size(self) -> int:
         return self.buffered
 
+    def is_closing(self) -> bool:
+        return False
+
 
 class StubConn:
     state = State.OPEN
@@ -60,11 +63,15 @@ def test_a_full_buffer_is_lagging_and_nothing_more_is_written():
 
 
 def test_nothing_is_written_to_a_closing_or_closed_socket():
-    for attr, value in (("close_sent", True), ("disconnected", True), ("handshake_complete", False)):
+    for attr, value in (("close_sent", True), ("disconnected", True)):
         protocol = StubProtocol()
         setattr(protocol, attr, value)
         assert DirectSink(protocol, limit_bytes=1024).write(Outgoing(b"{}"))  # not a laggard
         assert protocol.transport.written == []
+    protocol = StubProtocol()
+    protocol.transport.is_closing = lambda: True  # the peer closed first: uvicorn closed it
+    assert DirectSink(protocol, limit_bytes=1024).write(Outgoing(b"{}"))
+    assert protocol.transport.written == []
 
 
 async def test_close_soon_sends_one_close_through_the_protocol():
