@@ -13,8 +13,9 @@ from typing import Any
 
 import msgspec
 
+from .engine.commands import PlaceBid
 from .engine.rejections import Reason, Rejection
-from .engine.values import AuctionConfig
+from .engine.values import Actor, AuctionConfig
 
 # --------------------------------------------------------------------------------------------
 # Client -> server (WebSocket)
@@ -151,6 +152,20 @@ class BidBody(_Body):
     amount: int
     confirm: bool = False
     on_behalf_of: str | None = None
+
+
+def bid_command(actor: Actor, bid: BidMessage | BidBody) -> PlaceBid:
+    """The engine command for a bid from a socket or the HTTP API. The actor comes from the
+    verified token, never from the message; ``at`` is stamped by the room."""
+    return PlaceBid(
+        actor=actor,
+        at=0,
+        lot_id=bid.lot_id,
+        amount=bid.amount,
+        bid_id=bid.bid_id,
+        confirm=bid.confirm,
+        on_behalf_of=bid.on_behalf_of,
+    )
 
 
 class AwardBody(_Body):

@@ -12,7 +12,6 @@ answered by picows itself. No HTTP API: picows serves WebSocket upgrades only.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import socket
@@ -23,7 +22,7 @@ import uvloop
 from picows import WSListener, WSMsgType, WSTransport, WSUpgradeRequest, ws_create_server
 from redis.asyncio import Redis
 
-from .baseline_server import Auctions, Bid, _decode, _encode, now_ms
+from .baseline_server import Auctions, Bid, _decode, _encode, arguments, listen, now_ms
 
 log = logging.getLogger("baseline-picows")
 OUTBOX_BYTES = 256 * 1024
@@ -123,19 +122,8 @@ async def serve(sock: socket.socket, redis_url: str, interval_s: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--fanout-interval-ms", type=float, default=50.0)
-    parser.add_argument("--log-level", default="warning")
-    args = parser.parse_args(argv)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        parser.error("the baseline listens on loopback only")
-    logging.basicConfig(level=args.log_level.upper())
-    sock = socket.create_server((args.host, args.port), backlog=2048)
-    host, port = sock.getsockname()[:2]
-    print(f"listening on http://{host}:{port}", flush=True)
+    args = arguments(argv, __doc__.split("\n\n")[0])
+    sock = listen(args)
     uvloop.run(serve(sock, args.redis_url, args.fanout_interval_ms / 1000))
 
 

@@ -334,10 +334,8 @@ def build_app(redis_url: str, interval_s: float) -> Starlette:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(argv: list[str] | None, description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--redis-url", required=True)
@@ -347,9 +345,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the baseline listens on loopback only")
     logging.basicConfig(level=args.log_level.upper())
+    return args
+
+
+def listen(args: argparse.Namespace) -> socket.socket:
+    """Bind (``--port 0`` works) and print the address the benchmark waits for."""
     sock = socket.create_server((args.host, args.port), backlog=2048)  # SO_REUSEADDR on POSIX
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{host}:{port}", flush=True)
+    return sock
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvicorn
+
+    args = arguments(argv, __doc__.split("\n\n")[0])
+    sock = listen(args)
     config = uvicorn.Config(
         build_app(args.redis_url, args.fanout_interval_ms / 1000),
         loop="uvloop",

@@ -14,16 +14,9 @@ import pytest
 import redis
 
 from tests.integration.harness import JWT_KEY, ServerProcess, token
+from tests.procs import alive, children
 
 pytestmark = pytest.mark.slow
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
@@ -31,18 +24,6 @@ def _wait(predicate, timeout: float = 20.0, what: str = "condition") -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
 
 
 def EmbeddedServe(_url: str, data_dir: Path) -> ServerProcess:
@@ -57,7 +38,7 @@ def test_without_a_redis_url_serve_runs_and_stops_its_own_durable_redis(tmp_path
         health = httpx.get(f"{server.base_url}/healthz", timeout=5).json()
         assert (health["journal"], health["durability"]) == ("up", "aof_always")
         pid = int((tmp_path / "data" / "redis" / "embedded.pid").read_text())
-        assert pid in _children(server.proc.pid) and _alive(pid)
+        assert pid in children(server.proc.pid) and alive(pid)
         r = redis.Redis(unix_socket_path=str(tmp_path / "data" / "redis" / "redis.sock"))
         assert r.config_get("appendfsync") == {"appendfsync": "always"}
         assert r.config_get("appendonly") == {"appendonly": "yes"}
@@ -73,7 +54,7 @@ def test_without_a_redis_url_serve_runs_and_stops_its_own_durable_redis(tmp_path
     finally:
         server.stop()
     assert server.proc.returncode == 0
-    _wait(lambda: not _alive(pid), what="the embedded Redis to stop")
+    _wait(lambda: not alive(pid), what="the embedded Redis to stop")
 
     # Started again on the same data dir, it finds the auction in its own Redis's AOF.
     again = EmbeddedServe("", tmp_path / "data")
@@ -90,7 +71,7 @@ def test_kill_9_of_serve_takes_its_embedded_redis_down_too(tmp_path):
     server.start()
     pid = int((tmp_path / "data" / "redis" / "embedded.pid").read_text())
     server.kill9()
-    _wait(lambda: not _alive(pid), what="the embedded Redis to follow its parent")
+    _wait(lambda: not alive(pid), what="the embedded Redis to follow its parent")
 
 
 def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tmp_path):
@@ -108,7 +89,7 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
     try:
         health = httpx.get(f"{allowed.base_url}/healthz", timeout=5).json()
         assert health["durability"] == "unsafe"
-        assert _children(allowed.proc.pid) == []  # a URL given: no Redis of its own
+        assert children(allowed.proc.pid) == []  # a URL given: no Redis of its own
     finally:
         allowed.stop()
 

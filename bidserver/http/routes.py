@@ -29,7 +29,6 @@ from ..engine.commands import (
     ExtendAuction,
     InviteSupplier,
     PauseAuction,
-    PlaceBid,
     ResumeAuction,
     StartAuction,
     UpdateConfig,
@@ -295,15 +294,7 @@ async def place_bid(request: Request) -> Response:
     principal = _principal(request)
     room = await _room(request, principal)
     body = await _body(request, wire.BidBody)
-    command = PlaceBid(
-        actor=principal.actor,
-        at=0,
-        lot_id=body.lot_id,
-        amount=body.amount,
-        bid_id=body.bid_id,
-        confirm=body.confirm,
-        on_behalf_of=body.on_behalf_of,
-    )
+    command = wire.bid_command(principal.actor, body)
     result = await room.submit(command)
     answer = room.bid_result(command, result)
     if result.failure is not None:

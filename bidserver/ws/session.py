@@ -97,15 +97,7 @@ class Session:
             return
         match msg:
             case wire.BidMessage():
-                command = PlaceBid(
-                    actor=self.principal.actor,
-                    at=0,
-                    lot_id=msg.lot_id,
-                    amount=msg.amount,
-                    bid_id=msg.bid_id,
-                    confirm=msg.confirm,
-                    on_behalf_of=msg.on_behalf_of,
-                )
+                command = wire.bid_command(self.principal.actor, msg)
                 self.in_flight += 1
                 if self.in_flight >= self.max_in_flight and not self.paused:
                     self.paused = True

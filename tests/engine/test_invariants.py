@@ -145,30 +145,48 @@ def check_event(state: AuctionState, before: dict, command, event) -> None:
             assert cfg.lot_close is LotCloseMode.STAGGERED
 
 
-@PROPERTY
-@given(st.data())
-def test_invariants_hold_after_every_step(data):
-    cfg = data.draw(configs())
-    state = opened(cfg)
+def _nothing(*_args) -> None:
+    pass
+
+
+def run(state: AuctionState, plan, before=_nothing, after=_nothing) -> list:
+    """Play the steps on a clock that only moves forward; ``before(state, command, event)`` runs
+    before each event is applied, ``after(state)`` after each step. Returns the events applied."""
     log: list = []
     now = T0
-    for advance, *args in data.draw(steps(cfg)):
+    for advance, *args in plan:
         now += advance
         command = command_for(state, now, *args)
         decision = decide(state, command)
         if isinstance(decision, Rejection):
             continue
         for event in decision:
-            before = {i: (lot.end_at, lot.extensions) for i, lot in state.lots.items()}
-            check_event(state, before, command, event)
+            before(state, command, event)
             evolve(state, event)
             log.append(event)
+        after(state)
+    return log
+
+
+@PROPERTY
+@given(st.data())
+def test_invariants_hold_after_every_step(data):
+    cfg = data.draw(configs())
+    state = opened(cfg)
+
+    def before(state, command, event):
+        ends = {i: (lot.end_at, lot.extensions) for i, lot in state.lots.items()}
+        check_event(state, ends, command, event)
+
+    def after(state):
         for lot_id, lot_state in state.lots.items():
             expected = best_valid(state, lot_id)
             leader = lot_state.leader()
             assert (leader and leader.bid_id) == (expected and expected.bid_id)
             ranks = [lot_state.rank_of(s) for s in lot_state.best]
             assert sorted(ranks) == list(range(1, len(ranks) + 1))
+
+    log = run(state, data.draw(steps(cfg)), before, after)
     assert state.seq == 1 + len(SUPPLIERS) + 1 + len(log)  # create, invitations, opening, steps
 
 
@@ -177,17 +195,7 @@ def test_invariants_hold_after_every_step(data):
 def test_replay_gives_the_same_state_byte_for_byte(data):
     cfg = data.draw(configs())
     state = opened(cfg)
-    initial = list(_events_of_setup(cfg))
-    log = list(initial)
-    now = T0
-    for advance, *args in data.draw(steps(cfg)):
-        now += advance
-        decision = decide(state, command_for(state, now, *args))
-        if isinstance(decision, Rejection):
-            continue
-        for event in decision:
-            evolve(state, event)
-            log.append(event)
+    log = list(_events_of_setup(cfg)) + run(state, data.draw(steps(cfg)))
     once = state_bytes(replay("auc-1", log))
     assert once == state_bytes(state)
     assert state_bytes(replay("auc-1", log)) == once
@@ -214,18 +222,12 @@ def _events_of_setup(cfg):
 @given(st.data())
 def test_no_bid_is_accepted_after_a_close(data):
     cfg = data.draw(configs())
-    state = opened(cfg)
-    now = T0
-    closed_at: dict[str, int] = {}
-    for advance, *args in data.draw(steps(cfg)):
-        now += advance
-        command = command_for(state, now, *args)
-        decision = decide(state, command)
-        if isinstance(decision, Rejection):
-            continue
-        for event in decision:
-            if isinstance(event, ev.LotClosed):
-                closed_at[event.lot_id] = event.at
-            if isinstance(event, ev.BidAccepted):
-                assert event.lot_id not in closed_at
-            evolve(state, event)
+    closed: set[str] = set()
+
+    def check(state, command, event):
+        if isinstance(event, ev.LotClosed):
+            closed.add(event.lot_id)
+        if isinstance(event, ev.BidAccepted):
+            assert event.lot_id not in closed
+
+    run(opened(cfg), data.draw(steps(cfg)), before=check)

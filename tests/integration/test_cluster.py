@@ -8,12 +8,12 @@ import os
 import signal
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from ..procs import children, name
 from .harness import Api, LiveClient, ServerProcess, lot_view, token
 
 S1, S2, S3 = SUPPLIERS
@@ -122,15 +122,5 @@ async def test_workers_share_one_port_and_a_dead_worker_is_replaced(redis_server
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("PPid", "").strip() == str(pid) and "redis" not in fields.get("Name", ""):
-            found.append(int(entry.name))
-    return sorted(found)
+    """The supervisor's workers (its embedded Redis, if any, aside)."""
+    return [c for c in children(pid) if "redis" not in name(c)]
