@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from redis._parsers import _AsyncRESP3Parser
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -162,6 +163,9 @@ class RedisJournal:
             socket_connect_timeout=connect_timeout,
             retry=Retry(NoBackoff(), 1),
             client_name="bidserver-journal",
+            # Measured (docs/performance.md): for the append path redis-py's own RESP3 parser is
+            # at least as fast as hiredis; the cluster's pub/sub and XREAD clients use hiredis.
+            parser_class=_AsyncRESP3Parser,
         )
 
     def stream_key(self, auction_id: str) -> str:
