@@ -197,10 +197,8 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
     limit = max_acceptable(config, lot, supplier, spec.ceiling)
     if c.amount > limit:
         return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough", limit)
-    if config.tie_rule is TieRule.REJECT:
-        for other, best in lot.best.items():
-            if other != supplier and best.amount == c.amount:
-                return _no(Reason.TIE_NOT_ALLOWED, "another supplier already bid this amount")
+    if config.tie_rule is TieRule.REJECT and lot.tied(c.amount, supplier):
+        return _no(Reason.TIE_NOT_ALLOWED, "another supplier already bid this amount")
     if not c.confirm and needs_confirmation(config, lot, supplier, spec.ceiling, c.amount):
         return _no(Reason.CONFIRMATION_REQUIRED, "a large drop: resend with confirm=true")
 

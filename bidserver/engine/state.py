@@ -86,6 +86,15 @@ class LotState:
             return None
         return bisect.bisect_left(self.order, (*bid.key, supplier)) + 1
 
+    def tied(self, amount: int, supplier: str) -> bool:
+        """Another supplier's best bid is exactly ``amount`` (a lookup in the order, not a scan)."""
+        index = bisect.bisect_left(self.order, (amount,))
+        while index < len(self.order) and self.order[index][0] == amount:
+            if self.order[index][3] != supplier:
+                return True
+            index += 1
+        return False
+
     def set_best(self, supplier: str, bid: BidRecord | None) -> None:
         old = self.best.pop(supplier, None)
         if old is not None:

@@ -127,6 +127,12 @@ def check_event(state: AuctionState, before: dict, command, event) -> None:
     cfg = state.config
     if isinstance(event, ev.BidAccepted):
         assert isinstance(event.amount, int)
+        if cfg.tie_rule is TieRule.REJECT:  # nobody else's best bid is at this amount
+            assert all(
+                best.amount != event.amount
+                for other, best in state.lots[event.lot_id].best.items()
+                if other != event.supplier
+            )
         assert before[event.lot_id][0] is not None and event.at < before[event.lot_id][0]
         assert state.lots[event.lot_id].phase is LotPhase.OPEN
     if isinstance(event, ev.LotExtended):
