@@ -131,7 +131,7 @@ class Connection:
             self.sink.close_soon(code, reason)
 
 
-SLICE = 500  # sockets written per turn of the event loop (see Broadcaster.flush)
+SLICE = 100  # sockets written per turn of the event loop (see Broadcaster.flush)
 FANOUT_SHARE = 0.5  # while commands come faster than BUSY_RATE per second, at most this share
 BUSY_RATE = 200  # of the time goes to writing sliced updates
 
