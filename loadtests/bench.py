@@ -915,6 +915,8 @@ async def amain(args: argparse.Namespace) -> int:
         sizes.watchers = tuple(args.watchers)
     if args.hot_bidders:
         sizes.hot_bidders = args.hot_bidders
+    if args.auction_rate:
+        sizes.auction_rate = args.auction_rate
     if args.baseline_fanout_ms is not None:
         global BASELINE_FANOUT_MS
         BASELINE_FANOUT_MS = args.baseline_fanout_ms
@@ -976,6 +978,8 @@ def main(argv: list[str] | None = None) -> None:
                         default=["bidserver", "baseline"], help="which servers to measure")
     parser.add_argument("--bidserver-workers", type=int, default=1,
                         help="run bidserver as N processes on one port (serve --workers N)")
+    parser.add_argument("--auction-rate", type=float, default=None,
+                        help="bids/s in total over the 1,000 auctions of `many` (default 500)")
     parser.add_argument("--baseline-stack", choices=("uvicorn", "picows"), default="uvicorn",
                         help="the baseline's WebSocket stack (uvicorn+ASGI, as bidserver; or picows)")
     parser.add_argument("--profile", action="store_true",

@@ -23,6 +23,7 @@ from ..engine import AuctionState, replay
 from ..engine.commands import Command, CreateAuction, PlaceBid
 from ..engine.events import Event, decode_event
 from ..engine.values import Actor, AuctionConfig
+from ..store.group_commit import GroupCommit
 from ..store.journal import Journal
 from .fanout import Broadcaster
 from .follower import FollowerRoom
@@ -86,6 +87,7 @@ class Rooms:
     ) -> None:
         self._fanout_interval_s = fanout_interval_s
         self._journal = journal
+        self._commits = GroupCommit(journal)  # every room's appends: one round trip per turn
         self._now_ms = now_ms
         self._id_factory = id_factory
         self._rooms: dict[str, Auction] = {}
@@ -157,7 +159,7 @@ class Rooms:
         return Room(
             state,
             events,
-            self._journal,
+            self._commits,
             self._now_ms,
             on_finished=self._finished,
             fanout_interval_s=self._fanout_interval_s,

@@ -1,0 +1,77 @@
+"""Group commit across auctions: every room's pending append in one round trip to the journal.
+
+Each room already writes everything it decided meanwhile in one append; with a thousand busy
+auctions there would still be a thousand appends in flight, each its own round trip and its own
+pooled connection. ``GroupCommit`` collects the appends made during one turn of the event loop
+and sends them as one ``append_many`` (one pipeline: one atomic script call per auction, one
+fsync for all of them), while the next group gathers. Rooms see the same ``append`` as before and
+get their own outcome: one auction's refused write does not fail another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from .journal import AppendRequest, AwardRecord, Journal, JournalError, JournalUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class GroupCommit:
+    """A ``Journal`` whose appends are batched across auctions; everything else passes through."""
+
+    def __init__(self, journal: Journal, *, max_group: int = 1024) -> None:
+        self._journal = journal
+        self._max_group = max_group
+        self._pending: list[tuple[AppendRequest, asyncio.Future[None]]] = []
+        self._writing = False
+
+    def __getattr__(self, name: str):
+        return getattr(self._journal, name)  # read, auction_ids, mark_finished, ping, close...
+
+    async def append(
+        self,
+        auction_id: str,
+        first_seq: int,
+        entries: Sequence[bytes],
+        awards: Sequence[AwardRecord] = (),
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.append((AppendRequest(auction_id, first_seq, entries, awards), future))
+        if not self._writing:
+            self._writing = True
+            loop.call_soon(self._start)  # after this turn: every room that appends in it joins
+        await future
+
+    async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
+        return await self._journal.append_many(requests)
+
+    def _start(self) -> None:
+        asyncio.get_running_loop().create_task(self._write_forever())
+
+    async def _write_forever(self) -> None:
+        try:
+            while self._pending:
+                group = self._pending[: self._max_group]
+                del self._pending[: self._max_group]
+                try:
+                    outcomes = await self._journal.append_many([request for request, _ in group])
+                except Exception as exc:  # the journal failed as a whole: nobody is durable
+                    log.warning("group commit of %d appends failed: %s", len(group), exc)
+                    error = exc if isinstance(exc, JournalError) else JournalUnavailable(str(exc))
+                    outcomes = [error] * len(group)
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if outcome is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(outcome)
+        finally:
+            self._writing = False
+            if self._pending:  # appended while the last group finished: go on
+                self._writing = True
+                asyncio.get_running_loop().call_soon(self._start)
