@@ -2,8 +2,8 @@
 
 Each room already writes everything it decided meanwhile in one append; with a thousand busy
 auctions there would still be a thousand appends in flight, each its own round trip and its own
-pooled connection. ``GroupCommit`` collects the appends made during one turn of the event loop
-and sends them as one ``append_many`` (one pipeline: one atomic script call per auction, one
+pooled connection. ``GroupCommit`` collects the appends made while a write is in flight and
+sends them as one ``append_many`` (one pipeline: one atomic script call per auction, one
 fsync for all of them), while the next group gathers. Rooms see the same ``append`` as before and
 get their own outcome: one auction's refused write does not fail another's.
 """
@@ -38,21 +38,31 @@ class GroupCommit:
         entries: Sequence[bytes],
         awards: Sequence[AwardRecord] = (),
     ) -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((AppendRequest(auction_id, first_seq, entries, awards), future))
-        if not self._writing:
-            self._writing = True
-            loop.call_soon(self._start)  # after this turn: every room that appends in it joins
-        await future
+        request = AppendRequest(auction_id, first_seq, entries, awards)
+        if self._writing:  # a write is in flight: join the next group
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._pending.append((request, future))
+            await future
+            return
+        # Nothing in flight: write at once (no hop through the loop for a lone busy auction);
+        # appends made meanwhile form the next group.
+        self._writing = True
+        try:
+            [outcome] = await self._journal.append_many([request])
+        except Exception as exc:
+            outcome = exc if isinstance(exc, JournalError) else JournalUnavailable(str(exc))
+        finally:
+            if self._pending:
+                asyncio.get_running_loop().create_task(self._write_pending())
+            else:
+                self._writing = False
+        if outcome is not None:
+            raise outcome
 
     async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
         return await self._journal.append_many(requests)
 
-    def _start(self) -> None:
-        asyncio.get_running_loop().create_task(self._write_forever())
-
-    async def _write_forever(self) -> None:
+    async def _write_pending(self) -> None:
         try:
             while self._pending:
                 group = self._pending[: self._max_group]
@@ -72,6 +82,3 @@ class GroupCommit:
                         future.set_exception(outcome)
         finally:
             self._writing = False
-            if self._pending:  # appended while the last group finished: go on
-                self._writing = True
-                asyncio.get_running_loop().call_soon(self._start)
