@@ -24,12 +24,17 @@ import itertools
 import json
 import os
 import random
+import socket
 import time
 import uuid
 
 import httpx
 from locust import HttpUser, User, between, events, task
-from websockets.sync.client import connect
+from locust.clients import HttpSession
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
 
 from bidserver.auth import mint_token
 
@@ -75,6 +80,80 @@ def create_auction(environment, **_kw) -> None:
         AUCTION.update(id=auction_id, end_at=r.json()["view"]["lots"][0]["end_at"])
 
 
+class WSClient:
+    """A blocking WebSocket client on websockets' own protocol (sans-I/O) over a plain socket.
+
+    Why not ``websockets.sync.client``: it reads in a background thread, and under locust's gevent
+    that thread's socket is closed under its feet on reconnects, which aborts libev ("I/O watcher
+    with invalid fd"). Here one greenlet owns the socket: frames are read only inside ``recv``,
+    and pings are answered there.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str], timeout: float = 10.0) -> None:
+        uri = parse_uri(url)
+        self.protocol = ClientProtocol(uri)
+        request = self.protocol.connect()
+        for name, value in headers.items():
+            request.headers[name] = value
+        self.sock = socket.create_connection((uri.host, uri.port), timeout=timeout)
+        self.protocol.send_request(request)
+        self._flush()
+        self.frames: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while self.protocol.state is State.CONNECTING:
+            self._read(max(0.01, deadline - time.monotonic()))
+        if self.protocol.handshake_exc is not None:
+            raise self.protocol.handshake_exc
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:
+                self.sock.sendall(data)
+
+    def _read(self, timeout: float) -> None:
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            raise TimeoutError from None
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        self._flush()  # pongs, the close handshake
+        for event in self.protocol.events_received():
+            if getattr(event, "opcode", None) is Opcode.TEXT:
+                self.frames.append(event.data)
+
+    def send(self, text: str) -> None:
+        self.protocol.send_text(text.encode())
+        self._flush()
+
+    def recv(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while not self.frames:
+            if self.protocol.state is State.CLOSED:
+                raise ConnectionError("closed by the server")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self._read(remaining)
+        return self.frames.pop(0).decode()
+
+    def close(self) -> None:
+        try:
+            if self.protocol.state is State.OPEN:
+                self.protocol.send_close(1000)
+                self._flush()
+                deadline = time.monotonic() + 2
+                while self.protocol.state is not State.CLOSED and time.monotonic() < deadline:
+                    self._read(max(0.01, deadline - time.monotonic()))
+        except (OSError, TimeoutError):
+            pass
+        finally:
+            self.sock.close()
+
+
 def _fire(environment, name: str, started: float, length: int = 0, exc: Exception | None = None,
           kind: str = "WS") -> None:
     environment.events.request.fire(
@@ -107,9 +186,7 @@ class LiveRoomUser(User):
     def open(self, since: int | None = None) -> dict:
         started = time.perf_counter()
         try:
-            self._cm = connect(self.url(since), additional_headers={"authorization": f"Bearer {self.bearer}"},
-                               compression=None, open_timeout=10)
-            self.ws = self._cm.__enter__()
+            self.ws = WSClient(self.url(since), {"authorization": f"Bearer {self.bearer}"})
             welcome = json.loads(self.ws.recv(timeout=10))
         except Exception as exc:  # noqa: BLE001 - reported to locust
             _fire(self.environment, "ws connect", started, exc=exc)
@@ -178,32 +255,34 @@ class SupplierBidder(LiveRoomUser):
 class BuyerWatcher(LiveRoomUser):
     role = "buyer"
     weight = 1
-    wait_time = between(0.0, 0.1)
+    wait_time = between(0.0, 0.05)
 
     def party(self) -> str:
         return BUYER
 
-    @task(10)
-    def watch(self) -> None:
-        message = self.receive(timeout=2.0)
-        if message is None or message["type"] != "update":
-            return
-        lag_ms = max(0.0, time.time() * 1000 - message["server_time"])  # one machine, one clock
-        self.environment.events.request.fire(
-            request_type="WS", name="ws update (server time to screen)", response_time=lag_ms,
-            response_length=0, exception=None, context={},
-        )
+    def on_start(self) -> None:
+        super().on_start()
+        self.http = HttpSession(base_url=self.host, request_event=self.environment.events.request,
+                                user=self)
+        self.reads = 0
 
-    @task(1)
-    def history(self) -> None:
-        started = time.perf_counter()
-        try:
-            r = httpx.get(f"{self.host}/api/auctions/{AUCTION['id']}/bids",
-                          headers={"authorization": f"Bearer {self.bearer}"}, timeout=10)
-            r.raise_for_status()
-            _fire(self.environment, "GET bid history (buyer)", started, len(r.content), kind="HTTP")
-        except Exception as exc:  # noqa: BLE001 - reported to locust
-            _fire(self.environment, "GET bid history (buyer)", started, exc=exc, kind="HTTP")
+    @task
+    def watch(self) -> None:
+        """Everything that arrived (so the client never lags), each update's age reported."""
+        message = self.receive(timeout=1.0)
+        while message is not None:
+            if message["type"] == "update":
+                lag_ms = max(0.0, time.time() * 1000 - message["server_time"])  # one clock
+                self.environment.events.request.fire(
+                    request_type="WS", name="ws update (server time to screen)",
+                    response_time=lag_ms, response_length=0, exception=None, context={},
+                )
+            message = self.receive(timeout=0.001)
+        self.reads += 1
+        if self.reads % 20 == 0:  # now and then, the bid history over HTTP
+            self.http.get(f"/api/auctions/{AUCTION['id']}/bids",
+                          headers={"authorization": f"Bearer {self.bearer}"},
+                          name="GET bid history (buyer)")
 
 
 class Reconnector(LiveRoomUser):
