@@ -3,8 +3,8 @@
 One reverse auction is set up when the test starts (a buyer creates it over the HTTP API, invites
 a pool of suppliers and starts it, with a soft close); then these users arrive:
 
-- ``SupplierBidder``: a supplier in the live room (WebSocket, the ``websockets`` sync client
-  inside a locust User); bids a little under its own best, slowly at first and in bursts in the
+- ``SupplierBidder``: a supplier in the live room (WebSocket: websockets' protocol on a blocking
+  socket inside a locust User, see ``WSClient``); bids a little under its own best, slowly at first and in bursts in the
   last fifth of the auction, like suppliers do before the close. Reports ``ws bid`` (bid to
   ``bid_result``); a refusal by the rules (``decrement_too_small``, ``lot_closed``...) is a
   success of its own name, anything else a failure.

@@ -6,13 +6,19 @@ import itertools
 
 import msgspec
 
-from bidserver.engine import AuctionState, Outcome, handle
+from bidserver.engine import AuctionState, Outcome, Rejection, decide, handle, state_bytes
 from bidserver.engine.commands import (
+    AwardLot,
+    CancelAuction,
     CreateAuction,
+    ExtendAuction,
     InviteSupplier,
+    PauseAuction,
     PlaceBid,
+    ResumeAuction,
     StartAuction,
     Tick,
+    VoidBid,
 )
 from bidserver.engine.values import (
     SYSTEM,
@@ -80,3 +86,79 @@ def bid(party: str, amount: int, at: int, lot_id: str = "L1", bid_id: str | None
 
 def tick(at: int) -> Tick:
     return Tick(actor=SYSTEM, at=at)
+
+
+# ------------------------------------------------------------------ more builders (decide, rules,
+# evolve and property tests)
+
+
+def refused(state: AuctionState, command) -> Rejection:
+    """The rejection ``command`` gets; asserts that deciding it changed nothing in the state."""
+    before = state_bytes(state)
+    decision = decide(state, command)
+    assert isinstance(decision, Rejection), f"accepted: {decision}"
+    assert state_bytes(state) == before  # decide is pure, refusals too
+    return decision
+
+
+def accepted(state: AuctionState, command) -> list:
+    """The events ``command`` causes, applied to ``state``."""
+    return ok(state, command).events
+
+
+def phoned(on_behalf_of: str, amount: int, at: int, lot_id: str = "L1", bid_id: str | None = None,
+           actor: Actor = BUYER, **kw) -> PlaceBid:
+    """A bid the buyer enters on a supplier's behalf (phone-in)."""
+    return PlaceBid(actor=actor, at=at, lot_id=lot_id, amount=amount,
+                    bid_id=bid_id or f"bid-{next(_ids)}", on_behalf_of=on_behalf_of, **kw)
+
+
+def pause(at: int, reason: str = "", actor: Actor = BUYER) -> PauseAuction:
+    return PauseAuction(actor=actor, at=at, reason=reason)
+
+
+def resume(at: int, actor: Actor = BUYER) -> ResumeAuction:
+    return ResumeAuction(actor=actor, at=at)
+
+
+def extend(at: int, by_ms: int, lot_id: str | None = None, actor: Actor = BUYER) -> ExtendAuction:
+    return ExtendAuction(actor=actor, at=at, by_ms=by_ms, lot_id=lot_id)
+
+
+def cancel(at: int, reason: str = "specification error", actor: Actor = BUYER) -> CancelAuction:
+    return CancelAuction(actor=actor, at=at, reason=reason)
+
+
+def void(bid_id: str, at: int, reason: str = "typing error confirmed", actor: Actor = BUYER) -> VoidBid:
+    return VoidBid(actor=actor, at=at, bid_id=bid_id, reason=reason)
+
+
+def award(lot_id: str, at: int, bid_id: str | None = None, reason: str = "",
+          actor: Actor = BUYER) -> AwardLot:
+    return AwardLot(actor=actor, at=at, lot_id=lot_id, bid_id=bid_id, reason=reason)
+
+
+def lots(*ids: str, ceiling: int = 100_000) -> tuple[LotSpec, ...]:
+    return tuple(lot(i, ceiling=ceiling) for i in ids)
+
+
+def ends(state: AuctionState) -> dict[str, int | None]:
+    return {lot_id: lot_state.end_at for lot_id, lot_state in state.lots.items()}
+
+
+def of_type(events, kind) -> list:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def setup_log(cfg: AuctionConfig, suppliers=SUPPLIERS, at: int = T0) -> tuple[AuctionState, list]:
+    """An opened auction and the events that built it (for replays)."""
+    state = AuctionState.new("auc-1")
+    log: list = []
+    commands = [
+        CreateAuction(actor=BUYER, at=at - 10_000, auction_id="auc-1", config=cfg),
+        *(InviteSupplier(actor=BUYER, at=at - 5_000, supplier=p, name=p.upper()) for p in suppliers),
+        StartAuction(actor=BUYER, at=at),
+    ]
+    for command in commands:
+        log += ok(state, command).events
+    return state, log
