@@ -9,9 +9,10 @@ own mechanisms and no protocol of ours between processes:
 - **the journal streams**: a process with participants of an auction it does not write follows
   that auction's stream (``XREAD BLOCK`` over every followed stream, one connection), so its
   replica holds exactly the durable events and its watchers are served from it;
-- **pub/sub** (``CommandBus``): commands go to ``<prefix>:cmd:<auction>``, which only the writer
-  subscribes to, and answers come back on ``<prefix>:reply:<node>``. Messages are batched per
-  auction and per node once per turn of the event loop. Pub/sub is at most once; that is enough
+- **pub/sub** (``CommandBus``): commands go to the writer's node channel ``<prefix>:cmd:<node>``
+  (the node named by the auction's lease) and answers come back on ``<prefix>:reply:<node>``.
+  Messages are batched per destination node once per turn of the event loop, so a thousand
+  busy auctions cost a handful of publishes per turn, not a thousand. Pub/sub is at most once; that is enough
   because bids are idempotent by bid id and an unanswered command fails with
   ``writer_unavailable`` for the client to resend.
 
@@ -35,6 +36,7 @@ from redis.asyncio import Redis
 
 from ..engine.commands import Command
 from ..engine.rejections import Rejection
+from ..wire import Failure
 from ..store.leases import Leases
 from .follower import FollowerRoom
 from .room import Result, Room
@@ -53,7 +55,8 @@ def new_node_id() -> str:
 
 class Forward(msgspec.Struct, frozen=True, gc=False):
     id: int
-    node: str
+    node: str  # where the answer goes
+    auction: str
     command: Command
 
 
@@ -89,14 +92,14 @@ class CommandBus:
         self._reader: asyncio.Task | None = None
         self.on_no_writer: Callable[[str], None] = lambda auction_id: None
 
-    def _cmd_channel(self, auction_id: str) -> str:
-        return f"{self._prefix}:cmd:{auction_id}"
+    def _cmd_channel(self, node: str) -> str:
+        return f"{self._prefix}:cmd:{node}"
 
     def _reply_channel(self, node: str) -> str:
         return f"{self._prefix}:reply:{node}"
 
     async def start(self) -> None:
-        await self._pubsub.subscribe(self._reply_channel(self.node))
+        await self._pubsub.subscribe(self._reply_channel(self.node), self._cmd_channel(self.node))
         self._reader = asyncio.get_running_loop().create_task(self._read_forever())
 
     async def close(self) -> None:
@@ -112,11 +115,16 @@ class CommandBus:
 
     # ------------------------------------------------------------------ the follower's side
 
-    def forward(self, auction_id: str, command: Command, on_reply: Callable[[Reply | None], None]) -> None:
+    def forward(
+        self, auction_id: str, writer: str, command: Command,
+        on_reply: Callable[[Reply | None], None],
+    ) -> None:
+        """Send ``command`` to the node ``writer`` (the lease holder); ``on_reply(None)`` if no
+        answer comes in time."""
         request_id = next(self._ids)
         timer = asyncio.get_running_loop().call_later(FORWARD_TIMEOUT_S, self._expire, request_id)
         self._pending[request_id] = (on_reply, timer)
-        self._out.setdefault(auction_id, []).append(Forward(request_id, self.node, command))
+        self._out.setdefault(writer, []).append(Forward(request_id, self.node, auction_id, command))
         self._schedule_flush()
 
     def _expire(self, request_id: int) -> None:
@@ -132,15 +140,19 @@ class CommandBus:
 
     # ------------------------------------------------------------------ the writer's side
 
-    async def serve(self, room: Room) -> None:
+    def serve(self, room: Room) -> None:
         self._handlers[room.auction_id] = room
-        await self._pubsub.subscribe(self._cmd_channel(room.auction_id))
 
-    async def unserve(self, auction_id: str) -> None:
-        if self._handlers.pop(auction_id, None) is not None:
-            await self._pubsub.unsubscribe(self._cmd_channel(auction_id))
+    def unserve(self, auction_id: str) -> None:
+        self._handlers.pop(auction_id, None)
 
-    def _handle(self, room: Room, forward: Forward) -> None:
+    def _handle(self, forward: Forward) -> None:
+        room = self._handlers.get(forward.auction)
+        if room is None:  # the lease moved on: the follower looks for the writer again
+            self._answer_to(forward.node, Reply(id=forward.id, seq=0,
+                                                failure=Failure.WRITER_UNAVAILABLE.value))
+            return
+
         def done(_: Command, result: Result) -> None:
             reply = Reply(
                 id=forward.id,
@@ -150,10 +162,13 @@ class CommandBus:
                 rejection=result.rejection,
                 failure=result.failure.value if result.failure is not None else None,
             )
-            self._replies.setdefault(forward.node, []).append(reply)
-            self._schedule_flush()
+            self._answer_to(forward.node, reply)
 
         room.submit_nowait(forward.command, done)
+
+    def _answer_to(self, node: str, reply: Reply) -> None:
+        self._replies.setdefault(node, []).append(reply)
+        self._schedule_flush()
 
     # ------------------------------------------------------------------ both
 
@@ -176,22 +191,21 @@ class CommandBus:
                 await self._redis.publish(self._reply_channel(node), _encoder.encode(batch))
             except Exception as exc:  # the follower times out and the client resends
                 log.warning("could not answer %d commands of %s: %s", len(batch), node, exc)
-        for auction_id, batch in out.items():
+        for node, batch in out.items():
             try:
-                listeners = await self._redis.publish(
-                    self._cmd_channel(auction_id), _encoder.encode(batch)
-                )
+                listeners = await self._redis.publish(self._cmd_channel(node), _encoder.encode(batch))
             except Exception as exc:
-                log.warning("could not forward %d commands for %s: %s", len(batch), auction_id, exc)
+                log.warning("could not forward %d commands to %s: %s", len(batch), node, exc)
                 listeners = 0
-            if not listeners:  # nobody writes this auction now: fail fast, look for a writer
+            if not listeners:  # that node is gone: fail fast, look for the writers again
                 for forward in batch:
                     self._expire(forward.id)
-                self.on_no_writer(auction_id)
+                for auction_id in {forward.auction for forward in batch}:
+                    self.on_no_writer(auction_id)
 
     async def _read_forever(self) -> None:
         reply_channel = self._reply_channel(self.node).encode()
-        prefix = f"{self._prefix}:cmd:".encode()
+        cmd_channel = self._cmd_channel(self.node).encode()
         while True:
             try:
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
@@ -208,11 +222,9 @@ class CommandBus:
                 if channel == reply_channel:
                     for reply in _replies.decode(data):
                         self._answer(reply)
-                elif channel.startswith(prefix):
-                    room = self._handlers.get(channel[len(prefix):].decode())
-                    if room is not None:
-                        for forward in _forwards.decode(data):
-                            self._handle(room, forward)
+                elif channel == cmd_channel:
+                    for forward in _forwards.decode(data):
+                        self._handle(forward)
             except Exception:  # a bug or a foreign message: never kill the bus
                 log.exception("command bus could not handle a message on %r", channel)
 
@@ -267,15 +279,17 @@ class Cluster:
     def serve(self, handle: Auction) -> None:
         self._served[handle.auction_id] = handle
         self._followed.pop(handle.auction_id, None)
-        self._spawn(self.bus.serve(handle.impl))
+        self.bus.serve(handle.impl)
 
     def unserve(self, handle: Auction) -> None:
         self._served.pop(handle.auction_id, None)
-        self._spawn(self.bus.unserve(handle.auction_id))
+        self.bus.unserve(handle.auction_id)
 
-    def follow(self, handle: Auction) -> None:
+    async def follow(self, handle: Auction) -> None:
+        """Follow an auction another process writes, knowing (or looking for) its writer."""
         self._followed[handle.auction_id] = handle
         self._changed.set()
+        await self._refresh_writers([handle.auction_id])
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -322,17 +336,26 @@ class Cluster:
                 for auction_id in lost:
                     handle = self._served.pop(auction_id, None)
                     if handle is not None:
-                        await self.bus.unserve(auction_id)
+                        self.bus.unserve(auction_id)
                         await self._rooms.demote(handle)
-                        self.follow(handle)
-                owners = await self.leases.owners(self._followed)
-                for auction_id, owner in owners.items():
-                    if owner is None:
-                        await self._take_over(auction_id)
+                        await self.follow(handle)
+                await self._refresh_writers(list(self._followed))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away: try again next period
                 log.warning("lease upkeep failed: %s", exc)
+
+    async def _refresh_writers(self, auction_ids: list[str]) -> None:
+        """Who writes each followed auction now; take over those nobody writes."""
+        owners = await self.leases.owners(auction_ids)
+        for auction_id, owner in owners.items():
+            handle = self._followed.get(auction_id)
+            if handle is None:
+                continue
+            if owner is None:
+                await self._take_over(auction_id)
+            elif isinstance(handle.impl, FollowerRoom):
+                handle.impl.writer = owner
 
     def _no_writer(self, auction_id: str) -> None:
         if auction_id in self._checking:
@@ -341,8 +364,7 @@ class Cluster:
 
         async def check() -> None:
             try:
-                if (await self.leases.owners([auction_id]))[auction_id] is None:
-                    await self._take_over(auction_id)
+                await self._refresh_writers([auction_id])
             finally:
                 self._checking.discard(auction_id)
 
@@ -355,4 +377,4 @@ class Cluster:
         self._followed.pop(auction_id, None)
         await self._rooms.promote(handle)
         self._served[auction_id] = handle
-        await self.bus.serve(handle.impl)
+        self.bus.serve(handle.impl)

@@ -55,6 +55,7 @@ class FollowerRoom:
         self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # (seq, n, resume) heap
         self._counter = itertools.count()
         self.gap = False  # the stream skipped events: the cluster resyncs from the journal
+        self.writer: str | None = None  # the node holding the lease (kept current by the cluster)
 
     @property
     def auction_id(self) -> str:
@@ -99,6 +100,8 @@ class FollowerRoom:
                 callback(command, Result(failure=wire.Failure.WRITER_UNAVAILABLE))
                 return
             if reply.failure is not None:
+                if reply.failure == wire.Failure.WRITER_UNAVAILABLE:  # the lease moved on
+                    self._bus.on_no_writer(self.auction_id)
                 callback(command, Result(failure=wire.Failure(reply.failure)))
                 return
             if reply.rejection is not None:
@@ -127,7 +130,11 @@ class FollowerRoom:
             timer = loop.call_later(CATCH_UP_TIMEOUT_S, too_late)
             self._when_at(reply.seq, resume)
 
-        self._bus.forward(self.auction_id, command, answered)
+        if self.writer is None:  # not known yet (or nobody writes): the cluster is looking
+            self._bus.on_no_writer(self.auction_id)
+            answered(None)
+            return
+        self._bus.forward(self.auction_id, self.writer, command, answered)
 
     async def submit(self, command: Command) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()

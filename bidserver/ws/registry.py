@@ -134,7 +134,7 @@ class Rooms:
         state = replay(auction_id, events)
         handle = self._handle(state, events, writer=writer)
         if not writer:
-            self.cluster.follow(handle)
+            await self.cluster.follow(handle)
         return handle
 
     def _handle(self, state: AuctionState, events: list[Event], *, writer: bool) -> Auction:
