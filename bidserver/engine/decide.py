@@ -45,7 +45,7 @@ from .events import (
 from .rejections import Reason, Rejection
 from .rules import config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes
 from .state import AuctionState, LotPhase, Phase
-from .values import AwardMode, BidRule, Role, SoftCloseTrigger, TieRule
+from .values import AwardMode, BidRule, Role, SoftCloseTrigger, TieRule, Visibility
 
 Decision = list[Event] | Rejection
 
@@ -101,7 +101,7 @@ def _pause(state: AuctionState, c: PauseAuction) -> Decision:
 
 
 def _resume(state: AuctionState, c: ResumeAuction) -> Decision:
-    paused_for = c.at - (state.paused_at or c.at)
+    paused_for = c.at - (state.paused_at if state.paused_at is not None else c.at)  # 0 is a time
     ends = tuple(
         LotEnd(lot.lot_id, lot.end_at + paused_for)
         for lot in state.lots.values()
@@ -121,15 +121,24 @@ def _cancel(state: AuctionState, c: CancelAuction) -> Decision:
 def _extend(state: AuctionState, c: ExtendAuction) -> Decision:
     if c.by_ms <= 0:
         return _no(Reason.INVALID_EXTENSION, "by_ms must be positive")
+    # A lot is over at its end, whether or not the tick closing it has come yet (the clock stops
+    # while paused): extending it then would reopen it for bids after its close.
+    now = state.paused_at if state.phase is Phase.PAUSED and state.paused_at is not None else c.at
+
+    def running(lot) -> bool:
+        return lot.phase is LotPhase.OPEN and now < lot.end_at
+
     if c.lot_id is not None:
         lot = state.lots.get(c.lot_id)
         if lot is None:
             return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
-        if lot.phase is not LotPhase.OPEN:
+        if not running(lot):
             return _no(Reason.LOT_CLOSED, f"lot {c.lot_id} is closed")
         targets = [lot]
     else:
-        targets = [lot for lot in state.lots.values() if lot.phase is LotPhase.OPEN]
+        targets = [lot for lot in state.lots.values() if running(lot)]
+        if not targets:
+            return _no(Reason.LOT_CLOSED, "every lot has ended")
     ends = {lot_id: lot.end_at for lot_id, lot in state.lots.items()}
     events: list[Event] = []
     for lot in targets:
@@ -196,7 +205,8 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
         return _no(Reason.RATE_LIMITED, f"at most one bid per {config.min_bid_interval_ms} ms")
     limit = max_acceptable(config, lot, supplier, spec.ceiling)
     if c.amount > limit:
-        return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough", limit)
+        return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough",
+                   _told_limit(config, lot, supplier, limit))
     if config.tie_rule is TieRule.REJECT and lot.tied(c.amount, supplier):
         return _no(Reason.TIE_NOT_ALLOWED, "another supplier already bid this amount")
     if not c.confirm and needs_confirmation(config, lot, supplier, spec.ceiling, c.amount):
@@ -232,6 +242,16 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
             ends[lot.lot_id] = end
             events.extend(_stagger(state, ends, c.at))
     return events
+
+
+def _told_limit(config, lot, supplier: str, limit: int) -> int | None:
+    """The limit a refusal may tell: under rank-only visibility a supplier learns no one else's
+    price, so a limit set by another supplier's leading bid (leader minus one step) is not told."""
+    if config.visibility is Visibility.RANK_ONLY and config.bid_rule is BidRule.BEAT_LEADER:
+        leader = lot.leader()
+        if leader is not None and leader.supplier != supplier:
+            return None
+    return limit
 
 
 _BID_PHASES = {

@@ -30,6 +30,7 @@ from bidserver.engine.values import (
     SoftClose,
     SoftCloseTrigger,
     TieRule,
+    Visibility,
 )
 
 from .builders import (
@@ -150,14 +151,17 @@ def test_improve_own_bid_by_an_amount_decrement():
 
 
 def test_beat_the_leader_by_a_percentage_rounded_up():
-    state = opened(config(bid_rule=BidRule.BEAT_LEADER, decrement=Decrement(DecrementKind.PERCENT, 150)))
+    # the leading price is visible, so a refusal may tell the highest acceptable amount (under
+    # rank-only visibility it is withheld: see test_decide.py, rank_only refusals)
+    state = opened(config(bid_rule=BidRule.BEAT_LEADER, decrement=Decrement(DecrementKind.PERCENT, 150),
+                          visibility=Visibility.RANK_AND_LEADING_PRICE))
     ok(state, bid("sup-a", 90_000, T0 + 1))  # 1.5% of 90,000 = 1,350
     decision = decide(state, bid("sup-b", 88_651, T0 + 2))
     assert (decision.reason, decision.max_amount) == (Reason.DECREMENT_TOO_SMALL, 88_650)
     ok(state, bid("sup-b", 88_650, T0 + 2))
     # 1.5% of 101 is 1.515: rounded up to 2, never to 0
     small = opened(config(bid_rule=BidRule.BEAT_LEADER, decrement=Decrement(DecrementKind.PERCENT, 150),
-                          lots=(lot(ceiling=1_000),)))
+                          lots=(lot(ceiling=1_000),), visibility=Visibility.RANK_AND_LEADING_PRICE))
     ok(small, bid("sup-a", 101, T0 + 1))
     assert decide(small, bid("sup-b", 100, T0 + 2)).max_amount == 99
 

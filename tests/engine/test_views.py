@@ -6,11 +6,18 @@ import msgspec
 import pytest
 
 from bidserver.engine import events as ev
-from bidserver.engine import audience_view, conflated, handle, redact, view_for, you_view
-from bidserver.engine.commands import PlaceBid, VoidBid
-from bidserver.engine.values import Role, Visibility
+from bidserver.engine import (
+    AuctionState, audience_view, conflated, handle, next_deadline, redact, view_for, you_view,
+)
+from bidserver.engine.commands import (
+    AwardLot, CancelAuction, CreateAuction, InviteSupplier, PauseAuction, PlaceBid, ResumeAuction,
+    VoidBid,
+)
+from bidserver.engine.values import SYSTEM, AwardMode, LotCloseMode, Role, Visibility
 
-from .builders import BUYER, OBSERVER, OTHER_BUYER, SUPPLIERS, T0, bid, config, lot, opened, supplier, tick
+from .builders import (
+    BUYER, OBSERVER, OTHER_BUYER, SUPPLIERS, T0, bid, config, draft, lot, lots, opened, supplier, tick,
+)
 
 
 def auction(visibility: Visibility):
@@ -117,3 +124,135 @@ def test_accepted_bids_are_conflated_except_for_the_buyer_and_phone_in_bids():
     [phoned] = handle(state, PlaceBid(actor=BUYER, at=T0 + 20, lot_id="L1", amount=90_000,
                                       bid_id="p", on_behalf_of="sup-c")).events
     assert not conflated(phoned, supplier("sup-c")) and conflated(phoned, supplier("sup-a"))
+
+
+# ------------------------------------------------------------------ per visibility, per role
+
+
+def test_every_supplier_always_knows_its_own_rank():
+    for visibility in Visibility:
+        state, _ = auction(visibility)
+        got = {p: (view_for(state, supplier(p)).lots[0].your_rank,
+                   view_for(state, supplier(p)).lots[0].your_best) for p in SUPPLIERS}
+        assert got == {"sup-a": (3, 95_000), "sup-b": (1, 93_000), "sup-c": (2, 94_000)}
+
+
+@pytest.mark.parametrize(("visibility", "price", "board", "participants"), [
+    (Visibility.RANK_ONLY, False, False, False),
+    (Visibility.RANK_AND_LEADING_PRICE, True, False, False),
+    (Visibility.FULL_BOARD, True, True, True),
+])
+def test_what_a_supplier_sees_follows_the_auctions_visibility(visibility, price, board, participants):
+    state, _ = auction(visibility)
+    for view in (view_for(state, supplier("sup-a")), audience_view(state, Role.SUPPLIER)):
+        assert (view.lots[0].leading_price == 93_000) is price
+        assert (view.lots[0].leading_price is None) is not price
+        assert (view.lots[0].board is not None) is board
+        assert (view.participants == 3) is participants and (view.participants is None) is not participants
+    # the buyer and observers see the board, the price and the count whatever the visibility
+    for viewer in (BUYER, OBSERVER):
+        view = view_for(state, viewer)
+        assert view.lots[0].leading_price == 93_000 and view.participants == 3
+        assert [e.alias for e in view.lots[0].board] == ["Supplier 2", "Supplier 3", "Supplier 1"]
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+def test_another_suppliers_bid_event_shows_only_what_the_visibility_allows(visibility):
+    state, log = auction(visibility)
+    theirs = redact(state, log[1], supplier("sup-a"))  # sup-b's bid
+    assert "supplier" not in theirs and "bid_id" not in theirs and "yours" not in theirs
+    if visibility is Visibility.FULL_BOARD:
+        assert (theirs["alias"], theirs["amount"]) == ("Supplier 2", 93_000)
+    else:
+        assert "alias" not in theirs and "amount" not in theirs
+    mine = redact(state, log[0], supplier("sup-a"))
+    assert (mine["bid_id"], mine["amount"], mine["yours"]) == ("b-sup-a", 95_000, True)
+    assert redact(state, log[1], BUYER)["supplier"] == "sup-b"
+
+
+def test_creation_and_invitation_events_hide_the_buyer_the_reserve_and_the_other_suppliers():
+    state = AuctionState.new("auc-1")
+    log = []
+    for command in (
+        CreateAuction(actor=BUYER, at=T0, auction_id="auc-1", config=config(lots=(lot(reserve=81_234),))),
+        InviteSupplier(actor=BUYER, at=T0, supplier="sup-a", name="SUP-A Ltd"),
+        InviteSupplier(actor=BUYER, at=T0, supplier="sup-b", name="SUP-B Ltd"),
+    ):
+        log += handle(state, command).events
+    for viewer in (supplier("sup-a"), OBSERVER):
+        created = redact(state, log[0], viewer)
+        assert "buyer" not in created and all("reserve" not in spec for spec in created["config"]["lots"])
+        assert redact(state, log[1], viewer) is None and redact(state, log[2], viewer) is None
+    assert redact(state, log[0], BUYER)["config"]["lots"][0]["reserve"] == 81_234
+    assert redact(state, log[2], BUYER)["name"] == "SUP-B Ltd"
+
+
+def test_a_phone_in_bid_is_shown_as_such_to_the_buyer_only():
+    state, _ = auction(Visibility.FULL_BOARD)
+    [phoned] = handle(state, PlaceBid(actor=BUYER, at=T0 + 20, lot_id="L1", amount=90_000,
+                                      bid_id="p", on_behalf_of="sup-c")).events
+    buyer_board = view_for(state, BUYER).lots[0].board
+    assert (buyer_board[0].supplier, buyer_board[0].entered_by) == ("sup-c", "org-buyer")
+    assert view_for(state, supplier("sup-a")).lots[0].board[0].entered_by is None
+    assert redact(state, phoned, BUYER)["entered_by"] == "org-buyer"
+    assert redact(state, phoned, supplier("sup-c"))["yours"] is True
+    for party in SUPPLIERS:
+        assert b"org-buyer" not in encoded(redact(state, phoned, supplier(party)))
+
+
+def test_an_award_with_a_reason_tells_the_reason_to_the_buyer_only():
+    state = opened(config(award_mode=AwardMode.BUYER, visibility=Visibility.FULL_BOARD))
+    handle(state, bid("sup-a", 95_000, T0 + 1, bid_id="a1"))
+    handle(state, bid("sup-b", 94_000, T0 + 2, bid_id="b1"))
+    handle(state, tick(T0 + 60_000))
+    [awarded] = handle(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L1", bid_id="a1",
+                                       reason="confidential: quality audit of sup-b")).events
+    assert view_for(state, BUYER).lots[0].award.reason == "confidential: quality audit of sup-b"
+    assert view_for(state, BUYER).lots[0].award.supplier == "sup-a"
+    for viewer in (supplier("sup-a"), supplier("sup-b"), OBSERVER):
+        award_view = view_for(state, viewer).lots[0].award
+        assert (award_view.alias, award_view.amount, award_view.reason, award_view.supplier) == (
+            "Supplier 1", 95_000, None, None)
+        assert "reason" not in redact(state, awarded, viewer)
+    assert view_for(state, supplier("sup-a")).lots[0].award.yours is True
+    assert view_for(state, supplier("sup-b")).lots[0].award.yours is False
+
+
+@pytest.mark.parametrize("visibility", list(Visibility))
+def test_the_shared_supplier_view_names_no_supplier(visibility):
+    state, _ = auction(visibility)
+    shared = encoded(audience_view(state, Role.SUPPLIER)) + encoded(audience_view(state, Role.OBSERVER))
+    for party in SUPPLIERS:
+        assert party.encode() not in shared and party.upper().encode() not in shared
+    assert b"81234" not in shared
+
+
+def test_a_cancellation_reason_is_shown_to_everyone():
+    state, _ = auction(Visibility.RANK_ONLY)
+    handle(state, CancelAuction(actor=BUYER, at=T0 + 10, reason="tender documents changed"))
+    for viewer in (BUYER, OBSERVER, supplier("sup-a")):
+        assert view_for(state, viewer).cancel_reason == "tender documents changed"
+        assert view_for(state, viewer).phase == "cancelled"
+
+
+def test_the_system_has_no_view():
+    state, _ = auction(Visibility.FULL_BOARD)
+    with pytest.raises(ValueError):
+        view_for(state, SYSTEM)
+    with pytest.raises(ValueError):
+        audience_view(state, Role.SYSTEM)
+
+
+def test_next_deadline_is_the_scheduled_start_or_the_earliest_running_end():
+    assert next_deadline(draft(config(start_at=T0 + 5_000))) == T0 + 5_000
+    assert next_deadline(draft()) is None  # opened by the buyer: nothing to wait for
+    state = opened(config(lots=lots("L1", "L2"), lot_close=LotCloseMode.STAGGERED, stagger_ms=9_000))
+    assert next_deadline(state) == T0 + 60_000
+    handle(state, tick(T0 + 60_000))
+    assert next_deadline(state) == T0 + 69_000
+    handle(state, PauseAuction(actor=BUYER, at=T0 + 61_000))
+    assert next_deadline(state) is None  # nothing closes while paused
+    handle(state, ResumeAuction(actor=BUYER, at=T0 + 62_000))
+    assert next_deadline(state) == T0 + 70_000
+    handle(state, tick(T0 + 70_000))
+    assert state.phase.value == "closed" and next_deadline(state) is None
