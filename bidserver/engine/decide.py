@@ -328,7 +328,8 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
     if lot.phase is LotPhase.AWARDED:
         return _no(Reason.ALREADY_AWARDED, "the lot is already awarded")
     if lot.phase is not LotPhase.CLOSED:
-        return _no(Reason.LOT_NOT_CLOSED, "a lot is awarded after its close")
+        return _no(Reason.LOT_NOT_CLOSED,
+                   f"AwardLot: lot {c.lot_id} is {lot.phase} (the auction is {state.phase})")
     leader = lot.leader()
     if leader is None:
         return _no(Reason.NO_VALID_BID, "the lot has no valid bid")
@@ -336,7 +337,7 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
     if chosen is None or chosen.voided or chosen.lot_id != c.lot_id:
         return _no(Reason.UNKNOWN_BID, "no valid bid with this id on this lot")
     spec = next(s for s in state.config.lots if s.lot_id == c.lot_id)
-    lowest = chosen.amount == leader.amount and lot.best.get(chosen.supplier) is chosen
+    lowest = chosen is leader  # an equal but later bid ranks after it: choosing it is a choice
     reserve_met = spec.reserve is None or chosen.amount <= spec.reserve
     if (not lowest or not reserve_met) and not c.reason.strip():
         why = "not the lowest valid bid" if not lowest else "the reserve price is not met"
@@ -362,7 +363,7 @@ _TABLE: dict[tuple[Phase, type], Callable[[AuctionState, Command], Decision]] = 
     **{(p, ExtendAuction): _extend for p in _LIVE},
     **{(p, CancelAuction): _cancel for p in (Phase.DRAFT, *_LIVE, Phase.CLOSED)},
     **{(p, VoidBid): _void for p in (*_LIVE, Phase.CLOSED)},
-    (Phase.CLOSED, AwardLot): _award_lot,
+    **{(p, AwardLot): _award_lot for p in (*_LIVE, Phase.CLOSED)},  # staggered: lot by lot
     **{(p, PlaceBid): _bid for p in Phase if p is not Phase.NEW},
     **{(p, Tick): _tick for p in Phase if p is not Phase.NEW},
 }
@@ -383,7 +384,7 @@ _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
     (Phase.CLOSED, StartAuction): Reason.ALREADY_STARTED,
     (Phase.DRAFT, ResumeAuction): Reason.NOT_PAUSED,
     (Phase.CLOSED, ResumeAuction): Reason.NOT_PAUSED,
-    **{(p, AwardLot): Reason.LOT_NOT_CLOSED for p in (Phase.DRAFT, *_LIVE)},
+    (Phase.DRAFT, AwardLot): Reason.LOT_NOT_CLOSED,
 }
 
 

@@ -305,6 +305,8 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
             shown: dict[str, Any] = {"type": "bid_accepted", "lot_id": event.lot_id, "at": event.at}
             if event.supplier == actor.party:
                 shown |= {"bid_id": event.bid_id, "amount": event.amount, "yours": True}
+                if event.entered_by is not None:
+                    shown["entered_by_buyer"] = True  # a phone-in bid the buyer entered for you
             elif _shows_board(state, actor):
                 shown |= {"alias": state.suppliers[event.supplier].alias, "amount": event.amount}
             return shown

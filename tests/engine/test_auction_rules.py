@@ -346,3 +346,26 @@ def test_a_bid_on_a_suppliers_behalf_is_recorded_as_such():
 @pytest.mark.parametrize("reason", list(Reason))
 def test_every_reason_has_a_machine_readable_value(reason):
     assert reason.value == reason.value.lower() and " " not in reason.value
+
+
+def test_staggered_lots_are_awarded_by_the_buyer_lot_by_lot():
+    cfg = config(lots=(lot("L1"), lot("L2")), lot_close=LotCloseMode.STAGGERED, stagger_ms=30_000,
+                 award_mode=AwardMode.BUYER)
+    state = opened(cfg)
+    ok(state, bid("sup-a", 90_000, T0 + 1, lot_id="L1", bid_id="a1"))
+    handle(state, tick(T0 + 60_000))  # L1 closes; L2 runs 30 s more
+    assert state.phase is Phase.OPEN and state.lots["L1"].phase is LotPhase.CLOSED
+    assert refused(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L2")) is Reason.LOT_NOT_CLOSED
+    ok(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L1"))
+    assert state.lots["L1"].award.bid_id == "a1" and state.lots["L2"].phase is LotPhase.OPEN
+
+
+def test_of_two_equal_bids_the_later_is_a_buyer_choice_with_a_reason():
+    state = opened(config(tie_rule=TieRule.RANK_BY_TIME, award_mode=AwardMode.BUYER))
+    ok(state, bid("sup-a", 90_000, T0 + 1, bid_id="first"))
+    ok(state, bid("sup-b", 90_000, T0 + 2, bid_id="later"))
+    handle(state, tick(T0 + 60_000))
+    later = AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L1", bid_id="later")
+    assert refused(state, later) is Reason.REASON_REQUIRED
+    ok(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L1", bid_id="later", reason="local"))
+    assert state.lots["L1"].award.basis == "buyer_choice"

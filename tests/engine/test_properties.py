@@ -621,7 +621,7 @@ def judge_award(model: Model, command, event: ev.LotAwarded, checks: Checks) -> 
         assert isinstance(command, AwardLot)
         if command.bid_id is None:
             assert chosen is leader
-        is_lowest = chosen.amount == leader.amount and chosen is model.best_of(event.lot_id, chosen.supplier)
+        is_lowest = chosen is leader  # an equal but later bid ranks after the leader
         assert (event.basis is ev.AwardBasis.LOWEST) == is_lowest
         if not is_lowest or (reserve is not None and chosen.amount > reserve):
             assert command.reason.strip() and event.reason == command.reason

@@ -256,3 +256,13 @@ def test_next_deadline_is_the_scheduled_start_or_the_earliest_running_end():
     assert next_deadline(state) == T0 + 70_000
     handle(state, tick(T0 + 70_000))
     assert state.phase.value == "closed" and next_deadline(state) is None
+
+
+def test_a_phone_in_bid_is_told_to_its_supplier_as_entered_by_the_buyer():
+    state = opened(config())
+    [phoned] = handle(state, PlaceBid(actor=BUYER, at=T0 + 1, lot_id="L1", amount=90_000,
+                                      bid_id="p", on_behalf_of="sup-c")).events
+    assert redact(state, phoned, supplier("sup-c"))["entered_by_buyer"] is True
+    assert "org-buyer" not in str(redact(state, phoned, supplier("sup-c")))
+    [own] = handle(state, bid("sup-c", 89_000, T0 + 2)).events
+    assert "entered_by_buyer" not in redact(state, own, supplier("sup-c"))
