@@ -1,8 +1,10 @@
 """Who may look at which auction: the server-side check behind every read and every socket.
 
 Buyers see only their own organisation's auctions, suppliers only auctions they are invited to,
-observers any auction, always anonymised (the engine's views decide what each role sees *inside*
-an auction; this module decides whether they see it at all). An auction a principal may not see
+observers the auctions of the buyer organisation named in their token (an auditor or a public
+viewing portal acting for that organisation), always anonymised (the engine's views decide what
+each role sees *inside* an auction; this module decides whether they see it at all). An observer
+token of one organisation must not open every other organisation's prices. An auction a principal may not see
 is reported as unknown, so its existence does not leak either.
 """
 
@@ -18,4 +20,6 @@ def may_see(principal: Principal, state: AuctionState) -> bool:
         return state.buyer == principal.party
     if principal.role is Role.SUPPLIER:
         return principal.party in state.suppliers
-    return principal.role is Role.OBSERVER
+    if principal.role is Role.OBSERVER:
+        return state.buyer == principal.party
+    return False

@@ -317,7 +317,7 @@ class Server:
         self.port = 0
         self.log_path = workdir / f"{kind}.log"
         self.buyer_token = mint_token(JWT_KEY, role="buyer", party=BUYER)
-        self.observer_token = mint_token(JWT_KEY, role="observer", party="bench-observer")
+        self.observer_token = mint_token(JWT_KEY, role="observer", party=BUYER)
 
     async def start(self, port: int = 0, timeout: float = 30.0) -> float:
         """Start (or restart on the same port); returns the time.time_ns() it printed its address."""

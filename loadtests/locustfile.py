@@ -169,7 +169,7 @@ class LiveRoomUser(User):
     role = "observer"
 
     def party(self) -> str:
-        return f"locust-observer-{id(self)}"
+        return BUYER  # observers watch the auctions of the buyer organisation in their token
 
     def url(self, since: int | None = None) -> str:
         base = self.host.replace("http://", "ws://").replace("https://", "wss://")

@@ -106,7 +106,7 @@ def test_lifecycle_over_http(client):
     assert client.get(base, headers=BUYER).json()["view"]["lots"][0]["board"][0]["supplier"] == "s2"
     mine = client.get(f"{base}/bids", headers=s1).json()["bids"]
     assert [b["bid_id"] for b in mine] == ["b1"]
-    everyone = client.get(f"{base}/bids", headers=auth("observer", "o1")).json()["bids"]
+    everyone = client.get(f"{base}/bids", headers=auth("observer", "org-b")).json()["bids"]
     assert all("supplier" not in b and "bid_id" not in b for b in everyone)
 
     # Pause, resume, extend, cancel need the buyer.
@@ -136,7 +136,9 @@ def test_list_is_filtered_by_role(client):
     assert ids(other) == {theirs}
     assert ids(auth("supplier", "s1")) == {mine}
     assert ids(auth("supplier", "s9")) == set()
+    assert ids(auth("observer", "org-b")) == {mine}  # observers watch their organisation's
     assert client.get(f"/api/auctions/{theirs}", headers=BUYER).status_code == 404
+    assert client.get(f"/api/auctions/{theirs}", headers=auth("observer", "org-b")).status_code == 404
 
 
 def test_csv_export(client):

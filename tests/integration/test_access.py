@@ -31,6 +31,8 @@ async def test_handshake_rejects_bad_tokens_foreign_origins_and_strangers(server
     assert await _handshake_status(url, stranger) == 404
     other_buyer = {"authorization": f"Bearer {token('buyer', 'org-other-buyer')}"}
     assert await _handshake_status(url, other_buyer) == 404
+    other_observer = {"authorization": f"Bearer {token('observer', 'org-other-buyer')}"}
+    assert await _handshake_status(url, other_observer) == 404
     # The invited supplier gets in.
     client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
     assert client.messages[0]["type"] == "welcome"

@@ -54,7 +54,7 @@ async def test_participants_on_either_process_bid_and_see_the_same_board(pair):
     assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
     s1 = await LiveClient(b, auction_id, token("supplier", S1)).connect()  # follows
     s2 = await LiveClient(a, auction_id, token("supplier", S2)).connect()  # writes
-    watcher = await LiveClient(b, auction_id, token("observer", "obs-1")).connect()
+    watcher = await LiveClient(b, auction_id, token("observer", BUYER)).connect()
     assert health(a)["cluster"]["writes"] == 1 and health(b)["cluster"]["follows"] == 1
 
     first = await s1.bid("L1", 99_000)  # forwarded from b to a, answered back

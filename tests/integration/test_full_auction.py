@@ -126,7 +126,7 @@ async def test_full_board_is_anonymised(server):
         s: await LiveClient(server, auction_id, token("supplier", s, SUPPLIERS[s])).connect()
         for s in SUPPLIERS
     }
-    observer = await LiveClient(server, auction_id, token("observer", "obs-auditor")).connect()
+    observer = await LiveClient(server, auction_id, token("observer", BUYER)).connect()
     assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
     for amount, supplier in zip((99000, 98000, 97000), SUPPLIERS):
         assert (await clients[supplier].bid("L1", amount))["status"] == "accepted"
