@@ -147,7 +147,9 @@ class Room:
         self._decided_ready = asyncio.Event()
         self._committed = asyncio.Event()  # set whenever the committer is idle
         self._committed.set()
-        self._last_at = 0
+        # Time never goes backwards within an auction, across restarts and take-overs too: a
+        # process whose clock is behind must not rank a later bid before an earlier one.
+        self._last_at = log_events[-1].at if log_events else 0
         self._stale = False  # a write failed with an unknown outcome: reload before writing
         self._timer: asyncio.TimerHandle | None = None
         self._tick_queued = False
@@ -345,6 +347,8 @@ class Room:
         """After a write with an unknown outcome: take whatever did land in the journal."""
         entries = await self._journal.read(self.auction_id, after_seq=self.state.seq)
         fresh = [decode_event(data) for _, data in entries]
+        if fresh:
+            self._last_at = max(self._last_at, fresh[-1].at)
         for event in fresh:
             evolve(self.state, event)
             evolve(self._ahead, event)

@@ -176,3 +176,23 @@ async def test_a_failed_write_voids_what_was_decided_on_top_of_it():
     again = await room.submit(bid(S2, 8_000, "b1"))  # the resend decides afresh
     assert again.ok and room.state.bids["b1"].amount == 8_000 and "b0" not in room.state.bids
     await room.stop()
+
+
+async def test_time_never_goes_backwards_across_a_restart_on_a_clock_that_is_behind():
+    """A take-over by a process whose clock is behind must not stamp a later bid earlier (it would
+    rank first among equal bids, and move soft-close decisions)."""
+    journal = MemoryJournal()
+    clock = Clock()
+    room = await open_room(journal, clock)
+    clock.now += 5_000
+    assert (await room.submit(bid(S1, 9_000, "b1"))).ok
+    await room.stop()
+    stored = [decode_event(data) for _, data in await journal.read("a1")]
+    behind = Clock()
+    behind.now = clock.now - 3_000
+    again = Room(replay("a1", stored), stored, journal, behind, fanout_interval_s=0.0)
+    again.start()
+    assert (await again.submit(bid(S2, 8_000, "b2"))).ok
+    times = [r.at for r in sorted(again.state.bids.values(), key=lambda r: r.seq)]
+    assert times == sorted(times) and times[-1] == clock.now
+    await again.stop()
