@@ -182,14 +182,16 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
         return _no(Reason.FORBIDDEN, "only suppliers bid; buyers bid on a supplier's behalf")
     if supplier not in state.suppliers:
         return _no(Reason.NOT_INVITED, "not invited to this auction")
-    phase_refusal = _BID_PHASES.get(state.phase)
-    if phase_refusal is not None:
-        return _no(phase_refusal, f"the auction is {state.phase}")
+    # A resend of an accepted bid is answered before any phase check: a supplier whose answer to
+    # a last-second bid was lost resends it after the close and must hear "accepted", not "closed".
     known = state.bids.get(c.bid_id)
     if known is not None:
         if (known.supplier, known.lot_id, known.amount) == (supplier, c.lot_id, c.amount):
             return []
         return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    phase_refusal = _BID_PHASES.get(state.phase)
+    if phase_refusal is not None:
+        return _no(phase_refusal, f"the auction is {state.phase}")
     lot = state.lots.get(c.lot_id)
     if lot is None:
         return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")

@@ -703,6 +703,21 @@ def test_a_resent_bid_is_one_bid_and_a_reused_bid_id_is_refused():
     assert refused(state, bid("sup-b", 95_000, T0 + 3, bid_id="b-1")).reason is Reason.DUPLICATE_BID_ID
 
 
+@pytest.mark.parametrize("stop", ["pause", "close", "cancel"])
+def test_a_resent_accepted_bid_is_answered_as_accepted_whatever_the_phase(stop):
+    """The answer to a last-second bid may be lost; its resend after the close must not say
+    'closed' to a supplier whose bid stands (and may win)."""
+    state = opened()
+    accepted(state, bid("sup-a", 95_000, T0 + 1, bid_id="b-1"))
+    accepted(state, {"pause": pause(T0 + 2), "close": tick(END), "cancel": cancel(T0 + 2)}[stop])
+    before = state_bytes(state)
+    assert handle(state, bid("sup-a", 95_000, END + 5, bid_id="b-1")).events == []
+    assert state_bytes(state) == before
+    assert refused(state, bid("sup-a", 94_000, END + 5, bid_id="b-1")).reason is Reason.DUPLICATE_BID_ID
+    assert refused(state, bid("sup-a", 94_000, END + 5, bid_id="b-2")).reason in (
+        Reason.AUCTION_PAUSED, Reason.AUCTION_CLOSED, Reason.AUCTION_CANCELLED)
+
+
 # ================================================================== awards
 
 

@@ -249,13 +249,13 @@ class Model:
             party = actor.party
         if party not in invited:
             return {Reason.NOT_INVITED}
+        known = self.by_id.get(command.bid_id)
+        if known is not None:  # a resend is answered whatever the phase
+            same = (known.supplier, known.lot_id, known.amount) == (party, command.lot_id, command.amount)
+            return set() if same else {Reason.DUPLICATE_BID_ID}
         if self.phase != "open":
             return {{"paused": Reason.AUCTION_PAUSED, "closed": Reason.AUCTION_CLOSED,
                      "cancelled": Reason.AUCTION_CANCELLED}[self.phase]}
-        known = self.by_id.get(command.bid_id)
-        if known is not None:
-            same = (known.supplier, known.lot_id, known.amount) == (party, command.lot_id, command.amount)
-            return set() if same else {Reason.DUPLICATE_BID_ID}
         reasons = set()
         lot_id = command.lot_id
         spec = self.spec(lot_id)
