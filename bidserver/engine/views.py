@@ -38,10 +38,10 @@ class BoardEntry(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AwardView(msgspec.Struct, frozen=True, kw_only=True):
-    alias: str
-    amount: int
     basis: str
     at: int
+    alias: str | None = None  # where the auction shows a board (suppliers), always for others
+    amount: int | None = None  # where it shows prices (suppliers), always for others
     yours: bool | None = None  # suppliers only
     supplier: str | None = None  # buyer only
     reason: str | None = None  # buyer only
@@ -139,12 +139,13 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
     award = None
     if lot.award is not None:
         a = lot.award
-        award = AwardView(
-            alias=state.suppliers[a.supplier].alias,
-            amount=a.amount,
+        yours = (a.supplier == actor.party) if personal and actor.role is Role.SUPPLIER else None
+        award = AwardView(  # price and alias as the visibility allows (see ``redact``)
+            alias=state.suppliers[a.supplier].alias if _shows_board(state, actor) else None,
+            amount=a.amount if _shows_price(state, actor) or yours else None,
             basis=a.basis,
             at=a.at,
-            yours=(a.supplier == actor.party) if personal and actor.role is Role.SUPPLIER else None,
+            yours=yours,
             supplier=a.supplier if buyer else None,
             reason=a.reason if buyer else None,
         )
@@ -316,16 +317,22 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
                 shown |= {"bid_id": event.bid_id, "yours": True}
             return shown
         case ev.LotAwarded():
+            # The winning price and alias follow the auction's visibility: under rank only, no
+            # supplier learns another's price from an award either (with staggered lots, later
+            # lots are still being bid on). The winner knows its own price.
             shown = {
                 "type": "lot_awarded",
                 "lot_id": event.lot_id,
                 "award_id": event.award_id,
-                "alias": state.suppliers[event.supplier].alias,
-                "amount": event.amount,
                 "basis": event.basis.value,
                 "at": event.at,
             }
+            yours = event.supplier == actor.party
+            if _shows_board(state, actor):
+                shown["alias"] = state.suppliers[event.supplier].alias
+            if _shows_price(state, actor) or yours:
+                shown["amount"] = event.amount
             if actor.role is Role.SUPPLIER:
-                shown["yours"] = event.supplier == actor.party
+                shown["yours"] = yours
             return shown
     raise TypeError(f"no redaction rule for {type(event).__name__}")

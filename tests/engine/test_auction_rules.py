@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bidserver.engine import AuctionState, Phase, decide, handle
+from bidserver.engine import AuctionState, Phase, decide, handle, next_deadline
 from bidserver.engine import events as ev
 from bidserver.engine.commands import (
     AwardLot,
@@ -358,6 +358,24 @@ def test_staggered_lots_are_awarded_by_the_buyer_lot_by_lot():
     assert refused(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L2")) is Reason.LOT_NOT_CLOSED
     ok(state, AwardLot(actor=BUYER, at=T0 + 61_000, lot_id="L1"))
     assert state.lots["L1"].award.bid_id == "a1" and state.lots["L2"].phase is LotPhase.OPEN
+
+
+def test_a_cancel_after_a_staggered_award_ends_the_other_lots_and_keeps_the_award():
+    """An award already went to contract signing (the awards stream): the cancel stops what is
+    still running, it does not take back a published award, and nothing can be bid or awarded
+    after it."""
+    cfg = config(lots=(lot("L1"), lot("L2")), lot_close=LotCloseMode.STAGGERED, stagger_ms=30_000)
+    state = opened(cfg)
+    ok(state, bid("sup-a", 90_000, T0 + 1, lot_id="L1", bid_id="a1"))
+    ok(state, bid("sup-b", 90_000, T0 + 2, lot_id="L2", bid_id="b1"))
+    handle(state, tick(T0 + 60_000))  # L1 closes and is awarded; L2 runs 30 s more
+    assert state.lots["L1"].award.bid_id == "a1"
+    ok(state, CancelAuction(actor=BUYER, at=T0 + 61_000, reason="budget withdrawn"))
+    assert state.phase is Phase.CANCELLED and state.lots["L1"].award.bid_id == "a1"
+    assert state.lots["L2"].award is None
+    assert refused(state, bid("sup-b", 80_000, T0 + 62_000, lot_id="L2")) is Reason.AUCTION_CANCELLED
+    assert refused(state, AwardLot(actor=BUYER, at=T0 + 91_000, lot_id="L2")) is not None
+    assert next_deadline(state) is None
 
 
 def test_of_two_equal_bids_the_later_is_a_buyer_choice_with_a_reason():

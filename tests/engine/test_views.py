@@ -116,6 +116,31 @@ def test_the_award_tells_each_supplier_whether_it_is_theirs():
     assert you_view(state, "sup-c").lots[0].awarded is False  # no bid, still told it is not theirs
 
 
+@pytest.mark.parametrize("visibility", list(Visibility))
+def test_an_award_shows_suppliers_no_more_than_the_visibility_does(visibility):
+    """Under rank only no supplier learns the winning price from the award (staggered lots are
+    still being bid on); the alias only where the board shows aliases. The winner knows its own
+    price; the buyer and observers see both."""
+    state = opened(config(visibility=visibility))
+    handle(state, bid("sup-a", 95_000, T0 + 1))
+    handle(state, bid("sup-b", 93_000, T0 + 2))
+    [award] = [e for e in handle(state, tick(T0 + 60_000)).events if isinstance(e, ev.LotAwarded)]
+    shows_price = visibility is not Visibility.RANK_ONLY
+    shows_alias = visibility is Visibility.FULL_BOARD
+    loser, winner = redact(state, award, supplier("sup-a")), redact(state, award, supplier("sup-b"))
+    assert ("amount" in loser, "alias" in loser) == (shows_price, shows_alias)
+    assert (winner["amount"], "alias" in winner) == (93_000, shows_alias)
+    lost = view_for(state, supplier("sup-a")).lots[0].award
+    assert (lost.amount is not None, lost.alias is not None) == (shows_price, shows_alias)
+    assert view_for(state, supplier("sup-b")).lots[0].award.amount == 93_000
+    shared = audience_view(state, Role.SUPPLIER).lots[0].award
+    assert (shared.amount is not None, shared.alias is not None) == (shows_price, shows_alias)
+    for viewer in (BUYER, OBSERVER):
+        seen = view_for(state, viewer).lots[0].award
+        assert (seen.amount, seen.alias) == (93_000, "Supplier 2")
+        assert redact(state, award, viewer)["amount"] == 93_000
+
+
 def test_accepted_bids_are_conflated_except_for_the_buyer_and_phone_in_bids():
     state, log = auction(Visibility.FULL_BOARD)
     accepted = log[0]
