@@ -63,14 +63,16 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         allow_unsafe_journal=allow_unsafe_journal or None,
         log_level=log_level.lower() if log_level else None,
     )
+    from . import logs
     from .app import serve as run  # lazily: `token` and `--help` need no web stack
 
+    logs.install()
     run(settings)
 
 
 @main.command()
 @click.option("--role", type=click.Choice(["buyer", "supplier", "observer"]), required=True)
-@click.option("--org", required=True, help="The party: buyer organisation, supplier id or observer id.")
+@click.option("--org", required=True, help="The party: the buyer organisation, the supplier id, or (observer) the buyer organisation observed.")
 @click.option("--user", default=None, help="User id (sub); defaults to --org.")
 @click.option("--name", default="", help="Display name (e.g. the supplier's legal name).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime: 900, 15m, 8h, 2d.")
