@@ -25,12 +25,13 @@ from . import clock
 from .auth import TokenVerifier
 from .config import Settings
 from .http.openapi import openapi_document
-from .http.routes import JSON, ROUTES
+from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .ws.endpoint import live_room
 from .ws.registry import Rooms
+from .ws.session import BucketsByKey
 
 log = logging.getLogger("bidserver")
 
@@ -43,6 +44,7 @@ class Services:
     rooms: Rooms
     now_ms: Callable[[], int]
     durability: str
+    http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
 
 
 def build_app(
@@ -87,6 +89,7 @@ def build_app(
             rooms=rooms,
             now_ms=now_ms,
             durability=durability,
+            http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
         await rooms.recover()
         trimmer = None
@@ -110,7 +113,7 @@ def build_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
 
 
 AWARDS_TRIM_INTERVAL_S = 600.0

@@ -28,16 +28,27 @@ LEEWAY_S = 5  # tolerated clock skew between the token issuer and this server
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """A verified caller. ``party`` is what the engine's rules see; ``user`` is for the record."""
+    """A verified caller. ``party`` is what the engine's rules see; ``user`` is for the record.
+
+    ``expires_at`` is the token's ``exp`` (ms since the epoch): a live room outlives its handshake,
+    so the socket is closed when the token would no longer pass one (see ``refused_after_ms``).
+    """
 
     role: Role
     party: str
     user: str
     name: str = ""
+    expires_at: int | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(self.role, self.party)
+
+    @property
+    def refused_after_ms(self) -> int | None:
+        """When this server starts refusing the token: ``exp`` plus the tolerated clock skew, the
+        very instant ``TokenVerifier.verify`` would answer ``expired_token``."""
+        return None if self.expires_at is None else self.expires_at + LEEWAY_S * 1000
 
 
 class AuthError(Exception):
@@ -103,7 +114,8 @@ class TokenVerifier:
             raise AuthError("invalid_token", "org and sub must be non-empty strings")
         if not isinstance(name, str):
             raise AuthError("invalid_token", "name must be a string")
-        return Principal(Role(role), party, user, name)
+        expires_at = int(claims["exp"]) * 1000  # as PyJWT reads it (the claim may be a float)
+        return Principal(Role(role), party, user, name, expires_at=expires_at)
 
 
 def public_key_algorithms(pem: str) -> list[str]:

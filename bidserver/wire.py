@@ -15,7 +15,7 @@ import msgspec
 
 from .engine.commands import PlaceBid
 from .engine.rejections import Reason, Rejection
-from .engine.values import Actor, AuctionConfig
+from .engine.values import Actor, AuctionConfig, Id, Name, Text
 
 # --------------------------------------------------------------------------------------------
 # Client -> server (WebSocket)
@@ -28,11 +28,11 @@ class _ClientMessage(
 
 
 class BidMessage(_ClientMessage, tag="bid"):
-    bid_id: str  # client-generated (a UUID); resending it never makes a second bid
-    lot_id: str
+    bid_id: Id  # client-generated (a UUID); resending it never makes a second bid
+    lot_id: Id
     amount: int  # minor units of the auction's currency
     confirm: bool = False  # confirms a drop beyond the fat-finger guard
-    on_behalf_of: str | None = None  # buyers only: a phone-in bid for this supplier
+    on_behalf_of: Id | None = None  # buyers only: a phone-in bid for this supplier
 
 
 class PingMessage(_ClientMessage, tag="ping"):
@@ -132,26 +132,26 @@ class ConfigBody(_Body):
 
 
 class InviteBody(_Body):
-    supplier: str
-    name: str = ""
+    supplier: Id
+    name: Name = ""
 
 
 class ReasonBody(_Body):
-    reason: str = ""
+    reason: Text = ""
 
 
 class ExtendBody(_Body):
     by_ms: int
-    lot_id: str | None = None
-    reason: str = ""
+    lot_id: Id | None = None
+    reason: Text = ""
 
 
 class BidBody(_Body):
-    bid_id: str
-    lot_id: str
+    bid_id: Id
+    lot_id: Id
     amount: int
     confirm: bool = False
-    on_behalf_of: str | None = None
+    on_behalf_of: Id | None = None
 
 
 def bid_command(actor: Actor, bid: BidMessage | BidBody) -> PlaceBid:
@@ -169,8 +169,8 @@ def bid_command(actor: Actor, bid: BidMessage | BidBody) -> PlaceBid:
 
 
 class AwardBody(_Body):
-    bid_id: str | None = None
-    reason: str = ""
+    bid_id: Id | None = None
+    reason: Text = ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,7 +184,8 @@ class Failure(enum.StrEnum):
     BAD_ROLE = "bad_role"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     UNKNOWN_AUCTION = "unknown_auction"
-    NOT_FOUND = "not_found"
+    NOT_FOUND = "not_found"  # no such route
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     BAD_REQUEST = "bad_request"  # malformed JSON or a message that is not in the protocol
     MESSAGE_TOO_BIG = "message_too_big"
     RATE_LIMITED = "rate_limited"
@@ -225,6 +226,7 @@ _FAILURE_STATUS: dict[Failure, int] = {
     Failure.ORIGIN_NOT_ALLOWED: 403,
     Failure.UNKNOWN_AUCTION: 404,
     Failure.NOT_FOUND: 404,
+    Failure.METHOD_NOT_ALLOWED: 405,
     Failure.BAD_REQUEST: 400,
     Failure.MESSAGE_TOO_BIG: 413,
     Failure.RATE_LIMITED: 429,
@@ -244,6 +246,7 @@ _FAILURE_CLOSE: dict[Failure, int] = {
     Failure.ORIGIN_NOT_ALLOWED: 4403,
     Failure.UNKNOWN_AUCTION: 4404,
     Failure.NOT_FOUND: 4404,
+    Failure.METHOD_NOT_ALLOWED: 4405,
     Failure.BAD_REQUEST: 1003,
     Failure.MESSAGE_TOO_BIG: 1009,
     Failure.RATE_LIMITED: 4429,
@@ -267,6 +270,22 @@ def failure_status(failure: Failure) -> int:
 
 def failure_close_code(failure: Failure) -> int:
     return _FAILURE_CLOSE[failure]
+
+
+# Errors the HTTP framework raises by status (an unknown route, a wrong method), as our reasons.
+_STATUS_FAILURE: dict[int, Failure] = {
+    400: Failure.BAD_REQUEST,
+    404: Failure.NOT_FOUND,
+    405: Failure.METHOD_NOT_ALLOWED,
+    413: Failure.MESSAGE_TOO_BIG,
+}
+
+
+def failure_for_status(status: int) -> Failure:
+    """The reason for an HTTP status the framework chose, so its errors carry ours too."""
+    if status in _STATUS_FAILURE:
+        return _STATUS_FAILURE[status]
+    return Failure.INTERNAL if status >= 500 else Failure.BAD_REQUEST
 
 
 def rejection_close_code(reason: Reason) -> int:

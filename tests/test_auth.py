@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from bidserver.auth import (
+    LEEWAY_S,
     AuthError,
     Principal,
     TokenVerifier,
@@ -42,10 +43,25 @@ def raw_token(key: str = KEY, algorithm: str = "HS256", **claims) -> str:
 
 
 def test_round_trip():
-    token = mint_token(KEY, role="supplier", party="s1", user="alice", name="Salt & Co")
+    now = int(time.time())
+    token = mint_token(KEY, role="supplier", party="s1", user="alice", name="Salt & Co", now=now)
     principal = TokenVerifier(KEY).verify(token)
-    assert principal == Principal(Role.SUPPLIER, "s1", "alice", "Salt & Co")
+    expires_at = (now + 8 * 3600) * 1000
+    assert principal == Principal(Role.SUPPLIER, "s1", "alice", "Salt & Co", expires_at=expires_at)
     assert principal.actor == Actor(Role.SUPPLIER, "s1")
+
+
+def test_expiry_is_known_to_the_principal_as_the_verifier_applies_it():
+    """A live room closes the socket at ``refused_after_ms``: it must be the very instant the
+    verifier starts answering expired_token (exp plus the tolerated skew), no sooner, no later."""
+    now = int(time.time())
+    principal = TokenVerifier(KEY).verify(mint_token(KEY, role="buyer", party="acme", ttl_s=2, now=now))
+    assert principal.expires_at == (now + 2) * 1000
+    assert principal.refused_after_ms == (now + 2 + LEEWAY_S) * 1000
+    # A float exp is read as PyJWT reads it (truncated).
+    principal = TokenVerifier(KEY).verify(raw_token(exp=now + 60.9))
+    assert principal.expires_at == (now + 60) * 1000
+    assert Principal(Role.BUYER, "acme", "u").refused_after_ms is None  # built in code: no expiry
 
 
 def test_user_defaults_to_party():

@@ -10,8 +10,20 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
+
+# Sizes of the strings a client controls (HTTP bodies, live-room messages, configurations). They
+# are journaled and broadcast to every participant, so an unbounded one (a 200 KB bid id) would cost
+# every room's memory, Redis and each watcher's bandwidth. msgspec enforces them while decoding and
+# puts them in the JSON Schema of the OpenAPI document; Structs built in code are not checked.
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # bid, lot and supplier ids
+Name = Annotated[str, msgspec.Meta(max_length=200)]  # display names, lot titles
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # an auction's title
+Text = Annotated[str, msgspec.Meta(max_length=1000)]  # reasons written by the buyer
+Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]  # ISO 4217
+Unit = Annotated[str, msgspec.Meta(max_length=32)]  # "t", "kg", "lot"
 
 
 class Role(enum.StrEnum):
@@ -82,17 +94,17 @@ class SoftClose(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
 
 
 class LotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    lot_id: str
-    title: str
+    lot_id: Id
+    title: Name
     quantity: Decimal = Decimal(1)
-    unit: str = "lot"
+    unit: Unit = "lot"
     ceiling: int  # opening price, minor units: no bid may be above it
     reserve: int | None = None  # hidden target; never shown to suppliers or observers
 
 
 class AuctionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    title: str
-    currency: str  # ISO 4217 code, e.g. "EUR"
+    title: Title
+    currency: Currency  # ISO 4217 code, e.g. "EUR"
     lots: tuple[LotSpec, ...]
     duration_ms: int  # bidding time of the first lot (all lots when closing in parallel)
     decrement: Decrement

@@ -2,7 +2,10 @@
 
 Generated rather than written by hand so it cannot drift from the code: every route in
 ``routes.ROUTES`` appears with its summary (the handler's docstring) and, where it takes a body,
-the JSON Schema msgspec derives from the very Struct the handler decodes.
+the JSON Schema msgspec derives from the very Struct the handler decodes (size limits included).
+Errors are ``Problem``s, except on ``POST /api/auctions/{id}/bids``, which answers refusals with
+the live room's ``BidResult``: its responses are derived here from the same tables that choose
+the statuses at run time (``wire``), so the document says which shape each status carries.
 """
 
 from __future__ import annotations
@@ -14,10 +17,81 @@ from typing import Any
 import msgspec
 
 from .. import wire
-from ..engine.rejections import Reason
+from ..engine.rejections import Reason, Rejection
 from .routes import ROUTES
 
 _ERROR_CODES = sorted({str(f) for f in wire.Failure} | {str(r) for r in Reason})
+
+F = wire.Failure
+R = Reason
+# The engine's refusals of a bid (engine/decide.py ``_bid``; docs/protocol.md lists them too).
+_BID_REASONS = (
+    R.FORBIDDEN, R.NOT_INVITED, R.DUPLICATE_BID_ID, R.AUCTION_NOT_OPEN, R.AUCTION_PAUSED,
+    R.AUCTION_CLOSED, R.AUCTION_CANCELLED, R.UNKNOWN_LOT, R.LOT_CLOSED, R.INVALID_AMOUNT,
+    R.ABOVE_CEILING, R.RATE_LIMITED, R.DECREMENT_TOO_SMALL, R.TIE_NOT_ALLOWED,
+    R.CONFIRMATION_REQUIRED,
+)
+# POST .../bids: what is answered as a BidResult (the engine's refusals, and what the server could
+# not do with a well-formed bid), and what as a Problem (what is wrong with the request itself).
+_BID_RESULT_FAILURES = (
+    F.RATE_LIMITED, F.JOURNAL_UNAVAILABLE, F.WRITER_UNAVAILABLE, F.SHUTTING_DOWN, F.INTERNAL
+)
+_BID_PROBLEM_FAILURES = (
+    F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE, F.BAD_REQUEST,
+    F.MESSAGE_TOO_BIG, F.UNKNOWN_AUCTION, F.INTERNAL,  # INTERNAL: a bug, whatever the route
+)
+_BID_OK = {
+    "201": "Accepted: durable in the journal before this answer.",
+    "200": "A resend of an accepted bid id: the original result (`duplicate: true`).",
+}
+
+
+def _bid_outcomes() -> dict[int, dict[str, set[str]]]:
+    """status -> {"BidResult" | "Problem": reasons}, from the tables the route answers with."""
+    out: dict[int, dict[str, set[str]]] = {}
+
+    def add(status: int, shape: str, reason: str) -> None:
+        out.setdefault(status, {}).setdefault(shape, set()).add(reason)
+
+    for reason in _BID_REASONS:
+        add(wire.rejection_status(Rejection(reason=reason)), "BidResult", str(reason))
+    for failure in _BID_RESULT_FAILURES:
+        add(wire.failure_status(failure), "BidResult", str(failure))
+    for failure in _BID_PROBLEM_FAILURES:
+        add(wire.failure_status(failure), "Problem", str(failure))
+    return out
+
+
+def _bid_responses(refs: dict[str, dict[str, str]]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        status: {"description": text, "content": _json(refs["BidResult"])}
+        for status, text in _BID_OK.items()
+    }
+    for status, shapes in sorted(_bid_outcomes().items()):
+        schemas = [refs[shape] for shape in sorted(shapes)]
+        described = "; ".join(
+            f"{shape} with `{'reason' if shape == 'BidResult' else 'error'}` one of "
+            + ", ".join(sorted(reasons))
+            for shape, reasons in sorted(shapes.items())
+        )
+        responses[str(status)] = {
+            "description": f"Refused: {described}.",
+            "content": _json(schemas[0] if len(schemas) == 1 else {"anyOf": schemas}),
+        }
+    return responses
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _reason_enums(components: dict[str, Any]) -> None:
+    """Machine-readable reasons as enums, so a client generator knows every value."""
+    components["Problem"]["properties"]["error"]["enum"] = _ERROR_CODES
+    result = components["BidResult"]["properties"]
+    result["status"]["enum"] = ["accepted", "rejected"]
+    reasons = sorted({str(r) for r in _BID_REASONS} | {str(f) for f in _BID_RESULT_FAILURES})
+    result["reason"]["anyOf"] = [{"type": "string", "enum": reasons}, {"type": "null"}]
 
 
 @functools.cache
@@ -31,10 +105,11 @@ def openapi_document() -> dict[str, Any]:
         ref_template="#/components/schemas/{name}",
     )
     body_refs = dict(zip([*bodies, wire.Problem, wire.BidResult], schemas_for_bodies))
-    components["Problem"]["properties"]["error"]["enum"] = _ERROR_CODES
+    _reason_enums(components)
+    refs = {"Problem": body_refs[wire.Problem], "BidResult": body_refs[wire.BidResult]}
     error = {
         "description": "Refused: a machine-readable reason in `error`.",
-        "content": {"application/json": {"schema": body_refs[wire.Problem]}},
+        "content": _json(refs["Problem"]),
     }
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:
@@ -51,6 +126,7 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": {"description": "OK"},
                     "4XX": error,
+                    "500": {**error, "description": "A bug (`internal_error`), nothing more said."},
                     "503": {**error, "description": "The journal (Redis) is unavailable."},
                 },
             }
@@ -63,10 +139,7 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"application/json": {"schema": body_refs[body_type]}},
                 }
             if endpoint.__name__ == "place_bid":
-                op["responses"]["201"] = {
-                    "description": "Accepted (200 for a resend of an accepted bid id).",
-                    "content": {"application/json": {"schema": body_refs[wire.BidResult]}},
-                }
+                op["responses"] = {**_bid_responses(refs), "4XX": error}
             paths.setdefault(route.path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",

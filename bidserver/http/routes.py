@@ -3,18 +3,21 @@
 Every handler is a plain function: authenticate, find an auction the principal may see, turn the
 body into an engine command (the actor from the token), submit it to the auction's room (the one
 writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are JSON
-``{"error": <reason>, "detail": ...}``.
+``{"error": <reason>, "detail": ...}`` (``EXCEPTION_HANDLERS`` gives the framework's own 404, 405
+and 500 that shape too), except a bid's refusals, which are the ``bid_result`` a live room sends.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import msgspec
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -35,19 +38,27 @@ from ..engine.commands import (
     VoidBid,
 )
 from ..engine.values import Role
+from ..ws.endpoint import STORE_ERRORS
 from ..ws.room import Result, Room
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, problem: wire.Problem) -> None:
+    def __init__(
+        self, status: int, problem: wire.Problem, failure: wire.Failure | None = None
+    ) -> None:
         self.status = status
         self.problem = problem
+        self.failure = failure
 
 
 def _fail(failure: wire.Failure, detail: str = "") -> ApiError:
-    return ApiError(wire.failure_status(failure), wire.Problem(error=failure.value, detail=detail))
+    return ApiError(
+        wire.failure_status(failure), wire.Problem(error=failure.value, detail=detail), failure
+    )
 
 
 class JSON(Response):
@@ -80,7 +91,14 @@ async def _body(request: Request, kind: type) -> Any:
 
 
 async def _room(request: Request, principal: Principal) -> Room:
-    room = await request.app.state.services.rooms.get(request.path_params["auction_id"])
+    """The auction, read from the journal if this process has not loaded it yet: with Redis away
+    that read fails, which is the journal being unavailable (503, retry), not a bug (500)."""
+    auction_id = request.path_params["auction_id"]
+    try:
+        room = await request.app.state.services.rooms.get(auction_id)
+    except STORE_ERRORS as exc:
+        log.warning("cannot load auction %.64s: %s", auction_id, exc)
+        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
     if room is None or not may_see(principal, room.state):
         raise _fail(wire.Failure.UNKNOWN_AUCTION)
     return room
@@ -289,11 +307,36 @@ award = _command_route(
 )
 
 
+def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
+    """A bid the server could not take, answered as the live room answers it (``bid_result``)."""
+    answer = wire.bid_failed(bid_id, failure, detail)
+    response = JSON(answer, status_code=wire.failure_status(failure))
+    if failure is wire.Failure.RATE_LIMITED:
+        response.headers["retry-after"] = "1"
+    return response
+
+
 async def place_bid(request: Request) -> Response:
-    """A bid over HTTP (a supplier's own, or the buyer's on a supplier's behalf)."""
+    """A bid over HTTP (a supplier's own, or the buyer's on a supplier's behalf).
+
+    Answered with a ``bid_result``, refusals and server failures included, like in a live room;
+    only what is wrong with the request itself (token, body, an auction the caller may not see)
+    is a Problem. The body is read first so that even a journal outage names the bid to resend.
+    Bids are limited per principal, with the live room's per-connection limits: HTTP must not be
+    a way around them.
+    """
     principal = _principal(request)
-    room = await _room(request, principal)
     body = await _body(request, wire.BidBody)
+    if not request.app.state.services.http_bids.take((principal.role, principal.party)):
+        return _bid_failure(
+            body.bid_id, wire.Failure.RATE_LIMITED, "too many bids; resend the same bid_id later"
+        )
+    try:
+        room = await _room(request, principal)
+    except ApiError as exc:
+        if exc.failure is not wire.Failure.JOURNAL_UNAVAILABLE:
+            raise
+        return _bid_failure(body.bid_id, exc.failure, "not acknowledged; resend the same bid_id")
     command = wire.bid_command(principal.actor, body)
     result = await room.submit(command)
     answer = room.bid_result(command, result)
@@ -330,6 +373,29 @@ async def healthz(request: Request) -> Response:
     if services.rooms.cluster is not None:
         body["cluster"] = services.rooms.cluster.stats()
     return JSON(body, status_code=200 if up else 503)
+
+
+# ------------------------------------------------------------------------------ framework errors
+
+
+async def _http_exception(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own errors (no such route: 404, wrong method: 405) in our JSON shape."""
+    failure = wire.failure_for_status(exc.status_code)
+    detail = exc.detail if exc.status_code < 500 else ""
+    return JSON(
+        wire.Problem(error=failure.value, detail=detail),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    """A bug: a JSON 500 that says nothing of it (the traceback goes to the server's log, as
+    Starlette re-raises the exception to the server once this response is sent)."""
+    return JSON(wire.Problem(error=wire.Failure.INTERNAL.value), status_code=500)
+
+
+EXCEPTION_HANDLERS = {HTTPException: _http_exception, Exception: _unhandled}
 
 
 ROUTES = [

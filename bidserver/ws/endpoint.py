@@ -3,27 +3,48 @@
 The handshake is where trust is decided: the Origin is checked (a browser page from a foreign site
 must not ride on a user's token), the token is verified, and the principal must be allowed to see
 the auction; any failure is an HTTP denial with a JSON reason before the socket exists. After that
-every message is decoded once into a typed client message, checked against size and rate limits,
+every message is checked against size and rate limits, decoded once into a typed client message,
 and turned into an engine command whose actor comes from the token, never from the message.
+
+A token is checked once, at the handshake, but a live room lasts: one loop timer per socket, set
+at the handshake, closes it (4401 ``expired_token``) when the handshake would start refusing the
+token; the client reconnects with a fresh one and ``?since=``. The timer goes when the socket does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import msgspec
+from redis.exceptions import RedisError
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
-from .. import wire
+from .. import clock, wire
 from ..access import may_see
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
+from ..store.journal import JournalError
 from .fanout import Connection, QueuedSink
+from .registry import Auction
 from .session import Session, TokenBucket
 from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
+
+# Redis away while an auction must be read from it (the cluster's leases live there too): the
+# journal being unavailable (503, retry later), not a bug. The HTTP routes use the same tuple.
+STORE_ERRORS = (JournalError, RedisError)
+
+
+class _Denied(Exception):
+    """The handshake is refused: the HTTP denial to send instead of accepting."""
+
+    def __init__(self, failure: wire.Failure, detail: str = "") -> None:
+        super().__init__(failure.value)
+        self.failure = failure
+        self.detail = detail
 
 
 async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
@@ -36,29 +57,75 @@ async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -
         await websocket.close(wire.failure_close_code(failure), failure.value)
 
 
-async def live_room(websocket: WebSocket) -> None:
+async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
+    """Who, from where, resuming at which seq, into which auction; raises ``_Denied``."""
     services = websocket.app.state.services
-    settings = services.settings
     headers = websocket.headers
-    if not origin_allowed(headers.get("origin"), headers.get("host"), settings.allowed_origins):
-        await _deny(websocket, wire.Failure.ORIGIN_NOT_ALLOWED)
-        return
+    if not origin_allowed(
+        headers.get("origin"), headers.get("host"), services.settings.allowed_origins
+    ):
+        raise _Denied(wire.Failure.ORIGIN_NOT_ALLOWED)
     try:
-        principal: Principal = services.verifier.verify(
-            token_from_request(headers, websocket.query_params)
-        )
+        principal = services.verifier.verify(token_from_request(headers, websocket.query_params))
     except AuthError as exc:
-        await _deny(websocket, wire.Failure(exc.reason))
-        return
+        raise _Denied(wire.Failure(exc.reason)) from None
     since_raw = websocket.query_params.get("since")
     try:
         since = int(since_raw) if since_raw is not None else None
     except ValueError:
-        await _deny(websocket, wire.Failure.BAD_REQUEST, "since must be an integer")
-        return
-    room = await services.rooms.get(websocket.path_params["auction_id"])
+        raise _Denied(wire.Failure.BAD_REQUEST, "since must be an integer") from None
+    auction_id = websocket.path_params["auction_id"]
+    try:
+        room = await services.rooms.get(auction_id)
+    except STORE_ERRORS as exc:  # not loaded yet and Redis away: retry later, not a bug
+        log.warning("cannot load auction %.64s: %s", auction_id, exc)
+        detail = "the journal is unavailable; retry"
+        raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None
     if room is None or not may_see(principal, room.state):
-        await _deny(websocket, wire.Failure.UNKNOWN_AUCTION)
+        raise _Denied(wire.Failure.UNKNOWN_AUCTION)
+    return principal, since, room
+
+
+def _close_at_expiry(principal: Principal, conn: Connection) -> asyncio.TimerHandle | None:
+    """One loop timer (no task) that closes the socket when its token stops being valid.
+
+    The wall clock, not the room's: ``exp`` is wall-clock time, and the handshake's check too.
+    """
+    refused_after = principal.refused_after_ms
+    if refused_after is None:
+        return None
+    delay = max(0.0, (refused_after - clock.now_ms()) / 1000)
+    failure = wire.Failure.EXPIRED_TOKEN
+    return asyncio.get_running_loop().call_later(
+        delay, conn.close_soon, wire.failure_close_code(failure), failure.value
+    )
+
+
+def _on_gone(
+    room: Auction, conn: Connection, timer: asyncio.TimerHandle | None
+) -> Callable[[], None]:
+    """What must happen once the socket is gone, whichever way it went."""
+
+    def gone() -> None:
+        room.broadcaster.leave(conn)
+        conn.closed = True
+        if timer is not None:
+            timer.cancel()
+
+    return gone
+
+
+async def live_room(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    settings = services.settings
+    try:
+        principal, since, room = await _admit(websocket)
+    except _Denied as denied:
+        await _deny(websocket, denied.failure, denied.detail)
+        return
+    except Exception:  # a bug: a JSON 500 denial, the traceback in our log, nothing to the client
+        log.exception("live-room handshake failed")
+        await _deny(websocket, wire.Failure.INTERNAL)
         return
 
     await websocket.accept()
@@ -86,13 +153,9 @@ async def live_room(websocket: WebSocket) -> None:
         resume=direct["resume"] if direct is not None else resumed.set,
     )
     room.broadcaster.join(conn, since)
+    gone = _on_gone(room, conn, _close_at_expiry(principal, conn))
     if direct is not None:  # frames go direct from now on; the socket outlives this coroutine
-
-        def lost() -> None:
-            room.broadcaster.leave(conn)
-            conn.closed = True
-
-        direct["detach"](lost)
+        direct["detach"](gone)
         direct["receive"](session.on_message)
         return
     try:
@@ -104,7 +167,6 @@ async def live_room(websocket: WebSocket) -> None:
             data = message.get("text")
             session.on_message(data if data is not None else message.get("bytes") or b"")
     finally:
-        room.broadcaster.leave(conn)
-        conn.closed = True
+        gone()
         if isinstance(sink, QueuedSink):
             sink.cancel()

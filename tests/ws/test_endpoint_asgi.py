@@ -7,13 +7,18 @@ ASGI receive loop. Same protocol either way.
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from starlette.testclient import TestClient
 
+from bidserver import clock
 from bidserver.app import build_app
-from bidserver.auth import mint_token
+from bidserver.auth import LEEWAY_S, Principal, mint_token
 from bidserver.config import Settings
+from bidserver.engine.values import Role
 from bidserver.store.journal import MemoryJournal
+from bidserver.ws.endpoint import _close_at_expiry, _on_gone
 
 KEY = "endpoint-test-key-0123456789abcdef"
 CONFIG = {
@@ -57,3 +62,71 @@ def test_bids_pings_and_refusals_through_the_asgi_path(tmp_path):
                 except Exception as exc:  # starlette's WebSocketDisconnect
                     assert getattr(exc, "code", None) == 1009
                     break
+
+
+def test_oversized_ids_in_a_bid_message_are_a_bad_request_and_change_nothing(tmp_path):
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    journal = MemoryJournal()
+    with TestClient(build_app(settings, journal=journal)) as client:
+        buyer = bearer("buyer", "org-b")
+        auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
+        client.post(f"/api/auctions/{auction_id}/invitations", json={"supplier": "s1"}, headers=buyer)
+        client.post(f"/api/auctions/{auction_id}/start", headers=buyer)
+        writes = journal.append_calls
+        with client.websocket_connect(f"/ws/auctions/{auction_id}", headers=bearer("supplier", "s1")) as ws:
+            assert msgspec.json.decode(ws.receive_text())["type"] == "welcome"
+            for bid in (
+                {"bid_id": "b" * 65, "lot_id": "L1"},
+                {"bid_id": "", "lot_id": "L1"},
+                {"bid_id": "b1", "lot_id": "L" * 65},
+            ):
+                ws.send_text(msgspec.json.encode({"type": "bid", "amount": 9000, **bid}).decode())
+                error = msgspec.json.decode(ws.receive_text())
+                assert (error["type"], error["reason"]) == ("error", "bad_request")
+                assert "length" in error["detail"]
+            ws.send_text('{"type":"ping","client_time":2.5}')
+            assert msgspec.json.decode(ws.receive_text())["type"] == "pong"  # nothing else came
+        assert journal.append_calls == writes
+        bids = client.get(f"/api/auctions/{auction_id}/bids", headers=buyer).json()["bids"]
+        assert bids == []
+
+
+class _Conn:
+    def __init__(self) -> None:
+        self.closes: list[tuple[int, str]] = []
+        self.closed = False
+
+    def close_soon(self, code: int, reason: str) -> None:
+        self.closes.append((code, reason))
+
+
+class _Room:
+    def __init__(self) -> None:
+        self.broadcaster = self
+        self.left: list[object] = []
+
+    def leave(self, conn) -> None:
+        self.left.append(conn)
+
+
+async def test_the_expiry_timer_closes_with_4401_and_goes_with_the_socket():
+    """Over a real socket in tests/integration/test_edge_token_expiry.py; here, the timer's life."""
+    # Refused from now on (exp + the skew tolerance has just passed): closed at the next turn.
+    expired = Principal(Role.SUPPLIER, "s1", "s1", expires_at=clock.now_ms() - LEEWAY_S * 1000)
+    conn = _Conn()
+    timer = _close_at_expiry(expired, conn)
+    await asyncio.wait_for(_until(lambda: conn.closes), 5)
+    assert conn.closes == [(4401, "expired_token")]
+
+    # A socket that goes away first takes its timer with it.
+    valid = Principal(Role.SUPPLIER, "s1", "s1", expires_at=clock.now_ms() + 3600_000)
+    conn, room = _Conn(), _Room()
+    timer = _close_at_expiry(valid, conn)
+    _on_gone(room, conn, timer)()
+    assert timer.cancelled() and conn.closed and room.left == [conn]
+    assert _close_at_expiry(Principal(Role.SUPPLIER, "s1", "s1"), conn) is None  # no exp: no timer
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0)
