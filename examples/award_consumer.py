@@ -11,6 +11,10 @@ It shows the contract documented in ``bidserver.store.awards``:
 * it acks only after the signature is stored;
 * from time to time it takes over entries another consumer left pending too long (XAUTOCLAIM).
 
+Its signatures live in the same Redis as the awards, so even where Redis fsyncs once a second
+(``appendfsync everysec``) a crash cannot keep a signature whose award it lost: the AOF is in
+order. A service acting outside Redis must first prove what it read durable (docs/awards.md).
+
 Run:  AWARD_SIGNING_KEY=secret python examples/award_consumer.py --redis-url unix:///path/redis.sock
 """
 

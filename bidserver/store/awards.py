@@ -23,9 +23,10 @@ reverse; a retried append never adds it twice. Delivery to a group is still *at 
 (a consumer may crash after acting but before XACK), so a consumer must be idempotent on
 ``award_id``: e.g. record its result in a hash keyed by award_id with HSETNX.
 
-Retention: entries are removed only by ``safe_trim``, which keeps anything some group has not
-acknowledged. Create your group before the first trim that could concern you (a group created
-later, starting at ``0``, only sees what is still there).
+Retention: entries are removed only by ``safe_trim``, which never drops an award some group has
+not acknowledged: see its docstring for how that is told from what Redis reports. Create your
+group before the first trim that could concern you (a group created later, starting at ``0``,
+only sees what is still there).
 """
 
 from __future__ import annotations
@@ -99,38 +100,67 @@ async def ensure_group(
     return True
 
 
-def _parse_id(value: Any) -> tuple[int, int]:
-    ms, _, seq = _text(value).partition("-")
-    return int(ms), int(seq or 0)
+# KEYS: 1 the awards stream. Returns how many entries were trimmed.
+# One script, so the groups are looked at and the stream trimmed in one atomic step: no group can
+# be created, moved back (SETID) or be delivered anything between the look and the trim.
+# Ids are compared as decimal strings (no leading zeros), not Lua numbers (doubles).
+_SAFE_TRIM = """
+local function numless(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+local function less(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  if ams ~= bms then return numless(ams, bms) end
+  return numless(aseq, bseq)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return 0 end
+local floor = nil
+for _, fields in ipairs(groups) do
+  local g = {}
+  for i = 1, #fields, 2 do g[fields[i]] = fields[i + 1] end
+  if not g['lag'] or not g['entries-read'] then return 0 end
+  local need = nil
+  local after = redis.call('XRANGE', KEYS[1], '(' .. g['last-delivered-id'], '+', 'COUNT', 1)
+  if #after > 0 then need = after[1][1] end
+  if g['pending'] > 0 then
+    local oldest = redis.call('XPENDING', KEYS[1], g['name'])[2]
+    if not need or less(oldest, need) then need = oldest end
+  end
+  if need then
+    if not floor or less(need, floor) then floor = need end
+  else
+    floor = floor or false
+  end
+end
+if floor then return redis.call('XTRIM', KEYS[1], 'MINID', floor) end
+return redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+"""
 
 
 async def safe_trim(redis: Redis, stream: str = AWARDS_STREAM) -> int:
-    """Trim entries that every consumer group has acknowledged; return how many were removed.
+    """Trim awards that every consumer group has acknowledged; return how many were removed.
 
-    For each group, the first entry it still needs is its oldest pending entry (delivered, not
-    acknowledged) or, with nothing pending, the one after its last-delivered id. The stream is
-    trimmed (XTRIM MINID, exact) below the smallest of these. With no group at all nothing is
-    trimmed: no one has said they read anything, and a service may be about to create its group.
+    The rule: trimming never drops an award that some group has not acknowledged. Per group,
+    what Redis can vouch for as acknowledged is what lies at or before its last-delivered id and
+    is not in its PEL (delivered, not acknowledged). So each group needs its oldest pending
+    entry and everything after its last-delivered id (a group moved back with ``XGROUP SETID``
+    needs that too, though older entries of its PEL wait as well), and the stream is trimmed
+    (``XTRIM MINID``, exact) below the oldest entry any group needs.
 
-    Races are benign: between the look and the trim, groups only advance (new deliveries are
-    above last-delivered-id; reclaims keep ids already pending), so the threshold stays safe.
+    A group's last-delivered id says it has read everything before it only when Redis reached it
+    by delivering. When it was *set* (created at ``$`` or an id, moved with ``SETID``) and
+    nothing has been delivered since, ``XINFO GROUPS`` reports ``entries-read`` as nil; when it
+    cannot place the id in the stream's history at all (an id in the middle, a future id,
+    deletions), ``lag`` is nil. Either way the group's position says nothing about what it
+    acknowledged, and nothing is trimmed. With no group at all, nothing is trimmed either:
+    nobody has acknowledged anything, and a service may be about to create its group.
+
+    What Redis cannot tell: once a group created at ``$`` (or moved forward) has been delivered
+    something, the awards it skipped look read by it. They are still kept for as long as any
+    other group needs them. Runs as one script: the look and the trim are one atomic step.
     """
-    if not await redis.exists(stream):
-        return 0
-    groups = await redis.xinfo_groups(stream)
-    if not groups:
-        return 0
-    floor: tuple[int, int] | None = None
-    for info in groups:
-        name = info["name"]
-        pending = await redis.xpending(stream, name)
-        if pending["pending"]:
-            need = _parse_id(pending["min"])
-        else:
-            ms, seq = _parse_id(info["last-delivered-id"])
-            need = (ms, seq + 1)
-        floor = need if floor is None or need < floor else floor
-    assert floor is not None
-    if floor <= (0, 1):
-        return 0
-    return int(await redis.xtrim(stream, minid=f"{floor[0]}-{floor[1]}", approximate=False))
+    return int(await redis.register_script(_SAFE_TRIM)(keys=[stream]))

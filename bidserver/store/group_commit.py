@@ -29,7 +29,7 @@ class GroupCommit:
         self._writing = False
 
     def __getattr__(self, name: str):
-        return getattr(self._journal, name)  # read, auction_ids, mark_finished, ping, close...
+        return getattr(self._journal, name)  # read, fence, auction_ids, mark_finished, ping...
 
     async def append(
         self,

@@ -15,6 +15,13 @@ stored under exactly those numbers. That gives two guarantees without any coordi
   never duplicates an event, nor an award;
 * a second writer for the same auction (a split brain after a failover, a bug) is refused with
   ``JournalConflict`` because the numbers it wants are taken or leave a gap.
+
+Reads are the other half of "journal before acknowledge": whatever is read back and then shown or
+answered (a reload after a write whose outcome is unknown, recovery, a take-over, a follower's
+replica) must be durable too, not merely present. Where the store makes a write visible before it
+is on disk (Redis with ``appendfsync everysec`` and ``WAITAOF``: another connection's write may be
+read before its fsync), ``read(durable=True)`` and ``fence()`` prove it first, and raise
+``JournalUnavailable`` when they cannot (the data is then not trusted).
 """
 
 from __future__ import annotations
@@ -110,8 +117,25 @@ class Journal(Protocol):
         """Group commit across auctions: one outcome per request (None = durable)."""
         ...
 
-    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
-        """Every stored ``(seq, entry)`` with seq > ``after_seq``, in order."""
+    async def read(
+        self, auction_id: str, after_seq: int = 0, *, durable: bool = True
+    ) -> list[tuple[int, bytes]]:
+        """Every stored ``(seq, entry)`` with seq > ``after_seq``, in order.
+
+        ``durable=True`` (the default, for anything that will be shown or answered): every entry
+        returned is proven durable, or ``JournalUnavailable`` is raised. ``durable=False`` only
+        looks (a batch of reads followed by one ``fence()`` costs one proof, not one per read).
+        """
+        ...
+
+    async def fence(self) -> None:
+        """Prove durable everything the store held when the call was made (and so every read
+        that completed before it), or raise ``JournalUnavailable``.
+
+        For data obtained other than through ``read`` (a follower's ``XREAD`` of another writer's
+        stream) or after several ``read(durable=False)``. Free where every write is durable
+        before it is visible (AOF ``appendfsync always``, the memory twin).
+        """
         ...
 
     async def auction_ids(self) -> list[str]:
@@ -147,7 +171,10 @@ class MemoryJournal:
     * ``available = False``: every call raises ``JournalUnavailable`` (``ping`` answers False);
     * ``fail_after_write = n``: the next n append calls store their batch, then raise
       ``JournalUnavailable`` as if the reply had been lost (the case the retry rule is for);
-    * ``append_calls``: how many append/append_many calls were made (group commit checks).
+    * ``append_calls``: how many append/append_many calls were made (group commit checks);
+    * ``fences_fail = True``: what is stored cannot be proven durable (as when Redis's WAITAOF
+      times out): ``fence`` and durable reads raise ``JournalUnavailable``, plain reads answer;
+    * ``fence_calls``: how many proofs were asked for (``fence`` and durable reads).
     """
 
     def __init__(self) -> None:
@@ -157,6 +184,8 @@ class MemoryJournal:
         self.available = True
         self.fail_after_write = 0
         self.append_calls = 0
+        self.fences_fail = False
+        self.fence_calls = 0
 
     def _reply_lost(self) -> bool:
         if self.fail_after_write > 0:
@@ -226,11 +255,22 @@ class MemoryJournal:
             return [lost for _ in requests]
         return results
 
-    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
+    async def read(
+        self, auction_id: str, after_seq: int = 0, *, durable: bool = True
+    ) -> list[tuple[int, bytes]]:
         self._check_available()
         stream = self._streams.get(auction_id, [])
         start = max(after_seq, 0)
-        return [(i + 1, e) for i, e in enumerate(stream[start:], start=start)]
+        entries = [(i + 1, e) for i, e in enumerate(stream[start:], start=start)]
+        if durable:
+            await self.fence()
+        return entries
+
+    async def fence(self) -> None:
+        self.fence_calls += 1
+        self._check_available()
+        if self.fences_fail:
+            raise JournalUnavailable("memory journal: durability not proven (test hook)")
 
     async def auction_ids(self) -> list[str]:
         self._check_available()

@@ -12,6 +12,16 @@ second, which is acceptable only where the server has ``WAITAOF`` (Redis >= 7.2,
 the same connection right after the write, in the same pipeline. Anything else is refused with
 ``JournalNotDurable`` unless the operator explicitly allows it (``allow_unsafe``, logged loudly).
 
+Why reads are fenced with WAITAOF: with ``everysec`` a write is visible to every connection before
+it is fsynced (another writer's batch whose WAITAOF has not returned yet, or our own whose WAITAOF
+timed out). Trusting such a read (answering a resend "duplicate: true", showing a bid) could show
+what a crash then loses. WAITAOF only waits for the calling connection's own writes, so a durable
+read ends with a write on one connection after the data was read (``INCR <prefix>:fence``) and
+``WAITAOF`` on that same connection: the AOF is sequential, so once the fence is fsynced,
+everything read before it is too. With ``appendfsync always`` no fence is needed (nothing is
+visible before its fsync: Redis sends no reply, reads included, before the AOF is flushed), and
+none is sent: that is the benchmark's hot path.
+
 Why short timeouts and one retry: a bid must never hang on a dead Redis. Connect and socket
 timeouts bound every call; redis-py's pool drops a broken connection and dials again on the next
 call, so the same ``RedisJournal`` recovers when Redis is back. The single automatic retry is safe
@@ -308,10 +318,19 @@ class RedisJournal:
 
     # -- reads and the index -----------------------------------------------------------------
 
-    async def read(self, auction_id: str, after_seq: int = 0) -> list[tuple[int, bytes]]:
-        key = self.stream_key(auction_id)
+    async def read(
+        self, auction_id: str, after_seq: int = 0, *, durable: bool = True
+    ) -> list[tuple[int, bytes]]:
+        """The stored entries after ``after_seq``; with ``durable`` (and only in WAITAOF mode)
+        followed by a fence. Before ``connect()`` the mode is unknown and reads are plain: only
+        tools that look (``bidserver replay``) read without connecting."""
+        entries = await self._read_pages(self.stream_key(auction_id), max(after_seq, 0) + 1)
+        if durable:
+            await self.fence()
+        return entries
+
+    async def _read_pages(self, key: str, start: int) -> list[tuple[int, bytes]]:
         out: list[tuple[int, bytes]] = []
-        start = max(after_seq, 0) + 1
         try:
             while True:
                 page = await self._redis.xrange(key, f"{start}-0", "+", count=self.read_page_size)
@@ -322,6 +341,23 @@ class RedisJournal:
                 start = out[-1][0] + 1
         except RedisError as exc:
             raise _map_error(exc) from exc
+
+    async def fence(self) -> None:
+        """In WAITAOF mode: a write, then WAITAOF, on one connection (one round trip), so every
+        read completed before this call is proven fsynced. Nothing to do in the other modes."""
+        if self.mode != MODE_WAITAOF:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.incr(self.fence_key)
+        pipe.execute_command("WAITAOF", 1, 0, self.waitaof_timeout_ms)
+        try:
+            _, ack = await pipe.execute()
+        except (RedisError, OSError) as exc:  # any failure: the read is not trusted
+            raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
+        if int(ack[0]) < 1:
+            raise JournalUnavailable(
+                f"read not proven durable: not fsynced within {self.waitaof_timeout_ms} ms"
+            )
 
     async def auction_ids(self) -> list[str]:
         try:

@@ -37,8 +37,9 @@ from redis.asyncio import Redis
 from ..engine.commands import Command
 from ..engine.rejections import Rejection
 from ..wire import Failure
+from ..store.journal import JournalUnavailable
 from ..store.leases import Leases
-from .follower import FollowerRoom
+from .follower import FollowerRoom, apply_batch
 from .room import Result, Room
 
 if TYPE_CHECKING:
@@ -316,14 +317,20 @@ class Cluster:
                 log.warning("following auctions: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
+            batch = []
             for key, entries in found or ():
                 handle = by_key.get(key.decode() if isinstance(key, bytes) else key)
                 follower = handle.impl if handle is not None else None
                 if not isinstance(follower, FollowerRoom):
                     continue
-                follower.apply(
-                    [(int(entry_id.split(b"-", 1)[0]), fields[b"e"]) for entry_id, fields in entries]
-                )
+                batch.append((follower, [
+                    (int(entry_id.split(b"-", 1)[0]), fields[b"e"]) for entry_id, fields in entries
+                ]))
+            try:  # shown only once proven durable (one fence per read; free with appendfsync always)
+                await apply_batch(batch)
+            except JournalUnavailable as exc:
+                log.warning("following auctions: %s", exc)
+                await asyncio.sleep(0.5)
 
     # ------------------------------------------------------------------ leases
 
@@ -375,6 +382,15 @@ class Cluster:
         if handle is None or not await self.leases.acquire(auction_id):
             return
         self._followed.pop(auction_id, None)
-        await self._rooms.promote(handle)
+        try:
+            await self._rooms.promote(handle)
+        except Exception:  # e.g. the journal cannot prove the catch-up durable: keep following
+            self._followed[auction_id] = handle
+            self._changed.set()
+            try:
+                await self.leases.release(auction_id)
+            except Exception:
+                pass  # the lease expires on its own
+            raise
         self._served[auction_id] = handle
         self.bus.serve(handle.impl)

@@ -5,7 +5,11 @@ participant may connect to any of them. The process holding the auction's lease 
 ``Room``); every other process that has participants of that auction *follows* it:
 
 - its replica of the state is fed by the auction's journal stream (the durable events, in order,
-  read with ``XREAD``), so what it shows is exactly what is durable, like the writer's;
+  read with ``XREAD``), so what it shows is exactly what is durable, like the writer's. Being in
+  the stream is not always being durable: with ``appendfsync everysec`` and WAITAOF, another
+  writer's batch is readable before its fsync. So what is read is applied through ``apply_batch``,
+  which first proves the whole read durable with one journal ``fence`` (free with ``appendfsync
+  always``) and applies nothing if it cannot;
 - commands (bids, buyer actions) are forwarded to the writer over Redis pub/sub
   (``cluster.CommandBus``) and answered back; an answer is used only once the replica has caught
   up with the writer's state at the time of the answer, so a supplier's rank in its
@@ -21,7 +25,7 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .. import wire
@@ -38,19 +42,48 @@ log = logging.getLogger(__name__)
 
 CATCH_UP_TIMEOUT_S = 3.0
 
+Entries = list[tuple[int, bytes]]
+Fence = Callable[[], Awaitable[None]]
+
+
+async def apply_batch(batch: Sequence[tuple[FollowerRoom, Entries]]) -> None:
+    """Apply one ``XREAD``'s entries (several followed auctions) once they are proven durable.
+
+    One fence for the whole read, whatever the number of streams in it (the followers of one
+    process share their journal, hence their fence): every entry was read before the fence was
+    written, and the AOF is sequential. If the fence fails (``JournalUnavailable``), nothing is
+    applied: the replicas stay where they were, and the next read from there gets the same
+    entries again. Replicas stopped meanwhile (taken over, handed back) ignore what they get.
+    """
+    fences: list[Fence] = []
+    for follower, entries in batch:
+        if entries and follower.fence not in fences:
+            fences.append(follower.fence)
+    for fence in fences:
+        await fence()
+    for follower, entries in batch:
+        follower.apply(entries)
+
 
 class FollowerRoom:
+    """``fence`` is the journal's (``Journal.fence``): what the replica applies must be proven
+    durable first, see ``apply_batch``."""
+
     def __init__(
         self,
         state: AuctionState,
         log_events: list[Event],
         bus: CommandBus,
         broadcaster: Broadcaster,
+        *,
+        fence: Fence,
     ) -> None:
         self.state = state
         self.log = log_events
         self.broadcaster = broadcaster
+        self.fence = fence
         self.decided = 0  # events applied (the fan-out's measure of activity)
+        self._stopped = False
         self._bus = bus
         self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # (seq, n, resume) heap
         self._counter = itertools.count()
@@ -63,8 +96,11 @@ class FollowerRoom:
 
     # ------------------------------------------------------------------ the replica
 
-    def apply(self, entries: list[tuple[int, bytes]]) -> None:
-        """Durable journal entries (seq, event bytes), in order; earlier ones are skipped."""
+    def apply(self, entries: Entries) -> None:
+        """Journal entries (seq, event bytes) already proven durable, in order; earlier ones are
+        skipped. Entries read from the stream go through ``apply_durable`` or ``apply_batch``."""
+        if self._stopped:  # a Room or a newer replica took over this state: not ours to change
+            return
         fresh: list[Event] = []
         for seq, data in entries:
             if seq <= self.state.seq:
@@ -83,6 +119,11 @@ class FollowerRoom:
         seq = self.state.seq
         while self._waiting and self._waiting[0][0] <= seq:
             heapq.heappop(self._waiting)[2]()
+
+    async def apply_durable(self, entries: Entries) -> None:
+        """Entries read from the journal stream: proven durable first (``JournalUnavailable``
+        if they cannot be, and then nothing is applied)."""
+        await apply_batch([(self, entries)])
 
     def _when_at(self, seq: int, resume: Callable[[], None]) -> None:
         if self.state.seq >= seq:
@@ -153,4 +194,5 @@ class FollowerRoom:
         pass
 
     async def stop(self) -> None:
+        self._stopped = True
         self._waiting.clear()

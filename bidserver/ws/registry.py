@@ -4,6 +4,11 @@ At start every auction the journal does not mark finished is rebuilt by replayin
 its timers resume (a lot whose end passed while the server was down closes on the first tick).
 Finished auctions are loaded on demand, so reading an old auction's results still works.
 
+Every stream read here is shown and answered from afterwards, so it must be durable, not merely
+present (see ``Journal.read``): lazy loads and take-overs use durable reads; recovery reads every
+stream first and proves them all with one ``fence`` (one fsync wait at start, not one per
+auction). Lazy loads of different auctions do not wait for each other (each may wait for a fence).
+
 Each auction is served through a stable ``Auction`` handle whose implementation is the ``Room``
 when this process writes the auction, or a ``FollowerRoom`` when another process does (with a
 ``Cluster``: several processes on one Redis). Sockets and their audiences belong to the handle's
@@ -91,7 +96,7 @@ class Rooms:
         self._now_ms = now_ms
         self._id_factory = id_factory
         self._rooms: dict[str, Auction] = {}
-        self._load_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Future[Auction | None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.cluster = cluster
 
@@ -102,32 +107,72 @@ class Rooms:
         return len(self._rooms)
 
     async def recover(self) -> int:
-        """Rebuild every unfinished auction this process may write; returns how many."""
+        """Rebuild every unfinished auction this process may write; returns how many.
+
+        Raises ``JournalUnavailable`` if what was read cannot be proven durable: a server must
+        not start writing (and showing) auctions on a state a crash of Redis could still undo.
+        """
         ids = await self._journal.unfinished_ids()
-        taken = 0
+        read: list[tuple[str, list[tuple[int, bytes]]]] = []
         for auction_id in sorted(ids):
             if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
                 continue  # another process writes it; followed when someone here needs it
-            await self._load(auction_id, writer=True)
-            taken += 1
-        log.info("recovered %d of %d unfinished auctions from the journal", taken, len(ids))
-        return taken
+            read.append((auction_id, await self._journal.read(auction_id, durable=False)))
+        if read:
+            await self._journal.fence()  # one proof for every stream read above
+        for auction_id, entries in read:
+            await self._build(auction_id, entries, writer=True)
+        log.info("recovered %d of %d unfinished auctions from the journal", len(read), len(ids))
+        return len(read)
 
     async def get(self, auction_id: str) -> Auction | None:
+        """The auction, loaded from the journal the first time it is asked for (None if it has
+        no journal). Concurrent asks for one auction share one load."""
         room = self._rooms.get(auction_id)
         if room is not None:
             return room
-        async with self._load_lock:
-            room = self._rooms.get(auction_id)
-            if room is None:
-                writer = self.cluster is None or await self.cluster.leases.acquire(auction_id)
-                room = await self._load(auction_id, writer=writer)
-                if room is None and writer and self.cluster is not None:
-                    await self.cluster.leases.release(auction_id)
+        loading = self._loading.get(auction_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._get_or_load(auction_id))
+            self._loading[auction_id] = loading
+            loading.add_done_callback(lambda done: self._loaded(auction_id, done))
+        return await asyncio.shield(loading)  # an asker that gives up does not cancel the others'
+
+    def _loaded(self, auction_id: str, done: asyncio.Future[Auction | None]) -> None:
+        self._loading.pop(auction_id, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: each asker got it already, or nobody is left to
+
+    async def _get_or_load(self, auction_id: str) -> Auction | None:
+        room = self._rooms.get(auction_id)
+        if room is not None:
+            return room
+        writer = self.cluster is None or await self.cluster.leases.acquire(auction_id)
+        leased = writer and self.cluster is not None
+        try:
+            room = await self._load(auction_id, writer=writer)
+        except Exception:  # not read, or not proven durable: let another process try
+            if leased:
+                await self._release_quietly(auction_id)
+            raise
+        if room is None and leased:  # no such auction: nothing to write
+            await self.cluster.leases.release(auction_id)
         return room
 
+    async def _release_quietly(self, auction_id: str) -> None:
+        try:
+            await self.cluster.leases.release(auction_id)
+        except Exception as exc:  # Redis away too: the lease expires on its own
+            log.warning("could not release the lease of %s: %s", auction_id, exc)
+
     async def _load(self, auction_id: str, *, writer: bool) -> Auction | None:
-        entries = await self._journal.read(auction_id)
+        entries = await self._journal.read(auction_id)  # durable: the default
+        return await self._build(auction_id, entries, writer=writer)
+
+    async def _build(
+        self, auction_id: str, entries: list[tuple[int, bytes]], *, writer: bool
+    ) -> Auction | None:
+        """The auction from its durable journal entries, written here or followed."""
         if not entries:
             return None
         events = [decode_event(data) for _, data in entries]
@@ -145,8 +190,8 @@ class Rooms:
             interval_s=self._fanout_interval_s,
             activity=lambda: handle.impl.decided,
         )
-        handle.impl = self._room(state, events, handle) if writer else FollowerRoom(
-            state, events, self.cluster.bus, handle.broadcaster
+        handle.impl = self._room(state, events, handle) if writer else self._follower(
+            state, events, handle
         )
         self._rooms[state.auction_id] = handle
         if writer:
@@ -166,8 +211,18 @@ class Rooms:
             broadcaster=handle.broadcaster,
         )
 
+    def _follower(self, state: AuctionState, events: list[Event], handle: Auction) -> FollowerRoom:
+        return FollowerRoom(
+            state, events, self.cluster.bus, handle.broadcaster, fence=self._journal.fence
+        )
+
     async def promote(self, handle: Auction) -> None:
-        """This process now holds the lease of a followed auction: catch up, then write it."""
+        """This process now holds the lease of a followed auction: catch up, then write it.
+
+        The catch-up read is durable: its fence also covers everything the replica applied
+        before it, so the new writer never builds on, nor answers from, what a crash could undo.
+        If it fails (``JournalUnavailable``), the handle keeps its replica and nothing is written.
+        """
         follower = handle.impl
         if not isinstance(follower, FollowerRoom):
             return
@@ -185,7 +240,7 @@ class Rooms:
         if not isinstance(room, Room):
             return
         await room.stop()
-        handle.impl = FollowerRoom(room.state, room.log, self.cluster.bus, handle.broadcaster)
+        handle.impl = self._follower(room.state, room.log, handle)
         log.warning("lost the lease of auction %s at seq %d: following it", handle.auction_id,
                     room.state.seq)
 

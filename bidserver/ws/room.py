@@ -344,8 +344,14 @@ class Room:
             pending.resolve(result)
 
     async def _reload(self) -> None:
-        """After a write with an unknown outcome: take whatever did land in the journal."""
-        entries = await self._journal.read(self.auction_id, after_seq=self.state.seq)
+        """After a write with an unknown outcome: take whatever did land in the journal.
+
+        A durable read: what landed may not be on disk yet (a WAITAOF that timed out, whose
+        fsync is still to come), and once taken it is shown, and a resend of its bids is answered
+        "accepted, duplicate". If durability cannot be proven, this raises and the room stays
+        stale: the batch waiting on it fails with ``journal_unavailable`` and the next one retries.
+        """
+        entries = await self._journal.read(self.auction_id, after_seq=self.state.seq, durable=True)
         fresh = [decode_event(data) for _, data in entries]
         if fresh:
             self._last_at = max(self._last_at, fresh[-1].at)

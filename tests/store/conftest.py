@@ -1,23 +1,36 @@
-"""Store-test fixtures: the same journal contract against the in-memory twin and real Redis."""
+"""Store-test fixtures: the same journal contract against the in-memory twin and real Redis,
+in both of its durable modes (AOF ``appendfsync always``; ``everysec`` with WAITAOF)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import Journal, MemoryJournal
-from bidserver.store.redis_journal import RedisJournal
+from bidserver.store.redis_journal import MODE_AOF_ALWAYS, MODE_WAITAOF, RedisJournal
+
+from .servers import everysec_server
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def waitaof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Valkey (or Redis >= 7.2) with ``appendfsync everysec``: the journal's WAITAOF mode."""
+    with everysec_server(tmp_path / "everysec") as server:
+        yield server
+
+
+@pytest.fixture(params=["memory", "redis", "redis-waitaof"])
 async def journal(request: pytest.FixtureRequest) -> AsyncIterator[Journal]:
     if request.param == "memory":
         j: Journal = MemoryJournal()
     else:
-        server = request.getfixturevalue("redis_server")
+        waitaof = request.param == "redis-waitaof"
+        server = request.getfixturevalue("waitaof_server" if waitaof else "redis_server")
         rj = RedisJournal(server.url, read_page_size=100)
-        await rj.connect()
+        assert await rj.connect() == (MODE_WAITAOF if waitaof else MODE_AOF_ALWAYS)
         j = rj
     yield j
     await j.close()

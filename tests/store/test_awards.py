@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import importlib.util
-from collections.abc import AsyncIterator
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bidserver.store.awards import AWARDS_STREAM, decode_award, ensure_group, safe_trim
+from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import AwardRecord
 from bidserver.store.redis_journal import RedisJournal
+
+from .servers import waitaof_capable_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "award_consumer.py"
 KEY = b"test-signing-key"
@@ -26,9 +34,19 @@ def load_consumer():
     return module
 
 
+@pytest.fixture(params=["redis", "valkey"])
+def awards_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """The system redis-server, and a Valkey: trimming rests on what XINFO GROUPS reports."""
+    if request.param == "redis":
+        yield request.getfixturevalue("redis_server")
+        return
+    with waitaof_capable_server(tmp_path / "valkey") as server:
+        yield server
+
+
 @pytest.fixture
-async def journal(redis_server) -> AsyncIterator[RedisJournal]:
-    j = RedisJournal(redis_server.url)
+async def journal(awards_server) -> AsyncIterator[RedisJournal]:
+    j = RedisJournal(awards_server.url)
     await j.connect()
     yield j
     await j.close()
@@ -82,6 +100,100 @@ async def test_safe_trim_keeps_unacknowledged(journal: RedisJournal) -> None:
     assert await safe_trim(r) == 0
 
 
+async def ids_of(r) -> list[bytes]:
+    return [i for i, _ in await r.xrange(AWARDS_STREAM)]
+
+
+async def read_and_ack(r, group: str, count: int | None = None) -> list[bytes]:
+    reply = await r.xreadgroup(group, "c", {AWARDS_STREAM: ">"}, count=count)
+    ids = [i for i, _ in reply[0][1]] if reply else []
+    if ids:
+        await r.xack(AWARDS_STREAM, group, *ids)
+    return ids
+
+
+async def test_safe_trim_keeps_what_a_group_created_at_dollar_skipped(journal) -> None:
+    """A group created at "$" has a last-delivered id above awards it never received: they are
+    not acknowledged by it, so they are not trimmed on its account."""
+    r = journal.redis
+    await publish(journal, 3)
+    await ensure_group(r, "only-new", start_id="$")
+    assert await safe_trim(r) == 0  # it alone, past 3 awards it never received
+    assert len(await ids_of(r)) == 3
+
+    await ensure_group(r, "all")
+    assert len(await read_and_ack(r, "all")) == 3
+    assert await safe_trim(r) == 0  # "all" acknowledged them, "only-new" did not
+    assert len(await ids_of(r)) == 3
+
+
+async def test_safe_trim_after_a_dollar_group_has_read_keeps_what_others_need(journal) -> None:
+    """Once the "$" group has been delivered something Redis reports the awards it skipped as
+    read by it (the limit documented in docs/awards.md): they stay while another group needs
+    them, and go once every group has acknowledged what it was delivered."""
+    r = journal.redis
+    await publish(journal, 3)
+    await ensure_group(r, "all")
+    await ensure_group(r, "only-new", start_id="$")
+    await journal.append("later", 1, [b"awarded"], [AwardRecord("aw-9", "later", "L1", b"{}")])
+    assert len(await read_and_ack(r, "only-new")) == 1
+    assert await safe_trim(r) == 0  # "all" has not read anything
+    assert len(await read_and_ack(r, "all", count=2)) == 2
+    assert await safe_trim(r) == 2
+    assert len(await read_and_ack(r, "all")) == 2
+    assert await safe_trim(r) == 2 and await ids_of(r) == []
+
+
+async def test_safe_trim_keeps_what_a_group_moved_back_will_read_again(journal) -> None:
+    """SETID back: the group needs every entry after its new last-delivered id, even those older
+    than its pending ones (the oldest pending entry alone is not the bound)."""
+    r = journal.redis
+    await publish(journal, 5)
+    ids = await ids_of(r)
+    await ensure_group(r, "g")
+    await r.xreadgroup("g", "c", {AWARDS_STREAM: ">"})
+    await r.xack(AWARDS_STREAM, "g", *ids[:3])  # ids[3], ids[4] pending
+    await r.xgroup_setid(AWARDS_STREAM, "g", ids[0], entries_read=1)  # read again from ids[1]
+    assert await safe_trim(r) == 1
+    assert await ids_of(r) == ids[1:]
+
+
+async def test_safe_trim_does_not_trust_a_position_it_cannot_account_for(journal) -> None:
+    r = journal.redis
+    await publish(journal, 5)
+    ids = await ids_of(r)
+    await ensure_group(r, "g")
+    assert len(await read_and_ack(r, "g")) == 5
+
+    await r.xgroup_setid(AWARDS_STREAM, "g", ids[2])  # a middle id, no ENTRIESREAD: lag unknown
+    assert (await r.xinfo_groups(AWARDS_STREAM))[0]["lag"] is None
+    assert await safe_trim(r) == 0
+
+    await r.xgroup_setid(AWARDS_STREAM, "g", "0")  # known lag, but set, not read: entries-read nil
+    await r.xgroup_setid(AWARDS_STREAM, "g", ids[4])  # forward past everything, never delivered
+    assert await safe_trim(r) == 0
+
+    await r.xgroup_setid(AWARDS_STREAM, "g", "99999999999999-0")  # a future id
+    assert await safe_trim(r) == 0
+    assert await ids_of(r) == ids
+
+
+async def test_safe_trim_never_drops_pending_entries(journal: RedisJournal) -> None:
+    """Delivered but not acknowledged: kept, even when every group's position is past them."""
+    r = journal.redis
+    await publish(journal, 4)
+    ids = await ids_of(r)
+    await ensure_group(r, "a")
+    await ensure_group(r, "b")
+    await read_and_ack(r, "a")
+    await r.xreadgroup("b", "crashed", {AWARDS_STREAM: ">"})
+    await r.xack(AWARDS_STREAM, "b", ids[0], ids[3])  # ids[1], ids[2] pending in b
+    assert await safe_trim(r) == 1
+    assert await ids_of(r) == ids[1:]
+    await r.xack(AWARDS_STREAM, "b", ids[1], ids[2])
+    assert await safe_trim(r) == 3 and await ids_of(r) == []
+
+
 async def test_consumer_signs_acks_and_is_idempotent(journal: RedisJournal) -> None:
     consumer = load_consumer()
     r = journal.redis
@@ -127,13 +239,11 @@ async def test_consumer_rereads_own_pending_after_restart(journal: RedisJournal)
     assert await r.hlen(consumer.SIGNATURES_KEY) == 2
 
 
-async def test_consumer_run_loop_until_stopped(redis_server, journal: RedisJournal) -> None:
-    import asyncio
-
+async def test_consumer_run_loop_until_stopped(awards_server, journal: RedisJournal) -> None:
     consumer = load_consumer()
     stop = asyncio.Event()
     task = asyncio.create_task(
-        consumer.run(redis_server.url, "signing", "c1", KEY, min_idle_ms=1000, reclaim_every_s=5, stop=stop)
+        consumer.run(awards_server.url, "signing", "c1", KEY, min_idle_ms=1000, reclaim_every_s=5, stop=stop)
     )
     await publish(journal, 2)
     async with asyncio.timeout(10):
@@ -141,3 +251,61 @@ async def test_consumer_run_loop_until_stopped(redis_server, journal: RedisJourn
             await asyncio.sleep(0.02)  # poll interval
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+async def test_consumer_run_loop_rereads_reclaims_and_signs_each_award_once(
+    awards_server, journal: RedisJournal
+) -> None:
+    """The whole service as it starts after a crash: its own pending entries first, then what a
+    dead consumer left pending (XAUTOCLAIM), then new awards; each signed once, all acked."""
+    consumer = load_consumer()
+    r = journal.redis
+    awards = await publish(journal, 4)
+    await ensure_group(r, "signing")
+    await r.xreadgroup("signing", "c1", {AWARDS_STREAM: ">"}, count=1)  # c1's own, before a crash
+    await r.xreadgroup("signing", "dead", {AWARDS_STREAM: ">"}, count=1)  # another's, stuck
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        consumer.run(
+            awards_server.url, "signing", "c1", KEY, min_idle_ms=0, reclaim_every_s=60, stop=stop
+        )
+    )
+    later = AwardRecord("aw-late", "auc-late", "L1", b'{"n":"late"}')
+    await journal.append(later.auction_id, 1, [b"awarded"], [later])
+    async with asyncio.timeout(10):
+        while await r.hlen(consumer.SIGNATURES_KEY) < 5 or (
+            await r.xpending(AWARDS_STREAM, "signing")
+        )["pending"]:
+            await asyncio.sleep(0.02)  # poll interval
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    signatures = await r.hgetall(consumer.SIGNATURES_KEY)
+    assert {k.decode() for k in signatures} == {a.award_id for a in [*awards, later]}
+    for award in [*awards, later]:
+        expected = hmac.new(KEY, award.payload, hashlib.sha256).hexdigest().encode()
+        assert signatures[award.award_id.encode()] == expected
+
+
+async def test_consumer_runs_as_the_documented_command(awards_server, journal) -> None:
+    """``AWARD_SIGNING_KEY=... python examples/award_consumer.py --redis-url ...`` signs what is
+    published and stops cleanly on SIGTERM; without a key it refuses to start."""
+    consumer = load_consumer()
+    args = [sys.executable, str(EXAMPLE), "--redis-url", awards_server.url, "--consumer", "s1"]
+    without_key = {k: v for k, v in os.environ.items() if k != "AWARD_SIGNING_KEY"}
+    refused = subprocess.run(args, env=without_key, capture_output=True, timeout=30)
+    assert refused.returncode == 2 and b"AWARD_SIGNING_KEY" in refused.stderr
+
+    proc = subprocess.Popen(args, env={**os.environ, "AWARD_SIGNING_KEY": KEY.decode()},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        await publish(journal, 2)
+        async with asyncio.timeout(20):
+            while await journal.redis.hlen(consumer.SIGNATURES_KEY) < 2:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                await asyncio.sleep(0.05)  # poll interval
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -128,6 +128,18 @@ async def test_append_many_reports_per_request(journal: Journal) -> None:
     assert await journal.append_many([AppendRequest("a", 1, [ev(1), ev(2)])]) == [None]
 
 
+async def test_durable_reads_and_fences_answer_what_is_stored(journal: Journal) -> None:
+    """A durable read (the default) returns what a plain read does, once proven durable; a fence
+    proves everything stored so far, including what other readers got."""
+    await journal.append("a1", 1, [ev(1), ev(2)])
+    plain = await journal.read("a1", durable=False)
+    assert await journal.read("a1") == plain == [(1, ev(1)), (2, ev(2))]
+    assert await journal.read("a1", after_seq=1, durable=True) == [(2, ev(2))]
+    assert await journal.read("unknown") == []
+    await journal.fence()
+    await journal.fence()  # repeatable, with nothing new to prove
+
+
 async def test_ping(journal: Journal) -> None:
     assert await journal.ping() is True
 
@@ -157,3 +169,21 @@ async def test_memory_journal_lost_reply_hook() -> None:
     assert await journal.read("a") == [(1, ev(1))]  # it landed
     await journal.append("a", 1, [ev(1)])  # the retry is recognised
     assert journal.append_calls == 2
+
+
+async def test_memory_journal_unproven_durability_hook() -> None:
+    """``fences_fail``: the store holds data it cannot prove durable (a WAITAOF that timed out):
+    only plain reads answer."""
+    from bidserver.store.journal import JournalUnavailable, MemoryJournal
+
+    journal = MemoryJournal()
+    await journal.append("a", 1, [ev(1)])
+    journal.fences_fail = True
+    with pytest.raises(JournalUnavailable):
+        await journal.read("a")
+    with pytest.raises(JournalUnavailable):
+        await journal.fence()
+    assert await journal.read("a", durable=False) == [(1, ev(1))]
+    journal.fences_fail = False
+    assert await journal.read("a") == [(1, ev(1))]
+    assert journal.fence_calls == 3

