@@ -107,10 +107,13 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
         disconnect, and a task with its chain of middleware coroutines costs several KB for each
         of tens of thousands of idle sockets.
         """
-        self._on_lost = on_lost
         # What only the handshake needed: the request's headers (scope) and the 101 response.
         self.scope = {"type": "websocket", "extensions": {}}
         self.response = None
+        if self.disconnected:  # lost while the app was still admitting it: clean up at once
+            on_lost()
+            return
+        self._on_lost = on_lost
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)

@@ -49,7 +49,9 @@ class StubTransport:
 class Peer:
     """A server protocol fed by a websockets client; the app records what it receives."""
 
-    def __init__(self, max_size: int = 4096, detach: bool = False) -> None:
+    def __init__(
+        self, max_size: int = 4096, detach: bool = False, gate: asyncio.Event | None = None
+    ) -> None:
         self.received: list[str | bytes] = []
         self.accepted = asyncio.Event()
         self.returned = asyncio.Event()
@@ -59,6 +61,9 @@ class Peer:
             assert (await receive())["type"] == "websocket.connect"
             await send({"type": "websocket.accept"})
             direct = scope["extensions"][EXTENSION]
+            if gate is not None:  # the app is still admitting the socket (an await)
+                self.accepted.set()
+                await gate.wait()
             if detach:
                 direct["detach"](lambda: setattr(self, "lost", True))
             direct["receive"](self.received.append)
@@ -177,6 +182,18 @@ async def test_a_detached_socket_outlives_the_app_and_reports_its_loss():
     peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"still here")))
     assert peer.received == ["still here"]
     peer.server.connection_lost(None)
+    assert peer.lost
+
+
+async def test_a_socket_lost_before_it_is_detached_is_cleaned_up_at_once():
+    """Lost while the app was between accept and detach: the clean-up must still run (else the
+    socket stays in its room's audience for ever)."""
+    gate = asyncio.Event()
+    peer = Peer(detach=True, gate=gate)
+    await peer.open()
+    peer.server.connection_lost(None)
+    gate.set()
+    await asyncio.wait_for(peer.returned.wait(), 5)
     assert peer.lost
 
 
