@@ -13,6 +13,23 @@ def server(redis_server, tmp_path):
     proc.stop()
 
 
+@pytest.fixture
+def server_factory(redis_server, tmp_path):
+    """Servers with their own settings on the test's Redis: ``server_factory(env={...})``
+    (``BIDSERVER_*`` variables, see bidserver/config.py); all stopped at teardown."""
+    started: list[ServerProcess] = []
+
+    def make(name: str = "custom", env: dict[str, str] | None = None, extra_args=()) -> ServerProcess:
+        proc = ServerProcess(redis_server.url, tmp_path / name, tuple(extra_args), env)
+        started.append(proc)
+        proc.start()
+        return proc
+
+    yield make
+    for proc in started:
+        proc.stop()
+
+
 BUYER = "org-buyer-municipality"
 SUPPLIERS = {
     "sup-alpha-7f3": "Alpha Logistics Ltd",

@@ -8,6 +8,7 @@ connections (the ``websockets`` library); every wait is on a condition with a ti
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import selectors
@@ -21,6 +22,7 @@ from typing import Any, Callable
 
 import httpx
 import msgspec
+import redis.asyncio as aioredis
 import websockets
 from websockets.asyncio.client import connect
 
@@ -210,6 +212,10 @@ class LiveClient:
     async def send(self, message: dict[str, Any]) -> None:
         await self._ws.send(msgspec.json.encode(message).decode())
 
+    async def send_text(self, text: str) -> None:
+        """Any text message, well-formed or not."""
+        await self._ws.send(text)
+
     async def bid(self, lot_id: str, amount: int, bid_id: str | None = None, **extra) -> dict:
         bid_id = bid_id or str(uuid.uuid4())
         start = len(self.messages)
@@ -242,3 +248,215 @@ def merged_view(view: dict[str, Any], you: dict[str, Any] | None) -> dict[str, A
 
 def lot_view(view: dict[str, Any], lot_id: str) -> dict[str, Any]:
     return next(lot for lot in view["lots"] if lot["lot_id"] == lot_id)
+
+
+# ------------------------------------------------------------------------------ time, conditions
+
+
+def now_ms() -> int:
+    """This machine's wall clock in ms: the server's clock too (same host, same ``time_ns``)."""
+    return time.time_ns() // 1_000_000
+
+
+async def wait_until(
+    predicate: Callable[[], Any], timeout: float, what: str = "condition", poll: float = 0.01
+) -> Any:
+    """Poll ``predicate`` (sync or async) until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(poll)
+
+
+async def wait_clock_past(ms: int, timeout: float = 30.0) -> None:
+    """Wait until the wall clock is past ``ms`` (a deadline of the auction, on the server's clock)."""
+    await wait_until(lambda: now_ms() > ms, timeout, f"the clock to pass {ms}", poll=0.02)
+
+
+# ------------------------------------------------------------------------------ Redis, read directly
+
+JOURNAL_PREFIX = "bidserver"
+AWARDS_STREAM = f"{JOURNAL_PREFIX}:awards"
+
+
+async def journal_events(redis_url: str, auction_id: str) -> list[dict[str, Any]]:
+    """The auction's durable events straight from its Redis stream, each with its ``seq``
+    (the entry id): what a restarted server must rebuild, read without going through it."""
+    client = aioredis.from_url(redis_url)
+    try:
+        entries = await client.xrange(f"{JOURNAL_PREFIX}:auction:{auction_id}")
+    finally:
+        await client.aclose()
+    events = []
+    for entry_id, fields in entries:
+        seq, _, sub = entry_id.decode().partition("-")
+        assert sub == "0", entry_id
+        events.append(dict(msgspec.json.decode(fields[b"e"]), seq=int(seq)))
+    return events
+
+
+# ------------------------------------------------------------------------------ raw frames
+
+
+class RawFrame(msgspec.Struct):
+    at: float  # time.monotonic() when it was read
+    opcode: int
+    payload: bytes
+    fin: bool = True
+    rsv: int = 0  # RSV1..3 bits (RSV1 set would mean a compressed message)
+
+
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+class RawWebSocket:
+    """A WebSocket client at the frame level, over a plain TCP stream.
+
+    For what a library client hides or does on its own: the exact handshake headers, the server's
+    ping frames (recorded; answered only if ``answer_pings``), frames of any size or shape.
+    """
+
+    def __init__(self, server: ServerProcess, auction_id: str, bearer: str) -> None:
+        self.server = server
+        self.auction_id = auction_id
+        self.bearer = bearer
+        self.status: int | None = None
+        self.response_headers: dict[str, str] = {}  # lower-cased names
+        self.frames: list[RawFrame] = []
+        self.eof_at: float | None = None  # time.monotonic() when the server closed the TCP stream
+        self.answer_pings = True
+        self.opened_at: float | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task | None = None
+        self._changed = asyncio.Condition()
+
+    async def open(
+        self, *, answer_pings: bool = True, headers: dict[str, str] | None = None,
+        since: int | None = None, timeout: float = 10.0,
+    ) -> "RawWebSocket":
+        self.answer_pings = answer_pings
+        self.opened_at = time.monotonic()  # before the request: the server's handshake is later
+        self._reader, self._writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", self.server.port), timeout
+        )
+        path = f"/ws/auctions/{self.auction_id}" + ("" if since is None else f"?since={since}")
+        lines = [
+            f"GET {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.server.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
+            "Sec-WebSocket-Version: 13",
+            f"Authorization: Bearer {self.bearer}",
+            *(f"{k}: {v}" for k, v in (headers or {}).items()),
+        ]
+        self._writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = await asyncio.wait_for(self._reader.readuntil(b"\r\n\r\n"), timeout)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        self.status = int(status_line.split()[1])
+        for line in header_lines:
+            if line:
+                name, _, value = line.partition(":")
+                self.response_headers[name.strip().lower()] = value.strip()
+        if self.status != 101:
+            raise AssertionError(f"handshake refused: {status_line}")
+        self._task = asyncio.get_running_loop().create_task(self._read_frames())
+        return self
+
+    async def _read_frames(self) -> None:
+        reader = self._reader
+        try:
+            while True:
+                b0, b1 = await reader.readexactly(2)
+                length = b1 & 0x7F
+                if length == 126:
+                    length = int.from_bytes(await reader.readexactly(2), "big")
+                elif length == 127:
+                    length = int.from_bytes(await reader.readexactly(8), "big")
+                mask = await reader.readexactly(4) if b1 & 0x80 else None
+                payload = await reader.readexactly(length)
+                if mask is not None:
+                    payload = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+                frame = RawFrame(time.monotonic(), b0 & 0x0F, payload, bool(b0 & 0x80), (b0 >> 4) & 7)
+                if frame.opcode == OP_PING and self.answer_pings:
+                    self.send_frame(OP_PONG, payload)
+                async with self._changed:
+                    self.frames.append(frame)
+                    self._changed.notify_all()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.eof_at = time.monotonic()
+            async with self._changed:
+                self._changed.notify_all()
+
+    def send_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
+        """One masked frame (clients must mask), written at once."""
+        n = len(payload)
+        head = bytes([(0x80 if fin else 0) | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 1 << 16:
+            head += bytes([0x80 | 126]) + n.to_bytes(2, "big")
+        else:
+            head += bytes([0x80 | 127]) + n.to_bytes(8, "big")
+        mask = os.urandom(4)
+        masked = bytes(c ^ mask[i % 4] for i, c in enumerate(payload))
+        self._writer.write(head + mask + masked)
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes as they are: a frame header with no payload, half a frame..."""
+        self._writer.write(data)
+
+    def send_json(self, message: dict[str, Any]) -> None:
+        self.send_frame(OP_TEXT, msgspec.json.encode(message))
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The text messages received so far, decoded."""
+        return [msgspec.json.decode(f.payload) for f in self.frames if f.opcode == OP_TEXT]
+
+    def close_frame(self) -> tuple[int, str] | None:
+        for frame in self.frames:
+            if frame.opcode == OP_CLOSE:
+                code = int.from_bytes(frame.payload[:2], "big") if len(frame.payload) >= 2 else 1005
+                return code, frame.payload[2:].decode(errors="replace")
+        return None
+
+    async def wait_frame(
+        self, predicate: Callable[[RawFrame], bool], timeout: float = 10.0, start: int = 0
+    ) -> RawFrame:
+        async def find() -> RawFrame:
+            async with self._changed:
+                index = start
+                while True:
+                    while index < len(self.frames):
+                        frame = self.frames[index]
+                        index += 1
+                        if predicate(frame):
+                            return frame
+                    if self.eof_at is not None:
+                        raise AssertionError("the server closed the stream while waiting")
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(find(), timeout)
+
+    async def wait_eof(self, timeout: float = 10.0) -> float:
+        await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        return self.eof_at
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            try:
+                await self._writer.wait_closed()
+            except ConnectionError:
+                pass
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 5)

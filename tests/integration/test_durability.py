@@ -3,98 +3,278 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 
 import websockets
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
-from .harness import Api, LiveClient, lot_view, merged_view, token
+from .harness import Api, LiveClient, journal_events, lot_view, token, wait_until
 
 S1, S2, S3 = SUPPLIERS
 
 
-async def _bid_stream(client: LiveClient, start: int, step: int, count: int, acked: dict) -> None:
-    """Bids downwards as fast as acknowledgements come; records every acknowledged bid id."""
-    amount = start
-    for _ in range(count):
-        bid_id = str(uuid.uuid4())
+WINDOW = 4  # bids each bidding supplier keeps in flight (sent, not yet answered)
+EXTENSION_MS = 30_000
+
+
+class PipelinedBidder:
+    """One supplier's live-room socket keeping ``WINDOW`` bids in flight, each ``step`` lower than
+    the one before, until ``count`` bids were sent or the connection dies. Records what was sent,
+    every answer, and the acknowledgements (bid id -> amount, seq)."""
+
+    def __init__(self, client: LiveClient, supplier: str, start: int, step: int, count: int) -> None:
+        self.client = client
+        self.supplier = supplier
+        self.next_amount = start
+        self.step = step
+        self.count = count
+        self.sent: dict[str, int] = {}  # bid id -> amount, in the order sent
+        self.answers: dict[str, dict] = {}
+        self.acked: dict[str, tuple[int, int]] = {}
+
+    def in_flight(self) -> int:
+        return len(self.sent) - len(self.answers)
+
+    async def run(self) -> None:
+        read = 0
+        died = False
         try:
-            result = await client.bid("L1", amount, bid_id)
-        except (AssertionError, TimeoutError, websockets.ConnectionClosed):  # the server died
+            while len(self.answers) < self.count:
+                while self.in_flight() < WINDOW and len(self.sent) < self.count:
+                    bid_id = str(uuid.uuid4())
+                    self.sent[bid_id] = self.next_amount
+                    self.next_amount -= self.step
+                    await self.client.send(
+                        {"type": "bid", "bid_id": bid_id, "lot_id": "L1", "amount": self.sent[bid_id]}
+                    )
+                message = await self.client.wait_for(lambda m: True, start=read)
+                read += 1
+                if message["type"] != "bid_result":
+                    assert message["type"] in ("welcome", "update"), message
+                    continue
+                self.answers[message["bid_id"]] = message
+                if message["status"] == "accepted":
+                    self.acked[message["bid_id"]] = (self.sent[message["bid_id"]], message["seq"])
+        except websockets.ConnectionClosed:  # the server died under a send
+            died = True
+        except AssertionError:  # raised by wait_for when the connection closed under it
+            if self.client.closed is None:
+                raise
+            died = True
+        if not died:
             return
-        if result["status"] == "accepted":
-            acked[bid_id] = (amount, result["seq"])
-        elif result["reason"] == "rate_limited":  # the connection's limit (20/s): pace, retry
-            await asyncio.sleep(0.05)
-            continue
-        else:
-            raise AssertionError(result)
-        amount -= step
+        # Answers the server wrote before it died are acknowledgements too: take them all.
+        await wait_until(lambda: self.client.closed is not None, 10, "the reader to finish")
+        for message in self.client.messages[read:]:
+            if message["type"] == "bid_result":
+                self.answers[message["bid_id"]] = message
+                if message["status"] == "accepted":
+                    self.acked[message["bid_id"]] = (self.sent[message["bid_id"]], message["seq"])
 
 
-async def test_kill_9_loses_no_acknowledged_bid(server, redis_server):
+def _expected_board(recorded: list[dict], later_bids: list[dict]) -> list[dict]:
+    """The buyer's board as recorded at some seq, updated with the bids journaled after it."""
+    best = {entry["supplier"]: dict(entry) for entry in recorded}
+    for row in sorted(later_bids, key=lambda r: r["seq"]):
+        current = best.get(row["supplier"])
+        if not row["voided"] and (current is None or row["amount"] < current["amount"]):
+            best[row["supplier"]] = {
+                "alias": row["alias"], "amount": row["amount"], "at": row["at"],
+                "supplier": row["supplier"], "name": row["name"], "entered_by": row["entered_by"],
+            }
+    ordered = sorted(best.values(), key=lambda e: (e["amount"], e["at"]))
+    return [dict(entry, rank=rank) for rank, entry in enumerate(ordered, 1)]
+
+
+def _listed_to(role: str, events: list[dict]) -> list[dict]:
+    """Journal events as a resumed client of ``role`` must get them listed (suppliers: all but
+    plain accepted bids; nobody here is invited after the start)."""
+    if role == "buyer":
+        return events
+    return [e for e in events if e["type"] != "bid_accepted" or e.get("entered_by") is not None]
+
+
+async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redis_server):
+    # No per-connection limit in the way: every refusal is then a failure of the test.
+    server = server_factory(
+        env={"BIDSERVER_RATE_LIMIT_PER_S": "100000", "BIDSERVER_RATE_LIMIT_BURST": "100000"}
+    )
     config = auction_config(
+        duration_ms=1500,
         decrement={"kind": "amount", "value": 1},
         lots=[{"lot_id": "L1", "title": "Road salt", "ceiling": 1_000_000}],
         tie_rule="rank_by_time",
+        # Bids in the last 1.2 s move the end by 30 s, once: the end is then fixed, whatever the
+        # bids in flight at the kill, and stays far ahead of the restart.
+        soft_close={"window_ms": 1200, "extension_ms": EXTENSION_MS, "max_extensions": 1},
     )
     buyer_api, auction_id = await create_auction(server, config)
-    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    buyer = await LiveClient(server, auction_id, token("buyer", BUYER)).connect()
     clients = [
         await LiveClient(server, auction_id, token("supplier", s)).connect() for s in SUPPLIERS
     ]
-    acked: dict[str, tuple[int, int]] = {}
-    tasks = [
-        asyncio.create_task(_bid_stream(c, 900_000 - i, 3, 10_000, acked))
-        for i, c in enumerate(clients)
+    started = await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")
+    assert started.status_code == 200, started.text
+    opened = await buyer.wait_view(lambda v: v["phase"] == "open")
+    seq_at_open = opened["seq"]
+    original_end = lot_view(opened, "L1")["end_at"]
+
+    # Residues mod 3 differ: no two suppliers ever bid the same amount. S3 stops early, so its
+    # place on the board comes from bids acknowledged long before the kill.
+    bidders = [
+        PipelinedBidder(clients[0], S1, 900_000, 3, 1_000_000),
+        PipelinedBidder(clients[1], S2, 900_001, 3, 1_000_000),
+        PipelinedBidder(clients[2], S3, 900_002, 3, 30),
     ]
-    # Let some bids land, then kill the server in the middle of bidding.
-    async def enough_bids() -> None:
-        while len(acked) < 100:
-            await asyncio.sleep(0.01)
+    tasks = [asyncio.create_task(b.run()) for b in bidders]
 
-    await asyncio.wait_for(enough_bids(), 20)
-    before = (await buyer_api.call("GET", f"/api/auctions/{auction_id}")).json()["view"]
+    def extension() -> dict | None:
+        for m in buyer.messages:
+            for e in m.get("events", ()) if m["type"] == "update" else ():
+                if e["type"] == "lot_extended":
+                    return e
+        return None
+
+    def acked_after(seq: int) -> int:
+        return sum(1 for b in bidders for _, s in b.acked.values() if s > seq)
+
+    extended = await wait_until(extension, 20, "a soft-close extension")
+    assert (extended["end_at"], extended["cause"], extended["extensions"]) == (
+        original_end + EXTENSION_MS, "soft_close", 1)
+    await wait_until(lambda: acked_after(extended["seq"]) >= 60 and bidders[2].in_flight() == 0
+                     and len(bidders[2].answers) == 30, 20, "bids after the extension")
+
+    # What the clients saw, recorded before the kill: the buyer's board and end over HTTP and in
+    # its last update, every acknowledgement. Then kill -9 with bids in flight.
+    http_before = (await buyer_api.call("GET", f"/api/auctions/{auction_id}")).json()
+    ws_before = (buyer.seq, copy.deepcopy(buyer.view))
+    acked_before = {b: v for bidder in bidders for b, v in bidder.acked.items()}
+    in_flight_at_kill = [bidder.in_flight() for bidder in bidders]
     server.kill9()
+    assert in_flight_at_kill[0] > 0 and in_flight_at_kill[1] > 0, in_flight_at_kill
     await asyncio.wait_for(asyncio.gather(*tasks), 15)
-    last_seqs = [c.seq for c in clients]
+    for client in (buyer, *clients):
+        await wait_until(lambda c=client: c.closed is not None, 10, "the clients to see the kill")
+    ws_final = (buyer.seq, buyer.view)  # the buyer's last update, including any read after
+    last_seqs = {"buyer": buyer.seq, **{s: c.seq for s, c in zip(SUPPLIERS, clients)}}
+    acked = {b: (bidder.supplier, *v) for bidder in bidders for b, v in bidder.acked.items()}
+    assert set(acked_before) <= set(acked)
+    assert not [a for b in bidders for a in b.answers.values() if a["status"] != "accepted"]
+    sent = {b: (bidder.supplier, amount) for bidder in bidders for b, amount in bidder.sent.items()}
+    unanswered = {b for bidder in bidders for b in bidder.sent if b not in bidder.answers}
 
-    server.start()
-    history = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
-    stored = {row["bid_id"]: (row["amount"], row["seq"]) for row in history}
-    stored_by = {row["bid_id"]: row["supplier"] for row in history}
-    missing = {b: v for b, v in acked.items() if stored.get(b) != v}
-    assert not missing, f"{len(missing)} acknowledged bids lost"
-    after = (await buyer_api.call("GET", f"/api/auctions/{auction_id}")).json()["view"]
-    assert lot_view(after, "L1")["end_at"] == lot_view(before, "L1")["end_at"]
-    # The order book holds exactly the journal's bids, best first.
-    board = lot_view(after, "L1")["board"]
-    best = {}
-    for row in history:
-        if not row["voided"] and row["amount"] < best.get(row["supplier"], (1 << 62,))[0]:
-            best[row["supplier"]] = (row["amount"], row["seq"])
-    assert [e["supplier"] for e in board] == sorted(best, key=lambda s: best[s])
+    server.start()  # same Redis, same data dir
+    history = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()
+    after = (await buyer_api.call("GET", f"/api/auctions/{auction_id}")).json()
+    head = after["seq"]
+    assert history["seq"] == head
+    rows = {row["bid_id"]: row for row in history["bids"]}
 
-    # Clients resume from their last sequence number and miss nothing.
-    for supplier, client, last in zip(SUPPLIERS, clients, last_seqs):
-        resumed = LiveClient(server, auction_id, client.bearer)
-        await resumed.connect(since=last)
-        assert resumed.seq == after["seq"]
-        if last == after["seq"]:
-            await resumed.close()
-            continue
-        catch_up = await resumed.wait_for(lambda m: m["type"] == "update")
-        assert catch_up["first_seq"] == last + 1
-        # Every event after `last` but accepted bids: those are in the view and in "you".
-        bid_seqs = {seq for _, seq in stored.values()}
-        listed = [seq for seq in range(last + 1, after["seq"] + 1) if seq not in bid_seqs]
-        assert [e["seq"] for e in catch_up["events"]] == listed
-        assert catch_up["seq"] == after["seq"]
-        own = [r["amount"] for r in history if r["supplier"] == supplier and not r["voided"]]
-        assert catch_up["you"]["lots"][0].get("best") == (min(own) if own else None)
-        assert resumed.view == merged_view(catch_up["view"], catch_up["you"])
-        await resumed.close()
-    for client in clients:
+    # Every acknowledged bid is there, with the same amount and seq; the rest of the journal's
+    # bids are bids that were sent and never answered (in flight at the kill): they may or may
+    # not have landed, but nothing else may appear.
+    lost = {b: v for b, v in acked.items()
+            if b not in rows or (rows[b]["supplier"], rows[b]["amount"], rows[b]["seq"]) != v}
+    assert not lost, f"{len(lost)} of {len(acked)} acknowledged bids lost or changed, e.g. " + str(
+        dict(list(lost.items())[:3]))
+    unexplained = {b for b in rows if b not in acked and b not in unanswered}
+    assert not unexplained, unexplained
+    assert all((rows[b]["supplier"], rows[b]["amount"]) == sent[b] for b in rows)
+    # What the buyer was shown being accepted is what the journal holds.
+    for m in buyer.messages:
+        for e in m.get("events", ()) if m["type"] == "update" else ():
+            if e["type"] == "bid_accepted":
+                row = rows[e["bid_id"]]
+                assert (row["seq"], row["supplier"], row["amount"]) == (
+                    e["seq"], e["supplier"], e["amount"])
+
+    # The journal itself: one event per seq, 1..head, nothing skipped or doubled.
+    journal = await journal_events(redis_server.url, auction_id)
+    assert [e["seq"] for e in journal] == list(range(1, head + 1))
+    assert [e for e in journal if e["type"] == "lot_extended"] == [extended]
+    # Moved by a bid inside the window (bid and extension are decided together, at one time).
+    trigger = journal[extended["seq"] - 2]
+    assert trigger["type"] == "bid_accepted" and trigger["at"] == extended["at"]
+    assert original_end - 1200 <= extended["at"] < original_end
+
+    # The buyer's order book and end, as recorded before the kill, plus only what was journaled
+    # after the recorded seq (landed bids that were in flight, answered or not).
+    after_lot = lot_view(after["view"], "L1")
+    assert after_lot["phase"] == "open"
+    assert (after_lot["end_at"], after_lot["extensions"]) == (original_end + EXTENSION_MS, 1)
+    for seq, view in ((http_before["seq"], http_before["view"]), ws_before, ws_final):
+        lot = lot_view(view, "L1")
+        assert (lot["end_at"], lot["extensions"]) == (after_lot["end_at"], 1)
+        later = [row for row in history["bids"] if row["seq"] > seq]
+        assert all(row["bid_id"] in sent for row in later)
+        assert after_lot["board"] == _expected_board(lot["board"], later), seq
+        assert after_lot["leading_price"] == after_lot["board"][0]["amount"]
+    s3_best = min(amount for b, (s, amount, _) in acked.items() if s == S3)
+    assert next(e for e in after_lot["board"] if e["supplier"] == S3)["amount"] == s3_best
+
+    # Each client resumes from its last seq: one update with exactly the events after it.
+    resumed = {}
+    plans = [
+        ("buyer", BUYER, last_seqs["buyer"]),
+        *(("supplier", s, last_seqs[s]) for s in SUPPLIERS),
+        ("buyer", BUYER, seq_at_open), ("supplier", S1, seq_at_open),  # and from before it all
+    ]
+    for role, party, since in plans:
+        client = await LiveClient(server, auction_id, token(role, party)).connect(since=since)
+        welcome = client.messages[0]
+        assert welcome["seq"] == head
+        expected = _listed_to(role, [e for e in journal if e["seq"] > since])
+        if since < head:
+            catch_up = await client.wait_for(lambda m: m["type"] == "update")
+            assert (catch_up["first_seq"], catch_up["seq"]) == (since + 1, head)
+            assert catch_up["events"] == expected, (role, party, since)
+        else:
+            assert expected == []
+        if role == "supplier":
+            own = [r["amount"] for r in history["bids"] if r["supplier"] == party]
+            assert client.view["lots"][0]["your_best"] == (min(own) if own else None)
+        else:
+            assert client.view == after["view"]
+        resumed[(role, party, since)] = client
+    # An extension listed once, to the clients that resumed from before it.
+    for (role, party, since), client in resumed.items():
+        listed = [e for m in client.messages if m["type"] == "update" for e in m["events"]]
+        assert [e["seq"] for e in listed] == sorted({e["seq"] for e in listed})
+        if since == seq_at_open:
+            assert [e for e in listed if e["type"] == "lot_extended"] == [
+                e for e in journal if e["type"] == "lot_extended"]
+
+    # Bids whose answer died with the server: a resend of the same id tells the outcome (the
+    # original one if it landed; else it is decided now, for the first time).
+    for bidder in bidders:
+        client = resumed[("supplier", bidder.supplier, last_seqs[bidder.supplier])]
+        for bid_id in [b for b in bidder.sent if b not in bidder.answers]:
+            again = await client.bid("L1", bidder.sent[bid_id], bid_id)
+            assert again["status"] == "accepted", again
+            if bid_id in rows:
+                assert (again["duplicate"], again["seq"]) == (True, rows[bid_id]["seq"]), again
+            else:
+                assert again["duplicate"] is False and again["seq"] > head, again
+
+    # And then live again: every resumed client's updates chain on from its catch-up, with no
+    # gap and no repeat, and list exactly the journal's events.
+    s1 = resumed[("supplier", S1, last_seqs[S1])]
+    new_bid = await s1.bid("L1", min(a for s, a in sent.values() if s == S1) - 1000)
+    assert new_bid["status"] == "accepted" and new_bid["duplicate"] is False, new_bid
+    final = new_bid["seq"]
+    journal = await journal_events(redis_server.url, auction_id)
+    assert [e["seq"] for e in journal] == list(range(1, final + 1))
+    for (role, party, since), client in resumed.items():
+        await client.wait_for(lambda m: m["type"] == "update" and m["seq"] >= final)
+        updates = [m for m in client.messages if m["type"] == "update" and m["seq"] > head]
+        assert updates[0]["first_seq"] == head + 1, (role, party, since)
+        for previous, update in zip(updates, updates[1:]):
+            assert update["first_seq"] == previous["seq"] + 1, (role, party, since)
+        assert updates[-1]["seq"] == final
+        listed = [e for m in updates for e in m["events"]]
+        assert listed == _listed_to(role, journal[head:final]), (role, party, since)
+    for client in (*resumed.values(), buyer, *clients):
         await client.close()
 
 
