@@ -80,10 +80,23 @@ def _principal(request: Request) -> Principal:
         raise _fail(wire.Failure(exc.reason)) from None
 
 
-async def _body(request: Request, kind: type) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
+async def _read_bounded(request: Request) -> bytes:
+    """The body, refused as soon as it is past ``MAX_BODY`` (declared or sent): a client must not
+    make the server buffer more than that."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise _fail(wire.Failure.MESSAGE_TOO_BIG)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _fail(wire.Failure.MESSAGE_TOO_BIG)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _body(request: Request, kind: type) -> Any:
+    raw = await _read_bounded(request)
     try:
         return msgspec.json.decode(raw or b"{}", type=kind)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:

@@ -158,3 +158,39 @@ def test_the_buckets_by_principal_are_bounded():
     assert not buckets.take("a") and not buckets.take("c")
     assert buckets.take("b")  # evicted, so it starts full again; a goes out now
     assert len(buckets) == 2
+
+
+def test_a_body_past_the_limit_is_refused_before_it_is_buffered(tmp_path):
+    """Declared (content-length): 413 message_too_big at once, nothing written."""
+    from bidserver.http.routes import MAX_BODY
+
+    journal = MemoryJournal()
+    with _client(journal, tmp_path) as client:
+        base = _open_auction(client)
+        before = _seq(client, base)
+        big = b'{"bid_id": "b1", "lot_id": "L1", "amount": 49000, "pad": "' + b"x" * MAX_BODY + b'"}'
+        r = client.post(f"{base}/bids", content=big, headers=S1)
+        assert (r.status_code, r.json()["error"]) == (413, "message_too_big")
+        assert _seq(client, base) == before
+
+
+async def test_an_endless_streamed_body_is_cut_off_past_the_limit():
+    """Chunked, no length: reading stops past the limit (a client cannot make the server buffer
+    an endless body); the old ``request.body()`` never returned."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from bidserver.http.routes import MAX_BODY, ApiError, _read_bounded
+
+    received = 0
+
+    async def receive():
+        nonlocal received
+        received += 65536
+        return {"type": "http.request", "body": b" " * 65536, "more_body": True}
+
+    request = Request({"type": "http", "method": "POST", "headers": [], "path": "/"}, receive)
+    with pytest.raises(ApiError) as info:
+        await asyncio.wait_for(_read_bounded(request), 5)
+    assert info.value.status == 413 and received <= MAX_BODY + 65536
