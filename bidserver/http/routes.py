@@ -38,7 +38,7 @@ from ..engine.commands import (
     VoidBid,
 )
 from ..engine.values import Role
-from ..ws.endpoint import STORE_ERRORS
+from ..ws.registry import LOAD_ERRORS
 from ..ws.room import Result, Room
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ async def _room(request: Request, principal: Principal) -> Room:
     auction_id = request.path_params["auction_id"]
     try:
         room = await request.app.state.services.rooms.get(auction_id)
-    except STORE_ERRORS as exc:
+    except LOAD_ERRORS as exc:
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
     if room is None or not may_see(principal, room.state):

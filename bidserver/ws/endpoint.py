@@ -18,25 +18,18 @@ import logging
 from collections.abc import Callable
 
 import msgspec
-from redis.exceptions import RedisError
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from .. import clock, wire
 from ..access import may_see
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
-from ..store.journal import JournalError
 from .fanout import Connection, QueuedSink
-from .registry import Auction
+from .registry import LOAD_ERRORS, Auction
 from .session import Session, TokenBucket
 from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
-
-# Redis away while an auction must be read from it (the cluster's leases live there too): the
-# journal being unavailable (503, retry later), not a bug. The HTTP routes use the same tuple.
-STORE_ERRORS = (JournalError, RedisError)
-
 
 class _Denied(Exception):
     """The handshake is refused: the HTTP denial to send instead of accepting."""
@@ -77,7 +70,7 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
     auction_id = websocket.path_params["auction_id"]
     try:
         room = await services.rooms.get(auction_id)
-    except STORE_ERRORS as exc:  # not loaded yet and Redis away: retry later, not a bug
+    except LOAD_ERRORS as exc:  # not loaded yet and Redis away: retry later, not a bug
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         detail = "the journal is unavailable; retry"
         raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None

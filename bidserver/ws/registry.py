@@ -23,13 +23,15 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from .. import wire
 from ..engine import AuctionState, replay
 from ..engine.commands import Command, CreateAuction, PlaceBid
 from ..engine.events import Event, decode_event
 from ..engine.values import Actor, AuctionConfig
 from ..store.group_commit import GroupCommit
-from ..store.journal import Journal
+from ..store.journal import Journal, JournalError
 from .fanout import Broadcaster
 from .follower import FollowerRoom
 from .room import Result, Room
@@ -78,6 +80,11 @@ class Auction:
 
     async def stop(self) -> None:
         await self.impl.stop()
+
+
+# What ``Rooms.get`` raises when the auction must be read and the store is away (the journal, or
+# Redis itself for the cluster's leases): "unavailable, retry later" at every edge, not a bug.
+LOAD_ERRORS = (JournalError, RedisError)
 
 
 class Rooms:
