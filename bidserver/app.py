@@ -24,14 +24,18 @@ from starlette.routing import Route, WebSocketRoute
 from . import clock
 from .auth import TokenVerifier
 from .config import Settings
+from .engine.formats import FORMATS
 from .http.openapi import openapi_document
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
+from .ratelimit import BucketsByKey
+from .runtime.auction import Auction
+from .runtime.cluster import Cluster
+from .runtime.registry import Rooms
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .ws.endpoint import live_room
-from .ws.registry import Rooms
-from .ws.session import BucketsByKey
+from .ws.fanout import Broadcaster
 
 log = logging.getLogger("bidserver")
 
@@ -69,19 +73,19 @@ def build_app(
             the_journal = redis_journal
         cluster = None
         if (settings.cluster or settings.workers > 1) and isinstance(the_journal, RedisJournal):
-            from .ws.cluster import Cluster
-
             cluster = Cluster(
                 settings.redis_url, prefix=the_journal.prefix, ttl_ms=settings.lease_ttl_ms
             )
-        rooms = Rooms(
-            the_journal,
-            now_ms,
-            fanout_interval_s=settings.fanout_interval_ms / 1000,
-            cluster=cluster,
-        )
+        interval_s = settings.fanout_interval_ms / 1000
+
+        def live_room_audience(auction: Auction) -> Broadcaster:
+            return Broadcaster(auction, now_ms, interval_s=interval_s)
+
+        rooms = Rooms(the_journal, now_ms, FORMATS, audience=live_room_audience, cluster=cluster)
         if cluster is not None:
-            await cluster.start(rooms, the_journal.stream_key)
+            await cluster.start(
+                promote=rooms.promote, demote=rooms.demote, journal_key=the_journal.stream_key
+            )
         app.state.services = Services(
             settings=settings,
             verifier=TokenVerifier.from_settings(settings),

@@ -10,7 +10,6 @@ The ``system`` role exists only inside the server (timer ticks) and is never acc
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from . import clock
 from .config import Settings, resolve_jwt_key
 from .engine.values import Actor, Role
 
@@ -158,7 +158,7 @@ def mint_token(
         raise ValueError(f"role {role} cannot be put in a token")
     if not party:
         raise ValueError("party (org) must not be empty")
-    issued = int(time.time()) if now is None else now
+    issued = clock.now_ms() // 1000 if now is None else now
     claims: dict[str, object] = {
         "sub": user or party,
         "role": str(role),

@@ -120,10 +120,8 @@ def replay(redis_url, events, auction_id) -> None:
 async def _replay(redis_url: str, auction_id: str, print_events: bool) -> int:
     import msgspec
 
-    from .engine.events import decode_event, encode_event
-    from .engine.evolve import replay as fold
+    from .engine.formats import FORMATS
     from .engine.values import Actor, Role
-    from .engine.views import view_for
     from .store.redis_journal import RedisJournal
 
     journal = RedisJournal(redis_url, allow_unsafe=True)  # read only: durability is not at stake
@@ -138,11 +136,12 @@ async def _replay(redis_url: str, auction_id: str, print_events: bool) -> int:
         if seq != expected:
             click.echo(f"journal gap: expected seq {expected}, found {seq}", err=True)
             return 2
-    decoded = [decode_event(data) for _, data in entries]
+    fmt = FORMATS["reverse_auction"]
+    decoded = [fmt.decode_event(data) for _, data in entries]
     if print_events:
         for event in decoded:
-            click.echo(encode_event(event).decode())
-    state = fold(auction_id, decoded)
-    view = view_for(state, Actor(Role.BUYER, state.buyer))
+            click.echo(fmt.encode_event(event).decode())
+    state = fmt.replay(auction_id, decoded)
+    view = fmt.view(state, Actor(Role.BUYER, state.buyer))
     click.echo(msgspec.json.encode(view).decode())
     return 0

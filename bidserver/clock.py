@@ -1,14 +1,14 @@
-"""The only module that reads real time.
+"""The server's clocks: the one module that reads the wall clock or the monotonic clock.
 
-The engine never reads a clock: the shell stamps each command with ``now_ms()`` and the engine
-decides with that number, so a replay of the journal gives the same result and tests control time
-with a ``ManualClock`` instead of sleeping.
+The engine never reads a clock: the runtime stamps each command with ``now_ms()`` and the engine
+decides with that number, so a replay of the journal gives the same result and tests pass their
+own ``now_ms`` instead of sleeping. Durations (rate limits, timeouts of child processes) use
+``monotonic_s``; asyncio's own timers run on the event loop's clock.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 
 def now_ms() -> int:
@@ -20,41 +20,3 @@ def now_ms() -> int:
 def monotonic_s() -> float:
     """For measuring durations (timeouts, rate limits): never jumps when the wall clock is set."""
     return time.monotonic()
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
-
-    def monotonic_s(self) -> float: ...
-
-
-class SystemClock:
-    def now_ms(self) -> int:
-        return now_ms()
-
-    def monotonic_s(self) -> float:
-        return monotonic_s()
-
-
-class ManualClock:
-    """A clock tests set and advance by hand; both readings move together."""
-
-    def __init__(self, start_ms: int = 1_800_000_000_000) -> None:
-        self.ms = start_ms
-        self._monotonic_ms = 0
-
-    def now_ms(self) -> int:
-        return self.ms
-
-    def monotonic_s(self) -> float:
-        return self._monotonic_ms / 1000
-
-    def advance(self, ms: int) -> None:
-        if ms < 0:
-            raise ValueError("time does not go backwards; use set() to move the wall clock")
-        self.ms += ms
-        self._monotonic_ms += ms
-
-    def set(self, ms: int) -> None:
-        """Set the wall clock (as an NTP step would); the monotonic reading does not move."""
-        self.ms = ms

@@ -8,14 +8,18 @@ its own codes and no internal detail leaks to a client.
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 import msgspec
 
-from .engine.commands import PlaceBid
+from .engine.formats import EventConfig
 from .engine.rejections import Reason, Rejection
-from .engine.values import Actor, AuctionConfig, Id, Name, Text
+from .engine.reverse.commands import PlaceBid
+from .engine.values import Actor, Id, Name, Text
+from .failures import Failure
+from .runtime.outcome import Result
+
+__all__ = ["Failure"]  # and every message, body and mapping below
 
 # --------------------------------------------------------------------------------------------
 # Client -> server (WebSocket)
@@ -124,11 +128,11 @@ class _Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
 
 
 class CreateAuctionBody(_Body):
-    config: AuctionConfig
+    config: EventConfig
 
 
 class ConfigBody(_Body):
-    config: AuctionConfig
+    config: EventConfig
 
 
 class InviteBody(_Body):
@@ -174,26 +178,7 @@ class AwardBody(_Body):
 
 
 # --------------------------------------------------------------------------------------------
-# Shell failures that are not engine rejections
-
-
-class Failure(enum.StrEnum):
-    MISSING_TOKEN = "missing_token"
-    INVALID_TOKEN = "invalid_token"
-    EXPIRED_TOKEN = "expired_token"
-    BAD_ROLE = "bad_role"
-    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
-    UNKNOWN_AUCTION = "unknown_auction"
-    NOT_FOUND = "not_found"  # no such route
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    BAD_REQUEST = "bad_request"  # malformed JSON or a message that is not in the protocol
-    MESSAGE_TOO_BIG = "message_too_big"
-    RATE_LIMITED = "rate_limited"
-    JOURNAL_UNAVAILABLE = "journal_unavailable"  # nothing was acknowledged; resend the same bid_id
-    WRITER_UNAVAILABLE = "writer_unavailable"  # the auction's writing process did not answer; resend
-    LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
-    SHUTTING_DOWN = "shutting_down"
-    INTERNAL = "internal_error"
+# Failures (``bidserver.failures``) and rejections as wire codes
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -229,7 +214,6 @@ _FAILURE_STATUS: dict[Failure, int] = {
     Failure.METHOD_NOT_ALLOWED: 405,
     Failure.BAD_REQUEST: 400,
     Failure.MESSAGE_TOO_BIG: 413,
-    Failure.RATE_LIMITED: 429,
     Failure.JOURNAL_UNAVAILABLE: 503,
     Failure.WRITER_UNAVAILABLE: 503,
     Failure.LAGGING: 503,
@@ -249,14 +233,12 @@ _FAILURE_CLOSE: dict[Failure, int] = {
     Failure.METHOD_NOT_ALLOWED: 4405,
     Failure.BAD_REQUEST: 1003,
     Failure.MESSAGE_TOO_BIG: 1009,
-    Failure.RATE_LIMITED: 4429,
     Failure.JOURNAL_UNAVAILABLE: 1013,
     Failure.WRITER_UNAVAILABLE: 1013,
     Failure.LAGGING: 4408,
     Failure.SHUTTING_DOWN: 1012,
     Failure.INTERNAL: 1011,
 }
-_REJECTION_CLOSE = {Reason.FORBIDDEN: 4403, Reason.NOT_INVITED: 4403}
 
 
 def rejection_status(rejection: Rejection) -> int:
@@ -288,10 +270,6 @@ def failure_for_status(status: int) -> Failure:
     return Failure.INTERNAL if status >= 500 else Failure.BAD_REQUEST
 
 
-def rejection_close_code(reason: Reason) -> int:
-    return _REJECTION_CLOSE.get(reason, 4409)
-
-
 def problem_for_rejection(rejection: Rejection) -> Problem:
     return Problem(
         error=str(rejection.reason), detail=rejection.detail, max_amount=rejection.max_amount
@@ -311,3 +289,33 @@ def bid_rejected(bid_id: str, rejection: Rejection, *, duplicate: bool = False) 
 
 def bid_failed(bid_id: str, failure: Failure, detail: str = "") -> BidResult:
     return BidResult(bid_id=bid_id, status="rejected", reason=str(failure), detail=detail)
+
+
+_RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE)
+
+
+def bid_result(bid_id: str, result: Result) -> BidResult:
+    """The answer to a bid, for whoever placed it (a supplier, or a buyer on its behalf), from a
+    socket or over HTTP: the runtime's ``Result`` carries everything it says."""
+    if result.failure is not None:
+        detail = "not acknowledged; resend the same bid_id" if result.failure in _RESEND else ""
+        return bid_failed(bid_id, result.failure, detail)
+    if result.rejection is not None:
+        return bid_rejected(bid_id, result.rejection)
+    standing = result.receipt
+    return BidResult(
+        bid_id=bid_id,
+        status="accepted",
+        seq=standing.seq,
+        rank=standing.rank,
+        duplicate=not result.events,
+    )
+
+
+RATE_LIMITED = Rejection(reason=Reason.RATE_LIMITED)
+
+
+def rate_limited(bid_id: str, detail: str = "") -> BidResult:
+    """An edge's rate limit refused a bid before the engine saw it: the same code as the
+    engine's own limit (``Reason.RATE_LIMITED``), so a client handles both alike."""
+    return bid_rejected(bid_id, Rejection(reason=Reason.RATE_LIMITED, detail=detail))

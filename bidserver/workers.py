@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 
+from .clock import monotonic_s
 from .config import Settings, resolve_jwt_key
 from .store.embedded import _set_pdeathsig
 
@@ -72,10 +73,10 @@ def supervise(settings: Settings, sock: socket.socket) -> None:
                     log.warning("worker %d exited with %s: starting it again", pid, proc.returncode)
                     time.sleep(RESTART_DELAY_S)
                     procs[i] = start()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = monotonic_s() + STOP_TIMEOUT_S
         for proc in procs:
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, deadline - monotonic_s()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

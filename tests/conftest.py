@@ -36,3 +36,12 @@ def redis_server(redis_factory: Callable[..., EmbeddedRedis]) -> EmbeddedRedis:
     """A durable (AOF always) redis-server for one test: ``.url``, ``.stop()``, ``.start()``
     (restarts on the same data dir, reloading the AOF), ``.kill()`` (SIGKILL, a crash)."""
     return redis_factory()
+
+
+@pytest.fixture
+def waitaof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Valkey (or Redis >= 7.2) with ``appendfsync everysec``: the journal's WAITAOF mode."""
+    from .store.servers import everysec_server
+
+    with everysec_server(tmp_path / "everysec") as server:
+        yield server

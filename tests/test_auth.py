@@ -24,7 +24,7 @@ from bidserver.auth import (
     token_from_request,
 )
 from bidserver.config import Settings
-from bidserver.engine.values import Actor, Role
+from bidserver.engine.reverse.values import Actor, Role
 
 KEY = "auth-test-key-0123456789abcdef0123456789"
 OTHER_KEY = "another-key-0123456789abcdef0123456789ab"

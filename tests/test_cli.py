@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from bidserver import cli
 from bidserver.auth import TokenVerifier
 from bidserver.config import Settings
-from bidserver.engine.events import AuctionCreated, AuctionOpened, LotEnd, encode_event
-from bidserver.engine.values import AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.engine.reverse.events import AuctionCreated, AuctionOpened, LotEnd, encode_event
+from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.redis_journal import RedisJournal
 
 KEY = "cli-test-key-0123456789abcdef0123456789"

@@ -15,8 +15,8 @@ from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from bidserver import ocds
-from bidserver.engine.values import AuctionConfig, Decrement, DecrementKind, LotSpec
+from bidserver.engine.reverse import ocds
+from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec
 
 OCDS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ocds" / "1.1"
 CODELISTS = OCDS_DIR / "codelists"

@@ -1,15 +1,13 @@
-"""Values of the auction domain: identities, settings and the auction's configuration.
+"""Values every format shares: who acts (roles and actors) and the sizes of client strings.
 
-Money is exact: every price is an ``int`` in the currency's minor units (cents for EUR), never a
-float. Percentages are ``int`` basis points (1/100 of a percent) so that every rule computes in
-integers and replay is exact. Time is an ``int`` of milliseconds since the Unix epoch (UTC), always
-passed in by the shell: the engine never reads a clock.
+Money is exact everywhere: a price is an ``int`` in the currency's minor units, never a float
+(``bidserver.engine.money`` turns it into decimal text). Time is an ``int`` of milliseconds since
+the Unix epoch (UTC), always passed in by the shell: the engine never reads a clock.
 """
 
 from __future__ import annotations
 
 import enum
-from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -20,14 +18,14 @@ import msgspec
 # puts them in the JSON Schema of the OpenAPI document; Structs built in code are not checked.
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # bid, lot and supplier ids
 Name = Annotated[str, msgspec.Meta(max_length=200)]  # display names, lot titles
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # an auction's title
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # an event's title
 Text = Annotated[str, msgspec.Meta(max_length=1000)]  # reasons written by the buyer
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]  # ISO 4217
 Unit = Annotated[str, msgspec.Meta(max_length=32)]  # "t", "kg", "lot"
 
 
 class Role(enum.StrEnum):
-    BUYER = "buyer"
+    BUYER = "buyer"  # the organiser: sees every event of its organisation's auctions as it is
     SUPPLIER = "supplier"
     OBSERVER = "observer"
     SYSTEM = "system"  # the server itself: timer ticks
@@ -37,85 +35,7 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Who sends a command. Built from the verified token at the edge, never from a message."""
 
     role: Role
-    party: str  # buyer organisation id, supplier id, observer id, or "system"
+    party: str  # buyer organisation id, supplier id, observer's buyer organisation, or "system"
 
 
 SYSTEM = Actor(Role.SYSTEM, "system")
-
-
-class DecrementKind(enum.StrEnum):
-    AMOUNT = "amount"  # value in minor units
-    PERCENT = "percent"  # value in basis points of the reference price
-
-
-class BidRule(enum.StrEnum):
-    IMPROVE_OWN = "improve_own"  # a bid must beat the supplier's own best by the decrement
-    BEAT_LEADER = "beat_leader"  # a bid must beat the leading bid by the decrement
-
-
-class TieRule(enum.StrEnum):
-    REJECT = "reject"  # a bid equal to another supplier's best is refused
-    RANK_BY_TIME = "rank_by_time"  # allowed; the earlier bid ranks first
-
-
-class Visibility(enum.StrEnum):
-    RANK_ONLY = "rank_only"
-    RANK_AND_LEADING_PRICE = "rank_and_leading_price"
-    FULL_BOARD = "full_board"  # anonymised: aliases such as "Supplier 3", never identities
-
-
-class LotCloseMode(enum.StrEnum):
-    PARALLEL = "parallel"
-    STAGGERED = "staggered"  # lot n closes stagger_ms after lot n-1
-
-
-class SoftCloseTrigger(enum.StrEnum):
-    ANY_BID = "any_bid"
-    NEW_LEADER = "new_leader"
-
-
-class AwardMode(enum.StrEnum):
-    AUTO_LOWEST = "auto_lowest"  # at a lot's close, award the lowest valid bid if the reserve is met
-    BUYER = "buyer"  # the buyer awards each lot after the close
-
-
-class Decrement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    kind: DecrementKind
-    value: int
-
-
-class SoftClose(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    """A bid within ``window_ms`` of a lot's end moves that end to ``end + extension_ms``."""
-
-    window_ms: int
-    extension_ms: int
-    trigger: SoftCloseTrigger = SoftCloseTrigger.ANY_BID
-    max_extensions: int | None = None  # None: unlimited
-
-
-class LotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    lot_id: Id
-    title: Name
-    quantity: Decimal = Decimal(1)
-    unit: Unit = "lot"
-    ceiling: int  # opening price, minor units: no bid may be above it
-    reserve: int | None = None  # hidden target; never shown to suppliers or observers
-
-
-class AuctionConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    title: Title
-    currency: Currency  # ISO 4217 code, e.g. "EUR"
-    lots: tuple[LotSpec, ...]
-    duration_ms: int  # bidding time of the first lot (all lots when closing in parallel)
-    decrement: Decrement
-    start_at: int | None = None  # ms epoch; None: opened by the buyer's start command
-    bid_rule: BidRule = BidRule.IMPROVE_OWN
-    tie_rule: TieRule = TieRule.REJECT
-    visibility: Visibility = Visibility.RANK_ONLY
-    lot_close: LotCloseMode = LotCloseMode.PARALLEL
-    stagger_ms: int = 0  # gap between consecutive lots' ends when staggered
-    soft_close: SoftClose | None = None
-    fat_finger_bp: int | None = None  # a drop larger than this from the last bid needs confirm=True
-    min_bid_interval_ms: int = 0  # per supplier per auction; faster bids are rate limited
-    award_mode: AwardMode = AwardMode.AUTO_LOWEST
-    minor_units: int = 2  # digits after the decimal point when shown (EUR 2, JPY 0)

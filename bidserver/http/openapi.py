@@ -18,23 +18,16 @@ import msgspec
 
 from .. import wire
 from ..engine.rejections import Reason, Rejection
+from ..engine.reverse.decide import BID_REASONS
 from .routes import ROUTES
 
 _ERROR_CODES = sorted({str(f) for f in wire.Failure} | {str(r) for r in Reason})
 
 F = wire.Failure
-R = Reason
-# The engine's refusals of a bid (engine/decide.py ``_bid``; docs/protocol.md lists them too).
-_BID_REASONS = (
-    R.FORBIDDEN, R.NOT_INVITED, R.DUPLICATE_BID_ID, R.AUCTION_NOT_OPEN, R.AUCTION_PAUSED,
-    R.AUCTION_CLOSED, R.AUCTION_CANCELLED, R.UNKNOWN_LOT, R.LOT_CLOSED, R.INVALID_AMOUNT,
-    R.ABOVE_CEILING, R.RATE_LIMITED, R.DECREMENT_TOO_SMALL, R.TIE_NOT_ALLOWED,
-    R.CONFIRMATION_REQUIRED,
-)
 # POST .../bids: what is answered as a BidResult (the engine's refusals, and what the server could
 # not do with a well-formed bid), and what as a Problem (what is wrong with the request itself).
 _BID_RESULT_FAILURES = (
-    F.RATE_LIMITED, F.JOURNAL_UNAVAILABLE, F.WRITER_UNAVAILABLE, F.SHUTTING_DOWN, F.INTERNAL
+    F.JOURNAL_UNAVAILABLE, F.WRITER_UNAVAILABLE, F.SHUTTING_DOWN, F.INTERNAL
 )
 _BID_PROBLEM_FAILURES = (
     F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE, F.BAD_REQUEST,
@@ -53,7 +46,7 @@ def _bid_outcomes() -> dict[int, dict[str, set[str]]]:
     def add(status: int, shape: str, reason: str) -> None:
         out.setdefault(status, {}).setdefault(shape, set()).add(reason)
 
-    for reason in _BID_REASONS:
+    for reason in BID_REASONS:
         add(wire.rejection_status(Rejection(reason=reason)), "BidResult", str(reason))
     for failure in _BID_RESULT_FAILURES:
         add(wire.failure_status(failure), "BidResult", str(failure))
@@ -90,7 +83,7 @@ def _reason_enums(components: dict[str, Any]) -> None:
     components["Problem"]["properties"]["error"]["enum"] = _ERROR_CODES
     result = components["BidResult"]["properties"]
     result["status"]["enum"] = ["accepted", "rejected"]
-    reasons = sorted({str(r) for r in _BID_REASONS} | {str(f) for f in _BID_RESULT_FAILURES})
+    reasons = sorted({str(r) for r in BID_REASONS} | {str(f) for f in _BID_RESULT_FAILURES})
     result["reason"]["anyOf"] = [{"type": "string", "enum": reasons}, {"type": "null"}]
 
 

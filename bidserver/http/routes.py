@@ -13,7 +13,6 @@ import csv
 import io
 import logging
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -23,10 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import wire
-from ..access import may_see
 from ..auth import AuthError, Principal, token_from_request
-from ..engine import ranking, view_for
-from ..engine.commands import (
+from ..engine.reverse.commands import (
     AwardLot,
     CancelAuction,
     ExtendAuction,
@@ -37,9 +34,9 @@ from ..engine.commands import (
     UpdateConfig,
     VoidBid,
 )
-from ..engine.values import Role
-from ..ws.registry import LOAD_ERRORS
-from ..ws.room import Result, Room
+from ..runtime.auction import Auction
+from ..runtime.outcome import Result
+from ..runtime.registry import LOAD_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +100,7 @@ async def _body(request: Request, kind: type) -> Any:
         raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
 
 
-async def _room(request: Request, principal: Principal) -> Room:
+async def _room(request: Request, principal: Principal) -> Auction:
     """The auction, read from the journal if this process has not loaded it yet: with Redis away
     that read fails, which is the journal being unavailable (503, retry), not a bug (500)."""
     auction_id = request.path_params["auction_id"]
@@ -112,19 +109,21 @@ async def _room(request: Request, principal: Principal) -> Room:
     except LOAD_ERRORS as exc:
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
-    if room is None or not may_see(principal, room.state):
+    if room is None or not room.format.may_see(room.state, principal.actor):
         raise _fail(wire.Failure.UNKNOWN_AUCTION)
     return room
 
 
-def _outcome(room: Room, result: Result, principal: Principal, status: int = 200) -> Response:
+def _view(room: Auction, principal: Principal) -> dict[str, Any]:
+    return {"seq": room.state.seq, "view": room.format.view(room.state, principal.actor)}
+
+
+def _outcome(room: Auction, result: Result, principal: Principal, status: int = 200) -> Response:
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
         raise ApiError(wire.rejection_status(result.rejection), wire.problem_for_rejection(result.rejection))
-    return JSON(
-        {"seq": room.state.seq, "view": view_for(room.state, principal.actor)}, status_code=status
-    )
+    return JSON(_view(room, principal), status_code=status)
 
 
 def handler(fn: Callable) -> Callable:
@@ -171,7 +170,7 @@ async def list_auctions(request: Request) -> Response:
             "seq": room.state.seq,
         }
         for room in request.app.state.services.rooms
-        if room.state.config is not None and may_see(principal, room.state)
+        if room.state.config is not None and room.format.may_see(room.state, principal.actor)
     ]
     return JSON({"auctions": items})
 
@@ -180,73 +179,33 @@ async def get_auction(request: Request) -> Response:
     """The auction as the principal may see it, with the sequence number it reflects."""
     principal = _principal(request)
     room = await _room(request, principal)
-    return JSON({"seq": room.state.seq, "view": view_for(room.state, principal.actor)})
+    return JSON(_view(room, principal))
 
 
 async def bid_history(request: Request) -> Response:
     """Bids per role: the buyer sees all with identities, a supplier its own, observers an
-    anonymised list (only where the auction shows a board)."""
+    anonymised list."""
     principal = _principal(request)
     room = await _room(request, principal)
-    state = room.state
-    rows = []
-    for bid_id, bid in state.bids.items():
-        entry: dict[str, Any] = {
-            "lot_id": bid.lot_id,
-            "amount": bid.amount,
-            "at": bid.at,
-            "seq": bid.seq,
-            "voided": bid.voided,
-        }
-        alias = state.suppliers[bid.supplier].alias
-        if principal.role is Role.BUYER:
-            entry |= {
-                "bid_id": bid_id,
-                "supplier": bid.supplier,
-                "name": state.suppliers[bid.supplier].name,
-                "alias": alias,
-                "entered_by": bid.entered_by,
-                "void_reason": bid.void_reason,
-            }
-        elif principal.role is Role.SUPPLIER:
-            if bid.supplier != principal.party:
-                continue
-            entry |= {"bid_id": bid_id, "alias": alias, "void_reason": bid.void_reason}
-        else:
-            entry["alias"] = alias
-        rows.append(entry)
-    return JSON({"seq": state.seq, "bids": rows})
+    rows = room.format.history(room.state, principal.actor)
+    return JSON({"seq": room.state.seq, "bids": rows})
 
 
 async def results_csv(request: Request) -> Response:
     """The buyer's result sheet: every lot's ranking with identities, and the award."""
     principal = _principal(request)
     room = await _room(request, principal)
-    if principal.role is not Role.BUYER:
+    table = room.format.results(room.state, principal.actor)
+    if table is None:
         raise ApiError(403, wire.Problem(error="forbidden", detail="results are the buyer's"))
-    state = room.state
-    scale = Decimal(10) ** -state.config.minor_units
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        ["auction_id", "lot_id", "lot_title", "rank", "supplier", "name", "alias", "amount",
-         "currency", "bid_id", "bid_at_ms", "awarded"]
-    )
-    for spec in state.config.lots:
-        lot = state.lots[spec.lot_id]
-        award = getattr(lot, "award", None)
-        for entry in ranking(state, spec.lot_id):
-            writer.writerow(
-                [state.auction_id, spec.lot_id, spec.title, entry.rank, entry.supplier,
-                 state.suppliers[entry.supplier].name, entry.alias,
-                 str((Decimal(entry.amount) * scale).quantize(scale)), state.config.currency,
-                 entry.bid_id, entry.at,
-                 "yes" if award is not None and award.bid_id == entry.bid_id else ""]
-            )
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": f'attachment; filename="{state.auction_id}.csv"'},
+        headers={"content-disposition": f'attachment; filename="{room.auction_id}.csv"'},
     )
 
 
@@ -322,11 +281,13 @@ award = _command_route(
 
 def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
     """A bid the server could not take, answered as the live room answers it (``bid_result``)."""
-    answer = wire.bid_failed(bid_id, failure, detail)
-    response = JSON(answer, status_code=wire.failure_status(failure))
-    if failure is wire.Failure.RATE_LIMITED:
-        response.headers["retry-after"] = "1"
-    return response
+    return JSON(wire.bid_failed(bid_id, failure, detail), status_code=wire.failure_status(failure))
+
+
+def _rate_limited(bid_id: str) -> Response:
+    answer = wire.rate_limited(bid_id, "too many bids; resend the same bid_id later")
+    status = wire.rejection_status(wire.RATE_LIMITED)
+    return JSON(answer, status_code=status, headers={"retry-after": "1"})
 
 
 async def place_bid(request: Request) -> Response:
@@ -341,9 +302,7 @@ async def place_bid(request: Request) -> Response:
     principal = _principal(request)
     body = await _body(request, wire.BidBody)
     if not request.app.state.services.http_bids.take((principal.role, principal.party)):
-        return _bid_failure(
-            body.bid_id, wire.Failure.RATE_LIMITED, "too many bids; resend the same bid_id later"
-        )
+        return _rate_limited(body.bid_id)
     try:
         room = await _room(request, principal)
     except ApiError as exc:
@@ -352,7 +311,7 @@ async def place_bid(request: Request) -> Response:
         return _bid_failure(body.bid_id, exc.failure, "not acknowledged; resend the same bid_id")
     command = wire.bid_command(principal.actor, body)
     result = await room.submit(command)
-    answer = room.bid_result(command, result)
+    answer = wire.bid_result(command.bid_id, result)
     if result.failure is not None:
         status = wire.failure_status(result.failure)
     elif result.rejection is not None:

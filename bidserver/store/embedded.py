@@ -30,6 +30,8 @@ from types import TracebackType
 
 import redis
 
+from ..clock import monotonic_s
+
 __all__ = ["EmbeddedRedis", "EmbeddedRedisError", "find_server_executable"]
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,7 @@ class EmbeddedRedis:
 
     def _wait_ready(self, timeout: float) -> None:
         assert self._proc is not None
-        deadline = time.monotonic() + timeout
+        deadline = monotonic_s() + timeout
         delay = 0.005
         client = redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1.0)
         try:
@@ -179,7 +181,7 @@ class EmbeddedRedis:
                         return
                 except (redis.ConnectionError, redis.TimeoutError):
                     pass  # not listening yet, or still loading the AOF
-                if time.monotonic() > deadline:
+                if monotonic_s() > deadline:
                     raise EmbeddedRedisError(f"redis-server not ready after {timeout}s: {self._log_tail()}")
                 time.sleep(delay)  # poll interval, backing off; not a wait for a guessed duration
                 delay = min(delay * 2, 0.1)
@@ -222,10 +224,10 @@ class EmbeddedRedis:
 
     @staticmethod
     def _wait_gone(pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
+        deadline = monotonic_s() + timeout
         delay = 0.005
         while _pid_alive(pid):
-            if time.monotonic() > deadline:
+            if monotonic_s() > deadline:
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.1)

@@ -22,11 +22,12 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 from .. import clock, wire
-from ..access import may_see
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
-from .fanout import Connection, QueuedSink
-from .registry import LOAD_ERRORS, Auction
-from .session import Session, TokenBucket
+from ..ratelimit import TokenBucket
+from ..runtime.auction import Auction
+from ..runtime.registry import LOAD_ERRORS
+from .fanout import Broadcaster, Connection, QueuedSink
+from .session import Session
 from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,14 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         detail = "the journal is unavailable; retry"
         raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None
-    if room is None or not may_see(principal, room.state):
+    if room is None or not room.format.may_see(room.state, principal.actor):
         raise _Denied(wire.Failure.UNKNOWN_AUCTION)
     return principal, since, room
+
+
+def audience(auction: Auction) -> Broadcaster:
+    """The live room's fan-out is the audience the application gives every auction (``app``)."""
+    return auction.audience  # type: ignore[return-value]
 
 
 def _close_at_expiry(principal: Principal, conn: Connection) -> asyncio.TimerHandle | None:
@@ -100,7 +106,7 @@ def _on_gone(
     """What must happen once the socket is gone, whichever way it went."""
 
     def gone() -> None:
-        room.broadcaster.leave(conn)
+        audience(room).leave(conn)
         conn.closed = True
         if timer is not None:
             timer.cancel()
@@ -145,7 +151,7 @@ async def live_room(websocket: WebSocket) -> None:
         pause=direct["pause"] if direct is not None else resumed.clear,
         resume=direct["resume"] if direct is not None else resumed.set,
     )
-    room.broadcaster.join(conn, since)
+    audience(room).join(conn, since)
     gone = _on_gone(room, conn, _close_at_expiry(principal, conn))
     if direct is not None:  # frames go direct from now on; the socket outlives this coroutine
         direct["detach"](gone)

@@ -19,16 +19,15 @@ import asyncio
 import bisect
 import collections
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol
 
 import msgspec
 
 from .. import wire
-from ..engine import AuctionState, audience_view, conflated, personal_to, redact, you_view
-from ..engine import events as ev
-from ..engine.events import Event
+from ..engine.format import Delivery, Format
 from ..engine.values import Actor, Role
+from ..runtime.auction import Auction
 from .frames import Outgoing
 
 log = logging.getLogger(__name__)
@@ -135,34 +134,24 @@ SLICE = 100  # sockets written per turn of the event loop (see Broadcaster.flush
 FANOUT_SHARE = 0.5  # while commands come faster than BUSY_RATE per second, at most this share
 BUSY_RATE = 200  # of the time goes to writing sliced updates
 
-# Events that must reach everyone at once: never held back by conflation.
-URGENT = (
-    ev.AuctionOpened, ev.LotExtended, ev.LotClosed, ev.LotAwarded, ev.AuctionClosed,
-    ev.AuctionPaused, ev.AuctionResumed, ev.AuctionCancelled, ev.BidVoided,
-)
-
-
 def _with_seq(encoded: bytes, seq: int) -> msgspec.Raw:
     """An encoded event object with its sequence number added (``{...}`` -> ``{...,"seq":n}``)."""
     return msgspec.Raw(b"%b,\"seq\":%d}" % (encoded[:-1], seq))
 
 
-def _listed(state: AuctionState, event: Event, seq: int, actor: Actor) -> msgspec.Raw | None:
-    if actor.role is Role.BUYER:  # the buyer sees every event as it is
-        return _with_seq(_encoder.encode(event), seq)
-    shown = redact(state, event, actor)
+def _listed(fmt: Format, state: Any, event: Any, seq: int, actor: Actor) -> msgspec.Raw | None:
+    shown = fmt.redact(state, event, actor)
     if shown is None:
         return None
-    shown["seq"] = seq
-    return msgspec.Raw(_encoder.encode(shown))
+    return _with_seq(_encoder.encode(shown), seq)
 
 
-def listed_events(state: AuctionState, events: Iterable[Event], first_seq: int, actor: Actor):
+def listed_events(fmt: Format, state: Any, events: Iterable[Any], first_seq: int, actor: Actor):
     """The events of a range as ``actor`` sees them listed in an update, each with its seq."""
     out = []
     for seq, event in enumerate(events, first_seq):
-        if not conflated(event, actor):
-            shown = _listed(state, event, seq, actor)
+        if fmt.listed_to(state, event, actor):
+            shown = _listed(fmt, state, event, seq, actor)
             if shown is not None:
                 out.append(shown)
     return out
@@ -172,25 +161,26 @@ class _Window:
     """One flush's events after ``since``: listed once per role, and once for their author.
 
     At a hot close nearly all events are accepted bids, which suppliers and observers do not get
-    listed (``engine.views.conflated``): one pass picks out the few others, so the cost for them
-    does not grow with the bid rate. Only the buyer's audience encodes every event.
+    listed (``Delivery.FOLDED``): one pass picks out the few others, so the cost for them does not
+    grow with the bid rate. Only the buyer's audience encodes every event.
     """
 
-    def __init__(self, state: AuctionState, events: list[Event], since: int) -> None:
+    def __init__(self, fmt: Format, state: Any, events: list[Any], since: int) -> None:
+        self.fmt = fmt
         self.state = state
         self.since = since
         self.events = events  # seq = since + 1 + index
         self._shared: dict[Role, tuple[list[int], list[msgspec.Raw]]] = {}
-        self._rare: list[tuple[int, Event]] | None = None
-        self._personal: dict[str, list[tuple[int, Event]]] | None = None
+        self._rare: list[tuple[int, Any]] | None = None
+        self._personal: dict[str, list[tuple[int, Any]]] | None = None
 
-    def _rare_events(self) -> list[tuple[int, Event]]:
-        """(seq, event) of everything but plain accepted bids."""
+    def _rare_events(self) -> list[tuple[int, Any]]:
+        """(seq, event) of everything listed to someone besides the buyer."""
         if self._rare is None:
-            bid = ev.BidAccepted
+            delivery, folded = self.fmt.delivery, Delivery.FOLDED
             self._rare = [
                 (seq, e) for seq, e in enumerate(self.events, self.since + 1)
-                if type(e) is not bid or e.entered_by is not None
+                if delivery(e) is not folded
             ]
         return self._rare
 
@@ -198,25 +188,26 @@ class _Window:
         """(seqs, encoded events) listed to a participant of ``role`` who authored none of them."""
         found = self._shared.get(role)
         if found is None:
-            actor = Actor(role, self.state.buyer if role is Role.BUYER else "")
+            fmt, state = self.fmt, self.state
+            actor = Actor(role, "")
             pairs = enumerate(self.events, self.since + 1) if role is Role.BUYER else self._rare_events()
             seqs, encoded = [], []
             for seq, event in pairs:
-                if conflated(event, actor):
+                if not fmt.listed_to(state, event, actor):
                     continue
-                shown = _listed(self.state, event, seq, actor)
+                shown = _listed(fmt, state, event, seq, actor)
                 if shown is not None:
                     seqs.append(seq)
                     encoded.append(shown)
             found = self._shared[role] = (seqs, encoded)
         return found
 
-    def personal(self, supplier: str) -> list[tuple[int, Event]]:
+    def personal(self, supplier: str) -> list[tuple[int, Any]]:
         """The (seq, event)s this supplier sees differently: bids entered for it, voids, awards."""
         if self._personal is None:
             self._personal = {}
             for seq, event in self._rare_events():
-                author = personal_to(self.state, event)
+                author = self.fmt.personal_to(self.state, event)
                 if author is not None:
                     self._personal.setdefault(author, []).append((seq, event))
         return self._personal.get(supplier, ())
@@ -228,11 +219,12 @@ class _Window:
         own = self.personal(actor.party) if actor.role is Role.SUPPLIER else ()
         if not own:
             return encoded[start:] if start else encoded
+        fmt, state = self.fmt, self.state
         merged = dict(zip(seqs[start:], encoded[start:]))
         for seq, event in own:
             if seq <= since:
                 continue
-            shown = None if conflated(event, actor) else _listed(self.state, event, seq, actor)
+            shown = _listed(fmt, state, event, seq, actor) if fmt.listed_to(state, event, actor) else None
             if shown is None:
                 merged.pop(seq, None)
             else:
@@ -250,7 +242,8 @@ class _Audience:
 
 
 class Broadcaster:
-    """The audiences of one room, and conflated, encode-once publication of updates.
+    """The participants of one auction connected to this process (``runtime.audience.Audience``),
+    and conflated, encode-once publication of updates.
 
     Conflation: after a batch the room calls ``publish``; audiences are flushed at once when the
     last flush is at least ``interval_s`` old or the batch holds an urgent event (a close, an
@@ -260,18 +253,11 @@ class Broadcaster:
     or an award; a supplier's ``you`` carries its exact rank.
     """
 
-    def __init__(
-        self,
-        now_ms: Callable[[], int],
-        source: Callable[[], tuple[AuctionState, list[Event]]],
-        *,
-        interval_s: float = 0.05,
-        activity: Callable[[], int] = lambda: 0,
-    ) -> None:
+    def __init__(self, auction: Auction, now_ms: Callable[[], int], *, interval_s: float = 0.05) -> None:
+        self._auction = auction  # its state, log and ``decided`` count (the room's pace)
+        self._format = auction.format
         self._now_ms = now_ms
-        self._activity = activity  # a count of commands decided so far (the room's)
         self._activity_at_start = 0
-        self._source = source
         self._interval = interval_s
         self._audiences: dict[AudienceKey, _Audience] = {}
         self._last_flush = float("-inf")
@@ -290,25 +276,23 @@ class Broadcaster:
         for audience in self._audiences.values():
             yield from audience.conns
 
-    def _view(self, state: AuctionState, role: Role) -> msgspec.Raw:
+    def _view(self, state: Any, role: Role) -> msgspec.Raw:
         """The role's shared view at the current seq, encoded once."""
         cached = self._views.get(role)
         if cached is None or cached[0] != state.seq:
             cached = self._views[role] = (
-                state.seq, msgspec.Raw(_encoder.encode(audience_view(state, role)))
+                state.seq, msgspec.Raw(_encoder.encode(self._format.audience_view(state, role)))
             )
         return cached[1]
 
-    @staticmethod
-    def _you(state: AuctionState, actor: Actor) -> msgspec.Raw | None:
-        if actor.role is not Role.SUPPLIER:
-            return None
-        return msgspec.Raw(_encoder.encode(you_view(state, actor.party)))
+    def _you(self, state: Any, actor: Actor) -> msgspec.Raw | None:
+        you = self._format.you_view(state, actor)
+        return None if you is None else msgspec.Raw(_encoder.encode(you))
 
     def join(self, conn: Connection, since: int | None) -> None:
         """Welcome, then (when resuming) everything after ``since``; synchronous, so no update
         published by the room can slip between the snapshot and the subscription."""
-        state, log_events = self._source()
+        state, log_events = self._auction.state, self._auction.log
         now = self._now_ms()
         actor = conn.actor
         view = self._view(state, actor.role)
@@ -325,7 +309,7 @@ class Broadcaster:
             )
         )
         if since is not None and 0 <= since < state.seq:
-            events = listed_events(state, log_events[since:], since + 1, actor)
+            events = listed_events(self._format, state, log_events[since:], since + 1, actor)
             conn.push_message(
                 wire.Update(
                     first_seq=since + 1, seq=state.seq, server_time=now, events=events,
@@ -345,11 +329,12 @@ class Broadcaster:
             if not audience.conns:
                 del self._audiences[conn.key]
 
-    def publish(self, events: list[Event]) -> None:
+    def publish(self, events: Sequence[Any]) -> None:
         """New durable events exist: flush now or at the end of the conflation interval."""
         if not self._audiences:
             return
-        urgent = any(isinstance(e, URGENT) for e in events)
+        delivery, urgent_kind = self._format.delivery, Delivery.URGENT
+        urgent = any(delivery(e) is urgent_kind for e in events)
         if self._jobs:  # still writing the previous update: the next one follows it
             self._again = True
             self._again_urgent = self._again_urgent or urgent
@@ -379,14 +364,14 @@ class Broadcaster:
             self._again = True
             return
         self._last_flush = asyncio.get_running_loop().time()
-        state, log_events = self._source()
+        state, log_events = self._auction.state, self._auction.log
         seq = state.seq
         pending = [a for a in self._audiences.values() if a.flushed_seq < seq and a.conns]
         if not pending:
             return
         now = self._now_ms()
         since = min(a.flushed_seq for a in pending)
-        window = _Window(state, log_events[since:], since)
+        window = _Window(self._format, state, log_events[since:], since)
         for audience in pending:
             actor = audience.actor
             flushed = audience.flushed_seq
@@ -416,7 +401,9 @@ class Broadcaster:
                             server_time=now,
                             events=window.for_actor(actor, conn.seq)
                             if conn.seq >= since
-                            else listed_events(state, log_events[conn.seq:], conn.seq + 1, actor),
+                            else listed_events(
+                                self._format, state, log_events[conn.seq:], conn.seq + 1, actor
+                            ),
                             view=view,
                             you=you,
                         )
@@ -430,7 +417,7 @@ class Broadcaster:
                 self._jobs.append((out, targets, 0))
         if self._jobs:
             self._job_started = self._last_flush
-            self._activity_at_start = self._activity()
+            self._activity_at_start = self._auction.decided
             asyncio.get_running_loop().call_soon(self._deliver)
 
     def _deliver(self) -> None:
@@ -454,12 +441,16 @@ class Broadcaster:
         # time at most): the bids' path keeps its share of the process however many watchers.
         now = loop.time()
         took = now - self._job_started
-        if self._activity() - self._activity_at_start > took * BUSY_RATE:
+        if self._auction.decided - self._activity_at_start > took * BUSY_RATE:
             self._rest_until = now + took * (1 - FANOUT_SHARE) / FANOUT_SHARE
         if self._again:
             self._again = False
             urgent, self._again_urgent = self._again_urgent, False
             self._schedule(urgent)
+
+    def shut_down(self) -> None:
+        failure = wire.Failure.SHUTTING_DOWN
+        self.close_all(wire.failure_close_code(failure), failure.value)
 
     def close_all(self, code: int, reason: str) -> None:
         self._jobs.clear()

@@ -11,72 +11,19 @@ session asks its transport to stop reading, which pushes back on the client thro
 
 from __future__ import annotations
 
-import collections
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 import msgspec
 
 from .. import wire
 from ..auth import Principal
-from ..engine.commands import PlaceBid
+from ..engine.reverse.commands import PlaceBid
+from ..ratelimit import TokenBucket
+from ..runtime.auction import Auction
+from ..runtime.outcome import Result
 from .fanout import Connection
-from .room import Result, Room
 
 MAX_IN_FLIGHT = 32
-
-
-class TokenBucket:
-    """A rate limit (per connection, or per principal for HTTP bids): ``rate`` messages per second
-    with bursts up to ``burst``."""
-
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = burst
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-class BucketsByKey:
-    """One ``TokenBucket`` per key (an HTTP principal), at most ``capacity`` of them.
-
-    Why: a bid over HTTP has no connection to hang a bucket on, so without this the API would be
-    a way around the live room's limit. The least recently used bucket goes first when full, which
-    bounds memory whatever the number of callers; a bucket evicted that way starts full again,
-    which only favours a principal idle for longer than ``capacity`` others took to arrive.
-    """
-
-    __slots__ = ("rate", "burst", "capacity", "_buckets")
-
-    def __init__(self, rate: float, burst: float, *, capacity: int = 10_000) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.capacity = capacity
-        self._buckets: collections.OrderedDict[Hashable, TokenBucket] = collections.OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def take(self, key: Hashable) -> bool:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
-            if len(self._buckets) > self.capacity:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(key)
-        return bucket.take()
 
 
 class Session:
@@ -88,7 +35,7 @@ class Session:
     def __init__(
         self,
         conn: Connection,
-        room: Room,
+        room: Auction,
         principal: Principal,
         bucket: TokenBucket,
         *,
@@ -144,13 +91,13 @@ class Session:
         except (msgspec.DecodeError, msgspec.ValidationError):
             msg = None
         if isinstance(msg, wire.BidMessage):
-            self.conn.push_message(wire.bid_failed(msg.bid_id, wire.Failure.RATE_LIMITED))
+            self.conn.push_message(wire.rate_limited(msg.bid_id))
         else:
-            self.conn.push_message(wire.ErrorMessage(reason=wire.Failure.RATE_LIMITED))
+            self.conn.push_message(wire.ErrorMessage(reason=wire.RATE_LIMITED.reason))
 
     def _answer(self, command: PlaceBid, result: Result) -> None:
         self.in_flight -= 1
-        self.conn.push_message(self.room.bid_result(command, result))
+        self.conn.push_message(wire.bid_result(command.bid_id, result))
         if self.paused and self.in_flight <= self.max_in_flight // 2:
             self.paused = False
             self._resume()

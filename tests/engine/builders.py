@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 import msgspec
 
-from bidserver.engine import AuctionState, Outcome, Rejection, decide, handle, state_bytes
-from bidserver.engine.commands import (
+from bidserver.engine.rejections import Rejection
+from bidserver.engine.reverse import AuctionState, decide, evolve, state_bytes
+from bidserver.engine.reverse.events import Event
+from bidserver.engine.reverse.commands import (
     AwardLot,
     CancelAuction,
     CreateAuction,
@@ -20,7 +23,7 @@ from bidserver.engine.commands import (
     Tick,
     VoidBid,
 )
-from bidserver.engine.values import (
+from bidserver.engine.reverse.values import (
     SYSTEM,
     Actor,
     AuctionConfig,
@@ -30,10 +33,26 @@ from bidserver.engine.values import (
     Role,
 )
 
+@dataclass(slots=True)
+class Outcome:
+    events: list[Event] = field(default_factory=list)
+    rejection: Rejection | None = None
+
+
+def handle(state: AuctionState, command) -> Outcome:
+    """Decide, then apply each event: the whole step, for tests that need no journal between."""
+    decision = decide(state, command)
+    if isinstance(decision, Rejection):
+        return Outcome(rejection=decision)
+    for event in decision:
+        evolve(state, event)
+    return Outcome(events=decision)
+
+
 T0 = 1_800_000_000_000  # ms epoch: every test's clock starts here
 BUYER = Actor(Role.BUYER, "org-buyer")
 OTHER_BUYER = Actor(Role.BUYER, "org-other")
-OBSERVER = Actor(Role.OBSERVER, "obs-1")
+OBSERVER = Actor(Role.OBSERVER, "org-buyer")  # observers watch their buyer organisation
 SUPPLIERS = ("sup-a", "sup-b", "sup-c")
 _ids = itertools.count(1)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bidserver.engine import AuctionState, Phase, decide, handle, next_deadline
-from bidserver.engine import events as ev
-from bidserver.engine.commands import (
+from bidserver.engine.reverse import AuctionState, Phase, decide, next_deadline
+from bidserver.engine.reverse import events as ev
+from bidserver.engine.reverse.commands import (
     AwardLot,
     CancelAuction,
     CreateAuction,
@@ -20,8 +20,8 @@ from bidserver.engine.commands import (
     VoidBid,
 )
 from bidserver.engine.rejections import Reason
-from bidserver.engine.state import LotPhase
-from bidserver.engine.values import (
+from bidserver.engine.reverse.state import LotPhase
+from bidserver.engine.reverse.values import (
     AwardMode,
     BidRule,
     Decrement,
@@ -34,6 +34,7 @@ from bidserver.engine.values import (
 )
 
 from .builders import (
+    handle,
     BUYER,
     OBSERVER,
     OTHER_BUYER,

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from bidserver.engine import AuctionState, LotPhase, Phase, decide, handle, state_bytes
-from bidserver.engine import events as ev
-from bidserver.engine.commands import (
+from bidserver.engine.reverse import AuctionState, LotPhase, Phase, decide, state_bytes
+from bidserver.engine.reverse import events as ev
+from bidserver.engine.reverse.commands import (
     CreateAuction,
     InviteSupplier,
     PlaceBid,
@@ -23,7 +23,7 @@ from bidserver.engine.commands import (
     UpdateConfig,
 )
 from bidserver.engine.rejections import Reason
-from bidserver.engine.values import (
+from bidserver.engine.reverse.values import (
     SYSTEM,
     AwardMode,
     BidRule,
@@ -37,6 +37,7 @@ from bidserver.engine.values import (
 )
 
 from .builders import (
+    handle,
     BUYER,
     OBSERVER,
     OTHER_BUYER,

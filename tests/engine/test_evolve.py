@@ -11,10 +11,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from bidserver.engine import AuctionState, LotPhase, Phase, evolve, replay, state_bytes
-from bidserver.engine import events as ev
-from bidserver.engine.state import BidRecord, LotState
-from bidserver.engine.values import LotSpec
+from bidserver.engine.reverse import AuctionState, LotPhase, Phase, evolve, replay, state_bytes
+from bidserver.engine.reverse import events as ev
+from bidserver.engine.reverse.state import BidRecord, LotState
+from bidserver.engine.reverse.values import LotSpec
 
 from .builders import T0, accepted, bid, config, lot, lots, setup_log, tick, void
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bidserver.engine import AuctionState, decide, evolve, replay, state_bytes
-from bidserver.engine import events as ev
-from bidserver.engine.commands import (
+from bidserver.engine.reverse import AuctionState, decide, evolve, replay, state_bytes
+from bidserver.engine.reverse import events as ev
+from bidserver.engine.reverse.commands import (
     ExtendAuction,
     PauseAuction,
     PlaceBid,
@@ -26,9 +26,9 @@ from bidserver.engine.commands import (
     VoidBid,
 )
 from bidserver.engine.rejections import Rejection
-from bidserver.engine.rules import max_acceptable
-from bidserver.engine.state import LotPhase
-from bidserver.engine.values import (
+from bidserver.engine.reverse.rules import max_acceptable
+from bidserver.engine.reverse.state import LotPhase
+from bidserver.engine.reverse.values import (
     BidRule,
     Decrement,
     DecrementKind,
@@ -211,7 +211,7 @@ def test_replay_gives_the_same_state_byte_for_byte(data):
 
 def _events_of_setup(cfg):
     """The events ``opened`` applied, recovered by replaying its commands into a log."""
-    from bidserver.engine.commands import CreateAuction, InviteSupplier, StartAuction
+    from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, StartAuction
 
     state = AuctionState.new("auc-1")
     for command in (

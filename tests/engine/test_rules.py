@@ -1,4 +1,4 @@
-"""The integer arithmetic of the rules (``bidserver.engine.rules``), one function at a time."""
+"""The integer arithmetic of the rules (``bidserver.engine.reverse.rules``), one function at a time."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from bidserver.engine.events import LotEnd
-from bidserver.engine.rules import (
+from bidserver.engine.reverse.events import LotEnd
+from bidserver.engine.reverse.rules import (
     ceil_div,
     config_problem,
     lot_ends,
@@ -17,8 +17,8 @@ from bidserver.engine.rules import (
     step,
     stagger_pushes,
 )
-from bidserver.engine.state import BidRecord, LotPhase, LotState
-from bidserver.engine.values import (
+from bidserver.engine.reverse.state import BidRecord, LotPhase, LotState
+from bidserver.engine.reverse.values import (
     BidRule,
     Decrement,
     DecrementKind,

@@ -5,18 +5,16 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from bidserver.engine import events as ev
-from bidserver.engine import (
-    AuctionState, audience_view, conflated, handle, next_deadline, redact, view_for, you_view,
-)
-from bidserver.engine.commands import (
+from bidserver.engine.reverse import events as ev
+from bidserver.engine.reverse import FORMAT, AuctionState, audience_view, next_deadline, view_for, you_view
+from bidserver.engine.reverse.commands import (
     AwardLot, CancelAuction, CreateAuction, InviteSupplier, PauseAuction, PlaceBid, ResumeAuction,
     VoidBid,
 )
-from bidserver.engine.values import SYSTEM, AwardMode, LotCloseMode, Role, Visibility
+from bidserver.engine.reverse.values import SYSTEM, AwardMode, LotCloseMode, Role, Visibility
 
 from .builders import (
-    BUYER, OBSERVER, OTHER_BUYER, SUPPLIERS, T0, bid, config, draft, lot, lots, opened, supplier, tick,
+    handle, BUYER, OBSERVER, OTHER_BUYER, SUPPLIERS, T0, bid, config, draft, lot, lots, opened, supplier, tick,
 )
 
 
@@ -30,6 +28,12 @@ def auction(visibility: Visibility):
 
 def encoded(value) -> bytes:
     return msgspec.json.encode(value)
+
+
+def redact(state, event, actor):
+    """The event as ``actor`` sees it, as JSON-ready data (redact may return the event itself)."""
+    shown = FORMAT.redact(state, event, actor)
+    return None if shown is None else msgspec.to_builtins(shown)
 
 
 @pytest.mark.parametrize("visibility", list(Visibility))
@@ -141,14 +145,18 @@ def test_an_award_shows_suppliers_no_more_than_the_visibility_does(visibility):
         assert redact(state, award, viewer)["amount"] == 93_000
 
 
-def test_accepted_bids_are_conflated_except_for_the_buyer_and_phone_in_bids():
+def test_accepted_bids_are_folded_except_for_the_buyer_and_phone_in_bids():
     state, log = auction(Visibility.FULL_BOARD)
     accepted = log[0]
-    assert conflated(accepted, supplier("sup-a")) and conflated(accepted, OBSERVER)
-    assert not conflated(accepted, BUYER)
+
+    def listed(event, actor):
+        return FORMAT.listed_to(state, event, actor)
+
+    assert not listed(accepted, supplier("sup-a")) and not listed(accepted, OBSERVER)
+    assert listed(accepted, BUYER)
     [phoned] = handle(state, PlaceBid(actor=BUYER, at=T0 + 20, lot_id="L1", amount=90_000,
                                       bid_id="p", on_behalf_of="sup-c")).events
-    assert not conflated(phoned, supplier("sup-c")) and conflated(phoned, supplier("sup-a"))
+    assert listed(phoned, supplier("sup-c")) and not listed(phoned, supplier("sup-a"))
 
 
 # ------------------------------------------------------------------ per visibility, per role

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from bidserver.app import build_app
 from bidserver.config import Settings
 from bidserver.store.journal import MemoryJournal
-from bidserver.ws.session import BucketsByKey
+from bidserver.ratelimit import BucketsByKey
 
 from .test_api import BUYER, CONFIG, KEY, auth, create
 

@@ -3,23 +3,14 @@ in both of its durable modes (AOF ``appendfsync always``; ``everysec`` with WAIT
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
-from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import Journal, MemoryJournal
 from bidserver.store.redis_journal import MODE_AOF_ALWAYS, MODE_WAITAOF, RedisJournal
 
 from .servers import everysec_server
-
-
-@pytest.fixture
-def waitaof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    """A Valkey (or Redis >= 7.2) with ``appendfsync everysec``: the journal's WAITAOF mode."""
-    with everysec_server(tmp_path / "everysec") as server:
-        yield server
 
 
 @pytest.fixture(params=["memory", "redis", "redis-waitaof"])

@@ -16,7 +16,7 @@ from bidserver import clock
 from bidserver.app import build_app
 from bidserver.auth import LEEWAY_S, Principal, mint_token
 from bidserver.config import Settings
-from bidserver.engine.values import Role
+from bidserver.engine.reverse.values import Role
 from bidserver.store.journal import MemoryJournal
 from bidserver.ws.endpoint import _close_at_expiry, _on_gone
 
@@ -102,7 +102,7 @@ class _Conn:
 
 class _Room:
     def __init__(self) -> None:
-        self.broadcaster = self
+        self.audience = self
         self.left: list[object] = []
 
     def leave(self, conn) -> None:

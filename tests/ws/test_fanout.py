@@ -9,13 +9,13 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from bidserver.engine.commands import ExtendAuction, PlaceBid
-from bidserver.engine.events import BidAccepted, SupplierInvited
-from bidserver.engine.values import Actor, Role
+from bidserver.engine.reverse.commands import ExtendAuction, PlaceBid
+from bidserver.engine.reverse.events import BidAccepted, SupplierInvited
+from bidserver.engine.reverse.values import Actor, Role
 from bidserver.ws.fanout import Connection, QueuedSink
 from bidserver.ws.frames import Outgoing, text_frame
 
-from .test_room import BUYER, S1, S2, bid, open_room
+from ..runtime.test_room import BUYER, S1, S2, bid, open_room
 
 OBSERVER = Actor(Role.OBSERVER, "o1")
 
@@ -44,7 +44,7 @@ class RecordingSink:
 def join(room, actor: Actor, since: int | None = None, limit: int = 1_000):
     sink = RecordingSink(limit)
     conn = Connection(actor, sink)
-    room.broadcaster.join(conn, since)
+    room.auction.audience.join(conn, since)
     return conn, sink
 
 
@@ -178,7 +178,7 @@ async def test_queued_sink_drains_in_order_and_closes_a_laggard_with_4408():
     fast = Connection(S1, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
     slow = Connection(S1, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
     for conn in (fast, slow):
-        room.broadcaster.join(conn, None)
+        room.auction.audience.join(conn, None)
     for i in range(8):
         assert (await room.submit(bid(S2, 9_000 - 10 * i, f"b{i}"))).ok
         await wait_for(lambda: len(fast_sock.sent) == i + 2)
@@ -228,13 +228,13 @@ async def test_while_bids_pour_in_a_long_delivery_is_followed_by_a_rest(monkeypa
     room = await open_room()
     sinks = [join(room, OBSERVER)[1] for _ in range(5)]
     assert (await room.submit(bid(S1, 9_000, "b0"))).ok
-    room.decided += 10_000  # as if thousands of bids were decided during the delivery
+    room.auction.decided += 10_000  # as if thousands of bids were decided during the delivery
     await wait_for(lambda: all(len(s.frames) == 2 for s in sinks))
-    assert room.broadcaster._rest_until > float("-inf")  # a rest as long as the delivery
+    assert room.auction.audience._rest_until > float("-inf")  # a rest as long as the delivery
     quiet_room = await open_room()
     quiet = [join(quiet_room, OBSERVER)[1] for _ in range(5)]
     assert (await quiet_room.submit(bid(S1, 9_000, "b0"))).ok
     await wait_for(lambda: all(len(s.frames) == 2 for s in quiet))
-    assert quiet_room.broadcaster._rest_until == float("-inf")  # nothing to make room for
+    assert quiet_room.auction.audience._rest_until == float("-inf")  # nothing to make room for
     await room.stop()
     await quiet_room.stop()

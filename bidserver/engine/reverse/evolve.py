@@ -16,6 +16,7 @@ def _created(state: AuctionState, e: ev.AuctionCreated) -> None:
     state.buyer = e.buyer
     state.config = e.config
     state.phase = Phase.DRAFT
+    state.created_at = e.at
     state.lots = {spec.lot_id: LotState(spec.lot_id) for spec in e.config.lots}
 
 
@@ -133,7 +134,7 @@ def evolve(state: AuctionState, event: ev.Event) -> None:
 
 
 def replay(auction_id: str, events: Iterable[ev.Event]) -> AuctionState:
-    state = AuctionState.new(auction_id)
+    state = AuctionState(auction_id)
     for event in events:
         evolve(state, event)
     return state

@@ -9,10 +9,10 @@ present (see ``Journal.read``): lazy loads and take-overs use durable reads; rec
 stream first and proves them all with one ``fence`` (one fsync wait at start, not one per
 auction). Lazy loads of different auctions do not wait for each other (each may wait for a fence).
 
-Each auction is served through a stable ``Auction`` handle whose implementation is the ``Room``
-when this process writes the auction, or a ``FollowerRoom`` when another process does (with a
-``Cluster``: several processes on one Redis). Sockets and their audiences belong to the handle's
-broadcaster, so they stay connected when this process takes an auction over or hands it back.
+Each auction is served as an ``Auction`` whose mode is a ``Room`` when this process writes it, or a
+``Replica`` when another process does (with a ``Cluster``: several processes on one Redis). Its
+format comes from the journal; its audience from the factory the application wires in (the
+WebSocket fan-out), so the runtime imports no edge.
 """
 
 from __future__ import annotations
@@ -20,66 +20,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from redis.exceptions import RedisError
 
-from .. import wire
-from ..engine import AuctionState, replay
-from ..engine.commands import Command, CreateAuction, PlaceBid
-from ..engine.events import Event, decode_event
-from ..engine.values import Actor, AuctionConfig
+from ..engine.format import Format
+from ..engine.values import Actor
+from ..failures import Failure
 from ..store.group_commit import GroupCommit
 from ..store.journal import Journal, JournalError
-from .fanout import Broadcaster
-from .follower import FollowerRoom
-from .room import Result, Room
-
-if TYPE_CHECKING:
-    from .cluster import Cluster
+from .audience import AudienceFactory, no_audience
+from .auction import Auction
+from .cluster import Cluster
+from .journaling import from_journal
+from .outcome import Result
+from .replica import Replica
+from .room import Room
 
 log = logging.getLogger(__name__)
 
 
 def new_auction_id() -> str:
     return "a" + secrets.token_hex(8)
-
-
-class Auction:
-    """One auction as this process serves it: written here (``Room``) or followed."""
-
-    def __init__(self, impl: Room | FollowerRoom, broadcaster: Broadcaster) -> None:
-        self.impl = impl
-        self.broadcaster = broadcaster
-
-    @property
-    def auction_id(self) -> str:
-        return self.impl.auction_id
-
-    @property
-    def state(self) -> AuctionState:
-        return self.impl.state
-
-    @property
-    def log(self) -> list[Event]:
-        return self.impl.log
-
-    @property
-    def writer(self) -> bool:
-        return isinstance(self.impl, Room)
-
-    async def submit(self, command: Command) -> Result:
-        return await self.impl.submit(command)
-
-    def submit_nowait(self, command: Command, callback: Callable[[Command, Result], None]) -> None:
-        self.impl.submit_nowait(command, callback)
-
-    def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
-        return self.impl.bid_result(command, result)
-
-    async def stop(self) -> None:
-        await self.impl.stop()
 
 
 # What ``Rooms.get`` raises when the auction must be read and the store is away (the journal, or
@@ -92,12 +55,15 @@ class Rooms:
         self,
         journal: Journal,
         now_ms: Callable[[], int],
+        formats: Mapping[str, Format],
         *,
+        audience: AudienceFactory = no_audience,
         id_factory: Callable[[], str] = new_auction_id,
-        fanout_interval_s: float = 0.05,
         cluster: Cluster | None = None,
     ) -> None:
-        self._fanout_interval_s = fanout_interval_s
+        self._formats = dict(formats)
+        self._by_config = {fmt.config_type: fmt for fmt in self._formats.values()}
+        self._audience = audience
         self._journal = journal
         self._commits = GroupCommit(journal)  # every room's appends: one round trip per turn
         self._now_ms = now_ms
@@ -182,46 +148,31 @@ class Rooms:
         """The auction from its durable journal entries, written here or followed."""
         if not entries:
             return None
-        events = [decode_event(data) for _, data in entries]
-        state = replay(auction_id, events)
-        handle = self._handle(state, events, writer=writer)
+        fmt, events = self._decode(auction_id, entries)
+        auction = self._serve(fmt, fmt.replay(auction_id, events), events, writer=writer)
         if not writer:
-            await self.cluster.follow(handle)
-        return handle
+            await self.cluster.follow(auction)
+        return auction
 
-    def _handle(self, state: AuctionState, events: list[Event], *, writer: bool) -> Auction:
-        handle = Auction(None, None)  # type: ignore[arg-type]
-        handle.broadcaster = Broadcaster(
-            self._now_ms,
-            lambda: (handle.impl.state, handle.impl.log),
-            interval_s=self._fanout_interval_s,
-            activity=lambda: handle.impl.decided,
-        )
-        handle.impl = self._room(state, events, handle) if writer else self._follower(
-            state, events, handle
-        )
-        self._rooms[state.auction_id] = handle
+    def _decode(self, auction_id: str, entries: list[tuple[int, bytes]]) -> tuple[Format, list[Any]]:
+        fmt = next(iter(self._formats.values()))
+        return fmt, from_journal(fmt, auction_id, entries)
+
+    def _serve(self, fmt: Format, state: Any, events: list[Any], *, writer: bool) -> Auction:
+        auction = Auction(fmt, state, events, self._audience)
+        auction.mode = self._room(auction) if writer else self._replica(auction)
+        self._rooms[state.auction_id] = auction
         if writer:
-            handle.impl.start()
+            auction.mode.start()
             if self.cluster is not None:
-                self.cluster.serve(handle)
-        return handle
+                self.cluster.serve(auction)
+        return auction
 
-    def _room(self, state: AuctionState, events: list[Event], handle: Auction) -> Room:
-        return Room(
-            state,
-            events,
-            self._commits,
-            self._now_ms,
-            on_finished=self._finished,
-            fanout_interval_s=self._fanout_interval_s,
-            broadcaster=handle.broadcaster,
-        )
+    def _room(self, auction: Auction) -> Room:
+        return Room(auction, self._commits, self._now_ms, on_finished=self._finished)
 
-    def _follower(self, state: AuctionState, events: list[Event], handle: Auction) -> FollowerRoom:
-        return FollowerRoom(
-            state, events, self.cluster.bus, handle.broadcaster, fence=self._journal.fence
-        )
+    def _replica(self, auction: Auction) -> Replica:
+        return Replica(auction, self.cluster.bus, fence=self._journal.fence)
 
     async def promote(self, handle: Auction) -> None:
         """This process now holds the lease of a followed auction: catch up, then write it.
@@ -230,35 +181,35 @@ class Rooms:
         before it, so the new writer never builds on, nor answers from, what a crash could undo.
         If it fails (``JournalUnavailable``), the handle keeps its replica and nothing is written.
         """
-        follower = handle.impl
-        if not isinstance(follower, FollowerRoom):
+        follower = handle.mode
+        if not isinstance(follower, Replica):
             return
         entries = await self._journal.read(handle.auction_id, after_seq=follower.state.seq)
         follower.apply(entries)
-        room = self._room(follower.state, follower.log, handle)
+        room = self._room(handle)
         await follower.stop()
-        handle.impl = room
+        handle.mode = room
         room.start()
         log.info("took over auction %s at seq %d", handle.auction_id, room.state.seq)
 
     async def demote(self, handle: Auction) -> None:
         """This process lost the lease of an auction it wrote: stop writing, follow it."""
-        room = handle.impl
+        room = handle.mode
         if not isinstance(room, Room):
             return
         await room.stop()
-        handle.impl = self._follower(room.state, room.log, handle)
+        handle.mode = self._replica(handle)
         log.warning("lost the lease of auction %s at seq %d: following it", handle.auction_id,
                     room.state.seq)
 
-    async def create(self, actor: Actor, config: AuctionConfig) -> tuple[Auction | None, Result]:
+    async def create(self, actor: Actor, config: Any) -> tuple[Auction | None, Result]:
+        """A new event of the format whose configuration ``config`` is, written here."""
+        fmt = self._by_config[type(config)]
         auction_id = self._id_factory()
         if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
-            return None, Result(failure=wire.Failure.WRITER_UNAVAILABLE)
-        room = self._handle(AuctionState.new(auction_id), [], writer=True)
-        result = await room.submit(
-            CreateAuction(actor=actor, at=0, auction_id=auction_id, config=config)
-        )
+            return None, Result(failure=Failure.WRITER_UNAVAILABLE)
+        room = self._serve(fmt, fmt.new_state(auction_id), [], writer=True)
+        result = await room.submit(fmt.create(actor, auction_id, config))
         if not result.ok:
             del self._rooms[auction_id]
             await room.stop()
@@ -268,7 +219,7 @@ class Rooms:
             return None, result
         return room, result
 
-    def _finished(self, room: Room) -> None:
+    def _finished(self, room: Auction) -> None:
         task = asyncio.get_running_loop().create_task(self._mark_finished(room.auction_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -281,9 +232,7 @@ class Rooms:
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):
-            room.broadcaster.close_all(
-                wire.failure_close_code(wire.Failure.SHUTTING_DOWN), wire.Failure.SHUTTING_DOWN
-            )
+            room.audience.shut_down()
             await room.stop()
         for task in list(self._background):
             await task

@@ -11,7 +11,7 @@ participant may connect to any of them. The process holding the auction's lease 
   which first proves the whole read durable with one journal ``fence`` (free with ``appendfsync
   always``) and applies nothing if it cannot;
 - commands (bids, buyer actions) are forwarded to the writer over Redis pub/sub
-  (``cluster.CommandBus``) and answered back; an answer is used only once the replica has caught
+  (``bus.CommandBus``) and answered back; an answer is used only once the replica has caught
   up with the writer's state at the time of the answer, so a supplier's rank in its
   ``bid_result`` is the same wherever it is connected.
 
@@ -26,17 +26,13 @@ import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
-from .. import wire
-from ..engine import AuctionState, evolve
-from ..engine.commands import Command, PlaceBid
-from ..engine.events import Event, decode_event
-from .fanout import Broadcaster
-from .room import Result, bid_result
-
-if TYPE_CHECKING:
-    from .cluster import CommandBus, Reply
+from ..failures import Failure
+from .auction import Auction
+from .bus import CommandBus, Reply
+from .journaling import from_journal
+from .outcome import Result
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +42,7 @@ Entries = list[tuple[int, bytes]]
 Fence = Callable[[], Awaitable[None]]
 
 
-async def apply_batch(batch: Sequence[tuple[FollowerRoom, Entries]]) -> None:
+async def apply_batch(batch: Sequence[tuple[Replica, Entries]]) -> None:
     """Apply one ``XREAD``'s entries (several followed auctions) once they are proven durable.
 
     One fence for the whole read, whatever the number of streams in it (the followers of one
@@ -65,29 +61,21 @@ async def apply_batch(batch: Sequence[tuple[FollowerRoom, Entries]]) -> None:
         follower.apply(entries)
 
 
-class FollowerRoom:
+class Replica:
     """``fence`` is the journal's (``Journal.fence``): what the replica applies must be proven
     durable first, see ``apply_batch``."""
 
-    def __init__(
-        self,
-        state: AuctionState,
-        log_events: list[Event],
-        bus: CommandBus,
-        broadcaster: Broadcaster,
-        *,
-        fence: Fence,
-    ) -> None:
-        self.state = state
-        self.log = log_events
-        self.broadcaster = broadcaster
+    writes = False
+
+    def __init__(self, auction: Auction, bus: CommandBus, *, fence: Fence) -> None:
+        self.auction = auction
+        self.state = auction.state
+        self.log = auction.log
         self.fence = fence
-        self.decided = 0  # events applied (the fan-out's measure of activity)
         self._stopped = False
         self._bus = bus
         self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # (seq, n, resume) heap
         self._counter = itertools.count()
-        self.gap = False  # the stream skipped events: the cluster resyncs from the journal
         self.writer: str | None = None  # the node holding the lease (kept current by the cluster)
 
     @property
@@ -98,24 +86,27 @@ class FollowerRoom:
 
     def apply(self, entries: Entries) -> None:
         """Journal entries (seq, event bytes) already proven durable, in order; earlier ones are
-        skipped. Entries read from the stream go through ``apply_durable`` or ``apply_batch``."""
+        skipped, and so is everything after a gap (the next read starts from the replica's seq
+        again). Entries read from the stream go through ``apply_durable`` or ``apply_batch``."""
         if self._stopped:  # a Room or a newer replica took over this state: not ours to change
             return
-        fresh: list[Event] = []
+        contiguous: Entries = []
         for seq, data in entries:
             if seq <= self.state.seq:
                 continue
-            if seq != self.state.seq + 1:
-                self.gap = True
+            if seq != self.state.seq + 1 + len(contiguous):
+                log.warning("replica of %s: entry %d follows %d", self.auction_id, seq,
+                            self.state.seq + len(contiguous))
                 break
-            event = decode_event(data)
-            evolve(self.state, event)
-            fresh.append(event)
+            contiguous.append((seq, data))
+        fresh = from_journal(self.auction.format, self.auction_id, contiguous, after=self.log)
         if not fresh:
             return
+        for event in fresh:
+            self.auction.format.evolve(self.state, event)
         self.log.extend(fresh)
-        self.decided += len(fresh)
-        self.broadcaster.publish(fresh)
+        self.auction.decided += len(fresh)
+        self.auction.audience.publish(fresh)
         seq = self.state.seq
         while self._waiting and self._waiting[0][0] <= seq:
             heapq.heappop(self._waiting)[2]()
@@ -133,17 +124,17 @@ class FollowerRoom:
 
     # ------------------------------------------------------------------ commands
 
-    def submit_nowait(self, command: Command, callback: Callable[[Command, Result], None]) -> None:
+    def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None:
         loop = asyncio.get_running_loop()
 
         def answered(reply: Reply | None) -> None:
             if reply is None:
-                callback(command, Result(failure=wire.Failure.WRITER_UNAVAILABLE))
+                callback(command, Result(failure=Failure.WRITER_UNAVAILABLE))
                 return
             if reply.failure is not None:
-                if reply.failure == wire.Failure.WRITER_UNAVAILABLE:  # the lease moved on
+                if reply.failure == Failure.WRITER_UNAVAILABLE:  # the lease moved on
                     self._bus.on_no_writer(self.auction_id)
-                callback(command, Result(failure=wire.Failure(reply.failure)))
+                callback(command, Result(failure=Failure(reply.failure)))
                 return
             if reply.rejection is not None:
                 callback(command, Result(rejection=reply.rejection))
@@ -159,14 +150,15 @@ class FollowerRoom:
                 events = []
                 if reply.first_seq is not None and reply.count:
                     events = self.log[reply.first_seq - 1 : reply.first_seq - 1 + reply.count]
-                callback(command, Result(events=events, first_seq=reply.first_seq))
+                receipt = self.auction.format.receipt(self.state, command)
+                callback(command, Result(events=events, first_seq=reply.first_seq, receipt=receipt))
 
             def too_late() -> None:
                 nonlocal done
                 if not done:
                     done = True
                     log.warning("replica of %s did not reach seq %d", self.auction_id, reply.seq)
-                    callback(command, Result(failure=wire.Failure.WRITER_UNAVAILABLE))
+                    callback(command, Result(failure=Failure.WRITER_UNAVAILABLE))
 
             timer = loop.call_later(CATCH_UP_TIMEOUT_S, too_late)
             self._when_at(reply.seq, resume)
@@ -177,21 +169,15 @@ class FollowerRoom:
             return
         self._bus.forward(self.auction_id, self.writer, command, answered)
 
-    async def submit(self, command: Command) -> Result:
+    async def submit(self, command: Any) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
 
-        def done(_: Command, result: Result) -> None:
+        def done(_: Any, result: Result) -> None:
             if not future.done():
                 future.set_result(result)
 
         self.submit_nowait(command, done)
         return await future
-
-    def bid_result(self, command: PlaceBid, result: Result) -> wire.BidResult:
-        return bid_result(self.state, command, result)
-
-    def start(self) -> None:
-        pass
 
     async def stop(self) -> None:
         self._stopped = True

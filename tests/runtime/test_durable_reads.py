@@ -1,6 +1,6 @@
 """What is read back from the journal and then shown or answered must be durable, not merely
 stored: the room's reload after a write with an unknown outcome, recovery at start, lazy loads and
-take-overs (``bidserver.ws.room``, ``bidserver.ws.registry``). On the memory twin (its
+take-overs (``bidserver.runtime.room``, ``bidserver.runtime.registry``). On the memory twin (its
 ``fences_fail`` hook plays a WAITAOF that cannot confirm) and on a real WAITAOF server."""
 
 from __future__ import annotations
@@ -10,16 +10,18 @@ import asyncio
 import pytest
 
 from bidserver import wire
-from bidserver.engine import AuctionState, replay, state_bytes
-from bidserver.engine.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.events import decode_event
-from bidserver.engine.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.engine.reverse import AuctionState, replay, state_bytes
+from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
+from bidserver.engine.reverse.events import decode_event
+from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
-from bidserver.ws.fanout import Broadcaster
-from bidserver.ws.follower import FollowerRoom
-from bidserver.ws.registry import Auction, Rooms
-from bidserver.ws.room import Room
+from bidserver.engine.formats import FORMATS
+from bidserver.runtime.registry import Rooms
+from bidserver.runtime.replica import Replica
+from bidserver.runtime.room import Room
+
+from .support import live_audience, replica, writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -42,7 +44,7 @@ def bid(amount: int, bid_id: str) -> PlaceBid:
 
 
 async def open_room(journal, auction_id: str = "a1") -> Room:
-    room = Room(AuctionState.new(auction_id), [], journal, clock, fanout_interval_s=0.0)
+    room = writer(journal, clock, auction_id=auction_id, interval_s=0.0)
     room.start()
     for command in (
         CreateAuction(actor=BUYER, at=0, auction_id=auction_id, config=CONFIG),
@@ -63,7 +65,7 @@ async def journal_with_auctions(*auction_ids: str) -> MemoryJournal:
 
 
 def answer(room: Room, command: PlaceBid, result) -> wire.BidResult:
-    return room.bid_result(command, result)
+    return wire.bid_result(command.bid_id, result)
 
 
 # ---------------------------------------------------------------- the room's reload
@@ -122,7 +124,7 @@ async def test_on_a_waitaof_server_a_write_whose_fsync_is_unconfirmed_is_not_tru
 async def test_recovery_proves_every_stream_it_read_with_one_fence():
     journal = await journal_with_auctions("a1", "a2", "a3")
     fences = journal.fence_calls
-    rooms = Rooms(journal, clock, fanout_interval_s=0.0)
+    rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
     assert await rooms.recover() == 3
     assert journal.fence_calls == fences + 1  # one proof for all of them, not one per auction
     assert {room.auction_id for room in rooms} == {"a1", "a2", "a3"}
@@ -132,7 +134,7 @@ async def test_recovery_proves_every_stream_it_read_with_one_fence():
 async def test_recovery_that_cannot_prove_durability_starts_nothing():
     journal = await journal_with_auctions("a1", "a2")
     journal.fences_fail = True
-    rooms = Rooms(journal, clock, fanout_interval_s=0.0)
+    rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
     with pytest.raises(JournalUnavailable):
         await rooms.recover()
     assert len(rooms) == 0
@@ -142,7 +144,7 @@ async def test_recovery_that_cannot_prove_durability_starts_nothing():
 async def test_a_lazy_load_is_a_durable_read():
     journal = await journal_with_auctions("a1")
     await journal.mark_finished("a1")  # finished: loaded on demand
-    rooms = Rooms(journal, clock, fanout_interval_s=0.0)
+    rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
     assert await rooms.recover() == 0
     journal.fences_fail = True
     with pytest.raises(JournalUnavailable):
@@ -175,7 +177,7 @@ async def test_lazy_loads_of_different_auctions_do_not_wait_for_each_other():
     for auction_id in ("a1", "a2"):
         room = await open_room(journal, auction_id)
         await room.stop()
-    rooms = Rooms(journal, clock, fanout_interval_s=0.0)
+    rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
     journal.gate.clear()
     first = asyncio.ensure_future(rooms.get("a1"))
     again = asyncio.ensure_future(rooms.get("a1"))  # the same auction: shares the first load
@@ -196,20 +198,18 @@ async def test_lazy_loads_of_different_auctions_do_not_wait_for_each_other():
 async def test_a_take_over_writes_only_on_a_proven_state():
     journal = await journal_with_auctions("a1")
     stored = [decode_event(data) for _, data in await journal.read("a1")]
-    rooms = Rooms(journal, clock, fanout_interval_s=0.0)
+    rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
     behind = stored[:-1]  # the replica has not seen the last bid yet
-    broadcaster = Broadcaster(clock, lambda: (handle.impl.state, handle.impl.log))
-    bus = None  # no commands are forwarded here
-    follower = FollowerRoom(replay("a1", behind), list(behind), bus, broadcaster, fence=journal.fence)
-    handle = Auction(follower, broadcaster)
+    follower = replica(clock, None, journal.fence, log=behind)  # no commands are forwarded here
+    handle = follower.auction
 
     journal.fences_fail = True
     with pytest.raises(JournalUnavailable):
         await rooms.promote(handle)
-    assert handle.impl is follower and "a1-b1" not in follower.state.bids
+    assert handle.mode is follower and "a1-b1" not in follower.state.bids
 
     journal.fences_fail = False
     await rooms.promote(handle)
-    assert isinstance(handle.impl, Room) and "a1-b1" in handle.state.bids
+    assert isinstance(handle.mode, Room) and "a1-b1" in handle.state.bids
     assert state_bytes(handle.state) == state_bytes(replay("a1", stored))
     await handle.stop()

@@ -11,6 +11,7 @@ import enum
 
 import msgspec
 
+from ..format import Delivery
 from .values import AuctionConfig
 
 
@@ -122,6 +123,43 @@ Event = (
     | LotAwarded
     | AuctionClosed
 )
+
+class Shown(enum.Enum):
+    """What participants other than the buyer see of an event (the buyer sees every event)."""
+
+    AS_IS = "as_is"
+    REDACTED = "redacted"  # a personal or reduced form: ``views.redact`` says which
+    HIDDEN = "hidden"
+
+
+# The one table of event types beside the union: how the live room delivers each one and what
+# non-buyers see of it. ``evolve`` has the table of how each is applied; a test checks that both
+# cover exactly ``Event``.
+EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
+    AuctionCreated: (Delivery.LISTED, Shown.REDACTED),  # without reserves and buyer
+    ConfigUpdated: (Delivery.LISTED, Shown.REDACTED),
+    SupplierInvited: (Delivery.LISTED, Shown.HIDDEN),  # identities are the buyer's
+    AuctionOpened: (Delivery.URGENT, Shown.AS_IS),
+    BidAccepted: (Delivery.FOLDED, Shown.REDACTED),  # phone-in bids go TO_AUTHOR: ``delivery``
+    LotExtended: (Delivery.URGENT, Shown.AS_IS),
+    AuctionPaused: (Delivery.URGENT, Shown.AS_IS),
+    AuctionResumed: (Delivery.URGENT, Shown.AS_IS),
+    AuctionCancelled: (Delivery.URGENT, Shown.AS_IS),
+    BidVoided: (Delivery.URGENT, Shown.REDACTED),
+    LotClosed: (Delivery.URGENT, Shown.AS_IS),
+    LotAwarded: (Delivery.URGENT, Shown.REDACTED),
+    AuctionClosed: (Delivery.URGENT, Shown.AS_IS),
+}
+
+
+def delivery(event: Event) -> Delivery:
+    """How the live room delivers ``event``: another supplier's bid is folded into the view (at a
+    hot close there are thousands a second, and the board says all they tell), while a bid the
+    buyer entered on a supplier's behalf is listed to that supplier, who did not send it."""
+    if type(event) is BidAccepted and event.entered_by is not None:
+        return Delivery.TO_AUTHOR
+    return EVENT_TABLE[type(event)][0]
+
 
 # One encoder/decoder pair for the journal: JSON so an auditor can read a stream with redis-cli.
 _encoder = msgspec.json.Encoder()

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from . import events as ev
+from .events import Shown
 from .state import AuctionState, LotPhase, LotState, Phase
 from .values import Actor, Decrement, Role, SoftClose, Visibility
 
@@ -102,13 +103,22 @@ def next_deadline(state: AuctionState) -> int | None:
     return None
 
 
-def _check_viewer(state: AuctionState, actor: Actor) -> None:
-    if actor.role is Role.BUYER and actor.party != state.buyer:
-        raise ValueError("another organisation's buyer has no view of this auction")
-    if actor.role is Role.SUPPLIER and actor.party not in state.suppliers:
-        raise ValueError("an uninvited supplier has no view of this auction")
-    if actor.role is Role.SYSTEM:
-        raise ValueError("the system has no view")
+def may_see(state: AuctionState, actor: Actor) -> bool:
+    """Whether ``actor`` may see this auction at all: the one check behind every read and socket.
+
+    Buyers see only their own organisation's auctions, suppliers only auctions they are invited
+    to, observers the auctions of the buyer organisation named in their token (an auditor or a
+    public viewing portal acting for that organisation), always anonymised. An observer token of
+    one organisation must not open every other organisation's prices. The edges report an auction
+    a principal may not see as unknown, so its existence does not leak either.
+    """
+    if state.buyer is None:
+        return False
+    if actor.role is Role.SUPPLIER:
+        return actor.party in state.suppliers
+    if actor.role in (Role.BUYER, Role.OBSERVER):
+        return state.buyer == actor.party
+    return False
 
 
 def _shows_price(state: AuctionState, actor: Actor) -> bool:
@@ -170,7 +180,8 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
 
 def view_for(state: AuctionState, actor: Actor) -> AuctionView:
     """Everything ``actor`` may see, personal figures (your rank, your best bid) included."""
-    _check_viewer(state, actor)
+    if not may_see(state, actor):
+        raise ValueError(f"a {actor.role} of {actor.party!r} has no view of this auction")
     return _view(state, actor, personal=True)
 
 
@@ -197,6 +208,11 @@ class YouView(msgspec.Struct, frozen=True, kw_only=True):
 
     alias: str
     lots: tuple[YourLot, ...]
+
+
+def you(state: AuctionState, actor: Actor) -> YouView | None:
+    """A supplier's own figures; nothing personal for the other roles."""
+    return you_view(state, actor.party) if actor.role is Role.SUPPLIER else None
 
 
 def you_view(state: AuctionState, supplier: str) -> YouView:
@@ -247,12 +263,6 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
 
 # ------------------------------------------------------------------ redacted events
 
-_PUBLIC = (
-    ev.AuctionOpened, ev.LotExtended, ev.AuctionPaused, ev.AuctionResumed, ev.AuctionCancelled,
-    ev.LotClosed, ev.AuctionClosed,
-)
-
-
 def _config_without_reserves(config) -> dict[str, Any]:
     data = msgspec.to_builtins(config)
     for lot in data["lots"]:
@@ -272,36 +282,22 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
     return None
 
 
-def conflated(event: ev.Event, actor: Actor) -> bool:
-    """Whether the live room folds this event into the view instead of listing it.
-
-    Accepted bids are, for suppliers and observers: another supplier's bid tells them nothing the
-    new view does not (the board, the leading price, your rank), and a supplier's own bid was
-    answered by its ``bid_result`` (and shows in its ``you``). At a hot close there are thousands
-    a second; listing each to each of thousands of watchers is what a live room cannot afford.
-    Still listed: bids the buyer entered on a supplier's behalf (to that supplier), and every other
-    kind of event. The buyer gets every event.
-    """
-    return (
-        actor.role is not Role.BUYER
-        and type(event) is ev.BidAccepted
-        and (event.entered_by is None or event.supplier != actor.party)
-    )
-
-
 def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any] | None:
-    """The event as ``actor`` may see it (as a JSON-ready dict with "type"), or None."""
-    buyer = actor.role is Role.BUYER
-    if buyer or isinstance(event, _PUBLIC):
-        return msgspec.to_builtins(event)
+    """The event as ``actor`` may see it (the event itself, or a JSON-ready dict with "type"), or
+    None. What non-buyers see of each event type is in ``events.EVENT_TABLE``."""
+    if actor.role is Role.BUYER:
+        return event
+    shown = ev.EVENT_TABLE[type(event)][1]
+    if shown is Shown.AS_IS:
+        return event
+    if shown is Shown.HIDDEN:
+        return None
     match event:
         case ev.AuctionCreated() | ev.ConfigUpdated():
             data = msgspec.to_builtins(event)
             data["config"] = _config_without_reserves(event.config)
             data.pop("buyer", None)
             return data
-        case ev.SupplierInvited():
-            return None
         case ev.BidAccepted():
             shown: dict[str, Any] = {"type": "bid_accepted", "lot_id": event.lot_id, "at": event.at}
             if event.supplier == actor.party:

@@ -13,8 +13,8 @@ package declares, see ``EXTENSIONS``):
 - techniques extension: ``tender.techniques.hasElectronicAuction``;
 - bids extension: ``awards[].relatedBids`` (its ``relatedBid`` is deprecated in favour of it).
 
-Amounts are ``Decimal`` values converted exactly from integer minor units (97050 with 2 minor
-units is ``Decimal("970.50")``, never a float), and ``encode`` writes them as JSON numbers.
+Amounts are ``Decimal`` values converted exactly from integer minor units by ``engine.money``
+(97050 with 2 minor units is ``Decimal("970.50")``, never a float), written as JSON numbers.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 import msgspec
 
-from .engine.values import AuctionConfig
+from ..money import money
+from .values import AuctionConfig
 
 OCID_PREFIX = "ocds-bidsrv"  # replace with the publisher's registered prefix when publishing
 OCDS_VERSION = "1.1"
@@ -46,13 +47,6 @@ def rfc3339(ms: int) -> str:
     """``1767261600123`` -> ``"2026-01-01T10:00:00.123Z"``: UTC, exact (integer arithmetic)."""
     moment = _EPOCH + timedelta(milliseconds=ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def money(amount_minor: int, minor_units: int) -> Decimal:
-    """Exact: ``money(97050, 2) == Decimal("970.50")``; keeps the currency's digits. Built from
-    the digits (no arithmetic), so no context precision can round even a very large amount."""
-    sign, digits, _ = Decimal(int(amount_minor)).as_tuple()
-    return Decimal((sign, digits, -minor_units))
 
 
 def _value(amount_minor: int, config: AuctionConfig) -> dict[str, Any]:

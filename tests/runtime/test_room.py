@@ -8,12 +8,14 @@ import msgspec
 import pytest
 
 from bidserver import wire
-from bidserver.engine import AuctionState, replay, state_bytes
-from bidserver.engine.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.events import decode_event
-from bidserver.engine.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.engine.reverse import AuctionState, replay, state_bytes
+from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
+from bidserver.engine.reverse.events import decode_event
+from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
-from bidserver.ws.room import Room
+from bidserver.runtime.room import Room
+
+from .support import writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -37,9 +39,7 @@ class Clock:
 
 async def open_room(journal=None, clock=None, config=CONFIG, interval_s=0.0) -> Room:
     journal = journal or MemoryJournal()
-    room = Room(
-        AuctionState.new("a1"), [], journal, clock or Clock(), fanout_interval_s=interval_s
-    )
+    room = writer(journal, clock or Clock(), auction_id="a1", interval_s=interval_s)
     room.start()
     for command in (
         CreateAuction(actor=BUYER, at=0, auction_id="a1", config=config),
@@ -90,7 +90,7 @@ async def test_a_write_that_landed_despite_an_error_is_found_by_the_resend():
     lost = await room.submit(bid(S1, 9_000, "b1"))
     assert lost.failure is wire.Failure.JOURNAL_UNAVAILABLE
     resent = await room.submit(bid(S1, 9_000, "b1"))
-    answer = room.bid_result(bid(S1, 9_000, "b1"), resent)
+    answer = wire.bid_result("b1", resent)
     assert answer.status == "accepted" and answer.duplicate
     assert sum(1 for b in room.state.bids if b == "b1") == 1
     await room.stop()
@@ -190,7 +190,7 @@ async def test_time_never_goes_backwards_across_a_restart_on_a_clock_that_is_beh
     stored = [decode_event(data) for _, data in await journal.read("a1")]
     behind = Clock()
     behind.now = clock.now - 3_000
-    again = Room(replay("a1", stored), stored, journal, behind, fanout_interval_s=0.0)
+    again = writer(journal, behind, log=stored)
     again.start()
     assert (await again.submit(bid(S2, 8_000, "b2"))).ok
     times = [r.at for r in sorted(again.state.bids.values(), key=lambda r: r.seq)]

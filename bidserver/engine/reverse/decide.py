@@ -42,7 +42,7 @@ from .events import (
     LotExtended,
     SupplierInvited,
 )
-from .rejections import Reason, Rejection
+from ..rejections import Reason, Rejection
 from .rules import config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes
 from .state import AuctionState, LotPhase, Phase
 from .values import AwardMode, BidRule, Role, SoftCloseTrigger, TieRule, Visibility
@@ -170,6 +170,16 @@ def _stagger(state: AuctionState, ends: dict[str, int | None], at: int) -> list[
 
 
 # ------------------------------------------------------------------ bids
+
+
+# Every refusal of a bid (``_bid`` below, and the edges' own rate limit, which shares its code):
+# the HTTP API's OpenAPI document lists them from here.
+BID_REASONS = (
+    Reason.FORBIDDEN, Reason.NOT_INVITED, Reason.DUPLICATE_BID_ID, Reason.AUCTION_NOT_OPEN,
+    Reason.AUCTION_PAUSED, Reason.AUCTION_CLOSED, Reason.AUCTION_CANCELLED, Reason.UNKNOWN_LOT,
+    Reason.LOT_CLOSED, Reason.INVALID_AMOUNT, Reason.ABOVE_CEILING, Reason.RATE_LIMITED,
+    Reason.DECREMENT_TOO_SMALL, Reason.TIE_NOT_ALLOWED, Reason.CONFIRMATION_REQUIRED,
+)
 
 
 def _bid(state: AuctionState, c: PlaceBid) -> Decision:

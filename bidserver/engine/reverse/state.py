@@ -112,6 +112,7 @@ class AuctionState:
     config: AuctionConfig | None = None
     phase: Phase = Phase.NEW
     seq: int = 0
+    created_at: int | None = None
     opened_at: int | None = None
     paused_at: int | None = None
     cancel_reason: str = ""

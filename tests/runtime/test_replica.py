@@ -9,17 +9,16 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bidserver.engine import AuctionState, replay, state_bytes
-from bidserver.engine.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.events import decode_event
-from bidserver.engine.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.engine.reverse import AuctionState, replay, state_bytes
+from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
+from bidserver.engine.reverse.events import decode_event
+from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import Journal, JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
-from bidserver.ws.fanout import Broadcaster
-from bidserver.ws.follower import FollowerRoom, apply_batch
-from bidserver.ws.room import Room
+from bidserver.runtime.replica import Replica, apply_batch
 
 from ..store.servers import everysec_server
+from .support import replica, writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -38,7 +37,7 @@ def clock() -> int:
 
 async def write_auction(journal: Journal, auction_id: str, bids: int = 2) -> None:
     """Another process's writer: an auction with a few bids in the journal."""
-    room = Room(AuctionState.new(auction_id), [], journal, clock, fanout_interval_s=0.0)
+    room = writer(journal, clock, auction_id=auction_id, interval_s=0.0)
     room.start()
     commands = [
         CreateAuction(actor=BUYER, at=0, auction_id=auction_id, config=CONFIG),
@@ -53,13 +52,11 @@ async def write_auction(journal: Journal, auction_id: str, bids: int = 2) -> Non
     await room.stop()
 
 
-def follower(auction_id: str, fence) -> FollowerRoom:
-    state = AuctionState.new(auction_id)
-    broadcaster = Broadcaster(clock, lambda: (state, []))
-    return FollowerRoom(state, [], None, broadcaster, fence=fence)  # type: ignore[arg-type]
+def follower(auction_id: str, fence) -> Replica:
+    return replica(clock, None, fence, auction_id=auction_id)  # no commands are forwarded here
 
 
-async def xread_all(redis: Redis, journal: RedisJournal, followers: list[FollowerRoom]):
+async def xread_all(redis: Redis, journal: RedisJournal, followers: list[Replica]):
     """What the cluster's follow loop reads: one XREAD over every followed stream."""
     streams = {journal.stream_key(f.auction_id): f"{f.state.seq}-0" for f in followers}
     by_key = {journal.stream_key(f.auction_id).encode(): f for f in followers}

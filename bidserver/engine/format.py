@@ -1,0 +1,121 @@
+"""The format contract: everything the runtime needs from a kind of event, and nothing more.
+
+A *format* is one kind of event the server runs: today's reverse auction, and next sealed tenders,
+RFQs, Dutch or Japanese auctions. The runtime (rooms, the registry, followers, the journal's
+envelopes) and the edges' fan-out know formats only through a ``Format`` value, so a new format is
+a new engine subpackage plus one line in ``engine.formats``, never a change to the runtime.
+
+A format is pure like the rest of the engine: commands and events are msgspec Structs carrying the
+time ``at`` (ms) that the runtime stamps; states are mutable objects with ``auction_id`` and ``seq``
+(the number of events applied) that only ``evolve`` changes. Each rule has its one home in the
+format: who may see an event, what each role sees of it and of the state, how each event is
+delivered to the live room, what a sender is told, history, results and awards.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import msgspec
+
+from .rejections import Rejection
+from .values import Actor, Role
+
+
+class State(Protocol):
+    """What the runtime reads of any format's state."""
+
+    auction_id: str
+    seq: int  # events applied so far: the last event's sequence number
+
+
+class Delivery(enum.Enum):
+    """How the live room delivers one event to the participants who may see it.
+
+    The buyer (the organiser) gets every event listed, redacted by nobody. For everyone else:
+    """
+
+    URGENT = "urgent"  # listed, and sent at once (closes, extensions, awards: never held back)
+    LISTED = "listed"  # listed in the next conflated update
+    TO_AUTHOR = "to_author"  # listed only to the party it is personal to; others see the view
+    FOLDED = "folded"  # never listed: its effect is in the view (another supplier's bid)
+
+
+class AwardRelease(msgspec.Struct, frozen=True):
+    """An award to publish on the awards stream, for contract signing: an OCDS release (JSON)."""
+
+    award_id: str  # stable across retries and replays: consumers are idempotent on it
+    lot_id: str
+    payload: bytes
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    """What a listing of events shows of one event (``store.listing`` indexes it)."""
+
+    title: str
+    buyer: str
+    suppliers: tuple[str, ...]
+    state: str
+    created_at: int
+
+
+class Table(msgspec.Struct, frozen=True):
+    """Rows for an export (the results CSV): every cell already a string or an int."""
+
+    header: tuple[str, ...]
+    rows: list[tuple[str | int, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """One format, as plain functions: no subclassing, every part named and typed here."""
+
+    name: str  # the config's tag and every journal envelope's ``format``
+    config_type: type  # the msgspec Struct of its configuration (tagged with ``name``)
+    command_type: Any  # the (union) type its commands decode as (commands between processes)
+    new_state: Callable[[str], State]  # the empty state of a new event id
+    create: Callable[[Actor, str, Any], Any]  # (actor, event id, config) -> the creating command
+    tick: Callable[[], Any]  # the command the runtime's timer feeds back (``at`` stamped later)
+    decide: Callable[[Any, Any], Sequence[Any] | Rejection]  # never mutates the state
+    evolve: Callable[[Any, Any], None]  # applies one event in place, counting it in ``seq``
+    next_deadline: Callable[[Any], int | None]  # when the runtime must send a tick
+    finished: Callable[[Any], bool]  # nothing more will happen: no timer, no replay at start
+    encode_event: Callable[[Any], bytes]
+    decode_event: Callable[[bytes], Any]
+    # who sees what
+    may_see: Callable[[Any, Actor], bool]  # whether the actor may see the event at all
+    view: Callable[[Any, Actor], Any]  # everything the actor may see, personal figures included
+    audience_view: Callable[[Any, Role], Any]  # what every participant of a role shares
+    you_view: Callable[[Any, Actor], Any | None]  # the personal rest (None: nothing personal)
+    redact: Callable[[Any, Any, Actor], Any | None]  # an event as the actor sees it, or None
+    delivery: Callable[[Any], Delivery]
+    personal_to: Callable[[Any, Any], str | None]  # the party who sees this event differently
+    # answers, records and exports
+    receipt: Callable[[Any, Any], Any | None]  # what the sender of a decided command is told
+    resend_key: Callable[[Any, Any], Hashable | None]  # identity of a resendable command
+    history: Callable[[Any, Actor], list[dict[str, Any]]]
+    results: Callable[[Any, Actor], Table | None]  # None: not this actor's to read
+    awards: Callable[[Any, Sequence[Any]], list[AwardRelease]]  # for events just decided
+    summary: Callable[[Any], Summary | None]  # None before the event exists
+    state_bytes: Callable[[Any], bytes]  # canonical: equal states give equal bytes
+
+    def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
+        """The state after ``events``: a fold of ``evolve`` from the empty state."""
+        state = self.new_state(auction_id)
+        for event in events:
+            self.evolve(state, event)
+        return state
+
+    def listed_to(self, state: Any, event: Any, actor: Actor) -> bool:
+        """Whether ``actor``'s live room lists this event (else its effect shows in the view)."""
+        if actor.role is Role.BUYER:
+            return True
+        delivery = self.delivery(event)
+        if delivery is Delivery.FOLDED:
+            return False
+        if delivery is Delivery.TO_AUTHOR:
+            return self.personal_to(state, event) == actor.party
+        return True

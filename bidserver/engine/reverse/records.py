@@ -1,0 +1,148 @@
+"""What a reverse auction tells beyond the live views: answers to bids, bid history, the results
+table, awards for the awards stream, and the listing summary. Pure, per role, like the views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import msgspec
+
+from ..format import AwardRelease, Summary, Table
+from ..money import money_text
+from . import ocds
+from .commands import Command, PlaceBid
+from .events import Event, LotAwarded
+from .state import AuctionState, LotPhase
+from .values import Actor, Role
+from .views import ranking
+
+
+class BidStanding(msgspec.Struct, frozen=True):
+    """What a supplier is told of its accepted bid: its place in the journal and its rank now."""
+
+    seq: int
+    rank: int | None
+
+
+def receipt(state: AuctionState, command: Command) -> BidStanding | None:
+    """The answer to a decided bid (accepted now, or a resend of an accepted one)."""
+    if type(command) is not PlaceBid:
+        return None
+    record = state.bids.get(command.bid_id)
+    if record is None:
+        return None
+    return BidStanding(record.seq, state.lots[record.lot_id].rank_of(record.supplier))
+
+
+def resend_key(state: AuctionState, command: Command) -> Hashable | None:
+    """A bid's identity for resends (who, which id, and what it said), while it is not accepted:
+    the runtime answers a resend of a refused bid with the same refusal."""
+    if type(command) is not PlaceBid or command.bid_id in state.bids:
+        return None
+    return (
+        command.actor.party,
+        command.bid_id,
+        command.lot_id,
+        command.amount,
+        command.confirm,
+        command.on_behalf_of,
+    )
+
+
+def history(state: AuctionState, actor: Actor) -> list[dict[str, Any]]:
+    """Bids per role: the buyer sees all with identities, a supplier its own, observers an
+    anonymised list (aliases, never identities)."""
+    rows = []
+    for bid_id, bid in state.bids.items():
+        if actor.role is Role.SUPPLIER and bid.supplier != actor.party:
+            continue
+        entry: dict[str, Any] = {
+            "lot_id": bid.lot_id,
+            "amount": bid.amount,
+            "at": bid.at,
+            "seq": bid.seq,
+            "voided": bid.voided,
+        }
+        alias = state.suppliers[bid.supplier].alias
+        if actor.role is Role.BUYER:
+            entry |= {
+                "bid_id": bid_id,
+                "supplier": bid.supplier,
+                "name": state.suppliers[bid.supplier].name,
+                "alias": alias,
+                "entered_by": bid.entered_by,
+                "void_reason": bid.void_reason,
+            }
+        elif actor.role is Role.SUPPLIER:
+            entry |= {"bid_id": bid_id, "alias": alias, "void_reason": bid.void_reason}
+        else:
+            entry["alias"] = alias
+        rows.append(entry)
+    return rows
+
+
+RESULTS_HEADER = (
+    "auction_id", "lot_id", "lot_title", "rank", "supplier", "name", "alias", "amount", "currency",
+    "bid_id", "bid_at_ms", "awarded",
+)
+
+
+def results(state: AuctionState, actor: Actor) -> Table | None:
+    """The buyer's result sheet: every lot's ranking with identities, and the award. Identities
+    are the buyer's alone, so nobody else gets it (None)."""
+    if actor.role is not Role.BUYER or actor.party != state.buyer:
+        return None
+    config = state.config
+    rows: list[tuple[str | int, ...]] = []
+    for spec in config.lots:
+        award = state.lots[spec.lot_id].award
+        for entry in ranking(state, spec.lot_id):
+            rows.append((
+                state.auction_id, spec.lot_id, spec.title, entry.rank, entry.supplier,
+                state.suppliers[entry.supplier].name, entry.alias,
+                money_text(entry.amount, config.minor_units), config.currency, entry.bid_id,
+                entry.at, "yes" if award is not None and award.bid_id == entry.bid_id else "",
+            ))
+    return Table(RESULTS_HEADER, rows)
+
+
+def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
+    """The OCDS release of each lot awarded by ``events`` (``state`` has them applied)."""
+    released = []
+    open_lots = [
+        lot_id for lot_id, lot in state.lots.items() if lot.phase in (LotPhase.PENDING, LotPhase.OPEN)
+    ]
+    for event in events:
+        if type(event) is not LotAwarded:
+            continue
+        release = ocds.award_release(
+            auction_id=state.auction_id,
+            config=state.config,
+            buyer=state.buyer,
+            lot_id=event.lot_id,
+            award_id=event.award_id,
+            bid_id=event.bid_id,
+            supplier_id=event.supplier,
+            supplier_name=state.suppliers[event.supplier].name,
+            amount=event.amount,
+            awarded_at_ms=event.at,
+            basis=str(event.basis),
+            reason=event.reason,
+            open_lots=open_lots,
+        )
+        released.append(AwardRelease(event.award_id, event.lot_id, ocds.encode(release)))
+    return released
+
+
+def summary(state: AuctionState) -> Summary | None:
+    if state.config is None:
+        return None
+    return Summary(
+        title=state.config.title,
+        buyer=state.buyer,
+        suppliers=tuple(state.suppliers),
+        state=state.phase.value,
+        created_at=state.created_at,
+    )

@@ -1,0 +1,29 @@
+"""What the server could not do: the reasons that are not an engine's refusal of a command.
+
+A leaf module, so that the runtime (journal down, writer gone, shutting down) and the edges
+(tokens, origins, malformed messages) share one list of codes without importing each other.
+``bidserver.wire`` maps each to its HTTP status and WebSocket close code. Rate limits have one
+code, the engine's ``Reason.RATE_LIMITED``, whether the engine or an edge's bucket refused.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Failure(enum.StrEnum):
+    MISSING_TOKEN = "missing_token"
+    INVALID_TOKEN = "invalid_token"
+    EXPIRED_TOKEN = "expired_token"
+    BAD_ROLE = "bad_role"
+    ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    UNKNOWN_AUCTION = "unknown_auction"
+    NOT_FOUND = "not_found"  # no such route
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    BAD_REQUEST = "bad_request"  # malformed JSON or a message that is not in the protocol
+    MESSAGE_TOO_BIG = "message_too_big"
+    JOURNAL_UNAVAILABLE = "journal_unavailable"  # nothing was acknowledged; resend the same bid_id
+    WRITER_UNAVAILABLE = "writer_unavailable"  # the auction's writing process did not answer; resend
+    LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
+    SHUTTING_DOWN = "shutting_down"
+    INTERNAL = "internal_error"

@@ -1,0 +1,59 @@
+"""One event as this process serves it, whichever process writes it.
+
+What outlives a change of writer lives here: the format, the durable state and its log, the
+audience of the participants connected to this process, and the count of commands decided (the
+fan-out paces itself on it). Whether this process writes the event (``room.Room``) or follows it
+(``replica.Replica``) is its ``mode``; sockets and HTTP requests hold the ``Auction``, so they stay
+connected when this process takes an event over or hands it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..engine.format import Format
+from .audience import Audience, AudienceFactory
+from .outcome import Result
+
+
+class Mode(Protocol):
+    writes: bool  # True: this process is the event's one writer
+
+    async def submit(self, command: Any) -> Result: ...
+
+    def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Auction:
+    def __init__(
+        self, fmt: Format, state: Any, log: list[Any], audience: AudienceFactory
+    ) -> None:
+        self.format = fmt
+        self.state = state  # durable: what everyone sees
+        self.log = log  # every durable event, index = seq - 1
+        self.decided = 0  # commands decided (or events applied, when followed) so far
+        self.mode: Mode | None = None
+        self.audience: Audience = audience(self)
+
+    @property
+    def auction_id(self) -> str:
+        return self.state.auction_id
+
+    @property
+    def writer(self) -> bool:
+        return self.mode is not None and self.mode.writes
+
+    async def submit(self, command: Any) -> Result:
+        """Decide ``command`` (its ``at`` is stamped by the writer) and wait until it is durable."""
+        return await self.mode.submit(command)
+
+    def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None:
+        """The live room's path: ``callback(command, result)`` once decided and durable."""
+        self.mode.submit_nowait(command, callback)
+
+    async def stop(self) -> None:
+        if self.mode is not None:
+            await self.mode.stop()

@@ -1,0 +1,38 @@
+"""Runtime pieces wired as the application wires them, for tests of the runtime and the fan-out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bidserver.engine.format import Format
+from bidserver.engine.reverse import FORMAT
+from bidserver.runtime.auction import Auction
+from bidserver.runtime.replica import Replica
+from bidserver.runtime.room import Room
+from bidserver.ws.fanout import Broadcaster
+
+
+def live_audience(now_ms: Callable[[], int], interval_s: float = 0.0):
+    return lambda auction: Broadcaster(auction, now_ms, interval_s=interval_s)
+
+
+def auction(
+    now_ms: Callable[[], int], *, auction_id: str = "a1", log: Sequence[Any] = (),
+    interval_s: float = 0.0, fmt: Format = FORMAT,
+) -> Auction:
+    events = list(log)
+    return Auction(fmt, fmt.replay(auction_id, events), events, live_audience(now_ms, interval_s))
+
+
+def writer(journal, now_ms: Callable[[], int], **kwargs) -> Room:
+    """A room (not started) writing a new auction, or one with ``log`` already journaled."""
+    served = auction(now_ms, **kwargs)
+    served.mode = Room(served, journal, now_ms)
+    return served.mode
+
+
+def replica(now_ms: Callable[[], int], bus, fence, **kwargs) -> Replica:
+    served = auction(now_ms, **kwargs)
+    served.mode = Replica(served, bus, fence=fence)
+    return served.mode
