@@ -7,7 +7,7 @@ have appended. A fork (another writer's history) shares the entries before ``for
 
 from __future__ import annotations
 
-from bidserver.store.chain import GENESIS, read_header, seal
+from bidserver.store.chain import GENESIS, read_header, seal_with_hash
 
 FORMAT = "test"
 T0 = 1_800_000_000_000
@@ -23,8 +23,8 @@ def sealed(first: int, last: int, *, fork_at: int | None = None) -> list[bytes]:
     prev = GENESIS
     for seq in range(1, last + 1):
         forked = fork_at is not None and seq >= fork_at
-        entry = seal(seq, T0 + seq, FORMAT, prev, ev(seq, ",\"fork\":true" if forked else ""))
-        prev = read_header(entry).hash
+        event = ev(seq, ',"fork":true' if forked else "")
+        entry, prev = seal_with_hash(seq, T0 + seq, FORMAT, prev, event)
         if seq >= first:
             out.append(entry)
     return out

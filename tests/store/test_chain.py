@@ -22,6 +22,7 @@ from bidserver.store.chain import (
     open_entry,
     read_header,
     seal,
+    seal_with_hash,
     verify,
 )
 
@@ -45,6 +46,7 @@ def test_seal_then_open_gives_the_fields_and_the_event_byte_exact() -> None:
         "ab" * 32,
     )
     assert envelope.hash == entry_hash(7, T0, "reverse_auction", "ab" * 32, event)
+    assert seal_with_hash(7, T0, "reverse_auction", "ab" * 32, event) == (data, envelope.hash)
     assert bytes(envelope.event) == event
     readable = json.loads(data)  # plain JSON, fields in the documented order
     assert list(readable) == ["seq", "at", "format", "prev", "hash", "event"]
