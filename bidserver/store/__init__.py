@@ -1,11 +1,13 @@
 """Durable storage of auction events: the journal port (``journal``), its Redis streams
-implementation (``redis_journal``), the awards stream contract (``awards``) and a supervised
-local Redis (``embedded``). Only the port is re-exported here, so importing it stays cheap."""
+implementation (``redis_journal``), the hash chain its entries form (``chain``), the awards
+stream contract (``awards``) and a supervised local Redis (``embedded``). Only the port is
+re-exported here, so importing it stays cheap."""
 
 from .journal import (
     AppendRequest,
     AwardRecord,
     Journal,
+    JournalChainMismatch,
     JournalConflict,
     JournalError,
     JournalNotDurable,
@@ -17,6 +19,7 @@ __all__ = [
     "AppendRequest",
     "AwardRecord",
     "Journal",
+    "JournalChainMismatch",
     "JournalConflict",
     "JournalError",
     "JournalNotDurable",

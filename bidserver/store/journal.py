@@ -16,6 +16,13 @@ stored under exactly those numbers. That gives two guarantees without any coordi
 * a second writer for the same auction (a split brain after a failover, a bug) is refused with
   ``JournalConflict`` because the numbers it wants are taken or leave a gap.
 
+Entries are hash-chained envelopes (``bidserver.store.chain``): the writer seals each event with
+the previous entry's hash. The journal refuses (``JournalChainMismatch``) a batch that does not
+continue the stored chain: its first entry's ``prev`` must be the stored last entry's hash (so a
+last entry altered by hand, or written before the chain, stops the writer), and the batch must
+be a chain itself, numbered as it is appended. It only compares the hashes the envelopes
+announce; recomputing them is for whoever loads or audits an auction (``chain.verify``).
+
 Reads are the other half of "journal before acknowledge": whatever is read back and then shown or
 answered (a reload after a write whose outcome is unknown, recovery, a take-over, a follower's
 replica) must be durable too, not merely present. Where the store makes a write visible before it
@@ -31,10 +38,13 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from .chain import GENESIS, PREDATES_CHAIN, Header, read_header
+
 __all__ = [
     "AppendRequest",
     "AwardRecord",
     "Journal",
+    "JournalChainMismatch",
     "JournalConflict",
     "JournalError",
     "JournalNotDurable",
@@ -55,16 +65,35 @@ class JournalConflict(JournalError):
     """The stream does not end where this writer believes it does: another writer, or a gap.
 
     Retrying the same call will not help; the room must stop and resync from the stream
-    (``last_seq`` is the stream's last sequence number as seen by the failed append).
+    (``last_seq`` is the stream's last sequence number as seen by the failed append, None when
+    the batch was refused before the stream was looked at).
     """
 
-    def __init__(self, auction_id: str, first_seq: int, last_seq: int) -> None:
+    def __init__(
+        self, auction_id: str, first_seq: int, last_seq: int | None, message: str | None = None
+    ) -> None:
         self.auction_id = auction_id
         self.first_seq = first_seq
         self.last_seq = last_seq
         super().__init__(
-            f"auction {auction_id!r}: cannot append from seq {first_seq}, "
+            message
+            or f"auction {auction_id!r}: cannot append from seq {first_seq}, "
             f"the stream ends at seq {last_seq} with different events"
+        )
+
+
+class JournalChainMismatch(JournalConflict):
+    """The batch does not continue the stream's hash chain (``why`` says how): its first entry
+    does not link to the stored last one (altered by hand, written before the chain, or another
+    history than the writer's), or its entries are not a chain numbered from ``first_seq``."""
+
+    def __init__(self, auction_id: str, first_seq: int, last_seq: int | None, why: str) -> None:
+        self.why = why
+        super().__init__(
+            auction_id,
+            first_seq,
+            last_seq,
+            f"auction {auction_id!r}: cannot append from seq {first_seq}: {why}",
         )
 
 
@@ -155,12 +184,48 @@ class Journal(Protocol):
     async def close(self) -> None: ...
 
 
-def validate_batch(first_seq: int, entries: Sequence[bytes]) -> None:
-    """Shared argument checks, so both journals refuse the same programming errors."""
+def validate_batch(first_seq: int, entries: Sequence[bytes]) -> list[Header]:
+    """Shared argument checks, so both journals refuse the same programming errors
+    (``ValueError``, raised before anything is written): the entries' headers."""
     if first_seq < 1:
         raise ValueError(f"sequence numbers start at 1, got first_seq={first_seq}")
     if not entries:
         raise ValueError("append needs at least one entry")
+    return [read_header(entry) for entry in entries]
+
+
+def unchained(
+    auction_id: str, first_seq: int, headers: Sequence[Header]
+) -> JournalChainMismatch | None:
+    """Why the batch is not a piece of chain numbered from ``first_seq``, if it is not."""
+    prev = headers[0].prev
+    for seq, header in enumerate(headers, start=first_seq):
+        if header.seq != seq:
+            why = f"the entry appended as seq {seq} is sealed as seq {header.seq}"
+            return JournalChainMismatch(auction_id, first_seq, None, why)
+        if header.prev != prev:
+            why = f"entry {seq}'s prev is not the hash of entry {seq - 1} in the same batch"
+            return JournalChainMismatch(auction_id, first_seq, None, why)
+        prev = header.hash
+    return None
+
+
+def unlinked(
+    auction_id: str, first_seq: int, last_seq: int, prev: str, stored: str | None
+) -> JournalChainMismatch:
+    """The refusal of a batch whose first entry's ``prev`` is not ``stored``, the hash of the
+    stream's last entry (GENESIS for an empty stream, None for an entry without a hash)."""
+    if stored is None:
+        why = f"the stream's last entry (seq {last_seq}) {PREDATES_CHAIN}"
+    elif last_seq == 0:
+        why = f"entry {first_seq}'s prev {prev[:12]}... is not the genesis hash (empty stream)"
+    else:
+        why = (
+            f"entry {first_seq}'s prev {prev[:12]}... is not the hash of the stored entry "
+            f"{last_seq} ({stored[:12]}...): that entry was altered, or this writer's chain "
+            "diverged from the journal"
+        )
+    return JournalChainMismatch(auction_id, first_seq, last_seq, why)
 
 
 class MemoryJournal:
@@ -174,11 +239,12 @@ class MemoryJournal:
     * ``append_calls``: how many append/append_many calls were made (group commit checks);
     * ``fences_fail = True``: what is stored cannot be proven durable (as when Redis's WAITAOF
       times out): ``fence`` and durable reads raise ``JournalUnavailable``, plain reads answer;
-    * ``fence_calls``: how many proofs were asked for (``fence`` and durable reads).
+    * ``fence_calls``: how many proofs were asked for (``fence`` and durable reads);
+    * ``replace(auction_id, seq, entry)``: an entry edited by hand in the store.
     """
 
     def __init__(self) -> None:
-        self._streams: dict[str, list[bytes]] = {}
+        self._streams: dict[str, list[tuple[bytes, str | None]]] = {}  # (entry, its hash)
         self._finished: set[str] = set()
         self._awards: list[AwardRecord] = []
         self.available = True
@@ -202,24 +268,36 @@ class MemoryJournal:
         if not self.available:
             raise JournalUnavailable("memory journal switched off")
 
+    def replace(self, auction_id: str, seq: int, entry: bytes) -> None:
+        """Test hook: overwrite stored entry ``seq`` as someone editing the store by hand could,
+        bypassing every check; its stored hash is the one it announces (None if none)."""
+        try:
+            announced: str | None = read_header(entry).hash
+        except ValueError:
+            announced = None
+        self._streams[auction_id][seq - 1] = (bytes(entry), announced)
+
     def _append_now(
         self,
         auction_id: str,
         first_seq: int,
         entries: Sequence[bytes],
+        headers: Sequence[Header],
         awards: Sequence[AwardRecord],
     ) -> None:
-        validate_batch(first_seq, entries)
         batch = [bytes(e) for e in entries]
         stream = self._streams.get(auction_id, [])
         last = len(stream)
         if last == first_seq - 1:
-            stream.extend(batch)
+            stored = stream[-1][1] if stream else GENESIS
+            if headers[0].prev != stored:
+                raise unlinked(auction_id, first_seq, last, headers[0].prev, stored)
+            stream.extend(zip(batch, [h.hash for h in headers], strict=True))
             self._streams[auction_id] = stream
             self._awards.extend(awards)
             return
         end = first_seq - 1 + len(batch)
-        if last >= end and stream[first_seq - 1 : end] == batch:
+        if last >= end and [e for e, _ in stream[first_seq - 1 : end]] == batch:
             return  # a retry of a batch already stored: no-op, awards not re-added
         raise JournalConflict(auction_id, first_seq, last)
 
@@ -230,30 +308,30 @@ class MemoryJournal:
         entries: Sequence[bytes],
         awards: Sequence[AwardRecord] = (),
     ) -> None:
-        self.append_calls += 1
-        self._check_available()
-        self._append_now(auction_id, first_seq, entries, awards)
-        if self._reply_lost():
-            raise JournalUnavailable("memory journal: write stored, reply lost (test hook)")
+        [outcome] = await self.append_many([AppendRequest(auction_id, first_seq, entries, awards)])
+        if outcome is not None:
+            raise outcome
 
     async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
+        """As ``RedisJournal.append_many``: ``ValueError`` first, then a batch that is not a
+        chain in itself is refused without being written, then the others are written."""
         self.append_calls += 1
-        for r in requests:
-            validate_batch(r.first_seq, r.entries)
+        headers = [validate_batch(r.first_seq, r.entries) for r in requests]
+        outcomes: list[JournalError | None] = [
+            unchained(r.auction_id, r.first_seq, h) for r, h in zip(requests, headers, strict=True)
+        ]
         if not self.available:
-            return [JournalUnavailable("memory journal switched off") for _ in requests]
-        results: list[JournalError | None] = []
-        for r in requests:
-            try:
-                self._append_now(r.auction_id, r.first_seq, r.entries, r.awards)
-            except JournalError as exc:
-                results.append(exc)
-            else:
-                results.append(None)
+            return [o or JournalUnavailable("memory journal switched off") for o in outcomes]
+        for i, (r, h) in enumerate(zip(requests, headers, strict=True)):
+            if outcomes[i] is None:
+                try:
+                    self._append_now(r.auction_id, r.first_seq, r.entries, h, r.awards)
+                except JournalError as exc:
+                    outcomes[i] = exc
         if self._reply_lost():
             lost = JournalUnavailable("memory journal: writes stored, reply lost (test hook)")
             return [lost for _ in requests]
-        return results
+        return outcomes
 
     async def read(
         self, auction_id: str, after_seq: int = 0, *, durable: bool = True
@@ -261,7 +339,7 @@ class MemoryJournal:
         self._check_available()
         stream = self._streams.get(auction_id, [])
         start = max(after_seq, 0)
-        entries = [(i + 1, e) for i, e in enumerate(stream[start:], start=start)]
+        entries = [(i + 1, e) for i, (e, _) in enumerate(stream[start:], start=start)]
         if durable:
             await self.fence()
         return entries

@@ -6,6 +6,12 @@ them leaves an award without its event (or an auction missing from the index, ne
 Redis runs a script atomically, and the entry ids ``f"{seq}-0"`` make a retry recognisable: if the
 ids already hold the same bytes, the script does nothing and reports success.
 
+Why each entry also stores its hash (field ``h`` beside the envelope ``e``): the check "does the
+batch continue the hash chain?" is part of the same atomic step, and Lua compares the stored last
+``h`` with the first entry's ``prev`` without parsing JSON or hashing. The hashes travel as
+script arguments, read from the envelopes' headers; the chain's links inside the batch are
+checked before sending (``journal.unchained``), so the script checks only the seam.
+
 Why durability is checked at connect: "acknowledged" must mean "on disk". With AOF
 ``appendfsync always`` Redis fsyncs before it replies; with ``everysec`` a crash can lose the last
 second, which is acceptable only where the server has ``WAITAOF`` (Redis >= 7.2, Valkey), sent on
@@ -59,6 +65,7 @@ from .awards import (
     FIELD_RELEASE,
     awards_stream_key,
 )
+from .chain import GENESIS, Header
 from .journal import (
     AppendRequest,
     AwardRecord,
@@ -66,6 +73,8 @@ from .journal import (
     JournalError,
     JournalNotDurable,
     JournalUnavailable,
+    unchained,
+    unlinked,
     validate_batch,
 )
 
@@ -78,8 +87,12 @@ MODE_WAITAOF = "waitaof"
 MODE_UNSAFE = "unsafe"
 
 # KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter
-# ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5..4+n entries, then 4 per award.
-# Returns {1, last} appended, {0, last} retry of a stored batch, {-1, last} conflict.
+# ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5 the first entry's prev, then per
+# entry its envelope and its hash (6..5+2n), then 4 per award.
+# Each stream entry holds fields e (the envelope) and h (its hash, as the writer announced it).
+# Returns {1, last} appended, {0, last} retry of a stored batch, {-1, last} conflict,
+# {-2, last, h} the first prev is not h, the last entry's hash, {-3, last} the last entry has no
+# h (written before the hash chain).
 # The fence: with WAITAOF a retry may arrive on a new connection that wrote nothing yet, and
 # WAITAOF only waits for *this connection's* writes; bumping a counter makes the retry a write,
 # so its WAITAOF also covers the original batch (earlier in the AOF).
@@ -87,15 +100,24 @@ APPEND_SCRIPT = f"""
 local first = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local last = 0
+local stored = '{GENESIS}'
 local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #top > 0 then
   last = tonumber(string.match(top[1][1], '^(%d+)'))
+  stored = false
+  local f = top[1][2]
+  for i = 1, #f, 2 do
+    if f[i] == 'h' then stored = f[i + 1] end
+  end
 end
 if last == first - 1 then
+  if not stored then return {{-3, last}} end
+  if stored ~= ARGV[5] then return {{-2, last, stored}} end
   for i = 1, n do
-    redis.call('XADD', KEYS[1], string.format('%d-0', first + i - 1), 'e', ARGV[4 + i])
+    redis.call('XADD', KEYS[1], string.format('%d-0', first + i - 1),
+               'e', ARGV[4 + 2 * i], 'h', ARGV[5 + 2 * i])
   end
-  local a = 5 + n
+  local a = 6 + 2 * n
   while a + 3 <= #ARGV do
     redis.call('XADD', KEYS[2], '*', '{FIELD_AWARD_ID}', ARGV[a], '{FIELD_AUCTION_ID}', ARGV[a + 1],
                '{FIELD_LOT_ID}', ARGV[a + 2], '{FIELD_RELEASE}', ARGV[a + 3])
@@ -110,7 +132,7 @@ if last >= stop then
   if #got == n then
     for i = 1, n do
       local f = got[i][2]
-      if got[i][1] ~= string.format('%d-0', first + i - 1) or f[1] ~= 'e' or f[2] ~= ARGV[4 + i] then
+      if got[i][1] ~= string.format('%d-0', first + i - 1) or f[1] ~= 'e' or f[2] ~= ARGV[4 + 2 * i] then
         return {{-1, last}}
       end
     end
@@ -138,6 +160,15 @@ def _map_error(exc: BaseException) -> JournalError:
     ):
         return JournalUnavailable(f"redis cannot write now: {exc!r}")
     return JournalError(f"redis error: {exc!r}")
+
+
+def _refusal(req: AppendRequest, prev: str, res: list[Any]) -> JournalConflict:
+    """The script's refusal (code -1, -2 or -3, see APPEND_SCRIPT) as the journal's error."""
+    code, last = int(res[0]), int(res[1])
+    if code == -1:
+        return JournalConflict(req.auction_id, req.first_seq, last)
+    stored = res[2].decode() if code == -2 else None
+    return unlinked(req.auction_id, req.first_seq, last, prev, stored)
 
 
 class RedisJournal:
@@ -245,11 +276,14 @@ class RedisJournal:
 
     # -- appends -----------------------------------------------------------------------------
 
-    def _script_args(self, req: AppendRequest) -> tuple[list[str], list[Any]]:
-        validate_batch(req.first_seq, req.entries)
+    def _script_args(
+        self, req: AppendRequest, headers: Sequence[Header]
+    ) -> tuple[list[str], list[Any]]:
         keys = [self.stream_key(req.auction_id), self.awards_key, self.index_key, self.fence_key]
         fence = "1" if self.mode == MODE_WAITAOF else "0"
-        args: list[Any] = [req.auction_id, req.first_seq, len(req.entries), fence, *req.entries]
+        args: list[Any] = [req.auction_id, req.first_seq, len(req.entries), fence, headers[0].prev]
+        for entry, header in zip(req.entries, headers, strict=True):
+            args += (entry, header.hash)
         for award in req.awards:
             args += [award.award_id, award.auction_id, award.lot_id, award.payload]
         return keys, args
@@ -269,13 +303,21 @@ class RedisJournal:
         """Write several auctions' batches in one round trip (each its own atomic script call).
 
         Returns one outcome per request: None if durable, else the ``JournalError`` for it.
-        Argument errors (``ValueError``) are raised before anything is sent.
+        Argument errors (``ValueError``, an entry that is not an envelope) are raised before
+        anything is sent; a batch that is not a chain in itself is refused without being sent.
         """
         if self.mode is None:
             raise JournalError("RedisJournal.connect() was not called")
-        calls = [self._script_args(r) for r in requests]
-        outcomes: list[JournalError | None] = [None] * len(requests)
-        todo = list(range(len(requests)))
+        headers = [validate_batch(r.first_seq, r.entries) for r in requests]
+        outcomes: list[JournalError | None] = [
+            unchained(r.auction_id, r.first_seq, h) for r, h in zip(requests, headers, strict=True)
+        ]
+        calls = {
+            i: self._script_args(r, headers[i])
+            for i, r in enumerate(requests)
+            if outcomes[i] is None
+        }
+        todo = list(calls)
         use_eval = False
         while todo:
             results = await self._run_scripts([calls[i] for i in todo], use_eval)
@@ -286,8 +328,7 @@ class RedisJournal:
                 elif isinstance(res, BaseException):
                     outcomes[i] = _map_error(res)
                 elif int(res[0]) < 0:
-                    r = requests[i]
-                    outcomes[i] = JournalConflict(r.auction_id, r.first_seq, int(res[1]))
+                    outcomes[i] = _refusal(requests[i], headers[i][0].prev, res)
             todo, use_eval = retry, True
         return outcomes
 

@@ -3,14 +3,14 @@ in both of its durable modes (AOF ``appendfsync always``; ``everysec`` with WAIT
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis.asyncio import Redis
 
+from bidserver.store.chain import read_header
 from bidserver.store.journal import Journal, MemoryJournal
 from bidserver.store.redis_journal import MODE_AOF_ALWAYS, MODE_WAITAOF, RedisJournal
-
-from .servers import everysec_server
 
 
 @pytest.fixture(params=["memory", "redis", "redis-waitaof"])
@@ -36,3 +36,36 @@ async def published_awards(journal: Journal) -> list:
     assert isinstance(journal, RedisJournal)
     entries = await journal.redis.xrange(journal.awards_key)
     return [decode_award(fields) for _id, fields in entries]
+
+
+Fields = dict[bytes, bytes]
+
+
+async def rewrite_stream(
+    redis: Redis, key: str, edit: Callable[[dict[int, Fields]], dict[int, Fields]]
+) -> None:
+    """Edit a stream by hand, as an operator with redis-cli could: read it, ``edit`` its entries
+    (seq -> fields), write it back in one transaction under the ids ``<seq>-0``."""
+    stored = {int(entry_id.split(b"-")[0]): fields for entry_id, fields in await redis.xrange(key)}
+    edited = edit(stored)
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(key)
+    for seq in sorted(edited):
+        pipe.xadd(key, edited[seq], id=f"{seq}-0")
+    await pipe.execute()
+
+
+async def tamper(journal: Journal, auction_id: str, seq: int, entry: bytes) -> None:
+    """Overwrite stored entry ``seq`` by hand with ``entry`` and the hash it announces (none if
+    it is not an envelope, as entries written before the hash chain), whichever journal it is."""
+    if isinstance(journal, MemoryJournal):
+        journal.replace(auction_id, seq, entry)
+        return
+    assert isinstance(journal, RedisJournal)
+    fields = {b"e": entry}
+    try:
+        fields[b"h"] = read_header(entry).hash.encode()
+    except ValueError:
+        pass
+    key = journal.stream_key(auction_id)
+    await rewrite_stream(journal.redis, key, lambda stored: {**stored, seq: fields})

@@ -20,6 +20,7 @@ from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import AwardRecord
 from bidserver.store.redis_journal import RedisJournal
 
+from .chained import sealed
 from .servers import waitaof_capable_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "award_consumer.py"
@@ -55,7 +56,7 @@ async def journal(awards_server) -> AsyncIterator[RedisJournal]:
 async def publish(journal: RedisJournal, n: int) -> list[AwardRecord]:
     awards = [AwardRecord(f"aw-{i}", f"auc-{i}", "L1", f'{{"n":{i}}}'.encode()) for i in range(n)]
     for award in awards:
-        await journal.append(award.auction_id, 1, [b"awarded"], [award])
+        await journal.append(award.auction_id, 1, sealed(1, 1), [award])
     return awards
 
 
@@ -135,7 +136,7 @@ async def test_safe_trim_after_a_dollar_group_has_read_keeps_what_others_need(jo
     await publish(journal, 3)
     await ensure_group(r, "all")
     await ensure_group(r, "only-new", start_id="$")
-    await journal.append("later", 1, [b"awarded"], [AwardRecord("aw-9", "later", "L1", b"{}")])
+    await journal.append("later", 1, sealed(1, 1), [AwardRecord("aw-9", "later", "L1", b"{}")])
     assert len(await read_and_ack(r, "only-new")) == 1
     assert await safe_trim(r) == 0  # "all" has not read anything
     assert len(await read_and_ack(r, "all", count=2)) == 2
@@ -271,7 +272,7 @@ async def test_consumer_run_loop_rereads_reclaims_and_signs_each_award_once(
         )
     )
     later = AwardRecord("aw-late", "auc-late", "L1", b'{"n":"late"}')
-    await journal.append(later.auction_id, 1, [b"awarded"], [later])
+    await journal.append(later.auction_id, 1, sealed(1, 1), [later])
     async with asyncio.timeout(10):
         while await r.hlen(consumer.SIGNATURES_KEY) < 5 or (
             await r.xpending(AWARDS_STREAM, "signing")

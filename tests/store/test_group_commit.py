@@ -8,6 +8,8 @@ import asyncio
 from bidserver.store.group_commit import GroupCommit
 from bidserver.store.journal import JournalConflict, JournalUnavailable, MemoryJournal
 
+from .chained import numbered, sealed
+
 
 async def test_appends_of_one_turn_are_one_write_and_each_gets_its_outcome(journal):
     calls = []
@@ -20,17 +22,17 @@ async def test_appends_of_one_turn_are_one_write_and_each_gets_its_outcome(journ
 
     journal.append_many = counting
     commits = GroupCommit(journal)
-    await commits.append("a0", 1, [b"x"])
+    await commits.append("a0", 1, sealed(1, 1))
     outcomes = await asyncio.gather(
-        *(commits.append(f"a{i}", 1, [b"e1", b"e2"]) for i in range(1, 11)),
-        commits.append("a0", 5, [b"gap"]),  # does not continue a0's stream: refused alone
+        *(commits.append(f"a{i}", 1, sealed(1, 2)) for i in range(1, 11)),
+        commits.append("a0", 5, sealed(5, 5)),  # does not continue a0's stream: refused alone
         return_exceptions=True,
     )
     assert calls == [1, 1, 10]  # a0 alone; a1 at once (nothing in flight); the rest: one group
     assert outcomes[:10] == [None] * 10 and isinstance(outcomes[10], JournalConflict)
     for i in range(1, 11):
-        assert [data for _, data in await commits.read(f"a{i}")] == [b"e1", b"e2"]
-    assert [data for _, data in await commits.read("a0")] == [b"x"]
+        assert await commits.read(f"a{i}") == numbered(1, 2)
+    assert await commits.read("a0") == numbered(1, 1)
 
 
 async def test_a_journal_that_is_down_fails_the_whole_group_and_the_next_one_goes_through():
@@ -38,12 +40,12 @@ async def test_a_journal_that_is_down_fails_the_whole_group_and_the_next_one_goe
     commits = GroupCommit(journal)
     journal.available = False
     outcomes = await asyncio.gather(
-        *(commits.append(f"a{i}", 1, [b"e"]) for i in range(3)), return_exceptions=True
+        *(commits.append(f"a{i}", 1, sealed(1, 1)) for i in range(3)), return_exceptions=True
     )
     assert all(isinstance(o, JournalUnavailable) for o in outcomes)
     journal.available = True
-    await commits.append("a0", 1, [b"e"])
-    assert await commits.read("a0") == [(1, b"e")]
+    await commits.append("a0", 1, sealed(1, 1))
+    assert await commits.read("a0") == numbered(1, 1)
 
 
 async def test_appends_made_while_a_group_is_written_go_in_the_next_group():
@@ -59,10 +61,10 @@ async def test_appends_made_while_a_group_is_written_go_in_the_next_group():
 
     journal.append_many = slow
     commits = GroupCommit(journal)
-    first = asyncio.ensure_future(commits.append("a1", 1, [b"e"]))
+    first = asyncio.ensure_future(commits.append("a1", 1, sealed(1, 1)))
     while not sizes:
         await asyncio.sleep(0)
-    later = [asyncio.ensure_future(commits.append(f"b{i}", 1, [b"e"])) for i in range(4)]
+    later = [asyncio.ensure_future(commits.append(f"b{i}", 1, sealed(1, 1))) for i in range(4)]
     for _ in range(3):
         await asyncio.sleep(0)
     gate.set()
@@ -74,6 +76,6 @@ async def test_reads_and_the_rest_pass_through():
     journal = MemoryJournal()
     commits = GroupCommit(journal)
     for i in range(3):
-        await commits.append(f"a{i}", 1, [b"e"])
+        await commits.append(f"a{i}", 1, sealed(1, 1))
     assert await commits.auction_ids() == ["a0", "a1", "a2"]
     assert await commits.ping()
