@@ -24,6 +24,7 @@ class Failure(enum.StrEnum):
     MESSAGE_TOO_BIG = "message_too_big"
     JOURNAL_UNAVAILABLE = "journal_unavailable"  # nothing was acknowledged; resend the same bid_id
     WRITER_UNAVAILABLE = "writer_unavailable"  # the auction's writing process did not answer; resend
+    JOURNAL_BROKEN = "journal_broken"  # the auction's journal failed verification: an operator acts
     LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
     SHUTTING_DOWN = "shutting_down"
     INTERNAL = "internal_error"

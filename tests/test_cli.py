@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from bidserver import cli
 from bidserver.auth import TokenVerifier
 from bidserver.config import Settings
-from bidserver.engine.reverse.events import AuctionCreated, AuctionOpened, LotEnd, encode_event
+from bidserver.engine.reverse import FORMAT, AuctionState
+from bidserver.engine.reverse.events import AuctionCreated, AuctionOpened, LotEnd
+from bidserver.runtime.journaling import Chain, to_journal
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.redis_journal import RedisJournal
 
@@ -148,7 +150,8 @@ def test_replay(runner, redis_server):
     async def write() -> None:
         journal = RedisJournal(redis_server.url)
         await journal.connect()
-        await journal.append("A1", 1, [encode_event(e) for e in events])
+        entries, _, _ = to_journal(FORMAT, AuctionState.new("A1"), Chain(), events)
+        await journal.append("A1", 1, entries)
         await journal.close()
 
     asyncio.run(write())

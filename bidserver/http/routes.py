@@ -36,7 +36,7 @@ from ..engine.reverse.commands import (
 )
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
-from ..runtime.registry import LOAD_ERRORS
+from ..runtime.registry import BROKEN, LOAD_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,8 @@ async def _room(request: Request, principal: Principal) -> Auction:
     except LOAD_ERRORS as exc:
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
+    except BROKEN:  # logged by the registry, with the entry
+        raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
     if room is None or not room.format.may_see(room.state, principal.actor):
         raise _fail(wire.Failure.UNKNOWN_AUCTION)
     return room
@@ -342,6 +344,8 @@ async def healthz(request: Request) -> Response:
         "durability": services.durability,
         "auctions": len(services.rooms),
     }
+    if services.rooms.refused:  # journals that failed verification: an operator must look
+        body["refused"] = services.rooms.refused
     if services.rooms.cluster is not None:
         body["cluster"] = services.rooms.cluster.stats()
     return JSON(body, status_code=200 if up else 503)

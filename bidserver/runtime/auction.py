@@ -1,7 +1,7 @@
 """One event as this process serves it, whichever process writes it.
 
-What outlives a change of writer lives here: the format, the durable state and its log, the
-audience of the participants connected to this process, and the count of commands decided (the
+What outlives a change of writer lives here: the format, the durable state, its log and the head
+of its hash chain, the audience of the participants connected to this process, and the count of commands decided (the
 fan-out paces itself on it). Whether this process writes the event (``room.Room``) or follows it
 (``replica.Replica``) is its ``mode``; sockets and HTTP requests hold the ``Auction``, so they stay
 connected when this process takes an event over or hands it back.
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ..engine.format import Format
 from .audience import Audience, AudienceFactory
+from .journaling import Chain
 from .outcome import Result
 
 
@@ -29,11 +30,17 @@ class Mode(Protocol):
 
 class Auction:
     def __init__(
-        self, fmt: Format, state: Any, log: list[Any], audience: AudienceFactory
+        self,
+        fmt: Format,
+        state: Any,
+        log: list[Any],
+        audience: AudienceFactory,
+        head: Chain | None = None,
     ) -> None:
         self.format = fmt
         self.state = state  # durable: what everyone sees
         self.log = log  # every durable event, index = seq - 1
+        self.head = head or Chain()  # the hash chain's last durable entry (seq == state.seq)
         self.decided = 0  # commands decided (or events applied, when followed) so far
         self.mode: Mode | None = None
         self.audience: Audience = audience(self)

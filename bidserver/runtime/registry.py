@@ -33,7 +33,7 @@ from ..store.journal import Journal, JournalError
 from .audience import AudienceFactory, no_audience
 from .auction import Auction
 from .cluster import Cluster
-from .journaling import from_journal
+from .journaling import Chain, ChainBroken, from_journal
 from .outcome import Result
 from .replica import Replica
 from .room import Room
@@ -48,6 +48,8 @@ def new_auction_id() -> str:
 # What ``Rooms.get`` raises when the auction must be read and the store is away (the journal, or
 # Redis itself for the cluster's leases): "unavailable, retry later" at every edge, not a bug.
 LOAD_ERRORS = (JournalError, RedisError)
+# What it raises when the journal was read but is not what its writer sealed: no retry helps.
+BROKEN = ChainBroken
 
 
 class Rooms:
@@ -72,6 +74,7 @@ class Rooms:
         self._loading: dict[str, asyncio.Future[Auction | None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.cluster = cluster
+        self.refused: dict[str, str] = {}  # auction id -> why its journal was refused
 
     def __iter__(self) -> Iterator[Auction]:
         return iter(list(self._rooms.values()))
@@ -84,6 +87,8 @@ class Rooms:
 
         Raises ``JournalUnavailable`` if what was read cannot be proven durable: a server must
         not start writing (and showing) auctions on a state a crash of Redis could still undo.
+        An auction whose journal fails verification (``ChainBroken``) is refused, with an error
+        in the log naming the entry, and listed in ``refused``; the others start.
         """
         ids = await self._journal.unfinished_ids()
         read: list[tuple[str, list[tuple[int, bytes]]]] = []
@@ -93,10 +98,22 @@ class Rooms:
             read.append((auction_id, await self._journal.read(auction_id, durable=False)))
         if read:
             await self._journal.fence()  # one proof for every stream read above
+        recovered = 0
         for auction_id, entries in read:
-            await self._build(auction_id, entries, writer=True)
-        log.info("recovered %d of %d unfinished auctions from the journal", len(read), len(ids))
-        return len(read)
+            try:
+                await self._build(auction_id, entries, writer=True)
+            except ChainBroken as broken:
+                self._refuse(broken)
+                if self.cluster is not None:
+                    await self._release_quietly(auction_id)
+                continue
+            recovered += 1
+        log.info("recovered %d of %d unfinished auctions from the journal", recovered, len(ids))
+        return recovered
+
+    def _refuse(self, broken: ChainBroken) -> None:
+        log.error("auction %s refused: its journal failed verification: %s", broken.auction_id, broken)
+        self.refused[broken.auction_id] = str(broken)
 
     async def get(self, auction_id: str) -> Auction | None:
         """The auction, loaded from the journal the first time it is asked for (None if it has
@@ -124,7 +141,9 @@ class Rooms:
         leased = writer and self.cluster is not None
         try:
             room = await self._load(auction_id, writer=writer)
-        except Exception:  # not read, or not proven durable: let another process try
+        except Exception as exc:  # not read, not proven durable, or broken: let another try
+            if isinstance(exc, ChainBroken):
+                self._refuse(exc)
             if leased:
                 await self._release_quietly(auction_id)
             raise
@@ -148,18 +167,16 @@ class Rooms:
         """The auction from its durable journal entries, written here or followed."""
         if not entries:
             return None
-        fmt, events = self._decode(auction_id, entries)
-        auction = self._serve(fmt, fmt.replay(auction_id, events), events, writer=writer)
+        fmt, events, head = from_journal(self._formats, auction_id, entries)  # verifies the chain
+        auction = self._serve(fmt, fmt.replay(auction_id, events), events, writer=writer, head=head)
         if not writer:
             await self.cluster.follow(auction)
         return auction
 
-    def _decode(self, auction_id: str, entries: list[tuple[int, bytes]]) -> tuple[Format, list[Any]]:
-        fmt = next(iter(self._formats.values()))
-        return fmt, from_journal(fmt, auction_id, entries)
-
-    def _serve(self, fmt: Format, state: Any, events: list[Any], *, writer: bool) -> Auction:
-        auction = Auction(fmt, state, events, self._audience)
+    def _serve(
+        self, fmt: Format, state: Any, events: list[Any], *, writer: bool, head: Chain | None = None
+    ) -> Auction:
+        auction = Auction(fmt, state, events, self._audience, head)
         auction.mode = self._room(auction) if writer else self._replica(auction)
         self._rooms[state.auction_id] = auction
         if writer:

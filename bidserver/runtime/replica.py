@@ -31,7 +31,7 @@ from typing import Any
 from ..failures import Failure
 from .auction import Auction
 from .bus import CommandBus, Reply
-from .journaling import from_journal
+from .journaling import ChainBroken, from_journal
 from .outcome import Result
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class Replica:
         self._waiting: list[tuple[int, int, Callable[[], None]]] = []  # (seq, n, resume) heap
         self._counter = itertools.count()
         self.writer: str | None = None  # the node holding the lease (kept current by the cluster)
+        self.broken: ChainBroken | None = None  # the stream failed verification: nothing applied
 
     @property
     def auction_id(self) -> str:
@@ -99,11 +100,20 @@ class Replica:
                             self.state.seq + len(contiguous))
                 break
             contiguous.append((seq, data))
-        fresh = from_journal(self.auction.format, self.auction_id, contiguous, after=self.log)
+        if self.broken is not None:
+            return
+        fmt = self.auction.format
+        try:
+            _, fresh, head = from_journal({fmt.name: fmt}, self.auction_id, contiguous, self.auction.head)
+        except ChainBroken as broken:  # shown nowhere, applied never: an operator must look
+            log.error("replica of %s stops: %s", self.auction_id, broken)
+            self.broken = broken
+            return
         if not fresh:
             return
+        self.auction.head = head
         for event in fresh:
-            self.auction.format.evolve(self.state, event)
+            fmt.evolve(self.state, event)
         self.log.extend(fresh)
         self.auction.decided += len(fresh)
         self.auction.audience.publish(fresh)

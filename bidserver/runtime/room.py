@@ -36,7 +36,7 @@ from ..engine.rejections import Reason, Rejection
 from ..failures import Failure
 from ..store.journal import AwardRecord, Journal, JournalError
 from .auction import Auction
-from .journaling import from_journal, to_journal
+from .journaling import Chain, from_journal, to_journal
 from .outcome import Result
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class _Decided:
     first_seq: int
     entries: list[bytes]
     awards: list[AwardRecord]
+    head: Chain  # the hash chain once these entries are written
 
 
 class Room:
@@ -96,6 +97,7 @@ class Room:
         self.state = auction.state  # durable: what everyone sees
         self.log = auction.log  # every durable event, index = seq - 1
         self._ahead = fmt.replay(self.state.auction_id, self.log)  # durable + decided, not durable
+        self._ahead_head = auction.head  # the chain's head ahead, as ``_ahead`` is the state's
         self._journal = journal
         self._now_ms = now_ms
         self._on_finished = on_finished
@@ -194,6 +196,7 @@ class Room:
                 self._resolve_all(batch, Result(failure=Failure.INTERNAL))
                 await self._committed.wait()
                 self._ahead = self.format.replay(self.auction_id, self.log)
+                self._ahead_head = self.auction.head
                 continue
             while self._uncommitted >= MAX_UNCOMMITTED:
                 self._committed.clear()
@@ -219,8 +222,12 @@ class Room:
             for event in outcome:
                 fmt.evolve(ahead, event)
             new_events.extend(outcome)
-        entries, awards = to_journal(fmt, ahead, first_seq, new_events) if new_events else ([], [])
-        self._decided.append(_Decided(batch, results, new_events, first_seq, entries, awards))
+        entries, awards = [], []
+        if new_events:
+            entries, awards, self._ahead_head = to_journal(fmt, ahead, self._ahead_head, new_events)
+        self._decided.append(
+            _Decided(batch, results, new_events, first_seq, entries, awards, self._ahead_head)
+        )
         self._uncommitted += len(batch)
         self.auction.decided += len(batch)
         self._committed.clear()
@@ -255,6 +262,7 @@ class Room:
             for decided in group:
                 self._decided.popleft()
                 self._uncommitted -= len(decided.batch)
+            self.auction.head = group[-1].head
             self._apply_durable(group)
 
     def _apply_durable(self, group: list[_Decided]) -> None:
@@ -285,6 +293,7 @@ class Room:
             self._resolve_all(self._decided.popleft().batch, result)
         self._uncommitted = 0
         self._ahead = self.format.replay(self.auction_id, self.log)
+        self._ahead_head = self.auction.head
         self._stale = True
         self._arm_timer(failed=True)
 
@@ -314,7 +323,9 @@ class Room:
         stale: the batch waiting on it fails with ``journal_unavailable`` and the next one retries.
         """
         entries = await self._journal.read(self.auction_id, after_seq=self.state.seq, durable=True)
-        fresh = from_journal(self.format, self.auction_id, entries, after=self.log)
+        fmt = self.format
+        _, fresh, head = from_journal({fmt.name: fmt}, self.auction_id, entries, self.auction.head)
+        self.auction.head = self._ahead_head = head
         if fresh:
             self._last_at = max(self._last_at, fresh[-1].at)
         for event in fresh:

@@ -25,7 +25,7 @@ from .. import clock, wire
 from ..auth import AuthError, Principal, origin_allowed, token_from_request
 from ..ratelimit import TokenBucket
 from ..runtime.auction import Auction
-from ..runtime.registry import LOAD_ERRORS
+from ..runtime.registry import BROKEN, LOAD_ERRORS
 from .fanout import Broadcaster, Connection, QueuedSink
 from .session import Session
 from .transport import EXTENSION
@@ -75,6 +75,9 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         detail = "the journal is unavailable; retry"
         raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None
+    except BROKEN:  # logged by the registry, with the entry
+        detail = "the auction's journal failed verification"
+        raise _Denied(wire.Failure.JOURNAL_BROKEN, detail) from None
     if room is None or not room.format.may_see(room.state, principal.actor):
         raise _Denied(wire.Failure.UNKNOWN_AUCTION)
     return principal, since, room

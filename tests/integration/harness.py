@@ -286,8 +286,9 @@ AWARDS_STREAM = f"{JOURNAL_PREFIX}:awards"
 
 
 async def journal_events(redis_url: str, auction_id: str) -> list[dict[str, Any]]:
-    """The auction's durable events straight from its Redis stream, each with its ``seq``
-    (the entry id): what a restarted server must rebuild, read without going through it."""
+    """The auction's durable events straight from its Redis stream (unwrapped from their
+    hash-chain envelopes), each with its ``seq`` (the entry id): what a restarted server must
+    rebuild, read without going through it."""
     client = aioredis.from_url(redis_url)
     try:
         entries = await client.xrange(f"{JOURNAL_PREFIX}:auction:{auction_id}")
@@ -297,7 +298,9 @@ async def journal_events(redis_url: str, auction_id: str) -> list[dict[str, Any]
     for entry_id, fields in entries:
         seq, _, sub = entry_id.decode().partition("-")
         assert sub == "0", entry_id
-        events.append(dict(msgspec.json.decode(fields[b"e"]), seq=int(seq)))
+        envelope = msgspec.json.decode(fields[b"e"])
+        assert envelope["seq"] == int(seq), entry_id
+        events.append(dict(envelope["event"], seq=int(seq)))
     return events
 
 

@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bidserver.engine.format import Format
+from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import FORMAT
 from bidserver.runtime.auction import Auction
+from bidserver.runtime.journaling import from_journal
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
 from bidserver.ws.fanout import Broadcaster
@@ -18,15 +20,17 @@ def live_audience(now_ms: Callable[[], int], interval_s: float = 0.0):
 
 
 def auction(
-    now_ms: Callable[[], int], *, auction_id: str = "a1", log: Sequence[Any] = (),
+    now_ms: Callable[[], int], *, auction_id: str = "a1", entries: Sequence[tuple[int, bytes]] = (),
     interval_s: float = 0.0, fmt: Format = FORMAT,
 ) -> Auction:
-    events = list(log)
-    return Auction(fmt, fmt.replay(auction_id, events), events, live_audience(now_ms, interval_s))
+    """An auction served here, rebuilt from its journal ``entries`` (none: a new one)."""
+    _, events, head = from_journal({fmt.name: fmt}, auction_id, entries)
+    audience = live_audience(now_ms, interval_s)
+    return Auction(fmt, fmt.replay(auction_id, events), events, audience, head)
 
 
 def writer(journal, now_ms: Callable[[], int], **kwargs) -> Room:
-    """A room (not started) writing a new auction, or one with ``log`` already journaled."""
+    """A room (not started) writing a new auction, or one with ``entries`` already journaled."""
     served = auction(now_ms, **kwargs)
     served.mode = Room(served, journal, now_ms)
     return served.mode
@@ -36,3 +40,9 @@ def replica(now_ms: Callable[[], int], bus, fence, **kwargs) -> Replica:
     served = auction(now_ms, **kwargs)
     served.mode = Replica(served, bus, fence=fence)
     return served.mode
+
+
+def events_of(entries) -> list[Any]:
+    """The events of journal entries ``(seq, envelope)``, the chain verified."""
+    _, events, _ = from_journal(FORMATS, "a", entries)
+    return events

@@ -12,7 +12,6 @@ import pytest
 from bidserver import wire
 from bidserver.engine.reverse import AuctionState, replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.events import decode_event
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
@@ -21,7 +20,7 @@ from bidserver.runtime.registry import Rooms
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
 
-from .support import live_audience, replica, writer
+from .support import events_of, live_audience, replica, writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -197,10 +196,10 @@ async def test_lazy_loads_of_different_auctions_do_not_wait_for_each_other():
 
 async def test_a_take_over_writes_only_on_a_proven_state():
     journal = await journal_with_auctions("a1")
-    stored = [decode_event(data) for _, data in await journal.read("a1")]
+    stored = events_of(await journal.read("a1"))
     rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
-    behind = stored[:-1]  # the replica has not seen the last bid yet
-    follower = replica(clock, None, journal.fence, log=behind)  # no commands are forwarded here
+    behind = (await journal.read("a1"))[:-1]  # the replica has not seen the last bid yet
+    follower = replica(clock, None, journal.fence, entries=behind)  # no commands forwarded here
     handle = follower.auction
 
     journal.fences_fail = True

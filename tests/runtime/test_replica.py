@@ -11,14 +11,13 @@ from redis.asyncio import Redis
 
 from bidserver.engine.reverse import AuctionState, replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.events import decode_event
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import Journal, JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
 from bidserver.runtime.replica import Replica, apply_batch
 
 from ..store.servers import everysec_server
-from .support import replica, writer
+from .support import events_of, replica, writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -81,7 +80,7 @@ async def test_one_fence_per_read_then_every_replica_applies_its_entries():
     await apply_batch(batch)
     assert journal.fence_calls == fences + 1
     for f in followers:
-        stored = [decode_event(d) for _, d in await journal.read(f.auction_id, durable=False)]
+        stored = events_of(await journal.read(f.auction_id, durable=False))
         assert state_bytes(f.state) == state_bytes(replay(f.auction_id, stored))
         assert "b1" in f.state.bids
 

@@ -10,12 +10,11 @@ import pytest
 from bidserver import wire
 from bidserver.engine.reverse import AuctionState, replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.events import decode_event
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
 from bidserver.runtime.room import Room
 
-from .support import writer
+from .support import events_of, writer
 
 BUYER = Actor(Role.BUYER, "org-b")
 S1 = Actor(Role.SUPPLIER, "s1")
@@ -64,7 +63,7 @@ async def test_concurrent_bids_are_one_group_commit_in_one_order():
     )
     assert all(r.ok for r in results)
     assert journal.append_calls - appends_before == 1  # everything waiting went in one write
-    stored = [decode_event(data) for _, data in await journal.read("a1")]
+    stored = events_of(await journal.read("a1"))
     assert state_bytes(replay("a1", stored)) == state_bytes(room.state)
     await room.stop()
 
@@ -187,10 +186,9 @@ async def test_time_never_goes_backwards_across_a_restart_on_a_clock_that_is_beh
     clock.now += 5_000
     assert (await room.submit(bid(S1, 9_000, "b1"))).ok
     await room.stop()
-    stored = [decode_event(data) for _, data in await journal.read("a1")]
     behind = Clock()
     behind.now = clock.now - 3_000
-    again = writer(journal, behind, log=stored)
+    again = writer(journal, behind, entries=await journal.read("a1"))
     again.start()
     assert (await again.submit(bid(S2, 8_000, "b2"))).ok
     times = [r.at for r in sorted(again.state.bids.values(), key=lambda r: r.seq)]
