@@ -1,26 +1,38 @@
-"""The listing contract (run against the in-memory twin)."""
+"""The listing contract, against the in-memory twin and a real redis-server; then what only Redis
+shows (several clients, restarts, key layout)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis.asyncio import Redis
 
 from bidserver.store.journal import JournalUnavailable
 from bidserver.store.listing import Listing, ListingEntry, MemoryListing, Page, encode_cursor
+from bidserver.store.redis_listing import RedisListing
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def listing(request: pytest.FixtureRequest) -> AsyncIterator[Listing]:
+    if request.param == "memory":
+        yield MemoryListing()
+        return
+    client = Redis.from_url(request.getfixturevalue("redis_server").url)
+    yield RedisListing(client, prefix="t")
+    await client.aclose()
 
 
 @pytest.fixture
-async def listing() -> AsyncIterator[Listing]:
-    yield MemoryListing()
-
-
-@pytest.fixture
-def switch_off(listing: MemoryListing) -> Callable[[], None]:
-    """Make the store unreachable: the twin's hook."""
+def switch_off(listing: Listing, request: pytest.FixtureRequest) -> Callable[[], None]:
+    """Make the store unreachable: the twin's hook, or stopping the real server."""
 
     def off() -> None:
-        listing.available = False
+        if isinstance(listing, MemoryListing):
+            listing.available = False
+        else:
+            request.getfixturevalue("redis_server").stop()
 
     return off
 
@@ -272,3 +284,106 @@ async def test_unavailable_store(listing: Listing, switch_off: Callable[[], None
     with pytest.raises(ValueError):  # argument errors come first, as with the journal
         await listing.page()
     await listing.close()
+
+
+# -- Redis only --------------------------------------------------------------------------------
+
+
+async def test_every_client_sees_the_same_pages_across_a_crash(redis_server) -> None:
+    """Same pages whichever process answers: two clients (as two workers), then a SIGKILL of
+    Redis and a fresh client: identical pages, from the AOF."""
+    writer_client = Redis.from_url(redis_server.url)
+    writer = RedisListing(writer_client)
+    for i in range(60):
+        state = ("open", "closed", "cancelled")[i % 3]
+        await writer.put(entry(f"a{i:02d}", state=state, created_at=i // 4, suppliers=(f"s{i % 5}",)))
+    reader_client = Redis.from_url(redis_server.url)
+    filters = [{"buyer": "acme"}, {"buyer": "acme", "state": "closed"}, {"supplier": "s3"}]
+    before = [await walk(writer, limit=7, **f) for f in filters]
+    assert [await walk(RedisListing(reader_client), limit=7, **f) for f in filters] == before
+    await reader_client.aclose()
+    await writer_client.aclose()
+
+    redis_server.kill()
+    redis_server.start()
+    client = Redis.from_url(redis_server.url)
+    after = RedisListing(client)
+    assert [await walk(after, limit=7, **f) for f in filters] == before
+    assert await after.get("a07") == entry("a07", state="closed", created_at=1, suppliers=("s2",))
+    await client.aclose()
+
+
+async def test_recovers_when_redis_is_back(redis_server) -> None:
+    client = Redis.from_url(redis_server.url)
+    listing = RedisListing(client)
+    await listing.put(entry("a"))
+    redis_server.stop()
+    with pytest.raises(JournalUnavailable):
+        await listing.put(entry("a", state="open", seq=2))
+    redis_server.start()
+    await listing.put(entry("a", state="open", seq=2))  # same object, no rebuild
+    assert ids(await listing.page(buyer="acme", state="open")) == ["a"]
+    await client.aclose()
+
+
+async def test_keys_follow_the_prefix_and_empty_indexes_vanish(redis_server) -> None:
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    listing = RedisListing(client, prefix="p")
+    await listing.put(entry("a1", buyer="org:1", suppliers=("s1",), state="open", created_at=7))
+    assert sorted(await client.keys("*")) == [
+        "p:list:buyer:org%3A1",
+        "p:list:buyer:org%3A1:open",
+        "p:list:supplier:s1",
+        "p:list:supplier:s1:open",
+        "p:listing",
+    ]
+    assert await client.zrange("p:list:buyer:org%3A1", 0, -1, withscores=True) == [
+        ("999999999999992:a1", 0.0)
+    ]
+    await listing.put(entry("a1", buyer="org:1", suppliers=(), state="closed", seq=2, created_at=7))
+    assert sorted(await client.keys("*")) == [
+        "p:list:buyer:org%3A1",
+        "p:list:buyer:org%3A1:closed",
+        "p:listing",
+    ]
+    assert await listing.get("a1") == entry(
+        "a1", buyer="org:1", suppliers=(), state="closed", seq=2, created_at=7
+    )  # a client decoding responses reads the same entries
+    await client.aclose()
+
+
+async def test_script_cache_flush_is_survived(redis_server) -> None:
+    client = Redis.from_url(redis_server.url)
+    listing = RedisListing(client)
+    await listing.put(entry("a"))
+    await client.script_flush()
+    await listing.put(entry("a", state="open", seq=2))
+    assert ids(await listing.page(buyer="acme", state="open")) == ["a"]
+    await client.aclose()
+
+
+async def test_concurrent_puts_the_highest_seq_wins(redis_server) -> None:
+    """Two clients putting one auction concurrently (many puts then lose the race between their
+    read and their script, and read again): the highest seq wins, and the indexes hold exactly
+    that entry's memberships."""
+    clients = [Redis.from_url(redis_server.url) for _ in range(2)]
+    a, b = (RedisListing(c) for c in clients)
+    states = ["draft", "open", "paused", "closed"]
+    puts = [
+        (a if seq % 2 else b).put(
+            entry("x", state=states[seq % 4], suppliers=(f"s{seq % 3}",), seq=seq)
+        )
+        for seq in range(1, 41)
+    ]
+    await asyncio.gather(*puts)
+    final = entry("x", state=states[40 % 4], suppliers=(f"s{40 % 3}",), seq=40)
+    assert await a.get("x") == final
+    members = {k.decode() for k in await clients[0].keys("bidserver:list:*")}
+    assert members == {
+        "bidserver:list:buyer:acme",
+        "bidserver:list:buyer:acme:draft",
+        "bidserver:list:supplier:s1",
+        "bidserver:list:supplier:s1:draft",
+    }
+    for c in clients:
+        await c.aclose()
