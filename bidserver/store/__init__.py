@@ -1,6 +1,7 @@
 """Durable storage of auction events: the journal port (``journal``), its Redis streams
-implementation (``redis_journal``), the awards stream contract (``awards``) and a supervised
-local Redis (``embedded``). Only the port is re-exported here, so importing it stays cheap."""
+implementation (``redis_journal``), the awards stream contract (``awards``), the auction listing
+(``listing``, ``redis_listing``) and a supervised local Redis (``embedded``). Only the journal
+port is re-exported here, so importing it stays cheap."""
 
 from .journal import (
     AppendRequest,
