@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -24,6 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 from . import clock
 from .auth import TokenVerifier
 from .config import Settings
+from .engine.format import Format
 from .engine.formats import FORMATS
 from .http.openapi import openapi_document
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
@@ -34,6 +35,7 @@ from .runtime.registry import Rooms
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
+from .store.redis_listing import RedisListing
 from .ws.endpoint import live_room
 from .ws.fanout import Broadcaster
 
@@ -56,8 +58,10 @@ def build_app(
     *,
     journal: Journal | None = None,
     now_ms: Callable[[], int] = clock.now_ms,
+    formats: Mapping[str, Format] = FORMATS,
 ) -> Starlette:
-    """The ASGI app. ``journal`` defaults to a RedisJournal on ``settings.redis_url``."""
+    """The ASGI app. ``journal`` defaults to a RedisJournal on ``settings.redis_url``; the
+    listing index lives beside it (in memory with a journal passed in)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,7 +85,13 @@ def build_app(
         def live_room_audience(auction: Auction) -> Broadcaster:
             return Broadcaster(auction, now_ms, interval_s=interval_s)
 
-        rooms = Rooms(the_journal, now_ms, FORMATS, audience=live_room_audience, cluster=cluster)
+        listing = None
+        if isinstance(the_journal, RedisJournal):
+            listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
+        rooms = Rooms(
+            the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
+            cluster=cluster,
+        )
         if cluster is not None:
             await cluster.start(
                 promote=rooms.promote, demote=rooms.demote, journal_key=the_journal.stream_key

@@ -34,6 +34,7 @@ from ..engine.reverse.commands import (
     UpdateConfig,
     VoidBid,
 )
+from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
 from ..runtime.registry import BROKEN, LOAD_ERRORS
@@ -120,11 +121,14 @@ def _view(room: Auction, principal: Principal) -> dict[str, Any]:
     return {"seq": room.state.seq, "view": room.format.view(room.state, principal.actor)}
 
 
-def _outcome(room: Auction, result: Result, principal: Principal, status: int = 200) -> Response:
+async def _outcome(
+    room: Auction, result: Result, principal: Principal, status: int = 200
+) -> Response:
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
         raise ApiError(wire.rejection_status(result.rejection), wire.problem_for_rejection(result.rejection))
+    await room.listed()  # the answer promises the listing shows the change
     return JSON(_view(room, principal), status_code=status)
 
 
@@ -152,8 +156,8 @@ async def create_auction(request: Request) -> Response:
     body = await _body(request, wire.CreateAuctionBody)
     room, result = await request.app.state.services.rooms.create(principal.actor, body.config)
     if room is None:
-        return _outcome(room, result, principal)  # raises
-    response = _outcome(room, result, principal, status=201)
+        return await _outcome(room, result, principal)  # raises
+    response = await _outcome(room, result, principal, status=201)
     response.headers["location"] = f"/api/auctions/{room.auction_id}"
     return response
 
@@ -162,19 +166,43 @@ create_auction.body_type = wire.CreateAuctionBody
 
 
 async def list_auctions(request: Request) -> Response:
-    """The auctions currently loaded that the principal may see."""
+    """The auctions the principal may list, newest first, a page at a time (``?state=open``,
+    ``?limit=50``, ``?cursor=<next_cursor>``): from the listing index in Redis, so the same
+    whichever process answers and whether or not it has the auctions loaded. Buyers and observers
+    list their buyer organisation's auctions, suppliers those they are invited to; only the buyer
+    sees who is invited."""
     principal = _principal(request)
+    params = request.query_params
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise _fail(wire.Failure.BAD_REQUEST, "limit must be an integer") from None
+    party = {"supplier" if principal.role is Role.SUPPLIER else "buyer": principal.party}
+    try:
+        page = await request.app.state.services.rooms.listing.page(
+            **party, state=params.get("state") or None, cursor=params.get("cursor") or None,
+            limit=limit,
+        )
+    except ValueError as exc:  # a cursor this server did not make
+        raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
+    except LOAD_ERRORS as exc:
+        log.warning("cannot read the listing: %s", exc)
+        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the listing is unavailable; retry") from None
+    buyer = principal.role is Role.BUYER
     items = [
         {
-            "auction_id": room.auction_id,
-            "title": room.state.config.title,
-            "phase": str(room.state.phase),
-            "seq": room.state.seq,
+            "auction_id": entry.auction_id,
+            "format": entry.format,
+            "title": entry.title,
+            "phase": entry.state,
+            "seq": entry.seq,
+            "created_at": entry.created_at,
+            "updated_at": entry.updated_at,
+            **({"suppliers": list(entry.suppliers)} if buyer else {}),
         }
-        for room in request.app.state.services.rooms
-        if room.state.config is not None and room.format.may_see(room.state, principal.actor)
+        for entry in page.items
     ]
-    return JSON({"auctions": items})
+    return JSON({"auctions": items, "next_cursor": page.next_cursor})
 
 
 async def get_auction(request: Request) -> Response:
@@ -223,7 +251,7 @@ def _command_route(
         principal = _principal(request)
         room = await _room(request, principal)
         body = await _body(request, body_type) if body_type is not None else None
-        return _outcome(room, await room.submit(build(request, principal, body)), principal)
+        return await _outcome(room, await room.submit(build(request, principal, body)), principal)
 
     endpoint.__doc__ = doc
     endpoint.body_type = body_type

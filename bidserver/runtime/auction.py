@@ -9,10 +9,11 @@ connected when this process takes an event over or hands it back.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..engine.format import Format
+from ..engine.format import Format, Summary
 from .audience import Audience, AudienceFactory
 from .journaling import Chain
 from .outcome import Result
@@ -43,6 +44,8 @@ class Auction:
         self.head = head or Chain()  # the hash chain's last durable entry (seq == state.seq)
         self.decided = 0  # commands decided (or events applied, when followed) so far
         self.mode: Mode | None = None
+        self.listed_as: Summary | None = None  # what the listing was last told (by this writer)
+        self.listing: asyncio.Task[None] | None = None  # telling it, after the journal
         self.audience: Audience = audience(self)
 
     @property
@@ -60,6 +63,13 @@ class Auction:
     def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None:
         """The live room's path: ``callback(command, result)`` once decided and durable."""
         self.mode.submit_nowait(command, callback)
+
+    async def listed(self) -> None:
+        """Wait until the listing shows the last change made here (an HTTP answer to a command
+        promises that: a buyer who just created or invited lists it at once)."""
+        task = self.listing
+        if task is not None and not task.done():
+            await asyncio.shield(task)
 
     async def stop(self) -> None:
         if self.mode is not None:

@@ -30,6 +30,7 @@ from ..engine.values import Actor
 from ..failures import Failure
 from ..store.group_commit import GroupCommit
 from ..store.journal import Journal, JournalError
+from ..store.listing import Listing, ListingEntry, MemoryListing
 from .audience import AudienceFactory, no_audience
 from .auction import Auction
 from .cluster import Cluster
@@ -60,9 +61,11 @@ class Rooms:
         formats: Mapping[str, Format],
         *,
         audience: AudienceFactory = no_audience,
+        listing: Listing | None = None,
         id_factory: Callable[[], str] = new_auction_id,
         cluster: Cluster | None = None,
     ) -> None:
+        self.listing = listing if listing is not None else MemoryListing()
         self._formats = dict(formats)
         self._by_config = {fmt.config_type: fmt for fmt in self._formats.values()}
         self._audience = audience
@@ -101,18 +104,23 @@ class Rooms:
         recovered = 0
         for auction_id, entries in read:
             try:
-                await self._build(auction_id, entries, writer=True)
+                auction = await self._build(auction_id, entries, writer=True)
             except ChainBroken as broken:
                 self._refuse(broken)
                 if self.cluster is not None:
                     await self._release_quietly(auction_id)
                 continue
             recovered += 1
+            self._durable(auction)  # the listing may have missed the last change before a crash
         log.info("recovered %d of %d unfinished auctions from the journal", recovered, len(ids))
         return recovered
 
     def _refuse(self, broken: ChainBroken) -> None:
-        log.error("auction %s refused: its journal failed verification: %s", broken.auction_id, broken)
+        """Refused, not misread; logged once per finding (each later ask reads and checks again,
+        so a journal an operator restored is served as soon as it verifies)."""
+        if self.refused.get(broken.auction_id) != str(broken):
+            log.error("auction %s refused: its journal failed verification: %s",
+                      broken.auction_id, broken)
         self.refused[broken.auction_id] = str(broken)
 
     async def get(self, auction_id: str) -> Auction | None:
@@ -149,6 +157,7 @@ class Rooms:
             raise
         if room is None and leased:  # no such auction: nothing to write
             await self.cluster.leases.release(auction_id)
+        self.refused.pop(auction_id, None)  # it verifies (again): restored
         return room
 
     async def _release_quietly(self, auction_id: str) -> None:
@@ -186,7 +195,7 @@ class Rooms:
         return auction
 
     def _room(self, auction: Auction) -> Room:
-        return Room(auction, self._commits, self._now_ms, on_finished=self._finished)
+        return Room(auction, self._commits, self._now_ms, on_durable=self._durable)
 
     def _replica(self, auction: Auction) -> Replica:
         return Replica(auction, self.cluster.bus, fence=self._journal.fence)
@@ -236,16 +245,43 @@ class Rooms:
             return None, result
         return room, result
 
-    def _finished(self, room: Auction) -> None:
-        task = asyncio.get_running_loop().create_task(self._mark_finished(room.auction_id))
+    def _durable(self, auction: Auction) -> None:
+        """After a durable write: keep the listing in step, and mark a finished auction so that
+        it is not replayed at the next start. Both happen after the journal, in this order, so a
+        crash between them is repaired by the replay at start (``recover`` lists again)."""
+        fmt, state = auction.format, auction.state
+        summary = fmt.summary(state)
+        finished = fmt.finished(state)
+        if summary == auction.listed_as and not finished:
+            return
+        auction.listed_as = summary
+        entry = None
+        if summary is not None:
+            entry = ListingEntry(
+                auction_id=state.auction_id,
+                format=fmt.name,
+                title=summary.title,
+                buyer=summary.buyer,
+                suppliers=summary.suppliers,
+                state=summary.state,
+                created_at=summary.created_at,
+                updated_at=auction.log[-1].at if auction.log else summary.created_at,
+                seq=state.seq,
+            )
+        task = asyncio.get_running_loop().create_task(self._list(auction, entry, finished))
+        auction.listing = task
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _mark_finished(self, auction_id: str) -> None:
+    async def _list(self, auction: Auction, entry: ListingEntry | None, finished: bool) -> None:
         try:
-            await self._journal.mark_finished(auction_id)
-        except Exception as exc:  # only costs a replay at the next start
-            log.warning("could not mark %s finished: %s", auction_id, exc)
+            if entry is not None:
+                await self.listing.put(entry)
+            if finished:
+                await self._journal.mark_finished(auction.auction_id)
+        except Exception as exc:  # the next change, or the replay at the next start, repairs it
+            auction.listed_as = None
+            log.warning("could not list %s: %s", auction.auction_id, exc)
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):

@@ -90,7 +90,7 @@ class Room:
         journal: Journal,
         now_ms: Callable[[], int],
         *,
-        on_finished: Callable[[Auction], None] | None = None,
+        on_durable: Callable[[Auction], None] | None = None,
     ) -> None:
         self.auction = auction
         self.format = fmt = auction.format
@@ -100,7 +100,7 @@ class Room:
         self._ahead_head = auction.head  # the chain's head ahead, as ``_ahead`` is the state's
         self._journal = journal
         self._now_ms = now_ms
-        self._on_finished = on_finished
+        self._on_durable = on_durable  # after each durable write, once its events are applied
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._decided: collections.deque[_Decided] = collections.deque()
         self._uncommitted = 0  # commands in self._decided
@@ -283,8 +283,8 @@ class Room:
 
     def _published(self, events: list[Any]) -> None:
         self.auction.audience.publish(events)
-        if self._on_finished is not None and self.format.finished(self.state):
-            self._on_finished(self.auction)
+        if self._on_durable is not None:
+            self._on_durable(self.auction)
 
     def _fail_uncommitted(self, failure: Failure = Failure.JOURNAL_UNAVAILABLE) -> None:
         """A write failed: everything decided since the durable state is void; reload first."""
