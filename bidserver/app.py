@@ -35,7 +35,9 @@ from .runtime.registry import Rooms
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
+from .store.listing import MemoryListing
 from .store.redis_listing import RedisListing
+from .store.snapshots import MemorySnapshots, RedisSnapshots
 from .ws.endpoint import live_room
 from .ws.fanout import Broadcaster
 
@@ -85,12 +87,13 @@ def build_app(
         def live_room_audience(auction: Auction) -> Broadcaster:
             return Broadcaster(auction, now_ms, interval_s=interval_s)
 
-        listing = None
+        listing, snapshots = MemoryListing(), MemorySnapshots()
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
+            snapshots = RedisSnapshots(the_journal.redis, prefix=the_journal.prefix)
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
-            cluster=cluster,
+            snapshots=snapshots, snapshot_every=settings.snapshot_every, cluster=cluster,
         )
         if cluster is not None:
             await cluster.start(
@@ -105,13 +108,16 @@ def build_app(
             durability=durability,
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
-        await rooms.recover()
+        # In the background: the server answers at once; an auction asked for before its turn is
+        # loaded then (Rooms.recover); /healthz tells how far recovery is.
+        recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
         trimmer = None
         if isinstance(the_journal, RedisJournal):
             trimmer = asyncio.get_running_loop().create_task(_trim_awards_forever(the_journal))
         try:
             yield
         finally:
+            recovery.cancel()
             if trimmer is not None:
                 trimmer.cancel()
             await rooms.close()

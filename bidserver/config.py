@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1  # server processes sharing the listening socket (> 1: cluster mode)
     cluster: bool = False  # coordinate with other processes on the same Redis (leases, pub/sub)
     lease_ttl_ms: int = 5000  # an auction's writer must renew its lease within this time
+    snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -59,6 +60,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"{name} must be positive")
         if self.workers < 1 or self.lease_ttl_ms < 300:
             raise ValueError("workers must be at least 1 and lease_ttl_ms at least 300")
+        if self.snapshot_every < 0:
+            raise ValueError("snapshot_every must not be negative (0: no snapshots)")
         if self.rate_limit_burst < 1:
             raise ValueError("rate_limit_burst must be at least 1")
         if self.log_level.lower() not in LOG_LEVELS:

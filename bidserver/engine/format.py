@@ -101,6 +101,7 @@ class Format:
     awards: Callable[[Any, Sequence[Any]], list[AwardRelease]]  # for events just decided
     summary: Callable[[Any], Summary | None]  # None before the event exists
     state_bytes: Callable[[Any], bytes]  # canonical: equal states give equal bytes
+    restore: Callable[[bytes], State]  # the state ``state_bytes`` encoded (snapshots, copies)
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""
@@ -108,6 +109,10 @@ class Format:
         for event in events:
             self.evolve(state, event)
         return state
+
+    def copy(self, state: Any) -> Any:
+        """An independent copy of ``state``, through its snapshot encoding."""
+        return self.restore(self.state_bytes(state))
 
     def listed_to(self, state: Any, event: Any, actor: Actor) -> bool:
         """Whether ``actor``'s live room lists this event (else its effect shows in the view)."""

@@ -372,6 +372,8 @@ async def healthz(request: Request) -> Response:
         "durability": services.durability,
         "auctions": len(services.rooms),
     }
+    if services.rooms.recovering is not None:  # loading the unfinished auctions (each on demand)
+        body["recovering"] = services.rooms.recovering
     if services.rooms.refused:  # journals that failed verification: an operator must look
         body["refused"] = services.rooms.refused
     if services.rooms.cluster is not None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ..engine.format import Format, Summary
 from .audience import Audience, AudienceFactory
+from .eventlog import EventLog
 from .journaling import Chain
 from .outcome import Result
 
@@ -34,18 +35,19 @@ class Auction:
         self,
         fmt: Format,
         state: Any,
-        log: list[Any],
+        log: EventLog,
         audience: AudienceFactory,
         head: Chain | None = None,
     ) -> None:
         self.format = fmt
         self.state = state  # durable: what everyone sees
-        self.log = log  # every durable event, index = seq - 1
+        self.log = log  # the durable events held in memory (all, or those after a snapshot)
         self.head = head or Chain()  # the hash chain's last durable entry (seq == state.seq)
         self.decided = 0  # commands decided (or events applied, when followed) so far
         self.mode: Mode | None = None
         self.listed_as: Summary | None = None  # what the listing was last told (by this writer)
         self.listing: asyncio.Task[None] | None = None  # telling it, after the journal
+        self.snapshot_seq = 0  # the seq of its newest snapshot taken or loaded (0: none)
         self.audience: Audience = audience(self)
 
     @property

@@ -7,10 +7,7 @@ publishes durable events to it and closes it, so rooms never import an edge.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from .auction import Auction
+from typing import Any, Protocol
 
 
 class Audience(Protocol):
@@ -21,7 +18,7 @@ class Audience(Protocol):
         """The server stops: every participant is told so and disconnected."""
 
 
-AudienceFactory = Callable[["Auction"], Audience]
+AudienceFactory = Callable[[Any], Audience]  # called with the ``Auction`` it will serve
 
 
 class NoAudience:
@@ -34,5 +31,5 @@ class NoAudience:
         return None
 
 
-def no_audience(auction: Auction) -> Audience:
+def no_audience(auction: Any) -> Audience:
     return NoAudience()

@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..engine.format import Format
-from ..store.chain import GENESIS, ChainBroken, seal_with_hash, verify
+from ..store.chain import GENESIS, ChainBroken, read_header, seal_with_hash, verify
 from ..store.journal import AwardRecord
 
-__all__ = ["GENESIS", "ChainBroken", "Chain", "from_journal", "to_journal"]
+__all__ = ["GENESIS", "ChainBroken", "Chain", "announced_prev", "from_journal", "to_journal"]
 
 
 class Chain:
@@ -76,3 +76,12 @@ def from_journal(
         events.append(fmt.decode_event(envelope.event))
     last = envelopes[-1]
     return fmt, events, Chain(last.seq, last.hash)
+
+
+def announced_prev(entry: bytes) -> str:
+    """The previous hash an entry announces, to verify a run of entries that starts mid-chain
+    (its own hash covers it; "" if it is no envelope, which ``from_journal`` then names)."""
+    try:
+        return read_header(entry).prev
+    except ValueError:
+        return ""

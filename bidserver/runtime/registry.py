@@ -31,15 +31,22 @@ from ..failures import Failure
 from ..store.group_commit import GroupCommit
 from ..store.journal import Journal, JournalError
 from ..store.listing import Listing, ListingEntry, MemoryListing
+from ..store.snapshots import Snapshots
 from .audience import AudienceFactory, no_audience
 from .auction import Auction
 from .cluster import Cluster
-from .journaling import Chain, ChainBroken, from_journal
+from .eventlog import EventLog
+from . import snapshots
+from .journaling import Chain, ChainBroken, announced_prev, from_journal
 from .outcome import Result
 from .replica import Replica
 from .room import Room
 
 log = logging.getLogger(__name__)
+
+RECOVERY_CONCURRENCY = 16  # auctions loaded at once at start (their Redis reads overlap)
+RECOVERY_RETRY_S = 0.5  # first wait before trying again what could not be read
+RECOVERY_RETRY_MAX_S = 10.0
 
 
 def new_auction_id() -> str:
@@ -62,6 +69,8 @@ class Rooms:
         *,
         audience: AudienceFactory = no_audience,
         listing: Listing | None = None,
+        snapshots: Snapshots | None = None,
+        snapshot_every: int = 1000,
         id_factory: Callable[[], str] = new_auction_id,
         cluster: Cluster | None = None,
     ) -> None:
@@ -78,6 +87,9 @@ class Rooms:
         self._background: set[asyncio.Task[None]] = set()
         self.cluster = cluster
         self.refused: dict[str, str] = {}  # auction id -> why its journal was refused
+        self.recovering: dict[str, int] | None = None  # while ``recover`` runs: done, of
+        self._snapshots = snapshots
+        self._snapshot_every = snapshot_every
 
     def __iter__(self) -> Iterator[Auction]:
         return iter(list(self._rooms.values()))
@@ -88,32 +100,99 @@ class Rooms:
     async def recover(self) -> int:
         """Rebuild every unfinished auction this process may write; returns how many.
 
-        Raises ``JournalUnavailable`` if what was read cannot be proven durable: a server must
-        not start writing (and showing) auctions on a state a crash of Redis could still undo.
-        An auction whose journal fails verification (``ChainBroken``) is refused, with an error
-        in the log naming the entry, and listed in ``refused``; the others start.
+        Runs in the background while the server already serves: an auction asked for before its
+        turn is loaded at once (``get``; recovery then shares that load), so nobody waits for the
+        others. Auctions are read a chunk at a time and each chunk's reads are proven durable by
+        one ``fence`` (one fsync wait for the chunk, not one per auction). An auction whose
+        journal fails verification (``ChainBroken``) is refused, with an error in the log naming
+        the entry, and listed in ``refused``; what cannot be read or proven durable now (Redis
+        away) is tried again, with back-off, until it loads: nothing is served from a state a
+        crash of Redis could still undo.
         """
-        ids = await self._journal.unfinished_ids()
-        read: list[tuple[str, list[tuple[int, bytes]]]] = []
-        for auction_id in sorted(ids):
-            if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
-                continue  # another process writes it; followed when someone here needs it
-            read.append((auction_id, await self._journal.read(auction_id, durable=False)))
-        if read:
-            await self._journal.fence()  # one proof for every stream read above
-        recovered = 0
-        for auction_id, entries in read:
-            try:
-                auction = await self._build(auction_id, entries, writer=True)
-            except ChainBroken as broken:
-                self._refuse(broken)
-                if self.cluster is not None:
-                    await self._release_quietly(auction_id)
-                continue
-            recovered += 1
-            self._durable(auction)  # the listing may have missed the last change before a crash
+        ids = sorted(await self._journal.unfinished_ids())
+        self.recovering = {"done": 0, "of": len(ids)}
+        recovered, pending, delay = 0, ids, RECOVERY_RETRY_S
+        while pending:
+            retry: list[str] = []
+            for start in range(0, len(pending), RECOVERY_CONCURRENCY):
+                chunk = pending[start : start + RECOVERY_CONCURRENCY]
+                outcomes = await self._recover_chunk(chunk)
+                recovered += sum(1 for outcome in outcomes.values() if outcome is True)
+                retry += [a for a, outcome in outcomes.items() if outcome is None]
+                self.recovering["done"] += sum(1 for o in outcomes.values() if o is not None)
+            pending = retry
+            if pending:
+                log.warning("%d auctions could not be recovered yet; retrying in %.1f s",
+                            len(pending), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECOVERY_RETRY_MAX_S)
+        self.recovering = None
         log.info("recovered %d of %d unfinished auctions from the journal", recovered, len(ids))
         return recovered
+
+    async def _recover_chunk(self, ids: list[str]) -> dict[str, bool | None]:
+        """Each auction: True loaded and written here, False not ours (or refused, or gone),
+        None to try again later."""
+        outcomes: dict[str, bool | None] = {}
+        mine: list[str] = []
+        for auction_id in ids:
+            if auction_id in self._rooms or auction_id in self._loading:
+                outcomes[auction_id] = await self._recovered(self.get(auction_id))
+                continue
+            try:
+                if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
+                    outcomes[auction_id] = False  # another writes it; followed when needed here
+                    continue
+            except LOAD_ERRORS as exc:
+                log.warning("cannot recover auction %s yet: %s", auction_id, exc)
+                outcomes[auction_id] = None
+                continue
+            mine.append(auction_id)
+        loop = asyncio.get_running_loop()
+        loading = {auction_id: loop.create_future() for auction_id in mine}
+        for auction_id, future in loading.items():  # a get() meanwhile shares this load
+            self._loading[auction_id] = future
+            future.add_done_callback(lambda done, a=auction_id: self._loaded(a, done))
+        reads = await asyncio.gather(
+            *(snapshots.load(self._formats, self._journal, self._snapshots, a, durable=False)
+              for a in mine),
+            return_exceptions=True,
+        )
+        try:
+            if mine:
+                await self._journal.fence()  # one proof for every read of the chunk
+        except JournalError as exc:
+            reads = [exc] * len(mine)
+        for auction_id, read in zip(mine, reads, strict=True):
+            future = loading[auction_id]
+            if isinstance(read, BaseException):
+                if isinstance(read, ChainBroken):
+                    self._refuse(read)
+                elif not isinstance(read, LOAD_ERRORS):
+                    log.error("recovering auction %s failed", auction_id, exc_info=read)
+                future.set_exception(read)
+                await self._release_lease(auction_id)
+                outcomes[auction_id] = None if isinstance(read, LOAD_ERRORS) else False
+                continue
+            auction = None if read is None else self._built(read, writer=True)
+            future.set_result(auction)
+            outcomes[auction_id] = auction is not None
+            if auction is not None:
+                self._durable(auction)  # the listing may have missed the last change
+        return outcomes
+
+    async def _recovered(self, getting) -> bool | None:
+        try:
+            auction = await getting
+        except ChainBroken:
+            return False
+        except LOAD_ERRORS:
+            return None
+        return auction is not None and auction.writer
+
+    async def _release_lease(self, auction_id: str) -> None:
+        if self.cluster is not None:
+            await self._release_quietly(auction_id)
 
     def _refuse(self, broken: ChainBroken) -> None:
         """Refused, not misread; logged once per finding (each later ask reads and checks again,
@@ -167,25 +246,27 @@ class Rooms:
             log.warning("could not release the lease of %s: %s", auction_id, exc)
 
     async def _load(self, auction_id: str, *, writer: bool) -> Auction | None:
-        entries = await self._journal.read(auction_id)  # durable: the default
-        return await self._build(auction_id, entries, writer=writer)
-
-    async def _build(
-        self, auction_id: str, entries: list[tuple[int, bytes]], *, writer: bool
-    ) -> Auction | None:
-        """The auction from its durable journal entries, written here or followed."""
-        if not entries:
+        """The auction from its newest good snapshot and the durable journal after it (the chain
+        verified), written here or followed; None if it has no journal."""
+        loaded = await snapshots.load(self._formats, self._journal, self._snapshots, auction_id)
+        if loaded is None:
             return None
-        fmt, events, head = from_journal(self._formats, auction_id, entries)  # verifies the chain
-        auction = self._serve(fmt, fmt.replay(auction_id, events), events, writer=writer, head=head)
+        auction = self._built(loaded, writer=writer)
         if not writer:
             await self.cluster.follow(auction)
         return auction
 
+    def _built(self, loaded: snapshots.Loaded, *, writer: bool) -> Auction:
+        auction = self._serve(
+            loaded.format, loaded.state, loaded.log, writer=writer, head=loaded.head
+        )
+        auction.snapshot_seq = loaded.snapshot_seq
+        return auction
+
     def _serve(
-        self, fmt: Format, state: Any, events: list[Any], *, writer: bool, head: Chain | None = None
+        self, fmt: Format, state: Any, log: EventLog, *, writer: bool, head: Chain | None = None
     ) -> Auction:
-        auction = Auction(fmt, state, events, self._audience, head)
+        auction = Auction(fmt, state, log, self._audience, head)
         auction.mode = self._room(auction) if writer else self._replica(auction)
         self._rooms[state.auction_id] = auction
         if writer:
@@ -199,6 +280,27 @@ class Rooms:
 
     def _replica(self, auction: Auction) -> Replica:
         return Replica(auction, self.cluster.bus, fence=self._journal.fence)
+
+    async def hold_from(self, auction: Auction, since: int) -> None:
+        """Make ``auction`` hold its events after ``since`` again: a participant resumes from
+        before the snapshot the auction was loaded from (its events are only in the journal).
+        They are read back durably and must chain to the very entry the snapshot covered."""
+        held = auction.log
+        base, base_hash = held.base, held.base_hash
+        if not 0 <= since < base:
+            return
+        entries = await self._journal.read(auction.auction_id, after_seq=since)
+        entries = [(seq, data) for seq, data in entries if seq <= base]
+        if since >= held.base:  # another resume brought them meanwhile
+            return
+        prev = announced_prev(entries[0][1]) if entries else ""
+        fmt = auction.format
+        _, events, head = from_journal({fmt.name: fmt}, auction.auction_id, entries,
+                                       Chain(since, prev))
+        if (head.seq, head.hash) != (base, base_hash):
+            why = "does not match the snapshot the auction was loaded from"
+            raise ChainBroken(auction.auction_id, base, why)
+        held.prepend(events, since + 1, prev)
 
     async def promote(self, handle: Auction) -> None:
         """This process now holds the lease of a followed auction: catch up, then write it.
@@ -234,7 +336,7 @@ class Rooms:
         auction_id = self._id_factory()
         if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
             return None, Result(failure=Failure.WRITER_UNAVAILABLE)
-        room = self._serve(fmt, fmt.new_state(auction_id), [], writer=True)
+        room = self._serve(fmt, fmt.new_state(auction_id), EventLog(), writer=True)
         result = await room.submit(fmt.create(actor, auction_id, config))
         if not result.ok:
             del self._rooms[auction_id]
@@ -246,10 +348,13 @@ class Rooms:
         return room, result
 
     def _durable(self, auction: Auction) -> None:
-        """After a durable write: keep the listing in step, and mark a finished auction so that
-        it is not replayed at the next start. Both happen after the journal, in this order, so a
-        crash between them is repaired by the replay at start (``recover`` lists again)."""
+        """After a durable write: a snapshot when one is due; keep the listing in step, and mark
+        a finished auction so that it is not replayed at the next start. Both happen after the
+        journal, in this order, so a crash between them is repaired by the replay at start
+        (``recover`` lists again)."""
         fmt, state = auction.format, auction.state
+        if snapshots.due(self._snapshot_every, state.seq, auction.snapshot_seq):
+            self._snapshot(auction)
         summary = fmt.summary(state)
         finished = fmt.finished(state)
         if summary == auction.listed_as and not finished:
@@ -265,11 +370,31 @@ class Rooms:
                 suppliers=summary.suppliers,
                 state=summary.state,
                 created_at=summary.created_at,
-                updated_at=auction.log[-1].at if auction.log else summary.created_at,
+                updated_at=auction.log.last_at or summary.created_at,
                 seq=state.seq,
             )
         task = asyncio.get_running_loop().create_task(self._list(auction, entry, finished))
         auction.listing = task
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _snapshot(self, auction: Auction) -> None:
+        """Encoded now (the state moves on), saved in the background: a snapshot that does not
+        land only makes the next load replay more."""
+        if self._snapshots is None:
+            return
+        seq = auction.state.seq
+        data = snapshots.take(auction.format, auction.state, auction.head, auction.log.last_at)
+        auction.snapshot_seq = seq
+
+        async def save() -> None:
+            try:
+                await self._snapshots.save(auction.auction_id, seq, data)
+            except Exception as exc:
+                log.warning("could not save the snapshot of %s at seq %d: %s",
+                            auction.auction_id, seq, exc)
+
+        task = asyncio.get_running_loop().create_task(save())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -159,7 +159,7 @@ class Replica:
                 timer.cancel()
                 events = []
                 if reply.first_seq is not None and reply.count:
-                    events = self.log[reply.first_seq - 1 : reply.first_seq - 1 + reply.count]
+                    events = self.log.range(reply.first_seq, reply.count)
                 receipt = self.auction.format.receipt(self.state, command)
                 callback(command, Result(events=events, first_seq=reply.first_seq, receipt=receipt))
 

@@ -12,8 +12,8 @@ room's queue, so the auction's events have one total order. Two steps, pipelined
 
 Everyone outside the room (views, the fan-out, the HTTP API) sees only the durable ``state``: a bid
 is never shown, nor answered, before it is on disk. If a write fails, nobody is told "accepted":
-every command decided on top of it fails with ``journal_unavailable``, the state ahead is rebuilt
-from the durable log, and the room reloads whatever did land before it writes again (a resend of
+every command decided on top of it fails with ``journal_unavailable``, the state ahead is a copy
+of the durable state again, and the room reloads whatever did land before it writes again (a resend of
 the same bid id then tells the real outcome).
 
 Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
@@ -95,8 +95,8 @@ class Room:
         self.auction = auction
         self.format = fmt = auction.format
         self.state = auction.state  # durable: what everyone sees
-        self.log = auction.log  # every durable event, index = seq - 1
-        self._ahead = fmt.replay(self.state.auction_id, self.log)  # durable + decided, not durable
+        self.log = auction.log  # the durable events held in memory
+        self._ahead = fmt.copy(self.state)  # durable + decided, not yet durable
         self._ahead_head = auction.head  # the chain's head ahead, as ``_ahead`` is the state's
         self._journal = journal
         self._now_ms = now_ms
@@ -109,7 +109,7 @@ class Room:
         self._committed.set()
         # Time never goes backwards within an auction, across restarts and take-overs too: a
         # process whose clock is behind must not rank a later bid before an earlier one.
-        self._last_at = self.log[-1].at if self.log else 0
+        self._last_at = self.log.last_at
         self._stale = False  # a write failed with an unknown outcome: reload before writing
         self._timer: asyncio.TimerHandle | None = None
         self._tick_queued = False
@@ -195,7 +195,7 @@ class Room:
                 log.exception("room %s failed on a batch", self.auction_id)
                 self._resolve_all(batch, Result(failure=Failure.INTERNAL))
                 await self._committed.wait()
-                self._ahead = self.format.replay(self.auction_id, self.log)
+                self._ahead = self.format.copy(self.state)
                 self._ahead_head = self.auction.head
                 continue
             while self._uncommitted >= MAX_UNCOMMITTED:
@@ -292,7 +292,7 @@ class Room:
         while self._decided:
             self._resolve_all(self._decided.popleft().batch, result)
         self._uncommitted = 0
-        self._ahead = self.format.replay(self.auction_id, self.log)
+        self._ahead = self.format.copy(self.state)
         self._ahead_head = self.auction.head
         self._stale = True
         self._arm_timer(failed=True)

@@ -309,10 +309,11 @@ class Broadcaster:
             )
         )
         if since is not None and 0 <= since < state.seq:
-            events = listed_events(self._format, state, log_events[since:], since + 1, actor)
+            first = log_events.first_after(since)
+            events = listed_events(self._format, state, log_events.after(since), first, actor)
             conn.push_message(
                 wire.Update(
-                    first_seq=since + 1, seq=state.seq, server_time=now, events=events,
+                    first_seq=first, seq=state.seq, server_time=now, events=events,
                     view=view, you=you,
                 )
             )
@@ -371,7 +372,8 @@ class Broadcaster:
             return
         now = self._now_ms()
         since = min(a.flushed_seq for a in pending)
-        window = _Window(self._format, state, log_events[since:], since)
+        since = max(since, log_events.base)  # nobody flushed is behind what is held
+        window = _Window(self._format, state, log_events.after(since), since)
         for audience in pending:
             actor = audience.actor
             flushed = audience.flushed_seq
@@ -402,7 +404,8 @@ class Broadcaster:
                             events=window.for_actor(actor, conn.seq)
                             if conn.seq >= since
                             else listed_events(
-                                self._format, state, log_events[conn.seq:], conn.seq + 1, actor
+                                self._format, state, log_events.after(conn.seq),
+                                log_events.first_after(conn.seq), actor,
                             ),
                             view=view,
                             you=you,

@@ -9,6 +9,7 @@ from bidserver.engine.format import Format
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import FORMAT
 from bidserver.runtime.auction import Auction
+from bidserver.runtime.eventlog import EventLog
 from bidserver.runtime.journaling import from_journal
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
@@ -26,7 +27,7 @@ def auction(
     """An auction served here, rebuilt from its journal ``entries`` (none: a new one)."""
     _, events, head = from_journal({fmt.name: fmt}, auction_id, entries)
     audience = live_audience(now_ms, interval_s)
-    return Auction(fmt, fmt.replay(auction_id, events), events, audience, head)
+    return Auction(fmt, fmt.replay(auction_id, events), EventLog(events), audience, head)
 
 
 def writer(journal, now_ms: Callable[[], int], **kwargs) -> Room:

@@ -16,6 +16,7 @@ from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, Dec
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
 from bidserver.engine.formats import FORMATS
+from bidserver.runtime import registry
 from bidserver.runtime.registry import Rooms
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
@@ -130,13 +131,22 @@ async def test_recovery_proves_every_stream_it_read_with_one_fence():
     await rooms.close()
 
 
-async def test_recovery_that_cannot_prove_durability_starts_nothing():
+async def test_recovery_that_cannot_prove_durability_starts_nothing_until_it_can(monkeypatch):
+    monkeypatch.setattr(registry, "RECOVERY_RETRY_S", 0.01)  # the back-off's first wait
     journal = await journal_with_auctions("a1", "a2")
     journal.fences_fail = True
     rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock))
-    with pytest.raises(JournalUnavailable):
-        await rooms.recover()
-    assert len(rooms) == 0
+    recovery = asyncio.ensure_future(rooms.recover())
+    fences = journal.fence_calls
+    async with asyncio.timeout(10):
+        while journal.fence_calls < fences + 2:  # refused, and tried again
+            await asyncio.sleep(0.005)
+    assert len(rooms) == 0 and rooms.recovering == {"done": 0, "of": 2}
+    with pytest.raises(JournalUnavailable):  # nor served on demand
+        await rooms.get("a1")
+    journal.fences_fail = False
+    assert await asyncio.wait_for(recovery, 10) == 2
+    assert {room.auction_id for room in rooms} == {"a1", "a2"} and rooms.recovering is None
     await rooms.close()
 
 

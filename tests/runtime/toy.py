@@ -223,4 +223,5 @@ TOY = Format(
     awards=awards,
     summary=summary,
     state_bytes=state_bytes,
+    restore=lambda data: msgspec.json.decode(data, type=Tally),
 )

@@ -12,7 +12,7 @@ from ..format import Format
 from .commands import Command, CreateAuction, Tick
 from .decide import decide
 from .events import Event, decode_event, delivery, encode_event
-from .evolve import evolve, replay, state_bytes
+from .evolve import evolve, replay, restore, state_bytes
 from .records import awards, history, receipt, resend_key, results, summary
 from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierEntry
 from .values import SYSTEM, Actor, AuctionConfig
@@ -57,6 +57,7 @@ FORMAT = Format(
     awards=awards,
     summary=summary,
     state_bytes=state_bytes,
+    restore=restore,
 )
 
 __all__ = [

@@ -141,8 +141,20 @@ def replay(auction_id: str, events: Iterable[ev.Event]) -> AuctionState:
 
 
 _state_encoder = msgspec.json.Encoder(order="deterministic")
+_state_decoder = msgspec.json.Decoder(AuctionState)
 
 
 def state_bytes(state: AuctionState) -> bytes:
-    """A canonical encoding of the whole state, for "replay gives the same state, byte for byte"."""
+    """A canonical encoding of the whole state, for "replay gives the same state, byte for byte"
+    and for snapshots (``restore`` reads it back)."""
     return _state_encoder.encode(state)
+
+
+def restore(data: bytes) -> AuctionState:
+    """The state ``state_bytes`` encoded. A lot's best and last bids are the very records of
+    ``state.bids`` (voiding one marks it everywhere), so they are linked back to them."""
+    state = _state_decoder.decode(data)
+    for lot in state.lots.values():
+        lot.best = {supplier: state.bids[bid.bid_id] for supplier, bid in lot.best.items()}
+        lot.last = {supplier: state.bids[bid.bid_id] for supplier, bid in lot.last.items()}
+    return state
