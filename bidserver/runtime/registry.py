@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -373,10 +373,14 @@ class Rooms:
                 updated_at=auction.log.last_at or summary.created_at,
                 seq=state.seq,
             )
-        task = asyncio.get_running_loop().create_task(self._list(auction, entry, finished))
-        auction.listing = task
+        auction.listing = self._spawn(self._list(auction, entry, finished))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Work after a durable write that nobody waits for, but ``close`` does."""
+        task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def _snapshot(self, auction: Auction) -> None:
         """Encoded now (the state moves on), saved in the background: a snapshot that does not
@@ -394,9 +398,7 @@ class Rooms:
                 log.warning("could not save the snapshot of %s at seq %d: %s",
                             auction.auction_id, seq, exc)
 
-        task = asyncio.get_running_loop().create_task(save())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(save())
 
     async def _list(self, auction: Auction, entry: ListingEntry | None, finished: bool) -> None:
         try:
