@@ -192,7 +192,9 @@ def test_an_altered_entry_is_named(archives: Archives) -> None:
     rewrite_entries(archives, entries)
     with pytest.raises(ChainBroken) as info:
         archives.read("a1")
-    assert str(info.value) == "auction 'a1': entry 30 was altered: its hash does not match its content"
+    assert str(info.value) == (
+        "auction 'a1': entry 30 was altered: its hash does not match its content"
+    )
 
 
 def test_an_entry_removed_from_the_middle_is_named(archives: Archives) -> None:
@@ -208,7 +210,7 @@ def test_an_entry_removed_from_the_middle_is_named(archives: Archives) -> None:
 def test_entries_removed_from_the_end_are_caught_by_the_manifest(archives: Archives) -> None:
     archived(archives)
     rewrite_entries(archives, sealed(1, 45))  # a valid chain, only shorter
-    with pytest.raises(ArchiveError, match="holds 45 entries ending at entry 45 .* manifest says 50"):
+    with pytest.raises(ArchiveError, match="holds 45 entries ending at entry 45 .*says 50"):
         archives.read("a1")
 
 
