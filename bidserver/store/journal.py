@@ -29,6 +29,12 @@ replica) must be durable too, not merely present. Where the store makes a write 
 is on disk (Redis with ``appendfsync everysec`` and ``WAITAOF``: another connection's write may be
 read before its fsync), ``read(durable=True)`` and ``fence()`` prove it first, and raise
 ``JournalUnavailable`` when they cannot (the data is then not trusted).
+
+Finished auctions leave the store (``trim_archived``) once their history is archived to a file
+(``bidserver.store.archive``): the entries go, the auction stays in the index and the finished
+set, and the archive's head is kept so that the auction refuses every later append
+(``JournalArchived``). Without that mark a writer could start the auction again at seq 1, a
+second history beside the archived one, and nothing in the stream would show it.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ __all__ = [
     "AppendRequest",
     "AwardRecord",
     "Journal",
+    "JournalArchived",
     "JournalChainMismatch",
     "JournalConflict",
     "JournalError",
@@ -66,7 +73,8 @@ class JournalConflict(JournalError):
 
     Retrying the same call will not help; the room must stop and resync from the stream
     (``last_seq`` is the stream's last sequence number as seen by the failed append, None when
-    the batch was refused before the stream was looked at).
+    the batch was refused before the stream was looked at). ``trim_archived`` refuses with it
+    too, the stream not ending at the archive's head: ``first_seq`` is then that head.
     """
 
     def __init__(
@@ -94,6 +102,21 @@ class JournalChainMismatch(JournalConflict):
             first_seq,
             last_seq,
             f"auction {auction_id!r}: cannot append from seq {first_seq}: {why}",
+        )
+
+
+class JournalArchived(JournalConflict):
+    """The auction was archived and trimmed from the store: it takes no more entries. Its
+    history is in its archive, which ends at entry ``last_seq`` with hash ``head_hash``."""
+
+    def __init__(self, auction_id: str, first_seq: int, head_seq: int, head_hash: str) -> None:
+        self.head_hash = head_hash
+        super().__init__(
+            auction_id,
+            first_seq,
+            head_seq,
+            f"auction {auction_id!r} is archived (up to entry {head_seq}): "
+            f"cannot append from seq {first_seq}",
         )
 
 
@@ -177,6 +200,20 @@ class Journal(Protocol):
 
     async def mark_finished(self, auction_id: str) -> None: ...
 
+    async def trim_archived(self, auction_id: str, head_seq: int, head_hash: str) -> None:
+        """Delete a finished auction's entries once its archive holds them (the archive ends
+        at entry ``head_seq``, whose hash is ``head_hash``), atomically and only if nothing
+        was appended since: else ``JournalConflict`` and nothing is deleted. Afterwards
+        ``read`` answers [], appends raise ``JournalArchived``, and ``auction_ids``,
+        ``unfinished_ids`` and ``archived`` still know the auction. Trimming again with the
+        same head is a successful no-op.
+        """
+        ...
+
+    async def archived(self, auction_id: str) -> tuple[int, str] | None:
+        """``(head_seq, head_hash)`` of the archive the auction was trimmed to, or None."""
+        ...
+
     async def ping(self) -> bool:
         """True if the store answers; never raises (used by health checks)."""
         ...
@@ -228,6 +265,41 @@ def unlinked(
     return JournalChainMismatch(auction_id, first_seq, last_seq, why)
 
 
+def check_head(head_seq: int) -> None:
+    """``trim_archived``'s argument check, the same in both journals."""
+    if head_seq < 1:
+        raise ValueError(f"an archive ends at entry 1 or later, got head_seq={head_seq}")
+
+
+def not_trimmed(auction_id: str, head_seq: int, last_seq: int, why: str) -> JournalConflict:
+    """The refusal of ``trim_archived``: ``first_seq`` is the archive's head, ``last_seq`` the
+    stream's (or the other archive's) last entry."""
+    return JournalConflict(
+        auction_id,
+        head_seq,
+        last_seq,
+        f"auction {auction_id!r}: not trimmed to the archive ending at entry {head_seq}: {why}",
+    )
+
+
+NOT_FINISHED = "the auction is not finished"
+
+
+def archived_already(head_seq: int, head_hash: str) -> str:
+    """Why an auction trimmed to another archive is not trimmed again."""
+    return f"it is archived already up to entry {head_seq} ({head_hash[:12]}...)"
+
+
+def moved_on(last_seq: int, stored: str | None) -> str:
+    """Why a stream that does not end at the archive's head is not trimmed."""
+    if last_seq == 0:
+        return "the stream is empty"
+    return (
+        f"the stream ends at entry {last_seq} ({(stored or 'no hash')[:12]}...), "
+        "not at the archive's head"
+    )
+
+
 class MemoryJournal:
     """In-memory twin of ``RedisJournal`` with the same semantics (nothing survives the process).
 
@@ -246,6 +318,7 @@ class MemoryJournal:
     def __init__(self) -> None:
         self._streams: dict[str, list[tuple[bytes, str | None]]] = {}  # (entry, its hash)
         self._finished: set[str] = set()
+        self._archived: dict[str, tuple[int, str]] = {}  # trimmed auctions: their archive's head
         self._awards: list[AwardRecord] = []
         self.available = True
         self.fail_after_write = 0
@@ -285,6 +358,8 @@ class MemoryJournal:
         headers: Sequence[Header],
         awards: Sequence[AwardRecord],
     ) -> None:
+        if auction_id in self._archived:
+            raise JournalArchived(auction_id, first_seq, *self._archived[auction_id])
         batch = [bytes(e) for e in entries]
         stream = self._streams.get(auction_id, [])
         last = len(stream)
@@ -352,7 +427,7 @@ class MemoryJournal:
 
     async def auction_ids(self) -> list[str]:
         self._check_available()
-        return sorted(self._streams)
+        return sorted(set(self._streams) | set(self._archived))
 
     async def unfinished_ids(self) -> list[str]:
         self._check_available()
@@ -361,6 +436,27 @@ class MemoryJournal:
     async def mark_finished(self, auction_id: str) -> None:
         self._check_available()
         self._finished.add(auction_id)
+
+    async def trim_archived(self, auction_id: str, head_seq: int, head_hash: str) -> None:
+        check_head(head_seq)
+        self._check_available()
+        done = self._archived.get(auction_id)
+        if done is not None:
+            if done == (head_seq, head_hash):
+                return
+            raise not_trimmed(auction_id, head_seq, done[0], archived_already(*done))
+        stream = self._streams.get(auction_id, [])
+        if auction_id not in self._finished:
+            raise not_trimmed(auction_id, head_seq, len(stream), NOT_FINISHED)
+        stored = stream[-1][1] if stream else None
+        if (len(stream), stored) != (head_seq, head_hash):
+            raise not_trimmed(auction_id, head_seq, len(stream), moved_on(len(stream), stored))
+        del self._streams[auction_id]
+        self._archived[auction_id] = (head_seq, head_hash)
+
+    async def archived(self, auction_id: str) -> tuple[int, str] | None:
+        self._check_available()
+        return self._archived.get(auction_id)
 
     async def ping(self) -> bool:
         return self.available

@@ -28,6 +28,13 @@ everything read before it is too. With ``appendfsync always`` no fence is needed
 visible before its fsync: Redis sends no reply, reads included, before the AOF is flushed), and
 none is sent: that is the benchmark's hot path.
 
+Why trimming is a script too, and appends look at the archived heads: a finished auction's stream
+is deleted once its archive holds it (``trim_archived``) only if it still ends at the archive's
+head, checked and deleted in one step, or an entry appended in between would be lost. The
+archive's head stays, in the hash ``<prefix>:archived``, and the append script refuses an
+archived auction (one ``HGET``, O(1) on the hot path): its stream being gone, the script would
+otherwise take a new seq 1 and start a second history.
+
 Why short timeouts and one retry: a bid must never hang on a dead Redis. Connect and socket
 timeouts bound every call; redis-py's pool drops a broken connection and dials again on the next
 call, so the same ``RedisJournal`` recovers when Redis is back. The single automatic retry is safe
@@ -67,12 +74,18 @@ from .awards import (
 )
 from .chain import GENESIS, Header
 from .journal import (
+    NOT_FINISHED,
     AppendRequest,
     AwardRecord,
+    JournalArchived,
     JournalConflict,
     JournalError,
     JournalNotDurable,
     JournalUnavailable,
+    archived_already,
+    check_head,
+    moved_on,
+    not_trimmed,
     unchained,
     unlinked,
     validate_batch,
@@ -86,17 +99,19 @@ MODE_AOF_ALWAYS = "aof_always"
 MODE_WAITAOF = "waitaof"
 MODE_UNSAFE = "unsafe"
 
-# KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter
+# KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter, 5 archived heads
 # ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5 the first entry's prev, then per
 # entry its envelope and its hash (6..5+2n), then 4 per award.
 # Each stream entry holds fields e (the envelope) and h (its hash, as the writer announced it).
 # Returns {1, last} appended, {0, last} retry of a stored batch, {-1, last} conflict,
 # {-2, last, h} the first prev is not h, the last entry's hash, {-3, last} the last entry has no
-# h (written before the hash chain).
+# h (written before the hash chain), {-4, "<seq>:<hash>"} archived and trimmed up to that head.
 # The fence: with WAITAOF a retry may arrive on a new connection that wrote nothing yet, and
 # WAITAOF only waits for *this connection's* writes; bumping a counter makes the retry a write,
 # so its WAITAOF also covers the original batch (earlier in the AOF).
 APPEND_SCRIPT = f"""
+local archived = redis.call('HGET', KEYS[5], ARGV[1])
+if archived then return {{-4, archived}} end
 local first = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local last = 0
@@ -144,6 +159,36 @@ return {{-1, last}}
 """
 APPEND_SHA = hashlib.sha1(APPEND_SCRIPT.encode()).hexdigest()
 
+# KEYS: 1 auction stream, 2 auction snapshot, 3 finished set, 4 archived heads, 5 fence counter
+# ARGV: 1 auction_id, 2 head_seq, 3 head_hash, 4 fence flag
+# Returns {1} trimmed, {0} trimmed already to this head, {-1, "<seq>:<hash>"} trimmed to another
+# head, {-2, last} not finished, {-3, last, h} the stream does not end at this head (h: the
+# last entry's hash, '' if none). The fence: as in APPEND_SCRIPT, for a retry on a new connection.
+TRIM_SCRIPT = """
+local head = ARGV[2] .. ':' .. ARGV[3]
+local done = redis.call('HGET', KEYS[4], ARGV[1])
+if done then
+  if done ~= head then return {-1, done} end
+  if ARGV[4] == '1' then redis.call('INCR', KEYS[5]) end
+  return {0}
+end
+local last, stored, id = 0, '', ''
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 then
+  id = top[1][1]
+  last = tonumber(string.match(id, '^(%d+)'))
+  local f = top[1][2]
+  for i = 1, #f, 2 do
+    if f[i] == 'h' then stored = f[i + 1] end
+  end
+end
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 0 then return {-2, last} end
+if id ~= ARGV[2] .. '-0' or stored ~= ARGV[3] then return {-3, last, stored} end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[4], ARGV[1], head)
+return {1}
+"""
+
 # Server errors that mean "cannot write now" rather than "this request is wrong": redis-py gives
 # some their own classes (stripping the code from the message), the others keep the code.
 _UNAVAILABLE_CLASSES = (ReadOnlyError, OutOfMemoryError, MasterDownError, TryAgainError)
@@ -162,8 +207,16 @@ def _map_error(exc: BaseException) -> JournalError:
     return JournalError(f"redis error: {exc!r}")
 
 
+def _archived_head(value: bytes) -> tuple[int, str]:
+    """A field of ``<prefix>:archived``: ``b"<head_seq>:<head_hash>"``."""
+    seq, _, digest = value.decode().partition(":")
+    return int(seq), digest
+
+
 def _refusal(req: AppendRequest, prev: str, res: list[Any]) -> JournalConflict:
-    """The script's refusal (code -1, -2 or -3, see APPEND_SCRIPT) as the journal's error."""
+    """The script's refusal (code -1 to -4, see APPEND_SCRIPT) as the journal's error."""
+    if int(res[0]) == -4:
+        return JournalArchived(req.auction_id, req.first_seq, *_archived_head(res[1]))
     code, last = int(res[0]), int(res[1])
     if code == -1:
         return JournalConflict(req.auction_id, req.first_seq, last)
@@ -198,6 +251,7 @@ class RedisJournal:
         self.index_key = f"{prefix}:auctions"
         self.finished_key = f"{prefix}:finished"
         self.fence_key = f"{prefix}:fence"
+        self.archived_key = f"{prefix}:archived"
         self._redis: Redis = Redis.from_url(
             url,
             socket_timeout=socket_timeout,
@@ -211,6 +265,9 @@ class RedisJournal:
 
     def stream_key(self, auction_id: str) -> str:
         return f"{self.prefix}:auction:{auction_id}"
+
+    def snapshot_key(self, auction_id: str) -> str:
+        return f"{self.prefix}:snapshot:{auction_id}"
 
     @property
     def redis(self) -> Redis:
@@ -279,7 +336,13 @@ class RedisJournal:
     def _script_args(
         self, req: AppendRequest, headers: Sequence[Header]
     ) -> tuple[list[str], list[Any]]:
-        keys = [self.stream_key(req.auction_id), self.awards_key, self.index_key, self.fence_key]
+        keys = [
+            self.stream_key(req.auction_id),
+            self.awards_key,
+            self.index_key,
+            self.fence_key,
+            self.archived_key,
+        ]
         fence = "1" if self.mode == MODE_WAITAOF else "0"
         args: list[Any] = [req.auction_id, req.first_seq, len(req.entries), fence, headers[0].prev]
         for entry, header in zip(req.entries, headers, strict=True):
@@ -419,3 +482,57 @@ class RedisJournal:
             await self._redis.sadd(self.finished_key, auction_id)
         except RedisError as exc:
             raise _map_error(exc) from exc
+
+    # -- archived auctions -------------------------------------------------------------------
+
+    async def trim_archived(self, auction_id: str, head_seq: int, head_hash: str) -> None:
+        """Delete the auction's stream and snapshot, keep its archive's head (TRIM_SCRIPT),
+        durably (WAITAOF in that mode): the caller may then rely on the archive alone."""
+        check_head(head_seq)
+        if self.mode is None:
+            raise JournalError("RedisJournal.connect() was not called")
+        keys = [
+            self.stream_key(auction_id),
+            self.snapshot_key(auction_id),
+            self.finished_key,
+            self.archived_key,
+            self.fence_key,
+        ]
+        fence = "1" if self.mode == MODE_WAITAOF else "0"
+        res = await self._eval_durably(TRIM_SCRIPT, keys, [auction_id, head_seq, head_hash, fence])
+        code = int(res[0])
+        if code == -1:
+            done = _archived_head(res[1])
+            raise not_trimmed(auction_id, head_seq, done[0], archived_already(*done))
+        if code == -2:
+            raise not_trimmed(auction_id, head_seq, int(res[1]), NOT_FINISHED)
+        if code == -3:
+            last, stored = int(res[1]), res[2].decode() or None
+            raise not_trimmed(auction_id, head_seq, last, moved_on(last, stored))
+
+    async def _eval_durably(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """One script call (EVAL: for rare calls, where EVALSHA's fallback is not worth it),
+        then in WAITAOF mode WAITAOF on the same connection; returns the script's reply."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.execute_command("EVAL", script, len(keys), *keys, *args)
+        waitaof = self.mode == MODE_WAITAOF
+        if waitaof:
+            pipe.execute_command("WAITAOF", 1, 0, self.waitaof_timeout_ms)
+        try:
+            results = await pipe.execute(raise_on_error=False)
+        except (RedisError, OSError) as exc:
+            raise _map_error(exc) from exc
+        if isinstance(results[0], BaseException):
+            raise _map_error(results[0])
+        if waitaof and (isinstance(results[1], BaseException) or int(results[1][0]) < 1):
+            raise JournalUnavailable(
+                f"write not fsynced within {self.waitaof_timeout_ms} ms: {results[1]}"
+            )
+        return results[0]
+
+    async def archived(self, auction_id: str) -> tuple[int, str] | None:
+        try:
+            value = await self._redis.hget(self.archived_key, auction_id)
+        except RedisError as exc:
+            raise _map_error(exc) from exc
+        return None if value is None else _archived_head(value)

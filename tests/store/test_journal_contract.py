@@ -9,6 +9,7 @@ from bidserver.store.journal import (
     AppendRequest,
     AwardRecord,
     Journal,
+    JournalArchived,
     JournalChainMismatch,
     JournalConflict,
 )
@@ -210,6 +211,95 @@ async def test_appending_onto_an_entry_from_before_the_chain_is_refused(journal:
     assert str(info.value) == (
         f"auction 'a1': cannot append from seq 2: the stream's last entry (seq 1) {PREDATES_CHAIN}"
     )
+
+
+# ---------------------------------------------------------------- archived auctions
+
+
+async def finished(journal: Journal, auction_id: str = "a1", n: int = 3) -> str:
+    """A finished auction of ``n`` entries; returns its head's hash."""
+    await journal.append(auction_id, 1, sealed(1, n))
+    await journal.mark_finished(auction_id)
+    return hash_of(sealed(n, n)[0])
+
+
+async def test_trim_archived_deletes_the_entries_and_keeps_the_auction_known(
+    journal: Journal,
+) -> None:
+    head = await finished(journal)
+    await finished(journal, "a2")
+    await journal.append("b", 1, sealed(1, 1))
+    assert await journal.archived("a1") is None
+    await journal.trim_archived("a1", 3, head)
+    assert await journal.read("a1") == []
+    assert await journal.archived("a1") == (3, head)
+    assert await journal.auction_ids() == ["a1", "a2", "b"]
+    assert await journal.unfinished_ids() == ["b"]
+    assert await journal.read("a2") == numbered(1, 3)  # the others are untouched
+    assert await journal.archived("a2") is None
+    await journal.trim_archived("a1", 3, head)  # a retry: no-op
+    assert await journal.archived("a1") == (3, head)
+
+
+async def test_an_archived_auction_refuses_appends(journal: Journal) -> None:
+    """Its stream is gone: without the archive's mark an append at seq 1 would start a second
+    history, and one at seq 4 would continue a chain the store no longer holds."""
+    head = await finished(journal)
+    await journal.trim_archived("a1", 3, head)
+    for first, entries in ((1, sealed(1, 1)), (4, sealed(4, 4)), (1, sealed(1, 3))):
+        with pytest.raises(JournalArchived) as info:
+            await journal.append("a1", first, entries, [award()])
+        assert isinstance(info.value, JournalConflict)
+        assert str(info.value) == (
+            f"auction 'a1' is archived (up to entry 3): cannot append from seq {first}"
+        )
+        assert (info.value.last_seq, info.value.head_hash) == (3, head)
+    [outcome] = await journal.append_many([AppendRequest("a1", 1, sealed(1, 1))])
+    assert isinstance(outcome, JournalArchived)
+    assert await journal.read("a1") == []
+    assert await published_awards(journal) == []
+
+
+async def test_trim_archived_needs_a_finished_auction(journal: Journal) -> None:
+    await journal.append("a1", 1, sealed(1, 3))
+    with pytest.raises(JournalConflict, match="not trimmed .* the auction is not finished") as info:
+        await journal.trim_archived("a1", 3, hash_of(sealed(3, 3)[0]))
+    assert (info.value.first_seq, info.value.last_seq) == (3, 3)
+    assert await journal.read("a1") == numbered(1, 3)
+    assert await journal.archived("a1") is None
+
+
+async def test_trim_archived_needs_the_stream_to_end_at_the_archives_head(
+    journal: Journal,
+) -> None:
+    """Anything appended after the archive was written would be lost: refused, nothing deleted."""
+    head = await finished(journal, n=4)
+    cases = [
+        (3, hash_of(sealed(3, 3)[0]), "the stream ends at entry 4 .*not at the archive's head"),
+        (4, hash_of(sealed(4, 4, fork_at=4)[0]), "the stream ends at entry 4"),  # another entry 4
+        (5, head, "the stream ends at entry 4"),
+    ]
+    for head_seq, head_hash, why in cases:
+        with pytest.raises(JournalConflict, match=why) as info:
+            await journal.trim_archived("a1", head_seq, head_hash)
+        assert (info.value.first_seq, info.value.last_seq) == (head_seq, 4)
+    await journal.mark_finished("empty")
+    with pytest.raises(JournalConflict, match="the stream is empty"):
+        await journal.trim_archived("empty", 1, head)
+    with pytest.raises(ValueError):
+        await journal.trim_archived("a1", 0, GENESIS)
+    assert await journal.read("a1") == numbered(1, 4)
+    assert await journal.archived("a1") is None
+    await journal.trim_archived("a1", 4, head)
+
+
+async def test_an_archived_auction_is_not_trimmed_to_another_head(journal: Journal) -> None:
+    head = await finished(journal)
+    await journal.trim_archived("a1", 3, head)
+    with pytest.raises(JournalConflict, match="archived already up to entry 3") as info:
+        await journal.trim_archived("a1", 2, hash_of(sealed(2, 2)[0]))
+    assert info.value.last_seq == 3
+    assert await journal.archived("a1") == (3, head)
 
 
 async def test_ping(journal: Journal) -> None:

@@ -208,6 +208,40 @@ async def test_keys_follow_the_prefix(redis_server) -> None:
     await journal.close()
 
 
+async def test_trim_archived_leaves_only_the_index_and_the_archives_head(redis_server) -> None:
+    """After trimming, the auction's own keys are gone (stream, snapshot); what stays of it is a
+    member of the index and of the finished set and a field of the archived hash."""
+    journal = await connected(redis_server.url, prefix="t1")
+    await journal.append("a", 1, sealed(1, 3))
+    await journal.mark_finished("a")
+    await journal.append("b", 1, sealed(1, 1))
+    await journal.redis.set(journal.snapshot_key("a"), b"state at seq 3")
+    head = hash_of(sealed(3, 3)[0])
+    await journal.trim_archived("a", 3, head)
+    keys = sorted(k.decode() for k in await journal.redis.keys("*"))
+    assert keys == ["t1:archived", "t1:auction:b", "t1:auctions", "t1:finished"]
+    assert await journal.redis.smembers("t1:auctions") == {b"a", b"b"}
+    assert await journal.redis.smembers("t1:finished") == {b"a"}
+    assert await journal.redis.hgetall("t1:archived") == {b"a": f"3:{head}".encode()}
+    await journal.close()
+
+
+async def test_a_trim_that_cannot_be_proven_durable_is_unavailable(waitaof_server) -> None:
+    """WAITAOF refused (AOF switched off under us): the trim may be lost in a crash, so it is not
+    acknowledged; trimming again, once the server is durable again, is the no-op retry."""
+    journal = await connected(waitaof_server.url)
+    await journal.append("a", 1, sealed(1, 1))
+    await journal.mark_finished("a")
+    await journal.redis.config_set("appendonly", "no")
+    head = hash_of(sealed(1, 1)[0])
+    with pytest.raises(JournalUnavailable, match="not fsynced"):
+        await journal.trim_archived("a", 1, head)
+    await journal.redis.config_set("appendonly", "yes")
+    await journal.trim_archived("a", 1, head)
+    assert await journal.archived("a") == (1, head)
+    await journal.close()
+
+
 async def test_append_many_during_outage_reports_each(redis_server) -> None:
     from bidserver.store.journal import AppendRequest
 
