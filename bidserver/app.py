@@ -90,7 +90,7 @@ def build_app(
         listing, snapshots = MemoryListing(), MemorySnapshots()
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
-            snapshots = RedisSnapshots(the_journal.redis, prefix=the_journal.prefix)
+            snapshots = RedisSnapshots(the_journal)
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
             snapshots=snapshots, snapshot_every=settings.snapshot_every, cluster=cluster,

@@ -94,7 +94,7 @@ def history(auction_id: str, events: int) -> tuple[list, list[tuple[int, bytes]]
 async def populate(url: str, auctions: int, events: int) -> list[str]:
     journal = RedisJournal(url)
     await journal.connect()
-    store = RedisSnapshots(journal.redis)
+    store = RedisSnapshots(journal)
     ids = [f"a{n:016x}" for n in range(auctions)]
     started = time.monotonic()
     for n, auction_id in enumerate(ids):

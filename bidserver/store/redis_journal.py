@@ -195,7 +195,7 @@ _UNAVAILABLE_CLASSES = (ReadOnlyError, OutOfMemoryError, MasterDownError, TryAga
 _UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM")
 
 
-def _map_error(exc: BaseException) -> JournalError:
+def map_redis_error(exc: BaseException) -> JournalError:
     if isinstance(exc, JournalError):
         return exc
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):  # incl. LOADING
@@ -282,7 +282,7 @@ class RedisJournal:
             mode = await self.check_durability()
             await self._redis.script_load(APPEND_SCRIPT)
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         self.mode = mode
         return mode
 
@@ -389,7 +389,7 @@ class RedisJournal:
                 if isinstance(res, NoScriptError) and not use_eval:
                     retry.append(i)  # not executed: run it again with the script body
                 elif isinstance(res, BaseException):
-                    outcomes[i] = _map_error(res)
+                    outcomes[i] = map_redis_error(res)
                 elif int(res[0]) < 0:
                     outcomes[i] = _refusal(requests[i], headers[i][0].prev, res)
             todo, use_eval = retry, True
@@ -411,7 +411,7 @@ class RedisJournal:
         try:
             results = await pipe.execute(raise_on_error=False)
         except (RedisError, OSError) as exc:
-            err = _map_error(exc)
+            err = map_redis_error(exc)
             return [err] * len(calls)
         if waitaof:
             ack = results.pop()
@@ -444,7 +444,7 @@ class RedisJournal:
                     return out
                 start = out[-1][0] + 1
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
 
     async def fence(self) -> None:
         """In WAITAOF mode: a write, then WAITAOF, on one connection (one round trip), so every
@@ -467,21 +467,21 @@ class RedisJournal:
         try:
             members = await self._redis.smembers(self.index_key)
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         return sorted(m.decode() for m in members)
 
     async def unfinished_ids(self) -> list[str]:
         try:
             members = await self._redis.sdiff(self.index_key, self.finished_key)
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         return sorted(m.decode() for m in members)
 
     async def mark_finished(self, auction_id: str) -> None:
         try:
             await self._redis.sadd(self.finished_key, auction_id)
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
 
     # -- archived auctions -------------------------------------------------------------------
 
@@ -521,9 +521,9 @@ class RedisJournal:
         try:
             results = await pipe.execute(raise_on_error=False)
         except (RedisError, OSError) as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         if isinstance(results[0], BaseException):
-            raise _map_error(results[0])
+            raise map_redis_error(results[0])
         if waitaof and (isinstance(results[1], BaseException) or int(results[1][0]) < 1):
             raise JournalUnavailable(
                 f"write not fsynced within {self.waitaof_timeout_ms} ms: {results[1]}"
@@ -534,5 +534,5 @@ class RedisJournal:
         try:
             value = await self._redis.hget(self.archived_key, auction_id)
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         return None if value is None else _archived_head(value)

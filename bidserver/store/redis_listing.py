@@ -58,7 +58,7 @@ from .listing import (
     decode_cursor,
     encode_cursor,
 )
-from .redis_journal import _map_error
+from .redis_journal import map_redis_error
 
 __all__ = ["RedisListing"]
 
@@ -144,7 +144,7 @@ class RedisListing:
                 if applied:
                     return
         except (RedisError, OSError) as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
 
     async def page(
         self,
@@ -166,7 +166,7 @@ class RedisListing:
         try:
             raw = await self._page(keys=[key, self.entries_key], args=[start, limit + 1])
         except (RedisError, OSError) as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         entries = [self._decoder.decode(r) for r in raw]
         items = entries[:limit]
         more = len(entries) > limit
@@ -176,7 +176,7 @@ class RedisListing:
         try:
             stored = await self._redis.hget(self.entries_key, auction_id)
         except (RedisError, OSError) as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         return None if stored is None else self._decoder.decode(stored)
 
     async def close(self) -> None:

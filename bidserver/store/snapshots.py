@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .awards import DEFAULT_PREFIX
 from .journal import JournalUnavailable
-from .redis_journal import _map_error
+from .redis_journal import RedisJournal, map_redis_error
 
-__all__ = ["MemorySnapshots", "RedisSnapshots", "Snapshots", "snapshot_key"]
+__all__ = ["MemorySnapshots", "RedisSnapshots", "Snapshots"]
 
 
 class Snapshots(Protocol):
@@ -30,11 +28,6 @@ class Snapshots(Protocol):
         ...
 
     async def load(self, auction_id: str) -> bytes | None: ...
-
-
-def snapshot_key(prefix: str, auction_id: str) -> str:
-    """The auction's snapshot (archiving an auction deletes it with the stream)."""
-    return f"{prefix}:snapshot:{auction_id}"
 
 
 class MemorySnapshots:
@@ -77,26 +70,27 @@ return 1
 
 
 class RedisSnapshots:
-    """One hash per auction, ``<prefix>:snapshot:<auction>`` with fields ``seq`` and ``data``.
+    """One hash per auction beside its journal (``RedisJournal.snapshot_key``: archiving an
+    auction deletes it with the stream), with fields ``seq`` and ``data``.
 
     Written without WAITAOF or a fence: a snapshot lost in a crash is only a longer replay, and
     whatever it says is checked against the (durable) journal before use.
     """
 
-    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
-        self._redis = redis
-        self._prefix = prefix
-        self._save = redis.register_script(_SAVE)
+    def __init__(self, journal: RedisJournal) -> None:
+        self._redis = journal.redis
+        self._key = journal.snapshot_key
+        self._save = self._redis.register_script(_SAVE)
 
     async def save(self, auction_id: str, seq: int, data: bytes) -> bool:
         try:
-            kept = await self._save(keys=[snapshot_key(self._prefix, auction_id)], args=[seq, data])
+            kept = await self._save(keys=[self._key(auction_id)], args=[seq, data])
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc
         return bool(kept)
 
     async def load(self, auction_id: str) -> bytes | None:
         try:
-            return await self._redis.hget(snapshot_key(self._prefix, auction_id), "data")
+            return await self._redis.hget(self._key(auction_id), "data")
         except RedisError as exc:
-            raise _map_error(exc) from exc
+            raise map_redis_error(exc) from exc

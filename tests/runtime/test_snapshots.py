@@ -125,16 +125,17 @@ async def test_a_snapshot_that_is_not_what_it_claims_is_refused_and_the_journal_
 
 
 async def test_redis_keeps_the_newest_snapshot(redis_server):
-    from redis.asyncio import Redis
+    from bidserver.store.redis_journal import RedisJournal
 
-    redis = Redis.from_url(redis_server.url)
-    for store in (MemorySnapshots(), RedisSnapshots(redis)):
+    journal = RedisJournal(redis_server.url)
+    await journal.connect()
+    for store in (MemorySnapshots(), RedisSnapshots(journal)):
         assert await store.load("a1") is None
         assert await store.save("a1", 20, b"twenty") is True
         assert await store.save("a1", 10, b"ten") is False  # a late, older write changes nothing
         assert await store.save("a1", 40, b"forty") is True
         assert await store.load("a1") == b"forty"
-    await redis.aclose()
+    await journal.close()
 
 
 async def test_a_resume_from_before_the_snapshot_gets_every_event_it_missed():
