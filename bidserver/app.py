@@ -29,9 +29,11 @@ from .engine.formats import FORMATS
 from .http.openapi import openapi_document
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .ratelimit import BucketsByKey
+from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
 from .runtime.cluster import Cluster
 from .runtime.registry import Rooms
+from .store.archive import Archives
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
@@ -91,9 +93,12 @@ def build_app(
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
             snapshots = RedisSnapshots(the_journal)
+        archive_dir = settings.archives_at
+        archives = Archives(archive_dir) if archive_dir is not None else None
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
-            snapshots=snapshots, snapshot_every=settings.snapshot_every, cluster=cluster,
+            snapshots=snapshots, snapshot_every=settings.snapshot_every, archives=archives,
+            cluster=cluster,
         )
         if cluster is not None:
             await cluster.start(
@@ -111,6 +116,11 @@ def build_app(
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /healthz tells how far recovery is.
         recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
+        archiver = None
+        if archives is not None:
+            archiver = asyncio.get_running_loop().create_task(
+                archive_forever(the_journal, archives, now_ms, settings.archive_every_s)
+            )
         trimmer = None
         if isinstance(the_journal, RedisJournal):
             trimmer = asyncio.get_running_loop().create_task(_trim_awards_forever(the_journal))
@@ -118,6 +128,8 @@ def build_app(
             yield
         finally:
             recovery.cancel()
+            if archiver is not None:
+                archiver.cancel()
             if trimmer is not None:
                 trimmer.cancel()
             await rooms.close()

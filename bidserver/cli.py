@@ -106,22 +106,47 @@ def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
 
 
 @main.command()
-@click.option("--redis-url", required=True, help="The Redis holding the journal.")
+@click.option("--redis-url", default=None, help="The Redis holding the journal.")
+@click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Replay an archive file (<id>.jsonl.gz or its manifest) instead of Redis.")
 @click.option("--events/--no-events", default=False, help="Also print every event (JSON lines) before the state.")
 @click.option("--verify", is_flag=True, default=False, help="Check the auction byte for byte and print a JSON report instead of the view.")
-@click.argument("auction_id")
-def replay(redis_url, events, verify, auction_id) -> None:
-    """Rebuild an auction from its journal alone and print the buyer's view (JSON).
+@click.argument("auction_id", required=False)
+def replay(redis_url, archive, events, verify, auction_id) -> None:
+    """Rebuild an auction from its journal (or its archive) alone and print the buyer's view.
 
     For audits and incident checks: the result is what the server would recover after a crash.
     The hash chain is checked on every replay (exit 3 naming the first bad entry). With
     ``--verify`` also: every event re-encodes to exactly the bytes its writer sealed, and two
     replays give the same state byte for byte; the report names the chain's head hash.
     """
-    sys.exit(asyncio.run(_replay(redis_url, auction_id, events, verify)))
+    if archive is None and (redis_url is None or auction_id is None):
+        raise click.UsageError("give --redis-url and an AUCTION_ID, or --archive FILE")
+    sys.exit(asyncio.run(_replay(redis_url, archive, auction_id, events, verify)))
 
 
-async def _replay(redis_url: str, auction_id: str, print_events: bool, verify: bool) -> int:
+async def _entries(redis_url: str, auction_id: str) -> list[tuple[int, bytes]] | int:
+    from .store.redis_journal import RedisJournal
+
+    journal = RedisJournal(redis_url, allow_unsafe=True)  # read only: durability is not at stake
+    try:
+        entries = await journal.read(auction_id)
+        archived = None if entries else await journal.archived(auction_id)
+    finally:
+        await journal.close()
+    if archived is not None:
+        click.echo(f"auction {auction_id!r} is archived (up to entry {archived[0]}): replay its "
+                   f"archive with --archive <archive dir>/{auction_id}.jsonl.gz", err=True)
+        return 1
+    if not entries:
+        click.echo(f"no journal for auction {auction_id!r}", err=True)
+        return 1
+    return entries
+
+
+async def _replay(
+    redis_url: str | None, archive: Path | None, auction_id: str | None, print_events: bool,
+    verify: bool,
+) -> int:
     import hashlib
 
     import msgspec
@@ -129,17 +154,23 @@ async def _replay(redis_url: str, auction_id: str, print_events: bool, verify: b
     from .engine.formats import FORMATS
     from .engine.values import Actor, Role
     from .runtime.journaling import ChainBroken, from_journal
+    from .store.archive import ArchiveError, Archives
     from .store.chain import verify as verify_chain
-    from .store.redis_journal import RedisJournal
 
-    journal = RedisJournal(redis_url, allow_unsafe=True)  # read only: durability is not at stake
-    try:
-        entries = await journal.read(auction_id)
-    finally:
-        await journal.close()
-    if not entries:
-        click.echo(f"no journal for auction {auction_id!r}", err=True)
-        return 1
+    if archive is not None:
+        try:
+            manifest, entries = Archives(archive.parent).read_file(archive)
+        except (ArchiveError, ChainBroken) as exc:
+            click.echo(f"archive refused: {exc}", err=True)
+            return 3
+        if auction_id is not None and auction_id != manifest.auction_id:
+            click.echo(f"the archive is of auction {manifest.auction_id!r}", err=True)
+            return 1
+        auction_id = manifest.auction_id
+    else:
+        entries = await _entries(redis_url, auction_id)
+        if isinstance(entries, int):
+            return entries
     try:
         fmt, decoded, head = from_journal(FORMATS, auction_id, entries)
     except ChainBroken as broken:

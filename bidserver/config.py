@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1  # server processes sharing the listening socket (> 1: cluster mode)
     cluster: bool = False  # coordinate with other processes on the same Redis (leases, pub/sub)
     lease_ttl_ms: int = 5000  # an auction's writer must renew its lease within this time
+    archive_dir: Path | None = None  # finished auctions' journals; None: <data_dir>/archive
+    archive_every_s: float = 300.0  # how often finished auctions are archived and trimmed; 0: never
     snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
     log_level: str = "info"
 
@@ -60,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ValueError(f"{name} must be positive")
         if self.workers < 1 or self.lease_ttl_ms < 300:
             raise ValueError("workers must be at least 1 and lease_ttl_ms at least 300")
+        if self.archive_every_s < 0:
+            raise ValueError("archive_every_s must not be negative (0: never archive)")
         if self.snapshot_every < 0:
             raise ValueError("snapshot_every must not be negative (0: no snapshots)")
         if self.rate_limit_burst < 1:
@@ -89,6 +93,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return msgspec.convert(values, cls, strict=False, dec_hook=_dec_hook)
         except msgspec.ValidationError as exc:
             raise ValueError(f"invalid setting: {exc}") from None
+
+    @property
+    def archives_at(self) -> Path | None:
+        """Where finished auctions are archived, or None when they are not. Processes on several
+        machines (``cluster``) archive only into a directory the operator named, which must be
+        one they share: an archive one machine wrote must be readable by all."""
+        if self.archive_every_s == 0 or (self.cluster and self.archive_dir is None):
+            return None
+        return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
 
     def with_redis_url(self, url: str) -> Settings:
         return msgspec.structs.replace(self, redis_url=url)

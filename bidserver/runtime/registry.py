@@ -29,6 +29,7 @@ from ..engine.format import Format
 from ..engine.values import Actor
 from ..failures import Failure
 from ..store.group_commit import GroupCommit
+from ..store.archive import ArchiveError, Archives
 from ..store.journal import Journal, JournalError
 from ..store.listing import Listing, ListingEntry, MemoryListing
 from ..store.snapshots import Snapshots
@@ -54,8 +55,9 @@ def new_auction_id() -> str:
 
 
 # What ``Rooms.get`` raises when the auction must be read and the store is away (the journal, or
-# Redis itself for the cluster's leases): "unavailable, retry later" at every edge, not a bug.
-LOAD_ERRORS = (JournalError, RedisError)
+# Redis itself for the cluster's leases, or an archive that cannot be read): "unavailable, retry
+# later" at every edge, not a bug.
+LOAD_ERRORS = (JournalError, RedisError, ArchiveError, OSError)
 # What it raises when the journal was read but is not what its writer sealed: no retry helps.
 BROKEN = ChainBroken
 
@@ -71,6 +73,7 @@ class Rooms:
         listing: Listing | None = None,
         snapshots: Snapshots | None = None,
         snapshot_every: int = 1000,
+        archives: Archives | None = None,
         id_factory: Callable[[], str] = new_auction_id,
         cluster: Cluster | None = None,
     ) -> None:
@@ -90,6 +93,7 @@ class Rooms:
         self.recovering: dict[str, int] | None = None  # while ``recover`` runs: done, of
         self._snapshots = snapshots
         self._snapshot_every = snapshot_every
+        self._archives = archives
 
     def __iter__(self) -> Iterator[Auction]:
         return iter(list(self._rooms.values()))
@@ -248,7 +252,9 @@ class Rooms:
     async def _load(self, auction_id: str, *, writer: bool) -> Auction | None:
         """The auction from its newest good snapshot and the durable journal after it (the chain
         verified), written here or followed; None if it has no journal."""
-        loaded = await snapshots.load(self._formats, self._journal, self._snapshots, auction_id)
+        loaded = await snapshots.load(
+            self._formats, self._journal, self._snapshots, auction_id, archives=self._archives
+        )
         if loaded is None:
             return None
         auction = self._built(loaded, writer=writer)

@@ -25,6 +25,7 @@ about one encoding of the final state per doubling, twice the final state in all
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ from typing import Any
 import msgspec
 
 from ..engine.format import Format
+from ..store.archive import ArchiveError, Archives
 from ..store.chain import ChainBroken
 from ..store.journal import Journal
 from ..store.snapshots import Snapshots
@@ -100,10 +102,11 @@ async def load(
     auction_id: str,
     *,
     durable: bool = True,
+    archives: Archives | None = None,
 ) -> Loaded | None:
     """The auction from its newest good snapshot and the journal after it, or from its whole
-    journal; None if it has no journal. Raises ``ChainBroken`` naming a bad entry, and the
-    journal's errors (``durable``: see ``Journal.read``)."""
+    journal, or (archived) from its archive; None if it has none. Raises ``ChainBroken`` naming a
+    bad entry, ``ArchiveError``, and the journal's errors (``durable``: see ``Journal.read``)."""
     stored = await snapshots.load(auction_id) if snapshots is not None else None
     if stored is not None:
         try:
@@ -113,9 +116,27 @@ async def load(
                         auction_id, why)
     entries = await journal.read(auction_id, durable=durable)
     if not entries:
-        return None
+        entries = await _archived(journal, archives, auction_id)
+        if not entries:
+            return None
     fmt, events, head = from_journal(formats, auction_id, entries)
     return Loaded(fmt, fmt.replay(auction_id, events), EventLog(events), head, 0)
+
+
+async def _archived(
+    journal: Journal, archives: Archives | None, auction_id: str
+) -> list[tuple[int, bytes]]:
+    """An archived auction's entries, from a file whose chain ends where Redis says it did."""
+    head = await journal.archived(auction_id)
+    if head is None:
+        return []
+    if archives is None:
+        raise ArchiveError(f"auction {auction_id} is archived, and no archive is configured here")
+    manifest, entries = await asyncio.to_thread(archives.read, auction_id)
+    if (manifest.head_seq, manifest.head_hash) != head:
+        raise ArchiveError(f"the archive of auction {auction_id} does not end where Redis "
+                           f"recorded it (entry {head[0]})")
+    return entries
 
 
 async def _from_snapshot(
