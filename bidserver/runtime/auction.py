@@ -10,7 +10,7 @@ connected when this process takes an event over or hands it back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from ..engine.format import Format, Summary
@@ -31,6 +31,9 @@ class Mode(Protocol):
 
 
 class Auction:
+    submit: Callable[[Any], Awaitable[Result]]  # the mode's (see ``mode``)
+    submit_nowait: Callable[[Any, Callable[[Any, Result], None]], None]
+
     def __init__(
         self,
         fmt: Format,
@@ -44,10 +47,13 @@ class Auction:
         self.log = log  # the durable events held in memory (all, or those after a snapshot)
         self.head = head or Chain()  # the hash chain's last durable entry (seq == state.seq)
         self.decided = 0  # commands decided (or events applied, when followed) so far
-        self.mode: Mode | None = None
+        self._mode: Mode | None = None
         self.listed_as: Summary | None = None  # what the listing was last told (by this writer)
         self.listing: asyncio.Task[None] | None = None  # telling it, after the journal
         self.snapshot_seq = 0  # the seq of its newest snapshot taken or loaded (0: none)
+        self.snapshot_due: float | None = None  # loop time since when one is due (not taken yet)
+        self.snapshot_timer: asyncio.TimerHandle | None = None
+        self.snapshot_last_write = 0.0  # loop time of the last write while one is due
         self.audience: Audience = audience(self)
 
     @property
@@ -56,15 +62,21 @@ class Auction:
 
     @property
     def writer(self) -> bool:
-        return self.mode is not None and self.mode.writes
+        return self._mode is not None and self._mode.writes
 
-    async def submit(self, command: Any) -> Result:
-        """Decide ``command`` (its ``at`` is stamped by the writer) and wait until it is durable."""
-        return await self.mode.submit(command)
+    @property
+    def mode(self) -> Mode | None:
+        return self._mode
 
-    def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None:
-        """The live room's path: ``callback(command, result)`` once decided and durable."""
-        self.mode.submit_nowait(command, callback)
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        """Commands go straight to the mode's own methods: ``submit(command)`` decides it (its
+        ``at`` stamped by the writer) and returns once it is durable; ``submit_nowait(command,
+        callback)``, the live room's path, calls back then. No call of the auction's own sits on
+        a bid's path."""
+        self._mode = mode
+        self.submit = mode.submit
+        self.submit_nowait = mode.submit_nowait
 
     async def listed(self) -> None:
         """Wait until the listing shows the last change made here (an HTTP answer to a command
@@ -74,5 +86,5 @@ class Auction:
             await asyncio.shield(task)
 
     async def stop(self) -> None:
-        if self.mode is not None:
-            await self.mode.stop()
+        if self._mode is not None:
+            await self._mode.stop()

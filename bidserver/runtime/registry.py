@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 RECOVERY_CONCURRENCY = 16  # auctions loaded at once at start (their Redis reads overlap)
 RECOVERY_RETRY_S = 0.5  # first wait before trying again what could not be read
 RECOVERY_RETRY_MAX_S = 10.0
+SNAPSHOT_QUIET_S = 1.0  # a due snapshot waits until the auction had no write for this long...
+SNAPSHOT_MAX_DELAY_S = 60.0  # ... or at most this long
 
 
 def new_auction_id() -> str:
@@ -360,7 +362,7 @@ class Rooms:
         (``recover`` lists again)."""
         fmt, state = auction.format, auction.state
         if snapshots.due(self._snapshot_every, state.seq, auction.snapshot_seq):
-            self._snapshot(auction)
+            self._snapshot_soon(auction)
         summary = fmt.summary(state)
         finished = fmt.finished(state)
         if summary == auction.listed_as and not finished:
@@ -388,11 +390,44 @@ class Rooms:
         task.add_done_callback(self._background.discard)
         return task
 
+    def _snapshot_soon(self, auction: Auction) -> None:
+        """A due snapshot waits for a quiet moment: encoding a big state holds the event loop
+        (tens of ms for a hundred thousand bids), which must not land in the middle of a hot
+        close. It is taken once the auction has had no write for ``SNAPSHOT_QUIET_S``, or at the
+        latest ``SNAPSHOT_MAX_DELAY_S`` after it fell due (so a restart never replays more than
+        that much of a busy auction beyond its last snapshot). Called after every write while
+        one is due: it only notes the time, the timer looks when it fires."""
+        if self._snapshots is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        auction.snapshot_last_write = now
+        if auction.snapshot_due is None:
+            auction.snapshot_due = now
+            auction.snapshot_timer = loop.call_later(
+                SNAPSHOT_QUIET_S, self._snapshot_if_quiet, auction
+            )
+        elif now - auction.snapshot_due >= SNAPSHOT_MAX_DELAY_S:
+            self._snapshot(auction)
+
+    def _snapshot_if_quiet(self, auction: Auction) -> None:
+        loop = asyncio.get_running_loop()
+        quiet_for = loop.time() - auction.snapshot_last_write
+        if quiet_for >= SNAPSHOT_QUIET_S:
+            self._snapshot(auction)
+        else:
+            auction.snapshot_timer = loop.call_later(
+                SNAPSHOT_QUIET_S - quiet_for, self._snapshot_if_quiet, auction
+            )
+
     def _snapshot(self, auction: Auction) -> None:
         """Encoded now (the state moves on), saved in the background: a snapshot that does not
         land only makes the next load replay more."""
-        if self._snapshots is None:
-            return
+        if auction.snapshot_timer is not None:
+            auction.snapshot_timer.cancel()
+        auction.snapshot_due = auction.snapshot_timer = None
+        if not auction.writer or self._rooms.get(auction.auction_id) is not auction:
+            return  # handed over or closed meanwhile
         seq = auction.state.seq
         data = snapshots.take(auction.format, auction.state, auction.head, auction.log.last_at)
         auction.snapshot_seq = seq
@@ -418,6 +453,8 @@ class Rooms:
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):
+            if room.snapshot_timer is not None:
+                room.snapshot_timer.cancel()
             room.audience.shut_down()
             await room.stop()
         for task in list(self._background):

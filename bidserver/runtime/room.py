@@ -170,6 +170,8 @@ class Room:
         self._queue.put_nowait(_Pending(command, None, callback))
 
     def _remembered(self, command: Any) -> Result | None:
+        if not self._rejected:  # nothing refused yet: no key to build on a bid's path
+            return None
         key = self.format.resend_key(self.state, command)
         if key is not None:
             remembered = self._rejected.get(key)

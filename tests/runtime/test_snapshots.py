@@ -4,6 +4,7 @@ claim: damaged, stale, of another auction, or not matching the journal entry the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import msgspec
@@ -13,7 +14,7 @@ from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import FORMAT, state_bytes
 from bidserver.engine.reverse.commands import InviteSupplier, PlaceBid, StartAuction
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
-from bidserver.runtime import snapshots
+from bidserver.runtime import registry, snapshots
 from bidserver.runtime.journaling import ChainBroken
 from bidserver.runtime.registry import Rooms
 from bidserver.store.journal import MemoryJournal
@@ -42,7 +43,27 @@ def test_snapshots_come_at_growing_intervals(every, seq, last, due):
     assert snapshots.due(every, seq, last) is due
 
 
-async def auction_with_bids(journal, store, bids: int, every: int = 5) -> tuple[Rooms, str]:
+@pytest.fixture(autouse=True)
+def quiet_soon(monkeypatch):
+    """A due snapshot waits for a quiet auction: here, for 10 ms without a write."""
+    monkeypatch.setattr(registry, "SNAPSHOT_QUIET_S", 0.01)
+
+
+async def bids(auction, first: int, last: int) -> None:
+    for i in range(first, last):
+        bidder = S1 if i % 2 else S2
+        bid = PlaceBid(actor=bidder, at=0, lot_id="L1", amount=90_000 - 100 * i, bid_id=f"b{i}")
+        assert (await auction.submit(bid)).ok
+
+
+async def snapshot_at(store, auction_id: str, seq: int) -> None:
+    async with asyncio.timeout(5):
+        while (data := await store.load(auction_id)) is None or msgspec.json.decode(data)["seq"] != seq:
+            await asyncio.sleep(0.005)
+
+
+async def auction_with_bids(journal, store, every: int = 5) -> tuple[Rooms, str]:
+    """35 events: a snapshot at 30 (taken once the auction was quiet), then 5 more."""
     rooms = Rooms(journal, clock, FORMATS, audience=live_audience(clock), snapshots=store,
                   snapshot_every=every)
     auction, result = await rooms.create(BUYER, CONFIG)
@@ -51,10 +72,9 @@ async def auction_with_bids(journal, store, bids: int, every: int = 5) -> tuple[
                     InviteSupplier(actor=BUYER, at=0, supplier="s2"),
                     StartAuction(actor=BUYER, at=0)):
         assert (await auction.submit(command)).ok
-    for i in range(bids):
-        bidder = S1 if i % 2 else S2
-        bid = PlaceBid(actor=bidder, at=0, lot_id="L1", amount=90_000 - 100 * i, bid_id=f"b{i}")
-        assert (await auction.submit(bid)).ok
+    await bids(auction, 0, 26)
+    await snapshot_at(store, auction.auction_id, 30)
+    await bids(auction, 26, 31)  # not due again before 60
     return rooms, auction.auction_id
 
 
@@ -64,16 +84,32 @@ async def reload(journal, store):
     return rooms, auction
 
 
+async def test_a_due_snapshot_waits_for_a_quiet_moment(monkeypatch):
+    monkeypatch.setattr(registry, "SNAPSHOT_QUIET_S", 3600)
+    journal, store = MemoryJournal(), MemorySnapshots()
+    rooms = Rooms(journal, clock, FORMATS, snapshots=store, snapshot_every=5)
+    auction, _ = await rooms.create(BUYER, CONFIG)
+    for command in (InviteSupplier(actor=BUYER, at=0, supplier="s1"),
+                    InviteSupplier(actor=BUYER, at=0, supplier="s2"),
+                    StartAuction(actor=BUYER, at=0)):
+        assert (await auction.submit(command)).ok
+    await bids(auction, 0, 6)
+    assert auction.snapshot_due is not None and await store.load(auction.auction_id) is None
+    monkeypatch.setattr(registry, "SNAPSHOT_MAX_DELAY_S", 0)  # ... and no longer than this
+    await bids(auction, 6, 7)
+    assert auction.snapshot_seq == 11 and auction.snapshot_due is None  # taken at once
+    await snapshot_at(store, auction.auction_id, 11)
+    await rooms.close()
+
+
 async def test_a_load_starts_from_the_newest_snapshot_and_the_journal_after_it():
     journal, store = MemoryJournal(), MemorySnapshots()
-    rooms, auction_id = await auction_with_bids(journal, store, bids=26)  # 30 events
+    rooms, auction_id = await auction_with_bids(journal, store)
     expected = state_bytes(rooms._rooms[auction_id].state)
-    await rooms.close()  # snapshots at 5, 10, 20 (growing intervals); the last one is kept
-    stored = msgspec.json.decode(await store.load(auction_id))
-    assert stored["seq"] == 20
+    await rooms.close()
 
     again, auction = await reload(journal, store)
-    assert auction.snapshot_seq == 20 and auction.log.base == 20 and len(auction.log) == 10
+    assert auction.snapshot_seq == 30 and auction.log.base == 30 and len(auction.log) == 5
     assert state_bytes(auction.state) == expected  # the same state as a full replay gives
     assert (await auction.submit(PlaceBid(actor=S1, at=0, lot_id="L1", amount=1_000, bid_id="z"))).ok
     await again.close()
@@ -100,18 +136,18 @@ def restamped(data: bytes, edit) -> bytes:
     [
         (lambda data: data[:-7], "unreadable"),
         (lambda data: tampered(data, state_sha256="0" * 64), "does not match its digest"),
-        (lambda data: tampered(data, head_hash="f" * 64), "does not match journal entry 20"),
+        (lambda data: tampered(data, head_hash="f" * 64), "does not match journal entry 30"),
         (lambda data: tampered(data, auction_id="a-other"), "of auction 'a-other'"),
         (lambda data: tampered(data, seq=999), "no entry 999"),
         (lambda data: tampered(data, format="toy_tally"), "format 'toy_tally' is not run here"),
-        (lambda data: restamped(data, lambda state: {**state, "seq": 3}), "at seq 3, not 20"),
+        (lambda data: restamped(data, lambda state: {**state, "seq": 3}), "at seq 3, not 30"),
     ],
 )
 async def test_a_snapshot_that_is_not_what_it_claims_is_refused_and_the_journal_replayed(
     caplog, damage, why
 ):
     journal, store = MemoryJournal(), MemorySnapshots()
-    rooms, auction_id = await auction_with_bids(journal, store, bids=26)
+    rooms, auction_id = await auction_with_bids(journal, store)
     expected = state_bytes(rooms._rooms[auction_id].state)
     await rooms.close()
     store.replace(auction_id, damage(await store.load(auction_id)))
@@ -142,7 +178,7 @@ async def test_a_resume_from_before_the_snapshot_gets_every_event_it_missed():
     from bidserver.ws.fanout import Connection
 
     journal, store = MemoryJournal(), MemorySnapshots()
-    rooms, _ = await auction_with_bids(journal, store, bids=26)
+    rooms, _ = await auction_with_bids(journal, store)
     await rooms.close()
     again, auction = await reload(journal, store)
 
@@ -161,17 +197,17 @@ async def test_a_resume_from_before_the_snapshot_gets_every_event_it_missed():
     held = Sink()  # joined as loaded: the events from the snapshot on are held
     auction.audience.join(Connection(BUYER, held), since=2)
     welcome, update = held.frames
-    assert welcome["seq"] == 30 and welcome["view"]["lots"][0]["leading_price"] == 87_500
-    assert (update["first_seq"], update["seq"]) == (21, 30)
-    assert [e["seq"] for e in update["events"]] == list(range(21, 31))
+    assert welcome["seq"] == 35 and welcome["view"]["lots"][0]["leading_price"] == 87_000
+    assert (update["first_seq"], update["seq"]) == (31, 35)
+    assert [e["seq"] for e in update["events"]] == list(range(31, 36))
 
     await again.hold_from(auction, 2)  # what the live room does first for such a resume
-    assert auction.log.base == 2 and len(auction.log) == 28
+    assert auction.log.base == 2 and len(auction.log) == 33
     resumed = Sink()
     auction.audience.join(Connection(BUYER, resumed), since=2)
     _, update = resumed.frames
-    assert (update["first_seq"], update["seq"]) == (3, 30)  # every event it missed
-    assert [e["seq"] for e in update["events"]] == list(range(3, 31))
+    assert (update["first_seq"], update["seq"]) == (3, 35)  # every event it missed
+    assert [e["seq"] for e in update["events"]] == list(range(3, 36))
     await again.hold_from(auction, 0)  # from the very start, on top of that
     assert auction.log.base == 0
     assert list(auction.log) == events_of(await journal.read(auction.auction_id))
@@ -180,14 +216,14 @@ async def test_a_resume_from_before_the_snapshot_gets_every_event_it_missed():
 
 async def test_a_resume_refuses_journal_entries_that_do_not_lead_to_the_snapshot():
     journal, store = MemoryJournal(), MemorySnapshots()
-    rooms, auction_id = await auction_with_bids(journal, store, bids=26)
+    rooms, auction_id = await auction_with_bids(journal, store)
     await rooms.close()
     again, auction = await reload(journal, store)
     entries = await journal.read(auction_id)
-    envelope = msgspec.json.decode(entries[9][1])  # entry 10, before the snapshot at 20
+    envelope = msgspec.json.decode(entries[9][1])  # entry 10, before the snapshot at 30
     envelope["event"]["amount"] = 1
     journal.replace(auction_id, 10, msgspec.json.encode(envelope))
     with pytest.raises(ChainBroken) as refused:
         await again.hold_from(auction, 2)
-    assert refused.value.seq == 10 and auction.log.base == 20  # nothing held from it
+    assert refused.value.seq == 10 and auction.log.base == 30  # nothing held from it
     await again.close()

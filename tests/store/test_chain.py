@@ -253,3 +253,4 @@ def test_any_single_byte_change_to_any_entry_is_detected(
     with pytest.raises(ChainBroken) as info:
         verify("a1", entries)
     assert info.value.seq == seq
+
