@@ -115,6 +115,10 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [
                     {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                     for name in re.findall(r"{(\w+)}", route.path)
+                ] + [
+                    {"name": name, "in": "query", "required": False, "schema": schema,
+                     "description": text}
+                    for name, (schema, text) in getattr(endpoint, "query", {}).items()
                 ],
                 "responses": {
                     "200": {"description": "OK"},

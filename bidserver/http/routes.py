@@ -144,6 +144,7 @@ def handler(fn: Callable) -> Callable:
     endpoint.__name__ = fn.__name__
     endpoint.__doc__ = fn.__doc__
     endpoint.body_type = getattr(fn, "body_type", None)  # for the OpenAPI document
+    endpoint.query = getattr(fn, "query", {})
     return endpoint
 
 
@@ -170,7 +171,8 @@ async def list_auctions(request: Request) -> Response:
     ``?limit=50``, ``?cursor=<next_cursor>``): from the listing index in Redis, so the same
     whichever process answers and whether or not it has the auctions loaded. Buyers and observers
     list their buyer organisation's auctions, suppliers those they are invited to; only the buyer
-    sees who is invited."""
+    sees who is invited. ``updated_at`` is the time of the last change the listing shows (title,
+    phase, invitations), not of the last bid: ``GET /api/auctions/{id}`` has the live view."""
     principal = _principal(request)
     params = request.query_params
     try:
@@ -195,7 +197,6 @@ async def list_auctions(request: Request) -> Response:
             "format": entry.format,
             "title": entry.title,
             "phase": entry.state,
-            "seq": entry.seq,
             "created_at": entry.created_at,
             "updated_at": entry.updated_at,
             **({"suppliers": list(entry.suppliers)} if buyer else {}),
@@ -203,6 +204,14 @@ async def list_auctions(request: Request) -> Response:
         for entry in page.items
     ]
     return JSON({"auctions": items, "next_cursor": page.next_cursor})
+
+
+list_auctions.query = {
+    "state": ({"type": "string"}, "only auctions in this phase (draft, open, paused, closed, ...)"),
+    "limit": ({"type": "integer", "default": 50},
+              "items per page (clamped to 1..200)"),
+    "cursor": ({"type": "string"}, "the previous page's next_cursor"),
+}
 
 
 async def get_auction(request: Request) -> Response:
