@@ -15,6 +15,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
+from bidserver.engine.money import money
 from bidserver.engine.reverse import ocds
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec
 
@@ -126,9 +127,21 @@ def test_release_is_valid_against_the_release_schema(validators):
     assert not errors, "\n".join(e.message for e in errors)
 
 
+def release_package(releases, *, uri: str, published_at_ms: int, publisher_name: str) -> dict:
+    """How a publisher packages our releases: the package declares ``ocds.EXTENSIONS``."""
+    return {
+        "uri": uri,
+        "version": "1.1",
+        "extensions": list(ocds.EXTENSIONS),
+        "publishedDate": ocds.rfc3339(published_at_ms),
+        "publisher": {"name": publisher_name},
+        "releases": list(releases),
+    }
+
+
 def test_package_is_valid_and_declares_its_extensions(validators):
     _, package_validator = validators
-    package = ocds.release_package(
+    package = release_package(
         [release(), release(lot_id="L2", award_id="A1:L2", supplier_id="s1", supplier_name="", amount=4_000_000)],
         uri="https://bids.example/ocds/A1.json",
         published_at_ms=AWARDED_AT + 1,
@@ -246,7 +259,7 @@ def test_unknown_lot_is_refused():
     ],
 )
 def test_money_is_exact_and_a_json_number(minor, units, text):
-    assert ocds.money(minor, units) == Decimal(text)
+    assert money(minor, units) == Decimal(text)
     config = AuctionConfig(**{**{f: getattr(CONFIG, f) for f in CONFIG.__struct_fields__}, "minor_units": units})
     encoded = ocds.encode(release(config=config, amount=minor)).decode()
     assert re.search(r'"awards":\[.*?"value":\{"amount":' + re.escape(text) + r',"currency":"EUR"\}', encoded)

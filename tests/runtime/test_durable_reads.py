@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from bidserver import wire
-from bidserver.engine.reverse import AuctionState, replay, state_bytes
+from bidserver.engine.reverse import replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
@@ -18,7 +18,6 @@ from bidserver.store.redis_journal import RedisJournal
 from bidserver.engine.formats import FORMATS
 from bidserver.runtime import registry
 from bidserver.runtime.registry import Rooms
-from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
 
 from .support import events_of, live_audience, replica, writer

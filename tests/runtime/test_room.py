@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
-import pytest
 
 from bidserver import wire
-from bidserver.engine.reverse import AuctionState, replay, state_bytes
+from bidserver.engine.reverse import replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
-from bidserver.store.journal import JournalUnavailable, MemoryJournal
+from bidserver.store.journal import MemoryJournal
 from bidserver.runtime.room import Room
 
 from .support import events_of, writer

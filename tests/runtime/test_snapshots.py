@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from bidserver.engine.formats import FORMATS
-from bidserver.engine.reverse import FORMAT, state_bytes
+from bidserver.engine.reverse import state_bytes
 from bidserver.engine.reverse.commands import InviteSupplier, PlaceBid, StartAuction
 from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.runtime import registry, snapshots

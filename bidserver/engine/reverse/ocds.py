@@ -19,9 +19,8 @@ Amounts are ``Decimal`` values converted exactly from integer minor units by ``e
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -30,7 +29,6 @@ from ..money import money
 from .values import AuctionConfig
 
 OCID_PREFIX = "ocds-bidsrv"  # replace with the publisher's registered prefix when publishing
-OCDS_VERSION = "1.1"
 
 # Declared in every release package. The bids extension is pinned to the commit its schema in
 # ../shared/ocds/1.1/bids-extension comes from, the one the tests validate against.
@@ -151,21 +149,3 @@ def award_release(
         ],
     }
 
-
-def release_package(
-    releases: Sequence[dict[str, Any]],
-    *,
-    uri: str,
-    published_at_ms: int,
-    publisher_name: str,
-    extensions: Sequence[str] = EXTENSIONS,
-) -> dict[str, Any]:
-    """A release package: how releases are published (the package declares the extensions)."""
-    return {
-        "uri": uri,
-        "version": OCDS_VERSION,
-        "extensions": list(extensions),
-        "publishedDate": rfc3339(published_at_ms),
-        "publisher": {"name": publisher_name},
-        "releases": list(releases),
-    }
