@@ -11,6 +11,7 @@ the statuses at run time (``wire``), so the document says which shape each statu
 from __future__ import annotations
 
 import functools
+from importlib.metadata import version
 import re
 from typing import Any
 
@@ -142,7 +143,7 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "bidserver",
-            "version": "0.1.0",
+            "version": version("bidserver"),
             "description": "Live reverse auctions. The WebSocket protocol of the live rooms "
             "(/ws/auctions/{auction_id}) is documented in docs/protocol.md.",
         },
