@@ -10,6 +10,13 @@ from __future__ import annotations
 
 import enum
 
+import msgspec
+
+# What decoding untrusted bytes (a client's message, a journal entry, a snapshot, an archive) may
+# raise: msgspec before 0.20 lets invalid UTF-8 in a string out as UnicodeDecodeError, later
+# releases as DecodeError (of which ValidationError is one). The lowest-versions check found it.
+UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError)
+
 
 class Failure(enum.StrEnum):
     MISSING_TOKEN = "missing_token"

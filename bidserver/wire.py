@@ -16,10 +16,10 @@ from .engine.formats import EventConfig
 from .engine.rejections import Reason, Rejection
 from .engine.reverse.commands import PlaceBid
 from .engine.values import Actor, Id, Name, Text
-from .failures import Failure
+from .failures import UNREADABLE, Failure
 from .runtime.outcome import Result
 
-__all__ = ["Failure"]  # and every message, body and mapping below
+__all__ = ["UNREADABLE", "Failure"]  # and every message, body and mapping below
 
 # --------------------------------------------------------------------------------------------
 # Client -> server (WebSocket)
@@ -51,7 +51,7 @@ _client_decoder = msgspec.json.Decoder(ClientMessage)
 
 
 def decode_client_message(data: bytes | str) -> ClientMessage:
-    """Raises msgspec.ValidationError / DecodeError for anything malformed or unknown."""
+    """Raises one of ``failures.UNREADABLE`` for anything malformed or unknown."""
     return _client_decoder.decode(data)
 
 

@@ -97,7 +97,7 @@ async def _body(request: Request, kind: type) -> Any:
     raw = await _read_bounded(request)
     try:
         return msgspec.json.decode(raw or b"{}", type=kind)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except wire.UNREADABLE as exc:
         raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
 
 

@@ -36,6 +36,7 @@ import msgspec
 
 from ..engine.format import Format
 from ..store.archive import ArchiveError, Archives
+from ..failures import UNREADABLE
 from ..store.chain import ChainBroken
 from ..store.journal import Journal
 from ..store.snapshots import Snapshots
@@ -144,7 +145,7 @@ async def _from_snapshot(
 ) -> Loaded:
     try:
         snapshot = _decode(stored)
-    except msgspec.DecodeError as exc:
+    except UNREADABLE as exc:
         raise SnapshotRefused(f"unreadable: {exc}") from None
     if snapshot.auction_id != auction_id or snapshot.seq < 1:
         raise SnapshotRefused(f"it is of auction {snapshot.auction_id!r} at seq {snapshot.seq}")

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import msgspec
 
+from ..failures import UNREADABLE
 from .chain import verify
 
 __all__ = ["ARCHIVE_FORMAT", "ArchiveError", "ArchiveManifest", "Archives"]
@@ -210,7 +211,7 @@ def _read_manifest(path: Path) -> ArchiveManifest:
     data = _read_bytes(path)
     try:
         manifest = _decode_manifest(data)
-    except msgspec.DecodeError as exc:  # includes ValidationError (a field missing, unknown, ...)
+    except UNREADABLE as exc:  # includes ValidationError (a field missing, unknown, ...)
         raise ArchiveError(f"{path} is not an archive manifest: {exc}") from None
     if manifest.format != ARCHIVE_FORMAT:
         raise ArchiveError(

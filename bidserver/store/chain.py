@@ -23,6 +23,8 @@ from collections.abc import Iterable
 
 import msgspec
 
+from ..failures import UNREADABLE
+
 __all__ = [
     "GENESIS",
     "PREDATES_CHAIN",
@@ -152,7 +154,7 @@ def read_header(data: bytes) -> Header:
     is skipped, its hash not recomputed). ``ValueError`` if ``data`` is not an envelope."""
     try:
         return _decode_header(data)
-    except msgspec.DecodeError as exc:
+    except UNREADABLE as exc:
         raise ValueError(
             f"not a hash-chain envelope ({exc}); journal entries come from "
             "bidserver.store.chain.seal"
@@ -165,10 +167,10 @@ def open_entry(auction_id: str, seq: int, data: bytes) -> Envelope:
     ``verify``'s to check. Raises ``ChainBroken`` naming the auction and ``seq``."""
     try:
         envelope = _decode_envelope(data)
-    except msgspec.DecodeError as exc:
+    except UNREADABLE as exc:
         try:
             _decode_legacy(data)
-        except msgspec.DecodeError:
+        except UNREADABLE:
             raise ChainBroken(auction_id, seq, f"is not a hash-chain envelope ({exc})") from None
         raise ChainBroken(auction_id, seq, PREDATES_CHAIN) from None
     if envelope.seq != seq:

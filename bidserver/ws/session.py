@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import msgspec
-
 from .. import wire
 from ..auth import Principal
 from ..engine.reverse.commands import PlaceBid
@@ -69,7 +67,7 @@ class Session:
             return
         try:
             msg = wire.decode_client_message(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except wire.UNREADABLE as exc:
             conn.push_message(wire.ErrorMessage(reason=wire.Failure.BAD_REQUEST, detail=str(exc)))
             return
         match msg:
@@ -88,7 +86,7 @@ class Session:
         client knows which one to resend (the one decode an over-limit message costs)."""
         try:
             msg = wire.decode_client_message(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except wire.UNREADABLE:
             msg = None
         if isinstance(msg, wire.BidMessage):
             self.conn.push_message(wire.rate_limited(msg.bid_id))
