@@ -1,8 +1,9 @@
 """One event as this process serves it, whichever process writes it.
 
 What outlives a change of writer lives here: the format, the durable state, its log and the head
-of its hash chain, the audience of the participants connected to this process, and the count of commands decided (the
-fan-out paces itself on it). Whether this process writes the event (``room.Room``) or follows it
+of its hash chain, the audience of the participants connected to this process, the count of
+commands decided (the fan-out paces itself on it), and what the listing and the snapshots were
+last told. Whether this process writes the event (``room.Room``) or follows it
 (``replica.Replica``) is its ``mode``; sockets and HTTP requests hold the ``Auction``, so they stay
 connected when this process takes an event over or hands it back.
 """
