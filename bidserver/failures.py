@@ -14,8 +14,9 @@ import msgspec
 
 # What decoding untrusted bytes (a client's message, a journal entry, a snapshot, an archive) may
 # raise: msgspec before 0.20 lets invalid UTF-8 in a string out as UnicodeDecodeError, later
-# releases as DecodeError (of which ValidationError is one). The lowest-versions check found it.
-UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError)
+# releases as DecodeError (of which ValidationError is one), and nesting deeper than it recurses
+# (a 3 KB message of 1,500 levels) is a RecursionError.
+UNREADABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 class Failure(enum.StrEnum):

@@ -16,7 +16,10 @@ import msgspec
 # are journaled and broadcast to every participant, so an unbounded one (a 200 KB bid id) would cost
 # every room's memory, Redis and each watcher's bandwidth. msgspec enforces them while decoding and
 # puts them in the JSON Schema of the OpenAPI document; Structs built in code are not checked.
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]  # bid, lot and supplier ids
+# Bid, lot and supplier ids: letters, digits and . _ : - , starting with a letter or a digit. They
+# reach the buyer's spreadsheet (results.csv) and logs, so nothing a formula or a terminal could
+# take for an instruction (OWASP CSV injection: no leading = + - @).
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Name = Annotated[str, msgspec.Meta(max_length=200)]  # display names, lot titles
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # an event's title
 Text = Annotated[str, msgspec.Meta(max_length=1000)]  # reasons written by the buyer

@@ -230,6 +230,17 @@ async def bid_history(request: Request) -> Response:
     return JSON({"seq": room.state.seq, "bids": rows})
 
 
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | int) -> str | int:
+    """A CSV cell a spreadsheet shows as text, never runs (OWASP CSV injection): text starting
+    like a formula gets a leading apostrophe. Numbers (ranks, times) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 async def results_csv(request: Request) -> Response:
     """The buyer's result sheet: every lot's ranking with identities, and the award."""
     principal = _principal(request)
@@ -240,7 +251,7 @@ async def results_csv(request: Request) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.header)
-    writer.writerows(table.rows)
+    writer.writerows([_cell(value) for value in row] for row in table.rows)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

@@ -78,6 +78,10 @@ def test_a_sound_configuration_has_no_problem():
         ({"lots": (lot(ceiling=100, reserve=101),)}, "reserve"),
         ({"lots": (lot(reserve=0),)}, "reserve"),
         ({"lots": (LotSpec(lot_id="L1", title="x", ceiling=1, quantity=Decimal(0)),)}, "quantity"),
+        *(
+            ({"lots": (LotSpec(lot_id="L1", title="x", ceiling=1, quantity=Decimal(q)),)}, "finite")
+            for q in ("NaN", "sNaN", "Infinity", "-Infinity")
+        ),
         ({"duration_ms": 0}, "duration_ms"),
         ({"decrement": Decrement(AMT, 0)}, "decrement"),
         ({"decrement": Decrement(PCT, -1)}, "decrement"),

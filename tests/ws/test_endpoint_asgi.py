@@ -145,3 +145,21 @@ def test_invalid_utf8_in_a_binary_message_is_a_bad_request(tmp_path):
             assert answer["type"] == "error" and answer["reason"] == "bad_request"
             ws.send_text('{"type":"ping","client_time":2}')  # and the socket goes on
             assert msgspec.json.decode(ws.receive_text())["type"] == "pong"
+
+
+def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
+    """1,500 levels in 3 KB made the decoder recurse out (RecursionError: 1011 and a traceback)."""
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    nested = '{"x":' + "[" * 1500 + "]" * 1500 + ',"type":"ping","client_time":1}'
+    with TestClient(build_app(settings, journal=MemoryJournal())) as client:
+        buyer = bearer("buyer", "org-b")
+        auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
+        with client.websocket_connect(f"/ws/auctions/{auction_id}", headers=buyer) as ws:
+            assert msgspec.json.decode(ws.receive_text())["type"] == "welcome"
+            ws.send_text(nested)
+            answer = msgspec.json.decode(ws.receive_text())
+            assert answer["type"] == "error" and answer["reason"] == "bad_request"
+            ws.send_text('{"type":"ping","client_time":2}')
+            assert msgspec.json.decode(ws.receive_text())["type"] == "pong"
+        r = client.post("/api/auctions", content=nested.encode(), headers=buyer)  # and over HTTP
+        assert r.status_code == 400 and r.json()["error"] == "bad_request"

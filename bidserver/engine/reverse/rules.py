@@ -35,8 +35,8 @@ def config_problem(config: AuctionConfig) -> str:
             return f"lot {lot.lot_id}: the ceiling must be positive"
         if lot.reserve is not None and not 0 < lot.reserve <= lot.ceiling:
             return f"lot {lot.lot_id}: the reserve must be positive and at most the ceiling"
-        if lot.quantity <= 0:
-            return f"lot {lot.lot_id}: the quantity must be positive"
+        if not lot.quantity.is_finite() or lot.quantity <= 0:  # NaN, sNaN, Infinity: refused
+            return f"lot {lot.lot_id}: the quantity must be a positive finite number"
     if config.duration_ms <= 0:
         return "duration_ms must be positive"
     if config.decrement.value <= 0:
