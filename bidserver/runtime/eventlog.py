@@ -31,10 +31,6 @@ class EventLog:
         return iter(self._events)
 
     @property
-    def seq(self) -> int:
-        return self.base + len(self._events)
-
-    @property
     def last_at(self) -> int:
         """The time of the last durable event (0 before the first)."""
         return self._events[-1].at if self._events else self.base_at

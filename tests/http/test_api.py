@@ -6,15 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-from starlette.testclient import TestClient
-
-from bidserver.app import build_app
 from bidserver.auth import mint_token
-from bidserver.config import Settings
-from bidserver.store.journal import MemoryJournal
 
-KEY = "http-test-key-0123456789abcdef0123"
+from .conftest import KEY
 
 CONFIG = {
     "title": "Office paper",
@@ -35,18 +29,6 @@ def auth(role: str, party: str) -> dict[str, str]:
 
 
 BUYER = auth("buyer", "org-b")
-
-
-@pytest.fixture
-def journal():
-    return MemoryJournal()
-
-
-@pytest.fixture
-def client(journal, tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
-    with TestClient(build_app(settings, journal=journal)) as client:
-        yield client
 
 
 def create(client, config=CONFIG) -> str:

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from .test_api import BUYER, CONFIG, auth, client, create, journal  # noqa: F401 (fixtures)
+from .test_api import BUYER, CONFIG, auth, create
 
 
 @pytest.mark.parametrize("quantity", ["NaN", "sNaN", "Infinity", "-Infinity"])

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 
 from bidserver.app import build_app
 from bidserver.config import Settings
-from bidserver.store.journal import MemoryJournal
 
 from .test_api import BUYER, KEY, auth, create
 
@@ -34,11 +33,6 @@ def check(doc: dict, response) -> dict:
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(body))
     assert not errors, f"{response.status_code} {body}: {[e.message for e in errors]}"
     return body
-
-
-@pytest.fixture
-def journal():
-    return MemoryJournal()
 
 
 @pytest.fixture

@@ -8,12 +8,33 @@ from typing import Any
 from bidserver.engine.format import Format
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import FORMAT
+from bidserver.engine.reverse.values import (
+    Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role,
+)
 from bidserver.runtime.auction import Auction
 from bidserver.runtime.eventlog import EventLog
 from bidserver.runtime.journaling import from_journal
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
 from bidserver.ws.fanout import Broadcaster
+
+
+BUYER = Actor(Role.BUYER, "org-b")
+S1, S2 = Actor(Role.SUPPLIER, "s1"), Actor(Role.SUPPLIER, "s2")
+NOW = 1_800_000_000_000
+
+
+def clock() -> int:
+    """The runtime tests' wall clock: it does not move unless a test moves it."""
+    return NOW
+
+
+def config(*, title: str = "t", ceiling: int = 10_000, duration_ms: int = 600_000) -> AuctionConfig:
+    """One lot L1, an amount decrement of 10."""
+    return AuctionConfig(
+        title=title, currency="EUR", lots=(LotSpec(lot_id="L1", title="lot", ceiling=ceiling),),
+        duration_ms=duration_ms, decrement=Decrement(DecrementKind.AMOUNT, 10),
+    )
 
 
 def live_audience(now_ms: Callable[[], int], interval_s: float = 0.0):

@@ -14,7 +14,6 @@ from bidserver import cli
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import state_bytes
 from bidserver.engine.reverse.commands import CancelAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.runtime.archiver import archive_finished
 from bidserver.runtime.journaling import ChainBroken
 from bidserver.runtime.registry import LOAD_ERRORS, Rooms
@@ -22,16 +21,10 @@ from bidserver.store.archive import Archives
 from bidserver.store.journal import MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
 
-BUYER = Actor(Role.BUYER, "org-b")
-S1 = Actor(Role.SUPPLIER, "s1")
-CONFIG = AuctionConfig(
-    title="Archive", currency="EUR", lots=(LotSpec(lot_id="L1", title="lot", ceiling=10_000),),
-    duration_ms=600_000, decrement=Decrement(DecrementKind.AMOUNT, 10),
-)
+from .support import BUYER, S1, clock, config
 
+CONFIG = config(title="Archive")
 
-def clock() -> int:
-    return 1_800_000_000_000
 
 
 async def two_auctions(journal, archives) -> tuple[Rooms, str, str]:

@@ -15,7 +15,6 @@ from bidserver.auth import mint_token
 from bidserver.config import Settings
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse.commands import InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.runtime.journaling import ChainBroken
 from bidserver.runtime.registry import Rooms
 from bidserver.store.journal import MemoryJournal
@@ -23,17 +22,11 @@ from bidserver.store.redis_journal import RedisJournal
 
 from ..store.conftest import rewrite_stream
 
-BUYER = Actor(Role.BUYER, "org-b")
-S1, S2 = Actor(Role.SUPPLIER, "s1"), Actor(Role.SUPPLIER, "s2")
-CONFIG = AuctionConfig(
-    title="Chain", currency="EUR", lots=(LotSpec(lot_id="L1", title="lot", ceiling=10_000),),
-    duration_ms=600_000, decrement=Decrement(DecrementKind.AMOUNT, 10),
-)
+from .support import BUYER, S1, S2, clock, config
+
+CONFIG = config(title="Chain")
 KEY = "chain-recovery-test-key-0123456789abcdef"
 
-
-def clock() -> int:
-    return 1_800_000_000_000
 
 
 async def two_auctions(journal) -> tuple[str, str]:

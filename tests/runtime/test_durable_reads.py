@@ -12,7 +12,6 @@ import pytest
 from bidserver import wire
 from bidserver.engine.reverse import replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
 from bidserver.engine.formats import FORMATS
@@ -20,22 +19,10 @@ from bidserver.runtime import registry
 from bidserver.runtime.registry import Rooms
 from bidserver.runtime.room import Room
 
-from .support import events_of, live_audience, replica, writer
+from .support import BUYER, S1, clock, config, events_of, live_audience, replica, writer
 
-BUYER = Actor(Role.BUYER, "org-b")
-S1 = Actor(Role.SUPPLIER, "s1")
-CONFIG = AuctionConfig(
-    title="t",
-    currency="EUR",
-    lots=(LotSpec(lot_id="L1", title="lot", ceiling=10_000),),
-    duration_ms=600_000,
-    decrement=Decrement(DecrementKind.AMOUNT, 10),
-)
-NOW = 1_800_000_000_000
+CONFIG = config()
 
-
-def clock() -> int:
-    return NOW
 
 
 def bid(amount: int, bid_id: str) -> PlaceBid:

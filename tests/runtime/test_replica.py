@@ -11,27 +11,15 @@ from redis.asyncio import Redis
 
 from bidserver.engine.reverse import replay, state_bytes
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.store.journal import Journal, JournalUnavailable, MemoryJournal
 from bidserver.store.redis_journal import RedisJournal
 from bidserver.runtime.replica import Replica, apply_batch
 
 from ..store.servers import everysec_server
-from .support import events_of, replica, writer
+from .support import BUYER, S1, clock, config, events_of, replica, writer
 
-BUYER = Actor(Role.BUYER, "org-b")
-S1 = Actor(Role.SUPPLIER, "s1")
-CONFIG = AuctionConfig(
-    title="t",
-    currency="EUR",
-    lots=(LotSpec(lot_id="L1", title="lot", ceiling=10_000),),
-    duration_ms=600_000,
-    decrement=Decrement(DecrementKind.AMOUNT, 10),
-)
+CONFIG = config()
 
-
-def clock() -> int:
-    return 1_800_000_000_000
 
 
 async def write_auction(journal: Journal, auction_id: str, bids: int = 2) -> None:

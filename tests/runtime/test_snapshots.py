@@ -13,25 +13,16 @@ import pytest
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import state_bytes
 from bidserver.engine.reverse.commands import InviteSupplier, PlaceBid, StartAuction
-from bidserver.engine.reverse.values import Actor, AuctionConfig, Decrement, DecrementKind, LotSpec, Role
 from bidserver.runtime import registry, snapshots
 from bidserver.runtime.journaling import ChainBroken
 from bidserver.runtime.registry import Rooms
 from bidserver.store.journal import MemoryJournal
 from bidserver.store.snapshots import MemorySnapshots, RedisSnapshots
 
-from .support import events_of, live_audience
+from .support import BUYER, S1, S2, clock, config, events_of, live_audience
 
-BUYER = Actor(Role.BUYER, "org-b")
-S1, S2 = Actor(Role.SUPPLIER, "s1"), Actor(Role.SUPPLIER, "s2")
-CONFIG = AuctionConfig(
-    title="Snap", currency="EUR", lots=(LotSpec(lot_id="L1", title="lot", ceiling=100_000),),
-    duration_ms=600_000, decrement=Decrement(DecrementKind.AMOUNT, 10),
-)
+CONFIG = config(title="Snap", ceiling=100_000)
 
-
-def clock() -> int:
-    return 1_800_000_000_000
 
 
 @pytest.mark.parametrize(
