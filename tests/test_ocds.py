@@ -16,8 +16,9 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from bidserver.engine.money import money
-from bidserver.engine.reverse import ocds
+from bidserver.engine.reverse import ocds, records
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec
+from tests.engine import builders as b
 
 OCDS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ocds" / "1.1"
 CODELISTS = OCDS_DIR / "codelists"
@@ -276,3 +277,35 @@ def test_sum_of_ceilings_is_exact():
 )
 def test_rfc3339(ms, text):
     assert ocds.rfc3339(ms) == text
+
+
+# ------------------------------------------------------------------ releases of real auctions:
+# what the format puts on the awards stream (``records.awards``) for the events an auction decides
+
+
+def released(state, events) -> list[dict[str, Any]]:
+    return [json.loads(r.payload, parse_float=Decimal) for r in records.awards(state, events)]
+
+
+def closed_below_reserve():
+    """One lot with a reserve of 900.00, closed on a best bid of 950.00: not awarded at the close."""
+    cfg = b.config(lots=(b.lot("L1", ceiling=100_000, reserve=90_000),))
+    state = b.opened(cfg)
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
+    b.accepted(state, b.tick(b.T0 + cfg.duration_ms))
+    return state
+
+
+def test_a_below_reserve_award_carries_the_buyers_reason(validators):
+    state = closed_below_reserve()
+    events = b.accepted(state, b.award("L1", b.T0 + 70_000, reason="budget raised by the council"))
+    [release] = released(state, events)
+    assert "budget raised by the council" in release["awards"][0]["description"]
+    assert not list(validators[0].iter_errors(release))
+
+
+def test_an_automatic_award_says_why_without_a_reason():
+    state = b.opened()
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000))
+    [release] = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    assert release["awards"][0]["description"] == "The lowest valid bid when the lot closed."

@@ -56,6 +56,16 @@ def encode(document: Any) -> bytes:
     return _encoder.encode(document)
 
 
+def rationale(basis: str, reason: str) -> str:
+    """Why this bid won, for ``awards[].description``: the automatic text, and the buyer's written
+    reason whenever there is one (a choice other than the lowest bid, or the lowest bid awarded
+    below the hidden reserve: the reason says why, the reserve itself stays hidden)."""
+    if str(basis) == "lowest":
+        text = "The lowest valid bid when the lot closed."
+        return f"{text} The buyer's reason for awarding it: {reason}" if reason else text
+    return "Chosen by the buyer" + (f": {reason}" if reason else ".")
+
+
 def award_release(
     *,
     auction_id: str,
@@ -86,10 +96,6 @@ def award_release(
         raise ValueError(f"lot {lot_id!r} is not in the auction's configuration")
     when = rfc3339(awarded_at_ms)
     buyer_ref = {"id": buyer, "name": buyer_name or buyer}
-    if str(basis) == "lowest":
-        details = "The lowest valid bid when the lot closed."
-    else:
-        details = "Chosen by the buyer" + (f": {reason}" if reason else ".")
     return {
         "ocid": f"{ocid_prefix}-{auction_id}",
         "id": f"award-{award_id}",
@@ -138,7 +144,7 @@ def award_release(
             {
                 "id": award_id,
                 "title": spec.title,
-                "description": details,
+                "description": rationale(basis, reason),
                 "status": "active",
                 "date": when,
                 "value": _value(amount, config),
