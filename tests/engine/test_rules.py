@@ -70,6 +70,8 @@ def test_a_sound_configuration_has_no_problem():
         ({"title": "  "}, "title"),
         ({"currency": "eur"}, "currency"),
         ({"currency": "EURO"}, "currency"),
+        ({"currency": "QQQ"}, "ISO 4217"),  # three capitals, but no currency
+        ({"currency": "DEM"}, "ISO 4217"),  # withdrawn (the euro replaced it)
         ({"lots": ()}, "lot"),
         ({"lots": (lot("L1"), lot("L1"))}, "unique"),
         ({"lots": (lot(" "),)}, "unique"),
@@ -102,6 +104,11 @@ def test_a_sound_configuration_has_no_problem():
 def test_each_configuration_problem_is_named(overrides, words):
     problem = config_problem(msgspec.structs.replace(config(), **overrides))
     assert words in problem
+
+
+@pytest.mark.parametrize("code", ["EUR", "JPY", "CHF", "CNY", "XOF", "KWD"])
+def test_iso_4217_codes_are_accepted(code):
+    assert config_problem(config(currency=code)) == ""
 
 
 # ------------------------------------------------------------------ lot ends

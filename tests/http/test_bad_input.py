@@ -19,6 +19,20 @@ def test_a_quantity_that_is_no_finite_number_is_refused(client, quantity):
     assert client.get("/api/auctions", headers=BUYER).json()["auctions"] == []
 
 
+@pytest.mark.parametrize("currency", ["QQQ", "DEM", "eur"])
+def test_a_currency_that_is_no_iso_4217_code_is_refused(client, currency):
+    """Any three letters once passed, and the award's OCDS release then failed the schema."""
+    r = client.post("/api/auctions", json={"config": {**CONFIG, "currency": currency}}, headers=BUYER)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_config", r.text
+    assert "ISO 4217" in r.json()["detail"]
+    assert client.get("/api/auctions", headers=BUYER).json()["auctions"] == []
+    draft = create(client)
+    r = client.put(f"/api/auctions/{draft}/config", json={"config": {**CONFIG, "currency": currency}},
+                   headers=BUYER)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_config", r.text
+    assert client.get(f"/api/auctions/{draft}", headers=BUYER).json()["view"]["currency"] == "EUR"
+
+
 def test_results_keep_huge_amounts_exact_and_never_run_formulas(client):
     huge = 10**40 + 7  # 41 digits: the results once overflowed Decimal.quantize (a 500)
     lots = [{**CONFIG["lots"][0], "title": '=HYPERLINK("http://x")', "ceiling": huge}]

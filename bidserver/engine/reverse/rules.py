@@ -6,13 +6,18 @@ and by the views (which show a supplier its next acceptable amount).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
+
+import iso4217
 
 from .events import LotEnd
 from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# The codes of ISO 4217's current list (its table A.1, as the ``iso4217`` package ships it, dated by
+# the package's version): a price in anything else is no price an award could be published in
+# (the OCDS schema refuses such a release). Withdrawn codes (DEM, FRF) are not in it. Checked when
+# a configuration is decided, never on replay: a journal keeps the currency it was created with.
+ISO_4217 = frozenset(currency.code for currency in iso4217.Currency)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -23,8 +28,8 @@ def config_problem(config: AuctionConfig) -> str:
     """What is wrong with a configuration, or "" if nothing."""
     if not config.title.strip():
         return "title is empty"
-    if not _CURRENCY.match(config.currency):
-        return "currency must be an ISO 4217 code such as EUR"
+    if config.currency not in ISO_4217:
+        return f"currency {config.currency!r} is not a current ISO 4217 code (such as EUR)"
     if not config.lots:
         return "at least one lot is needed"
     ids = [lot.lot_id for lot in config.lots]
