@@ -309,3 +309,36 @@ def test_an_automatic_award_says_why_without_a_reason():
     b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000))
     [release] = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
     assert release["awards"][0]["description"] == "The lowest valid bid when the lot closed."
+
+
+def organisation_references(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every place a release names an organisation by reference."""
+    refs = [r["buyer"], r["tender"]["procuringEntity"]]
+    refs += [s for award in r.get("awards", []) for s in award["suppliers"]]
+    refs += [t for bid in r.get("bids", {}).get("details", []) for t in bid.get("tenderers", [])]
+    return refs
+
+
+def assert_consistent(r: dict[str, Any]) -> None:
+    """What the schema cannot check: one party per id, every reference naming a party by its id
+    and name, every related lot present in the release."""
+    ids = [party["id"] for party in r["parties"]]
+    assert len(ids) == len(set(ids)), f"two parties share an id: {ids}"
+    parties = {party["id"]: party for party in r["parties"]}
+    for ref in organisation_references(r):
+        assert ref["id"] in parties and ref["name"] == parties[ref["id"]]["name"], ref
+    lots = {lot["id"] for lot in r["tender"]["lots"]}
+    for award in r.get("awards", []):
+        assert set(award["relatedLots"]) <= lots
+
+
+def test_references_are_consistent():
+    assert_consistent(release())
+
+
+def test_a_buyer_that_is_also_the_supplier_is_one_party_with_both_roles():
+    r = release(supplier_id="acme", supplier_name="ACME Council")
+    assert_consistent(r)
+    [party] = r["parties"]
+    assert party["id"] == "acme"
+    assert set(party["roles"]) == {"buyer", "procuringEntity", "supplier", "tenderer"}

@@ -19,7 +19,7 @@ Amounts are ``Decimal`` values converted exactly from integer minor units by ``e
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,29 @@ def _value(amount_minor: int, config: AuctionConfig) -> dict[str, Any]:
 def encode(document: Any) -> bytes:
     """JSON with every ``Decimal`` as a number (``970.50``), not a string."""
     return _encoder.encode(document)
+
+
+class Parties:
+    """A release's ``parties``, one per organisation id: an id named twice (a buyer organisation
+    whose id is also an invited supplier's) is one party holding both sets of roles, so every
+    reference to it (``buyer``, ``suppliers``...) names the one party, by the one name."""
+
+    def __init__(self) -> None:
+        self._parties: dict[str, dict[str, Any]] = {}
+
+    def add(self, party_id: str, name: str, roles: Sequence[str]) -> dict[str, str]:
+        """The party's reference (``id`` and ``name``); its first non-empty name is kept."""
+        party = self._parties.setdefault(party_id, {"id": party_id, "name": "", "roles": []})
+        party["name"] = party["name"] or name
+        party["roles"] += [role for role in roles if role not in party["roles"]]
+        return self.ref(party_id)
+
+    def ref(self, party_id: str) -> dict[str, str]:
+        party = self._parties[party_id]
+        return {"id": party_id, "name": party["name"] or party_id}
+
+    def listed(self) -> list[dict[str, Any]]:
+        return [{**party, **self.ref(party_id)} for party_id, party in self._parties.items()]
 
 
 def rationale(basis: str, reason: str) -> str:
@@ -95,17 +118,17 @@ def award_release(
     if spec is None:
         raise ValueError(f"lot {lot_id!r} is not in the auction's configuration")
     when = rfc3339(awarded_at_ms)
-    buyer_ref = {"id": buyer, "name": buyer_name or buyer}
+    parties = Parties()
+    parties.add(buyer, buyer_name, ("buyer", "procuringEntity"))
+    parties.add(supplier_id, supplier_name, ("supplier", "tenderer"))
+    buyer_ref, supplier_ref = parties.ref(buyer), parties.ref(supplier_id)
     return {
         "ocid": f"{ocid_prefix}-{auction_id}",
         "id": f"award-{award_id}",
         "date": when,
         "tag": ["award"],
         "initiationType": "tender",
-        "parties": [
-            {**buyer_ref, "roles": ["buyer", "procuringEntity"]},
-            {"id": supplier_id, "name": supplier_name or supplier_id, "roles": ["supplier", "tenderer"]},
-        ],
+        "parties": parties.listed(),
         "buyer": buyer_ref,
         "tender": {
             "id": auction_id,
@@ -148,7 +171,7 @@ def award_release(
                 "status": "active",
                 "date": when,
                 "value": _value(amount, config),
-                "suppliers": [{"id": supplier_id, "name": supplier_name or supplier_id}],
+                "suppliers": [supplier_ref],
                 "relatedLots": [lot_id],
                 "relatedBids": [bid_id],
             }
