@@ -96,6 +96,7 @@ CONFIG = AuctionConfig(
     decrement=Decrement(DecrementKind.AMOUNT, 100),
 )
 AWARDED_AT = 1_767_261_600_123  # 2026-01-01T10:00:00.123Z
+BID_AT = AWARDED_AT - 61_000  # 2026-01-01T09:58:59.123Z
 
 
 def release(**changes) -> dict[str, Any]:
@@ -109,6 +110,7 @@ def release(**changes) -> dict[str, Any]:
         supplier_id="s2",
         supplier_name="Salt & Co",
         amount=97_050,
+        bid_at_ms=BID_AT,
         awarded_at_ms=AWARDED_AT,
         basis="lowest",
         reason="",
@@ -321,14 +323,17 @@ def organisation_references(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 def assert_consistent(r: dict[str, Any]) -> None:
     """What the schema cannot check: one party per id, every reference naming a party by its id
-    and name, every related lot present in the release."""
+    and name, every related bid and lot present in the release."""
     ids = [party["id"] for party in r["parties"]]
     assert len(ids) == len(set(ids)), f"two parties share an id: {ids}"
     parties = {party["id"]: party for party in r["parties"]}
     for ref in organisation_references(r):
         assert ref["id"] in parties and ref["name"] == parties[ref["id"]]["name"], ref
+    bids = [bid["id"] for bid in r.get("bids", {}).get("details", [])]
+    assert len(bids) == len(set(bids))
     lots = {lot["id"] for lot in r["tender"]["lots"]}
     for award in r.get("awards", []):
+        assert set(award["relatedBids"]) <= set(bids), (award["relatedBids"], bids)
         assert set(award["relatedLots"]) <= lots
 
 
@@ -342,3 +347,34 @@ def test_a_buyer_that_is_also_the_supplier_is_one_party_with_both_roles():
     [party] = r["parties"]
     assert party["id"] == "acme"
     assert set(party["roles"]) == {"buyer", "procuringEntity", "supplier", "tenderer"}
+
+
+def test_the_awarded_bid_is_in_the_bids_details():
+    r = release()
+    assert_consistent(r)
+    [bid] = r["bids"]["details"]
+    assert bid == {
+        "id": "b-17",
+        "date": "2026-01-01T09:58:59.123Z",
+        "status": "valid",
+        "tenderers": [{"id": "s2", "name": "Salt & Co"}],
+        "value": {"amount": Decimal("970.50"), "currency": "EUR"},
+        "relatedLots": ["L1"],
+    }
+    assert {"valid"} <= codes_of_extension("bidStatus.csv")
+
+
+def codes_of_extension(name: str) -> set[str]:
+    with open(OCDS_DIR / "bids-extension" / "codelists" / name, newline="") as handle:
+        return {row["Code"] for row in csv.DictReader(handle)}
+
+
+def test_releases_of_an_auction_name_their_bids(validators):
+    state = b.opened(b.config(lots=b.lots("L1", "L2")))
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
+    b.accepted(state, b.bid("sup-b", 94_000, b.T0 + 2_000, lot_id="L2", bid_id="b-1"))
+    releases = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    assert [r["bids"]["details"][0]["id"] for r in releases] == ["a-1", "b-1"]
+    for r in releases:
+        assert_consistent(r)
+        assert not list(validators[0].iter_errors(r))

@@ -11,7 +11,8 @@ package declares, see ``EXTENSIONS``):
   ``awardCriteria``, ``value``, ``items``, ``procuringEntity``), ``awards``;
 - lots extension: ``tender.lots``, ``tender.items[].relatedLot``, ``awards[].relatedLots``;
 - techniques extension: ``tender.techniques.hasElectronicAuction``;
-- bids extension: ``awards[].relatedBids`` (its ``relatedBid`` is deprecated in favour of it).
+- bids extension: ``bids.details`` (the awarded bid) and ``awards[].relatedBids`` naming it (its
+  ``relatedBid`` is deprecated in favour of it).
 
 Amounts are ``Decimal`` values converted exactly from integer minor units by ``engine.money``
 (97050 with 2 minor units is ``Decimal("970.50")``, never a float), written as JSON numbers.
@@ -100,6 +101,7 @@ def award_release(
     supplier_id: str,
     supplier_name: str,
     amount: int,
+    bid_at_ms: int,
     awarded_at_ms: int,
     basis: str,
     reason: str = "",
@@ -112,7 +114,9 @@ def award_release(
     ``id`` is ``award-<award_id>``: the same award always gives the same release id, and two
     awards of one auction never share one. ``open_lots`` are lots still taking bids (a staggered
     close awards lot 1 while lot 2 runs): they make the tender ``active``; otherwise it is
-    ``complete`` (bidding is over). Hidden reserve prices are never published.
+    ``complete`` (bidding is over). The awarded bid (``bid_id``, received at ``bid_at_ms``) is in
+    ``bids.details``, which ``relatedBids`` refers to: bid ids are unique within an auction, so
+    within its ``ocid``. Hidden reserve prices are never published.
     """
     spec = next((lot for lot in config.lots if lot.lot_id == lot_id), None)
     if spec is None:
@@ -176,5 +180,17 @@ def award_release(
                 "relatedBids": [bid_id],
             }
         ],
+        "bids": {
+            "details": [
+                {
+                    "id": bid_id,
+                    "date": rfc3339(bid_at_ms),
+                    "status": "valid",  # bidStatus: it met the auction's rules and was not voided
+                    "tenderers": [supplier_ref],
+                    "value": _value(amount, config),
+                    "relatedLots": [lot_id],
+                }
+            ]
+        },
     }
 

@@ -127,6 +127,7 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
             supplier_id=event.supplier,
             supplier_name=state.suppliers[event.supplier].name,
             amount=event.amount,
+            bid_at_ms=state.bids[event.bid_id].at,
             awarded_at_ms=event.at,
             basis=str(event.basis),
             reason=event.reason,
