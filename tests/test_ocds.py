@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from jsonschema import Draft4Validator
 from referencing import Registry
@@ -211,7 +212,8 @@ def test_codelist_values():
 
 
 def test_award_content():
-    r = release(basis="buyer_choice", reason="better delivery terms", buyer_name="ACME Council")
+    named = msgspec.structs.replace(CONFIG, buyer_name="ACME Council")
+    r = release(config=named, basis="buyer_choice", reason="better delivery terms")
     assert r["ocid"] == "ocds-bidsrv-A1"
     assert r["id"] == "award-A1:L1"
     assert r["date"] == "2026-01-01T10:00:00.123Z"
@@ -378,3 +380,17 @@ def test_releases_of_an_auction_name_their_bids(validators):
     for r in releases:
         assert_consistent(r)
         assert not list(validators[0].iter_errors(r))
+
+
+def test_the_buyer_is_named_by_its_configured_name():
+    state = b.opened(b.config(buyer_name="Road Authority of Northshire"))
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000))
+    [r] = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    assert r["buyer"] == {"id": "org-buyer", "name": "Road Authority of Northshire"}
+    assert_consistent(r)
+
+
+def test_without_a_configured_name_the_buyer_is_named_by_its_id():
+    assert release()["buyer"] == {"id": "acme", "name": "acme"}
+    blank = msgspec.structs.replace(CONFIG, buyer_name="  ")
+    assert release(config=blank)["buyer"] == {"id": "acme", "name": "acme"}

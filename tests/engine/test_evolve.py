@@ -258,3 +258,29 @@ def test_the_order_book_helpers():
     assert lot_state.leader() is b and lot_state.rank_of("sup-c") is None and len(lot_state.order) == 2
     lot_state.set_best("sup-a", BidRecord("a2", "L1", "sup-a", 50, 10, 4))
     assert lot_state.leader().bid_id == "a2" and len(lot_state.order) == 2
+
+
+# ------------------------------------------------------------------ journals of older versions
+
+# An auction_created entry as bidserver 0.2 wrote it, before configurations had a buyer name.
+OLD_CREATED = (
+    b'{"type":"auction_created","auction_id":"auc-1","buyer":"org-buyer","config":{"format":'
+    b'"reverse_auction","title":"Road salt","currency":"EUR","lots":[{"lot_id":"L1","title":"lot L1",'
+    b'"quantity":"1","unit":"lot","ceiling":100000,"reserve":null}],"duration_ms":60000,"decrement":'
+    b'{"kind":"amount","value":100},"start_at":null,"bid_rule":"improve_own","tie_rule":"reject",'
+    b'"visibility":"rank_only","lot_close":"parallel","stagger_ms":0,"soft_close":null,'
+    b'"fat_finger_bp":null,"min_bid_interval_ms":0,"award_mode":"auto_lowest","minor_units":2},'
+    b'"at":1799999990000}'
+)
+
+
+def test_a_configuration_without_a_buyer_name_keeps_its_bytes():
+    """The buyer name is left out of a configuration that has none (not written as ""), so an
+    older journal's events, and the states and snapshots folded from them, keep their exact bytes."""
+    event = ev.decode_event(OLD_CREATED)
+    assert ev.encode_event(event) == OLD_CREATED
+    assert event.config == config()
+    state = replay("auc-1", [event])
+    assert b"buyer_name" not in state_bytes(state)
+    named = msgspec.structs.replace(event, config=config(buyer_name="Road Authority"))
+    assert ev.decode_event(ev.encode_event(named)).config.buyer_name == "Road Authority"

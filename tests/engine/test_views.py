@@ -220,6 +220,17 @@ def test_creation_and_invitation_events_hide_the_buyer_the_reserve_and_the_other
     assert redact(state, log[2], BUYER)["name"] == "SUP-B Ltd"
 
 
+def test_the_buyers_configured_name_is_hidden_like_its_id():
+    state = AuctionState.new("auc-1")
+    cfg = config(buyer_name="Road Authority")
+    [created] = handle(state, CreateAuction(actor=BUYER, at=T0, auction_id="auc-1", config=cfg)).events
+    handle(state, InviteSupplier(actor=BUYER, at=T0, supplier="sup-a", name="SUP-A Ltd"))
+    for viewer in (supplier("sup-a"), OBSERVER):
+        assert b"Road Authority" not in encoded(redact(state, created, viewer))
+        assert b"Road Authority" not in encoded(view_for(state, viewer))
+    assert redact(state, created, BUYER)["config"]["buyer_name"] == "Road Authority"
+
+
 def test_a_phone_in_bid_is_shown_as_such_to_the_buyer_only():
     state, _ = auction(Visibility.FULL_BOARD)
     [phoned] = handle(state, PlaceBid(actor=BUYER, at=T0 + 20, lot_id="L1", amount=90_000,

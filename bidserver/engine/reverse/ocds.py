@@ -66,9 +66,10 @@ class Parties:
         self._parties: dict[str, dict[str, Any]] = {}
 
     def add(self, party_id: str, name: str, roles: Sequence[str]) -> dict[str, str]:
-        """The party's reference (``id`` and ``name``); its first non-empty name is kept."""
+        """The party's reference (``id`` and ``name``); its first name that is not blank is kept,
+        and a party without one is named by its id (OCDS wants a name)."""
         party = self._parties.setdefault(party_id, {"id": party_id, "name": "", "roles": []})
-        party["name"] = party["name"] or name
+        party["name"] = party["name"] or name.strip()
         party["roles"] += [role for role in roles if role not in party["roles"]]
         return self.ref(party_id)
 
@@ -106,7 +107,6 @@ def award_release(
     basis: str,
     reason: str = "",
     ocid_prefix: str = OCID_PREFIX,
-    buyer_name: str = "",
     open_lots: Collection[str] = (),
 ) -> dict[str, Any]:
     """One release (tag ``award``) for one awarded lot.
@@ -123,7 +123,7 @@ def award_release(
         raise ValueError(f"lot {lot_id!r} is not in the auction's configuration")
     when = rfc3339(awarded_at_ms)
     parties = Parties()
-    parties.add(buyer, buyer_name, ("buyer", "procuringEntity"))
+    parties.add(buyer, config.buyer_name or "", ("buyer", "procuringEntity"))
     parties.add(supplier_id, supplier_name, ("supplier", "tenderer"))
     buyer_ref, supplier_ref = parties.ref(buyer), parties.ref(supplier_id)
     return {

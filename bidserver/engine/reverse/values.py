@@ -106,3 +106,7 @@ class AuctionConfig(
     min_bid_interval_ms: int = 0  # per supplier per auction; faster bids are rate limited
     award_mode: AwardMode = AwardMode.AUTO_LOWEST
     minor_units: int = 2  # digits after the decimal point when shown (EUR 2, JPY 0)
+    # The buyer organisation's display name, the buyer party's name in the OCDS releases (without
+    # it, its id). UNSET rather than "": a configuration without one is encoded as before the field
+    # existed, so older journals and the states and snapshots folded from them keep their bytes.
+    buyer_name: Name | msgspec.UnsetType = msgspec.UNSET

@@ -296,6 +296,7 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
         case ev.AuctionCreated() | ev.ConfigUpdated():
             data = msgspec.to_builtins(event)
             data["config"] = _config_without_reserves(event.config)
+            data["config"].pop("buyer_name", None)  # the buyer is hidden, by id and by name
             data.pop("buyer", None)
             return data
         case ev.BidAccepted():
