@@ -18,7 +18,7 @@ from referencing.jsonschema import DRAFT4
 
 from bidserver.engine.money import money
 from bidserver.engine.reverse import ocds, records
-from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec
+from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotCloseMode, LotSpec
 from tests.engine import builders as b
 
 OCDS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "ocds" / "1.1"
@@ -394,3 +394,46 @@ def test_without_a_configured_name_the_buyer_is_named_by_its_id():
     assert release()["buyer"] == {"id": "acme", "name": "acme"}
     blank = msgspec.structs.replace(CONFIG, buyer_name="  ")
     assert release(config=blank)["buyer"] == {"id": "acme", "name": "acme"}
+
+
+def staggered_with_l1_awarded():
+    """Two staggered lots: L1 closed and awarded, L2 still taking bids."""
+    cfg = b.config(lots=b.lots("L1", "L2"), lot_close=LotCloseMode.STAGGERED, stagger_ms=60_000)
+    state = b.opened(cfg)
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
+    b.accepted(state, b.bid("sup-b", 94_000, b.T0 + 2_000, lot_id="L2", bid_id="b-1"))
+    [award] = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    return state, award
+
+
+def test_a_cancel_publishes_a_release_saying_the_tender_is_cancelled(validators):
+    state, award = staggered_with_l1_awarded()
+    assert award["tender"]["status"] == "active"  # L2 runs on
+    events = b.accepted(state, b.cancel(b.T0 + 70_000))
+    [entry] = records.awards(state, events)
+    assert (entry.award_id, entry.lot_id) == ("auc-1", "")  # one per auction; never an award's id
+    [r] = released(state, events)
+    assert r["ocid"] == award["ocid"] and r["id"] not in (award["id"], "")
+    assert r["tag"] == ["tenderCancellation"]
+    assert r["date"] == ocds.rfc3339(b.T0 + 70_000)
+    assert r["tender"]["status"] == "cancelled"
+    # The award made before the cancel stands (docs/design.md): its lot is complete.
+    assert {lot["id"]: lot["status"] for lot in r["tender"]["lots"]} == {"L1": "complete", "L2": "cancelled"}
+    assert "awards" not in r and "bids" not in r
+    assert [p["roles"] for p in r["parties"]] == [["buyer", "procuringEntity"]]
+    assert_consistent(r)
+    assert not list(validators[0].iter_errors(r))
+    assert set(r["tag"]) <= codes("releaseTag.csv")
+    assert r["tender"]["status"] in codes("tenderStatus.csv")
+    assert _undeclared(r, release_schema_of(validators), release_schema_of(validators), "") == []
+
+
+def release_schema_of(validators) -> dict[str, Any]:
+    return validators[0].schema
+
+
+def test_a_draft_cancelled_before_it_opened_says_so_too():
+    state = b.draft()
+    [r] = released(state, b.accepted(state, b.cancel(b.T0)))
+    assert r["tender"]["status"] == "cancelled"
+    assert {lot["status"] for lot in r["tender"]["lots"]} == {"cancelled"}

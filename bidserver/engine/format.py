@@ -45,10 +45,11 @@ class Delivery(enum.Enum):
 
 
 class AwardRelease(msgspec.Struct, frozen=True):
-    """An award to publish on the awards stream, for contract signing: an OCDS release (JSON)."""
+    """A release to publish on the awards stream, for contract signing: an OCDS release (JSON) of
+    a lot's award, or of the cancellation that ends an event (``lot_id`` "")."""
 
     award_id: str  # stable across retries and replays: consumers are idempotent on it
-    lot_id: str
+    lot_id: str  # "" for a release about the whole event (its cancellation)
     payload: bytes
 
 

@@ -17,6 +17,9 @@ Entry ids are Redis-generated (time-ordered across auctions). Each entry has fou
 * ``lot_id``     -- the lot awarded;
 * ``release``    -- the award as a JSON release (OCDS-shaped), bytes, opaque to the journal.
 
+A cancelled auction's last entry is its cancellation (OCDS tag ``tenderCancellation``, tender
+``cancelled``): ``lot_id`` empty and ``award_id`` the auction's id, which no award's id can be.
+
 Guarantees: the award entry is written by the same atomic script as the auction's award event
 (``RedisJournal.append``), so the stream never shows an award the auction did not record, nor the
 reverse; a retried append never adds it twice. Delivery to a group is still *at least once*

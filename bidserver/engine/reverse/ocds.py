@@ -1,4 +1,6 @@
-"""Awards as Open Contracting Data Standard 1.1 releases: pure functions, no I/O, no clock.
+"""Awards and cancellations as Open Contracting Data Standard 1.1 releases: pure functions, no
+I/O, no clock. An auction's releases: one per awarded lot (tag ``award``), and, if it is cancelled,
+one that ends it (tag ``tenderCancellation``).
 
 Why OCDS: it is what open-data portals, contract-signing services and red-flag tools (Cardinal and
 the like) already read, so an award leaves bidserver in a shape they understand.
@@ -91,6 +93,46 @@ def rationale(basis: str, reason: str) -> str:
     return "Chosen by the buyer" + (f": {reason}" if reason else ".")
 
 
+def _tender(
+    auction_id: str, config: AuctionConfig, buyer_ref: dict[str, str], status: str,
+    lot_status: dict[str, str],
+) -> dict[str, Any]:
+    """The ``tender`` every release repeats: what was auctioned, its ``status`` and each lot's."""
+    return {
+        "id": auction_id,
+        "title": config.title,
+        "status": status,
+        "procuringEntity": buyer_ref,
+        "value": _value(sum(lot.ceiling for lot in config.lots), config),
+        # "selective": only suppliers the buyer invited may bid (method codelist).
+        "procurementMethod": "selective",
+        "procurementMethodDetails": "Electronic reverse auction",
+        "awardCriteria": "priceOnly",
+        "awardCriteriaDetails": "Lowest price in an electronic reverse auction",
+        "submissionMethod": ["electronicAuction"],
+        "techniques": {"hasElectronicAuction": True},
+        "items": [
+            {
+                "id": lot.lot_id,
+                "description": lot.title,
+                "quantity": lot.quantity,
+                "unit": {"name": lot.unit},
+                "relatedLot": lot.lot_id,
+            }
+            for lot in config.lots
+        ],
+        "lots": [
+            {
+                "id": lot.lot_id,
+                "title": lot.title,
+                "status": lot_status[lot.lot_id],
+                "value": _value(lot.ceiling, config),
+            }
+            for lot in config.lots
+        ],
+    }
+
+
 def award_release(
     *,
     auction_id: str,
@@ -134,39 +176,10 @@ def award_release(
         "initiationType": "tender",
         "parties": parties.listed(),
         "buyer": buyer_ref,
-        "tender": {
-            "id": auction_id,
-            "title": config.title,
-            "status": "active" if open_lots else "complete",
-            "procuringEntity": buyer_ref,
-            "value": _value(sum(lot.ceiling for lot in config.lots), config),
-            # "selective": only suppliers the buyer invited may bid (method codelist).
-            "procurementMethod": "selective",
-            "procurementMethodDetails": "Electronic reverse auction",
-            "awardCriteria": "priceOnly",
-            "awardCriteriaDetails": "Lowest price in an electronic reverse auction",
-            "submissionMethod": ["electronicAuction"],
-            "techniques": {"hasElectronicAuction": True},
-            "items": [
-                {
-                    "id": lot.lot_id,
-                    "description": lot.title,
-                    "quantity": lot.quantity,
-                    "unit": {"name": lot.unit},
-                    "relatedLot": lot.lot_id,
-                }
-                for lot in config.lots
-            ],
-            "lots": [
-                {
-                    "id": lot.lot_id,
-                    "title": lot.title,
-                    "status": "active" if lot.lot_id in open_lots else "complete",
-                    "value": _value(lot.ceiling, config),
-                }
-                for lot in config.lots
-            ],
-        },
+        "tender": _tender(
+            auction_id, config, buyer_ref, "active" if open_lots else "complete",
+            {lot.lot_id: "active" if lot.lot_id in open_lots else "complete" for lot in config.lots},
+        ),
         "awards": [
             {
                 "id": award_id,
@@ -194,3 +207,37 @@ def award_release(
         },
     }
 
+
+
+def cancellation_release(
+    *,
+    auction_id: str,
+    config: AuctionConfig,
+    buyer: str,
+    cancelled_at_ms: int,
+    awarded_lots: Collection[str] = (),
+    ocid_prefix: str = OCID_PREFIX,
+) -> dict[str, Any]:
+    """The release (tag ``tenderCancellation``) that ends a cancelled auction: ``tender.status``
+    ``cancelled``, no award. Without it, the last release a consumer holds could still say the
+    tender is ``active`` (a staggered lot awarded before the cancel). Lots awarded before the cancel
+    (``awarded_lots``) stay ``complete``, their awards stand; every other lot is ``cancelled``.
+    ``id`` is ``cancellation-<auction_id>``: an auction is cancelled once. The buyer's reason for
+    cancelling is not published: OCDS 1.1 has no field for it (it stays in the auction's journal).
+    """
+    parties = Parties()
+    parties.add(buyer, config.buyer_name or "", ("buyer", "procuringEntity"))
+    buyer_ref = parties.ref(buyer)
+    return {
+        "ocid": f"{ocid_prefix}-{auction_id}",
+        "id": f"cancellation-{auction_id}",
+        "date": rfc3339(cancelled_at_ms),
+        "tag": ["tenderCancellation"],
+        "initiationType": "tender",
+        "parties": parties.listed(),
+        "buyer": buyer_ref,
+        "tender": _tender(
+            auction_id, config, buyer_ref, "cancelled",
+            {lot.lot_id: "complete" if lot.lot_id in awarded_lots else "cancelled" for lot in config.lots},
+        ),
+    }

@@ -13,7 +13,7 @@ from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from . import ocds
 from .commands import Command, PlaceBid
-from .events import Event, LotAwarded
+from .events import AuctionCancelled, Event, LotAwarded
 from .state import AuctionState, LotPhase
 from .values import Actor, Role
 from .views import ranking
@@ -109,12 +109,23 @@ def results(state: AuctionState, actor: Actor) -> Table | None:
 
 
 def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
-    """The OCDS release of each lot awarded by ``events`` (``state`` has them applied)."""
+    """The OCDS releases for ``events`` (``state`` has them applied): one per lot awarded, and for a
+    cancel the release ending the auction (``lot_id`` "", keyed by the auction's id, which no
+    award's ``<auction_id>:<lot_id>`` can be)."""
     released = []
     open_lots = [
         lot_id for lot_id, lot in state.lots.items() if lot.phase in (LotPhase.PENDING, LotPhase.OPEN)
     ]
     for event in events:
+        if type(event) is AuctionCancelled:
+            release = ocds.cancellation_release(
+                auction_id=state.auction_id,
+                config=state.config,
+                buyer=state.buyer,
+                cancelled_at_ms=event.at,
+                awarded_lots=[lot_id for lot_id, lot in state.lots.items() if lot.award is not None],
+            )
+            released.append(AwardRelease(state.auction_id, "", ocds.encode(release)))
         if type(event) is not LotAwarded:
             continue
         release = ocds.award_release(
