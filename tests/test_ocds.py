@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import json
 import re
 from decimal import Decimal
@@ -53,15 +54,16 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-@pytest.fixture(scope="module")
-def release_schema() -> dict[str, Any]:
+@functools.cache
+def merged_release_schema() -> dict[str, Any]:
     return merge_patch(_load(OCDS_DIR / "release-schema.json"), _load(OCDS_DIR / "bids-extension" / "release-schema.json"))
 
 
-@pytest.fixture(scope="module")
-def validators(release_schema):
+@functools.cache
+def schema_validators() -> tuple[Draft4Validator, Draft4Validator]:
     """(release validator, package validator) resolving $refs from the local files only: the
     package refers to the release schema by its https URL, served here by the registry."""
+    release_schema = merged_release_schema()
     package_schema = _load(OCDS_DIR / "release-package-schema.json")
     registry = Registry().with_resources(
         [
@@ -78,6 +80,21 @@ def validators(release_schema):
         Draft4Validator(release_schema, registry=registry),
         Draft4Validator(package_schema, registry=registry),
     )
+
+
+def release_errors(release: dict[str, Any]) -> list[str]:
+    """What the OCDS 1.1 release schema (with the bids extension) finds wrong in a release."""
+    return sorted(e.message for e in schema_validators()[0].iter_errors(release))
+
+
+@pytest.fixture(scope="module")
+def release_schema() -> dict[str, Any]:
+    return merged_release_schema()
+
+
+@pytest.fixture(scope="module")
+def validators():
+    return schema_validators()
 
 
 def codes(name: str) -> set[str]:
