@@ -67,15 +67,15 @@ class Parties:
     def __init__(self) -> None:
         self._parties: dict[str, dict[str, Any]] = {}
 
-    def add(self, party_id: str, name: str, roles: Sequence[str]) -> dict[str, str]:
-        """The party's reference (``id`` and ``name``); its first name that is not blank is kept,
-        and a party without one is named by its id (OCDS wants a name)."""
+    def add(self, party_id: str, name: str, roles: Sequence[str]) -> None:
+        """Name a party in its roles: its first name that is not blank is kept (take references
+        once every party is added), and a party without one is named by its id (OCDS wants one)."""
         party = self._parties.setdefault(party_id, {"id": party_id, "name": "", "roles": []})
         party["name"] = party["name"] or name.strip()
         party["roles"] += [role for role in roles if role not in party["roles"]]
-        return self.ref(party_id)
 
     def ref(self, party_id: str) -> dict[str, str]:
+        """An ``OrganizationReference`` to the party: its id and name."""
         party = self._parties[party_id]
         return {"id": party_id, "name": party["name"] or party_id}
 
