@@ -117,7 +117,25 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
         lot_id for lot_id, lot in state.lots.items() if lot.phase in (LotPhase.PENDING, LotPhase.OPEN)
     ]
     for event in events:
-        if type(event) is AuctionCancelled:
+        if type(event) is LotAwarded:
+            release = ocds.award_release(
+                auction_id=state.auction_id,
+                config=state.config,
+                buyer=state.buyer,
+                lot_id=event.lot_id,
+                award_id=event.award_id,
+                bid_id=event.bid_id,
+                supplier_id=event.supplier,
+                supplier_name=state.suppliers[event.supplier].name,
+                amount=event.amount,
+                bid_at_ms=state.bids[event.bid_id].at,
+                awarded_at_ms=event.at,
+                basis=str(event.basis),
+                reason=event.reason,
+                open_lots=open_lots,
+            )
+            released.append(AwardRelease(event.award_id, event.lot_id, ocds.encode(release)))
+        elif type(event) is AuctionCancelled:
             release = ocds.cancellation_release(
                 auction_id=state.auction_id,
                 config=state.config,
@@ -126,25 +144,6 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
                 awarded_lots=[lot_id for lot_id, lot in state.lots.items() if lot.award is not None],
             )
             released.append(AwardRelease(state.auction_id, "", ocds.encode(release)))
-        if type(event) is not LotAwarded:
-            continue
-        release = ocds.award_release(
-            auction_id=state.auction_id,
-            config=state.config,
-            buyer=state.buyer,
-            lot_id=event.lot_id,
-            award_id=event.award_id,
-            bid_id=event.bid_id,
-            supplier_id=event.supplier,
-            supplier_name=state.suppliers[event.supplier].name,
-            amount=event.amount,
-            bid_at_ms=state.bids[event.bid_id].at,
-            awarded_at_ms=event.at,
-            basis=str(event.basis),
-            reason=event.reason,
-            open_lots=open_lots,
-        )
-        released.append(AwardRelease(event.award_id, event.lot_id, ocds.encode(release)))
     return released
 
 
