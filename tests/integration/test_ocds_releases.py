@@ -13,12 +13,11 @@ import json
 import pytest
 import redis.asyncio as aioredis
 
-from tests.test_ocds import OCDS_DIR, assert_consistent, release_errors
+from tests.test_ocds import assert_consistent, release_errors
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
 from .harness import AWARDS_STREAM, Api, lot_view, token, wait_until
 
-pytestmark = pytest.mark.skipif(not OCDS_DIR.is_dir(), reason=f"{OCDS_DIR} missing")
 
 BUYER_NAME = "Municipality of Example"
 S1 = next(iter(SUPPLIERS))
