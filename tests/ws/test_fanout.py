@@ -58,7 +58,9 @@ async def test_each_audience_is_encoded_once_and_each_supplier_gets_its_exact_ra
         amount = 9_000 - 10 * i
         amounts[who.party].append(amount)
         assert (await room.submit(bid(who, amount, f"b{i}"))).ok
-    assert len(a1.frames) == len(a2.frames) == len(b.frames) == len(watcher.frames) == 11
+    assert len(b.frames) == len(watcher.frames) == 11
+    # Rank only: s2's first bid, before s1 had bid, changed nothing s1 may see (no update).
+    assert len(a1.frames) == len(a2.frames) == 10
     # The same Outgoing object (one encoding, one frame) for every socket of one audience.
     assert all(x is y for x, y in zip(a1.frames, a2.frames) if x.data.startswith(b'{"type":"update"'))
     for sink, party in ((a1, "s1"), (b, "s2")):
@@ -91,16 +93,32 @@ async def test_join_with_since_sends_everything_listed_after_it(since):
     room = await open_room()
     for i in range(3):
         await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))
-    _, sink = join(room, S2, since)
+    _, sink = join(room, OBSERVER, since)  # an observer's cursor is the journal's seq
     welcome, update = sink.messages()
     assert welcome["type"] == "welcome" and welcome["seq"] == room.state.seq
     assert update["first_seq"] == since + 1 and update["seq"] == room.state.seq
     expected = [
         seq for seq in range(since + 1, room.state.seq + 1)
         if not isinstance(room.log.range(seq, 1)[0], SupplierInvited)
-        and not isinstance(room.log.range(seq, 1)[0], BidAccepted)  # bids are in the view and "you"
+        and not isinstance(room.log.range(seq, 1)[0], BidAccepted)  # bids are in the view
     ]
     assert [e["seq"] for e in update["events"]] == expected
+    await room.stop()
+
+
+@pytest.mark.parametrize("since", [0, 1])
+async def test_a_suppliers_cursor_counts_only_what_it_is_listed(since):
+    room = await open_room()
+    for i in range(3):
+        await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))
+    _, sink = join(room, S2, since)
+    welcome, update = sink.messages()
+    # Listed to s2: the auction's creation and its opening; not the invitations, not the bids.
+    assert welcome["seq"] == 2 and welcome["view"]["seq"] is None
+    assert (update["first_seq"], update["seq"]) == (since + 1, 2)
+    listed = [(e["seq"], e["type"]) for e in update["events"]]
+    assert listed == [(1, "auction_created"), (2, "auction_opened")][since:]
+    assert len(join(room, S2, 2)[1].frames) == 1  # up to date: the welcome alone
     await room.stop()
 
 
@@ -135,8 +153,8 @@ async def test_the_buyer_gets_every_event():
 
 async def test_a_lagging_socket_is_cut_off_and_stalls_nobody():
     room = await open_room()
-    fast_conn, fast = join(room, S2)
-    slow_conn, slow = join(room, S2, limit=3)
+    fast_conn, fast = join(room, OBSERVER)
+    slow_conn, slow = join(room, OBSERVER, limit=3)
     for i in range(10):
         assert (await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))).ok
     assert len(fast.frames) == 11
@@ -175,8 +193,8 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
 async def test_queued_sink_drains_in_order_and_closes_a_laggard_with_4408():
     room = await open_room()
     fast_sock, slow_sock = FastSocket(), SlowSocket()
-    fast = Connection(S1, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
-    slow = Connection(S1, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
+    fast = Connection(OBSERVER, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
+    slow = Connection(OBSERVER, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
     for conn in (fast, slow):
         room.auction.audience.join(conn, None)
     for i in range(8):
