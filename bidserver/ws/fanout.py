@@ -30,6 +30,7 @@ from ..engine.values import Actor, Role
 from ..runtime.auction import Auction
 from ..runtime.cursors import Cursors
 from .frames import Outgoing
+from .pacing import Pacing
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +135,6 @@ class Connection:
 
 
 SLICE = 100  # sockets written per turn of the event loop (see Broadcaster.flush)
-FANOUT_SHARE = 0.5  # while commands come faster than BUSY_RATE per second, at most this share
-BUSY_RATE = 200  # of the time goes to writing sliced updates
 
 def _with_seq(encoded: bytes, number: int) -> msgspec.Raw:
     """An encoded event object with its number added (``{...}`` -> ``{...,"seq":n}``)."""
@@ -264,12 +263,13 @@ class Broadcaster:
     """The participants of one auction connected to this process (``runtime.audience.Audience``),
     and conflated, encode-once publication of updates.
 
-    Conflation: after a batch the room calls ``publish``; audiences are flushed at once when the
-    last flush is at least ``interval_s`` old or the batch holds an urgent event (a close, an
-    extension, an award...), otherwise at the end of the interval. A flush sends each audience one
-    ``update`` with what changed since its last flush and the newest view, so a watcher gets at
-    most one update per interval, always the newest board, and never misses a close, an extension
-    or an award; a supplier's ``you`` carries its exact rank.
+    Conflation: after a batch the room calls ``publish``. While the room is quiet, audiences are
+    flushed at once; while the previous update is still being written, the next one follows when
+    it is done; during a burst of bids, at most once per ``interval_s`` (``pacing.Pacing``).
+    Urgent events (a close, an extension, an award...) go out at once. A flush sends each audience
+    one ``update`` with what changed since its last flush and the newest view, so a watcher always
+    gets the newest board and never misses a close, an extension or an award; a supplier's
+    ``you`` carries its exact rank.
     """
 
     def __init__(self, auction: Auction, now_ms: Callable[[], int], *, interval_s: float = 0.05) -> None:
@@ -277,15 +277,13 @@ class Broadcaster:
         self._format = auction.format
         self._now_ms = now_ms
         self._activity_at_start = 0
-        self._interval = interval_s
+        self._pacing = Pacing(interval_s)
         self._audiences: dict[AudienceKey, _Audience] = {}
-        self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._views: dict[Role, tuple[int, msgspec.Raw]] = {}
         self._jobs: collections.deque[tuple[Outgoing, list[Connection], int]] = collections.deque()
         self._again = False  # published while a flush was still being written
         self._job_started = 0.0
-        self._rest_until = float("-inf")  # no flush before (but urgent events) after a long one
         self._again_urgent = False
 
     def __len__(self) -> int:
@@ -368,8 +366,8 @@ class Broadcaster:
 
     def _schedule(self, urgent: bool) -> None:
         loop = asyncio.get_running_loop()
-        due = max(self._last_flush + self._interval, self._rest_until)
-        if urgent or loop.time() >= due:
+        due = self._pacing.due(loop.time(), self._auction.decided, urgent)
+        if due <= loop.time():
             self.flush()
         elif self._timer is None:
             self._timer = loop.call_at(due, self.flush)
@@ -388,7 +386,8 @@ class Broadcaster:
         if self._jobs:
             self._again = True
             return
-        self._last_flush = asyncio.get_running_loop().time()
+        started = asyncio.get_running_loop().time()
+        self._pacing.flushed(started)
         auction = self._auction
         state, log_events, cursors = auction.state, auction.log, auction.cursors
         seq = state.seq
@@ -434,7 +433,7 @@ class Broadcaster:
             else:
                 self._jobs.append((out, targets, 0))
         if self._jobs:
-            self._job_started = self._last_flush
+            self._job_started = started
             self._activity_at_start = self._auction.decided
             asyncio.get_running_loop().call_soon(self._deliver)
 
@@ -474,12 +473,10 @@ class Broadcaster:
         if jobs:
             loop.call_soon(self._deliver)
             return
-        # While bids come fast, a long delivery is followed by as long a rest (FANOUT_SHARE of the
-        # time at most): the bids' path keeps its share of the process however many watchers.
-        now = loop.time()
-        took = now - self._job_started
-        if self._auction.decided - self._activity_at_start > took * BUSY_RATE:
-            self._rest_until = now + took * (1 - FANOUT_SHARE) / FANOUT_SHARE
+        # During a burst, a long delivery is followed by a rest: bidding keeps its share.
+        self._pacing.delivered(
+            self._job_started, loop.time(), self._auction.decided - self._activity_at_start
+        )
         if self._again:
             self._again = False
             urgent, self._again_urgent = self._again_urgent, False

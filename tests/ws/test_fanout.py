@@ -122,21 +122,23 @@ async def test_a_suppliers_cursor_counts_only_what_it_is_listed(since):
     await room.stop()
 
 
-async def test_watchers_get_conflated_updates_and_urgent_events_at_once():
-    room = await open_room(interval_s=60.0)  # a long interval: only urgent events flush
+async def test_a_quiet_room_updates_at_once_a_burst_is_conflated_urgent_events_never_wait():
+    room = await open_room(interval_s=60.0)  # a long interval: only what is not held flushes
     _, sink = join(room, OBSERVER)
     first = room.state.seq
-    for i in range(5):
+    for i in range(3):  # one at a time: the room is quiet, each goes out at once
         assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
-    updates = sink.messages()[1:]
-    # The first batch after a quiet period goes out at once; the next ones wait for the interval.
-    assert len(updates) == 1 and updates[0]["seq"] == first + 1
+    assert [u["seq"] for u in sink.messages()[1:]] == [first + 1, first + 2, first + 3]
+    room.auction.decided += 100_000  # as if a burst of bids had just been decided
+    for i in range(3, 6):
+        assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
+    assert len(sink.frames) == 4  # held for the next slot, a minute away
     assert (await room.submit(ExtendAuction(actor=BUYER, at=0, by_ms=1000))).ok  # urgent
     last = sink.messages()[-1]
-    assert len(sink.frames) == 3
-    assert last["first_seq"] == first + 2 and last["seq"] == room.state.seq
+    assert len(sink.frames) == 5
+    assert last["first_seq"] == first + 4 and last["seq"] == room.state.seq
     assert [e["type"] for e in last["events"]] == ["lot_extended"]  # the bids are in the view
-    assert last["view"]["lots"][0]["leading_price"] == 9_000 - 40
+    assert last["view"]["lots"][0]["leading_price"] == 9_000 - 50
     await room.stop()
 
 
@@ -248,11 +250,11 @@ async def test_while_bids_pour_in_a_long_delivery_is_followed_by_a_rest(monkeypa
     assert (await room.submit(bid(S1, 9_000, "b0"))).ok
     room.auction.decided += 10_000  # as if thousands of bids were decided during the delivery
     await wait_for(lambda: all(len(s.frames) == 2 for s in sinks))
-    assert room.auction.audience._rest_until > float("-inf")  # a rest as long as the delivery
+    assert room.auction.audience._pacing.rest_until > float("-inf")  # a rest as long as the delivery
     quiet_room = await open_room()
     quiet = [join(quiet_room, OBSERVER)[1] for _ in range(5)]
     assert (await quiet_room.submit(bid(S1, 9_000, "b0"))).ok
     await wait_for(lambda: all(len(s.frames) == 2 for s in quiet))
-    assert quiet_room.auction.audience._rest_until == float("-inf")  # nothing to make room for
+    assert quiet_room.auction.audience._pacing.rest_until == float("-inf")  # nothing to make room for
     await room.stop()
     await quiet_room.stop()
