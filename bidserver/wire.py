@@ -8,6 +8,7 @@ its own codes and no internal detail leaks to a client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -296,9 +297,13 @@ def bid_failed(bid_id: str, failure: Failure, detail: str = "") -> BidResult:
 _RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE)
 
 
-def bid_result(bid_id: str, result: Result) -> BidResult:
+def bid_result(
+    bid_id: str, result: Result, cursor: Callable[[int], int] | None = None
+) -> BidResult:
     """The answer to a bid, for whoever placed it (a supplier, or a buyer on its behalf), from a
-    socket or over HTTP: the runtime's ``Result`` carries everything it says."""
+    socket or over HTTP: the runtime's ``Result`` carries everything it says. ``cursor`` numbers
+    the bid's seq as its sender counts events (``runtime.cursors``: a supplier must not learn
+    from it how many others bid)."""
     if result.failure is not None:
         detail = "not acknowledged; resend the same bid_id" if result.failure in _RESEND else ""
         return bid_failed(bid_id, result.failure, detail)
@@ -308,7 +313,7 @@ def bid_result(bid_id: str, result: Result) -> BidResult:
     return BidResult(
         bid_id=bid_id,
         status="accepted",
-        seq=standing.seq,
+        seq=standing.seq if cursor is None else cursor(standing.seq),
         rank=standing.rank,
         duplicate=not result.events,
     )

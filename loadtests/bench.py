@@ -46,6 +46,12 @@ BUYER = "bench-buyer"
 CEILING = 10**12  # bids fall by 1 from here: never runs out within a run
 _BIDSERVER_LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 BASELINE_FANOUT_MS = 50.0  # bidserver's default fanout_interval_ms: the same conflation
+# The servers measured: bidserver, the baseline (conflated like bidserver), and the baseline with
+# no conflation at all (an update per committed batch: the latency floor of a plain broadcast),
+# the last only in the live-room scenarios, where bid-to-screen is measured.
+KINDS = ("bidserver", "baseline", "plain")
+TITLES = {"bidserver": "bidserver", "baseline": "baseline",
+          "plain": "baseline, no conflation"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -336,9 +342,10 @@ class Server:
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
                    "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
+            fanout_ms = 0.0 if self.kind == "plain" else BASELINE_FANOUT_MS
             cmd = [sys.executable, "-m", WORKERS["baseline"], "--host", HOST,
                    "--port", str(port), "--redis-url", self.redis.url,
-                   "--fanout-interval-ms", str(BASELINE_FANOUT_MS)]
+                   "--fanout-interval-ms", str(fanout_ms)]
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
         log.close()
@@ -358,7 +365,7 @@ class Server:
             try:
                 reader, writer = await asyncio.open_connection(HOST, self.port)
                 writer.close()
-                if self.kind == "baseline":
+                if self.kind != "bidserver":
                     return
                 async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
                     if (await client.get("/healthz")).status_code == 200:
@@ -411,7 +418,7 @@ class Server:
     async def create_auctions(self, count: int, suppliers: list[str]) -> list[str]:
         """``count`` open auctions with these suppliers invited (bidserver: over its HTTP API;
         the baseline has no setup: any id is a room)."""
-        if self.kind == "baseline":
+        if self.kind != "bidserver":
             return [f"bench-{i}" for i in range(count)]
         config = {
             "title": "bench", "currency": "EUR", "duration_ms": 6 * 3600 * 1000,
@@ -483,6 +490,16 @@ def merge_deliveries(datas: list[dict]) -> dict:
         for a, first, last, recvs in data["deliveries"]:
             out.setdefault((a, first, last), []).extend(recvs)
     return out
+
+
+def with_journal_seqs(bids: dict, recorders: list[dict]) -> dict:
+    """bidserver's bids with the journal seq the buyer's socket saw for each (a supplier's
+    ``bid_result`` carries its own cursor, which does not count other suppliers' bids); a bid
+    no recorder saw keeps none (counted as unseen). The baseline's bids are left as they are."""
+    seqs: dict[str, int] = {}
+    for data in recorders:
+        seqs.update(data["bid_seqs"])
+    return dict(bids, seq=[seqs.get(bid_id, 0) for bid_id in bids["id"]])
 
 
 def bid_stats(bids: dict, t0: int, t1: int) -> dict:
@@ -593,7 +610,10 @@ async def scenario_screen(ctx: Ctx, server: Server, watchers_n: int) -> None:
             "tokens": [server.observer_token], "count": n, "concurrency": 256}, wdir)
         for i, n in enumerate(split(watchers_n, s.watcher_procs))
     ]
-    await start_workers(watchers, s.connect_timeout_s)
+    recorders = [] if server.kind != "bidserver" else [Worker(f"w{watchers_n}-rec", {
+        "role": "watchers", "host": HOST, "port": server.port, "auctions": [auction],
+        "tokens": [server.buyer_token], "count": 1, "record_bids": True}, wdir)]
+    await start_workers(watchers + recorders, s.connect_timeout_s)
     await asyncio.sleep(0.5)
     rss_held = proc_rss(server.pid)
     held = sum(w.seen["ready"]["connected"] for w in watchers)
@@ -606,7 +626,7 @@ async def scenario_screen(ctx: Ctx, server: Server, watchers_n: int) -> None:
         common, tokens=[server.supplier_token(x) for x in fast], count=len(fast), mode="closed"),
         wdir)
     await start_workers([slow_w, fast_w], s.connect_timeout_s)
-    pids = loadgen_pids(watchers + [slow_w, fast_w])
+    pids = loadgen_pids(watchers + recorders + [slow_w, fast_w])
     a0, a1, cpu_a = await load_phase(server, slow_w, watchers, pids, s.duration_s)
     b0, b1, cpu_b = await load_phase(server, fast_w, watchers, pids, s.duration_s)
     rss_loaded = proc_rss(server.pid)
@@ -614,6 +634,9 @@ async def scenario_screen(ctx: Ctx, server: Server, watchers_n: int) -> None:
     _, fast_data = await fast_w.finish()
     wdone = [await w.finish() for w in watchers]
     wdata = [d for _, d in wdone]
+    if recorders:
+        recorded = [(await w.finish())[1] for w in recorders]
+        slow_data, fast_data = (with_journal_seqs(d, recorded) for d in (slow_data, fast_data))
     deliveries = merge_deliveries(wdata)
     key = f"w{watchers_n}"
     closes: dict[str, int] = {}
@@ -736,9 +759,11 @@ async def scenario_many(ctx: Ctx, server: Server) -> None:
     auctions = await server.create_auctions(s.auctions, ["sup-0"])
     setup_s = time.monotonic() - t_setup
     wdir = ctx.root / server.kind
+    bidserver = server.kind == "bidserver"  # its watchers here are the buyer's: they see bid ids
     watchers = [Worker("many-w", {
         "role": "watchers", "host": HOST, "port": server.port, "auctions": auctions,
-        "tokens": [server.observer_token], "count": len(auctions), "concurrency": 256}, wdir)]
+        "tokens": [server.buyer_token if bidserver else server.observer_token],
+        "count": len(auctions), "concurrency": 256, "record_bids": bidserver}, wdir)]
     bidder = Worker("many-b", {
         "role": "bidders", "host": HOST, "port": server.port, "auctions": auctions,
         "tokens": [server.supplier_token("sup-0")], "count": len(auctions), "mode": "rate",
@@ -750,6 +775,8 @@ async def scenario_many(ctx: Ctx, server: Server) -> None:
     rss_after = proc_rss(server.pid)
     _, bdata = await bidder.finish()
     wdata = [(await w.finish())[1] for w in watchers]
+    if bidserver:
+        bdata = with_journal_seqs(bdata, wdata)
     bids = bid_stats(bdata, t0, t1)
     screen = screen_stats(bdata, merge_deliveries(wdata), t0, t1)
     ctx.put(server.kind, "many.rss", (rss_after / 2**20, (rss_after - rss_before) / len(auctions) / 1024))
@@ -819,7 +846,7 @@ def fmt(value: Any, spec: str = ".1f") -> str:
     return str(value)
 
 
-def rows(ctx: Ctx) -> list[tuple[str, str, str, str]]:
+def rows(ctx: Ctx) -> list[tuple[str, str, str, str, str]]:
     r = ctx.results
     s = ctx.sizes
 
@@ -832,8 +859,10 @@ def rows(ctx: Ctx) -> list[tuple[str, str, str, str]]:
     out = []
 
     def row(label: str, key: str, target: str, spec: str = ".1f", index: int | None = None) -> None:
-        out.append((label, fmt(get(key, "bidserver", index), spec),
-                    fmt(get(key, "baseline", index), spec), target))
+        out.append((label, *(fmt(get(key, kind, index), spec) for kind in KINDS), target))
+
+    def pair(label: str, key: str, target: str = "") -> None:
+        out.append((label, *(_two(get(key, kind)) for kind in KINDS), target))
 
     hot_ratio = None
     if get("hot.rate", "bidserver") and get("hot.rate", "baseline"):
@@ -847,26 +876,29 @@ def rows(ctx: Ctx) -> list[tuple[str, str, str, str]]:
         key = f"w{n}"
         target = {1000: "p99 <= 25 and <= 1.1x baseline", 5000: "p99 <= 75"}.get(n, "")
         row(f"{n} watchers: held", f"{key}.held", "")
-        row(f"{n} watchers @ {s.slow_rate:.0f} bids/s: bid-to-screen p50 / p99 ms",
-            f"{key}.slow", target, ".1f")
-        out[-1] = (out[-1][0], _two(get(f"{key}.slow", "bidserver")),
-                   _two(get(f"{key}.slow", "baseline")), target)
+        pair(f"{n} watchers @ {s.slow_rate:.0f} bids/s: bid-to-screen p50 / p99 ms",
+             f"{key}.slow", target)
+        mine, plain = get(f"{key}.slow", "bidserver"), get(f"{key}.slow", "plain")
+        if n == 1000 or (mine and plain):
+            ratio = None
+            if mine and plain and None not in (*mine[:2], *plain[:2]) and min(plain[:2]) > 0:
+                ratio = (mine[0] / plain[0], mine[1] / plain[1])
+            out.append((f"{n} watchers @ {s.slow_rate:.0f} bids/s: bidserver p50 / p99 as x of "
+                        "the baseline with no conflation", fmt(ratio, ".2f"), "", "",
+                        "p99 <= 1.2x" if n == 1000 else ""))
         row(f"{n} watchers @ max: bids/s", f"{key}.fast", "", ".0f", index=2)
-        out.append((f"{n} watchers @ max: bid-to-screen p50 / p99 ms",
-                    _two(get(f"{key}.fast", "bidserver")), _two(get(f"{key}.fast", "baseline")), ""))
+        pair(f"{n} watchers @ max: bid-to-screen p50 / p99 ms", f"{key}.fast")
         row(f"{n} watchers @ max: bid-to-ack p50 / p99 ms", f"{key}.fast_ack", "", ".1f")
         row(f"{n} watchers: deliveries/s @ {s.slow_rate:.0f} / @ max", f"{key}.deliveries", "", ".0f")
         row(f"{n} watchers: server CPU % @ {s.slow_rate:.0f} / @ max", f"{key}.cpu", "", ".0f")
         row(f"{n} watchers: sockets closed by the server (e.g. 4408 lagging)", f"{key}.closes", "0")
         out.append((f"{n} watchers: server RSS MB / KB per connection",
-                    _rss(get(f"{key}.rss", "bidserver")), _rss(get(f"{key}.rss", "baseline")), ""))
-    out.append(("connections held / attempted", fmt(get("hold.held", "bidserver")),
-                fmt(get("hold.held", "baseline")), ">= 19000"))
+                    *(_rss(get(f"{key}.rss", kind)) for kind in KINDS), ""))
+    row("connections held / attempted", "hold.held", ">= 19000")
     row("connections: KB per connection (server RSS)", "hold.kb", "<= 16", ".1f")
     row("connections: handshakes/s", "hold.rate", ">= 1500", ".0f")
     row("connections: server CPU % while connecting", "hold.cpu", "", ".0f")
-    out.append((f"restart: clients resumed / total / dropped", fmt(get("restart.resumed", "bidserver")),
-                fmt(get("restart.resumed", "baseline")), f"{s.restart_clients}"))
+    row("restart: clients resumed / total / dropped", "restart.resumed", f"{s.restart_clients}")
     row("restart: s to resume all, from listening / from stop", "restart.s", "<= 5", ".2f")
     row("restart: s down (stop to listening)", "restart.down_s", "", ".2f")
     row(f"{s.auctions} auctions: server RSS MB / KB per auction", "many.rss", "", ".1f")
@@ -874,8 +906,8 @@ def rows(ctx: Ctx) -> list[tuple[str, str, str, str]]:
     row(f"{s.auctions} auctions: bid-to-screen p50 / p99 ms", "many.screen", "", ".1f")
     row(f"{s.auctions} auctions: server CPU %", "many.cpu", "", ".0f")
     for scen, per in ctx.loadgen_cpu.items():
-        out.append((f"load generators CPU % ({scen})", fmt(per.get("bidserver"), ".0f"),
-                    fmt(per.get("baseline"), ".0f"), "(of 200%)"))
+        out.append((f"load generators CPU % ({scen})",
+                    *(fmt(per.get(kind), ".0f") for kind in KINDS), "(of 200%)"))
     return out
 
 
@@ -889,8 +921,8 @@ def _rss(value: Any) -> str:
 
 def render(ctx: Ctx, info: dict, command: str) -> str:
     table = rows(ctx)
-    header = ("scenario", "bidserver", "baseline", "target")
-    widths = [max(len(r[i]) for r in table + [header]) for i in range(4)]
+    header = ("scenario", *(TITLES[kind] for kind in KINDS), "target")
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
     lines = [
         f"bidserver benchmark{' (SMOKE: tiny sizes, figures meaningless)' if command.endswith('--smoke') else ''}",
         f"command: {command}",
@@ -935,7 +967,7 @@ async def amain(args: argparse.Namespace) -> int:
     ctx = Ctx(sizes, root)
     info = machine()
     try:
-        for kind in ("bidserver", "baseline"):
+        for kind in KINDS:
             (root / kind).mkdir(exist_ok=True)
         plan: list[tuple] = []
         if "hot" in only:
@@ -947,7 +979,8 @@ async def amain(args: argparse.Namespace) -> int:
                 plan.append((name,))
         for step in plan:
             for kind in args.servers:
-                await run_scenario(ctx, step[0], kind, *step[1:])
+                if kind != "plain" or step[0] == "screen":
+                    await run_scenario(ctx, step[0], kind, *step[1:])
     finally:
         if args.keep:
             print(f"work files kept in {root}", file=sys.stderr)
@@ -974,8 +1007,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--baseline-fanout-ms", type=float, default=None,
                         help="the baseline's conflation interval (default 50, as bidserver; 0: "
                              "an update per committed batch)")
-    parser.add_argument("--servers", nargs="+", choices=("bidserver", "baseline"),
-                        default=["bidserver", "baseline"], help="which servers to measure")
+    parser.add_argument("--servers", nargs="+", choices=KINDS, default=list(KINDS),
+                        help="which servers to measure (plain: the baseline with no conflation, "
+                             "in the live-room scenarios only)")
     parser.add_argument("--bidserver-workers", type=int, default=1,
                         help="run bidserver as N processes on one port (serve --workers N)")
     parser.add_argument("--auction-rate", type=float, default=None,

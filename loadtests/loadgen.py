@@ -18,7 +18,9 @@ Roles:
   ``(auction, first_seq, seq)``, read from the frame's first bytes without decoding the rest (both
   servers put ``first_seq`` and ``seq`` first). With ``reconnect`` a dropped client reconnects with
   ``?since=<last seq>`` (jittered exponential backoff) and the time until it is resumed (welcome,
-  plus the catch-up update when it missed events) is recorded.
+  plus the catch-up update when it missed events) is recorded. With ``record_bids`` (one buyer
+  socket on bidserver) each update is decoded and the seq of every listed ``bid_accepted`` is
+  recorded by bid id.
 - ``bidders``: one client per entry of ``bidders``; in ``closed`` mode each keeps exactly one bid
   in flight (the next bid leaves when the previous ``bid_result`` arrives: the maximum rate the
   server sustains with that many bidders); in ``rate`` mode the process sends ``rate`` bids per
@@ -26,8 +28,10 @@ Roles:
   time, its ack time, the ``seq`` the server gave it and its status. Amounts fall by one per
   bid of a bidder ("improve your own bid" by the minimum decrement of 1).
 
-Bid-to-screen latency is computed by ``loadtests.bench``: a bid's ``seq`` (from its
-``bid_result``) falls in exactly one update range per watcher, the first update that reflects it.
+Bid-to-screen latency is computed by ``loadtests.bench``: a bid's journal ``seq`` falls in exactly
+one update range per (observer) watcher, the first update that reflects it. The baseline's
+``bid_result`` carries that seq; bidserver's carries the supplier's own cursor (it must not count
+other suppliers' bids), so there the seq comes from a ``record_bids`` buyer socket.
 
 The client library is picows (Cython framing, callbacks without a task per message): per message it
 costs a fraction of the ``websockets`` client, which keeps the load generator from being the
@@ -56,6 +60,19 @@ _BID_RESULT = b'{"type":"bid_result"'
 _SEQ = re.compile(rb'"seq":(\d+)')
 
 ACCEPTED, REJECTED, LOST = 0, 1, 2
+
+
+class _Listed(msgspec.Struct):
+    type: str
+    seq: int
+    bid_id: str | None = None
+
+
+class _Update(msgspec.Struct):
+    events: list[_Listed]
+
+
+_decode_update = msgspec.json.Decoder(_Update).decode
 
 
 class _BidResult(msgspec.Struct):
@@ -99,6 +116,10 @@ class Watchers:
         self.deadline_s = float(spec.get("reconnect_deadline_s", 60))
         self.sem = asyncio.Semaphore(int(spec.get("concurrency", 200)))
         self.deliveries: dict[tuple[int, int, int], array.array] = {}
+        # ``record_bids`` (a buyer's socket on bidserver): bid id -> the journal seq of its
+        # ``bid_accepted``, listed to the buyer (a supplier's own seq is its cursor, not that)
+        self.record_bids = bool(spec.get("record_bids"))
+        self.bid_seqs: dict[str, int] = {}
         self.frames = 0
         self.bytes = 0
         self.closes: dict[str, int] = {}
@@ -131,6 +152,7 @@ class Watchers:
             "deliveries": [[a, f, s, list(v)] for (a, f, s), v in self.deliveries.items()],
             "connect": [[c.t_start, c.t_welcome] for c in self.clients],
             "resume": [[c.t_dropped, c.t_resumed, c.attempts] for c in self.clients if c.t_dropped],
+            "bid_seqs": self.bid_seqs,
         }
 
 
@@ -157,6 +179,10 @@ class WatchListener(WSListener):
                 if times is None:
                     times = group.deliveries[key] = array.array("q")
                 times.append(now)
+                if group.record_bids:
+                    for event in _decode_update(frame.get_payload_as_bytes()).events:
+                        if event.type == "bid_accepted" and event.bid_id is not None:
+                            group.bid_seqs[event.bid_id] = event.seq
                 client.seq = last
                 if client.awaiting_catchup and last >= client.catchup_seq:
                     client.awaiting_catchup = False
@@ -299,6 +325,7 @@ class Bidders:
         self.b_ack = array.array("q")
         self.b_seq = array.array("q")
         self.b_status = array.array("b")
+        self.b_id: list[str] = []
         self.reasons: dict[str, int] = {}
         self.errors: dict[str, int] = {}
         self.end_ns = 0
@@ -363,6 +390,7 @@ class Bidders:
             "ack": list(self.b_ack),
             "seq": list(self.b_seq),
             "status": list(self.b_status),
+            "id": self.b_id,
         }
 
 
@@ -427,6 +455,7 @@ class BidClient:
         group.b_ack.append(0)
         group.b_seq.append(0)
         group.b_status.append(LOST)
+        group.b_id.append(bid_id)
         self.inflight[bid_id] = row
         group.outstanding += 1
         payload = (

@@ -103,6 +103,9 @@ class Format:
     summary: Callable[[Any], Summary | None]  # None before the event exists
     state_bytes: Callable[[Any], bytes]  # canonical: equal states give equal bytes
     restore: Callable[[bytes], State]  # the state ``state_bytes`` encoded (snapshots, copies)
+    # whether a participant of a role may know how many events happened, so that its live-room
+    # cursor can be the journal's seq (``runtime.cursors``); by default only the organiser
+    sees_seq: Callable[[Role], bool] = lambda role: role is Role.BUYER
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""
@@ -114,6 +117,11 @@ class Format:
     def copy(self, state: Any) -> Any:
         """An independent copy of ``state``, through its snapshot encoding."""
         return self.restore(self.state_bytes(state))
+
+    def shown_to(self, state: Any, event: Any, actor: Actor) -> Any | None:
+        """The event as ``actor``'s live room lists it, or None when it is not listed to it: the
+        one rule behind updates, resumes and cursors."""
+        return self.redact(state, event, actor) if self.listed_to(state, event, actor) else None
 
     def listed_to(self, state: Any, event: Any, actor: Actor) -> bool:
         """Whether ``actor``'s live room lists this event (else its effect shows in the view)."""

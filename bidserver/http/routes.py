@@ -117,6 +117,21 @@ async def _room(request: Request, principal: Principal) -> Auction:
     return room
 
 
+async def _counted_from_the_start(request: Request, room: Auction, principal: Principal) -> None:
+    """A bid's answer carries its sender's cursor (``runtime.cursors``), which may count from the
+    first event: an auction loaded from a snapshot reads its older events back first."""
+    start = room.cursors.needs_from(principal.actor, None)
+    if start is None:
+        return
+    try:
+        await request.app.state.services.rooms.hold_from(room, start)
+    except LOAD_ERRORS as exc:
+        log.warning("cannot read auction %.64s back: %s", room.auction_id, exc)
+        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
+    except BROKEN:
+        raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
+
+
 def _view(room: Auction, principal: Principal) -> dict[str, Any]:
     return {"seq": room.state.seq, "view": room.format.view(room.state, principal.actor)}
 
@@ -355,13 +370,16 @@ async def place_bid(request: Request) -> Response:
         return _rate_limited(body.bid_id)
     try:
         room = await _room(request, principal)
+        await _counted_from_the_start(request, room, principal)
     except ApiError as exc:
         if exc.failure is not wire.Failure.JOURNAL_UNAVAILABLE:
             raise
         return _bid_failure(body.bid_id, exc.failure, "not acknowledged; resend the same bid_id")
     command = wire.bid_command(principal.actor, body)
     result = await room.submit(command)
-    answer = wire.bid_result(command.bid_id, result)
+    answer = wire.bid_result(
+        command.bid_id, result, lambda seq: room.cursors.at(principal.actor, seq)
+    )
     if result.failure is not None:
         status = wire.failure_status(result.failure)
     elif result.rejection is not None:

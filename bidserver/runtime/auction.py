@@ -2,8 +2,8 @@
 
 What outlives a change of writer lives here: the format, the durable state, its log and the head
 of its hash chain, the audience of the participants connected to this process, the count of
-commands decided (the fan-out paces itself on it), and what the listing and the snapshots were
-last told. Whether this process writes the event (``room.Room``) or follows it
+commands decided (the fan-out paces itself on it), each participant's cursor, and what the
+listing and the snapshots were last told. Whether this process writes the event (``room.Room``) or follows it
 (``replica.Replica``) is its ``mode``; sockets and HTTP requests hold the ``Auction``, so they stay
 connected when this process takes an event over or hands it back.
 """
@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from ..engine.format import Format, Summary
 from .audience import Audience, AudienceFactory
+from .cursors import Cursors
 from .eventlog import EventLog
 from .journaling import Chain
 from .outcome import Result
@@ -46,6 +47,7 @@ class Auction:
         self.format = fmt
         self.state = state  # durable: what everyone sees
         self.log = log  # the durable events held in memory (all, or those after a snapshot)
+        self.cursors = Cursors(self)  # each participant's position, in what it may see
         self.head = head or Chain()  # the hash chain's last durable entry (seq == state.seq)
         self.decided = 0  # commands decided (or events applied, when followed) so far
         self._mode: Mode | None = None

@@ -80,11 +80,12 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
         raise _Denied(wire.Failure.JOURNAL_BROKEN, detail) from None
     if room is None or not room.format.may_see(room.state, principal.actor):
         raise _Denied(wire.Failure.UNKNOWN_AUCTION)
-    if since is not None:
-        try:  # resuming from before a snapshot: its events are read back from the journal
-            await services.rooms.hold_from(room, since)
+    held_from = room.cursors.needs_from(principal.actor, since)
+    if held_from is not None:
+        try:  # resuming from before a snapshot, or a cursor counted from the first event:
+            await services.rooms.hold_from(room, held_from)  # read back from the journal
         except LOAD_ERRORS as exc:
-            log.warning("cannot read auction %.64s back from seq %d: %s", auction_id, since, exc)
+            log.warning("cannot read auction %.64s back from seq %d: %s", auction_id, held_from, exc)
             raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
         except BROKEN:
             raise _Denied(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None

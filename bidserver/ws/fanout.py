@@ -28,7 +28,9 @@ from .. import wire
 from ..engine.format import Delivery, Format
 from ..engine.values import Actor, Role
 from ..runtime.auction import Auction
+from ..runtime.cursors import Cursors
 from .frames import Outgoing
+from .pacing import Pacing
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +106,16 @@ class QueuedSink:
 class Connection:
     """One participant's socket as the room sees it: who, where frames go, how far it has got."""
 
-    __slots__ = ("actor", "key", "sink", "closed", "seq")
+    __slots__ = ("actor", "key", "sink", "closed", "seq", "shown")
 
     def __init__(self, actor: Actor, sink: Sink) -> None:
         self.actor = actor
         self.key = audience_key(actor)
         self.sink = sink
         self.closed = False
-        self.seq = 0  # the last sequence number this socket has been sent
+        self.seq = 0  # the last (journal) sequence number this socket has been sent
+        self.shown: tuple[msgspec.Raw, msgspec.Raw | None] = (msgspec.Raw(b""), None)  # its
+        # welcome's view and ``you``, until it is in step with its audience (see ``flush``)
 
     def push(self, out: Outgoing) -> None:
         """Never blocks. A socket past its bound is cut off as lagging (it resumes by seq)."""
@@ -131,46 +135,50 @@ class Connection:
 
 
 SLICE = 100  # sockets written per turn of the event loop (see Broadcaster.flush)
-FANOUT_SHARE = 0.5  # while commands come faster than BUSY_RATE per second, at most this share
-BUSY_RATE = 200  # of the time goes to writing sliced updates
 
-def _with_seq(encoded: bytes, seq: int) -> msgspec.Raw:
-    """An encoded event object with its sequence number added (``{...}`` -> ``{...,"seq":n}``)."""
-    return msgspec.Raw(b"%b,\"seq\":%d}" % (encoded[:-1], seq))
+def _with_seq(encoded: bytes, number: int) -> msgspec.Raw:
+    """An encoded event object with its number added (``{...}`` -> ``{...,"seq":n}``)."""
+    return msgspec.Raw(b"%b,\"seq\":%d}" % (encoded[:-1], number))
 
 
-def _listed(fmt: Format, state: Any, event: Any, seq: int, actor: Actor) -> msgspec.Raw | None:
-    shown = fmt.redact(state, event, actor)
-    if shown is None:
-        return None
-    return _with_seq(_encoder.encode(shown), seq)
+def _numbered(
+    pairs: Iterable[tuple[int, bytes]], actor: Actor, cursor: int, cursors: Cursors
+) -> list[msgspec.Raw]:
+    """Listed events (journal seq, encoding) numbered as ``actor`` counts them after ``cursor``:
+    by the journal's seq, or one by one (``runtime.cursors``)."""
+    if cursors.by_seq(actor):
+        return [_with_seq(data, seq) for seq, data in pairs]
+    return [_with_seq(data, number) for number, (_, data) in enumerate(pairs, cursor + 1)]
 
 
-def listed_events(fmt: Format, state: Any, events: Iterable[Any], first_seq: int, actor: Actor):
-    """The events of a range as ``actor`` sees them listed in an update, each with its seq."""
-    out = []
-    for seq, event in enumerate(events, first_seq):
-        if fmt.listed_to(state, event, actor):
-            shown = _listed(fmt, state, event, seq, actor)
-            if shown is not None:
-                out.append(shown)
-    return out
+def listed_events(auction: Auction, actor: Actor, after: int, cursor: int) -> list[msgspec.Raw]:
+    """The events after journal seq ``after`` (where ``actor``'s cursor is ``cursor``) as
+    ``actor``'s live room lists them, each with its number."""
+    fmt, state, held = auction.format, auction.state, auction.log
+    pairs = []
+    for seq, event in enumerate(held.after(after), held.first_after(after)):
+        shown = fmt.shown_to(state, event, actor)
+        if shown is not None:
+            pairs.append((seq, _encoder.encode(shown)))
+    return _numbered(pairs, actor, cursor, auction.cursors)
 
 
 class _Window:
-    """One flush's events after ``since``: listed once per role, and once for their author.
+    """One flush's events after ``since``: encoded once per role, and once for their author.
 
     At a hot close nearly all events are accepted bids, which suppliers and observers do not get
     listed (``Delivery.FOLDED``): one pass picks out the few others, so the cost for them does not
-    grow with the bid rate. Only the buyer's audience encodes every event.
+    grow with the bid rate. Only the buyer's audience encodes every event. Each audience numbers
+    the events it is listed by its own cursor (a cheap splice of the shared encoding).
     """
 
-    def __init__(self, fmt: Format, state: Any, events: list[Any], since: int) -> None:
-        self.fmt = fmt
-        self.state = state
+    def __init__(self, auction: Auction, events: list[Any], since: int) -> None:
+        self.auction = auction
+        self.fmt = auction.format
+        self.state = auction.state
         self.since = since
         self.events = events  # seq = since + 1 + index
-        self._shared: dict[Role, tuple[list[int], list[msgspec.Raw]]] = {}
+        self._shared: dict[Role, tuple[list[int], list[bytes]]] = {}
         self._rare: list[tuple[int, Any]] | None = None
         self._personal: dict[str, list[tuple[int, Any]]] | None = None
 
@@ -184,7 +192,7 @@ class _Window:
             ]
         return self._rare
 
-    def shared(self, role: Role) -> tuple[list[int], list[msgspec.Raw]]:
+    def shared(self, role: Role) -> tuple[list[int], list[bytes]]:
         """(seqs, encoded events) listed to a participant of ``role`` who authored none of them."""
         found = self._shared.get(role)
         if found is None:
@@ -193,12 +201,10 @@ class _Window:
             pairs = enumerate(self.events, self.since + 1) if role is Role.BUYER else self._rare_events()
             seqs, encoded = [], []
             for seq, event in pairs:
-                if not fmt.listed_to(state, event, actor):
-                    continue
-                shown = _listed(fmt, state, event, seq, actor)
+                shown = fmt.shown_to(state, event, actor)
                 if shown is not None:
                     seqs.append(seq)
-                    encoded.append(shown)
+                    encoded.append(_encoder.encode(shown))
             found = self._shared[role] = (seqs, encoded)
         return found
 
@@ -212,45 +218,58 @@ class _Window:
                     self._personal.setdefault(author, []).append((seq, event))
         return self._personal.get(supplier, ())
 
-    def for_actor(self, actor: Actor, since: int) -> list[msgspec.Raw]:
-        """The listed events after ``since`` (>= the window's start) for one audience."""
+    def for_actor(self, actor: Actor, since: int, cursor: int) -> list[msgspec.Raw]:
+        """The listed events after journal seq ``since`` (>= the window's start) for one
+        audience, whose cursor there is ``cursor``."""
         seqs, encoded = self.shared(actor.role)
         start = bisect.bisect_right(seqs, since)
         own = self.personal(actor.party) if actor.role is Role.SUPPLIER else ()
-        if not own:
-            return encoded[start:] if start else encoded
-        fmt, state = self.fmt, self.state
-        merged = dict(zip(seqs[start:], encoded[start:]))
-        for seq, event in own:
-            if seq <= since:
-                continue
-            shown = _listed(fmt, state, event, seq, actor) if fmt.listed_to(state, event, actor) else None
-            if shown is None:
-                merged.pop(seq, None)
-            else:
-                merged[seq] = shown
-        return [merged[seq] for seq in sorted(merged)]
+        pairs: Iterable[tuple[int, bytes]] = zip(seqs[start:], encoded[start:])
+        if own:
+            fmt, state = self.fmt, self.state
+            merged = dict(pairs)
+            for seq, event in own:
+                if seq <= since:
+                    continue
+                shown = fmt.shown_to(state, event, actor)
+                if shown is None:
+                    merged.pop(seq, None)
+                else:
+                    merged[seq] = _encoder.encode(shown)
+            pairs = sorted(merged.items())
+        return _numbered(pairs, actor, cursor, self.auction.cursors)
 
 
 class _Audience:
-    __slots__ = ("actor", "conns", "flushed_seq")
+    __slots__ = ("actor", "conns", "flushed_seq", "cursor", "view", "you")
 
-    def __init__(self, actor: Actor, flushed_seq: int) -> None:
+    def __init__(
+        self, actor: Actor, flushed_seq: int, cursor: int, view: msgspec.Raw, you: msgspec.Raw | None
+    ) -> None:
         self.actor = actor
         self.conns: set[Connection] = set()
         self.flushed_seq = flushed_seq  # every socket of the audience has all events up to here
+        # what those sockets were last shown: their cursor, the view and ``you``
+        self.cursor = cursor
+        self.view = view
+        self.you = you
+
+
+def _same(a: msgspec.Raw | None, b: msgspec.Raw | None) -> bool:
+    return a is b or (a is not None and b is not None and a == b)
 
 
 class Broadcaster:
     """The participants of one auction connected to this process (``runtime.audience.Audience``),
     and conflated, encode-once publication of updates.
 
-    Conflation: after a batch the room calls ``publish``; audiences are flushed at once when the
-    last flush is at least ``interval_s`` old or the batch holds an urgent event (a close, an
-    extension, an award...), otherwise at the end of the interval. A flush sends each audience one
-    ``update`` with what changed since its last flush and the newest view, so a watcher gets at
-    most one update per interval, always the newest board, and never misses a close, an extension
-    or an award; a supplier's ``you`` carries its exact rank.
+    Conflation: after a batch the room calls ``publish``. While the room is quiet, audiences are
+    flushed at once; while the previous update is still being written, the next one follows when
+    it is done; during a burst of bids, at most once per ``interval_s`` (``pacing.Pacing``).
+    Urgent events (a close, an extension, an award...) go out at once. A flush sends each audience
+    one ``update`` with what changed since its last flush and the newest view, so a watcher always
+    gets the newest board and never misses a close, an extension or an award; a supplier's
+    ``you`` carries its exact rank.
     """
 
     def __init__(self, auction: Auction, now_ms: Callable[[], int], *, interval_s: float = 0.05) -> None:
@@ -258,15 +277,13 @@ class Broadcaster:
         self._format = auction.format
         self._now_ms = now_ms
         self._activity_at_start = 0
-        self._interval = interval_s
+        self._pacing = Pacing(interval_s)
         self._audiences: dict[AudienceKey, _Audience] = {}
-        self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self._views: dict[Role, tuple[int, msgspec.Raw]] = {}
         self._jobs: collections.deque[tuple[Outgoing, list[Connection], int]] = collections.deque()
         self._again = False  # published while a flush was still being written
         self._job_started = 0.0
-        self._rest_until = float("-inf")  # no flush before (but urgent events) after a long one
         self._again_urgent = False
 
     def __len__(self) -> int:
@@ -277,12 +294,14 @@ class Broadcaster:
             yield from audience.conns
 
     def _view(self, state: Any, role: Role) -> msgspec.Raw:
-        """The role's shared view at the current seq, encoded once."""
+        """The role's shared view at the current seq, encoded once (the same object as before
+        while its bytes do not change, so that audiences compare views by identity)."""
         cached = self._views.get(role)
         if cached is None or cached[0] != state.seq:
-            cached = self._views[role] = (
-                state.seq, msgspec.Raw(_encoder.encode(self._format.audience_view(state, role)))
-            )
+            view = msgspec.Raw(_encoder.encode(self._format.audience_view(state, role)))
+            if cached is not None and cached[1] == view:
+                view = cached[1]
+            cached = self._views[role] = (state.seq, view)
         return cached[1]
 
     def _you(self, state: Any, actor: Actor) -> msgspec.Raw | None:
@@ -290,11 +309,13 @@ class Broadcaster:
         return None if you is None else msgspec.Raw(_encoder.encode(you))
 
     def join(self, conn: Connection, since: int | None) -> None:
-        """Welcome, then (when resuming) everything after ``since``; synchronous, so no update
-        published by the room can slip between the snapshot and the subscription."""
-        state, log_events = self._auction.state, self._auction.log
+        """Welcome, then (when resuming) everything listed after cursor ``since``; synchronous, so
+        no update published by the room can slip between the snapshot and the subscription."""
+        auction = self._auction
+        state, cursors = auction.state, auction.cursors
         now = self._now_ms()
         actor = conn.actor
+        cursor = cursors.at(actor, state.seq)
         view = self._view(state, actor.role)
         you = self._you(state, actor)
         conn.push_message(
@@ -303,24 +324,25 @@ class Broadcaster:
                 role=actor.role.value,
                 party=actor.party,
                 server_time=now,
-                seq=state.seq,
+                seq=cursor,
                 view=view,
                 you=you,
             )
         )
-        if since is not None and 0 <= since < state.seq:
-            first = log_events.first_after(since)
-            events = listed_events(self._format, state, log_events.after(since), first, actor)
+        if since is not None and 0 <= since < cursor:
+            events = listed_events(auction, actor, cursors.seq_of(actor, since), since)
+            first = max(since, cursors.at(actor, auction.log.base)) + 1  # held from there on
             conn.push_message(
                 wire.Update(
-                    first_seq=first, seq=state.seq, server_time=now, events=events,
+                    first_seq=first, seq=cursor, server_time=now, events=events,
                     view=view, you=you,
                 )
             )
         conn.seq = state.seq
+        conn.shown = (view, you)
         audience = self._audiences.get(conn.key)
         if audience is None:
-            audience = self._audiences[conn.key] = _Audience(actor, state.seq)
+            audience = self._audiences[conn.key] = _Audience(actor, state.seq, cursor, view, you)
         audience.conns.add(conn)
 
     def leave(self, conn: Connection) -> None:
@@ -344,8 +366,8 @@ class Broadcaster:
 
     def _schedule(self, urgent: bool) -> None:
         loop = asyncio.get_running_loop()
-        due = max(self._last_flush + self._interval, self._rest_until)
-        if urgent or loop.time() >= due:
+        due = self._pacing.due(loop.time(), self._auction.decided, urgent)
+        if due <= loop.time():
             self.flush()
         elif self._timer is None:
             self._timer = loop.call_at(due, self.flush)
@@ -364,8 +386,10 @@ class Broadcaster:
         if self._jobs:
             self._again = True
             return
-        self._last_flush = asyncio.get_running_loop().time()
-        state, log_events = self._auction.state, self._auction.log
+        started = asyncio.get_running_loop().time()
+        self._pacing.flushed(started)
+        auction = self._auction
+        state, log_events, cursors = auction.state, auction.log, auction.cursors
         seq = state.seq
         pending = [a for a in self._audiences.values() if a.flushed_seq < seq and a.conns]
         if not pending:
@@ -373,55 +397,64 @@ class Broadcaster:
         now = self._now_ms()
         since = min(a.flushed_seq for a in pending)
         since = max(since, log_events.base)  # nobody flushed is behind what is held
-        window = _Window(self._format, state, log_events.after(since), since)
+        window = _Window(auction, log_events.after(since), since)
         for audience in pending:
             actor = audience.actor
             flushed = audience.flushed_seq
             view = self._view(state, actor.role)
             you = self._you(state, actor)
-            out = Outgoing(
-                wire.encode(
-                    wire.Update(
-                        first_seq=flushed + 1,
-                        seq=seq,
-                        server_time=now,
-                        events=window.for_actor(actor, flushed),
-                        view=view,
-                        you=you,
-                    )
-                )
-            )
+            cursor = cursors.at(actor, seq)
             targets = []
             for conn in audience.conns:
                 if conn.seq == flushed:
                     targets.append(conn)
                 elif conn.seq < seq:  # joined between two flushes: its own catch-up
-                    conn.push_message(
-                        wire.Update(
-                            first_seq=conn.seq + 1,
-                            seq=seq,
-                            server_time=now,
-                            events=window.for_actor(actor, conn.seq)
-                            if conn.seq >= since
-                            else listed_events(
-                                self._format, state, log_events.after(conn.seq),
-                                log_events.first_after(conn.seq), actor,
-                            ),
-                            view=view,
-                            you=you,
-                        )
-                    )
+                    self._catch_up(conn, window, view, you, now)
                 conn.seq = seq
             audience.flushed_seq = seq
+            if cursor == audience.cursor and _same(view, audience.view) and _same(you, audience.you):
+                continue  # nothing this audience may see has changed: nothing to tell it
+            out = Outgoing(
+                wire.encode(
+                    wire.Update(
+                        first_seq=audience.cursor + 1,
+                        seq=cursor,
+                        server_time=now,
+                        events=window.for_actor(actor, flushed, audience.cursor),
+                        view=view,
+                        you=you,
+                    )
+                )
+            )
+            audience.cursor, audience.view, audience.you = cursor, view, you
             if len(targets) <= SLICE and not self._jobs:
                 for conn in targets:
                     conn.push(out)
             else:
                 self._jobs.append((out, targets, 0))
         if self._jobs:
-            self._job_started = self._last_flush
+            self._job_started = started
             self._activity_at_start = self._auction.decided
             asyncio.get_running_loop().call_soon(self._deliver)
+
+    def _catch_up(
+        self, conn: Connection, window: _Window, view: msgspec.Raw, you: msgspec.Raw | None, now: int
+    ) -> None:
+        """An update for a socket that joined between two flushes, from what its welcome showed."""
+        auction, actor = self._auction, conn.actor
+        cursors, seq = auction.cursors, auction.state.seq
+        shown_at, cursor = cursors.at(actor, conn.seq), cursors.at(actor, seq)
+        if cursor == shown_at and _same(view, conn.shown[0]) and _same(you, conn.shown[1]):
+            return
+        events = (
+            window.for_actor(actor, conn.seq, shown_at) if conn.seq >= window.since
+            else listed_events(auction, actor, conn.seq, shown_at)
+        )
+        conn.push_message(
+            wire.Update(
+                first_seq=shown_at + 1, seq=cursor, server_time=now, events=events, view=view, you=you,
+            )
+        )
 
     def _deliver(self) -> None:
         budget = SLICE
@@ -440,12 +473,10 @@ class Broadcaster:
         if jobs:
             loop.call_soon(self._deliver)
             return
-        # While bids come fast, a long delivery is followed by as long a rest (FANOUT_SHARE of the
-        # time at most): the bids' path keeps its share of the process however many watchers.
-        now = loop.time()
-        took = now - self._job_started
-        if self._auction.decided - self._activity_at_start > took * BUSY_RATE:
-            self._rest_until = now + took * (1 - FANOUT_SHARE) / FANOUT_SHARE
+        # During a burst, a long delivery is followed by a rest: bidding keeps its share.
+        self._pacing.delivered(
+            self._job_started, loop.time(), self._auction.decided - self._activity_at_start
+        )
         if self._again:
             self._again = False
             urgent, self._again_urgent = self._again_urgent, False

@@ -95,7 +95,10 @@ class Session:
 
     def _answer(self, command: PlaceBid, result: Result) -> None:
         self.in_flight -= 1
-        self.conn.push_message(wire.bid_result(command.bid_id, result))
+        actor, cursors = self.conn.actor, self.room.cursors
+        self.conn.push_message(
+            wire.bid_result(command.bid_id, result, lambda seq: cursors.at(actor, seq))
+        )
         if self.paused and self.in_flight <= self.max_in_flight // 2:
             self.paused = False
             self._resume()

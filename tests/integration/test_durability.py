@@ -89,10 +89,25 @@ def _expected_board(recorded: list[dict], later_bids: list[dict]) -> list[dict]:
 
 def _listed_to(role: str, events: list[dict]) -> list[dict]:
     """Journal events as a resumed client of ``role`` must get them listed (suppliers: all but
-    plain accepted bids; nobody here is invited after the start)."""
+    plain accepted bids and invitations)."""
     if role == "buyer":
         return events
-    return [e for e in events if e["type"] != "bid_accepted" or e.get("entered_by") is not None]
+    return [e for e in events if e["type"] != "supplier_invited"
+            and (e["type"] != "bid_accepted" or e.get("entered_by") is not None)]
+
+
+def _cursor(role: str, journal: list[dict], seq: int) -> int:
+    """A client's cursor at journal seq ``seq``: the buyer's is the seq, a supplier's counts the
+    events listed to it (it must not learn how many others were invited or bid)."""
+    return seq if role == "buyer" else len(_listed_to(role, journal[:seq]))
+
+
+def _listed_as(role: str, journal: list[dict], since: int) -> list[dict]:
+    """What a client of ``role`` resuming at cursor ``since`` is listed, numbered by its cursor."""
+    listed = _listed_to(role, journal)
+    if role == "buyer":
+        return [e for e in listed if e["seq"] > since]
+    return [dict(e, seq=number) for number, e in enumerate(listed, 1) if number > since]
 
 
 async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redis_server):
@@ -136,13 +151,18 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
                     return e
         return None
 
-    def acked_after(seq: int) -> int:
-        return sum(1 for b in bidders for _, s in b.acked.values() if s > seq)
+    def acked_after_extension() -> int:  # bid results carry the supplier's cursor, which
+        count = 0  # the extension moved (listed to every supplier, the bids to none)
+        for b in bidders:
+            listed = [e for m in b.client.messages if m["type"] == "update" for e in m["events"]]
+            at = next((e["seq"] for e in listed if e["type"] == "lot_extended"), None)
+            count += 0 if at is None else sum(1 for _, s in b.acked.values() if s >= at)
+        return count
 
     extended = await wait_until(extension, 20, "a soft-close extension")
     assert (extended["end_at"], extended["cause"], extended["extensions"]) == (
         original_end + EXTENSION_MS, "soft_close", 1)
-    await wait_until(lambda: acked_after(extended["seq"]) >= 60 and bidders[2].in_flight() == 0
+    await wait_until(lambda: acked_after_extension() >= 60 and bidders[2].in_flight() == 0
                      and len(bidders[2].answers) == 30, 20, "bids after the extension")
 
     # What the clients saw, recorded before the kill: the buyer's board and end over HTTP and in
@@ -170,12 +190,14 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
     head = after["seq"]
     assert history["seq"] == head
     rows = {row["bid_id"]: row for row in history["bids"]}
+    journal = await journal_events(redis_server.url, auction_id)
 
-    # Every acknowledged bid is there, with the same amount and seq; the rest of the journal's
-    # bids are bids that were sent and never answered (in flight at the kill): they may or may
-    # not have landed, but nothing else may appear.
+    # Every acknowledged bid is there, with the same amount and seq (as its supplier's cursor
+    # counts it); the rest of the journal's bids are bids that were sent and never answered (in
+    # flight at the kill): they may or may not have landed, but nothing else may appear.
     lost = {b: v for b, v in acked.items()
-            if b not in rows or (rows[b]["supplier"], rows[b]["amount"], rows[b]["seq"]) != v}
+            if b not in rows or (rows[b]["supplier"], rows[b]["amount"],
+                                 _cursor("supplier", journal, rows[b]["seq"])) != v}
     assert not lost, f"{len(lost)} of {len(acked)} acknowledged bids lost or changed, e.g. " + str(
         dict(list(lost.items())[:3]))
     unexplained = {b for b in rows if b not in acked and b not in unanswered}
@@ -190,7 +212,6 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
                     e["seq"], e["supplier"], e["amount"])
 
     # The journal itself: one event per seq, 1..head, nothing skipped or doubled.
-    journal = await journal_events(redis_server.url, auction_id)
     assert [e["seq"] for e in journal] == list(range(1, head + 1))
     assert [e for e in journal if e["type"] == "lot_extended"] == [extended]
     # Moved by a bid inside the window (bid and extension are decided together, at one time).
@@ -218,16 +239,18 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
     plans = [
         ("buyer", BUYER, last_seqs["buyer"]),
         *(("supplier", s, last_seqs[s]) for s in SUPPLIERS),
-        ("buyer", BUYER, seq_at_open), ("supplier", S1, seq_at_open),  # and from before it all
+        ("buyer", BUYER, seq_at_open),  # and from before it all
+        ("supplier", S1, _cursor("supplier", journal, seq_at_open)),
     ]
     for role, party, since in plans:
         client = await LiveClient(server, auction_id, token(role, party)).connect(since=since)
         welcome = client.messages[0]
-        assert welcome["seq"] == head
-        expected = _listed_to(role, [e for e in journal if e["seq"] > since])
-        if since < head:
+        now_at = _cursor(role, journal, head)
+        assert welcome["seq"] == now_at
+        expected = _listed_as(role, journal, since)
+        if since < now_at:
             catch_up = await client.wait_for(lambda m: m["type"] == "update")
-            assert (catch_up["first_seq"], catch_up["seq"]) == (since + 1, head)
+            assert (catch_up["first_seq"], catch_up["seq"]) == (since + 1, now_at)
             assert catch_up["events"] == expected, (role, party, since)
         else:
             assert expected == []
@@ -241,9 +264,9 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
     for (role, party, since), client in resumed.items():
         listed = [e for m in client.messages if m["type"] == "update" for e in m["events"]]
         assert [e["seq"] for e in listed] == sorted({e["seq"] for e in listed})
-        if since == seq_at_open:
+        if since == _cursor(role, journal, seq_at_open):
             assert [e for e in listed if e["type"] == "lot_extended"] == [
-                e for e in journal if e["type"] == "lot_extended"]
+                e for e in _listed_as(role, journal, 0) if e["type"] == "lot_extended"]
 
     # Bids whose answer died with the server: a resend of the same id tells the outcome (the
     # original one if it landed; else it is decided now, for the first time).
@@ -253,27 +276,38 @@ async def test_kill_9_mid_bidding_loses_no_acknowledged_bid(server_factory, redi
             again = await client.bid("L1", bidder.sent[bid_id], bid_id)
             assert again["status"] == "accepted", again
             if bid_id in rows:
-                assert (again["duplicate"], again["seq"]) == (True, rows[bid_id]["seq"]), again
+                original = _cursor("supplier", journal, rows[bid_id]["seq"])
+                assert (again["duplicate"], again["seq"]) == (True, original), again
             else:
-                assert again["duplicate"] is False and again["seq"] > head, again
+                assert again["duplicate"] is False, again
+                assert again["seq"] == _cursor("supplier", journal, head), again
 
     # And then live again: every resumed client's updates chain on from its catch-up, with no
     # gap and no repeat, and list exactly the journal's events.
     s1 = resumed[("supplier", S1, last_seqs[S1])]
     new_bid = await s1.bid("L1", min(a for s, a in sent.values() if s == S1) - 1000)
     assert new_bid["status"] == "accepted" and new_bid["duplicate"] is False, new_bid
-    final = new_bid["seq"]
     journal = await journal_events(redis_server.url, auction_id)
+    final = journal[-1]["seq"]
+    assert journal[-1]["bid_id"] == new_bid["bid_id"]
     assert [e["seq"] for e in journal] == list(range(1, final + 1))
+    assert new_bid["seq"] == _cursor("supplier", journal, final)
     for (role, party, since), client in resumed.items():
-        await client.wait_for(lambda m: m["type"] == "update" and m["seq"] >= final)
-        updates = [m for m in client.messages if m["type"] == "update" and m["seq"] > head]
-        assert updates[0]["first_seq"] == head + 1, (role, party, since)
+        if role == "buyer":
+            await client.wait_for(lambda m: m["type"] == "update" and m["seq"] >= final)
+        elif party == S1:  # its own bid: in "you" (other suppliers see it only if it moves them)
+            await client.wait_for(lambda m: m["type"] == "update" and m["you"]["lots"][0].get(
+                "best") == journal[-1]["amount"])
+        updates = [m for m in client.messages if m["type"] == "update"]
+        if not updates:
+            assert since == _cursor(role, journal, final), (role, party, since)
+            continue
+        assert updates[0]["first_seq"] == since + 1, (role, party, since)
         for previous, update in zip(updates, updates[1:]):
             assert update["first_seq"] == previous["seq"] + 1, (role, party, since)
-        assert updates[-1]["seq"] == final
+        assert updates[-1]["seq"] == _cursor(role, journal, final)
         listed = [e for m in updates for e in m["events"]]
-        assert listed == _listed_to(role, journal[head:final]), (role, party, since)
+        assert listed == _listed_as(role, journal, since), (role, party, since)
     for client in (*resumed.values(), buyer, *clients):
         await client.close()
 

@@ -205,6 +205,38 @@ async def test_a_resume_from_before_the_snapshot_gets_every_event_it_missed():
     await again.close()
 
 
+async def test_a_suppliers_cursor_is_the_same_after_a_restart_from_a_snapshot():
+    from bidserver.ws.fanout import Connection
+
+    journal, store = MemoryJournal(), MemorySnapshots()
+    rooms, auction_id = await auction_with_bids(journal, store)
+    live = await rooms.get(auction_id)
+    before = {seq: live.cursors.at(S1, seq) for seq in range(live.state.seq + 1)}
+    await rooms.close()
+    again, auction = await reload(journal, store)
+    assert auction.log.base == 30
+    with pytest.raises(LookupError):  # counted from the first event: not held yet
+        auction.cursors.at(S1, auction.state.seq)
+    start = auction.cursors.needs_from(S1, None)
+    assert start == 0 and auction.cursors.needs_from(BUYER, None) is None
+    await again.hold_from(auction, start)  # what the live room does first for a supplier
+    assert {seq: auction.cursors.at(S1, seq) for seq in before} == before
+    frames = []
+
+    class Sink:
+        def write(self, out) -> bool:
+            frames.append(msgspec.json.decode(out.text))
+            return True
+
+        def close_soon(self, code, reason) -> None: ...
+
+    auction.audience.join(Connection(S1, Sink()), since=0)
+    welcome, update = frames
+    assert welcome["seq"] == before[auction.state.seq] == update["seq"] == len(update["events"])
+    assert [e["seq"] for e in update["events"]] == list(range(1, welcome["seq"] + 1))
+    await again.close()
+
+
 async def test_a_resume_refuses_journal_entries_that_do_not_lead_to_the_snapshot():
     journal, store = MemoryJournal(), MemorySnapshots()
     rooms, auction_id = await auction_with_bids(journal, store)

@@ -58,7 +58,9 @@ async def test_each_audience_is_encoded_once_and_each_supplier_gets_its_exact_ra
         amount = 9_000 - 10 * i
         amounts[who.party].append(amount)
         assert (await room.submit(bid(who, amount, f"b{i}"))).ok
-    assert len(a1.frames) == len(a2.frames) == len(b.frames) == len(watcher.frames) == 11
+    assert len(b.frames) == len(watcher.frames) == 11
+    # Rank only: s2's first bid, before s1 had bid, changed nothing s1 may see (no update).
+    assert len(a1.frames) == len(a2.frames) == 10
     # The same Outgoing object (one encoding, one frame) for every socket of one audience.
     assert all(x is y for x, y in zip(a1.frames, a2.frames) if x.data.startswith(b'{"type":"update"'))
     for sink, party in ((a1, "s1"), (b, "s2")):
@@ -91,34 +93,52 @@ async def test_join_with_since_sends_everything_listed_after_it(since):
     room = await open_room()
     for i in range(3):
         await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))
-    _, sink = join(room, S2, since)
+    _, sink = join(room, OBSERVER, since)  # an observer's cursor is the journal's seq
     welcome, update = sink.messages()
     assert welcome["type"] == "welcome" and welcome["seq"] == room.state.seq
     assert update["first_seq"] == since + 1 and update["seq"] == room.state.seq
     expected = [
         seq for seq in range(since + 1, room.state.seq + 1)
         if not isinstance(room.log.range(seq, 1)[0], SupplierInvited)
-        and not isinstance(room.log.range(seq, 1)[0], BidAccepted)  # bids are in the view and "you"
+        and not isinstance(room.log.range(seq, 1)[0], BidAccepted)  # bids are in the view
     ]
     assert [e["seq"] for e in update["events"]] == expected
     await room.stop()
 
 
-async def test_watchers_get_conflated_updates_and_urgent_events_at_once():
-    room = await open_room(interval_s=60.0)  # a long interval: only urgent events flush
+@pytest.mark.parametrize("since", [0, 1])
+async def test_a_suppliers_cursor_counts_only_what_it_is_listed(since):
+    room = await open_room()
+    for i in range(3):
+        await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))
+    _, sink = join(room, S2, since)
+    welcome, update = sink.messages()
+    # Listed to s2: the auction's creation and its opening; not the invitations, not the bids.
+    assert welcome["seq"] == 2 and welcome["view"]["seq"] is None
+    assert (update["first_seq"], update["seq"]) == (since + 1, 2)
+    listed = [(e["seq"], e["type"]) for e in update["events"]]
+    assert listed == [(1, "auction_created"), (2, "auction_opened")][since:]
+    assert len(join(room, S2, 2)[1].frames) == 1  # up to date: the welcome alone
+    await room.stop()
+
+
+async def test_a_quiet_room_updates_at_once_a_burst_is_conflated_urgent_events_never_wait():
+    room = await open_room(interval_s=60.0)  # a long interval: only what is not held flushes
     _, sink = join(room, OBSERVER)
     first = room.state.seq
-    for i in range(5):
+    for i in range(3):  # one at a time: the room is quiet, each goes out at once
         assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
-    updates = sink.messages()[1:]
-    # The first batch after a quiet period goes out at once; the next ones wait for the interval.
-    assert len(updates) == 1 and updates[0]["seq"] == first + 1
+    assert [u["seq"] for u in sink.messages()[1:]] == [first + 1, first + 2, first + 3]
+    room.auction.decided += 100_000  # as if a burst of bids had just been decided
+    for i in range(3, 6):
+        assert (await room.submit(bid(S1 if i % 2 else S2, 9_000 - 10 * i, f"b{i}"))).ok
+    assert len(sink.frames) == 4  # held for the next slot, a minute away
     assert (await room.submit(ExtendAuction(actor=BUYER, at=0, by_ms=1000))).ok  # urgent
     last = sink.messages()[-1]
-    assert len(sink.frames) == 3
-    assert last["first_seq"] == first + 2 and last["seq"] == room.state.seq
+    assert len(sink.frames) == 5
+    assert last["first_seq"] == first + 4 and last["seq"] == room.state.seq
     assert [e["type"] for e in last["events"]] == ["lot_extended"]  # the bids are in the view
-    assert last["view"]["lots"][0]["leading_price"] == 9_000 - 40
+    assert last["view"]["lots"][0]["leading_price"] == 9_000 - 50
     await room.stop()
 
 
@@ -135,8 +155,8 @@ async def test_the_buyer_gets_every_event():
 
 async def test_a_lagging_socket_is_cut_off_and_stalls_nobody():
     room = await open_room()
-    fast_conn, fast = join(room, S2)
-    slow_conn, slow = join(room, S2, limit=3)
+    fast_conn, fast = join(room, OBSERVER)
+    slow_conn, slow = join(room, OBSERVER, limit=3)
     for i in range(10):
         assert (await room.submit(bid(S1, 9_000 - 10 * i, f"b{i}"))).ok
     assert len(fast.frames) == 11
@@ -175,8 +195,8 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
 async def test_queued_sink_drains_in_order_and_closes_a_laggard_with_4408():
     room = await open_room()
     fast_sock, slow_sock = FastSocket(), SlowSocket()
-    fast = Connection(S1, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
-    slow = Connection(S1, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
+    fast = Connection(OBSERVER, QueuedSink(fast_sock.send, fast_sock.close, limit=4))
+    slow = Connection(OBSERVER, QueuedSink(slow_sock.send, slow_sock.close, limit=4))
     for conn in (fast, slow):
         room.auction.audience.join(conn, None)
     for i in range(8):
@@ -230,11 +250,11 @@ async def test_while_bids_pour_in_a_long_delivery_is_followed_by_a_rest(monkeypa
     assert (await room.submit(bid(S1, 9_000, "b0"))).ok
     room.auction.decided += 10_000  # as if thousands of bids were decided during the delivery
     await wait_for(lambda: all(len(s.frames) == 2 for s in sinks))
-    assert room.auction.audience._rest_until > float("-inf")  # a rest as long as the delivery
+    assert room.auction.audience._pacing.rest_until > float("-inf")  # a rest as long as the delivery
     quiet_room = await open_room()
     quiet = [join(quiet_room, OBSERVER)[1] for _ in range(5)]
     assert (await quiet_room.submit(bid(S1, 9_000, "b0"))).ok
     await wait_for(lambda: all(len(s.frames) == 2 for s in quiet))
-    assert quiet_room.auction.audience._rest_until == float("-inf")  # nothing to make room for
+    assert quiet_room.auction.audience._pacing.rest_until == float("-inf")  # nothing to make room for
     await room.stop()
     await quiet_room.stop()

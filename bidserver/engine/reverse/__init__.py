@@ -18,7 +18,7 @@ from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierE
 from .values import SYSTEM, Actor, AuctionConfig
 from .views import (
     AuctionView, LotView, RankEntry, YouView, audience_view, may_see, next_deadline, personal_to,
-    ranking, redact, view_for, you, you_view,
+    ranking, redact, sees_seq, view_for, you, you_view,
 )
 
 
@@ -58,6 +58,7 @@ FORMAT = Format(
     summary=summary,
     state_bytes=state_bytes,
     restore=restore,
+    sees_seq=sees_seq,
 )
 
 __all__ = [

@@ -77,7 +77,7 @@ class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     decrement: Decrement
     soft_close: SoftClose | None
     start_at: int | None
-    seq: int
+    seq: int | None  # the journal's, to the roles that may know it (``sees_seq``), else None
     your_role: str
     your_alias: str | None = None
     participants: int | None = None
@@ -101,6 +101,15 @@ def next_deadline(state: AuctionState) -> int | None:
         ends = [lot.end_at for lot in state.lots.values() if lot.phase is LotPhase.OPEN]
         return min(ends) if ends else None
     return None
+
+
+def sees_seq(role: Role) -> bool:
+    """Whether a participant of ``role`` may know how many events the auction has had: the buyer,
+    and observers (they act for the buyer's organisation and see the participants and the board).
+    Not a supplier: the journal's seq counts the invitations and every other supplier's bids, and
+    EU Art. 35 lets the number of participants be shown only where announced; a supplier's
+    live-room cursor counts only the events it is listed (``runtime.cursors``)."""
+    return role is not Role.SUPPLIER
 
 
 def may_see(state: AuctionState, actor: Actor) -> bool:
@@ -246,7 +255,7 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
         decrement=config.decrement,
         soft_close=config.soft_close,
         start_at=config.start_at,
-        seq=state.seq,
+        seq=state.seq if sees_seq(actor.role) else None,
         your_role=actor.role.value,
         your_alias=state.suppliers[actor.party].alias if supplier and personal else None,
         participants=(
