@@ -176,8 +176,13 @@ async def _trim_awards_forever(journal: RedisJournal) -> None:
             log.warning("awards trim failed: %s", exc)
 
 
+class ServeRefused(Exception):
+    """Why ``serve`` cannot start, in one line that says what to do (the CLI prints just that)."""
+
+
 def serve(settings: Settings) -> None:
-    """Run the server until interrupted (what ``bidserver serve`` does)."""
+    """Run the server until interrupted (what ``bidserver serve`` does); ``ServeRefused`` if
+    it cannot start."""
     import uvicorn
 
     from .ws.transport import protocol_class
@@ -187,13 +192,22 @@ def serve(settings: Settings) -> None:
     )
     embedded = None
     if not settings.redis_url:
-        from .store.embedded import EmbeddedRedis
+        from .store.embedded import DataDirInUse, EmbeddedRedis
 
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        embedded.start()
-        settings = settings.with_redis_url(embedded.url)
-        log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
+        embedded = EmbeddedRedis.of_data_dir(settings.data_dir)
+        try:  # first: a second server on this data dir must change nothing
+            embedded.lock()
+        except DataDirInUse as exc:
+            owner = f"bidserver pid {exc.pid}" if exc.pid is not None else "another bidserver"
+            raise ServeRefused(
+                f"data directory {settings.data_dir} is in use by {owner}; "
+                "stop that server first, or pass another --data-dir"
+            ) from None
     try:
+        if embedded is not None:
+            embedded.start()
+            settings = settings.with_redis_url(embedded.url)
+            log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
         inherited = os.environ.get(LISTEN_FD_ENV)
         if inherited:  # a worker of `serve --workers N`: the supervisor bound the socket
             sock = socket.socket(fileno=int(inherited))

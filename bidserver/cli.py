@@ -64,10 +64,13 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         log_level=log_level.lower() if log_level else None,
     )
     from . import logs
-    from .app import serve as run  # lazily: `token` and `--help` need no web stack
+    from .app import ServeRefused, serve as run  # lazily: `token` and `--help` need no web stack
 
     logs.install()
-    run(settings)
+    try:
+        run(settings)
+    except ServeRefused as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 @main.command()

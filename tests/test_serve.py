@@ -74,6 +74,64 @@ def test_kill_9_of_serve_takes_its_embedded_redis_down_too(tmp_path):
     _wait(lambda: not alive(pid), what="the embedded Redis to follow its parent")
 
 
+BUYER = {"authorization": f"Bearer {token('buyer', 'org-1')}"}
+CONFIG = {"title": "t", "currency": "EUR", "duration_ms": 60_000,
+          "decrement": {"kind": "amount", "value": 1},
+          "lots": [{"lot_id": "L1", "title": "l", "ceiling": 100}]}
+
+
+def _create(server: ServerProcess, timeout: float = 5) -> httpx.Response:
+    return httpx.post(f"{server.base_url}/api/auctions", json={"config": CONFIG}, headers=BUYER,
+                      timeout=timeout)
+
+
+def _serve_once(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``bidserver serve`` expected to refuse: its exit status and what it printed."""
+    return subprocess.run(
+        [sys.executable, "-m", "bidserver", "serve", *args],
+        env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY), capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def _embedded_pid(data_dir: Path) -> int:
+    return int((data_dir / "redis" / "embedded.pid").read_text())
+
+
+def test_a_second_serve_on_a_data_dir_in_use_is_refused_in_one_line(tmp_path):
+    data = tmp_path / "data"
+    first = EmbeddedServe("", data)
+    first.start()
+    try:
+        redis_pid = _embedded_pid(data)
+        second = _serve_once("--port", "0", "--data-dir", str(data))
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1, second.stderr
+        assert f"pid {first.proc.pid}" in lines[0] and "in use" in lines[0], lines
+        assert "Traceback" not in second.stderr and second.stdout == ""
+        # The first server and its Redis are untouched: healthy, and writes are durable.
+        assert alive(redis_pid) and _embedded_pid(data) == redis_pid
+        assert httpx.get(f"{first.base_url}/healthz", timeout=5).status_code == 200
+        created = _create(first)
+        assert created.status_code == 201, created.text
+        auction_id = created.json()["view"]["auction_id"]
+
+        first.kill9()  # the lock goes with its owner, however it dies
+        again = EmbeddedServe("", data)
+        again.start()
+        try:
+            assert not alive(redis_pid)  # the old Redis: stopped with its parent, or cleaned up
+            assert _embedded_pid(data) in children(again.proc.pid)
+            got = httpx.get(f"{again.base_url}/api/auctions/{auction_id}", headers=BUYER,
+                            timeout=5)
+            assert got.status_code == 200, got.text
+        finally:
+            again.stop()
+    finally:
+        first.stop()
+
+
 def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tmp_path):
     loose = redis_factory(name="loose", overrides={"appendonly": "no"})
     refused = subprocess.run(
