@@ -192,11 +192,11 @@ def serve(settings: Settings) -> None:
     )
     embedded = None
     if not settings.redis_url:
-        from .store.embedded import DataDirInUse, EmbeddedRedis
+        from .store.embedded import DataDirInUse, EmbeddedRedis, Supervisor
 
-        embedded = EmbeddedRedis.of_data_dir(settings.data_dir)
+        embedded = Supervisor(EmbeddedRedis.of_data_dir(settings.data_dir))
         try:  # first: a second server on this data dir must change nothing
-            embedded.lock()
+            embedded.server.lock()
         except DataDirInUse as exc:
             owner = f"bidserver pid {exc.pid}" if exc.pid is not None else "another bidserver"
             raise ServeRefused(
@@ -204,10 +204,10 @@ def serve(settings: Settings) -> None:
                 "stop that server first, or pass another --data-dir"
             ) from None
     try:
-        if embedded is not None:
+        if embedded is not None:  # started, and started again whenever it dies
             embedded.start()
-            settings = settings.with_redis_url(embedded.url)
-            log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
+            settings = settings.with_redis_url(embedded.server.url)
+            log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
         inherited = os.environ.get(LISTEN_FD_ENV)
         if inherited:  # a worker of `serve --workers N`: the supervisor bound the socket
             sock = socket.socket(fileno=int(inherited))

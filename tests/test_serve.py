@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from tests.integration.harness import JWT_KEY, ServerProcess, token
-from tests.procs import alive, children
+from tests.procs import alive, children, zombies
 
 pytestmark = pytest.mark.slow
 
@@ -130,6 +130,36 @@ def test_a_second_serve_on_a_data_dir_in_use_is_refused_in_one_line(tmp_path):
             again.stop()
     finally:
         first.stop()
+
+
+def test_serve_restarts_its_embedded_redis_when_it_dies(tmp_path):
+    data = tmp_path / "data"
+    server = EmbeddedServe("", data)
+    server.start()
+    try:
+        created = _create(server)
+        assert created.status_code == 201, created.text
+        auction_id = created.json()["view"]["auction_id"]
+        dead = _embedded_pid(data)
+        os.kill(dead, signal.SIGKILL)
+
+        def writes() -> bool:
+            try:
+                return _create(server, timeout=2).status_code == 201
+            except httpx.HTTPError:
+                return False
+
+        _wait(writes, timeout=30, what="writes to succeed again")
+        assert not alive(dead) and zombies(server.proc.pid) == []
+        restarted = _embedded_pid(data)
+        assert restarted != dead and restarted in children(server.proc.pid)
+        assert httpx.get(f"{server.base_url}/healthz", timeout=5).status_code == 200
+        got = httpx.get(f"{server.base_url}/api/auctions/{auction_id}", headers=BUYER, timeout=5)
+        assert got.status_code == 200, got.text  # what was acknowledged before is still there
+        assert "restarting it" in server.log_path.read_text()
+    finally:
+        server.stop()
+    assert server.proc.returncode == 0
 
 
 def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tmp_path):

@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,11 +38,16 @@ import redis
 
 from ..clock import monotonic_s
 
-__all__ = ["DataDirInUse", "EmbeddedRedis", "EmbeddedRedisError", "find_server_executable"]
+__all__ = [
+    "DataDirInUse", "EmbeddedRedis", "EmbeddedRedisError", "Supervisor", "find_server_executable",
+]
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+RESTART_FIRST_S = 0.25  # a dead server's first restart waits this long, doubling ...
+RESTART_MAX_S = 10.0  # ... up to this
+RESTART_STABLE_S = 30.0  # a server that ran this long starts the back-off afresh when it dies
 _MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 
 
@@ -330,3 +336,66 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Supervisor:
+    """Keeps a started ``EmbeddedRedis`` running: when it dies it is reaped (no zombie) and
+    started again, with back-off, each step logged.
+
+    Nothing is lost by the restart: the journal's writes are acknowledged only once fsynced to
+    the AOF (``appendfsync always``), which the new server loads; the journal's clients dial it
+    again on their next call. The watching thread is also the one that starts the new server,
+    and it lives until ``stop``, as ``PR_SET_PDEATHSIG`` requires (see the module's caveat).
+    """
+
+    def __init__(self, server: EmbeddedRedis) -> None:
+        self.server = server
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._starting = threading.Lock()  # a restart and ``stop`` never overlap
+        self._thread = threading.Thread(target=self._watch, name="embedded-redis", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server (``EmbeddedRedisError`` if it cannot start), then watch it."""
+        self.server.start(timeout)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching, then stop the server and release its data directory."""
+        self._stopping.set()
+        with self._starting:
+            self.server.stop(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+
+    def _watch(self) -> None:
+        delay = RESTART_FIRST_S
+        while True:
+            proc = self.server._proc
+            if proc is None:
+                return
+            started = monotonic_s()
+            code = proc.wait()  # reaps it
+            if self._stopping.is_set():
+                return
+            if monotonic_s() - started >= RESTART_STABLE_S:
+                delay = RESTART_FIRST_S
+            log.error("embedded redis pid %s exited (status %s); restarting it in %.2f s",
+                      proc.pid, code, delay)
+            while True:
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, RESTART_MAX_S)
+                with self._starting:
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        self.server.start()
+                    except EmbeddedRedisError as exc:
+                        log.error("embedded redis failed to start (%s); next try in %.2f s",
+                                  exc, delay)
+                        continue
+                self.restarts += 1
+                log.warning("embedded redis restarted: pid %s serving %s",
+                            self.server.pid, self.server.url)
+                break

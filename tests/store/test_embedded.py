@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bidserver.store.embedded import DataDirInUse, EmbeddedRedis, _pid_alive
+from bidserver.store.embedded import DataDirInUse, EmbeddedRedis, Supervisor, _pid_alive
+from tests.procs import zombies
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:
@@ -68,6 +69,35 @@ def test_a_second_owner_is_refused_and_changes_nothing(tmp_path: Path) -> None:
     second.start()  # released: the next owner starts
     assert redis.Redis.from_url(second.url).get("k2") == b"v2"
     second.stop()
+
+
+def test_a_supervised_server_that_dies_is_reaped_and_started_again(tmp_path: Path) -> None:
+    supervisor = Supervisor(EmbeddedRedis(tmp_path / "r"))
+    supervisor.start()
+    try:
+        server = supervisor.server
+        client = redis.Redis.from_url(server.url, socket_timeout=1)
+        client.set("k", "v")
+        for round in (1, 2):  # the second death too: the back-off goes on
+            dead = server.pid
+            os.kill(dead, signal.SIGKILL)
+            assert wait_until(lambda: supervisor.restarts == round and server.running)
+            assert server.pid != dead and not _pid_alive(dead)
+            assert zombies(os.getpid()) == []
+            assert wait_until(lambda: _answers(client))
+            assert client.get("k") == b"v"  # the AOF, loaded again
+        client.close()
+    finally:
+        supervisor.stop()
+    assert not server.running and zombies(os.getpid()) == []
+    EmbeddedRedis(tmp_path / "r").lock()  # released
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
 
 
 ORPHANING_CHILD = """
