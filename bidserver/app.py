@@ -75,7 +75,8 @@ def build_app(
             if not settings.redis_url:
                 raise RuntimeError("build_app needs settings.redis_url (serve() provides one)")
             redis_journal = RedisJournal(
-                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal
+                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal,
+                ping_timeout_s=settings.journal_write_timeout_ms / 1000,
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
@@ -98,7 +99,7 @@ def build_app(
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
             snapshots=snapshots, snapshot_every=settings.snapshot_every, archives=archives,
-            cluster=cluster,
+            cluster=cluster, journal_timeout_s=settings.journal_write_timeout_ms / 1000,
         )
         if cluster is not None:
             await cluster.start(
