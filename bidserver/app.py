@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -193,7 +194,7 @@ def serve(settings: Settings) -> None:
     )
     embedded = None
     if not settings.redis_url:
-        from .store.embedded import DataDirInUse, EmbeddedRedis, Supervisor
+        from .store.embedded import DataDirInUse, EmbeddedRedis, EmbeddedRedisError, Supervisor
 
         embedded = Supervisor(EmbeddedRedis.of_data_dir(settings.data_dir))
         try:  # first: a second server on this data dir must change nothing
@@ -205,18 +206,21 @@ def serve(settings: Settings) -> None:
                 "stop that server first, or pass another --data-dir"
             ) from None
     try:
-        if embedded is not None:  # started, and started again whenever it dies
-            embedded.start()
-            settings = settings.with_redis_url(embedded.server.url)
-            log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
         inherited = os.environ.get(LISTEN_FD_ENV)
         if inherited:  # a worker of `serve --workers N`: the supervisor bound the socket
             sock = socket.socket(fileno=int(inherited))
         else:
-            # Bind first, so ``--port 0`` works and the printed address is the real one.
-            sock = socket.create_server(
-                (settings.host, settings.port), reuse_port=False, backlog=2048
-            )
+            # Bound before anything starts: ``--port 0`` works, the printed address is the real
+            # one, and a port in use is refused with nothing started.
+            sock = _listen(settings.host, settings.port)
+        if embedded is not None:  # started, and started again whenever it dies
+            try:
+                embedded.start()
+            except EmbeddedRedisError as exc:
+                raise ServeRefused(f"the embedded Redis did not start: {exc}") from None
+            settings = settings.with_redis_url(embedded.server.url)
+            log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
+        if not inherited:
             host, port = sock.getsockname()[:2]
             workers = f"; {settings.workers} worker processes" if settings.workers > 1 else ""
             print(
@@ -251,6 +255,22 @@ def serve(settings: Settings) -> None:
 
 
 LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or ``ServeRefused`` saying what to change."""
+    try:
+        return socket.create_server((host, port), reuse_port=False, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeRefused(
+                f"port {port} on {host} is in use; stop the other process, or pass another "
+                "--port (0 picks a free one)"
+            ) from None
+        raise ServeRefused(
+            f"cannot listen on {host} port {port}: {exc.strerror or exc}; pass another --host "
+            "or --port"
+        ) from None
 
 
 def _server_class():

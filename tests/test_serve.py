@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import redis
 
+from bidserver.store.embedded import EmbeddedRedis
 from tests.integration.harness import JWT_KEY, ServerProcess, token
 from tests.procs import alive, children, zombies
 
@@ -160,6 +162,32 @@ def test_serve_restarts_its_embedded_redis_when_it_dies(tmp_path):
     finally:
         server.stop()
     assert server.proc.returncode == 0
+
+
+def _running_in(directory: Path) -> list[int]:
+    """Processes whose working directory is ``directory`` (Redis chdirs into its data dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cwd").resolve() == directory.resolve() and alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_port_in_use_is_one_line_that_says_what_to_do_and_starts_nothing(tmp_path):
+    data = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        refused = _serve_once("--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data))
+    assert refused.returncode != 0
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in lines[0] and "--port" in lines[0], lines
+    assert _running_in(data / "redis") == []  # no embedded Redis left behind
+    EmbeddedRedis.of_data_dir(data).lock()  # nor the data directory held
 
 
 def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tmp_path):
