@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
 import os
@@ -75,7 +76,8 @@ def build_app(
             if not settings.redis_url:
                 raise RuntimeError("build_app needs settings.redis_url (serve() provides one)")
             redis_journal = RedisJournal(
-                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal
+                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal,
+                ping_timeout_s=settings.journal_write_timeout_ms / 1000,
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
@@ -98,7 +100,7 @@ def build_app(
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
             snapshots=snapshots, snapshot_every=settings.snapshot_every, archives=archives,
-            cluster=cluster,
+            cluster=cluster, journal_timeout_s=settings.journal_write_timeout_ms / 1000,
         )
         if cluster is not None:
             await cluster.start(
@@ -176,8 +178,13 @@ async def _trim_awards_forever(journal: RedisJournal) -> None:
             log.warning("awards trim failed: %s", exc)
 
 
+class ServeRefused(Exception):
+    """Why ``serve`` cannot start, in one line that says what to do (the CLI prints just that)."""
+
+
 def serve(settings: Settings) -> None:
-    """Run the server until interrupted (what ``bidserver serve`` does)."""
+    """Run the server until interrupted (what ``bidserver serve`` does); ``ServeRefused`` if
+    it cannot start."""
     import uvicorn
 
     from .ws.transport import protocol_class
@@ -187,21 +194,33 @@ def serve(settings: Settings) -> None:
     )
     embedded = None
     if not settings.redis_url:
-        from .store.embedded import EmbeddedRedis
+        from .store.embedded import DataDirInUse, EmbeddedRedis, EmbeddedRedisError, Supervisor
 
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        embedded.start()
-        settings = settings.with_redis_url(embedded.url)
-        log.info("embedded Redis (AOF, appendfsync always) at %s", embedded.url)
+        embedded = Supervisor(EmbeddedRedis.of_data_dir(settings.data_dir))
+        try:  # first: a second server on this data dir must change nothing
+            embedded.server.lock()
+        except DataDirInUse as exc:
+            owner = f"bidserver pid {exc.pid}" if exc.pid is not None else "another bidserver"
+            raise ServeRefused(
+                f"data directory {settings.data_dir} is in use by {owner}; "
+                "stop that server first, or pass another --data-dir"
+            ) from None
     try:
         inherited = os.environ.get(LISTEN_FD_ENV)
         if inherited:  # a worker of `serve --workers N`: the supervisor bound the socket
             sock = socket.socket(fileno=int(inherited))
         else:
-            # Bind first, so ``--port 0`` works and the printed address is the real one.
-            sock = socket.create_server(
-                (settings.host, settings.port), reuse_port=False, backlog=2048
-            )
+            # Bound before anything starts: ``--port 0`` works, the printed address is the real
+            # one, and a port in use is refused with nothing started.
+            sock = _listen(settings.host, settings.port)
+        if embedded is not None:  # started, and started again whenever it dies
+            try:
+                embedded.start()
+            except EmbeddedRedisError as exc:
+                raise ServeRefused(f"the embedded Redis did not start: {exc}") from None
+            settings = settings.with_redis_url(embedded.server.url)
+            log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
+        if not inherited:
             host, port = sock.getsockname()[:2]
             workers = f"; {settings.workers} worker processes" if settings.workers > 1 else ""
             print(
@@ -236,6 +255,22 @@ def serve(settings: Settings) -> None:
 
 
 LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or ``ServeRefused`` saying what to change."""
+    try:
+        return socket.create_server((host, port), reuse_port=False, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeRefused(
+                f"port {port} on {host} is in use; stop the other process, or pass another "
+                "--port (0 picks a free one)"
+            ) from None
+        raise ServeRefused(
+            f"cannot listen on {host} port {port}: {exc.strerror or exc}; pass another --host "
+            "or --port"
+        ) from None
 
 
 def _server_class():

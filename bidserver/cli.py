@@ -7,8 +7,10 @@ Flags win over ``BIDSERVER_*`` environment variables, which win over the default
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -64,10 +66,13 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         log_level=log_level.lower() if log_level else None,
     )
     from . import logs
-    from .app import serve as run  # lazily: `token` and `--help` need no web stack
+    from .app import ServeRefused, serve as run  # lazily: `token` and `--help` need no web stack
 
     logs.install()
-    run(settings)
+    try:
+        run(settings)
+    except ServeRefused as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 @main.command()
@@ -106,22 +111,61 @@ def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
 
 
 @main.command()
-@click.option("--redis-url", default=None, help="The Redis holding the journal.")
+@click.option("--redis-url", default=None, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="The data dir of `serve` whose embedded Redis holds the journal [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Replay an archive file (<id>.jsonl.gz or its manifest) instead of Redis.")
 @click.option("--events/--no-events", default=False, help="Also print every event (JSON lines) before the state.")
 @click.option("--verify", is_flag=True, default=False, help="Check the auction byte for byte and print a JSON report instead of the view.")
 @click.argument("auction_id", required=False)
-def replay(redis_url, archive, events, verify, auction_id) -> None:
+def replay(redis_url, data_dir, archive, events, verify, auction_id) -> None:
     """Rebuild an auction from its journal (or its archive) alone and print the buyer's view.
 
     For audits and incident checks: the result is what the server would recover after a crash.
     The hash chain is checked on every replay (exit 3 naming the first bad entry). With
     ``--verify`` also: every event re-encodes to exactly the bytes its writer sealed, and two
     replays give the same state byte for byte; the report names the chain's head hash.
+
+    The journal is where ``serve`` keeps it: ``--redis-url``, else the embedded Redis of the data
+    dir, read through the server's socket while a server runs there, else started for the replay
+    (which only reads) and stopped afterwards.
     """
-    if archive is None and (redis_url is None or auction_id is None):
-        raise click.UsageError("give --redis-url and an AUCTION_ID, or --archive FILE")
-    sys.exit(asyncio.run(_replay(redis_url, archive, auction_id, events, verify)))
+    if archive is not None:
+        sys.exit(asyncio.run(_replay(None, archive, auction_id, events, verify)))
+    if auction_id is None:
+        raise click.UsageError("give an AUCTION_ID (or --archive FILE)")
+    settings = _settings(data_dir=data_dir)
+    url = redis_url or (settings.redis_url if data_dir is None else None)  # a flag beats the env
+    if url:
+        sys.exit(asyncio.run(_replay(url, None, auction_id, events, verify)))
+    with _embedded_journal(settings.data_dir) as url:
+        code = asyncio.run(_replay(url, None, auction_id, events, verify))
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _embedded_journal(data_dir: Path) -> Iterator[str]:
+    """The URL of the data dir's embedded Redis: the running server's, or one started (and
+    stopped) here when no server owns the data dir."""
+    from .store.embedded import DataDirInUse, EmbeddedRedis, EmbeddedRedisError
+
+    embedded = EmbeddedRedis.of_data_dir(data_dir)
+    if not embedded.data_dir.is_dir():
+        raise click.ClickException(
+            f"no journal in {data_dir} (no {embedded.data_dir}): give the data dir `serve` uses "
+            "(--data-dir) or --redis-url"
+        )
+    try:
+        embedded.start()
+    except DataDirInUse:  # a server runs there: read through its socket
+        yield embedded.url
+        return
+    except EmbeddedRedisError as exc:
+        raise click.ClickException(f"the embedded Redis of {data_dir} did not start: {exc}") from None
+    click.echo(f"no server on {data_dir}: started its Redis to read the journal", err=True)
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
 
 
 async def _entries(redis_url: str, auction_id: str) -> list[tuple[int, bytes]] | int:

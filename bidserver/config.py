@@ -49,6 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     archive_every_s: float = 300.0  # how often finished auctions are archived and trimmed; 0: never
     snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
     log_level: str = "info"
+    journal_write_timeout_ms: int = 2000  # a bid waits at most this for the journal, then: journal_unavailable
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -68,6 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("snapshot_every must not be negative (0: no snapshots)")
         if self.rate_limit_burst < 1:
             raise ValueError("rate_limit_burst must be at least 1")
+        if self.journal_write_timeout_ms < 100:
+            raise ValueError("journal_write_timeout_ms must be at least 100")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:

@@ -15,7 +15,13 @@ Its signatures live in the same Redis as the awards, so even where Redis fsyncs 
 (``appendfsync everysec``) a crash cannot keep a signature whose award it lost: the AOF is in
 order. A service acting outside Redis must first prove what it read durable (docs/awards.md).
 
-Run:  AWARD_SIGNING_KEY=secret python examples/award_consumer.py --redis-url unix:///path/redis.sock
+Which Redis: ``--redis-url``, else ``BIDSERVER_REDIS_URL``, else the embedded journal of the data
+directory (``--data-dir``, else ``BIDSERVER_DATA_DIR``, else ``./data``): the same default as
+``bidserver serve``, found the way serve names it (``EmbeddedRedis.of_data_dir``). It says which
+Redis it reads, waits for it when it is not up yet, and reconnects with back-off when it goes away
+(the server restarts its embedded Redis; nothing acknowledged is lost, nothing is signed twice).
+
+Run:  AWARD_SIGNING_KEY=secret python examples/award_consumer.py [--data-dir data | --redis-url URL]
 """
 
 from __future__ import annotations
@@ -28,15 +34,34 @@ import logging
 import os
 import signal
 import socket
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bidserver.config import Settings
 from bidserver.store.awards import AWARDS_STREAM, decode_award, ensure_group
+from bidserver.store.embedded import EmbeddedRedis
 
 log = logging.getLogger("award_consumer")
 
 SIGNATURES_KEY = "contracts:signatures"
+RETRY_FIRST_S = 0.5  # first wait before dialling Redis again, doubling ...
+RETRY_MAX_S = 10.0  # ... up to this
+AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  # incl. LOADING (still reading its AOF)
+
+
+def journal_url(redis_url: str | None = None, data_dir: Path | None = None) -> str:
+    """The Redis holding bidserver's awards: the URL given, else ``BIDSERVER_REDIS_URL`` (unless
+    a data directory is given), else the embedded Redis of the data directory."""
+    if redis_url:
+        return redis_url
+    settings = Settings.from_env(data_dir=data_dir)
+    if settings.redis_url and data_dir is None:
+        return settings.redis_url
+    return EmbeddedRedis.of_data_dir(settings.data_dir).url
 
 
 def sign(key: bytes, release: bytes) -> str:
@@ -127,25 +152,62 @@ async def run(
     reclaim_every_s: float,
     stop: asyncio.Event,
 ) -> None:
-    redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
-    try:
-        await ensure_group(redis, group)
-        while await process_once(redis, group, consumer, key, pending=True):
-            pass
-        loop = asyncio.get_running_loop()
-        next_reclaim = loop.time()
-        while not stop.is_set():
-            if loop.time() >= next_reclaim:
-                await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms)
-                next_reclaim = loop.time() + reclaim_every_s
-            await process_once(redis, group, consumer, key, block_ms=1000)
-    finally:
-        await redis.aclose()
+    """Sign awards until ``stop`` is set; while Redis is away, wait for it (with back-off)."""
+    log.info("reading awards from %s (stream %s, group %s, consumer %s)",
+             redis_url, AWARDS_STREAM, group, consumer)
+    delay, connected = RETRY_FIRST_S, False
+    while not stop.is_set():
+        redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+        try:
+            await ensure_group(redis, group)
+            log.info("connected to %s; waiting for awards", redis_url)
+            delay, connected = RETRY_FIRST_S, True
+            await _consume(redis, group, consumer, key, min_idle_ms=min_idle_ms,
+                           reclaim_every_s=reclaim_every_s, stop=stop)
+        except AWAY as exc:
+            if connected:
+                log.warning("lost Redis at %s (%s); reconnecting in %.1f s", redis_url, exc, delay)
+            else:
+                log.warning("waiting for Redis at %s (%s; is bidserver serving it?); next try in "
+                            "%.1f s", redis_url, exc, delay)
+            connected = False
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, RETRY_MAX_S)
+        finally:
+            await redis.aclose()
+
+
+async def _consume(
+    redis: Redis,
+    group: str,
+    consumer: str,
+    key: bytes,
+    *,
+    min_idle_ms: int,
+    reclaim_every_s: float,
+    stop: asyncio.Event,
+) -> None:
+    while await process_once(redis, group, consumer, key, pending=True):
+        pass
+    loop = asyncio.get_running_loop()
+    next_reclaim = loop.time()
+    while not stop.is_set():
+        if loop.time() >= next_reclaim:
+            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms)
+            next_reclaim = loop.time() + reclaim_every_s
+        await process_once(redis, group, consumer, key, block_ms=1000)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", default="redis://localhost:6379/0")
+    parser.add_argument("--redis-url", default=None,
+                        help="the server's Redis [BIDSERVER_REDIS_URL; else the embedded one of "
+                        "--data-dir]")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="the data directory of `bidserver serve` [BIDSERVER_DATA_DIR, ./data]")
     parser.add_argument("--group", default="contract-signing")
     parser.add_argument("--consumer", default=f"{socket.gethostname()}-{os.getpid()}")
     parser.add_argument("--min-idle-ms", type=int, default=60_000, help="reclaim entries idle this long")
@@ -155,13 +217,17 @@ def main(argv: list[str] | None = None) -> int:
     if not secret:
         parser.error("set AWARD_SIGNING_KEY to the signing key")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        redis_url = journal_url(args.redis_url, args.data_dir)
+    except ValueError as exc:  # a BIDSERVER_* variable that does not parse
+        parser.error(str(exc))
 
     async def amain() -> None:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         await run(
-            args.redis_url,
+            redis_url,
             args.group,
             args.consumer,
             secret.encode(),

@@ -36,3 +36,15 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def zombies(pid: int) -> list[int]:
+    """The children of ``pid`` that exited and were not reaped."""
+    found = []
+    for child in children(pid):
+        try:
+            if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                found.append(child)
+        except OSError:
+            continue
+    return found

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -137,24 +138,25 @@ def test_python_dash_m(tmp_path):
     assert helped.returncode == 0 and "Usage: bidserver" in helped.stdout
 
 
-def test_replay(runner, redis_server):
+async def _write_auction(redis_url: str, auction_id: str) -> None:
+    """Two events of an open auction, journaled."""
     config = AuctionConfig(
         title="Salt", currency="EUR", lots=(LotSpec(lot_id="L1", title="Lot 1", ceiling=10_000),),
         duration_ms=60_000, decrement=Decrement(DecrementKind.AMOUNT, 100),
     )
     events = [
-        AuctionCreated(at=1, auction_id="A1", buyer="acme", config=config),
+        AuctionCreated(at=1, auction_id=auction_id, buyer="acme", config=config),
         AuctionOpened(at=2, lot_ends=(LotEnd("L1", 60_002),)),
     ]
+    journal = RedisJournal(redis_url)
+    await journal.connect()
+    entries, _, _ = to_journal(FORMAT, AuctionState.new(auction_id), Chain(), events)
+    await journal.append(auction_id, 1, entries)
+    await journal.close()
 
-    async def write() -> None:
-        journal = RedisJournal(redis_server.url)
-        await journal.connect()
-        entries, _, _ = to_journal(FORMAT, AuctionState.new("A1"), Chain(), events)
-        await journal.append("A1", 1, entries)
-        await journal.close()
 
-    asyncio.run(write())
+def test_replay(runner, redis_server):
+    asyncio.run(_write_auction(redis_server.url, "A1"))
     result = runner.invoke(cli.main, ["replay", "--redis-url", redis_server.url, "--events", "A1"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
@@ -164,3 +166,58 @@ def test_replay(runner, redis_server):
 
     missing = runner.invoke(cli.main, ["replay", "--redis-url", redis_server.url, "nope"])
     assert missing.exit_code == 1
+
+
+def _journal_of(data_dir, auction_id: str = "A1") -> None:
+    """A journaled auction in the embedded Redis of ``data_dir``, which is then stopped."""
+    from bidserver.store.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis.of_data_dir(data_dir)
+    server.start()
+    try:
+        asyncio.run(_write_auction(server.url, auction_id))
+    finally:
+        server.stop()
+
+
+def test_replay_without_a_server_starts_the_embedded_redis_and_stops_it(runner, tmp_path, monkeypatch):
+    from bidserver.store.embedded import EmbeddedRedis
+    from tests.procs import children
+
+    _journal_of(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)  # the default data dir, ./data, as for serve
+    result = runner.invoke(cli.main, ["replay", "A1"])
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (view["auction_id"], view["seq"]) == ("A1", 2)
+    assert children(os.getpid()) == []  # its Redis is stopped (and reaped)
+    EmbeddedRedis.of_data_dir(tmp_path / "data").lock()  # and the data dir released
+
+    missing = runner.invoke(cli.main, ["replay", "--data-dir", str(tmp_path / "nothing"), "A1"])
+    assert missing.exit_code == 1 and "no journal in" in missing.output
+    assert not (tmp_path / "nothing").exists()
+
+
+@pytest.mark.slow
+def test_replay_while_a_server_runs_reads_through_its_redis(tmp_path):
+    from tests.integration.harness import ServerProcess
+    from tests.procs import alive
+
+    data = tmp_path / "data"
+    _journal_of(data)
+    server = ServerProcess("", data)
+    server.start()
+    try:
+        redis_pid = int((data / "redis" / "embedded.pid").read_text())
+        done = subprocess.run(
+            [sys.executable, "-m", "bidserver", "replay", "--data-dir", str(data), "A1"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("BIDSERVER_")},
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["auction_id"] == "A1" and done.stderr == ""
+        assert alive(redis_pid) and int((data / "redis" / "embedded.pid").read_text()) == redis_pid
+        assert server.proc.poll() is None
+        assert httpx.get(f"{server.base_url}/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()

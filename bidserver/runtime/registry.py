@@ -78,13 +78,15 @@ class Rooms:
         archives: Archives | None = None,
         id_factory: Callable[[], str] = new_auction_id,
         cluster: Cluster | None = None,
+        journal_timeout_s: float | None = None,
     ) -> None:
         self.listing = listing if listing is not None else MemoryListing()
         self._formats = dict(formats)
         self._by_config = {fmt.config_type: fmt for fmt in self._formats.values()}
         self._audience = audience
         self._journal = journal
-        self._commits = GroupCommit(journal)  # every room's appends: one round trip per turn
+        # Every room's appends: one round trip per turn; a room waits at most journal_timeout_s.
+        self._commits = GroupCommit(journal, timeout_s=journal_timeout_s)
         self._now_ms = now_ms
         self._id_factory = id_factory
         self._rooms: dict[str, Auction] = {}

@@ -5,10 +5,13 @@ correctly. The configuration generated here is the durable one the journal requi
 ``appendfsync always``, no RDB snapshots), listens only on a unix socket inside the data
 directory (no port to clash with, no network exposure) and runs in the foreground as our child.
 
-Why the care about lifetimes: two servers writing one AOF corrupt it. So the child is told by the
-kernel to exit when its parent dies (``PR_SET_PDEATHSIG``, Linux), and a pidfile left by a
-previous run that died harder (SIGKILL of both, a reboot is harmless) is checked at start: if
-that server is still alive it is terminated before a new one opens the same files.
+Why the care about lifetimes: two servers writing one AOF corrupt it. So the data directory is
+locked by its owner (``flock`` on ``bidserver.lock``, which holds the owner's pid): the kernel
+releases the lock when the owner dies, however it dies (``kill -9`` included), and a second owner
+is refused with the first one's pid (``DataDirInUse``) before it touches anything. The child is
+told by the kernel to exit when its parent dies (``PR_SET_PDEATHSIG``, Linux); a Redis that
+outlived its owner anyway is found through the pidfile once the lock is ours again (its owner is
+really gone) and terminated before a new one opens the same files.
 
 Caveat: Linux delivers the death signal when the *thread* that started the child exits, so call
 ``start()`` from the main thread or another thread that lives as long as the server should.
@@ -17,31 +20,48 @@ Caveat: Linux delivers the death signal when the *thread* that started the child
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import redis
 
 from ..clock import monotonic_s
 
-__all__ = ["EmbeddedRedis", "EmbeddedRedisError", "find_server_executable"]
+__all__ = [
+    "DataDirInUse", "EmbeddedRedis", "EmbeddedRedisError", "Supervisor", "find_server_executable",
+]
 
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+RESTART_FIRST_S = 0.25  # a dead server's first restart waits this long, doubling ...
+RESTART_MAX_S = 10.0  # ... up to this
+RESTART_STABLE_S = 30.0  # a server that ran this long starts the back-off afresh when it dies
 _MAX_UNIX_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 
 
 class EmbeddedRedisError(RuntimeError):
     """The embedded server could not be found, started or stopped."""
+
+
+class DataDirInUse(EmbeddedRedisError):
+    """Another live process owns the data directory (``pid``: its own record, None if unreadable)."""
+
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        self.data_dir = data_dir
+        self.pid = pid
+        super().__init__(f"{data_dir} is in use by pid {pid if pid is not None else '(unknown)'}")
 
 
 def find_server_executable() -> str:
@@ -109,9 +129,17 @@ class EmbeddedRedis:
         self.config_path = self.data_dir / "redis.conf"
         self.pidfile = self.data_dir / "embedded.pid"
         self.logfile = self.data_dir / "redis.log"
+        self.lockfile = self.data_dir / "bidserver.lock"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock: BinaryIO | None = None  # the open, flock'ed lockfile while we own the dir
         if len(str(self.socket_path)) > _MAX_UNIX_PATH:
             raise EmbeddedRedisError(f"data dir path too long for a unix socket: {self.socket_path}")
+
+    @classmethod
+    def of_data_dir(cls, data_dir: Path, **options) -> EmbeddedRedis:
+        """The embedded Redis of a bidserver data directory, ``<data_dir>/redis``: the one
+        ``serve`` runs, and ``replay`` and the example award consumer find."""
+        return cls(Path(data_dir) / "redis", **options)
 
     @property
     def url(self) -> str:
@@ -140,11 +168,39 @@ class EmbeddedRedis:
         settings.update(self.overrides)
         return "".join(f"{k} {v}\n" for k, v in settings.items())
 
+    def lock(self) -> None:
+        """Own the data directory, or raise ``DataDirInUse`` naming the owner's pid.
+
+        ``start`` locks too; calling this first lets a caller refuse early, before it prepares
+        anything else. The lock is the process's (not inherited by the Redis child): ``stop``
+        releases it, and so does the kernel when this process dies.
+        """
+        if self._lock is not None:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(self.lockfile, "a+b")  # noqa: SIM115 -- held open while we own the dir
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            text = handle.read().decode(errors="replace").strip()
+            handle.close()
+            raise DataDirInUse(self.data_dir, int(text) if text.isdigit() else None) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+        self._lock = handle
+
+    def _unlock(self) -> None:
+        handle, self._lock = self._lock, None
+        if handle is not None:
+            handle.close()  # releases the flock; the file stays (removing it would race a locker)
+
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and return once it answers PING (AOF loaded)."""
         if self.running:
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock()
         self._stop_previous(timeout)
         exe = self.executable or find_server_executable()
         self.config_path.write_text(self.config_text())
@@ -195,7 +251,8 @@ class EmbeddedRedis:
             return "(no log)"
 
     def _stop_previous(self, timeout: float) -> None:
-        """Terminate a server a previous run left on this data dir (it would share our AOF)."""
+        """Terminate a server a previous owner left on this data dir (it would share our AOF).
+        Called holding the lock: that owner is gone, so its Redis is nobody's."""
         try:
             pid = int(self.pidfile.read_text().strip())
         except (OSError, ValueError):
@@ -234,22 +291,24 @@ class EmbeddedRedis:
         return True
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Graceful stop (SIGTERM: Redis flushes and fsyncs the AOF), SIGKILL if it hangs."""
+        """Graceful stop (SIGTERM: Redis flushes and fsyncs the AOF), SIGKILL if it hangs; then
+        the data directory is released."""
         proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.error("embedded redis pid %s ignored SIGTERM; killing it", proc.pid)
-                proc.kill()
-                proc.wait(timeout)
-        self._forget()
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    log.error("embedded redis pid %s ignored SIGTERM; killing it", proc.pid)
+                    proc.kill()
+                    proc.wait(timeout)
+            self._forget()
+        self._unlock()
 
     def kill(self) -> None:
-        """SIGKILL, as a crash would (tests use it to prove AOF durability)."""
+        """SIGKILL of the server, as its crash would (tests use it to prove AOF durability);
+        the data directory stays ours."""
         proc = self._proc
         if proc is None:
             return
@@ -277,3 +336,66 @@ class EmbeddedRedis:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Supervisor:
+    """Keeps a started ``EmbeddedRedis`` running: when it dies it is reaped (no zombie) and
+    started again, with back-off, each step logged.
+
+    Nothing is lost by the restart: the journal's writes are acknowledged only once fsynced to
+    the AOF (``appendfsync always``), which the new server loads; the journal's clients dial it
+    again on their next call. The watching thread is also the one that starts the new server,
+    and it lives until ``stop``, as ``PR_SET_PDEATHSIG`` requires (see the module's caveat).
+    """
+
+    def __init__(self, server: EmbeddedRedis) -> None:
+        self.server = server
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._starting = threading.Lock()  # a restart and ``stop`` never overlap
+        self._thread = threading.Thread(target=self._watch, name="embedded-redis", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server (``EmbeddedRedisError`` if it cannot start), then watch it."""
+        self.server.start(timeout)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching, then stop the server and release its data directory."""
+        self._stopping.set()
+        with self._starting:
+            self.server.stop(timeout)
+        if self._thread.ident is not None:
+            self._thread.join(timeout)
+
+    def _watch(self) -> None:
+        delay = RESTART_FIRST_S
+        while True:
+            proc = self.server._proc
+            if proc is None:
+                return
+            started = monotonic_s()
+            code = proc.wait()  # reaps it
+            if self._stopping.is_set():
+                return
+            if monotonic_s() - started >= RESTART_STABLE_S:
+                delay = RESTART_FIRST_S
+            log.error("embedded redis pid %s exited (status %s); restarting it in %.2f s",
+                      proc.pid, code, delay)
+            while True:
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, RESTART_MAX_S)
+                with self._starting:
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        self.server.start()
+                    except EmbeddedRedisError as exc:
+                        log.error("embedded redis failed to start (%s); next try in %.2f s",
+                                  exc, delay)
+                        continue
+                self.restarts += 1
+                log.warning("embedded redis restarted: pid %s serving %s",
+                            self.server.pid, self.server.url)
+                break

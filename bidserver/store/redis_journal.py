@@ -39,11 +39,13 @@ otherwise take a new seq 1 and start a second history.
 Why short timeouts and one retry: a bid must never hang on a dead Redis. Connect and socket
 timeouts bound every call; redis-py's pool drops a broken connection and dials again on the next
 call, so the same ``RedisJournal`` recovers when Redis is back. The single automatic retry is safe
-because the append script is idempotent (see above).
+because the append script is idempotent (see above). These bound one call; how long a bid waits
+in all is bounded above them (``GroupCommit``'s ``timeout_s``; ``ping_timeout_s`` for health).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -237,6 +239,7 @@ class RedisJournal:
         connect_timeout: float = 1.0,
         waitaof_timeout_ms: int = 1000,
         read_page_size: int = 1000,
+        ping_timeout_s: float = 2.0,
     ) -> None:
         if waitaof_timeout_ms / 1000 >= socket_timeout:
             raise ValueError("socket_timeout must exceed the WAITAOF timeout")
@@ -245,6 +248,7 @@ class RedisJournal:
         self.allow_unsafe = allow_unsafe
         self.waitaof_timeout_ms = waitaof_timeout_ms
         self.read_page_size = read_page_size
+        self.ping_timeout_s = ping_timeout_s
         self.mode: str | None = None
         self.awards_key = awards_stream_key(prefix)
         self.index_key = f"{prefix}:auctions"
@@ -325,8 +329,11 @@ class RedisJournal:
             pass
 
     async def ping(self) -> bool:
+        """Does Redis answer within ``ping_timeout_s``? (A stalled one is down for a bid: give
+        health checks the bound the bids have.)"""
         try:
-            return bool(await self._redis.ping())
+            async with asyncio.timeout(self.ping_timeout_s):
+                return bool(await self._redis.ping())
         except Exception:  # noqa: BLE001 -- health checks answer, they never raise
             return False
 
