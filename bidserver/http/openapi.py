@@ -62,16 +62,16 @@ def _bid_responses(refs: dict[str, dict[str, str]]) -> dict[str, Any]:
         for status, text in _BID_OK.items()
     }
     for status, shapes in sorted(_bid_outcomes().items()):
-        schemas = [refs[shape] for shape in sorted(shapes)]
         described = "; ".join(
-            f"{shape} with `{'reason' if shape == 'BidResult' else 'error'}` one of "
-            + ", ".join(sorted(reasons))
+            f"{shape} with `reason` one of " + ", ".join(sorted(reasons))
             for shape, reasons in sorted(shapes.items())
         )
-        responses[str(status)] = {
-            "description": f"Refused: {described}.",
-            "content": _json(schemas[0] if len(schemas) == 1 else {"anyOf": schemas}),
-        }
+        content: dict[str, Any] = {}
+        if "BidResult" in shapes:
+            content |= _json(refs["BidResult"])
+        if "Problem" in shapes:
+            content |= _problem(refs["Problem"])
+        responses[str(status)] = {"description": f"Refused: {described}.", "content": content}
     return responses
 
 
@@ -79,9 +79,14 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _problem(schema: dict[str, Any]) -> dict[str, Any]:
+    return {wire.PROBLEM_JSON: {"schema": schema}}
+
+
 def _reason_enums(components: dict[str, Any]) -> None:
     """Machine-readable reasons as enums, so a client generator knows every value."""
-    components["Problem"]["properties"]["error"]["enum"] = _ERROR_CODES
+    for member in ("reason", "error"):
+        components["Problem"]["properties"][member]["enum"] = _ERROR_CODES
     result = components["BidResult"]["properties"]
     result["status"]["enum"] = ["accepted", "rejected"]
     reasons = sorted({str(r) for r in BID_REASONS} | {str(f) for f in _BID_RESULT_FAILURES})
@@ -102,8 +107,8 @@ def openapi_document() -> dict[str, Any]:
     _reason_enums(components)
     refs = {"Problem": body_refs[wire.Problem], "BidResult": body_refs[wire.BidResult]}
     error = {
-        "description": "Refused: a machine-readable reason in `error`.",
-        "content": _json(refs["Problem"]),
+        "description": "Refused: a machine-readable reason in `reason`.",
+        "content": _problem(refs["Problem"]),
     }
     paths: dict[str, dict[str, Any]] = {}
     for route in ROUTES:

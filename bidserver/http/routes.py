@@ -2,9 +2,10 @@
 
 Every handler is a plain function: authenticate, find an auction the principal may see, turn the
 body into an engine command (the actor from the token), submit it to the auction's room (the one
-writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are JSON
-``{"error": <reason>, "detail": ...}`` (``EXCEPTION_HANDLERS`` gives the framework's own 404, 405
-and 500 that shape too), except a bid's refusals, which are the ``bid_result`` a live room sends.
+writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are RFC 9457
+problem details (``wire.Problem``, ``application/problem+json``; ``EXCEPTION_HANDLERS`` gives the
+framework's own 404, 405 and 500 that shape too), except a bid's refusals, which are the
+``bid_result`` a live room sends.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from .. import wire
 from ..auth import AuthError, Principal, token_from_request
@@ -34,6 +35,7 @@ from ..engine.reverse.commands import (
     UpdateConfig,
     VoidBid,
 )
+from ..engine.rejections import Reason, Rejection
 from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
@@ -45,18 +47,14 @@ MAX_BODY = 256 * 1024
 
 
 class ApiError(Exception):
-    def __init__(
-        self, status: int, problem: wire.Problem, failure: wire.Failure | None = None
-    ) -> None:
-        self.status = status
+    def __init__(self, problem: wire.Problem, failure: wire.Failure | None = None) -> None:
+        self.status = problem.status
         self.problem = problem
         self.failure = failure
 
 
 def _fail(failure: wire.Failure, detail: str = "") -> ApiError:
-    return ApiError(
-        wire.failure_status(failure), wire.Problem(error=failure.value, detail=detail), failure
-    )
+    return ApiError(wire.problem_for_failure(failure, detail), failure)
 
 
 class JSON(Response):
@@ -66,8 +64,12 @@ class JSON(Response):
         return msgspec.json.encode(content)
 
 
+class ProblemJSON(JSON):
+    media_type = wire.PROBLEM_JSON
+
+
 def error_response(exc: ApiError) -> Response:
-    return JSON(exc.problem, status_code=exc.status)
+    return ProblemJSON(exc.problem, status_code=exc.status)
 
 
 def _principal(request: Request) -> Principal:
@@ -127,7 +129,7 @@ async def _outcome(
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
-        raise ApiError(wire.rejection_status(result.rejection), wire.problem_for_rejection(result.rejection))
+        raise ApiError(wire.problem_for_rejection(result.rejection))
     await room.listed()  # the answer promises the listing shows the change
     return JSON(_view(room, principal), status_code=status)
 
@@ -247,7 +249,8 @@ async def results_csv(request: Request) -> Response:
     room = await _room(request, principal)
     table = room.format.results(room.state, principal.actor)
     if table is None:
-        raise ApiError(403, wire.Problem(error="forbidden", detail="results are the buyer's"))
+        refusal = Rejection(reason=Reason.FORBIDDEN, detail="results are the buyer's")
+        raise ApiError(wire.problem_for_rejection(refusal))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.header)
@@ -404,21 +407,34 @@ async def healthz(request: Request) -> Response:
 # ------------------------------------------------------------------------------ framework errors
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of the request's path: a route is registered per method, and Starlette's 405
+    names only the first route whose path matched."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_exception(request: Request, exc: HTTPException) -> Response:
-    """Starlette's own errors (no such route: 404, wrong method: 405) in our JSON shape."""
+    """Starlette's own errors (no such route: 404, wrong method: 405) as our Problems."""
     failure = wire.failure_for_status(exc.status_code)
     detail = exc.detail if exc.status_code < 500 else ""
-    return JSON(
-        wire.Problem(error=failure.value, detail=detail),
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return ProblemJSON(
+        wire.problem(failure.value, exc.status_code, detail),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
-    """A bug: a JSON 500 that says nothing of it (the traceback goes to the server's log, as
+    """A bug: a 500 Problem that says nothing of it (the traceback goes to the server's log, as
     Starlette re-raises the exception to the server once this response is sent)."""
-    return JSON(wire.Problem(error=wire.Failure.INTERNAL.value), status_code=500)
+    return ProblemJSON(wire.problem_for_failure(wire.Failure.INTERNAL), status_code=500)
 
 
 EXCEPTION_HANDLERS = {HTTPException: _http_exception, Exception: _unhandled}
