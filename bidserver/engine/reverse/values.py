@@ -102,7 +102,8 @@ class LotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     title: Name
     quantity: Annotated[Decimal, msgspec.Meta(
         description="How much is bought, in `unit`s: a positive finite decimal, as a string "
-        "(\"1200\", \"0.5\")"
+        "(\"1200\", \"0.5\"; a JSON number is read exactly too)",
+        extra_json_schema={"type": ["string", "number"]},
     )] = Decimal(1)
     unit: Annotated[Unit, msgspec.Meta(description="The unit of `quantity` (\"t\", \"kg\")")] = "lot"
     ceiling: Annotated[Positive, msgspec.Meta(
