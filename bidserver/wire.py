@@ -9,7 +9,7 @@ its own codes and no internal detail leaks to a client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -182,12 +182,55 @@ class AwardBody(_Body):
 # Failures (``bidserver.failures``) and rejections as wire codes
 
 
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """The JSON body of every HTTP error: a machine-readable reason and a safe detail."""
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:bidserver:problem:"  # + the reason: one problem type per reason
 
-    error: str
-    detail: str = ""
-    max_amount: int | None = None
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The body of every HTTP error, RFC 9457 problem details (``application/problem+json``),
+    from the API and the live room's handshake alike.
+
+    ``reason`` (an extension member) is the machine-readable code, the same a live room's
+    ``bid_result`` and ``error`` carry; ``type`` is it as a URI (not meant to be fetched), so a
+    client can switch on either. ``error`` repeats ``reason`` for clients written against 0.2,
+    whose documented error body was ``{"error", "detail"}``. Members that do not apply are left
+    out (omit_defaults), never sent as ``null``.
+    """
+
+    type: Annotated[str, msgspec.Meta(
+        description="The problem type: `urn:bidserver:problem:<reason>` (a name, not a link)."
+    )]
+    title: Annotated[str, msgspec.Meta(
+        description="A short summary of the problem type (the reason in words)."
+    )]
+    status: Annotated[int, msgspec.Meta(description="The HTTP status code of the response.")]
+    reason: Annotated[str, msgspec.Meta(
+        description="The machine-readable reason, as in the live room's messages."
+    )]
+    error: Annotated[str, msgspec.Meta(
+        description="The same as `reason`: kept for clients of bidserver 0.2."
+    )]
+    detail: Annotated[str, msgspec.Meta(
+        description="What went wrong with this request, safe to show; absent when nothing "
+        "more than the reason is said."
+    )] = ""
+    max_amount: Annotated[int | None, msgspec.Meta(
+        description="Price refusals only: the highest amount that would be accepted, in minor "
+        "units of the auction's currency."
+    )] = None
+
+
+def problem(reason: str, status: int, detail: str = "", max_amount: int | None = None) -> Problem:
+    """The Problem for a reason (a ``Failure`` or a ``Reason``) answered with ``status``."""
+    return Problem(
+        type=PROBLEM_TYPE + reason,
+        title=reason.replace("_", " ").capitalize(),
+        status=status,
+        reason=reason,
+        error=reason,
+        detail=detail,
+        max_amount=max_amount,
+    )
 
 
 _REJECTION_STATUS: dict[Reason, int] = {
@@ -273,9 +316,13 @@ def failure_for_status(status: int) -> Failure:
     return Failure.INTERNAL if status >= 500 else Failure.BAD_REQUEST
 
 
+def problem_for_failure(failure: Failure, detail: str = "") -> Problem:
+    return problem(failure.value, failure_status(failure), detail)
+
+
 def problem_for_rejection(rejection: Rejection) -> Problem:
-    return Problem(
-        error=str(rejection.reason), detail=rejection.detail, max_amount=rejection.max_amount
+    return problem(
+        rejection.reason.value, rejection_status(rejection), rejection.detail, rejection.max_amount
     )
 
 

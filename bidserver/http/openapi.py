@@ -1,30 +1,36 @@
-"""The OpenAPI 3.1 document, generated from the route table and the msgspec body types.
+"""The OpenAPI 3.1 document, generated from the route table and the msgspec types.
 
 Generated rather than written by hand so it cannot drift from the code: every route in
-``routes.ROUTES`` appears with its summary (the handler's docstring) and, where it takes a body,
-the JSON Schema msgspec derives from the very Struct the handler decodes (size limits included).
-Errors are ``Problem``s, except on ``POST /api/auctions/{id}/bids``, which answers refusals with
-the live room's ``BidResult``: its responses are derived here from the same tables that choose
-the statuses at run time (``wire``), so the document says which shape each status carries.
+``routes.ROUTES`` appears with its summary (the handler's docstring), the JSON Schema msgspec
+derives from the very Struct its body decodes as (sizes, patterns and bounds included, so the
+document states what decoding enforces), and its answers: the Struct each success is
+(``answers``), and each error status the handler can give, with the reasons of that status from
+the tables that choose it at run time (``wire``). Errors are ``Problem``s
+(``application/problem+json``), except on ``POST /api/auctions/{id}/bids``, which answers
+refusals with the live room's ``BidResult``.
 """
 
 from __future__ import annotations
 
 import functools
-from importlib.metadata import version
 import re
+import typing
+from importlib.metadata import version
 from typing import Any
 
 import msgspec
 
 from .. import wire
+from ..engine.formats import FORMATS
 from ..engine.rejections import Reason, Rejection
 from ..engine.reverse.decide import BID_REASONS
+from .answers import AuctionAnswer
 from .routes import ROUTES
 
-_ERROR_CODES = sorted({str(f) for f in wire.Failure} | {str(r) for r in Reason})
-
 F = wire.Failure
+# Reasons only a live room's socket gives, never an HTTP route.
+_SOCKET_ONLY = {F.ORIGIN_NOT_ALLOWED, F.LAGGING}
+_HTTP_REASONS = sorted({str(f) for f in F if f not in _SOCKET_ONLY} | {str(r) for r in Reason})
 # POST .../bids: what is answered as a BidResult (the engine's refusals, and what the server could
 # not do with a well-formed bid), and what as a Problem (what is wrong with the request itself).
 _BID_RESULT_FAILURES = (
@@ -38,6 +44,19 @@ _BID_OK = {
     "201": "Accepted: durable in the journal before this answer.",
     "200": "A resend of an accepted bid id: the original result (`duplicate: true`).",
 }
+_AUTHENTICATED = "/api/auctions"  # every route under it needs a token
+_AUTH_FAILURES = (F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE)
+
+
+def _reasons_by_status() -> dict[int, list[str]]:
+    """Every reason an HTTP route may give, by its status (``wire``'s tables)."""
+    out: dict[int, set[str]] = {}
+    for failure in F:
+        if failure not in _SOCKET_ONLY:
+            out.setdefault(wire.failure_status(failure), set()).add(str(failure))
+    for reason in Reason:
+        out.setdefault(wire.rejection_status(Rejection(reason=reason)), set()).add(str(reason))
+    return {status: sorted(reasons) for status, reasons in out.items()}
 
 
 def _bid_outcomes() -> dict[int, dict[str, set[str]]]:
@@ -56,95 +75,169 @@ def _bid_outcomes() -> dict[int, dict[str, set[str]]]:
     return out
 
 
-def _bid_responses(refs: dict[str, dict[str, str]]) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        status: {"description": text, "content": _json(refs["BidResult"])}
-        for status, text in _BID_OK.items()
-    }
-    for status, shapes in sorted(_bid_outcomes().items()):
-        schemas = [refs[shape] for shape in sorted(shapes)]
-        described = "; ".join(
-            f"{shape} with `{'reason' if shape == 'BidResult' else 'error'}` one of "
-            + ", ".join(sorted(reasons))
-            for shape, reasons in sorted(shapes.items())
-        )
-        responses[str(status)] = {
-            "description": f"Refused: {described}.",
-            "content": _json(schemas[0] if len(schemas) == 1 else {"anyOf": schemas}),
-        }
-    return responses
-
-
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _problem(schema: dict[str, Any]) -> dict[str, Any]:
+    return {wire.PROBLEM_JSON: {"schema": schema}}
+
+
+def _bid_responses(refs: dict[Any, dict[str, str]]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        status: {"description": text, "content": _json(refs[wire.BidResult])}
+        for status, text in _BID_OK.items()
+    }
+    for status, shapes in sorted(_bid_outcomes().items()):
+        described = "; ".join(
+            f"{shape} with `reason` one of " + ", ".join(sorted(reasons))
+            for shape, reasons in sorted(shapes.items())
+        )
+        content: dict[str, Any] = {}
+        if "BidResult" in shapes:
+            content |= _json(refs[wire.BidResult])
+        if "Problem" in shapes:
+            content |= _problem(refs[wire.Problem])
+        responses[str(status)] = {"description": f"Refused: {described}.", "content": content}
+    return responses
+
+
+def _error_statuses(path: str, endpoint: Any) -> set[int]:
+    """What a route may answer besides its successes: a bug (500) anywhere; a token's refusal
+    under /api/auctions; an unknown auction and the journal being away where one is loaded; a
+    malformed or oversized body where one is read; and what the handler itself refuses."""
+    statuses = {500, *(endpoint.refusals or ())}
+    if path.startswith(_AUTHENTICATED):
+        statuses |= {wire.failure_status(f) for f in _AUTH_FAILURES}
+    if "{auction_id}" in path:
+        statuses |= {404, 503}
+    if endpoint.body_type is not None:
+        statuses |= {400, 413}
+    return statuses
+
+
 def _reason_enums(components: dict[str, Any]) -> None:
     """Machine-readable reasons as enums, so a client generator knows every value."""
-    components["Problem"]["properties"]["error"]["enum"] = _ERROR_CODES
+    for member in ("reason", "error"):
+        components["Problem"]["properties"][member]["enum"] = _HTTP_REASONS
     result = components["BidResult"]["properties"]
     result["status"]["enum"] = ["accepted", "rejected"]
     reasons = sorted({str(r) for r in BID_REASONS} | {str(f) for f in _BID_RESULT_FAILURES})
     result["reason"]["anyOf"] = [{"type": "string", "enum": reasons}, {"type": "null"}]
 
 
+def _optional_format_tags(components: dict[str, Any]) -> None:
+    """While there is one format, its configuration's ``format`` tag may be left out (msgspec
+    decodes a lone tagged Struct without it): the document must not say it is required."""
+    if len(FORMATS) != 1:
+        return
+    for fmt in FORMATS.values():
+        config = components[fmt.config_type.__name__]
+        config["required"] = [name for name in config["required"] if name != "format"]
+
+
+def _body_required(components: dict[str, Any], body_type: type) -> bool:
+    """An empty body reads as ``{}``: one is needed only where a member is."""
+    return bool(components[body_type.__name__].get("required"))
+
+
+def _answer_type(kind: Any) -> Any:
+    """An answer's type as the document states it: an auction answer holds a format's view."""
+    if kind is AuctionAnswer:
+        views = tuple(typing.get_type_hints(fmt.view)["return"] for fmt in FORMATS.values())
+        return AuctionAnswer[typing.Union[views]]  # noqa: UP007 - a runtime union of types
+    return kind
+
+
+def _operations() -> list[tuple[str, str, Any]]:
+    return [
+        (route.path, method, route.endpoint)
+        for route in ROUTES
+        for method in sorted(route.methods - {"HEAD"})
+    ]
+
+
+def _summary(endpoint: Any) -> tuple[str, str]:
+    lines = (endpoint.__doc__ or "").strip().splitlines()
+    rest = " ".join(line.strip() for line in lines[1:] if line.strip())
+    return (lines[0] if lines else ""), rest
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    bodies = sorted(
-        {getattr(r.endpoint, "body_type", None) for r in ROUTES} - {None},
-        key=lambda t: t.__name__,
+    operations = _operations()
+    types: list[Any] = [wire.Problem, wire.BidResult]
+    for _, _, endpoint in operations:
+        if endpoint.body_type is not None:
+            types.append(endpoint.body_type)
+        types += [_answer_type(kind) for kind in (endpoint.answer or {}).values() if kind]
+    types = list(dict.fromkeys(types))
+    schemas, components = msgspec.json.schema_components(
+        types, ref_template="#/components/schemas/{name}"
     )
-    (schemas_for_bodies, components) = msgspec.json.schema_components(
-        [*bodies, wire.Problem, wire.BidResult],
-        ref_template="#/components/schemas/{name}",
-    )
-    body_refs = dict(zip([*bodies, wire.Problem, wire.BidResult], schemas_for_bodies))
+    refs = dict(zip(types, schemas))
     _reason_enums(components)
-    refs = {"Problem": body_refs[wire.Problem], "BidResult": body_refs[wire.BidResult]}
-    error = {
-        "description": "Refused: a machine-readable reason in `error`.",
-        "content": _json(refs["Problem"]),
-    }
+    _optional_format_tags(components)
+    reasons = _reasons_by_status()
+
+    def error(status: int) -> dict[str, Any]:
+        return {
+            "description": f"Refused: a Problem with `reason` one of {', '.join(reasons[status])}.",
+            "content": _problem(refs[wire.Problem]),
+        }
+
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
-        for method in sorted(route.methods - {"HEAD"}):
-            endpoint = route.endpoint
-            summary = (endpoint.__doc__ or "").strip().splitlines()[0] if endpoint.__doc__ else ""
-            op: dict[str, Any] = {
-                "operationId": f"{method.lower()}_{endpoint.__name__}",
-                "summary": summary,
-                "parameters": [
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                    for name in re.findall(r"{(\w+)}", route.path)
-                ] + [
-                    {"name": name, "in": "query", "required": False, "schema": schema,
-                     "description": text}
-                    for name, (schema, text) in getattr(endpoint, "query", {}).items()
-                ],
-                "responses": {
-                    "200": {"description": "OK"},
-                    "4XX": error,
-                    "500": {**error, "description": "A bug (`internal_error`), nothing more said."},
-                    "503": {**error, "description": "The journal (Redis) is unavailable."},
-                },
+    for path, method, endpoint in operations:
+        summary, description = _summary(endpoint)
+        responses: dict[str, Any] = {}
+        for status, kind in sorted((endpoint.answer or {}).items()):
+            content = (
+                _json(refs[_answer_type(kind)]) if kind is not None
+                else {"text/csv": {"schema": {"type": "string"}}}
+            )
+            responses[str(status)] = {"description": "OK" if status < 300 else "Degraded",
+                                      "content": content}
+            if status == 201:
+                responses["201"]["description"] = "Created"
+                responses["201"]["headers"] = {"Location": {
+                    "description": "The new auction's URL",
+                    "schema": {"type": "string"},
+                }}
+        for status in sorted(_error_statuses(path, endpoint)):
+            responses.setdefault(str(status), error(status))
+        op: dict[str, Any] = {
+            "operationId": endpoint.__name__,
+            "summary": summary,
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in re.findall(r"{(\w+)}", path)
+            ] + [
+                {"name": name, "in": "query", "required": False, "schema": schema,
+                 "description": text}
+                for name, (schema, text) in (endpoint.query or {}).items()
+            ],
+            "responses": responses,
+        }
+        if description:
+            op["description"] = description
+        if path.startswith(_AUTHENTICATED):
+            op["security"] = [{"bearer": []}]
+        if endpoint.body_type is not None:
+            op["requestBody"] = {
+                "required": _body_required(components, endpoint.body_type),
+                "content": _json(refs[endpoint.body_type]),
             }
-            if route.path.startswith("/api/auctions"):
-                op["security"] = [{"bearer": []}]
-            body_type = getattr(endpoint, "body_type", None)
-            if body_type is not None:
-                op["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": body_refs[body_type]}},
-                }
-            if endpoint.__name__ == "place_bid":
-                op["responses"] = {**_bid_responses(refs), "4XX": error}
-            paths.setdefault(route.path, {})[method.lower()] = op
+        if endpoint.__name__ == "place_bid":
+            op["responses"] = _bid_responses(refs)
+        paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "bidserver",
             "version": version("bidserver"),
-            "description": "Live reverse auctions. The WebSocket protocol of the live rooms "
+            "description": "Live reverse auctions. Amounts are integers in the minor units of "
+            "the auction's currency; times are milliseconds since the Unix epoch (UTC). Errors "
+            "are RFC 9457 problem details. The WebSocket protocol of the live rooms "
             "(/ws/auctions/{auction_id}) is documented in docs/protocol.md.",
         },
         "paths": paths,

@@ -2,9 +2,10 @@
 
 Every handler is a plain function: authenticate, find an auction the principal may see, turn the
 body into an engine command (the actor from the token), submit it to the auction's room (the one
-writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are JSON
-``{"error": <reason>, "detail": ...}`` (``EXCEPTION_HANDLERS`` gives the framework's own 404, 405
-and 500 that shape too), except a bid's refusals, which are the ``bid_result`` a live room sends.
+writer), and map the outcome to a status in one place (``bidserver.wire``). Errors are RFC 9457
+problem details (``wire.Problem``, ``application/problem+json``; ``EXCEPTION_HANDLERS`` gives the
+framework's own 404, 405 and 500 that shape too), except a bid's refusals, which are the
+``bid_result`` a live room sends.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import csv
 import io
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from .. import wire
+from .answers import AuctionAnswer, AuctionPage, BidHistory, Health, ListedAuction, ServerTime
 from ..auth import AuthError, Principal, token_from_request
 from ..engine.reverse.commands import (
     AwardLot,
@@ -34,6 +37,7 @@ from ..engine.reverse.commands import (
     UpdateConfig,
     VoidBid,
 )
+from ..engine.rejections import Reason, Rejection
 from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
@@ -45,18 +49,14 @@ MAX_BODY = 256 * 1024
 
 
 class ApiError(Exception):
-    def __init__(
-        self, status: int, problem: wire.Problem, failure: wire.Failure | None = None
-    ) -> None:
-        self.status = status
+    def __init__(self, problem: wire.Problem, failure: wire.Failure | None = None) -> None:
+        self.status = problem.status
         self.problem = problem
         self.failure = failure
 
 
 def _fail(failure: wire.Failure, detail: str = "") -> ApiError:
-    return ApiError(
-        wire.failure_status(failure), wire.Problem(error=failure.value, detail=detail), failure
-    )
+    return ApiError(wire.problem_for_failure(failure, detail), failure)
 
 
 class JSON(Response):
@@ -66,8 +66,12 @@ class JSON(Response):
         return msgspec.json.encode(content)
 
 
+class ProblemJSON(JSON):
+    media_type = wire.PROBLEM_JSON
+
+
 def error_response(exc: ApiError) -> Response:
-    return JSON(exc.problem, status_code=exc.status)
+    return ProblemJSON(exc.problem, status_code=exc.status)
 
 
 def _principal(request: Request) -> Principal:
@@ -93,10 +97,25 @@ async def _read_bounded(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+def _number(text: str) -> int | Decimal:
+    """A JSON number written with a fraction or an exponent, by its value, as JSON Schema reads
+    it (and the OpenAPI document is JSON Schema): ``49000.0`` is the integer 49000, ``0.5`` the
+    exact decimal. msgspec alone refuses ``49000.0`` for an ``int``. Integers past 64 digits
+    stay decimals (refused where an integer is expected): ``1e100000000`` must not become a
+    hundred-million-digit int."""
+    value = Decimal(text)
+    if value == value.to_integral_value() and value.adjusted() < 64:
+        return int(value)
+    return value
+
+
+_json_by_value = msgspec.json.Decoder(float_hook=_number)
+
+
 async def _body(request: Request, kind: type) -> Any:
     raw = await _read_bounded(request)
     try:
-        return msgspec.json.decode(raw or b"{}", type=kind)
+        return msgspec.convert(_json_by_value.decode(raw or b"{}"), kind)
     except wire.UNREADABLE as exc:
         raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
 
@@ -132,8 +151,8 @@ async def _counted_from_the_start(request: Request, room: Auction, principal: Pr
         raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
 
 
-def _view(room: Auction, principal: Principal) -> dict[str, Any]:
-    return {"seq": room.state.seq, "view": room.format.view(room.state, principal.actor)}
+def _view(room: Auction, principal: Principal) -> AuctionAnswer:
+    return AuctionAnswer(seq=room.state.seq, view=room.format.view(room.state, principal.actor))
 
 
 async def _outcome(
@@ -142,13 +161,23 @@ async def _outcome(
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
-        raise ApiError(wire.rejection_status(result.rejection), wire.problem_for_rejection(result.rejection))
+        raise ApiError(wire.problem_for_rejection(result.rejection))
     await room.listed()  # the answer promises the listing shows the change
     return JSON(_view(room, principal), status_code=status)
 
 
+# What the OpenAPI document reads off a handler: ``body_type`` (the Struct its body decodes as),
+# ``query`` (name -> (JSON Schema, description)), ``answer`` (success status -> the Struct it
+# answers with, None for another media type) and ``refusals`` (the statuses its engine commands
+# or checks may answer besides those of authentication, the body and the auction's loading).
+_DOCUMENTED = ("body_type", "query", "answer", "refusals")
+
+# The statuses of the engine's refusals of a buyer's command (``wire.rejection_status``).
+_COMMAND_REFUSALS = (403, 404, 409, 422)
+
+
 def handler(fn: Callable) -> Callable:
-    """Turns ApiError into its JSON response; everything else is a bug and a 500 (logged)."""
+    """Turns ApiError into its problem response; everything else is a bug and a 500 (logged)."""
 
     async def endpoint(request: Request) -> Response:
         try:
@@ -158,8 +187,8 @@ def handler(fn: Callable) -> Callable:
 
     endpoint.__name__ = fn.__name__
     endpoint.__doc__ = fn.__doc__
-    endpoint.body_type = getattr(fn, "body_type", None)  # for the OpenAPI document
-    endpoint.query = getattr(fn, "query", {})
+    for name in _DOCUMENTED:
+        setattr(endpoint, name, getattr(fn, name, None))
     return endpoint
 
 
@@ -179,6 +208,8 @@ async def create_auction(request: Request) -> Response:
 
 
 create_auction.body_type = wire.CreateAuctionBody
+create_auction.answer = {201: AuctionAnswer}
+create_auction.refusals = (403, 422, 503)
 
 
 async def list_auctions(request: Request) -> Response:
@@ -207,18 +238,18 @@ async def list_auctions(request: Request) -> Response:
         raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the listing is unavailable; retry") from None
     buyer = principal.role is Role.BUYER
     items = [
-        {
-            "auction_id": entry.auction_id,
-            "format": entry.format,
-            "title": entry.title,
-            "phase": entry.state,
-            "created_at": entry.created_at,
-            "updated_at": entry.updated_at,
-            **({"suppliers": list(entry.suppliers)} if buyer else {}),
-        }
+        ListedAuction(
+            auction_id=entry.auction_id,
+            format=entry.format,
+            title=entry.title,
+            phase=entry.state,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            suppliers=list(entry.suppliers) if buyer else msgspec.UNSET,
+        )
         for entry in page.items
     ]
-    return JSON({"auctions": items, "next_cursor": page.next_cursor})
+    return JSON(AuctionPage(auctions=items, next_cursor=page.next_cursor))
 
 
 list_auctions.query = {
@@ -227,6 +258,8 @@ list_auctions.query = {
               "items per page (clamped to 1..200)"),
     "cursor": ({"type": "string"}, "the previous page's next_cursor"),
 }
+list_auctions.answer = {200: AuctionPage}
+list_auctions.refusals = (400, 503)
 
 
 async def get_auction(request: Request) -> Response:
@@ -236,13 +269,19 @@ async def get_auction(request: Request) -> Response:
     return JSON(_view(room, principal))
 
 
+get_auction.answer = {200: AuctionAnswer}
+
+
 async def bid_history(request: Request) -> Response:
     """Bids per role: the buyer sees all with identities, a supplier its own, observers an
     anonymised list."""
     principal = _principal(request)
     room = await _room(request, principal)
     rows = room.format.history(room.state, principal.actor)
-    return JSON({"seq": room.state.seq, "bids": rows})
+    return JSON(BidHistory(seq=room.state.seq, bids=rows))
+
+
+bid_history.answer = {200: BidHistory}
 
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -262,7 +301,8 @@ async def results_csv(request: Request) -> Response:
     room = await _room(request, principal)
     table = room.format.results(room.state, principal.actor)
     if table is None:
-        raise ApiError(403, wire.Problem(error="forbidden", detail="results are the buyer's"))
+        refusal = Rejection(reason=Reason.FORBIDDEN, detail="results are the buyer's")
+        raise ApiError(wire.problem_for_rejection(refusal))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.header)
@@ -274,11 +314,15 @@ async def results_csv(request: Request) -> Response:
     )
 
 
+results_csv.answer = {200: None}
+results_csv.refusals = (403,)
+
+
 # ------------------------------------------------------------------------------ commands
 
 
 def _command_route(
-    body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str
+    name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str
 ) -> Callable:
     """A buyer action: the engine refuses it (403 forbidden) for anyone but the auction's buyer."""
 
@@ -288,8 +332,11 @@ def _command_route(
         body = await _body(request, body_type) if body_type is not None else None
         return await _outcome(room, await room.submit(build(request, principal, body)), principal)
 
+    endpoint.__name__ = name  # the operationId in the OpenAPI document
     endpoint.__doc__ = doc
     endpoint.body_type = body_type
+    endpoint.answer = {200: AuctionAnswer}
+    endpoint.refusals = _COMMAND_REFUSALS
     return endpoint
 
 
@@ -298,27 +345,33 @@ def _lot(request: Request) -> str:
 
 
 update_config = _command_route(
+    "update_config",
     wire.ConfigBody,
     lambda r, p, b: UpdateConfig(actor=p.actor, at=0, config=b.config),
     "Replace the configuration while the auction is a draft (buyer).",
 )
 invite = _command_route(
+    "invite",
     wire.InviteBody,
     lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name),
     "Invite a supplier; it gets the next alias ('Supplier N') (buyer).",
 )
 start = _command_route(
+    "start",
     None, lambda r, p, b: StartAuction(actor=p.actor, at=0), "Open the auction now (buyer)."
 )
 pause = _command_route(
+    "pause",
     wire.ReasonBody,
     lambda r, p, b: PauseAuction(actor=p.actor, at=0, reason=b.reason),
     "Pause bidding; the paused time is added to every open lot's end on resume (buyer).",
 )
 resume = _command_route(
+    "resume",
     None, lambda r, p, b: ResumeAuction(actor=p.actor, at=0), "Resume a paused auction (buyer)."
 )
 extend = _command_route(
+    "extend",
     wire.ExtendBody,
     lambda r, p, b: ExtendAuction(
         actor=p.actor, at=0, by_ms=b.by_ms, lot_id=b.lot_id, reason=b.reason
@@ -326,16 +379,19 @@ extend = _command_route(
     "Extend one lot or every open lot by by_ms (buyer).",
 )
 cancel = _command_route(
+    "cancel",
     wire.ReasonBody,
     lambda r, p, b: CancelAuction(actor=p.actor, at=0, reason=b.reason),
     "Cancel the auction with a reason (buyer).",
 )
 void_bid = _command_route(
+    "void_bid",
     wire.ReasonBody,
     lambda r, p, b: VoidBid(actor=p.actor, at=0, bid_id=r.path_params["bid_id"], reason=b.reason),
     "Void a bid with a reason; ranks are recomputed and everyone is told (buyer).",
 )
 award = _command_route(
+    "award",
     wire.AwardBody,
     lambda r, p, b: AwardLot(
         actor=p.actor, at=0, lot_id=_lot(r), bid_id=b.bid_id, reason=b.reason
@@ -397,46 +453,65 @@ place_bid.body_type = wire.BidBody
 
 async def server_time(request: Request) -> Response:
     """The server clock (ms epoch), for clients that sync their countdown over HTTP."""
-    return JSON({"server_time": request.app.state.services.now_ms()})
+    return JSON(ServerTime(server_time=request.app.state.services.now_ms()))
+
+
+server_time.answer = {200: ServerTime}
 
 
 async def healthz(request: Request) -> Response:
     """200 when the journal (Redis) answers, 503 when it does not: bids would be refused."""
     services = request.app.state.services
     up = await services.journal.ping()
-    body = {
-        "status": "ok" if up else "degraded",
-        "journal": "up" if up else "down",
-        "durability": services.durability,
-        "auctions": len(services.rooms),
-    }
-    if services.rooms.recovering is not None:  # loading the unfinished auctions (each on demand)
-        body["recovering"] = services.rooms.recovering
-    if services.rooms.refused:  # journals that failed verification: an operator must look
-        body["refused"] = services.rooms.refused
-    if services.rooms.cluster is not None:
-        body["cluster"] = services.rooms.cluster.stats()
+    rooms = services.rooms
+    body = Health(
+        status="ok" if up else "degraded",
+        journal="up" if up else "down",
+        durability=services.durability,
+        auctions=len(rooms),
+        # loading the unfinished auctions (each on demand)
+        recovering=rooms.recovering if rooms.recovering is not None else msgspec.UNSET,
+        # journals that failed verification: an operator must look
+        refused=rooms.refused or msgspec.UNSET,
+        cluster=rooms.cluster.stats() if rooms.cluster is not None else msgspec.UNSET,
+    )
     return JSON(body, status_code=200 if up else 503)
+
+
+healthz.answer = {200: Health, 503: Health}
 
 
 # ------------------------------------------------------------------------------ framework errors
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of the request's path: a route is registered per method, and Starlette's 405
+    names only the first route whose path matched."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_exception(request: Request, exc: HTTPException) -> Response:
-    """Starlette's own errors (no such route: 404, wrong method: 405) in our JSON shape."""
+    """Starlette's own errors (no such route: 404, wrong method: 405) as our Problems."""
     failure = wire.failure_for_status(exc.status_code)
     detail = exc.detail if exc.status_code < 500 else ""
-    return JSON(
-        wire.Problem(error=failure.value, detail=detail),
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return ProblemJSON(
+        wire.problem(failure.value, exc.status_code, detail),
         status_code=exc.status_code,
-        headers=exc.headers,
+        headers=headers,
     )
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
-    """A bug: a JSON 500 that says nothing of it (the traceback goes to the server's log, as
+    """A bug: a 500 Problem that says nothing of it (the traceback goes to the server's log, as
     Starlette re-raises the exception to the server once this response is sent)."""
-    return JSON(wire.Problem(error=wire.Failure.INTERNAL.value), status_code=500)
+    return ProblemJSON(wire.problem_for_failure(wire.Failure.INTERNAL), status_code=500)
 
 
 EXCEPTION_HANDLERS = {HTTPException: _http_exception, Exception: _unhandled}

@@ -42,10 +42,10 @@ class _Denied(Exception):
 
 
 async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
-    body = msgspec.to_builtins(wire.Problem(error=failure.value, detail=detail))
+    body = msgspec.to_builtins(wire.problem_for_failure(failure, detail))
     try:
         await websocket.send_denial_response(
-            JSONResponse(body, status_code=wire.failure_status(failure))
+            JSONResponse(body, status_code=wire.failure_status(failure), media_type=wire.PROBLEM_JSON)
         )
     except RuntimeError:  # the server lacks the denial extension: close before accepting
         await websocket.close(wire.failure_close_code(failure), failure.value)

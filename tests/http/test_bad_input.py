@@ -19,17 +19,21 @@ def test_a_quantity_that_is_no_finite_number_is_refused(client, quantity):
     assert client.get("/api/auctions", headers=BUYER).json()["auctions"] == []
 
 
-@pytest.mark.parametrize("currency", ["QQQ", "DEM", "eur"])
-def test_a_currency_that_is_no_iso_4217_code_is_refused(client, currency):
+@pytest.mark.parametrize(("currency", "status", "reason", "detail"), [
+    ("QQQ", 422, "invalid_config", "ISO 4217"),
+    ("DEM", 422, "invalid_config", "ISO 4217"),
+    ("eur", 400, "bad_request", "$.config.currency"),  # not even the documented pattern
+])
+def test_a_currency_that_is_no_iso_4217_code_is_refused(client, currency, status, reason, detail):
     """Any three letters once passed, and the award's OCDS release then failed the schema."""
     r = client.post("/api/auctions", json={"config": {**CONFIG, "currency": currency}}, headers=BUYER)
-    assert r.status_code == 422 and r.json()["error"] == "invalid_config", r.text
-    assert "ISO 4217" in r.json()["detail"]
+    assert r.status_code == status and r.json()["reason"] == reason, r.text
+    assert detail in r.json()["detail"]
     assert client.get("/api/auctions", headers=BUYER).json()["auctions"] == []
     draft = create(client)
     r = client.put(f"/api/auctions/{draft}/config", json={"config": {**CONFIG, "currency": currency}},
                    headers=BUYER)
-    assert r.status_code == 422 and r.json()["error"] == "invalid_config", r.text
+    assert r.status_code == status and r.json()["reason"] == reason, r.text
     assert client.get(f"/api/auctions/{draft}", headers=BUYER).json()["view"]["currency"] == "EUR"
 
 

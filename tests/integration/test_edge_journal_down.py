@@ -24,8 +24,8 @@ async def test_journal_down_before_an_auction_is_loaded(server, redis_server):
 
     redis_server.stop()
     r = await buyer_api.call("GET", base)
-    assert r.status_code == 503 and r.headers["content-type"] == "application/json", r.text
-    assert r.json()["error"] == "journal_unavailable"
+    assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json", r.text
+    assert r.json()["reason"] == "journal_unavailable"
     supplier_api = Api(server, token("supplier", S1))
     r = await supplier_api.call("POST", f"{base}/bids", {"bid_id": "b1", "lot_id": "L1", "amount": 99000})
     assert (r.status_code, r.json()["bid_id"], r.json()["reason"]) == (503, "b1", "journal_unavailable")
@@ -34,7 +34,8 @@ async def test_journal_down_before_an_auction_is_loaded(server, redis_server):
         async with connect(server.ws_url(auction_id), additional_headers=headers, open_timeout=5):
             pass
     assert refused.value.response.status_code == 503
-    assert msgspec.json.decode(refused.value.response.body)["error"] == "journal_unavailable"
+    assert refused.value.response.headers["content-type"] == "application/problem+json"
+    assert msgspec.json.decode(refused.value.response.body)["reason"] == "journal_unavailable"
 
     redis_server.start()
     r = await buyer_api.call("GET", base)
@@ -46,7 +47,8 @@ async def test_journal_down_before_an_auction_is_loaded(server, redis_server):
 async def test_framework_errors_are_json_on_the_real_server(server):
     api = Api(server, token("buyer", "org-x"))
     r = await api.call("GET", "/api/nothing-here")
-    assert (r.status_code, r.headers["content-type"], r.json()["error"]) == (
-        404, "application/json", "not_found")
+    assert (r.status_code, r.headers["content-type"], r.json()["reason"]) == (
+        404, "application/problem+json", "not_found")
     r = await api.call("PUT", "/api/auctions")
-    assert (r.status_code, r.json()["error"]) == (405, "method_not_allowed")
+    assert (r.status_code, r.json()["reason"]) == (405, "method_not_allowed")
+    assert r.headers["allow"] == "GET, HEAD, POST"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 
@@ -55,27 +56,63 @@ class AwardMode(enum.StrEnum):
     BUYER = "buyer"  # the buyer awards each lot after the close
 
 
+# Descriptions, units and bounds of every configuration field, for the OpenAPI document
+# (msgspec puts them in the JSON Schema). The bounds are enforced while decoding, and are the
+# engine's own rules (``rules.config_problem``, which still checks configurations built in code):
+# a configuration that breaks one is refused before the engine sees it. Rules across fields
+# (a reserve at most the ceiling, unique lot ids) are the engine's alone.
+_MS = "milliseconds"
+Positive = Annotated[int, msgspec.Meta(gt=0)]
+NotNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+
 class Decrement(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    kind: DecrementKind
-    value: int
+    """The least a bid must improve by (on the supplier's own best or the leader, per
+    ``bid_rule``)."""
+
+    kind: Annotated[DecrementKind, msgspec.Meta(
+        description="`amount`: `value` is in minor units; `percent`: `value` is in basis points "
+        "(1/100 of a percent) of the reference price"
+    )]
+    value: Annotated[Positive, msgspec.Meta(
+        description="Minor units of the currency (`amount`), or basis points (`percent`: 50 is "
+        "0.50%, at most 10000 = 100%); percentages round up to at least 1 minor unit"
+    )]
 
 
 class SoftClose(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A bid within ``window_ms`` of a lot's end moves that end to ``end + extension_ms``."""
 
-    window_ms: int
-    extension_ms: int
-    trigger: SoftCloseTrigger = SoftCloseTrigger.ANY_BID
-    max_extensions: int | None = None  # None: unlimited
+    window_ms: Annotated[Positive, msgspec.Meta(
+        description=f"The last {_MS} before a lot's end in which a bid extends it"
+    )]
+    extension_ms: Annotated[Positive, msgspec.Meta(
+        description=f"How far ({_MS}) such a bid moves the lot's end"
+    )]
+    trigger: Annotated[SoftCloseTrigger, msgspec.Meta(
+        description="Which bids extend: any accepted bid, or only one that takes the lead"
+    )] = SoftCloseTrigger.ANY_BID
+    max_extensions: Annotated[NotNegative | None, msgspec.Meta(
+        description="At most this many extensions per lot; null: unlimited"
+    )] = None  # None: unlimited
 
 
 class LotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
-    lot_id: Id
+    lot_id: Annotated[Id, msgspec.Meta(description="The lot's id, unique in the auction")]
     title: Name
-    quantity: Decimal = Decimal(1)
-    unit: Unit = "lot"
-    ceiling: int  # opening price, minor units: no bid may be above it
-    reserve: int | None = None  # hidden target; never shown to suppliers or observers
+    quantity: Annotated[Decimal, msgspec.Meta(
+        description="How much is bought, in `unit`s: a positive finite decimal, as a string "
+        "(\"1200\", \"0.5\"; a JSON number is read exactly too)",
+        extra_json_schema={"type": ["string", "number"]},
+    )] = Decimal(1)
+    unit: Annotated[Unit, msgspec.Meta(description="The unit of `quantity` (\"t\", \"kg\")")] = "lot"
+    ceiling: Annotated[Positive, msgspec.Meta(
+        description="The opening price in minor units of the currency: no bid may be above it"
+    )]  # opening price, minor units: no bid may be above it
+    reserve: Annotated[Positive | None, msgspec.Meta(
+        description="A hidden target price in minor units, at most the ceiling: shown to the "
+        "buyer only; an automatic award needs it met"
+    )] = None  # hidden target; never shown to suppliers or observers
 
 
 class AuctionConfig(
@@ -91,21 +128,39 @@ class AuctionConfig(
     format an endpoint accepts."""
 
     title: Title
-    currency: Currency  # ISO 4217 code, e.g. "EUR"
-    lots: tuple[LotSpec, ...]
-    duration_ms: int  # bidding time of the first lot (all lots when closing in parallel)
+    currency: Annotated[Currency, msgspec.Meta(
+        pattern="^[A-Z]{3}$", description="An ISO 4217 currency code, e.g. \"EUR\""
+    )]  # ISO 4217 code, e.g. "EUR"
+    lots: Annotated[tuple[LotSpec, ...], msgspec.Meta(min_length=1, description="At least one lot")]
+    duration_ms: Annotated[Positive, msgspec.Meta(
+        description=f"Bidding time of the first lot (of all lots when closing in parallel), {_MS}"
+    )]  # bidding time of the first lot (all lots when closing in parallel)
     decrement: Decrement
-    start_at: int | None = None  # ms epoch; None: opened by the buyer's start command
+    start_at: Annotated[NotNegative | None, msgspec.Meta(
+        description="When the auction opens, milliseconds since the Unix epoch (UTC); null: "
+        "when the buyer starts it"
+    )] = None  # ms epoch; None: opened by the buyer's start command
     bid_rule: BidRule = BidRule.IMPROVE_OWN
     tie_rule: TieRule = TieRule.REJECT
     visibility: Visibility = Visibility.RANK_ONLY
     lot_close: LotCloseMode = LotCloseMode.PARALLEL
-    stagger_ms: int = 0  # gap between consecutive lots' ends when staggered
+    stagger_ms: Annotated[NotNegative, msgspec.Meta(
+        description=f"Staggered lots: the gap between consecutive lots' ends, {_MS} (more than 0 "
+        "with several lots)"
+    )] = 0  # gap between consecutive lots' ends when staggered
     soft_close: SoftClose | None = None
-    fat_finger_bp: int | None = None  # a drop larger than this from the last bid needs confirm=True
-    min_bid_interval_ms: int = 0  # per supplier per auction; faster bids are rate limited
+    fat_finger_bp: Annotated[Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None, msgspec.Meta(
+        description="A drop of more than this many basis points (1/100 of a "
+        "percent) from the supplier's last bid needs `confirm: true`; null: no guard"
+    )] = None  # a drop larger than this from the last bid needs confirm=True
+    min_bid_interval_ms: Annotated[NotNegative, msgspec.Meta(
+        description=f"Least time between one supplier's bids in this auction, {_MS}"
+    )] = 0  # per supplier per auction; faster bids are rate limited
     award_mode: AwardMode = AwardMode.AUTO_LOWEST
-    minor_units: int = 2  # digits after the decimal point when shown (EUR 2, JPY 0)
+    minor_units: Annotated[int, msgspec.Meta(
+        ge=0, le=4, description="Digits after the decimal point when amounts are shown (EUR 2, "
+        "JPY 0): every amount is an integer of these minor units"
+    )] = 2  # digits after the decimal point when shown (EUR 2, JPY 0)
     # The buyer organisation's display name, the buyer party's name in the OCDS releases (without
     # it, its id). UNSET rather than "": a configuration without one is encoded as before the field
     # existed, so older journals and the states and snapshots folded from them keep their bytes.

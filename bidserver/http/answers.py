@@ -1,0 +1,88 @@
+"""The HTTP API's success bodies, as msgspec Structs.
+
+The handlers answer with these, and the OpenAPI document derives its response schemas from the
+same types, so the document cannot say one shape while the API sends another. Views and history
+rows are the format's own (``engine.format``): an answer carries them as they are, and the
+document names the formats' view types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+
+View = TypeVar("View")
+
+_MS_EPOCH = "milliseconds since the Unix epoch (UTC), on the server's clock"
+
+
+class AuctionAnswer(msgspec.Struct, Generic[View], frozen=True):
+    """An auction as the caller may see it: what every read and every accepted buyer action
+    answers."""
+
+    seq: Annotated[int, msgspec.Meta(
+        description="The auction's journal sequence number the view reflects"
+    )]
+    view: Annotated[View, msgspec.Meta(description="Everything the caller may see, per role")]
+
+
+class ListedAuction(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    auction_id: str
+    format: Annotated[str, msgspec.Meta(description="The auction's format: `reverse_auction`")]
+    title: str
+    phase: Annotated[str, msgspec.Meta(
+        description="draft, open, paused, closed or cancelled"
+    )]
+    created_at: Annotated[int, msgspec.Meta(description=_MS_EPOCH)]
+    updated_at: Annotated[int, msgspec.Meta(
+        description=f"The last change the listing shows (title, phase, invitations), {_MS_EPOCH}"
+    )]
+    suppliers: Annotated[list[str] | msgspec.UnsetType, msgspec.Meta(
+        description="The invited supplier ids: the buyer's listing only"
+    )] = msgspec.UNSET
+
+
+class AuctionPage(msgspec.Struct, frozen=True):
+    """One page of the auctions the caller may list, newest first."""
+
+    auctions: list[ListedAuction]
+    next_cursor: Annotated[str | None, msgspec.Meta(
+        description="Pass as `?cursor=` for the next page; null: this is the last page"
+    )]
+
+
+class BidHistory(msgspec.Struct, frozen=True):
+    seq: Annotated[int, msgspec.Meta(
+        description="The auction's journal sequence number the history reflects"
+    )]
+    bids: Annotated[list[dict[str, Any]], msgspec.Meta(
+        description="The bids the caller may see, in the order they were placed: the buyer all "
+        "with identities, a supplier its own, an observer all under aliases. Amounts in minor "
+        f"units, `at` in {_MS_EPOCH}"
+    )]
+
+
+class ServerTime(msgspec.Struct, frozen=True):
+    server_time: Annotated[int, msgspec.Meta(description=_MS_EPOCH)]
+
+
+class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Whether the journal answers (200) or not (503: bids would be refused)."""
+
+    status: Annotated[str, msgspec.Meta(description="ok or degraded")]
+    journal: Annotated[str, msgspec.Meta(description="up or down")]
+    durability: Annotated[str, msgspec.Meta(
+        description="What an acknowledged bid survives: the journal's fsync policy"
+    )]
+    auctions: Annotated[int, msgspec.Meta(description="Auctions loaded in this process")]
+    recovering: Annotated[dict[str, int] | msgspec.UnsetType, msgspec.Meta(
+        description="While unfinished auctions load after a start: `done` of `of`"
+    )] = msgspec.UNSET
+    refused: Annotated[dict[str, str] | msgspec.UnsetType, msgspec.Meta(
+        description="Auctions whose journal failed verification, and why: an operator must look"
+    )] = msgspec.UNSET
+    cluster: Annotated[dict[str, Any] | msgspec.UnsetType, msgspec.Meta(
+        description="With several processes: this one's node id and the auctions it writes and "
+        "follows"
+    )] = msgspec.UNSET
