@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from . import clock
+from . import clock, metrics
 from .auth import TokenVerifier
 from .config import Settings
 from .engine.format import Format
 from .engine.formats import FORMATS
 from .http.openapi import openapi_document
+from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
@@ -79,6 +80,7 @@ def build_app(
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
+        metrics.JOURNAL_DURABILITY.labels(durability).set(1)
         cluster = None
         if (settings.cluster or settings.workers > 1) and isinstance(the_journal, RedisJournal):
             cluster = Cluster(
@@ -114,8 +116,9 @@ def build_app(
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
         # In the background: the server answers at once; an auction asked for before its turn is
-        # loaded then (Rooms.recover); /healthz tells how far recovery is.
+        # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
         recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
+        flusher = asyncio.get_running_loop().create_task(metrics.flush_forever())
         archiver = None
         if archives is not None:
             archiver = asyncio.get_running_loop().create_task(
@@ -128,6 +131,7 @@ def build_app(
             yield
         finally:
             recovery.cancel()
+            flusher.cancel()
             if archiver is not None:
                 archiver.cancel()
             if trimmer is not None:
@@ -136,12 +140,14 @@ def build_app(
             if cluster is not None:
                 await cluster.close()
             await the_journal.close()
+            metrics.JOURNAL_DURABILITY.labels(durability).set(0)
 
     async def openapi(request):
         return JSON(openapi_document())
 
     routes = [
         *ROUTES,
+        *OPERATIONS_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
@@ -207,7 +213,7 @@ def serve(settings: Settings) -> None:
             print(
                 f"bidserver listening on http://{host}:{port} "
                 f"(API /api, live rooms ws://{host}:{port}/ws/auctions/<id>, "
-                f"OpenAPI /openapi.json, health /healthz); journal {settings.redis_url}{workers}",
+                f"OpenAPI /openapi.json, probes /livez /readyz); journal {settings.redis_url}{workers}",
                 flush=True,
             )
         if settings.workers > 1 and not inherited:

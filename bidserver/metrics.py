@@ -169,7 +169,7 @@ JOURNAL_DURABILITY = Gauge(
 _HOT = [_BIDS_ACCEPTED, ACK_SECONDS, JOURNAL_APPEND_SECONDS, FANOUT_SWEEP_SECONDS]
 
 
-def bid_answered(status: str, reason: str) -> None:
+def bid_answered(status: str, reason: str | None) -> None:
     """Count one bid's answer (``wire.BidResult``'s status and reason)."""
     if status == "accepted":
         _BIDS_ACCEPTED.n += 1

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import wire
+from .. import metrics, wire
 from ..auth import AuthError, Principal, token_from_request
 from ..engine.reverse.commands import (
     AwardLot,
@@ -331,11 +331,14 @@ award = _command_route(
 
 def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
     """A bid the server could not take, answered as the live room answers it (``bid_result``)."""
-    return JSON(wire.bid_failed(bid_id, failure, detail), status_code=wire.failure_status(failure))
+    answer = wire.bid_failed(bid_id, failure, detail)
+    metrics.bid_answered(answer.status, answer.reason)
+    return JSON(answer, status_code=wire.failure_status(failure))
 
 
 def _rate_limited(bid_id: str) -> Response:
     answer = wire.rate_limited(bid_id, "too many bids; resend the same bid_id later")
+    metrics.bid_answered(answer.status, answer.reason)
     status = wire.rejection_status(wire.RATE_LIMITED)
     return JSON(answer, status_code=status, headers={"retry-after": "1"})
 
@@ -362,6 +365,7 @@ async def place_bid(request: Request) -> Response:
     command = wire.bid_command(principal.actor, body)
     result = await room.submit(command)
     answer = wire.bid_result(command.bid_id, result)
+    metrics.bid_answered(answer.status, answer.reason)
     if result.failure is not None:
         status = wire.failure_status(result.failure)
     elif result.rejection is not None:
@@ -380,25 +384,6 @@ place_bid.body_type = wire.BidBody
 async def server_time(request: Request) -> Response:
     """The server clock (ms epoch), for clients that sync their countdown over HTTP."""
     return JSON({"server_time": request.app.state.services.now_ms()})
-
-
-async def healthz(request: Request) -> Response:
-    """200 when the journal (Redis) answers, 503 when it does not: bids would be refused."""
-    services = request.app.state.services
-    up = await services.journal.ping()
-    body = {
-        "status": "ok" if up else "degraded",
-        "journal": "up" if up else "down",
-        "durability": services.durability,
-        "auctions": len(services.rooms),
-    }
-    if services.rooms.recovering is not None:  # loading the unfinished auctions (each on demand)
-        body["recovering"] = services.rooms.recovering
-    if services.rooms.refused:  # journals that failed verification: an operator must look
-        body["refused"] = services.rooms.refused
-    if services.rooms.cluster is not None:
-        body["cluster"] = services.rooms.cluster.stats()
-    return JSON(body, status_code=200 if up else 503)
 
 
 # ------------------------------------------------------------------------------ framework errors
@@ -425,7 +410,6 @@ EXCEPTION_HANDLERS = {HTTPException: _http_exception, Exception: _unhandled}
 
 
 ROUTES = [
-    Route("/healthz", handler(healthz), methods=["GET"]),
     Route("/api/time", handler(server_time), methods=["GET"]),
     Route("/api/auctions", handler(create_auction), methods=["POST"]),
     Route("/api/auctions", handler(list_auctions), methods=["GET"]),

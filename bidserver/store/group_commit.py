@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
+from .. import metrics
 from .journal import AppendRequest, AwardRecord, Journal, JournalError, JournalUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class GroupCommit:
         # appends made meanwhile form the next group.
         self._writing = True
         try:
-            [outcome] = await self._journal.append_many([request])
+            [outcome] = await self._timed_append_many([request])
         except Exception as exc:
             outcome = exc if isinstance(exc, JournalError) else JournalUnavailable(str(exc))
         finally:
@@ -62,13 +64,22 @@ class GroupCommit:
     async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
         return await self._journal.append_many(requests)
 
+    async def _timed_append_many(
+        self, requests: Sequence[AppendRequest]
+    ) -> list[JournalError | None]:
+        started = time.perf_counter()
+        try:
+            return await self._journal.append_many(requests)
+        finally:
+            metrics.JOURNAL_APPEND_SECONDS.observe(time.perf_counter() - started)
+
     async def _write_pending(self) -> None:
         try:
             while self._pending:
                 group = self._pending[: self._max_group]
                 del self._pending[: self._max_group]
                 try:
-                    outcomes = await self._journal.append_many([request for request, _ in group])
+                    outcomes = await self._timed_append_many([request for request, _ in group])
                 except Exception as exc:  # the journal failed as a whole: nobody is durable
                     log.warning("group commit of %d appends failed: %s", len(group), exc)
                     error = exc if isinstance(exc, JournalError) else JournalUnavailable(str(exc))

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .. import wire
+from .. import metrics, wire
 from ..engine.format import Delivery, Format
 from ..engine.values import Actor, Role
 from ..runtime.auction import Auction
@@ -118,6 +118,7 @@ class Connection:
         if self.closed:
             return
         if not self.sink.write(out):
+            metrics.LAGGARD_CLOSES.inc()
             self.close_soon(wire.failure_close_code(wire.Failure.LAGGING), wire.Failure.LAGGING)
 
     def push_message(self, message: object) -> None:
@@ -322,11 +323,13 @@ class Broadcaster:
         if audience is None:
             audience = self._audiences[conn.key] = _Audience(actor, state.seq)
         audience.conns.add(conn)
+        metrics.OPEN_SOCKETS.inc()
 
     def leave(self, conn: Connection) -> None:
         audience = self._audiences.get(conn.key)
-        if audience is not None:
+        if audience is not None and conn in audience.conns:
             audience.conns.discard(conn)
+            metrics.OPEN_SOCKETS.dec()
             if not audience.conns:
                 del self._audiences[conn.key]
 
@@ -364,7 +367,8 @@ class Broadcaster:
         if self._jobs:
             self._again = True
             return
-        self._last_flush = asyncio.get_running_loop().time()
+        loop_time = asyncio.get_running_loop().time
+        self._last_flush = loop_time()
         state, log_events = self._auction.state, self._auction.log
         seq = state.seq
         pending = [a for a in self._audiences.values() if a.flushed_seq < seq and a.conns]
@@ -422,6 +426,8 @@ class Broadcaster:
             self._job_started = self._last_flush
             self._activity_at_start = self._auction.decided
             asyncio.get_running_loop().call_soon(self._deliver)
+        else:
+            metrics.FANOUT_SWEEP_SECONDS.observe(loop_time() - self._last_flush)
 
     def _deliver(self) -> None:
         budget = SLICE
@@ -444,6 +450,7 @@ class Broadcaster:
         # time at most): the bids' path keeps its share of the process however many watchers.
         now = loop.time()
         took = now - self._job_started
+        metrics.FANOUT_SWEEP_SECONDS.observe(took)
         if self._auction.decided - self._activity_at_start > took * BUSY_RATE:
             self._rest_until = now + took * (1 - FANOUT_SHARE) / FANOUT_SHARE
         if self._again:
