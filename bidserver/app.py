@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import logging.config
 import os
 import signal
 import socket
@@ -188,9 +189,17 @@ def serve(settings: Settings) -> None:
 
     from .ws.transport import protocol_class
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = uvicorn.config.LOGGING_CONFIG
+    if settings.log_format == "json":
+        from .logjson import logging_config
+
+        log_config = logging_config(settings.log_level)
+        logging.config.dictConfig(log_config)
+    else:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     embedded = None
     if not settings.redis_url:
         from .store.embedded import EmbeddedRedis
@@ -231,6 +240,7 @@ def serve(settings: Settings) -> None:
             ws_ping_interval=settings.heartbeat_s,
             ws_ping_timeout=settings.heartbeat_s,
             log_level=settings.log_level.lower(),
+            log_config=log_config,
             lifespan="on",
             timeout_graceful_shutdown=5,
         )

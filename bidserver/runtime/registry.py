@@ -177,7 +177,8 @@ class Rooms:
                     outcomes[auction_id] = False  # another writes it; followed when needed here
                     continue
             except LOAD_ERRORS as exc:
-                log.warning("cannot recover auction %s yet: %s", auction_id, exc)
+                log.warning("cannot recover auction %s yet: %s", auction_id, exc,
+                            extra={"auction_id": auction_id})
                 outcomes[auction_id] = None
                 continue
             mine.append(auction_id)
@@ -202,7 +203,8 @@ class Rooms:
                 if isinstance(read, ChainBroken):
                     self._refuse(read)
                 elif not isinstance(read, LOAD_ERRORS):
-                    log.error("recovering auction %s failed", auction_id, exc_info=read)
+                    log.error("recovering auction %s failed", auction_id, exc_info=read,
+                              extra={"auction_id": auction_id})
                 future.set_exception(read)
                 await self._release_lease(auction_id)
                 outcomes[auction_id] = None if isinstance(read, LOAD_ERRORS) else False
@@ -278,7 +280,8 @@ class Rooms:
         try:
             await self.cluster.leases.release(auction_id)
         except Exception as exc:  # Redis away too: the lease expires on its own
-            log.warning("could not release the lease of %s: %s", auction_id, exc)
+            log.warning("could not release the lease of %s: %s", auction_id, exc,
+                        extra={"auction_id": auction_id})
 
     async def _load(self, auction_id: str, *, writer: bool) -> Auction | None:
         """The auction from its newest good snapshot and the durable journal after it (the chain
@@ -358,7 +361,8 @@ class Rooms:
         _LOADED[False].dec()
         _LOADED[True].inc()
         room.start()
-        log.info("took over auction %s at seq %d", handle.auction_id, room.state.seq)
+        log.info("took over auction %s at seq %d", handle.auction_id, room.state.seq,
+                 extra={"auction_id": handle.auction_id})
 
     async def demote(self, handle: Auction) -> None:
         """This process lost the lease of an auction it wrote: stop writing, follow it."""
@@ -370,7 +374,7 @@ class Rooms:
         _LOADED[True].dec()
         _LOADED[False].inc()
         log.warning("lost the lease of auction %s at seq %d: following it", handle.auction_id,
-                    room.state.seq)
+                    room.state.seq, extra={"auction_id": handle.auction_id})
 
     async def create(self, actor: Actor, config: Any) -> tuple[Auction | None, Result]:
         """A new event of the format whose configuration ``config`` is, written here."""
@@ -388,6 +392,7 @@ class Rooms:
                 self.cluster.unserve(room)
                 await self.cluster.leases.release(auction_id)
             return None, result
+        log.info("auction %s created (%s)", auction_id, fmt.name, extra={"auction_id": auction_id})
         return room, result
 
     def _durable(self, auction: Auction) -> None:
@@ -472,7 +477,7 @@ class Rooms:
                 await self._snapshots.save(auction.auction_id, seq, data)
             except Exception as exc:
                 log.warning("could not save the snapshot of %s at seq %d: %s",
-                            auction.auction_id, seq, exc)
+                            auction.auction_id, seq, exc, extra={"auction_id": auction.auction_id})
 
         self._spawn(save())
 
@@ -484,7 +489,8 @@ class Rooms:
                 await self._journal.mark_finished(auction.auction_id)
         except Exception as exc:  # the next change, or the replay at the next start, repairs it
             auction.listed_as = None
-            log.warning("could not list %s: %s", auction.auction_id, exc)
+            log.warning("could not list %s: %s", auction.auction_id, exc,
+                        extra={"auction_id": auction.auction_id})
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):

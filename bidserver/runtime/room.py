@@ -312,11 +312,13 @@ class Room:
                         [award for decided in group for award in decided.awards],
                     )
             except JournalError as exc:
-                log.warning("journal append failed for %s: %s", self.auction_id, exc)
+                log.warning("journal append failed for %s: %s", self.auction_id, exc,
+                            extra={"auction_id": self.auction_id})
                 self._fail_uncommitted()
                 continue
             except Exception:  # a bug in the journal path: same as an unknown outcome
-                log.exception("room %s failed to commit", self.auction_id)
+                log.exception("room %s failed to commit", self.auction_id,
+                              extra={"auction_id": self.auction_id})
                 self._fail_uncommitted(Failure.INTERNAL)
                 continue
             for decided in group:
