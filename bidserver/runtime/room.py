@@ -221,6 +221,8 @@ class Room:
             self._ahead = self.format.copy(self.state)
             self._ahead_head = self.auction.head
             if len(batch) > 1:
+                log.warning("room %s: a batch of %d commands raised; deciding them one by one",
+                            self.auction_id, len(batch), extra={"auction_id": self.auction_id})
                 return False
             self._faulted(batch[0])
             return False
