@@ -17,6 +17,7 @@ from bidserver.engine.formats import FORMATS
 from bidserver.engine.values import Actor, Role
 from bidserver.store.journal import MemoryJournal
 
+from ..runtime.support import BUYER, config
 from ..runtime.toy import TOY, Add, ToyConfig
 from .conftest import KEY
 
@@ -84,13 +85,18 @@ def test_not_ready_while_recovering_then_ready(tmp_path):
         assert client.get("/healthz").json() == {"status": "ready"}
 
 
-def test_not_ready_until_the_journal_can_list_what_to_recover(tmp_path):
+def test_recovery_waits_for_a_journal_that_is_away_at_start(tmp_path):
     journal = MemoryJournal()
+    with TestClient(build_app(settings(tmp_path), journal=journal)) as client:
+        rooms = client.app.state.services.rooms
+        created, result = client.portal.call(rooms.create, BUYER, config())
+        assert result.ok  # an unfinished auction, to recover at the next start
     journal.available = False  # Redis went away between the connect and the recovery
     with TestClient(build_app(settings(tmp_path), journal=journal)) as client:
         assert client.get("/readyz").json()["reason"] == "journal_unavailable"
         journal.available = True
-        wait_until(lambda: client.get("/readyz").status_code == 200)  # recovery went on
+        wait_until(lambda: client.get("/readyz").status_code == 200)
+        assert [a.auction_id for a in client.app.state.services.rooms] == [created.auction_id]
 
 
 class BrokenAwards:
