@@ -12,6 +12,7 @@ import contextlib
 import errno
 import gc
 import logging
+import logging.config
 import os
 import signal
 import socket
@@ -22,12 +23,13 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from . import clock
+from . import clock, metrics
 from .auth import TokenVerifier
 from .config import Settings
 from .engine.format import Format
 from .engine.formats import FORMATS
 from .http.openapi import openapi_document
+from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
@@ -81,6 +83,7 @@ def build_app(
             )
             durability = await redis_journal.connect()
             the_journal = redis_journal
+        metrics.JOURNAL_DURABILITY.labels(durability).set(1)
         cluster = None
         if (settings.cluster or settings.workers > 1) and isinstance(the_journal, RedisJournal):
             cluster = Cluster(
@@ -116,8 +119,9 @@ def build_app(
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
         )
         # In the background: the server answers at once; an auction asked for before its turn is
-        # loaded then (Rooms.recover); /healthz tells how far recovery is.
+        # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
         recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
+        flusher = asyncio.get_running_loop().create_task(metrics.flush_forever())
         archiver = None
         if archives is not None:
             archiver = asyncio.get_running_loop().create_task(
@@ -130,6 +134,7 @@ def build_app(
             yield
         finally:
             recovery.cancel()
+            flusher.cancel()
             if archiver is not None:
                 archiver.cancel()
             if trimmer is not None:
@@ -138,12 +143,14 @@ def build_app(
             if cluster is not None:
                 await cluster.close()
             await the_journal.close()
+            metrics.JOURNAL_DURABILITY.labels(durability).set(0)
 
     async def openapi(request):
         return JSON(openapi_document())
 
     routes = [
         *ROUTES,
+        *OPERATIONS_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
@@ -189,9 +196,17 @@ def serve(settings: Settings) -> None:
 
     from .ws.transport import protocol_class
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_config = uvicorn.config.LOGGING_CONFIG
+    if settings.log_format == "json":
+        from .logjson import logging_config
+
+        log_config = logging_config(settings.log_level)
+        logging.config.dictConfig(log_config)
+    else:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     embedded = None
     if not settings.redis_url:
         from .store.embedded import DataDirInUse, EmbeddedRedis, EmbeddedRedisError, Supervisor
@@ -226,7 +241,7 @@ def serve(settings: Settings) -> None:
             print(
                 f"bidserver listening on http://{host}:{port} "
                 f"(API /api, live rooms ws://{host}:{port}/ws/auctions/<id>, "
-                f"OpenAPI /openapi.json, health /healthz); journal {settings.redis_url}{workers}",
+                f"OpenAPI /openapi.json, probes /livez /readyz); journal {settings.redis_url}{workers}",
                 flush=True,
             )
         if settings.workers > 1 and not inherited:
@@ -244,6 +259,7 @@ def serve(settings: Settings) -> None:
             ws_ping_interval=settings.heartbeat_s,
             ws_ping_timeout=settings.heartbeat_s,
             log_level=settings.log_level.lower(),
+            log_config=log_config,
             lifespan="on",
             timeout_graceful_shutdown=5,
         )

@@ -50,9 +50,10 @@ def main() -> None:
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
 @click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default=None, help="[BIDSERVER_LOG_LEVEL, info].")
+@click.option("--log-format", type=click.Choice(["text", "json"], case_sensitive=False), default=None, help="json: one JSON object per line on stderr, uvicorn's access log included [BIDSERVER_LOG_FORMAT, text].")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Server processes sharing the port; more than 1 coordinates them through Redis [BIDSERVER_WORKERS, 1].")
 @click.option("--cluster", is_flag=True, default=None, help="Coordinate with other bidserver processes (other machines) on the same Redis [BIDSERVER_CLUSTER].")
-def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level, workers, cluster) -> None:
+def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level, log_format, workers, cluster) -> None:
     """Run the server (prints where to connect) until interrupted."""
     settings = _settings(
         workers=workers,
@@ -64,6 +65,7 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         allowed_origins=tuple(allowed_origins),
         allow_unsafe_journal=allow_unsafe_journal or None,
         log_level=log_level.lower() if log_level else None,
+        log_format=log_format.lower() if log_format else None,
     )
     from . import logs
     from .app import ServeRefused, serve as run  # lazily: `token` and `--help` need no web stack

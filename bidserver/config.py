@@ -21,6 +21,7 @@ log = logging.getLogger("bidserver.config")
 
 ENV_PREFIX = "BIDSERVER_"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
 MIN_HS256_KEY_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
 
 
@@ -50,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
     log_level: str = "info"
     journal_write_timeout_ms: int = 2000  # a bid waits at most this for the journal, then: journal_unavailable
+    metrics_token: str | None = None  # bearer token for /metrics; None: /metrics is not served
+    log_format: str = "text"  # text, or json: one JSON object per line (bidserver.logjson)
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -73,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("journal_write_timeout_ms must be at least 100")
         if self.log_level.lower() not in LOG_LEVELS:
             raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
 

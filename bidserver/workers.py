@@ -4,6 +4,8 @@ The supervisor binds the socket (so ``--port 0`` and the printed address work as
 process), starts the embedded Redis when no URL is given, and runs N workers, each a plain
 ``bidserver serve`` that inherits the socket (``BIDSERVER_LISTEN_FD``) and runs in cluster mode:
 the kernel spreads connections over the workers, and Redis coordinates them (``ws/cluster.py``).
+Their metrics meet in one directory (``PROMETHEUS_MULTIPROC_DIR``, ``<data_dir>/metrics`` unless
+set), so that whichever worker answers ``/metrics`` tells every worker's numbers.
 A worker that dies is started again; SIGTERM or SIGINT stops them all. Workers die with the
 supervisor (``PR_SET_PDEATHSIG``), so a ``kill -9`` of it leaves nothing running.
 """
@@ -17,7 +19,9 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+from . import metrics
 from .clock import monotonic_s
 from .config import Settings, resolve_jwt_key
 from .store.embedded import _set_pdeathsig
@@ -38,7 +42,10 @@ def _worker_command(settings: Settings) -> list[str]:
 
 def supervise(settings: Settings, sock: socket.socket) -> None:
     resolve_jwt_key(settings)  # create <data_dir>/jwt.key once, before the workers read it
+    metrics_dir = Path(os.environ.get(metrics.MULTIPROC_ENV) or settings.data_dir / "metrics")
+    metrics.prepare_multiprocess_dir(metrics_dir)
     env = dict(os.environ, BIDSERVER_LISTEN_FD=str(sock.fileno()))
+    env[metrics.MULTIPROC_ENV] = str(metrics_dir.resolve())
     parent = os.getpid()
     stopping = False
 
@@ -70,6 +77,7 @@ def supervise(settings: Settings, sock: socket.socket) -> None:
             for i, proc in enumerate(procs):
                 if proc.pid == pid and not stopping:
                     proc.returncode = os.waitstatus_to_exitcode(status)
+                    metrics.worker_gone(pid, metrics_dir)
                     log.warning("worker %d exited with %s: starting it again", pid, proc.returncode)
                     time.sleep(RESTART_DELAY_S)
                     procs[i] = start()

@@ -368,7 +368,7 @@ class Server:
                 if self.kind != "bidserver":
                     return
                 async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
-                    if (await client.get("/healthz")).status_code == 200:
+                    if (await client.get("/readyz")).status_code == 200:
                         return
             except (OSError, httpx.HTTPError):
                 pass

@@ -323,7 +323,7 @@ class ApiUser(HttpUser):
 
     @task(1)
     def health(self) -> None:
-        self.client.get("/healthz", name="GET healthz")
+        self.client.get("/readyz", name="GET readyz")
 
     @task(1)
     def openapi(self) -> None:

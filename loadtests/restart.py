@@ -10,11 +10,11 @@ have taken them. Then, for each variant (snapshots kept; snapshots deleted), it 
 ``bidserver serve`` process on that Redis and measures from the process start:
 
 - listening: the address is printed (the socket accepts);
-- healthy: ``/healthz`` answers 200;
+- healthy: ``/livez`` answers 200 (the process serves);
 - first bid: an HTTP bid on the last auction (loaded on demand if recovery has not reached it) is
   acknowledged, i.e. durable;
-- recovered: ``/healthz`` no longer reports ``recovering`` (every unfinished auction loaded, its
-  chain verified, its timers armed).
+- recovered: ``/readyz`` answers 200 (every unfinished auction loaded, its chain verified, its
+  timers armed; the journal answers).
 
 It also reports Redis memory (``INFO memory``) with the history loaded. Loopback and a private
 Redis only; every wait is bounded.
@@ -143,12 +143,13 @@ async def restart(url: str, workdir: Path, probe: str, timeout: float) -> dict[s
             while "recovered" not in out:
                 assert time.monotonic() < deadline, f"not recovered within {timeout} s"
                 try:
-                    health = await client.get("/healthz")
+                    alive = await client.get("/livez")
+                    ready = await client.get("/readyz")
                 except httpx.TransportError:
                     await asyncio.sleep(0.005)
                     continue
                 now = time.monotonic() - started
-                if health.status_code == 200:
+                if alive.status_code == 200:
                     out.setdefault("healthy", now)
                     if "first_bid" not in out:
                         bid = await client.post(
@@ -158,7 +159,7 @@ async def restart(url: str, workdir: Path, probe: str, timeout: float) -> dict[s
                         )
                         assert bid.status_code in (200, 201), bid.text
                         out["first_bid"] = time.monotonic() - started
-                    if "recovering" not in health.json():
+                    if ready.status_code == 200:
                         out["recovered"] = time.monotonic() - started
                 await asyncio.sleep(0.005)
     finally:

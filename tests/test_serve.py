@@ -37,8 +37,11 @@ def test_without_a_redis_url_serve_runs_and_stops_its_own_durable_redis(tmp_path
     server = EmbeddedServe("", tmp_path / "data")
     server.start()
     try:
-        health = httpx.get(f"{server.base_url}/healthz", timeout=5).json()
-        assert (health["journal"], health["durability"]) == ("up", "aof_always")
+        _wait(lambda: httpx.get(f"{server.base_url}/readyz", timeout=5).status_code == 200,
+              what="ready")
+        scraped = server.metrics()
+        assert scraped.value("bidserver_redis_up") == 1
+        assert scraped.value("bidserver_journal_durability", mode="aof_always") == 1
         pid = int((tmp_path / "data" / "redis" / "embedded.pid").read_text())
         assert pid in children(server.proc.pid) and alive(pid)
         r = redis.Redis(unix_socket_path=str(tmp_path / "data" / "redis" / "redis.sock"))
@@ -203,8 +206,7 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
     allowed = ServerProcess(loose.url, tmp_path / "d2", ("--allow-unsafe-journal",))
     allowed.start()
     try:
-        health = httpx.get(f"{allowed.base_url}/healthz", timeout=5).json()
-        assert health["durability"] == "unsafe"
+        assert allowed.metrics().value("bidserver_journal_durability", mode="unsafe") == 1
         assert children(allowed.proc.pid) == []  # a URL given: no Redis of its own
     finally:
         allowed.stop()

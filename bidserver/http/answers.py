@@ -65,24 +65,3 @@ class BidHistory(msgspec.Struct, frozen=True):
 
 class ServerTime(msgspec.Struct, frozen=True):
     server_time: Annotated[int, msgspec.Meta(description=_MS_EPOCH)]
-
-
-class Health(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Whether the journal answers (200) or not (503: bids would be refused)."""
-
-    status: Annotated[str, msgspec.Meta(description="ok or degraded")]
-    journal: Annotated[str, msgspec.Meta(description="up or down")]
-    durability: Annotated[str, msgspec.Meta(
-        description="What an acknowledged bid survives: the journal's fsync policy"
-    )]
-    auctions: Annotated[int, msgspec.Meta(description="Auctions loaded in this process")]
-    recovering: Annotated[dict[str, int] | msgspec.UnsetType, msgspec.Meta(
-        description="While unfinished auctions load after a start: `done` of `of`"
-    )] = msgspec.UNSET
-    refused: Annotated[dict[str, str] | msgspec.UnsetType, msgspec.Meta(
-        description="Auctions whose journal failed verification, and why: an operator must look"
-    )] = msgspec.UNSET
-    cluster: Annotated[dict[str, Any] | msgspec.UnsetType, msgspec.Meta(
-        description="With several processes: this one's node id and the auctions it writes and "
-        "follows"
-    )] = msgspec.UNSET

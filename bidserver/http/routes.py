@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from .. import wire
-from .answers import AuctionAnswer, AuctionPage, BidHistory, Health, ListedAuction, ServerTime
+from .. import metrics, wire
+from .answers import AuctionAnswer, AuctionPage, BidHistory, ListedAuction, ServerTime
 from ..auth import AuthError, Principal, token_from_request
 from ..engine.reverse.commands import (
     AwardLot,
@@ -402,11 +402,14 @@ award = _command_route(
 
 def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
     """A bid the server could not take, answered as the live room answers it (``bid_result``)."""
-    return JSON(wire.bid_failed(bid_id, failure, detail), status_code=wire.failure_status(failure))
+    answer = wire.bid_failed(bid_id, failure, detail)
+    metrics.bid_answered(answer.status, answer.reason)
+    return JSON(answer, status_code=wire.failure_status(failure))
 
 
 def _rate_limited(bid_id: str) -> Response:
     answer = wire.rate_limited(bid_id, "too many bids; resend the same bid_id later")
+    metrics.bid_answered(answer.status, answer.reason)
     status = wire.rejection_status(wire.RATE_LIMITED)
     return JSON(answer, status_code=status, headers={"retry-after": "1"})
 
@@ -436,6 +439,7 @@ async def place_bid(request: Request) -> Response:
     answer = wire.bid_result(
         command.bid_id, result, lambda seq: room.cursors.at(principal.actor, seq)
     )
+    metrics.bid_answered(answer.status, answer.reason)
     if result.failure is not None:
         status = wire.failure_status(result.failure)
     elif result.rejection is not None:
@@ -457,28 +461,6 @@ async def server_time(request: Request) -> Response:
 
 
 server_time.answer = {200: ServerTime}
-
-
-async def healthz(request: Request) -> Response:
-    """200 when the journal (Redis) answers, 503 when it does not: bids would be refused."""
-    services = request.app.state.services
-    up = await services.journal.ping()
-    rooms = services.rooms
-    body = Health(
-        status="ok" if up else "degraded",
-        journal="up" if up else "down",
-        durability=services.durability,
-        auctions=len(rooms),
-        # loading the unfinished auctions (each on demand)
-        recovering=rooms.recovering if rooms.recovering is not None else msgspec.UNSET,
-        # journals that failed verification: an operator must look
-        refused=rooms.refused or msgspec.UNSET,
-        cluster=rooms.cluster.stats() if rooms.cluster is not None else msgspec.UNSET,
-    )
-    return JSON(body, status_code=200 if up else 503)
-
-
-healthz.answer = {200: Health, 503: Health}
 
 
 # ------------------------------------------------------------------------------ framework errors
@@ -518,7 +500,6 @@ EXCEPTION_HANDLERS = {HTTPException: _http_exception, Exception: _unhandled}
 
 
 ROUTES = [
-    Route("/healthz", handler(healthz), methods=["GET"]),
     Route("/api/time", handler(server_time), methods=["GET"]),
     Route("/api/auctions", handler(create_auction), methods=["POST"]),
     Route("/api/auctions", handler(list_auctions), methods=["GET"]),

@@ -25,6 +25,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from .. import metrics
 from ..engine.format import Format
 from ..engine.values import Actor
 from ..failures import Failure
@@ -50,6 +51,10 @@ RECOVERY_RETRY_S = 0.5  # first wait before trying again what could not be read
 RECOVERY_RETRY_MAX_S = 10.0
 SNAPSHOT_QUIET_S = 1.0  # a due snapshot waits until the auction had no write for this long...
 SNAPSHOT_MAX_DELAY_S = 60.0  # ... or at most this long
+
+
+_LOADED = {True: metrics.AUCTIONS_LOADED.labels("writer"),
+           False: metrics.AUCTIONS_LOADED.labels("replica")}
 
 
 def new_auction_id() -> str:
@@ -105,6 +110,12 @@ class Rooms:
     def __len__(self) -> int:
         return len(self._rooms)
 
+    def timers_failing(self) -> bool:
+        """Whether a room written here has a timer that keeps failing (``Room.failing_since``;
+        the log names the auction)."""
+        return any(getattr(auction.mode, "failing_since", None) is not None
+                   for auction in self._rooms.values())
+
     async def recover(self) -> int:
         """Rebuild every unfinished auction this process may write; returns how many.
 
@@ -117,8 +128,10 @@ class Rooms:
         away) is tried again, with back-off, until it loads: nothing is served from a state a
         crash of Redis could still undo.
         """
-        ids = sorted(await self._journal.unfinished_ids())
-        self.recovering = {"done": 0, "of": len(ids)}
+        self.recovering = {"done": 0, "of": 0}
+        ids = sorted(await self._unfinished_ids())
+        self.recovering["of"] = len(ids)
+        metrics.RECOVERY_PENDING.set(len(ids))
         recovered, pending, delay = 0, ids, RECOVERY_RETRY_S
         while pending:
             retry: list[str] = []
@@ -128,6 +141,7 @@ class Rooms:
                 recovered += sum(1 for outcome in outcomes.values() if outcome is True)
                 retry += [a for a, outcome in outcomes.items() if outcome is None]
                 self.recovering["done"] += sum(1 for o in outcomes.values() if o is not None)
+                metrics.RECOVERY_PENDING.set(self.recovering["of"] - self.recovering["done"])
             pending = retry
             if pending:
                 log.warning("%d auctions could not be recovered yet; retrying in %.1f s",
@@ -137,6 +151,19 @@ class Rooms:
         self.recovering = None
         log.info("recovered %d of %d unfinished auctions from the journal", recovered, len(ids))
         return recovered
+
+    async def _unfinished_ids(self) -> list[str]:
+        """What to recover; read again, with back-off, while the journal is away (recovery
+        must not end without having recovered, nor the server call itself ready)."""
+        delay = RECOVERY_RETRY_S
+        while True:
+            try:
+                return await self._journal.unfinished_ids()
+            except LOAD_ERRORS as exc:
+                log.warning("cannot list the unfinished auctions yet (%s); retrying in %.1f s",
+                            exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECOVERY_RETRY_MAX_S)
 
     async def _recover_chunk(self, ids: list[str]) -> dict[str, bool | None]:
         """Each auction: True loaded and written here, False not ours (or refused, or gone),
@@ -152,7 +179,8 @@ class Rooms:
                     outcomes[auction_id] = False  # another writes it; followed when needed here
                     continue
             except LOAD_ERRORS as exc:
-                log.warning("cannot recover auction %s yet: %s", auction_id, exc)
+                log.warning("cannot recover auction %s yet: %s", auction_id, exc,
+                            extra={"auction_id": auction_id})
                 outcomes[auction_id] = None
                 continue
             mine.append(auction_id)
@@ -177,7 +205,8 @@ class Rooms:
                 if isinstance(read, ChainBroken):
                     self._refuse(read)
                 elif not isinstance(read, LOAD_ERRORS):
-                    log.error("recovering auction %s failed", auction_id, exc_info=read)
+                    log.error("recovering auction %s failed", auction_id, exc_info=read,
+                              extra={"auction_id": auction_id})
                 future.set_exception(read)
                 await self._release_lease(auction_id)
                 outcomes[auction_id] = None if isinstance(read, LOAD_ERRORS) else False
@@ -207,8 +236,9 @@ class Rooms:
         so a journal an operator restored is served as soon as it verifies)."""
         if self.refused.get(broken.auction_id) != str(broken):
             log.error("auction %s refused: its journal failed verification: %s",
-                      broken.auction_id, broken)
+                      broken.auction_id, broken, extra={"auction_id": broken.auction_id})
         self.refused[broken.auction_id] = str(broken)
+        metrics.AUCTIONS_REFUSED.set(len(self.refused))
 
     async def get(self, auction_id: str) -> Auction | None:
         """The auction, loaded from the journal the first time it is asked for (None if it has
@@ -244,14 +274,16 @@ class Rooms:
             raise
         if room is None and leased:  # no such auction: nothing to write
             await self.cluster.leases.release(auction_id)
-        self.refused.pop(auction_id, None)  # it verifies (again): restored
+        if self.refused.pop(auction_id, None) is not None:  # it verifies (again): restored
+            metrics.AUCTIONS_REFUSED.set(len(self.refused))
         return room
 
     async def _release_quietly(self, auction_id: str) -> None:
         try:
             await self.cluster.leases.release(auction_id)
         except Exception as exc:  # Redis away too: the lease expires on its own
-            log.warning("could not release the lease of %s: %s", auction_id, exc)
+            log.warning("could not release the lease of %s: %s", auction_id, exc,
+                        extra={"auction_id": auction_id})
 
     async def _load(self, auction_id: str, *, writer: bool) -> Auction | None:
         """The auction from its newest good snapshot and the durable journal after it (the chain
@@ -279,6 +311,7 @@ class Rooms:
         auction = Auction(fmt, state, log, self._audience, head)
         auction.mode = self._room(auction) if writer else self._replica(auction)
         self._rooms[state.auction_id] = auction
+        _LOADED[writer].inc()
         if writer:
             auction.mode.start()
             if self.cluster is not None:
@@ -327,8 +360,11 @@ class Rooms:
         room = self._room(handle)
         await follower.stop()
         handle.mode = room
+        _LOADED[False].dec()
+        _LOADED[True].inc()
         room.start()
-        log.info("took over auction %s at seq %d", handle.auction_id, room.state.seq)
+        log.info("took over auction %s at seq %d", handle.auction_id, room.state.seq,
+                 extra={"auction_id": handle.auction_id})
 
     async def demote(self, handle: Auction) -> None:
         """This process lost the lease of an auction it wrote: stop writing, follow it."""
@@ -337,8 +373,10 @@ class Rooms:
             return
         await room.stop()
         handle.mode = self._replica(handle)
+        _LOADED[True].dec()
+        _LOADED[False].inc()
         log.warning("lost the lease of auction %s at seq %d: following it", handle.auction_id,
-                    room.state.seq)
+                    room.state.seq, extra={"auction_id": handle.auction_id})
 
     async def create(self, actor: Actor, config: Any) -> tuple[Auction | None, Result]:
         """A new event of the format whose configuration ``config`` is, written here."""
@@ -350,11 +388,13 @@ class Rooms:
         result = await room.submit(fmt.create(actor, auction_id, config))
         if not result.ok:
             del self._rooms[auction_id]
+            _LOADED[True].dec()
             await room.stop()
             if self.cluster is not None:
                 self.cluster.unserve(room)
                 await self.cluster.leases.release(auction_id)
             return None, result
+        log.info("auction %s created (%s)", auction_id, fmt.name, extra={"auction_id": auction_id})
         return room, result
 
     def _durable(self, auction: Auction) -> None:
@@ -439,7 +479,7 @@ class Rooms:
                 await self._snapshots.save(auction.auction_id, seq, data)
             except Exception as exc:
                 log.warning("could not save the snapshot of %s at seq %d: %s",
-                            auction.auction_id, seq, exc)
+                            auction.auction_id, seq, exc, extra={"auction_id": auction.auction_id})
 
         self._spawn(save())
 
@@ -451,7 +491,8 @@ class Rooms:
                 await self._journal.mark_finished(auction.auction_id)
         except Exception as exc:  # the next change, or the replay at the next start, repairs it
             auction.listed_as = None
-            log.warning("could not list %s: %s", auction.auction_id, exc)
+            log.warning("could not list %s: %s", auction.auction_id, exc,
+                        extra={"auction_id": auction.auction_id})
 
     async def close(self) -> None:
         for room in list(self._rooms.values()):
@@ -459,5 +500,7 @@ class Rooms:
                 room.snapshot_timer.cancel()
             room.audience.shut_down()
             await room.stop()
+            _LOADED[room.writer].dec()
+        metrics.RECOVERY_PENDING.set(0)
         for task in list(self._background):
             await task

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ from typing import Any
 import msgspec
 
 from ..engine.rejections import Reason, Rejection
+from .. import metrics
 from ..failures import Failure
 from ..store.journal import AwardRecord, Journal, JournalError
 from .auction import Auction
@@ -44,7 +46,8 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 512
 MAX_UNCOMMITTED = 4096  # commands decided but not yet durable, before the decider waits
 _REJECTION_MEMORY = 10_000  # refused commands remembered for idempotent resends
-_RETRY_S = 0.5  # timer retry after a failed journal write
+RETRY_FIRST_S = 0.5  # timer retry after a failed journal write; a faulty tick's first back-off
+RETRY_MAX_S = 30.0  # a faulty tick's longest back-off
 
 
 @dataclass(slots=True)
@@ -53,8 +56,11 @@ class _Pending:
     future: asyncio.Future[Result] | None
     callback: Callable[[Any, Result], None] | None = None
     tick: bool = False  # fed by the room's own timer
+    queued_at: float = 0.0  # perf_counter() when a sender queued it (ack latency); 0: a tick
 
     def resolve(self, result: Result) -> None:
+        if self.queued_at:
+            metrics.ACK_SECONDS.observe(time.perf_counter() - self.queued_at)
         if self.future is not None:
             if not self.future.done():
                 self.future.set_result(result)
@@ -115,6 +121,8 @@ class Room:
         self._tick_queued = False
         self._rejected: dict[Hashable, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._timer_failures = 0  # the current streak of the timer's faults
+        self.failing_since: int | None = None  # when that streak began (ms), None: no fault
 
     @property
     def auction_id(self) -> str:
@@ -133,6 +141,9 @@ class Room:
     async def stop(self) -> None:
         if self._timer:
             self._timer.cancel()
+        if self.failing_since is not None:
+            self.failing_since = None
+            metrics.ROOMS_FAILING.dec()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -154,7 +165,7 @@ class Room:
         if remembered is not None:
             return remembered
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(command, future))
+        self._queue.put_nowait(_Pending(command, future, queued_at=time.perf_counter()))
         return await future
 
     def submit_nowait(self, command: Any, callback: Callable[[Any, Result], None]) -> None:
@@ -167,7 +178,7 @@ class Room:
         if remembered is not None:
             callback(command, remembered)
             return
-        self._queue.put_nowait(_Pending(command, None, callback))
+        self._queue.put_nowait(_Pending(command, None, callback, queued_at=time.perf_counter()))
 
     def _remembered(self, command: Any) -> Result | None:
         if not self._rejected:  # nothing refused yet: no key to build on a bid's path
@@ -184,25 +195,74 @@ class Room:
             batch = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            try:
-                if self._stale:
-                    await self._committed.wait()
-                    await self._reload()
-                self._decide(batch)
-            except JournalError:  # the reload failed: Redis is still away
-                self._resolve_all(batch, Result(failure=Failure.JOURNAL_UNAVAILABLE))
-                self._arm_timer(failed=True)
-                continue
-            except Exception:  # a bug: never leave a sender waiting, never kill the room
-                log.exception("room %s failed on a batch", self.auction_id)
-                self._resolve_all(batch, Result(failure=Failure.INTERNAL))
-                await self._committed.wait()
-                self._ahead = self.format.copy(self.state)
-                self._ahead_head = self.auction.head
-                continue
+            if not await self._try_decide(batch) and len(batch) > 1:
+                # One command of the batch raised: decide each alone, so that a fault (a close
+                # whose award cannot be built) fails only itself, not the bids beside it.
+                for pending in batch:
+                    await self._try_decide([pending])
             while self._uncommitted >= MAX_UNCOMMITTED:
                 self._committed.clear()
                 await self._committed.wait()
+
+    async def _try_decide(self, batch: list[_Pending]) -> bool:
+        """Decide ``batch``; False if deciding it raised (a bug): nothing of it was decided then,
+        and a batch of one was answered ``internal_error``."""
+        try:
+            if self._stale:
+                await self._committed.wait()
+                await self._reload()
+            self._decide(batch)
+        except JournalError:  # the reload failed: Redis is still away
+            self._resolve_all(batch, Result(failure=Failure.JOURNAL_UNAVAILABLE))
+            self._arm_timer(retry_after=RETRY_FIRST_S)
+            return True
+        except Exception:  # a bug: never leave a sender waiting, never kill the room
+            await self._committed.wait()  # what was decided before is durable (or failed) now
+            self._ahead = self.format.copy(self.state)
+            self._ahead_head = self.auction.head
+            if len(batch) > 1:
+                log.warning("room %s: a batch of %d commands raised; deciding them one by one",
+                            self.auction_id, len(batch), extra={"auction_id": self.auction_id})
+                return False
+            self._faulted(batch[0])
+            return False
+        if any(pending.tick for pending in batch):
+            self._timer_recovered()
+        return True
+
+    def _faulted(self, pending: _Pending) -> None:
+        """One command raised: it is answered ``internal_error``. If it was the room's own tick
+        (the close, a lot's end), the timer is armed again with back-off: logged once per streak
+        of failures, counted, and marked (``failing_since``) for readiness and the metrics."""
+        tick = pending.tick
+        self._resolve_all([pending], Result(failure=Failure.INTERNAL))
+        if not tick:
+            log.exception("room %s failed on %s", self.auction_id,
+                          type(pending.command).__name__, extra={"auction_id": self.auction_id})
+            return
+        self._timer_failures += 1
+        metrics.TIMER_FAILURES.inc()
+        retry_s = min(RETRY_FIRST_S * 2 ** (self._timer_failures - 1), RETRY_MAX_S)
+        if self.failing_since is None:
+            self.failing_since = self._now_ms()
+            metrics.ROOMS_FAILING.inc()
+            log.exception("room %s: its timer (a close or a deadline) failed; retrying with "
+                          "back-off (logged again only once it passes)", self.auction_id,
+                          extra={"auction_id": self.auction_id})
+        else:
+            log.debug("room %s: timer failure %d; next try in %.1f s", self.auction_id,
+                      self._timer_failures, retry_s, exc_info=True,
+                      extra={"auction_id": self.auction_id})
+        self._arm_timer(retry_after=retry_s)
+
+    def _timer_recovered(self) -> None:
+        if self.failing_since is None:
+            return
+        log.info("room %s: its timer passes again after %d failures", self.auction_id,
+                 self._timer_failures, extra={"auction_id": self.auction_id})
+        self.failing_since = None
+        self._timer_failures = 0
+        metrics.ROOMS_FAILING.dec()
 
     def _decide(self, batch: list[_Pending]) -> None:
         """Decide each command on the state ahead; queue the batch for the committer."""
@@ -254,11 +314,13 @@ class Room:
                         [award for decided in group for award in decided.awards],
                     )
             except JournalError as exc:
-                log.warning("journal append failed for %s: %s", self.auction_id, exc)
+                log.warning("journal append failed for %s: %s", self.auction_id, exc,
+                            extra={"auction_id": self.auction_id})
                 self._fail_uncommitted()
                 continue
             except Exception:  # a bug in the journal path: same as an unknown outcome
-                log.exception("room %s failed to commit", self.auction_id)
+                log.exception("room %s failed to commit", self.auction_id,
+                              extra={"auction_id": self.auction_id})
                 self._fail_uncommitted(Failure.INTERNAL)
                 continue
             for decided in group:
@@ -284,9 +346,18 @@ class Room:
             self._published(events)
 
     def _published(self, events: list[Any]) -> None:
-        self.auction.audience.publish(events)
-        if self._on_durable is not None:
-            self._on_durable(self.auction)
+        """Durable events to the live room and the registry (listing, snapshots). A fault here
+        must not stop the committer (every later command would wait forever): it is logged and
+        counted; the next change publishes the newest view again, and the replay at the next
+        start lists again."""
+        try:
+            self.auction.audience.publish(events)
+            if self._on_durable is not None:
+                self._on_durable(self.auction)
+        except Exception:
+            metrics.PUBLISH_FAILURES.inc()
+            log.exception("room %s: publishing durable events failed", self.auction_id,
+                          extra={"auction_id": self.auction_id})
 
     def _fail_uncommitted(self, failure: Failure = Failure.JOURNAL_UNAVAILABLE) -> None:
         """A write failed: everything decided since the durable state is void; reload first."""
@@ -297,7 +368,7 @@ class Room:
         self._ahead = self.format.copy(self.state)
         self._ahead_head = self.auction.head
         self._stale = True
-        self._arm_timer(failed=True)
+        self._arm_timer(retry_after=RETRY_FIRST_S)
 
     def _remember_rejection(self, command: Any, rejection: Rejection) -> None:
         """A resend of the very same refused command gets the same answer (not a fresh decision)."""
@@ -340,8 +411,9 @@ class Room:
 
     # ---------------------------------------------------------------- timer
 
-    def _arm_timer(self, failed: bool = False) -> None:
-        """The format says when; the room sets the timer, which feeds a tick through the queue."""
+    def _arm_timer(self, retry_after: float = 0.0) -> None:
+        """The format says when; the room sets the timer, which feeds a tick through the queue
+        (not sooner than ``retry_after`` seconds after a failure)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -349,8 +421,7 @@ class Room:
         if deadline is None:
             return
         delay = max(0.001, (deadline - self._now_ms()) / 1000)
-        if failed:
-            delay = max(delay, _RETRY_S)
+        delay = max(delay, retry_after)
         self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def _fire(self) -> None:

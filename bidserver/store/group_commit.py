@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
+from .. import metrics
 from .journal import AppendRequest, AwardRecord, Journal, JournalError, JournalUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class GroupCommit:
         self._writing = True
         try:
             async with asyncio.timeout(self._timeout_s):  # on timeout the write is cancelled
-                [outcome] = await self._journal.append_many([request])
+                [outcome] = await self._timed_append_many([request])
         except TimeoutError:
             outcome = self._unanswered("outcome unknown")
         except Exception as exc:
@@ -97,6 +99,15 @@ class GroupCommit:
         except TimeoutError:
             raise self._unanswered("read") from None
 
+    async def _timed_append_many(
+        self, requests: Sequence[AppendRequest]
+    ) -> list[JournalError | None]:
+        started = time.perf_counter()
+        try:
+            return await self._journal.append_many(requests)
+        finally:
+            metrics.JOURNAL_APPEND_SECONDS.observe(time.perf_counter() - started)
+
     async def _write_pending(self) -> None:
         try:
             while self._pending:
@@ -106,7 +117,7 @@ class GroupCommit:
                 if not group:  # every waiter gave up: nothing of it is sent
                     continue
                 try:
-                    outcomes = await self._journal.append_many([request for request, _ in group])
+                    outcomes = await self._timed_append_many([request for request, _ in group])
                 except Exception as exc:  # the journal failed as a whole: nobody is durable
                     log.warning("group commit of %d appends failed: %s", len(group), exc)
                     error = exc if isinstance(exc, JournalError) else JournalUnavailable(str(exc))

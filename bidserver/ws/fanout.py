@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from .. import wire
+from .. import metrics, wire
 from ..engine.format import Delivery, Format
 from ..engine.values import Actor, Role
 from ..runtime.auction import Auction
@@ -122,6 +122,7 @@ class Connection:
         if self.closed:
             return
         if not self.sink.write(out):
+            metrics.LAGGARD_CLOSES.inc()
             self.close_soon(wire.failure_close_code(wire.Failure.LAGGING), wire.Failure.LAGGING)
 
     def push_message(self, message: object) -> None:
@@ -344,11 +345,13 @@ class Broadcaster:
         if audience is None:
             audience = self._audiences[conn.key] = _Audience(actor, state.seq, cursor, view, you)
         audience.conns.add(conn)
+        metrics.OPEN_SOCKETS.inc()
 
     def leave(self, conn: Connection) -> None:
         audience = self._audiences.get(conn.key)
-        if audience is not None:
+        if audience is not None and conn in audience.conns:
             audience.conns.discard(conn)
+            metrics.OPEN_SOCKETS.dec()
             if not audience.conns:
                 del self._audiences[conn.key]
 
@@ -436,6 +439,8 @@ class Broadcaster:
             self._job_started = started
             self._activity_at_start = self._auction.decided
             asyncio.get_running_loop().call_soon(self._deliver)
+        else:
+            metrics.FANOUT_SWEEP_SECONDS.observe(asyncio.get_running_loop().time() - started)
 
     def _catch_up(
         self, conn: Connection, window: _Window, view: msgspec.Raw, you: msgspec.Raw | None, now: int
@@ -473,9 +478,11 @@ class Broadcaster:
         if jobs:
             loop.call_soon(self._deliver)
             return
+        took = loop.time() - self._job_started
+        metrics.FANOUT_SWEEP_SECONDS.observe(took)
         # During a burst, a long delivery is followed by a rest: bidding keeps its share.
         self._pacing.delivered(
-            self._job_started, loop.time(), self._auction.decided - self._activity_at_start
+            self._job_started, self._job_started + took, self._auction.decided - self._activity_at_start
         )
         if self._again:
             self._again = False

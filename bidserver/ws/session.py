@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import wire
+from .. import metrics, wire
 from ..auth import Principal
 from ..engine.reverse.commands import PlaceBid
 from ..ratelimit import TokenBucket
@@ -89,16 +89,18 @@ class Session:
         except wire.UNREADABLE:
             msg = None
         if isinstance(msg, wire.BidMessage):
-            self.conn.push_message(wire.rate_limited(msg.bid_id))
+            answer = wire.rate_limited(msg.bid_id)
+            metrics.bid_answered(answer.status, answer.reason)
+            self.conn.push_message(answer)
         else:
             self.conn.push_message(wire.ErrorMessage(reason=wire.RATE_LIMITED.reason))
 
     def _answer(self, command: PlaceBid, result: Result) -> None:
         self.in_flight -= 1
         actor, cursors = self.conn.actor, self.room.cursors
-        self.conn.push_message(
-            wire.bid_result(command.bid_id, result, lambda seq: cursors.at(actor, seq))
-        )
+        answer = wire.bid_result(command.bid_id, result, lambda seq: cursors.at(actor, seq))
+        metrics.bid_answered(answer.status, answer.reason)
+        self.conn.push_message(answer)
         if self.paused and self.in_flight <= self.max_in_flight // 2:
             self.paused = False
             self._resume()

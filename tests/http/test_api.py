@@ -39,11 +39,18 @@ def create(client, config=CONFIG) -> str:
     return auction_id
 
 
-def test_health_reports_the_journal(client, journal):
-    assert client.get("/healthz").json()["journal"] == "up"
+def test_readiness_follows_the_journal_and_tells_no_counts(client, journal):
+    for probe in ("/readyz", "/healthz"):  # /healthz: the old name, kept
+        ready = client.get(probe)
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert client.get("/livez").json() == {"status": "alive"}
     journal.available = False
-    r = client.get("/healthz")
-    assert (r.status_code, r.json()["journal"]) == (503, "down")
+    for probe in ("/readyz", "/healthz"):
+        r = client.get(probe)
+        assert (r.status_code, r.json()) == (
+            503, {"status": "unready", "reason": "journal_unavailable"}
+        )
+    assert client.get("/livez").status_code == 200  # alive: a restart would not bring Redis back
 
 
 def test_errors_are_json_with_reasons(client):

@@ -24,11 +24,13 @@ import httpx
 import msgspec
 import redis.asyncio as aioredis
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from bidserver.auth import mint_token
 
 JWT_KEY = "integration-test-key-0123456789abcdef"
+METRICS_TOKEN = "integration-metrics-token"
 _LISTENING = re.compile(r"listening on http://([\d.]+):(\d+)")
 
 
@@ -50,7 +52,8 @@ class ServerProcess:
         self.log_path = data_dir / "server.log"
 
     def start(self, timeout: float = 20.0) -> None:
-        env = dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, PYTHONUNBUFFERED="1", **self.extra_env)
+        env = dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, BIDSERVER_METRICS_TOKEN=METRICS_TOKEN,
+                   PYTHONUNBUFFERED="1", **self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
@@ -88,12 +91,19 @@ class ServerProcess:
     def _wait_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code in (200, 503):
+                if httpx.get(f"{self.base_url}/livez", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.02)
-        raise RuntimeError("bidserver never answered /healthz")
+        raise RuntimeError("bidserver never answered /livez")
+
+    def metrics(self) -> "Metrics":
+        """A scrape of ``/metrics`` with the operator's token."""
+        response = httpx.get(f"{self.base_url}/metrics", timeout=5,
+                             headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+        assert response.status_code == 200, response.text
+        return Metrics(response.text)
 
     @property
     def base_url(self) -> str:
@@ -116,6 +126,30 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+
+
+class Metrics:
+    """Prometheus exposition text, parsed (prometheus-client's parser)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.samples = [
+            sample for family in text_string_to_metric_families(text) for sample in family.samples
+        ]
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the samples called ``name`` whose labels include ``labels`` (0 if none)."""
+        return sum(
+            sample.value for sample in self.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
+    def by(self, name: str, label: str, **labels: str) -> dict[str, float]:
+        """``name``'s samples matching ``labels``, keyed by the value of ``label``."""
+        return {
+            sample.labels[label]: sample.value for sample in self.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        }
 
 
 class Api:

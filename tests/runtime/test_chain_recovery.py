@@ -1,6 +1,6 @@
 """An auction whose journal was edited by hand in Redis (one entry altered, removed, or two
 swapped) is refused at recovery with an error naming the entry; the others start as usual; the
-edges answer ``journal_broken`` and /healthz lists it."""
+edges answer ``journal_broken`` and /metrics counts it (the log names it)."""
 
 from __future__ import annotations
 
@@ -88,9 +88,9 @@ async def test_recovery_refuses_an_edited_auction_naming_the_entry(
     await journal.close()
 
 
-def test_the_edges_answer_journal_broken_and_healthz_lists_it(tmp_path):
+def test_the_edges_answer_journal_broken_and_the_metrics_count_it(tmp_path, caplog):
     journal = MemoryJournal()  # it outlives each app: the second start reads what the first wrote
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", metrics_token="m")
     buyer = {"authorization": f"Bearer {mint_token(KEY, role='buyer', party='org-b')}"}
     with TestClient(build_app(settings, journal=journal)) as client:
         edited, _ = client.portal.call(two_auctions, journal)
@@ -100,10 +100,12 @@ def test_the_edges_answer_journal_broken_and_healthz_lists_it(tmp_path):
     journal.replace(edited, 5, msgspec.json.encode(envelope))
 
     with TestClient(build_app(settings, journal=journal)) as client:
-        health = client.get("/healthz").json()
-        assert "entry 5 was altered" in health["refused"][edited]
         answer = client.get(f"/api/auctions/{edited}", headers=buyer)
         assert answer.status_code == 503 and answer.json()["error"] == "journal_broken"
+        scraped = client.get("/metrics", headers={"authorization": "Bearer m"}).text
+        assert "\nbidserver_auctions_refused 1.0\n" in scraped
+        named = [r for r in caplog.records if getattr(r, "auction_id", None) == edited]
+        assert any("entry 5 was altered" in r.getMessage() for r in named)
         with pytest.raises(WebSocketDenialResponse) as denied:  # the live room's handshake too
             with client.websocket_connect(f"/ws/auctions/{edited}", headers=buyer):
                 pass
