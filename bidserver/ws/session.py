@@ -89,7 +89,7 @@ class Session:
         except wire.UNREADABLE:
             msg = None
         if isinstance(msg, wire.BidMessage):
-            self.conn.push_message(wire.rate_limited(msg.bid_id))
+            self.conn.push_message(wire.rate_limited(msg.bid_id, self.bucket.retry_after_ms()))
         else:
             self.conn.push_message(wire.ErrorMessage(reason=wire.RATE_LIMITED.reason))
 

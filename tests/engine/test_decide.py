@@ -689,7 +689,8 @@ def test_after_a_void_the_guard_compares_with_the_remaining_last_bid():
 def test_a_minimum_interval_between_one_suppliers_bids_across_lots():
     state = opened(config(lots=lots("L1", "L2"), min_bid_interval_ms=1_000))
     accepted(state, bid("sup-a", 95_000, T0 + 1))
-    assert refused(state, bid("sup-a", 95_000, T0 + 1_000, lot_id="L2")).reason is Reason.RATE_LIMITED
+    limited = refused(state, bid("sup-a", 95_000, T0 + 1_000, lot_id="L2"))
+    assert (limited.reason, limited.retry_after_ms) == (Reason.RATE_LIMITED, 1)  # at T0 + 1_001
     accepted(state, bid("sup-b", 94_000, T0 + 2))  # another supplier is not limited
     accepted(state, bid("sup-a", 95_000, T0 + 1_001, lot_id="L2"))
 

@@ -60,7 +60,8 @@ async def test_a_burst_beyond_the_configured_burst_is_rate_limited(server_factor
     # A bid beyond the limit is answered as a bid (the client learns which one) and not decided.
     refused = await client.bid("L1", 99000, "limited-bid")
     assert (refused["status"], refused["reason"]) == ("rejected", "rate_limited"), refused
-    assert refused.get("seq") is None
+    assert refused["bid_id"] == "limited-bid" and refused.get("seq") is None
+    assert 0 < refused["retry_after_ms"] <= 1000  # one token at 1 per second
     history = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()
     assert history["bids"] == []
 

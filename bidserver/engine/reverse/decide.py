@@ -214,7 +214,9 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
         return _no(Reason.ABOVE_CEILING, "above the ceiling price", spec.ceiling)
     last_at = state.last_bid_at.get(supplier)
     if last_at is not None and c.at - last_at < config.min_bid_interval_ms:
-        return _no(Reason.RATE_LIMITED, f"at most one bid per {config.min_bid_interval_ms} ms")
+        return Rejection(reason=Reason.RATE_LIMITED,
+                         detail=f"at most one bid per {config.min_bid_interval_ms} ms",
+                         retry_after_ms=last_at + config.min_bid_interval_ms - c.at)
     limit = max_acceptable(config, lot, supplier, spec.ceiling)
     if c.amount > limit:
         return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough",
