@@ -220,6 +220,7 @@ _FAILURE_STATUS: dict[Failure, int] = {
     Failure.JOURNAL_BROKEN: 503,
     Failure.LAGGING: 503,
     Failure.SHUTTING_DOWN: 503,
+    Failure.NOT_DECIDED: 503,
     Failure.INTERNAL: 500,
 }
 
@@ -240,6 +241,7 @@ _FAILURE_CLOSE: dict[Failure, int] = {
     Failure.JOURNAL_BROKEN: 1011,
     Failure.LAGGING: 4408,
     Failure.SHUTTING_DOWN: 1012,
+    Failure.NOT_DECIDED: 1013,
     Failure.INTERNAL: 1011,
 }
 
@@ -295,7 +297,10 @@ def bid_failed(bid_id: str, failure: Failure, detail: str = "") -> BidResult:
     return BidResult(bid_id=bid_id, status="rejected", reason=str(failure), detail=detail)
 
 
-_RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE)
+# What the server could not do with a well-formed bid; for each, the bid was either not decided
+# or its outcome is unknown here, and a resend of the same bid_id is decided at most once
+# (docs/protocol.md, "Resending").
+_RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE, Failure.NOT_DECIDED)
 
 
 def bid_result(bid_id: str, result: Result) -> BidResult:

@@ -45,6 +45,15 @@ MAX_BATCH = 512
 MAX_UNCOMMITTED = 4096  # commands decided but not yet durable, before the decider waits
 _REJECTION_MEMORY = 10_000  # refused commands remembered for idempotent resends
 _RETRY_S = 0.5  # timer retry after a failed journal write
+STOP_WRITE_WAIT_S = 5.0  # how long ``stop`` lets a write in flight finish
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 @dataclass(slots=True)
@@ -115,6 +124,7 @@ class Room:
         self._tick_queued = False
         self._rejected: dict[Hashable, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._deciding: list[_Pending] = []  # taken from the queue, not yet decided
 
     @property
     def auction_id(self) -> str:
@@ -131,20 +141,31 @@ class Room:
         self._arm_timer()
 
     async def stop(self) -> None:
+        """Stop writing (shutting down, or the lease went to another process).
+
+        Deciding stops at once; what is already decided is written as any batch is (for at most
+        ``STOP_WRITE_WAIT_S``), so its senders learn its real outcome, and a write that lands after
+        the lease was lost is still safe (the journal appends only at the next sequence number).
+        What was taken but not decided is answered ``not_decided``: resent with the same bid id,
+        it is decided once, by whichever process writes the auction next.
+        """
+        decider, committer = self._tasks or (None, None)
+        if decider is not None:
+            await _cancelled(decider)
+            try:
+                await asyncio.wait_for(self._committed.wait(), STOP_WRITE_WAIT_S)
+            except TimeoutError:
+                log.warning("room %s stopped with a write still in flight", self.auction_id)
+            await _cancelled(committer)
         if self._timer:
             self._timer.cancel()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        shutting_down = Result(failure=Failure.SHUTTING_DOWN)
+        unknown = Result(failure=Failure.JOURNAL_UNAVAILABLE)  # a write cut short: outcome unknown
         while self._decided:
-            self._resolve_all(self._decided.popleft().batch, shutting_down)
+            self._resolve_all(self._decided.popleft().batch, unknown)
+        not_decided = Result(failure=Failure.NOT_DECIDED)
+        self._resolve_all(self._deciding, not_decided)
         while not self._queue.empty():
-            self._queue.get_nowait().resolve(shutting_down)
+            self._queue.get_nowait().resolve(not_decided)
 
     # ---------------------------------------------------------------- commands
 
@@ -181,7 +202,7 @@ class Room:
 
     async def _decide_forever(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            batch = self._deciding = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -189,6 +210,7 @@ class Room:
                     await self._committed.wait()
                     await self._reload()
                 self._decide(batch)
+                self._deciding = []
             except JournalError:  # the reload failed: Redis is still away
                 self._resolve_all(batch, Result(failure=Failure.JOURNAL_UNAVAILABLE))
                 self._arm_timer(failed=True)

@@ -405,6 +405,16 @@ def test_a_late_opening_tick_never_lengthens_the_auction():
     assert ends(state) == {"L1": END, "L2": END + 10_000}
 
 
+def test_a_late_bid_is_lot_closed_until_the_close_is_decided_then_auction_closed():
+    """docs/protocol.md, "When a bid is judged": both mean too late; which one depends on whether
+    the tick that closes the last lot was decided before the bid."""
+    state = opened()
+    assert refused(state, bid("sup-a", 90_000, END)).reason is Reason.LOT_CLOSED  # end: exclusive
+    assert state.phase is Phase.OPEN  # the end passed, the close is not decided yet
+    accepted(state, tick(END))
+    assert refused(state, bid("sup-a", 90_000, END)).reason is Reason.AUCTION_CLOSED
+
+
 def test_the_auction_closes_when_the_last_lot_closes_and_then_takes_no_bid():
     state = opened()
     accepted(state, tick(END))

@@ -176,6 +176,52 @@ async def test_a_failed_write_voids_what_was_decided_on_top_of_it():
     await room.stop()
 
 
+async def test_a_stopping_room_finishes_its_write_and_answers_what_it_did_not_decide_not_decided():
+    """Losing the lease (or shutting down): what is decided gets its real outcome, what was only
+    queued is ``not_decided`` (resend the same bid id), never an unlisted reason."""
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    in_flight = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    decided = asyncio.ensure_future(room.submit(bid(S2, 8_000, "b1")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    stopping = asyncio.ensure_future(room.stop())
+    for _ in range(5):
+        await asyncio.sleep(0)  # deciding has stopped; the write is still in flight
+    queued = asyncio.ensure_future(room.submit(bid(S2, 7_000, "b2")))
+    journal.gate.set()
+    await stopping
+    results = await asyncio.gather(in_flight, decided, queued)
+    assert [r.ok for r in results[:2]] == [True, True]
+    assert results[2].failure is wire.Failure.NOT_DECIDED
+    assert wire.bid_result("b2", results[2]).detail == "not acknowledged; resend the same bid_id"
+    assert set(room.state.bids) == {"b0", "b1"}
+    assert events_of(await journal.read("a1"))[-1].bid_id == "b1"
+
+
+async def test_a_write_that_does_not_finish_while_stopping_is_an_unknown_outcome(monkeypatch):
+    monkeypatch.setattr("bidserver.runtime.room.STOP_WRITE_WAIT_S", 0.05)
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    in_flight = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    await room.stop()
+    assert (await in_flight).failure is wire.Failure.JOURNAL_UNAVAILABLE  # may have landed: resend
+
+
+async def test_a_bid_is_judged_at_the_servers_decision_time_not_the_time_it_carries():
+    clock = Clock()
+    room = await open_room(clock=clock)
+    end = room.state.lots["L1"].end_at
+    clock.now = end  # the bid reaches the room at the end: late, whatever it says of itself
+    sent_in_time = msgspec.structs.replace(bid(S1, 9_000, "b1"), at=end - 500)
+    assert (await room.submit(sent_in_time)).rejection.reason == "lot_closed"
+    await room.stop()
+
+
 async def test_time_never_goes_backwards_across_a_restart_on_a_clock_that_is_behind():
     """A take-over by a process whose clock is behind must not stamp a later bid earlier (it would
     rank first among equal bids, and move soft-close decisions)."""
