@@ -18,7 +18,8 @@ the same bid id then tells the real outcome).
 
 Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
 sequenced with the bids around it. The room knows its auction's format only through the contract
-(``engine.format``): decide, evolve, the next deadline, the tick, receipts and resend identities.
+(``engine.format``): decide, evolve, the next deadline, the tick, receipts and the records of
+refusals (journalled with the batch, so a refusal, like an acceptance, is answered once durable).
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from ..engine.rejections import Reason, Rejection
+from ..engine.rejections import Rejection
 from ..failures import Failure
 from ..store.journal import AwardRecord, Journal, JournalError
 from .auction import Auction
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 MAX_UNCOMMITTED = 4096  # commands decided but not yet durable, before the decider waits
-_REJECTION_MEMORY = 10_000  # refused commands remembered for idempotent resends
 _RETRY_S = 0.5  # timer retry after a failed journal write
 STOP_WRITE_WAIT_S = 5.0  # how long ``stop`` lets a write in flight finish
 
@@ -122,7 +122,6 @@ class Room:
         self._stale = False  # a write failed with an unknown outcome: reload before writing
         self._timer: asyncio.TimerHandle | None = None
         self._tick_queued = False
-        self._rejected: dict[Hashable, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._deciding: list[_Pending] = []  # taken from the queue, not yet decided
 
@@ -171,9 +170,6 @@ class Room:
 
     async def submit(self, command: Any) -> Result:
         """Queue a command (its ``at`` is replaced by the room's clock) and wait for its result."""
-        remembered = self._remembered(command)
-        if remembered is not None:
-            return remembered
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(command, future))
         return await future
@@ -184,21 +180,7 @@ class Room:
         The live room's path: no task, future or await per bid. Commands from one socket are
         decided in the order they were submitted (one queue, one writer).
         """
-        remembered = self._remembered(command)
-        if remembered is not None:
-            callback(command, remembered)
-            return
         self._queue.put_nowait(_Pending(command, None, callback))
-
-    def _remembered(self, command: Any) -> Result | None:
-        if not self._rejected:  # nothing refused yet: no key to build on a bid's path
-            return None
-        key = self.format.resend_key(self.state, command)
-        if key is not None:
-            remembered = self._rejected.get(key)
-            if remembered is not None:
-                return Result(rejection=remembered)
-        return None
 
     async def _decide_forever(self) -> None:
         while True:
@@ -238,11 +220,14 @@ class Room:
                 self._tick_queued = False
             at = max(self._now_ms(), self._last_at)
             self._last_at = at
-            outcome = fmt.decide(ahead, msgspec.structs.replace(pending.command, at=at))
-            if isinstance(outcome, Rejection):
-                results.append(Result(rejection=outcome))
-                continue
-            results.append(Result(events=outcome, first_seq=ahead.seq + 1 if outcome else None))
+            command = msgspec.structs.replace(pending.command, at=at)
+            outcome = fmt.decide(ahead, command)
+            rejection = None
+            if isinstance(outcome, Rejection):  # answered once its record (if any) is durable
+                rejection, record = outcome, fmt.refusal_record(ahead, command, outcome)
+                outcome = [] if record is None else [record]
+            first = ahead.seq + 1 if outcome else None
+            results.append(Result(events=outcome, first_seq=first, rejection=rejection))
             for event in outcome:
                 fmt.evolve(ahead, event)
             new_events.extend(outcome)
@@ -297,9 +282,7 @@ class Room:
         self.log.extend(events)
         for decided in group:
             for pending, result in zip(decided.batch, decided.results, strict=True):
-                if result.rejection is not None:
-                    self._remember_rejection(pending.command, result.rejection)
-                else:
+                if result.rejection is None:
                     result.receipt = fmt.receipt(state, pending.command)
                 pending.resolve(result)
         if events:
@@ -320,17 +303,6 @@ class Room:
         self._ahead_head = self.auction.head
         self._stale = True
         self._arm_timer(failed=True)
-
-    def _remember_rejection(self, command: Any, rejection: Rejection) -> None:
-        """A resend of the very same refused command gets the same answer (not a fresh decision)."""
-        if rejection.reason is Reason.DUPLICATE_BID_ID:
-            return
-        key = self.format.resend_key(self.state, command)
-        if key is None:
-            return
-        if len(self._rejected) >= _REJECTION_MEMORY:
-            self._rejected.pop(next(iter(self._rejected)))
-        self._rejected[key] = rejection
 
     def _resolve_all(self, batch: list[_Pending], result: Result) -> None:
         for pending in batch:

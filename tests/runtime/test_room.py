@@ -95,11 +95,50 @@ async def test_a_write_that_landed_despite_an_error_is_found_by_the_resend():
 
 
 async def test_rejected_bid_ids_answer_the_same_on_resend():
-    room = await open_room()
+    journal = MemoryJournal()
+    room = await open_room(journal)
     first = await room.submit(bid(S1, 20_000, "x"))
     assert first.rejection.reason == "above_ceiling"
     again = await room.submit(bid(S1, 20_000, "x"))
     assert again.rejection == first.rejection
+    await room.stop()
+    # From the journal alone (a restart, a take-over): the same answer, and the id is used up.
+    rebuilt = writer(journal, Clock(), entries=await journal.read("a1"))
+    rebuilt.start()
+    assert (await rebuilt.submit(bid(S1, 20_000, "x"))).rejection == first.rejection
+    reused = await rebuilt.submit(bid(S1, 9_000, "x"))
+    assert reused.rejection.reason == "duplicate_bid_id"
+    await rebuilt.stop()
+
+
+async def test_a_refusal_is_answered_once_its_record_is_durable_in_the_same_group_commit():
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    first = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    refused = asyncio.ensure_future(room.submit(bid(S2, 20_000, "too-high")))
+    accepted = asyncio.ensure_future(room.submit(bid(S2, 8_000, "b1")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not refused.done()  # decided, not yet durable: not answered
+    journal.gate.set()
+    results = await asyncio.gather(first, refused, accepted)
+    assert results[1].rejection.reason == "above_ceiling" and results[2].ok
+    assert journal.batches[-2:] == [1, 2]  # the refusal's record rode with the bid after it
+    assert [type(e).__name__ for e in events_of(await journal.read("a1"))[-2:]] == [
+        "BidRefused", "BidAccepted"]
+    await room.stop()
+
+
+async def test_a_refusal_that_cannot_be_recorded_is_not_answered_as_one():
+    journal = MemoryJournal()
+    room = await open_room(journal)
+    journal.available = False
+    result = await room.submit(bid(S1, 20_000, "x"))
+    assert result.failure is wire.Failure.JOURNAL_UNAVAILABLE and result.rejection is None
+    journal.available = True
+    assert (await room.submit(bid(S1, 20_000, "x"))).rejection.reason == "above_ceiling"
     await room.stop()
 
 
