@@ -11,7 +11,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from bidserver.engine.reverse import AuctionState, LotPhase, Phase, evolve, replay, state_bytes
+from bidserver.engine.reverse import AuctionState, LotPhase, Phase, evolve, replay, restore, state_bytes
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.state import BidRecord, LotState
 from bidserver.engine.reverse.values import LotSpec
@@ -297,3 +297,15 @@ def test_entries_written_before_the_audit_fields_re_encode_byte_for_byte_and_rep
     assert (record.amount, record.entered_by, record.user, record.void_user) == (90, "b", "", "")
     award = state.lots["L1"].award
     assert (award.bid_id, award.basis, award.reason, award.user) == ("x", "buyer_choice", "r", "")
+
+
+def test_a_snapshot_taken_before_the_audit_fields_restores_to_the_same_state():
+    """A snapshot written by the previous version (no refusals, no users) is still good."""
+    state = replay("a", [ev.decode_event(entry) for entry in OLD_JOURNAL])
+    old = msgspec.json.decode(state_bytes(state))
+    del old["refusals"], old["refused"]
+    for record in [*old["bids"].values(), *(b for lot in old["lots"].values()
+                                            for b in (*lot["best"].values(), *lot["last"].values()))]:
+        del record["user"], record["void_user"]
+    del old["lots"]["L1"]["award"]["user"]
+    assert state_bytes(restore(msgspec.json.encode(old))) == state_bytes(state)
