@@ -42,7 +42,7 @@ class Principal(msgspec.Struct, frozen=True):
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.role, self.party)
+        return Actor(self.role, self.party, self.user)
 
     @property
     def refused_after_ms(self) -> int | None:

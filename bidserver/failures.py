@@ -34,5 +34,8 @@ class Failure(enum.StrEnum):
     WRITER_UNAVAILABLE = "writer_unavailable"  # the auction's writing process did not answer; resend
     JOURNAL_BROKEN = "journal_broken"  # the auction's journal failed verification: an operator acts
     LAGGING = "lagging"  # the connection fell too far behind; reconnect with ?since=<seq>
-    SHUTTING_DOWN = "shutting_down"
+    SHUTTING_DOWN = "shutting_down"  # the server is stopping (a socket's close reason)
+    # A command this process took but did not decide: it stopped writing the auction (shutting
+    # down, or its lease went to another process). Nothing was decided: resend the same bid_id.
+    NOT_DECIDED = "not_decided"
     INTERNAL = "internal_error"

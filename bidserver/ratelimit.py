@@ -7,6 +7,7 @@ Refusals carry the one rate-limit code, ``Reason.RATE_LIMITED`` (``wire.rate_lim
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Hashable
 
 from .clock import monotonic_s
@@ -25,13 +26,22 @@ class TokenBucket:
         self.stamp = monotonic_s()
 
     def take(self) -> bool:
-        now = monotonic_s()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return True
         return False
+
+    def retry_after_ms(self) -> int:
+        """How long until ``take`` can succeed (0: now), rounded up to the millisecond: what a
+        refused client is told to wait."""
+        self._refill()
+        return max(0, math.ceil((1 - self.tokens) / self.rate * 1000))
+
+    def _refill(self) -> None:
+        now = monotonic_s()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
 
 
 class BucketsByKey:
@@ -55,6 +65,12 @@ class BucketsByKey:
         return len(self._buckets)
 
     def take(self, key: Hashable) -> bool:
+        return self._bucket(key).take()
+
+    def retry_after_ms(self, key: Hashable) -> int:
+        return self._bucket(key).retry_after_ms()
+
+    def _bucket(self, key: Hashable) -> TokenBucket:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst)
@@ -62,4 +78,4 @@ class BucketsByKey:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-        return bucket.take()
+        return bucket

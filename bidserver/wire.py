@@ -101,6 +101,7 @@ class BidResult(_ServerMessage, tag="bid_result"):
     reason: str | None = None
     detail: str = ""
     max_amount: int | None = None
+    retry_after_ms: int | None = None  # rate_limited: resend the same bid_id after this long
 
 
 class Pong(_ServerMessage, tag="pong"):
@@ -263,6 +264,7 @@ _FAILURE_STATUS: dict[Failure, int] = {
     Failure.JOURNAL_BROKEN: 503,
     Failure.LAGGING: 503,
     Failure.SHUTTING_DOWN: 503,
+    Failure.NOT_DECIDED: 503,
     Failure.INTERNAL: 500,
 }
 
@@ -283,6 +285,7 @@ _FAILURE_CLOSE: dict[Failure, int] = {
     Failure.JOURNAL_BROKEN: 1011,
     Failure.LAGGING: 4408,
     Failure.SHUTTING_DOWN: 1012,
+    Failure.NOT_DECIDED: 1013,
     Failure.INTERNAL: 1011,
 }
 
@@ -333,6 +336,7 @@ def bid_rejected(bid_id: str, rejection: Rejection, *, duplicate: bool = False) 
         reason=str(rejection.reason),
         detail=rejection.detail,
         max_amount=rejection.max_amount,
+        retry_after_ms=rejection.retry_after_ms,
         duplicate=duplicate,
     )
 
@@ -341,7 +345,10 @@ def bid_failed(bid_id: str, failure: Failure, detail: str = "") -> BidResult:
     return BidResult(bid_id=bid_id, status="rejected", reason=str(failure), detail=detail)
 
 
-_RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE)
+# What the server could not do with a well-formed bid; for each, the bid was either not decided
+# or its outcome is unknown here, and a resend of the same bid_id is decided at most once
+# (docs/protocol.md, "Resending").
+_RESEND = (Failure.JOURNAL_UNAVAILABLE, Failure.WRITER_UNAVAILABLE, Failure.NOT_DECIDED)
 
 
 def bid_result(
@@ -369,7 +376,20 @@ def bid_result(
 RATE_LIMITED = Rejection(reason=Reason.RATE_LIMITED)
 
 
-def rate_limited(bid_id: str, detail: str = "") -> BidResult:
+def rate_limited(bid_id: str, retry_after_ms: int) -> BidResult:
     """An edge's rate limit refused a bid before the engine saw it: the same code as the
-    engine's own limit (``Reason.RATE_LIMITED``), so a client handles both alike."""
-    return bid_rejected(bid_id, Rejection(reason=Reason.RATE_LIMITED, detail=detail))
+    engine's own limit (``Reason.RATE_LIMITED``) and the same answer, a ``bid_result`` naming the
+    bid and when to resend it, so a client with several bids in flight handles both alike."""
+    rejection = Rejection(
+        reason=Reason.RATE_LIMITED,
+        detail="too many messages; resend the same bid_id later",
+        retry_after_ms=retry_after_ms,
+    )
+    return bid_rejected(bid_id, rejection)
+
+
+def retry_after_header(answer: BidResult) -> dict[str, str]:
+    """HTTP's ``Retry-After`` (whole seconds, at least 1) for an answer that says when to resend."""
+    if answer.retry_after_ms is None:
+        return {}
+    return {"retry-after": str(max(1, -(-answer.retry_after_ms // 1000)))}

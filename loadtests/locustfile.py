@@ -242,7 +242,7 @@ class SupplierBidder(LiveRoomUser):
                 self.best = amount
                 _fire(self.environment, "ws bid", started, len(str(message)))
             elif message.get("reason") in ("journal_unavailable", "writer_unavailable", "internal_error",
-                                           "shutting_down"):
+                                           "not_decided"):
                 _fire(self.environment, "ws bid", started, exc=RuntimeError(message["reason"]))
             else:  # refused by the auction's rules: an answer, not an error
                 if message.get("max_amount"):

@@ -48,7 +48,7 @@ def test_round_trip():
     principal = TokenVerifier(KEY).verify(token)
     expires_at = (now + 8 * 3600) * 1000
     assert principal == Principal(Role.SUPPLIER, "s1", "alice", "Salt & Co", expires_at=expires_at)
-    assert principal.actor == Actor(Role.SUPPLIER, "s1")
+    assert principal.actor == Actor(Role.SUPPLIER, "s1", "alice")  # the person, for the record
 
 
 def test_expiry_is_known_to_the_principal_as_the_verifier_applies_it():

@@ -15,7 +15,7 @@ delivered to the live room, what a sender is told, history, results and awards.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -96,7 +96,9 @@ class Format:
     personal_to: Callable[[Any, Any], str | None]  # the party who sees this event differently
     # answers, records and exports
     receipt: Callable[[Any, Any], Any | None]  # what the sender of a decided command is told
-    resend_key: Callable[[Any, Any], Hashable | None]  # identity of a resendable command
+    # The event recording a refused command, journalled before the refusal is answered (None:
+    # nothing to record); the format's ``decide`` answers a resend of it from the state.
+    refusal_record: Callable[[Any, Any, Rejection], Any | None]
     history: Callable[[Any, Actor], list[dict[str, Any]]]
     results: Callable[[Any, Actor], Table | None]  # None: not this actor's to read
     awards: Callable[[Any, Sequence[Any]], list[AwardRelease]]  # for events just decided

@@ -39,6 +39,9 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     role: Role
     party: str  # buyer organisation id, supplier id, observer's buyer organisation, or "system"
+    # The person acting for the party (the token's ``sub``): never part of a rule, only of the
+    # record (events name who paused, voided, awarded, bid on a supplier's behalf).
+    user: str = ""
 
 
 SYSTEM = Actor(Role.SYSTEM, "system")

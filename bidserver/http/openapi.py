@@ -34,7 +34,7 @@ _HTTP_REASONS = sorted({str(f) for f in F if f not in _SOCKET_ONLY} | {str(r) fo
 # POST .../bids: what is answered as a BidResult (the engine's refusals, and what the server could
 # not do with a well-formed bid), and what as a Problem (what is wrong with the request itself).
 _BID_RESULT_FAILURES = (
-    F.JOURNAL_UNAVAILABLE, F.WRITER_UNAVAILABLE, F.SHUTTING_DOWN, F.INTERNAL
+    F.JOURNAL_UNAVAILABLE, F.WRITER_UNAVAILABLE, F.NOT_DECIDED, F.INTERNAL
 )
 _BID_PROBLEM_FAILURES = (
     F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE, F.BAD_REQUEST,

@@ -407,13 +407,6 @@ def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
     return JSON(answer, status_code=wire.failure_status(failure))
 
 
-def _rate_limited(bid_id: str) -> Response:
-    answer = wire.rate_limited(bid_id, "too many bids; resend the same bid_id later")
-    metrics.bid_answered(answer.status, answer.reason)
-    status = wire.rejection_status(wire.RATE_LIMITED)
-    return JSON(answer, status_code=status, headers={"retry-after": "1"})
-
-
 async def place_bid(request: Request) -> Response:
     """A bid over HTTP (a supplier's own, or the buyer's on a supplier's behalf).
 
@@ -425,8 +418,12 @@ async def place_bid(request: Request) -> Response:
     """
     principal = _principal(request)
     body = await _body(request, wire.BidBody)
-    if not request.app.state.services.http_bids.take((principal.role, principal.party)):
-        return _rate_limited(body.bid_id)
+    buckets, key = request.app.state.services.http_bids, (principal.role, principal.party)
+    if not buckets.take(key):
+        answer = wire.rate_limited(body.bid_id, buckets.retry_after_ms(key))
+        metrics.bid_answered(answer.status, answer.reason)
+        status = wire.rejection_status(wire.RATE_LIMITED)
+        return JSON(answer, status_code=status, headers=wire.retry_after_header(answer))
     try:
         room = await _room(request, principal)
         await _counted_from_the_start(request, room, principal)
@@ -446,7 +443,7 @@ async def place_bid(request: Request) -> Response:
         status = wire.rejection_status(result.rejection)
     else:
         status = 200 if answer.duplicate else 201
-    return JSON(answer, status_code=status)
+    return JSON(answer, status_code=status, headers=wire.retry_after_header(answer))
 
 
 place_bid.body_type = wire.BidBody

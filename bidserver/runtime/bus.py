@@ -127,7 +127,7 @@ class CommandBus:
         auction = self._handlers.get(forward.auction)
         if auction is None:  # the lease moved on: the follower looks for the writer again
             self._answer_to(forward.node, Reply(id=forward.id, seq=0,
-                                                failure=Failure.WRITER_UNAVAILABLE.value))
+                                                failure=Failure.NOT_DECIDED.value))
             return
         command = msgspec.json.decode(forward.command, type=auction.format.command_type)
 

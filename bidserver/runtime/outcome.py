@@ -11,7 +11,8 @@ from ..failures import Failure
 
 @dataclass(slots=True)
 class Result:
-    """Events applied (empty for a no-op or a resend), or why not. ``receipt`` is what the format
+    """Events applied (empty for a no-op or a resend), or why not (a refusal's events are its
+    record, ``Format.refusal_record``, durable before the answer). ``receipt`` is what the format
     tells the sender of a decided command (``Format.receipt``: a bid's seq and rank), read on the
     durable state at the moment the command became durable."""
 

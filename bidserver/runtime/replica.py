@@ -142,7 +142,7 @@ class Replica:
                 callback(command, Result(failure=Failure.WRITER_UNAVAILABLE))
                 return
             if reply.failure is not None:
-                if reply.failure == Failure.WRITER_UNAVAILABLE:  # the lease moved on
+                if reply.failure == Failure.NOT_DECIDED:  # the lease moved on
                     self._bus.on_no_writer(self.auction_id)
                 callback(command, Result(failure=Failure(reply.failure)))
                 return

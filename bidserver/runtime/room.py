@@ -18,7 +18,8 @@ the same bid id then tells the real outcome).
 
 Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
 sequenced with the bids around it. The room knows its auction's format only through the contract
-(``engine.format``): decide, evolve, the next deadline, the tick, receipts and resend identities.
+(``engine.format``): decide, evolve, the next deadline, the tick, receipts and the records of
+refusals (journalled with the batch, so a refusal, like an acceptance, is answered once durable).
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from ..engine.rejections import Reason, Rejection
 from .. import metrics
+from ..engine.rejections import Rejection
 from ..failures import Failure
 from ..store.journal import AwardRecord, Journal, JournalError
 from .auction import Auction
@@ -45,9 +46,17 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 MAX_UNCOMMITTED = 4096  # commands decided but not yet durable, before the decider waits
-_REJECTION_MEMORY = 10_000  # refused commands remembered for idempotent resends
 RETRY_FIRST_S = 0.5  # timer retry after a failed journal write; a faulty tick's first back-off
 RETRY_MAX_S = 30.0  # a faulty tick's longest back-off
+STOP_WRITE_WAIT_S = 5.0  # how long ``stop`` lets a write in flight finish
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
 
 
 @dataclass(slots=True)
@@ -119,8 +128,8 @@ class Room:
         self._stale = False  # a write failed with an unknown outcome: reload before writing
         self._timer: asyncio.TimerHandle | None = None
         self._tick_queued = False
-        self._rejected: dict[Hashable, Rejection] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._deciding: list[_Pending] = []  # taken from the queue, not yet decided
         self._timer_failures = 0  # the current streak of the timer's faults
         self.failing_since: int | None = None  # when that streak began (ms), None: no fault
 
@@ -139,31 +148,39 @@ class Room:
         self._arm_timer()
 
     async def stop(self) -> None:
+        """Stop writing (shutting down, or the lease went to another process).
+
+        Deciding stops at once; what is already decided is written as any batch is (for at most
+        ``STOP_WRITE_WAIT_S``), so its senders learn its real outcome, and a write that lands after
+        the lease was lost is still safe (the journal appends only at the next sequence number).
+        What was taken but not decided is answered ``not_decided``: resent with the same bid id,
+        it is decided once, by whichever process writes the auction next.
+        """
+        decider, committer = self._tasks or (None, None)
+        if decider is not None:
+            await _cancelled(decider)
+            try:
+                await asyncio.wait_for(self._committed.wait(), STOP_WRITE_WAIT_S)
+            except TimeoutError:
+                log.warning("room %s stopped with a write still in flight", self.auction_id)
+            await _cancelled(committer)
         if self._timer:
             self._timer.cancel()
         if self.failing_since is not None:
             self.failing_since = None
             metrics.ROOMS_FAILING.dec()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        shutting_down = Result(failure=Failure.SHUTTING_DOWN)
+        unknown = Result(failure=Failure.JOURNAL_UNAVAILABLE)  # a write cut short: outcome unknown
         while self._decided:
-            self._resolve_all(self._decided.popleft().batch, shutting_down)
+            self._resolve_all(self._decided.popleft().batch, unknown)
+        not_decided = Result(failure=Failure.NOT_DECIDED)
+        self._resolve_all(self._deciding, not_decided)
         while not self._queue.empty():
-            self._queue.get_nowait().resolve(shutting_down)
+            self._queue.get_nowait().resolve(not_decided)
 
     # ---------------------------------------------------------------- commands
 
     async def submit(self, command: Any) -> Result:
         """Queue a command (its ``at`` is replaced by the room's clock) and wait for its result."""
-        remembered = self._remembered(command)
-        if remembered is not None:
-            return remembered
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(command, future, queued_at=time.perf_counter()))
         return await future
@@ -174,25 +191,12 @@ class Room:
         The live room's path: no task, future or await per bid. Commands from one socket are
         decided in the order they were submitted (one queue, one writer).
         """
-        remembered = self._remembered(command)
-        if remembered is not None:
-            callback(command, remembered)
-            return
         self._queue.put_nowait(_Pending(command, None, callback, queued_at=time.perf_counter()))
-
-    def _remembered(self, command: Any) -> Result | None:
-        if not self._rejected:  # nothing refused yet: no key to build on a bid's path
-            return None
-        key = self.format.resend_key(self.state, command)
-        if key is not None:
-            remembered = self._rejected.get(key)
-            if remembered is not None:
-                return Result(rejection=remembered)
-        return None
 
     async def _decide_forever(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            self._deciding = []  # before the wait: ``stop`` must not answer a batch twice
+            batch = self._deciding = [await self._queue.get()]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             if not await self._try_decide(batch) and len(batch) > 1:
@@ -213,6 +217,7 @@ class Room:
                 await self._reload()
             self._decide(batch)
         except JournalError:  # the reload failed: Redis is still away
+            self._done_deciding(batch)
             self._resolve_all(batch, Result(failure=Failure.JOURNAL_UNAVAILABLE))
             self._arm_timer(retry_after=RETRY_FIRST_S)
             return True
@@ -224,11 +229,20 @@ class Room:
                 log.warning("room %s: a batch of %d commands raised; deciding them one by one",
                             self.auction_id, len(batch), extra={"auction_id": self.auction_id})
                 return False
+            self._done_deciding(batch)
             self._faulted(batch[0])
             return False
+        self._done_deciding(batch)
         if any(pending.tick for pending in batch):
             self._timer_recovered()
         return True
+
+    def _done_deciding(self, batch: list[_Pending]) -> None:
+        """``batch`` is decided or answered: ``stop`` no longer answers it ``not_decided``."""
+        if batch is self._deciding or len(batch) == len(self._deciding):
+            self._deciding = []
+        else:  # one command of a batch that raised, decided alone
+            self._deciding = [p for p in self._deciding if all(p is not b for b in batch)]
 
     def _faulted(self, pending: _Pending) -> None:
         """One command raised: it is answered ``internal_error``. If it was the room's own tick
@@ -276,11 +290,14 @@ class Room:
                 self._tick_queued = False
             at = max(self._now_ms(), self._last_at)
             self._last_at = at
-            outcome = fmt.decide(ahead, msgspec.structs.replace(pending.command, at=at))
-            if isinstance(outcome, Rejection):
-                results.append(Result(rejection=outcome))
-                continue
-            results.append(Result(events=outcome, first_seq=ahead.seq + 1 if outcome else None))
+            command = msgspec.structs.replace(pending.command, at=at)
+            outcome = fmt.decide(ahead, command)
+            rejection = None
+            if isinstance(outcome, Rejection):  # answered once its record (if any) is durable
+                rejection, record = outcome, fmt.refusal_record(ahead, command, outcome)
+                outcome = [] if record is None else [record]
+            first = ahead.seq + 1 if outcome else None
+            results.append(Result(events=outcome, first_seq=first, rejection=rejection))
             for event in outcome:
                 fmt.evolve(ahead, event)
             new_events.extend(outcome)
@@ -337,9 +354,7 @@ class Room:
         self.log.extend(events)
         for decided in group:
             for pending, result in zip(decided.batch, decided.results, strict=True):
-                if result.rejection is not None:
-                    self._remember_rejection(pending.command, result.rejection)
-                else:
+                if result.rejection is None:
                     result.receipt = fmt.receipt(state, pending.command)
                 pending.resolve(result)
         if events:
@@ -369,17 +384,6 @@ class Room:
         self._ahead_head = self.auction.head
         self._stale = True
         self._arm_timer(retry_after=RETRY_FIRST_S)
-
-    def _remember_rejection(self, command: Any, rejection: Rejection) -> None:
-        """A resend of the very same refused command gets the same answer (not a fresh decision)."""
-        if rejection.reason is Reason.DUPLICATE_BID_ID:
-            return
-        key = self.format.resend_key(self.state, command)
-        if key is None:
-            return
-        if len(self._rejected) >= _REJECTION_MEMORY:
-            self._rejected.pop(next(iter(self._rejected)))
-        self._rejected[key] = rejection
 
     def _resolve_all(self, batch: list[_Pending], result: Result) -> None:
         for pending in batch:

@@ -89,7 +89,7 @@ class Session:
         except wire.UNREADABLE:
             msg = None
         if isinstance(msg, wire.BidMessage):
-            answer = wire.rate_limited(msg.bid_id)
+            answer = wire.rate_limited(msg.bid_id, self.bucket.retry_after_ms())
             metrics.bid_answered(answer.status, answer.reason)
             self.conn.push_message(answer)
         else:

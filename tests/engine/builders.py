@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from bidserver.engine.rejections import Rejection
-from bidserver.engine.reverse import AuctionState, decide, evolve, state_bytes
+from bidserver.engine.reverse import AuctionState, decide, evolve, refusal_record, state_bytes
 from bidserver.engine.reverse.events import Event
 from bidserver.engine.reverse.commands import (
     AwardLot,
@@ -40,10 +40,14 @@ class Outcome:
 
 
 def handle(state: AuctionState, command) -> Outcome:
-    """Decide, then apply each event: the whole step, for tests that need no journal between."""
+    """Decide, then apply each event: the whole step, for tests that need no journal between. A
+    refusal's record (``refusal_record``) is applied too, as the room journals it."""
     decision = decide(state, command)
     if isinstance(decision, Rejection):
-        return Outcome(rejection=decision)
+        record = refusal_record(state, command, decision)
+        if record is not None:
+            evolve(state, record)
+        return Outcome(events=[record] if record is not None else [], rejection=decision)
     for event in decision:
         evolve(state, event)
     return Outcome(events=decision)

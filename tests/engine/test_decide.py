@@ -12,7 +12,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from bidserver.engine.reverse import AuctionState, LotPhase, Phase, decide, state_bytes
+from bidserver.engine.reverse import AuctionState, LotPhase, Phase, decide, replay, state_bytes
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.commands import (
     CreateAuction,
@@ -30,6 +30,7 @@ from bidserver.engine.reverse.values import (
     Decrement,
     DecrementKind,
     LotCloseMode,
+    Role,
     SoftClose,
     SoftCloseTrigger,
     TieRule,
@@ -405,6 +406,16 @@ def test_a_late_opening_tick_never_lengthens_the_auction():
     assert ends(state) == {"L1": END, "L2": END + 10_000}
 
 
+def test_a_late_bid_is_lot_closed_until_the_close_is_decided_then_auction_closed():
+    """docs/protocol.md, "When a bid is judged": both mean too late; which one depends on whether
+    the tick that closes the last lot was decided before the bid."""
+    state = opened()
+    assert refused(state, bid("sup-a", 90_000, END)).reason is Reason.LOT_CLOSED  # end: exclusive
+    assert state.phase is Phase.OPEN  # the end passed, the close is not decided yet
+    accepted(state, tick(END))
+    assert refused(state, bid("sup-a", 90_000, END)).reason is Reason.AUCTION_CLOSED
+
+
 def test_the_auction_closes_when_the_last_lot_closes_and_then_takes_no_bid():
     state = opened()
     accepted(state, tick(END))
@@ -689,7 +700,8 @@ def test_after_a_void_the_guard_compares_with_the_remaining_last_bid():
 def test_a_minimum_interval_between_one_suppliers_bids_across_lots():
     state = opened(config(lots=lots("L1", "L2"), min_bid_interval_ms=1_000))
     accepted(state, bid("sup-a", 95_000, T0 + 1))
-    assert refused(state, bid("sup-a", 95_000, T0 + 1_000, lot_id="L2")).reason is Reason.RATE_LIMITED
+    limited = refused(state, bid("sup-a", 95_000, T0 + 1_000, lot_id="L2"))
+    assert (limited.reason, limited.retry_after_ms) == (Reason.RATE_LIMITED, 1)  # at T0 + 1_001
     accepted(state, bid("sup-b", 94_000, T0 + 2))  # another supplier is not limited
     accepted(state, bid("sup-a", 95_000, T0 + 1_001, lot_id="L2"))
 
@@ -702,6 +714,70 @@ def test_a_resent_bid_is_one_bid_and_a_reused_bid_id_is_refused():
     assert state_bytes(state) == before
     assert refused(state, bid("sup-a", 94_000, T0 + 3, bid_id="b-1")).reason is Reason.DUPLICATE_BID_ID
     assert refused(state, bid("sup-b", 95_000, T0 + 3, bid_id="b-1")).reason is Reason.DUPLICATE_BID_ID
+
+
+def test_a_refused_bid_id_is_used_up_by_its_refusal():
+    """The issue: a refused id could be reused for a valid bid, and the refused bid's own resend
+    was then answered duplicate_bid_id. A bid id is decided once, refusals included."""
+    state, log = AuctionState.new("auc-1"), []
+
+    def step(command):
+        outcome = handle(state, command)
+        log.extend(outcome.events)
+        return outcome
+
+    step(CreateAuction(actor=BUYER, at=T0 - 1, auction_id="auc-1", config=config()))
+    step(InviteSupplier(actor=BUYER, at=T0 - 1, supplier="sup-a"))
+    step(StartAuction(actor=BUYER, at=T0))
+    first = step(bid("sup-a", 120_000, T0 + 1, bid_id="x"))
+    assert first.rejection.reason is Reason.ABOVE_CEILING
+    [record] = first.events
+    assert (type(record), record.reason, record.supplier, record.max_amount) == (
+        ev.BidRefused, Reason.ABOVE_CEILING, "sup-a", 100_000)
+    # the same id with a valid bid: refused, and nothing recorded (the id names another bid)
+    reused = step(bid("sup-a", 95_000, T0 + 2, bid_id="x"))
+    assert (reused.rejection.reason, reused.events) == (Reason.DUPLICATE_BID_ID, [])
+    # the refused bid resent (confirm does not make it another bid): its first answer, not recorded
+    before = state_bytes(state)
+    again = step(bid("sup-a", 120_000, T0 + 3, bid_id="x", confirm=True))
+    assert again.rejection == first.rejection and again.events == []
+    assert state_bytes(state) == before
+    # answered from the events alone: a replay (a restart) answers the same
+    rebuilt = replay("auc-1", [ev.decode_event(ev.encode_event(e)) for e in log])
+    assert state_bytes(rebuilt) == state_bytes(state)
+    assert decide(rebuilt, bid("sup-a", 120_000, T0 + 4, bid_id="x")) == first.rejection
+    assert decide(rebuilt, bid("sup-a", 95_000, T0 + 4, bid_id="x")).reason is Reason.DUPLICATE_BID_ID
+    accepted(state, bid("sup-a", 95_000, T0 + 5, bid_id="y"))  # a new id is a new bid
+
+
+def test_a_refused_id_is_answered_the_same_after_the_phase_changed():
+    state = opened()
+    assert handle(state, bid("sup-a", 95_000, END, bid_id="late")).rejection.reason is Reason.LOT_CLOSED
+    accepted(state, tick(END))
+    assert decide(state, bid("sup-a", 95_000, END + 9, bid_id="late")).reason is Reason.LOT_CLOSED
+
+
+@pytest.mark.parametrize("reason", [Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED])
+def test_refusals_that_ask_for_the_same_bid_again_do_not_use_up_its_id(reason):
+    state = opened(config(min_bid_interval_ms=1_000, fat_finger_bp=1_000))
+    accepted(state, bid("sup-a", 95_000, T0 + 1))
+    amount, at = (94_000, T0 + 2) if reason is Reason.RATE_LIMITED else (80_000, T0 + 1_001)
+    first = handle(state, bid("sup-a", amount, at, bid_id="z"))
+    assert first.rejection.reason is reason and type(first.events[0]) is ev.BidRefused  # recorded
+    accepted(state, bid("sup-a", amount, T0 + 2_002, bid_id="z", confirm=True))
+    assert [r.bid_id for r in state.refusals] == ["z"] and "z" not in state.refused
+
+
+def test_who_refused_bids_were_for_and_who_sent_them():
+    state = opened()
+    buyer_person = msgspec.structs.replace(BUYER, user="bob")
+    [record] = handle(state, PlaceBid(actor=buyer_person, at=T0 + 1, lot_id="L9", amount=1,
+                                      bid_id="p", on_behalf_of="sup-b")).events
+    assert (record.reason, record.supplier, record.role, record.party, record.entered_by,
+            record.user) == (Reason.UNKNOWN_LOT, "sup-b", Role.BUYER, "org-buyer", "org-buyer", "bob")
+    [record] = handle(state, PlaceBid(actor=OBSERVER, at=T0 + 1, lot_id="L1", amount=1,
+                                      bid_id="o")).events
+    assert (record.reason, record.role, record.user) == (Reason.FORBIDDEN, Role.OBSERVER, msgspec.UNSET)
 
 
 @pytest.mark.parametrize("stop", ["pause", "close", "cancel"])

@@ -11,7 +11,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from bidserver.engine.reverse import AuctionState, LotPhase, Phase, evolve, replay, state_bytes
+from bidserver.engine.reverse import AuctionState, LotPhase, Phase, evolve, replay, restore, state_bytes
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.state import BidRecord, LotState
 from bidserver.engine.reverse.values import LotSpec
@@ -284,3 +284,54 @@ def test_a_configuration_without_a_buyer_name_keeps_its_bytes():
     assert b"buyer_name" not in state_bytes(state)
     named = msgspec.structs.replace(event, config=config(buyer_name="Road Authority"))
     assert ev.decode_event(ev.encode_event(named)).config.buyer_name == "Road Authority"
+
+
+# Entries as bidserver wrote them before events named the acting person (the fields ``user``, an
+# extension's ``reason``) and before refused bids were recorded: encoded by that version.
+OLD_JOURNAL = [
+    b'{"type":"auction_created","auction_id":"a","buyer":"b","config":{"format":"reverse_auction",'
+    b'"title":"t","currency":"EUR","lots":[{"lot_id":"L1","title":"l","quantity":"1","unit":"lot",'
+    b'"ceiling":100,"reserve":null}],"duration_ms":1000,"decrement":{"kind":"amount","value":1},'
+    b'"start_at":null,"bid_rule":"improve_own","tie_rule":"reject","visibility":"rank_only",'
+    b'"lot_close":"parallel","stagger_ms":0,"soft_close":null,"fat_finger_bp":null,'
+    b'"min_bid_interval_ms":0,"award_mode":"auto_lowest","minor_units":2},"at":1}',
+    b'{"type":"supplier_invited","supplier":"s","alias":"Supplier 1","name":"S","at":2}',
+    b'{"type":"auction_opened","lot_ends":[{"lot_id":"L1","end_at":1003}],"at":3}',
+    b'{"type":"bid_accepted","bid_id":"x","lot_id":"L1","supplier":"s","amount":90,"entered_by":"b","at":4}',
+    b'{"type":"lot_extended","lot_id":"L1","end_at":2003,"cause":"buyer","extensions":0,"at":5}',
+    b'{"type":"auction_paused","reason":"p","at":6}',
+    b'{"type":"auction_resumed","lot_ends":[{"lot_id":"L1","end_at":2004}],"at":7}',
+    b'{"type":"lot_closed","lot_id":"L1","at":2004}',
+    b'{"type":"lot_awarded","lot_id":"L1","award_id":"a:L1","bid_id":"x","supplier":"s","amount":90,'
+    b'"basis":"buyer_choice","reason":"r","at":2005}',
+    b'{"type":"auction_closed","at":2004}',
+]
+OLD_ELSEWHERE = [
+    b'{"type":"bid_voided","bid_id":"x","lot_id":"L1","reason":"v","at":8}',
+    b'{"type":"auction_cancelled","reason":"c","at":9}',
+]
+
+
+def test_entries_written_before_the_audit_fields_re_encode_byte_for_byte_and_replay():
+    """``bidserver replay --verify`` re-encodes every entry and compares it with what its writer
+    sealed: fields added later must not appear in an entry that did not have them."""
+    for entry in OLD_JOURNAL + OLD_ELSEWHERE:
+        assert ev.encode_event(ev.decode_event(entry)) == entry
+    state = replay("a", [ev.decode_event(entry) for entry in OLD_JOURNAL])
+    assert (state.phase, state.seq, state.refusals, state.refused) == (Phase.CLOSED, 10, [], {})
+    record = state.bids["x"]
+    assert (record.amount, record.entered_by, record.user, record.void_user) == (90, "b", "", "")
+    award = state.lots["L1"].award
+    assert (award.bid_id, award.basis, award.reason, award.user) == ("x", "buyer_choice", "r", "")
+
+
+def test_a_snapshot_taken_before_the_audit_fields_restores_to_the_same_state():
+    """A snapshot written by the previous version (no refusals, no users) is still good."""
+    state = replay("a", [ev.decode_event(entry) for entry in OLD_JOURNAL])
+    old = msgspec.json.decode(state_bytes(state))
+    del old["refusals"], old["refused"]
+    for record in [*old["bids"].values(), *(b for lot in old["lots"].values()
+                                            for b in (*lot["best"].values(), *lot["last"].values()))]:
+        del record["user"], record["void_user"]
+    del old["lots"]["L1"]["award"]["user"]
+    assert state_bytes(restore(msgspec.json.encode(old))) == state_bytes(state)

@@ -25,6 +25,7 @@ from bidserver.engine.reverse import (
     evolve,
     ranking,
     redact,
+    refusal_record,
     replay,
     state_bytes,
     view_for,
@@ -183,6 +184,19 @@ class Model:
     closed: set[str] = field(default_factory=set)
     awarded: dict[str, str] = field(default_factory=dict)  # lot -> bid id
     last_bid_at: dict[str, int] = field(default_factory=dict)
+    # A bid id is decided once: an id used up by a refusal -> (whom it was for, lot, amount, answer)
+    refused: dict[str, tuple[str, str, int, Rejection]] = field(default_factory=dict)
+    refused_commands: list[PlaceBid] = field(default_factory=list)  # for resends
+
+    def record_refusal(self, command: PlaceBid, record: ev.BidRefused, answer: Rejection) -> None:
+        """A refusal by the rules is recorded; it uses up the id unless it asks for the same bid
+        again (docs/protocol.md, "Bid ids")."""
+        assert record.bid_id == command.bid_id and record.reason is answer.reason
+        assert answer.reason is not Reason.DUPLICATE_BID_ID and command.bid_id not in self.by_id
+        self.refused_commands.append(command)
+        if answer.reason not in (Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED):
+            party = command.on_behalf_of if command.actor == BUYER else command.actor.party
+            self.refused[command.bid_id] = (party, command.lot_id, command.amount, answer)
 
     def spec(self, lot_id: str) -> LotSpec:
         return next(s for s in self.cfg.lots if s.lot_id == lot_id)
@@ -253,6 +267,10 @@ class Model:
         if known is not None:  # a resend is answered whatever the phase
             same = (known.supplier, known.lot_id, known.amount) == (party, command.lot_id, command.amount)
             return set() if same else {Reason.DUPLICATE_BID_ID}
+        first = self.refused.get(command.bid_id)
+        if first is not None:  # so is a resend of a refused bid, with its first answer
+            same = first[:3] == (party, command.lot_id, command.amount)
+            return {first[3].reason} if same else {Reason.DUPLICATE_BID_ID}
         if self.phase != "open":
             return {{"paused": Reason.AUCTION_PAUSED, "closed": Reason.AUCTION_CLOSED,
                      "cancelled": Reason.AUCTION_CANCELLED}[self.phase]}
@@ -349,6 +367,9 @@ def make_command(model: Model, now: int, step, invited, serial: int):
         bidder = OUTSIDER if param % 50 == 49 else party
         return PlaceBid(actor=Actor(Role.SUPPLIER, bidder), at=now, lot_id=lot_id, amount=amount,
                         bid_id=bid_id, confirm=flag or flag2)
+    if kind == "resend" and flag2 and model.refused_commands:  # a refused bid, or another under its id
+        old = model.refused_commands[param % len(model.refused_commands)]
+        return msgspec.structs.replace(old, at=now, amount=old.amount if flag else old.amount - 1)
     if kind == "resend":
         if not model.bids:
             return Tick(actor=SYSTEM, at=now)
@@ -447,6 +468,14 @@ def run(cfg: AuctionConfig, invited, steps, cancel_at, checks: Checks) -> Run:
             assert state_bytes(state) == before  # decide never mutates
         judge(model, state, command, decision, invited, checks)
         if isinstance(decision, Rejection):
+            record = refusal_record(state, command, decision)
+            if isinstance(command, PlaceBid) and decision.reason is not Reason.DUPLICATE_BID_ID:
+                decided = command.bid_id in model.by_id or command.bid_id in model.refused
+                assert (record is None) == decided, "a refused bid went unrecorded, or twice"
+            if record is not None:  # journalled as the room does
+                evolve(state, record)
+                log.append(record)
+                model.record_refusal(command, record, decision)
             continue
         for event in decision:
             evolve(state, event)
@@ -555,6 +584,10 @@ def judge(model: Model, state: AuctionState, command, decision, invited, checks:
 
 def judge_bid(model: Model, command: PlaceBid, decision, invited) -> None:
     reasons = model.bid_reasons(command, invited)
+    first = model.refused.get(command.bid_id)
+    if first is not None and reasons == {first[3].reason}:  # a resend of a refused bid
+        assert decision == first[3], "a refused bid id was decided again"
+        return
     if isinstance(decision, Rejection):
         assert reasons, f"a valid bid was refused: {decision} for {command}"
         assert decision.reason in reasons, (decision.reason, reasons)

@@ -8,7 +8,8 @@ import pytest
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse import FORMAT, AuctionState, audience_view, next_deadline, view_for, you_view
 from bidserver.engine.reverse.commands import (
-    AwardLot, CancelAuction, CreateAuction, InviteSupplier, PauseAuction, PlaceBid, ResumeAuction,
+    AwardLot, CancelAuction, CreateAuction, ExtendAuction, InviteSupplier, PauseAuction, PlaceBid,
+    ResumeAuction,
     VoidBid,
 )
 from bidserver.engine.reverse.values import SYSTEM, AwardMode, LotCloseMode, Role, Visibility
@@ -310,3 +311,40 @@ def test_a_phone_in_bid_is_told_to_its_supplier_as_entered_by_the_buyer():
     assert "org-buyer" not in str(redact(state, phoned, supplier("sup-c")))
     [own] = handle(state, bid("sup-c", 89_000, T0 + 2)).events
     assert "entered_by_buyer" not in redact(state, own, supplier("sup-c"))
+
+
+def test_buyer_actions_name_the_person_for_the_buyer_only():
+    """The audit trail: who paused, extended, voided, awarded, bid on a supplier's behalf (the
+    token's sub), and refused bids, are the buyer's; other participants see the events without."""
+    state = opened(config(award_mode=AwardMode.BUYER))
+    bob = msgspec.structs.replace(BUYER, user="bob@buyer.example")
+    alice = msgspec.structs.replace(supplier("sup-a"), user="alice@sup-a.example")
+    commands = [
+        PlaceBid(actor=alice, at=T0 + 1, lot_id="L1", amount=95_000, bid_id="a1"),
+        PlaceBid(actor=alice, at=T0 + 2, lot_id="L1", amount=200_000, bid_id="a2"),  # refused
+        PlaceBid(actor=bob, at=T0 + 3, lot_id="L1", amount=94_000, bid_id="p1", on_behalf_of="sup-b"),
+        PauseAuction(actor=bob, at=T0 + 4, reason="line check"),
+        ResumeAuction(actor=bob, at=T0 + 5),
+        ExtendAuction(actor=bob, at=T0 + 6, by_ms=1_000, reason="supplier's line dropped"),
+        VoidBid(actor=bob, at=T0 + 7, bid_id="p1", reason="wrong supplier"),
+        tick(T0 + 61_001),
+        AwardLot(actor=bob, at=T0 + 61_002, lot_id="L1", reason=""),
+    ]
+    log = []
+    for command in commands:
+        log += handle(state, command).events
+    users = {type(e).__name__: e.user for e in log if getattr(e, "user", msgspec.UNSET)}
+    assert users == {
+        "BidAccepted": "bob@buyer.example", "BidRefused": "alice@sup-a.example",
+        "AuctionPaused": "bob@buyer.example", "AuctionResumed": "bob@buyer.example",
+        "LotExtended": "bob@buyer.example", "BidVoided": "bob@buyer.example",
+        "LotAwarded": "bob@buyer.example",
+    }
+    [extended] = [e for e in log if type(e) is ev.LotExtended]
+    assert extended.reason == "supplier's line dropped"
+    buyer_sees = b"".join(encoded(redact(state, e, BUYER)) for e in log)
+    assert b"bob@buyer.example" in buyer_sees and b"alice@sup-a.example" in buyer_sees
+    for viewer in (*(supplier(p) for p in SUPPLIERS), OBSERVER):
+        seen = b"".join(encoded(redact(state, e, viewer)) for e in log)
+        assert b"bob@" not in seen and b"line dropped" not in seen
+        assert b"alice@" not in seen and b"a2" not in seen  # a refused bid is the buyer's

@@ -98,7 +98,7 @@ def test_lifecycle_over_http(client):
     assert "40000" not in client.get(base, headers=s1).text
     assert client.get(base, headers=BUYER).json()["view"]["lots"][0]["board"][0]["supplier"] == "s2"
     mine = client.get(f"{base}/bids", headers=s1).json()["bids"]
-    assert [b["bid_id"] for b in mine] == ["b1"]
+    assert [(b["bid_id"], b["status"]) for b in mine] == [("b0", "refused"), ("b1", "accepted")]
     everyone = client.get(f"{base}/bids", headers=auth("observer", "org-b")).json()["bids"]
     assert all("supplier" not in b and "bid_id" not in b for b in everyone)
 
@@ -156,3 +156,41 @@ def test_openapi_document_lists_every_route(client):
     assert "AuctionConfig" in doc["components"]["schemas"]
     assert "decrement_too_small" in doc["components"]["schemas"]["Problem"]["properties"]["reason"]["enum"]
     assert client.get("/api/time").json()["server_time"] > 0
+
+
+def test_the_buyers_history_names_the_people_and_keeps_refused_bids(client):
+    """The audit trail (docs/protocol.md): who placed, entered or voided each bid, and every bid
+    the rules refused; a supplier sees its own refused bids, an observer none."""
+    auction_id = create(client)
+    base = f"/api/auctions/{auction_id}"
+    for supplier in ("s1", "s2"):
+        client.post(f"{base}/invitations", json={"supplier": supplier}, headers=BUYER)
+    assert client.post(f"{base}/start", headers=BUYER).status_code == 200
+    alice = {"authorization": f"Bearer {mint_token(KEY, role='supplier', party='s1', user='alice')}"}
+    bob = {"authorization": f"Bearer {mint_token(KEY, role='buyer', party='org-b', user='bob')}"}
+    assert client.post(f"{base}/bids", json={"bid_id": "a1", "lot_id": "L1", "amount": 49000},
+                       headers=alice).status_code == 201
+    r = client.post(f"{base}/bids", json={"bid_id": "a2", "lot_id": "L1", "amount": 48999},
+                    headers=alice)
+    assert r.json()["reason"] == "decrement_too_small"
+    r = client.post(f"{base}/bids", json={"bid_id": "p1", "lot_id": "L1", "amount": 48000,
+                                          "on_behalf_of": "s2"}, headers=bob)
+    assert r.status_code == 201
+    assert client.post(f"{base}/bids/a1/void", json={"reason": "typo"}, headers=bob).status_code == 200
+
+    rows = {b["bid_id"]: b for b in client.get(f"{base}/bids", headers=BUYER).json()["bids"]}
+    assert list(rows) == ["a1", "a2", "p1"]  # in the order they were decided
+    assert (rows["a1"]["user"], rows["a1"]["void_user"], rows["a1"]["void_reason"]) == (
+        "alice", "bob", "typo")
+    assert (rows["p1"]["user"], rows["p1"]["entered_by"]) == ("bob", "org-b")
+    refused = rows["a2"]
+    assert (refused["status"], refused["reason"], refused["supplier"], refused["user"]) == (
+        "refused", "decrement_too_small", "s1", "alice")
+    assert refused["sent_by"] == "supplier:s1"
+    own = client.get(f"{base}/bids", headers=auth("supplier", "s1")).json()["bids"]
+    assert [(b["bid_id"], b["status"]) for b in own] == [("a1", "accepted"), ("a2", "refused")]
+    assert "user" not in own[1] and "sent_by" not in own[1]
+    other = client.get(f"{base}/bids", headers=auth("supplier", "s2")).json()["bids"]
+    assert [b["bid_id"] for b in other] == ["p1"]
+    observed = client.get(f"{base}/bids", headers=auth("observer", "org-b")).json()["bids"]
+    assert [b["status"] for b in observed] == ["accepted", "accepted"]

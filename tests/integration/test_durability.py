@@ -338,3 +338,34 @@ async def test_redis_down_refuses_bids_then_bidding_goes_on(server, redis_server
     ready = await Api(server, "").call("GET", "/readyz")
     assert ready.status_code == 200
     await s1.close()
+
+
+async def test_a_refused_bid_is_journalled_before_its_answer_and_survives_a_crash(server, redis_server):
+    """Refused attempts are recorded durably (Annex IV (g)), not in a process's memory: after a
+    kill -9 and a restart, the buyer's history still lists one, and its id is still used up
+    (docs/protocol.md, "Bid ids")."""
+    buyer_api, auction_id = await create_auction(server, auction_config())
+    assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+    s1 = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    refused = await s1.bid("L1", 150_000, "too-high")
+    assert (refused["status"], refused["reason"], refused["max_amount"]) == (
+        "rejected", "above_ceiling", 100_000)
+    [record] = [e for e in await journal_events(redis_server.url, auction_id)
+                if e["type"] == "bid_refused"]  # durable before the answer: it is in Redis now
+    assert (record["bid_id"], record["supplier"], record["reason"], record["user"]) == (
+        "too-high", S1, "above_ceiling", S1)
+
+    server.kill9()
+    await wait_until(lambda: s1.closed is not None, 10, "the client to see the kill")
+    server.start()  # same Redis, same data dir
+    rows = (await buyer_api.call("GET", f"/api/auctions/{auction_id}/bids")).json()["bids"]
+    assert [(r["bid_id"], r["status"], r["reason"]) for r in rows] == [
+        ("too-high", "refused", "above_ceiling")]
+    s1 = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    again = await s1.bid("L1", 150_000, "too-high")  # the lost answer, asked again
+    assert (again["reason"], again["max_amount"]) == ("above_ceiling", 100_000)
+    reused = await s1.bid("L1", 99_000, "too-high")
+    assert reused["reason"] == "duplicate_bid_id"
+    events = [e["type"] for e in await journal_events(redis_server.url, auction_id)]
+    assert events.count("bid_refused") == 1 and "bid_accepted" not in events
+    await s1.close()

@@ -95,11 +95,50 @@ async def test_a_write_that_landed_despite_an_error_is_found_by_the_resend():
 
 
 async def test_rejected_bid_ids_answer_the_same_on_resend():
-    room = await open_room()
+    journal = MemoryJournal()
+    room = await open_room(journal)
     first = await room.submit(bid(S1, 20_000, "x"))
     assert first.rejection.reason == "above_ceiling"
     again = await room.submit(bid(S1, 20_000, "x"))
     assert again.rejection == first.rejection
+    await room.stop()
+    # From the journal alone (a restart, a take-over): the same answer, and the id is used up.
+    rebuilt = writer(journal, Clock(), entries=await journal.read("a1"))
+    rebuilt.start()
+    assert (await rebuilt.submit(bid(S1, 20_000, "x"))).rejection == first.rejection
+    reused = await rebuilt.submit(bid(S1, 9_000, "x"))
+    assert reused.rejection.reason == "duplicate_bid_id"
+    await rebuilt.stop()
+
+
+async def test_a_refusal_is_answered_once_its_record_is_durable_in_the_same_group_commit():
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    first = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    refused = asyncio.ensure_future(room.submit(bid(S2, 20_000, "too-high")))
+    accepted = asyncio.ensure_future(room.submit(bid(S2, 8_000, "b1")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not refused.done()  # decided, not yet durable: not answered
+    journal.gate.set()
+    results = await asyncio.gather(first, refused, accepted)
+    assert results[1].rejection.reason == "above_ceiling" and results[2].ok
+    assert journal.batches[-2:] == [1, 2]  # the refusal's record rode with the bid after it
+    assert [type(e).__name__ for e in events_of(await journal.read("a1"))[-2:]] == [
+        "BidRefused", "BidAccepted"]
+    await room.stop()
+
+
+async def test_a_refusal_that_cannot_be_recorded_is_not_answered_as_one():
+    journal = MemoryJournal()
+    room = await open_room(journal)
+    journal.available = False
+    result = await room.submit(bid(S1, 20_000, "x"))
+    assert result.failure is wire.Failure.JOURNAL_UNAVAILABLE and result.rejection is None
+    journal.available = True
+    assert (await room.submit(bid(S1, 20_000, "x"))).rejection.reason == "above_ceiling"
     await room.stop()
 
 
@@ -173,6 +212,52 @@ async def test_a_failed_write_voids_what_was_decided_on_top_of_it():
     journal.available = True
     again = await room.submit(bid(S2, 8_000, "b1"))  # the resend decides afresh
     assert again.ok and room.state.bids["b1"].amount == 8_000 and "b0" not in room.state.bids
+    await room.stop()
+
+
+async def test_a_stopping_room_finishes_its_write_and_answers_what_it_did_not_decide_not_decided():
+    """Losing the lease (or shutting down): what is decided gets its real outcome, what was only
+    queued is ``not_decided`` (resend the same bid id), never an unlisted reason."""
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    in_flight = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    decided = asyncio.ensure_future(room.submit(bid(S2, 8_000, "b1")))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    stopping = asyncio.ensure_future(room.stop())
+    for _ in range(5):
+        await asyncio.sleep(0)  # deciding has stopped; the write is still in flight
+    queued = asyncio.ensure_future(room.submit(bid(S2, 7_000, "b2")))
+    journal.gate.set()
+    await stopping
+    results = await asyncio.gather(in_flight, decided, queued)
+    assert [r.ok for r in results[:2]] == [True, True]
+    assert results[2].failure is wire.Failure.NOT_DECIDED
+    assert wire.bid_result("b2", results[2]).detail == "not acknowledged; resend the same bid_id"
+    assert set(room.state.bids) == {"b0", "b1"}
+    assert events_of(await journal.read("a1"))[-1].bid_id == "b1"
+
+
+async def test_a_write_that_does_not_finish_while_stopping_is_an_unknown_outcome(monkeypatch):
+    monkeypatch.setattr("bidserver.runtime.room.STOP_WRITE_WAIT_S", 0.05)
+    journal = GatedJournal()
+    room = await open_room(journal=journal)
+    journal.gate.clear()
+    in_flight = asyncio.ensure_future(room.submit(bid(S1, 9_000, "b0")))
+    await asyncio.wait_for(journal.writing.wait(), 5)
+    await room.stop()
+    assert (await in_flight).failure is wire.Failure.JOURNAL_UNAVAILABLE  # may have landed: resend
+
+
+async def test_a_bid_is_judged_at_the_servers_decision_time_not_the_time_it_carries():
+    clock = Clock()
+    room = await open_room(clock=clock)
+    end = room.state.lots["L1"].end_at
+    clock.now = end  # the bid reaches the room at the end: late, whatever it says of itself
+    sent_in_time = msgspec.structs.replace(bid(S1, 9_000, "b1"), at=end - 500)
+    assert (await room.submit(sent_in_time)).rejection.reason == "lot_closed"
     await room.stop()
 
 

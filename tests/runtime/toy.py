@@ -11,7 +11,7 @@ command, awards (the largest contributor gets one release) and a summary for the
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,12 +160,6 @@ def receipt(state: Tally, command: Any) -> Any:
     return {"total": state.total} if type(command) is Add else None
 
 
-def resend_key(state: Tally, command: Any) -> Hashable | None:
-    if type(command) is not Add or command.ref in state.refs:
-        return None
-    return (command.actor.party, command.ref, command.amount)
-
-
 def history(state: Tally, actor: Actor) -> list[dict[str, Any]]:
     return [{"ref": ref, "amount": amount} for ref, (by, amount) in state.refs.items()
             if actor.role is Role.BUYER or by == actor.party]
@@ -217,7 +211,7 @@ TOY = Format(
     delivery=delivery,
     personal_to=personal_to,
     receipt=receipt,
-    resend_key=resend_key,
+    refusal_record=lambda state, command, rejection: None,  # nothing recorded
     history=history,
     results=results,
     awards=awards,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ..format import Format
 from .commands import Command, CreateAuction, Tick
-from .decide import decide
+from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event
 from .evolve import evolve, replay, restore, state_bytes
-from .records import awards, history, receipt, resend_key, results, summary
+from .records import awards, history, receipt, results, summary
 from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierEntry
 from .values import SYSTEM, Actor, AuctionConfig
 from .views import (
@@ -51,7 +51,7 @@ FORMAT = Format(
     delivery=delivery,
     personal_to=personal_to,
     receipt=receipt,
-    resend_key=resend_key,
+    refusal_record=refusal_record,
     history=history,
     results=results,
     awards=awards,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from msgspec import UNSET
+
 from .commands import (
     AwardLot,
     CancelAuction,
@@ -32,6 +34,7 @@ from .events import (
     AuctionResumed,
     AwardBasis,
     BidAccepted,
+    BidRefused,
     BidVoided,
     ConfigUpdated,
     Event,
@@ -41,6 +44,7 @@ from .events import (
     LotEnd,
     LotExtended,
     SupplierInvited,
+    user_of,
 )
 from ..rejections import Reason, Rejection
 from .rules import config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes
@@ -69,14 +73,15 @@ def _create(state: AuctionState, c: CreateAuction) -> Decision:
     problem = config_problem(c.config)
     if problem:
         return _no(Reason.INVALID_CONFIG, problem)
-    return [AuctionCreated(at=c.at, auction_id=c.auction_id, buyer=c.actor.party, config=c.config)]
+    return [AuctionCreated(at=c.at, auction_id=c.auction_id, buyer=c.actor.party, config=c.config,
+                           user=user_of(c.actor))]
 
 
 def _update_config(state: AuctionState, c: UpdateConfig) -> Decision:
     problem = config_problem(c.config)
     if problem:
         return _no(Reason.INVALID_CONFIG, problem)
-    return [ConfigUpdated(at=c.at, config=c.config)]
+    return [ConfigUpdated(at=c.at, config=c.config, user=user_of(c.actor))]
 
 
 def _invite(state: AuctionState, c: InviteSupplier) -> Decision:
@@ -85,19 +90,20 @@ def _invite(state: AuctionState, c: InviteSupplier) -> Decision:
     if c.supplier in state.suppliers:
         return _no(Reason.ALREADY_INVITED, f"{c.supplier} is already invited")
     alias = f"Supplier {len(state.suppliers) + 1}"
-    return [SupplierInvited(at=c.at, supplier=c.supplier, alias=alias, name=c.name)]
+    return [SupplierInvited(at=c.at, supplier=c.supplier, alias=alias, name=c.name,
+                            user=user_of(c.actor))]
 
 
-def _opened(state: AuctionState, at: int, open_at: int) -> AuctionOpened:
-    return AuctionOpened(at=at, lot_ends=lot_ends(state.config, open_at))
+def _opened(state: AuctionState, at: int, open_at: int, user=UNSET) -> AuctionOpened:
+    return AuctionOpened(at=at, lot_ends=lot_ends(state.config, open_at), user=user)
 
 
 def _start(state: AuctionState, c: StartAuction) -> Decision:
-    return [_opened(state, c.at, c.at)]
+    return [_opened(state, c.at, c.at, user_of(c.actor))]
 
 
 def _pause(state: AuctionState, c: PauseAuction) -> Decision:
-    return [AuctionPaused(at=c.at, reason=c.reason)]
+    return [AuctionPaused(at=c.at, reason=c.reason, user=user_of(c.actor))]
 
 
 def _resume(state: AuctionState, c: ResumeAuction) -> Decision:
@@ -107,7 +113,7 @@ def _resume(state: AuctionState, c: ResumeAuction) -> Decision:
         for lot in state.lots.values()
         if lot.phase is LotPhase.OPEN
     )
-    return [AuctionResumed(at=c.at, lot_ends=ends)]
+    return [AuctionResumed(at=c.at, lot_ends=ends, user=user_of(c.actor))]
 
 
 def _cancel(state: AuctionState, c: CancelAuction) -> Decision:
@@ -115,7 +121,7 @@ def _cancel(state: AuctionState, c: CancelAuction) -> Decision:
         return _no(Reason.REASON_REQUIRED, "a cancellation needs a reason")
     if state.finished:
         return _no(Reason.AUCTION_CLOSED, "every lot is already decided")
-    return [AuctionCancelled(at=c.at, reason=c.reason)]
+    return [AuctionCancelled(at=c.at, reason=c.reason, user=user_of(c.actor))]
 
 
 def _extend(state: AuctionState, c: ExtendAuction) -> Decision:
@@ -150,6 +156,8 @@ def _extend(state: AuctionState, c: ExtendAuction) -> Decision:
                 end_at=ends[lot.lot_id],
                 cause=ExtensionCause.BUYER,
                 extensions=lot.extensions,
+                user=user_of(c.actor),
+                reason=c.reason or UNSET,
             )
         )
     events.extend(_stagger(state, ends, c.at))
@@ -182,22 +190,35 @@ BID_REASONS = (
 )
 
 
+def _bidder(state: AuctionState, c: PlaceBid) -> tuple[str, str | None]:
+    """Whom a bid is for, and the buyer who entered it on that supplier's behalf (or None)."""
+    if c.actor.role is Role.BUYER and c.actor.party == state.buyer and c.on_behalf_of:
+        return c.on_behalf_of, c.actor.party
+    return c.actor.party, None
+
+
 def _bid(state: AuctionState, c: PlaceBid) -> Decision:
     config = state.config
-    supplier = c.actor.party
-    entered_by = None
-    if c.actor.role is Role.BUYER and c.actor.party == state.buyer and c.on_behalf_of:
-        supplier, entered_by = c.on_behalf_of, c.actor.party
-    elif c.actor.role is not Role.SUPPLIER or c.on_behalf_of is not None:
+    supplier, entered_by = _bidder(state, c)
+    if entered_by is None and (c.actor.role is not Role.SUPPLIER or c.on_behalf_of is not None):
         return _no(Reason.FORBIDDEN, "only suppliers bid; buyers bid on a supplier's behalf")
     if supplier not in state.suppliers:
         return _no(Reason.NOT_INVITED, "not invited to this auction")
-    # A resend of an accepted bid is answered before any phase check: a supplier whose answer to
-    # a last-second bid was lost resends it after the close and must hear "accepted", not "closed".
+    # A bid id is decided once (docs/protocol.md, "Bid ids"): a resend of a decided bid gets its
+    # first answer, before any phase check (a supplier whose answer to a last-second bid was lost
+    # resends it after the close and must hear "accepted", not "closed"); the id sent with
+    # another bid is refused.
     known = state.bids.get(c.bid_id)
     if known is not None:
         if (known.supplier, known.lot_id, known.amount) == (supplier, c.lot_id, c.amount):
             return []
+        return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    index = state.refused.get(c.bid_id)
+    if index is not None:
+        first = state.refusals[index]
+        if (first.supplier, first.lot_id, first.amount) == (supplier, c.lot_id, c.amount):
+            return Rejection(reason=Reason(first.reason), detail=first.detail,
+                             max_amount=first.max_amount)
         return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
     phase_refusal = _BID_PHASES.get(state.phase)
     if phase_refusal is not None:
@@ -214,7 +235,9 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
         return _no(Reason.ABOVE_CEILING, "above the ceiling price", spec.ceiling)
     last_at = state.last_bid_at.get(supplier)
     if last_at is not None and c.at - last_at < config.min_bid_interval_ms:
-        return _no(Reason.RATE_LIMITED, f"at most one bid per {config.min_bid_interval_ms} ms")
+        return Rejection(reason=Reason.RATE_LIMITED,
+                         detail=f"at most one bid per {config.min_bid_interval_ms} ms",
+                         retry_after_ms=last_at + config.min_bid_interval_ms - c.at)
     limit = max_acceptable(config, lot, supplier, spec.ceiling)
     if c.amount > limit:
         return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough",
@@ -232,6 +255,7 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
             supplier=supplier,
             amount=c.amount,
             entered_by=entered_by,
+            user=user_of(c.actor),
         )
     ]
     soft = config.soft_close
@@ -284,7 +308,8 @@ def _void(state: AuctionState, c: VoidBid) -> Decision:
         return _no(Reason.ALREADY_VOIDED, "the bid is already void")
     if state.lots[bid.lot_id].phase is LotPhase.AWARDED:
         return _no(Reason.ALREADY_AWARDED, "the lot is awarded")
-    return [BidVoided(at=c.at, bid_id=c.bid_id, lot_id=bid.lot_id, reason=c.reason)]
+    return [BidVoided(at=c.at, bid_id=c.bid_id, lot_id=bid.lot_id, reason=c.reason,
+                      user=user_of(c.actor))]
 
 
 # ------------------------------------------------------------------ time and awards
@@ -319,7 +344,7 @@ def _tick(state: AuctionState, c: Tick) -> Decision:
     return events
 
 
-def _award(state, lot_id, bid_id, basis, reason, at) -> LotAwarded:
+def _award(state, lot_id, bid_id, basis, reason, at, user=UNSET) -> LotAwarded:
     bid = state.bids[bid_id]
     return LotAwarded(
         at=at,
@@ -330,6 +355,7 @@ def _award(state, lot_id, bid_id, basis, reason, at) -> LotAwarded:
         amount=bid.amount,
         basis=basis,
         reason=reason,
+        user=user,
     )
 
 
@@ -355,7 +381,7 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
         why = "not the lowest valid bid" if not lowest else "the reserve price is not met"
         return _no(Reason.REASON_REQUIRED, f"{why}: a written reason is required")
     basis = AwardBasis.LOWEST if lowest else AwardBasis.BUYER_CHOICE
-    return [_award(state, c.lot_id, chosen.bid_id, basis, c.reason, c.at)]
+    return [_award(state, c.lot_id, chosen.bid_id, basis, c.reason, c.at, user_of(c.actor))]
 
 
 # ------------------------------------------------------------------ the table
@@ -410,3 +436,31 @@ def decide(state: AuctionState, command: Command) -> Decision:
         reason = _MISS_BY_COMMAND.get((state.phase, kind), _MISS[state.phase])
         return _no(reason, f"{kind.__name__} is not possible while the auction is {state.phase}")
     return handler(state, command)
+
+
+def refusal_record(
+    state: AuctionState, command: Command, rejection: Rejection
+) -> BidRefused | None:
+    """The event that records a bid the rules refused, to be journalled with the decided events
+    (the answer waits for it to be durable, like an acceptance). None for anything else: another
+    command's refusal, a bid id already decided (a resend is answered from its first record; a
+    reused id, ``duplicate_bid_id``, names another bid), or an auction that does not exist."""
+    if type(command) is not PlaceBid or state.phase is Phase.NEW:
+        return None
+    if command.bid_id in state.bids or command.bid_id in state.refused:
+        return None
+    supplier, entered_by = _bidder(state, command)
+    return BidRefused(
+        at=command.at,
+        bid_id=command.bid_id,
+        lot_id=command.lot_id,
+        amount=command.amount,
+        supplier=supplier,
+        role=command.actor.role,
+        party=command.actor.party,
+        reason=rejection.reason,
+        detail=rejection.detail,
+        max_amount=rejection.max_amount,
+        entered_by=entered_by,
+        user=user_of(command.actor),
+    )

@@ -10,15 +10,33 @@ from __future__ import annotations
 import enum
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from ..format import Delivery
-from .values import AuctionConfig
+from ..rejections import Reason
+from .values import Actor, AuctionConfig, Role
 
 
 class _Event(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type", gc=False
 ):
     at: int  # ms epoch, from the command that caused it
+
+
+# Fields added after journals were first written are ``UNSET`` by default, which msgspec leaves
+# out of the encoding: an entry written before them decodes and re-encodes to the very bytes its
+# writer sealed (``bidserver replay --verify``), and replays to the same state.
+Audit = str | UnsetType  # the acting person (the token's ``sub``); UNSET: the server, or unknown
+
+
+def user_of(actor: Actor) -> Audit:
+    """What an event records of the person behind a command."""
+    return actor.user or UNSET
+
+
+def recorded(value: Audit) -> str:
+    """An audit field as the state keeps it ("" where nothing was recorded)."""
+    return "" if value is UNSET else value
 
 
 class LotEnd(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -30,20 +48,24 @@ class AuctionCreated(_Event, tag="auction_created"):
     auction_id: str
     buyer: str  # buyer organisation id
     config: AuctionConfig
+    user: Audit = UNSET
 
 
 class ConfigUpdated(_Event, tag="config_updated"):
     config: AuctionConfig
+    user: Audit = UNSET
 
 
 class SupplierInvited(_Event, tag="supplier_invited"):
     supplier: str
     alias: str  # "Supplier 3": the only name other suppliers and observers ever see
     name: str = ""
+    user: Audit = UNSET
 
 
 class AuctionOpened(_Event, tag="auction_opened"):
     lot_ends: tuple[LotEnd, ...]
+    user: Audit = UNSET  # who started it (UNSET: opened by the schedule)
 
 
 class BidAccepted(_Event, tag="bid_accepted"):
@@ -52,6 +74,7 @@ class BidAccepted(_Event, tag="bid_accepted"):
     supplier: str
     amount: int
     entered_by: str | None = None  # buyer party when entered on the supplier's behalf
+    user: Audit = UNSET  # who placed it: the supplier's person, or the buyer's for a phone-in
 
 
 class ExtensionCause(enum.StrEnum):
@@ -65,24 +88,30 @@ class LotExtended(_Event, tag="lot_extended"):
     end_at: int  # the new end
     cause: ExtensionCause
     extensions: int  # soft-close extensions of this lot so far (after this one)
+    user: Audit = UNSET  # who extended it (cause ``buyer``)
+    reason: Audit = UNSET  # the buyer's reason, if one was given
 
 
 class AuctionPaused(_Event, tag="auction_paused"):
     reason: str = ""
+    user: Audit = UNSET
 
 
 class AuctionResumed(_Event, tag="auction_resumed"):
     lot_ends: tuple[LotEnd, ...]  # open lots' ends moved by the paused time
+    user: Audit = UNSET
 
 
 class AuctionCancelled(_Event, tag="auction_cancelled"):
     reason: str
+    user: Audit = UNSET
 
 
 class BidVoided(_Event, tag="bid_voided"):
     bid_id: str
     lot_id: str
     reason: str
+    user: Audit = UNSET
 
 
 class LotClosed(_Event, tag="lot_closed"):
@@ -102,10 +131,38 @@ class LotAwarded(_Event, tag="lot_awarded"):
     amount: int
     basis: AwardBasis
     reason: str = ""
+    user: Audit = UNSET  # who awarded it (UNSET: awarded at the close, by the rules)
 
 
 class AuctionClosed(_Event, tag="auction_closed"):
     """Every lot has closed."""
+
+
+# Refusals that ask for the very same bid again (later, or with ``confirm``): they do not use up
+# the bid id, so a resend of it is decided afresh. Every other refusal is the bid id's answer.
+RESENDABLE_REFUSALS = frozenset({Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED})
+
+
+class BidRefused(_Event, tag="bid_refused"):
+    """A bid the auction's rules refused: the audit trail of attempts (EU 2014/24 Annex IV (g)),
+    and what answers a resend of it, after a restart too (``decide``: a bid id is decided once).
+
+    The buyer's alone: no other participant sees it (a supplier finds its own attempts in its bid
+    history). Only refusals by the rules are recorded; what an edge refuses before the engine
+    (malformed, over the rate limit) and a reused id (``duplicate_bid_id``) are not.
+    """
+
+    bid_id: str
+    lot_id: str
+    amount: int
+    supplier: str  # the party the bid was for: the sender, or whom the buyer bid for
+    role: Role  # who sent it: role, party and person, from the token
+    party: str
+    reason: Reason
+    detail: str = ""
+    max_amount: int | None = None
+    entered_by: str | None = None  # buyer party when entered on a supplier's behalf
+    user: Audit = UNSET
 
 
 Event = (
@@ -122,6 +179,7 @@ Event = (
     | LotClosed
     | LotAwarded
     | AuctionClosed
+    | BidRefused
 )
 
 class Shown(enum.Enum):
@@ -139,16 +197,19 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     AuctionCreated: (Delivery.LISTED, Shown.REDACTED),  # without reserves and buyer
     ConfigUpdated: (Delivery.LISTED, Shown.REDACTED),
     SupplierInvited: (Delivery.LISTED, Shown.HIDDEN),  # identities are the buyer's
-    AuctionOpened: (Delivery.URGENT, Shown.AS_IS),
+    # Buyer actions name the buyer's person (``user``): identities are the buyer's, so others see
+    # them without it (``views.redact``).
+    AuctionOpened: (Delivery.URGENT, Shown.REDACTED),
     BidAccepted: (Delivery.FOLDED, Shown.REDACTED),  # phone-in bids go TO_AUTHOR: ``delivery``
-    LotExtended: (Delivery.URGENT, Shown.AS_IS),
-    AuctionPaused: (Delivery.URGENT, Shown.AS_IS),
-    AuctionResumed: (Delivery.URGENT, Shown.AS_IS),
-    AuctionCancelled: (Delivery.URGENT, Shown.AS_IS),
+    LotExtended: (Delivery.URGENT, Shown.REDACTED),  # without the buyer's person and reason
+    AuctionPaused: (Delivery.URGENT, Shown.REDACTED),
+    AuctionResumed: (Delivery.URGENT, Shown.REDACTED),
+    AuctionCancelled: (Delivery.URGENT, Shown.REDACTED),
     BidVoided: (Delivery.URGENT, Shown.REDACTED),
     LotClosed: (Delivery.URGENT, Shown.AS_IS),
     LotAwarded: (Delivery.URGENT, Shown.REDACTED),
     AuctionClosed: (Delivery.URGENT, Shown.AS_IS),
+    BidRefused: (Delivery.FOLDED, Shown.HIDDEN),  # the buyer's audit trail
 }
 
 

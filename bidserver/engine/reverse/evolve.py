@@ -9,7 +9,8 @@ from collections.abc import Iterable
 import msgspec
 
 from . import events as ev
-from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, SupplierEntry
+from .events import RESENDABLE_REFUSALS, recorded
+from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Refusal, SupplierEntry
 
 
 def _created(state: AuctionState, e: ev.AuctionCreated) -> None:
@@ -47,6 +48,7 @@ def _bid(state: AuctionState, e: ev.BidAccepted) -> None:
         at=e.at,
         seq=state.seq + 1,
         entered_by=e.entered_by,
+        user=recorded(e.user),
     )
     state.bids[e.bid_id] = record
     state.last_bid_at[e.supplier] = e.at
@@ -84,6 +86,7 @@ def _voided(state: AuctionState, e: ev.BidVoided) -> None:
     record = state.bids[e.bid_id]
     record.voided = True
     record.void_reason = e.reason
+    record.void_user = recorded(e.user)
     lot = state.lots[e.lot_id]
     remaining = [
         b for b in state.bids.values()
@@ -103,11 +106,22 @@ def _lot_closed(state: AuctionState, e: ev.LotClosed) -> None:
 def _awarded(state: AuctionState, e: ev.LotAwarded) -> None:
     lot = state.lots[e.lot_id]
     lot.phase = LotPhase.AWARDED
-    lot.award = Award(e.award_id, e.bid_id, e.supplier, e.amount, str(e.basis), e.reason, e.at)
+    lot.award = Award(e.award_id, e.bid_id, e.supplier, e.amount, str(e.basis), e.reason, e.at,
+                      recorded(e.user))
 
 
 def _closed(state: AuctionState, e: ev.AuctionClosed) -> None:
     state.phase = Phase.CLOSED
+
+
+def _refused(state: AuctionState, e: ev.BidRefused) -> None:
+    state.refusals.append(Refusal(
+        bid_id=e.bid_id, lot_id=e.lot_id, amount=e.amount, supplier=e.supplier, role=str(e.role),
+        party=e.party, reason=str(e.reason), detail=e.detail, max_amount=e.max_amount,
+        entered_by=e.entered_by, user=recorded(e.user), at=e.at, seq=state.seq + 1,
+    ))
+    if e.reason not in RESENDABLE_REFUSALS:  # the id is used up: its resends get this answer
+        state.refused[e.bid_id] = len(state.refusals) - 1
 
 
 _APPLY = {
@@ -124,6 +138,7 @@ _APPLY = {
     ev.LotClosed: _lot_closed,
     ev.LotAwarded: _awarded,
     ev.AuctionClosed: _closed,
+    ev.BidRefused: _refused,
 }
 
 

@@ -4,7 +4,7 @@ table, awards for the awards stream, and the listing summary. Pure, per role, li
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -14,7 +14,7 @@ from ..money import money_text
 from . import ocds
 from .commands import Command, PlaceBid
 from .events import AuctionCancelled, Event, LotAwarded
-from .state import AuctionState, LotPhase
+from .state import AuctionState, BidRecord, LotPhase, Refusal
 from .values import Actor, Role
 from .views import ranking
 
@@ -36,51 +36,67 @@ def receipt(state: AuctionState, command: Command) -> BidStanding | None:
     return BidStanding(record.seq, state.lots[record.lot_id].rank_of(record.supplier))
 
 
-def resend_key(state: AuctionState, command: Command) -> Hashable | None:
-    """A bid's identity for resends (who, which id, and what it said), while it is not accepted:
-    the runtime answers a resend of a refused bid with the same refusal."""
-    if type(command) is not PlaceBid or command.bid_id in state.bids:
-        return None
-    return (
-        command.actor.party,
-        command.bid_id,
-        command.lot_id,
-        command.amount,
-        command.confirm,
-        command.on_behalf_of,
-    )
-
-
 def history(state: AuctionState, actor: Actor) -> list[dict[str, Any]]:
-    """Bids per role: the buyer sees all with identities, a supplier its own, observers an
-    anonymised list (aliases, never identities)."""
-    rows = []
-    for bid_id, bid in state.bids.items():
-        if actor.role is Role.SUPPLIER and bid.supplier != actor.party:
-            continue
-        entry: dict[str, Any] = {
-            "lot_id": bid.lot_id,
-            "amount": bid.amount,
-            "at": bid.at,
-            "seq": bid.seq,
-            "voided": bid.voided,
+    """Bids per role, in the order they were decided: the buyer sees all with identities, and
+    the audit trail (who placed or voided each, and every bid the rules refused: ``status``
+    "refused"); a supplier its own bids and its own refused attempts; observers an anonymised
+    list of accepted bids (aliases, never identities)."""
+    rows = [(bid.seq, _bid_row(state, bid_id, bid, actor)) for bid_id, bid in state.bids.items()
+            if actor.role is not Role.SUPPLIER or bid.supplier == actor.party]
+    if actor.role is not Role.OBSERVER:
+        rows += [(refusal.seq, _refusal_row(refusal, actor)) for refusal in state.refusals
+                 if actor.role is Role.BUYER or refusal.supplier == actor.party]
+    rows.sort(key=lambda row: row[0])
+    return [row for _, row in rows]
+
+
+def _bid_row(state: AuctionState, bid_id: str, bid: BidRecord, actor: Actor) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "lot_id": bid.lot_id,
+        "amount": bid.amount,
+        "at": bid.at,
+        "seq": bid.seq,
+        "status": "accepted",
+        "voided": bid.voided,
+    }
+    alias = state.suppliers[bid.supplier].alias
+    if actor.role is Role.BUYER:
+        entry |= {
+            "bid_id": bid_id,
+            "supplier": bid.supplier,
+            "name": state.suppliers[bid.supplier].name,
+            "alias": alias,
+            "entered_by": bid.entered_by,
+            "user": bid.user or None,
+            "void_reason": bid.void_reason,
+            "void_user": bid.void_user or None,
         }
-        alias = state.suppliers[bid.supplier].alias
-        if actor.role is Role.BUYER:
-            entry |= {
-                "bid_id": bid_id,
-                "supplier": bid.supplier,
-                "name": state.suppliers[bid.supplier].name,
-                "alias": alias,
-                "entered_by": bid.entered_by,
-                "void_reason": bid.void_reason,
-            }
-        elif actor.role is Role.SUPPLIER:
-            entry |= {"bid_id": bid_id, "alias": alias, "void_reason": bid.void_reason}
-        else:
-            entry["alias"] = alias
-        rows.append(entry)
-    return rows
+    elif actor.role is Role.SUPPLIER:
+        entry |= {"bid_id": bid_id, "alias": alias, "void_reason": bid.void_reason}
+    else:
+        entry["alias"] = alias
+    return entry
+
+
+def _refusal_row(refusal: Refusal, actor: Actor) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "lot_id": refusal.lot_id,
+        "amount": refusal.amount,
+        "at": refusal.at,
+        "seq": refusal.seq,
+        "status": "refused",
+        "bid_id": refusal.bid_id,
+        "reason": refusal.reason,
+    }
+    if actor.role is Role.BUYER:
+        entry |= {
+            "supplier": refusal.supplier,
+            "sent_by": f"{refusal.role}:{refusal.party}",
+            "entered_by": refusal.entered_by,
+            "user": refusal.user or None,
+            "detail": refusal.detail,
+        }
+    return entry
 
 
 RESULTS_HEADER = (

@@ -48,6 +48,8 @@ class BidRecord:
     entered_by: str | None = None
     voided: bool = False
     void_reason: str = ""
+    user: str = ""  # who placed it (the token's sub; "" where not recorded)
+    void_user: str = ""  # who voided it
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -64,6 +66,26 @@ class Award:
     basis: str
     reason: str
     at: int
+    user: str = ""  # who awarded it ("" at the close, by the rules)
+
+
+@dataclass(slots=True)
+class Refusal:
+    """A bid the rules refused (``events.BidRefused``): what a resend of its id is answered."""
+
+    bid_id: str
+    lot_id: str
+    amount: int
+    supplier: str  # the party it was for
+    role: str  # who sent it
+    party: str
+    reason: str
+    detail: str
+    max_amount: int | None
+    entered_by: str | None
+    user: str
+    at: int
+    seq: int
 
 
 @dataclass(slots=True)
@@ -120,6 +142,8 @@ class AuctionState:
     bids: dict[str, BidRecord] = field(default_factory=dict)
     lots: dict[str, LotState] = field(default_factory=dict)
     last_bid_at: dict[str, int] = field(default_factory=dict)  # supplier -> last accepted bid time
+    refusals: list[Refusal] = field(default_factory=list)  # every refused bid, in order
+    refused: dict[str, int] = field(default_factory=dict)  # bid id -> its final refusal's index
 
     @classmethod
     def new(cls, auction_id: str) -> "AuctionState":

@@ -307,7 +307,16 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
             data["config"] = _config_without_reserves(event.config)
             data["config"].pop("buyer_name", None)  # the buyer is hidden, by id and by name
             data.pop("buyer", None)
+            data.pop("user", None)
             return data
+        case ev.AuctionOpened() | ev.AuctionPaused() | ev.AuctionResumed() | ev.AuctionCancelled():
+            if event.user is msgspec.UNSET:
+                return event
+            return msgspec.structs.replace(event, user=msgspec.UNSET)  # the buyer's person
+        case ev.LotExtended():
+            if event.user is msgspec.UNSET and event.reason is msgspec.UNSET:
+                return event
+            return msgspec.structs.replace(event, user=msgspec.UNSET, reason=msgspec.UNSET)
         case ev.BidAccepted():
             shown: dict[str, Any] = {"type": "bid_accepted", "lot_id": event.lot_id, "at": event.at}
             if event.supplier == actor.party:
