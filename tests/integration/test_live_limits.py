@@ -5,6 +5,9 @@ resends after the close, and clock sync (docs/protocol.md)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import socket
 import time
 
 import pytest
@@ -232,6 +235,82 @@ async def test_heartbeats_keep_an_answering_client_and_drop_a_silent_one(server_
     assert b'"client_time":7' in pong.payload
     await answering.close()
     await silent.close()
+
+
+# ------------------------------------------------------------------------------ control frames
+
+PINGS = 100_000  # 12.7 MB of pongs: far more than the limit and the kernel's buffers together
+PING_FRAME = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked with a zero key
+PONG_SIZE = 2 + 125
+
+
+def _handshake(port: int, auction_id: str, bearer: str, rcvbuf: int = 16384) -> socket.socket:
+    """A blocking socket past the 101, with a small receive buffer (what it does not read piles
+    up in the server's buffer sooner)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws/auctions/{auction_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {bearer}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def _flood_then_read(sock: socket.socket) -> tuple[int, tuple[int, str] | None]:
+    """Send PINGS pings reading nothing, then read: (pongs received, the close frame's code and
+    reason, or None when the stream ends without one, e.g. reset)."""
+    sock.sendall(PING_FRAME * PINGS)
+    buf, pongs = b"", 0
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except ConnectionResetError:  # cut off before we read the close: no close frame then
+            return pongs, None
+        if not chunk:
+            return pongs, None
+        buf += chunk
+        while len(buf) >= 2:
+            opcode, length = buf[0] & 0x0F, buf[1] & 0x7F
+            head = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+            if length >= 126:
+                if len(buf) < head:
+                    break
+                length = int.from_bytes(buf[2:head], "big")
+            if len(buf) < head + length:
+                break
+            payload, buf = buf[head : head + length], buf[head + length :]
+            if opcode == OP_CLOSE:
+                return pongs, (int.from_bytes(payload[:2], "big"), payload[2:].decode())
+            if opcode == 0xA:
+                pongs += 1
+                if pongs == PINGS:  # every ping answered: nothing bounded the server's buffer
+                    return pongs, None
+
+
+async def test_a_ping_flood_that_never_reads_is_closed_as_lagging(server_factory):
+    """Pongs count against the socket's outbox limit like updates: a client that sends pings and
+    never reads is cut off (4408) instead of growing the server's buffer by every pong."""
+    limit = 16384
+    server = server_factory(env={"BIDSERVER_OUTBOX_LIMIT_BYTES": str(limit)})
+    _, auction_id = await _open_auction(server)
+    sock = await asyncio.to_thread(_handshake, server.port, auction_id, token("supplier", S1))
+    try:
+        pongs, close = await asyncio.to_thread(_flood_then_read, sock)
+    finally:
+        sock.close()
+    assert close == (4408, "lagging"), (pongs, close)
+    # What came back is the limit plus what the kernel buffered, not the 12.7 MB asked for.
+    assert pongs * PONG_SIZE < PINGS * PONG_SIZE // 2, pongs
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()  # still serving
+    await client.close()
 
 
 # ------------------------------------------------------------------------------ resends after the close
