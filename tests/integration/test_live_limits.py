@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
 from .harness import (
+    OP_BINARY,
     OP_CLOSE,
     OP_PING,
     OP_TEXT,
@@ -172,6 +173,26 @@ async def test_the_message_size_limit_is_configurable(server_factory):
         assert '"pong"' in await ws.recv()
     closed = await _close_code_after(server.ws_url(auction_id), bearer, PING + " " * (513 - len(PING)))
     assert closed.rcvd.code == 1009
+
+
+# ------------------------------------------------------------------------------ text only
+
+
+async def test_frames_are_text_a_binary_one_closes_with_1003_invalid_utf8_with_1007(server):
+    _, auction_id = await _open_auction(server)
+    bearer = token("supplier", S1)
+    for opcode, payload, code in (
+        (OP_BINARY, PING.encode(), 1003),  # a valid message, in the wrong kind of frame
+        (OP_BINARY, b'{"type":"ping","client_time":"\x80"}', 1003),
+        (OP_TEXT, b'{"type":"ping","client_time":"\x80"}', 1007),  # text must be UTF-8
+    ):
+        raw = await RawWebSocket(server, auction_id, bearer).open()
+        await raw.wait_frame(lambda f: f.opcode == OP_TEXT)  # the welcome
+        raw.send_frame(opcode, payload)
+        await raw.wait_frame(lambda f: f.opcode == OP_CLOSE)
+        assert raw.close_frame()[0] == code, (opcode, raw.close_frame())
+        assert [m["type"] for m in raw.messages()] == ["welcome"]  # never answered as a message
+        await raw.close()
 
 
 # ------------------------------------------------------------------------------ compression
