@@ -42,6 +42,16 @@ class _Denied(Exception):
 
 
 async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
+    """An HTTP denial with a JSON reason, logged at INFO: a refusal is the server working, and
+    anyone can cause one (an ERROR line per refusal would let them fill the operator's alerts)."""
+    client = websocket.client
+    log.info(
+        "%s - live room %s refused: %s%s",
+        f"{client.host}:{client.port}" if client else "-",
+        websocket.url.path,
+        failure.value,
+        f" ({detail})" if detail else "",
+    )
     body = msgspec.to_builtins(wire.Problem(error=failure.value, detail=detail))
     try:
         await websocket.send_denial_response(

@@ -126,7 +126,10 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
                 log.exception("live-room clean-up failed")
 
     async def run_asgi(self) -> None:
-        """uvicorn's, except that a detached socket stays open when the app returns."""
+        """uvicorn's, except that a detached socket stays open when the app returns, and that a
+        handshake the app refused with an HTTP response is complete: uvicorn before 0.55 did not
+        mark it so and logged an ERROR for every refusal, a line any client could cause (the
+        endpoint logs each refusal at INFO, with its reason)."""
         try:
             result = await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
@@ -135,7 +138,7 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
             self.logger.exception("Exception in ASGI application\n")
             self.send_500_response()
         else:
-            if not self.handshake_complete:
+            if not (self.handshake_complete or self.initial_response is not None):
                 self.logger.error("ASGI callable returned without completing handshake.")
                 self.send_500_response()
             elif result is not None:

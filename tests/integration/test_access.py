@@ -39,6 +39,30 @@ async def test_handshake_rejects_bad_tokens_foreign_origins_and_strangers(server
     await client.close()
 
 
+async def test_refused_handshakes_are_logged_at_info_with_their_reason_never_as_errors(server_factory):
+    """Anyone can get a handshake refused: each refusal is one INFO line naming its reason, and
+    no ERROR line (uvicorn before 0.55 logged "ASGI callable returned without completing
+    handshake." at ERROR for every one)."""
+    server = server_factory(extra_args=("--log-level", "info"))
+    _, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
+    url = server.ws_url(auction_id)
+    good = {"authorization": f"Bearer {token('supplier', S1)}"}
+    refusals = [
+        (url, {}, "missing_token"),
+        (url, {"authorization": "Bearer not-a-jwt"}, "invalid_token"),
+        (url, {**good, "origin": "https://evil.example"}, "origin_not_allowed"),
+        (server.ws_url("no-such-auction"), good, "unknown_auction"),
+        (url + "?since=x", good, "bad_request"),
+    ]
+    for target, headers, _ in refusals:
+        await _handshake_status(target, headers)
+    log = server.log_path.read_text()
+    lines = [line for line in log.splitlines() if "live room" in line and "refused" in line]
+    assert [line.rsplit("refused: ", 1)[1].split()[0] for line in lines] == [r for *_, r in refusals]
+    assert all(" INFO " in line for line in lines), lines
+    assert "ERROR" not in log and "Traceback" not in log, log
+
+
 async def test_suppliers_cannot_act_as_buyers_or_bid_uninvited(server):
     buyer_api, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
     assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
