@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from . import clock
@@ -26,6 +27,7 @@ from .auth import TokenVerifier
 from .config import Settings
 from .engine.format import Format
 from .engine.formats import FORMATS
+from .hosts import HostCheck, served_hosts
 from .http.openapi import openapi_document
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .ratelimit import BucketsByKey
@@ -145,7 +147,10 @@ def build_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(HostCheck, hosts=served_hosts(settings))],
+    )
 
 
 AWARDS_TRIM_INTERVAL_S = 600.0

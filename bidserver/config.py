@@ -8,6 +8,7 @@ the middle of an auction.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -49,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     archive_every_s: float = 300.0  # how often finished auctions are archived and trimmed; 0: never
     snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
     log_level: str = "info"
+    allowed_hosts: tuple[str, ...] = ()  # Host names served (hosts.py); empty: local names, origins' hosts, bind host
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -72,6 +74,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
+        for host in self.allowed_hosts:
+            if not _is_host(host):
+                raise ValueError(f"allowed_hosts: {host!r} is not a host name or address (no scheme, port or path)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -122,6 +127,17 @@ def _parse(var: str, field_type: Any, raw: str) -> Any:
             return False
         raise ValueError(f"{var}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
     return raw  # msgspec.convert(strict=False) turns "8000" into 8000 and reports bad numbers
+
+
+def _is_host(text: str) -> bool:
+    """A name, ``*.name``, ``*``, or an IP address (IPv6 with or without brackets)."""
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return True
+    return bool(text) and not any(c in text for c in "/@?# \t")
 
 
 def _dec_hook(type_: type, obj: Any) -> Any:

@@ -25,6 +25,7 @@ class Failure(enum.StrEnum):
     EXPIRED_TOKEN = "expired_token"
     BAD_ROLE = "bad_role"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    HOST_NOT_ALLOWED = "host_not_allowed"  # a Host this server is not configured to serve
     UNKNOWN_AUCTION = "unknown_auction"
     NOT_FOUND = "not_found"  # no such route
     METHOD_NOT_ALLOWED = "method_not_allowed"

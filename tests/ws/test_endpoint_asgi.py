@@ -35,7 +35,7 @@ def bearer(role: str, party: str) -> dict[str, str]:
 
 
 def test_bids_pings_and_refusals_through_the_asgi_path(tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", max_message_bytes=512)
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://", max_message_bytes=512)
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
@@ -67,7 +67,7 @@ def test_bids_pings_and_refusals_through_the_asgi_path(tmp_path):
 
 
 def test_oversized_ids_in_a_bid_message_are_a_bad_request_and_change_nothing(tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     journal = MemoryJournal()
     with TestClient(build_app(settings, journal=journal)) as client:
         buyer = bearer("buyer", "org-b")
@@ -138,7 +138,7 @@ async def _until(condition) -> None:
 def test_a_binary_message_closes_the_socket_with_1003(tmp_path, payload):
     """The protocol is JSON text: a binary frame is refused, even one holding a valid message
     (and invalid UTF-8 in one never reaches the decoder). Our uvicorn protocol: test_live_limits."""
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
@@ -152,7 +152,7 @@ def test_a_binary_message_closes_the_socket_with_1003(tmp_path, payload):
 
 def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
     """1,500 levels in 3 KB made the decoder recurse out (RecursionError: 1011 and a traceback)."""
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     nested = '{"x":' + "[" * 1500 + "]" * 1500 + ',"type":"ping","client_time":1}'
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
