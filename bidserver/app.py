@@ -185,6 +185,7 @@ def serve(settings: Settings) -> None:
     """Run the server until interrupted (what ``bidserver serve`` does)."""
     import uvicorn
 
+    from .http.transport import protocol_class as http_protocol_class
     from .ws.transport import protocol_class
 
     logging.basicConfig(
@@ -223,6 +224,7 @@ def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             build_app(settings),
             loop="uvloop",
+            http=http_protocol_class(settings.header_timeout_s),  # h11, the request head bounded
             # uvicorn's websockets-sansio protocol plus a direct frame sink (ws/transport.py)
             ws=protocol_class(settings.outbox_limit_bytes),
             ws_max_size=settings.max_message_bytes,

@@ -334,6 +334,72 @@ async def test_a_ping_flood_that_never_reads_is_closed_as_lagging(server_factory
     await client.close()
 
 
+# ------------------------------------------------------------------------------ request heads
+
+HEAD_TIMEOUT_S = 1.0
+
+
+async def _response(reader: asyncio.StreamReader) -> bytes:
+    """One whole HTTP response (its head and its Content-Length body)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return head + await asyncio.wait_for(reader.readexactly(length), 5)
+
+
+async def _closed_after(reader: asyncio.StreamReader, opened: float) -> float:
+    """Seconds from ``opened`` until the server closed the stream (nothing may come before)."""
+    assert await asyncio.wait_for(reader.read(), HEAD_TIMEOUT_S + 10) == b""
+    return time.monotonic() - opened
+
+
+async def test_a_request_head_that_does_not_arrive_in_time_is_closed(server_factory):
+    """Slow handshakes (nothing sent, part of a head, a byte now and then) are closed once the
+    head timeout has passed; clients that send their heads in time are not affected, however
+    long they then stay."""
+    server = server_factory(env={"BIDSERVER_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S)})
+    _, auction_id = await _open_auction(server)
+    # A live room opened normally, and a kept-alive HTTP connection idle for longer than the bound.
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    kept_reader, kept_writer = await asyncio.open_connection("127.0.0.1", server.port)
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    kept_writer.write(request)
+    assert (await _response(kept_reader)).startswith(b"HTTP/1.1 200")
+    opened = time.monotonic()
+    partial = f"GET /ws/auctions/{auction_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr".encode()
+    silent, slow, dripping = [], [], []
+    for _ in range(50):
+        silent.append(await asyncio.open_connection("127.0.0.1", server.port))
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(partial)
+        slow.append((reader, writer))
+    for _ in range(5):
+        dripping.append(await asyncio.open_connection("127.0.0.1", server.port))
+
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        for byte in partial:  # one byte every 0.1 s: 6 s for the head, were it let through
+            if writer.is_closing():
+                return
+            writer.write(bytes([byte]))
+            await asyncio.sleep(0.1)
+
+    drips = [asyncio.create_task(drip(w)) for _, w in dripping]
+    waited = await asyncio.gather(*(_closed_after(r, opened) for r, _ in silent + slow + dripping))
+    assert all(HEAD_TIMEOUT_S * 0.9 <= w <= HEAD_TIMEOUT_S + 5 for w in waited), sorted(waited)
+    for task in drips:
+        task.cancel()
+    for _, writer in silent + slow + dripping:
+        writer.close()
+
+    start = len(client.messages)  # the live room outlived the bound...
+    await client.send({"type": "ping", "client_time": 1})
+    await client.wait_for(lambda m: m["type"] == "pong", start=start)
+    await client.close()
+    kept_writer.write(request)  # ...and so did the kept-alive connection, on the same socket
+    assert (await _response(kept_reader)).startswith(b"HTTP/1.1 200")
+    kept_writer.close()
+
+
 # ------------------------------------------------------------------------------ resends after the close
 
 
