@@ -42,7 +42,7 @@ from .store.redis_journal import RedisJournal
 from .store.listing import MemoryListing
 from .store.redis_listing import RedisListing
 from .store.snapshots import MemorySnapshots, RedisSnapshots
-from .ws.endpoint import live_room
+from .ws.endpoint import SocketsPerUser, live_room
 from .ws.fanout import Broadcaster
 
 log = logging.getLogger("bidserver")
@@ -57,6 +57,7 @@ class Services:
     now_ms: Callable[[], int]
     durability: str
     http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
+    live_sockets: SocketsPerUser  # live-room sockets open per user, capped
 
 
 def build_app(
@@ -114,6 +115,7 @@ def build_app(
             now_ms=now_ms,
             durability=durability,
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
+            live_sockets=SocketsPerUser(settings.max_sockets_per_user),
         )
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /healthz tells how far recovery is.

@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     allowed_hosts: tuple[str, ...] = ()  # Host names served (hosts.py); empty: local names, origins' hosts, bind host
     header_timeout_s: float = 10.0  # a request's line and headers (a live-room handshake's too) must arrive within this
+    max_sockets_per_user: int = 32  # live-room sockets one user (role, org, sub) may hold open in one process
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -75,8 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
-        if self.header_timeout_s <= 0:
-            raise ValueError("header_timeout_s must be positive")
+        if self.header_timeout_s <= 0 or self.max_sockets_per_user <= 0:
+            raise ValueError("header_timeout_s and max_sockets_per_user must be positive")
         for host in self.allowed_hosts:
             if not _is_host(host):
                 raise ValueError(f"allowed_hosts: {host!r} is not a host name or address (no scheme, port or path)")

@@ -10,8 +10,10 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from bidserver.auth import mint_token
+
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
-from .harness import Api, LiveClient, token
+from .harness import JWT_KEY, Api, LiveClient, token, wait_until
 
 S1, S2, S3 = SUPPLIERS
 
@@ -106,6 +108,39 @@ async def test_unknown_hosts_are_refused_so_dns_rebinding_gets_nowhere(server_fa
     assert (await _raw_handshake(named, auction_id, bearer, host, f"https://{host}"))[0] == 101
     status, _ = await _raw_handshake(named, auction_id, bearer, f"localhost:{named.port}", None)
     assert status == 421  # configured hosts replace the default
+
+
+async def test_live_room_sockets_are_capped_per_user_and_freed_when_closed(server_factory):
+    server = server_factory(env={"BIDSERVER_MAX_SOCKETS_PER_USER": "2"})
+    _, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
+    url = server.ws_url(auction_id)
+    first = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    second = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    # A third socket of the same user is refused at the handshake, with a fresh token too...
+    fresh = mint_token(JWT_KEY, role="supplier", party=S1, ttl_s=60)
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with connect(url, additional_headers={"authorization": f"Bearer {fresh}"}, open_timeout=5):
+            pass
+    response = refused.value.response
+    assert response.status_code == 429
+    assert msgspec.json.decode(response.body)["error"] == "too_many_connections"
+    # ...while another user of the same organisation, and the buyer, have their own allowance.
+    colleague_token = mint_token(JWT_KEY, role="supplier", party=S1, user="colleague")
+    colleague = await LiveClient(server, auction_id, colleague_token).connect()
+    buyer = await LiveClient(server, auction_id, token("buyer", BUYER)).connect()
+    # A socket that closes gives its place back.
+    await first.close()
+
+    async def third_accepted() -> LiveClient | None:
+        try:
+            return await LiveClient(server, auction_id, token("supplier", S1)).connect()
+        except websockets.InvalidStatus as exc:
+            assert exc.response.status_code == 429
+            return None
+
+    third = await wait_until(third_accepted, 10, "the closed socket's place", poll=0.05)
+    for client in (second, third, colleague, buyer):
+        await client.close()
 
 
 async def test_suppliers_cannot_act_as_buyers_or_bid_uninvited(server):

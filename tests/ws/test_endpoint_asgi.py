@@ -20,7 +20,7 @@ from bidserver.auth import LEEWAY_S, Principal, mint_token
 from bidserver.config import Settings
 from bidserver.engine.reverse.values import Role
 from bidserver.store.journal import MemoryJournal
-from bidserver.ws.endpoint import _close_at_expiry, _on_gone
+from bidserver.ws.endpoint import SocketsPerUser, _close_at_expiry, _on_gone
 
 KEY = "endpoint-test-key-0123456789abcdef"
 CONFIG = {
@@ -122,10 +122,10 @@ async def test_the_expiry_timer_closes_with_4401_and_goes_with_the_socket():
 
     # A socket that goes away first takes its timer with it.
     valid = Principal(Role.SUPPLIER, "s1", "s1", expires_at=clock.now_ms() + 3600_000)
-    conn, room = _Conn(), _Room()
+    conn, room, released = _Conn(), _Room(), []
     timer = _close_at_expiry(valid, conn)
-    _on_gone(room, conn, timer)()
-    assert timer.cancelled() and conn.closed and room.left == [conn]
+    _on_gone(room, conn, timer, lambda: released.append(True))()
+    assert timer.cancelled() and conn.closed and room.left == [conn] and released == [True]
     assert _close_at_expiry(Principal(Role.SUPPLIER, "s1", "s1"), conn) is None  # no exp: no timer
 
 
@@ -166,3 +166,18 @@ def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
             assert msgspec.json.decode(ws.receive_text())["type"] == "pong"
         r = client.post("/api/auctions", content=nested.encode(), headers=buyer)  # and over HTTP
         assert r.status_code == 400 and r.json()["error"] == "bad_request"
+
+
+def test_sockets_are_counted_per_user_whatever_the_token():
+    sockets = SocketsPerUser(2)
+    alice = Principal(Role.BUYER, "org-b", "alice", expires_at=1)
+    alice_again = Principal(Role.BUYER, "org-b", "alice", name="Alice", expires_at=2)  # another token
+    bob = Principal(Role.BUYER, "org-b", "bob")
+    assert sockets.take(alice) and sockets.take(alice_again)
+    assert not sockets.take(alice) and sockets.take(bob)
+    sockets.give_back(alice)
+    assert sockets.take(alice_again) and not sockets.take(alice)
+    for _ in range(2):
+        sockets.give_back(alice)
+    sockets.give_back(bob)
+    assert sockets._held == {}  # nothing kept for users who hold none
