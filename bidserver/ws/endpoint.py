@@ -119,7 +119,7 @@ class SocketsPerUser:
         self._held: dict[tuple[str, str, str], int] = {}
 
     def take(self, principal: Principal) -> bool:
-        user = (principal.role.value, principal.party, principal.user)
+        user = _user(principal)
         held = self._held.get(user, 0)
         if held >= self.limit:
             return False
@@ -127,10 +127,14 @@ class SocketsPerUser:
         return True
 
     def give_back(self, principal: Principal) -> None:
-        user = (principal.role.value, principal.party, principal.user)
+        user = _user(principal)
         held = self._held.pop(user) - 1
-        if held:
+        if held:  # users holding none are not kept
             self._held[user] = held
+
+
+def _user(principal: Principal) -> tuple[str, str, str]:
+    return (principal.role.value, principal.party, principal.user)
 
 
 def audience(auction: Auction) -> Broadcaster:
