@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from . import clock, metrics
@@ -28,6 +29,7 @@ from .auth import TokenVerifier
 from .config import Settings
 from .engine.format import Format
 from .engine.formats import FORMATS
+from .hosts import HostCheck, served_hosts
 from .http.openapi import openapi_document
 from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
@@ -43,7 +45,7 @@ from .store.redis_journal import RedisJournal
 from .store.listing import MemoryListing
 from .store.redis_listing import RedisListing
 from .store.snapshots import MemorySnapshots, RedisSnapshots
-from .ws.endpoint import live_room
+from .ws.endpoint import SocketsPerUser, live_room
 from .ws.fanout import Broadcaster
 
 log = logging.getLogger("bidserver")
@@ -58,6 +60,7 @@ class Services:
     now_ms: Callable[[], int]
     durability: str
     http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
+    live_sockets: SocketsPerUser  # live-room sockets open per user, capped
 
 
 def build_app(
@@ -117,6 +120,7 @@ def build_app(
             now_ms=now_ms,
             durability=durability,
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
+            live_sockets=SocketsPerUser(settings.max_sockets_per_user),
         )
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
@@ -154,7 +158,10 @@ def build_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(HostCheck, hosts=served_hosts(settings))],
+    )
 
 
 AWARDS_TRIM_INTERVAL_S = 600.0
@@ -194,6 +201,7 @@ def serve(settings: Settings) -> None:
     it cannot start."""
     import uvicorn
 
+    from .http.transport import protocol_class as http_protocol_class
     from .ws.transport import protocol_class
 
     log_config = uvicorn.config.LOGGING_CONFIG
@@ -252,6 +260,7 @@ def serve(settings: Settings) -> None:
         config = uvicorn.Config(
             build_app(settings),
             loop="uvloop",
+            http=http_protocol_class(settings.header_timeout_s),  # h11, the request head bounded
             # uvicorn's websockets-sansio protocol plus a direct frame sink (ws/transport.py)
             ws=protocol_class(settings.outbox_limit_bytes),
             ws_max_size=settings.max_message_bytes,

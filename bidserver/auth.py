@@ -197,7 +197,10 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str])
     No Origin header: a non-browser client, allowed (it must present a token anyway). A page of
     the server's own origin (the Origin's host and port equal the ``Host`` header's) is always
     allowed, so the bundled web UI works; ``allowed`` adds other origins, each matched exactly
-    (``scheme://host[:port]``, case-insensitive, a trailing slash ignored).
+    (``scheme://host[:port]``, case-insensitive, a trailing slash ignored). The ``Host`` header
+    can be trusted here only because the app refuses every Host it does not serve before
+    routing (``hosts.HostCheck``): otherwise a DNS-rebinding page would send a Host and an
+    Origin of its own that agree.
     """
     if origin is None:
         return True

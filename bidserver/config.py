@@ -8,6 +8,7 @@ the middle of an auction.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -53,6 +54,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     journal_write_timeout_ms: int = 2000  # a bid waits at most this for the journal, then: journal_unavailable
     metrics_token: str | None = None  # bearer token for /metrics; None: /metrics is not served
     log_format: str = "text"  # text, or json: one JSON object per line (bidserver.logjson)
+    allowed_hosts: tuple[str, ...] = ()  # Host names served (hosts.py); empty: local names, origins' hosts, bind host
+    header_timeout_s: float = 10.0  # a request's line and headers (a live-room handshake's too) must arrive within this
+    max_sockets_per_user: int = 32  # live-room sockets one user (role, org, sub) may hold open in one process
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -80,6 +84,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
+        if self.header_timeout_s <= 0 or self.max_sockets_per_user <= 0:
+            raise ValueError("header_timeout_s and max_sockets_per_user must be positive")
+        for host in self.allowed_hosts:
+            if not _is_host(host):
+                raise ValueError(f"allowed_hosts: {host!r} is not a host name or address (no scheme, port or path)")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -130,6 +139,17 @@ def _parse(var: str, field_type: Any, raw: str) -> Any:
             return False
         raise ValueError(f"{var}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
     return raw  # msgspec.convert(strict=False) turns "8000" into 8000 and reports bad numbers
+
+
+def _is_host(text: str) -> bool:
+    """A name, ``*.name``, ``*``, or an IP address (IPv6 with or without brackets)."""
+    if ":" in text:
+        try:
+            ipaddress.IPv6Address(text.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return True
+    return bool(text) and not any(c in text for c in "/@?# \t")
 
 
 def _dec_hook(type_: type, obj: Any) -> Any:

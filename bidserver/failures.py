@@ -25,6 +25,8 @@ class Failure(enum.StrEnum):
     EXPIRED_TOKEN = "expired_token"
     BAD_ROLE = "bad_role"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    HOST_NOT_ALLOWED = "host_not_allowed"  # a Host this server is not configured to serve
+    TOO_MANY_CONNECTIONS = "too_many_connections"  # the user holds max_sockets_per_user live rooms
     UNKNOWN_AUCTION = "unknown_auction"
     NOT_FOUND = "not_found"  # no such route
     METHOD_NOT_ALLOWED = "method_not_allowed"

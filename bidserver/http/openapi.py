@@ -103,10 +103,11 @@ def _bid_responses(refs: dict[Any, dict[str, str]]) -> dict[str, Any]:
 
 
 def _error_statuses(path: str, endpoint: Any) -> set[int]:
-    """What a route may answer besides its successes: a bug (500) anywhere; a token's refusal
+    """What a route may answer besides its successes: a bug (500) and a Host it does not serve
+    (421) anywhere; a token's refusal
     under /api/auctions; an unknown auction and the journal being away where one is loaded; a
     malformed or oversized body where one is read; and what the handler itself refuses."""
-    statuses = {500, *(endpoint.refusals or ())}
+    statuses = {500, wire.failure_status(wire.Failure.HOST_NOT_ALLOWED), *(endpoint.refusals or ())}
     if path.startswith(_AUTHENTICATED):
         statuses |= {wire.failure_status(f) for f in _AUTH_FAILURES}
     if "{auction_id}" in path:

@@ -1,10 +1,12 @@
 """The live room's WebSocket endpoint: ``/ws/auctions/{auction_id}[?since=<seq>]``.
 
 The handshake is where trust is decided: the Origin is checked (a browser page from a foreign site
-must not ride on a user's token), the token is verified, and the principal must be allowed to see
-the auction; any failure is an HTTP denial with a JSON reason before the socket exists. After that
-every message is checked against size and rate limits, decoded once into a typed client message,
-and turned into an engine command whose actor comes from the token, never from the message.
+must not ride on a user's token), the token is verified, the principal must be allowed to see the
+auction, and the user must hold fewer than ``max_sockets_per_user`` live rooms
+(``SocketsPerUser``); any failure is an HTTP denial with a JSON reason, logged at INFO, before the
+socket exists. After that every message is checked against size and rate limits, decoded once
+into a typed client message, and turned into an engine command whose actor comes from the token,
+never from the message.
 
 A token is checked once, at the handshake, but a live room lasts: one loop timer per socket, set
 at the handshake, closes it (4401 ``expired_token``) when the handshake would start refusing the
@@ -42,6 +44,16 @@ class _Denied(Exception):
 
 
 async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
+    """An HTTP denial with a JSON reason, logged at INFO: a refusal is the server working, and
+    anyone can cause one (an ERROR line per refusal would let them fill the operator's alerts)."""
+    client = websocket.client
+    log.info(
+        "%s - live room %s refused: %s%s",
+        f"{client.host}:{client.port}" if client else "-",
+        websocket.url.path,
+        failure.value,
+        f" ({detail})" if detail else "",
+    )
     body = msgspec.to_builtins(wire.problem_for_failure(failure, detail))
     try:
         await websocket.send_denial_response(
@@ -92,6 +104,40 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
     return principal, since, room
 
 
+class SocketsPerUser:
+    """How many live-room sockets each user holds open in this process, at most ``limit``.
+
+    Per user (the token's role, ``org`` and ``sub``), not per token: a platform mints a user as
+    many tokens as it likes (each refresh is a new one), so a cap per token would bound nothing;
+    what must not grow without bound is what one user (or one stolen credential of theirs) can
+    hold. Per process: with ``--workers N`` a user may hold up to N times the cap.
+    """
+
+    __slots__ = ("limit", "_held")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._held: dict[tuple[str, str, str], int] = {}
+
+    def take(self, principal: Principal) -> bool:
+        user = _user(principal)
+        held = self._held.get(user, 0)
+        if held >= self.limit:
+            return False
+        self._held[user] = held + 1
+        return True
+
+    def give_back(self, principal: Principal) -> None:
+        user = _user(principal)
+        held = self._held.pop(user) - 1
+        if held:  # users holding none are not kept
+            self._held[user] = held
+
+
+def _user(principal: Principal) -> tuple[str, str, str]:
+    return (principal.role.value, principal.party, principal.user)
+
+
 def audience(auction: Auction) -> Broadcaster:
     """The live room's fan-out is the audience the application gives every auction (``app``)."""
     return auction.audience  # type: ignore[return-value]
@@ -113,7 +159,8 @@ def _close_at_expiry(principal: Principal, conn: Connection) -> asyncio.TimerHan
 
 
 def _on_gone(
-    room: Auction, conn: Connection, timer: asyncio.TimerHandle | None
+    room: Auction, conn: Connection, timer: asyncio.TimerHandle | None,
+    release: Callable[[], None],
 ) -> Callable[[], None]:
     """What must happen once the socket is gone, whichever way it went."""
 
@@ -122,6 +169,7 @@ def _on_gone(
         conn.closed = True
         if timer is not None:
             timer.cancel()
+        release()
 
     return gone
 
@@ -139,7 +187,16 @@ async def live_room(websocket: WebSocket) -> None:
         await _deny(websocket, wire.Failure.INTERNAL)
         return
 
-    await websocket.accept()
+    sockets = services.live_sockets
+    if not sockets.take(principal):
+        detail = f"at most {sockets.limit} live-room sockets per user; close one and retry"
+        await _deny(websocket, wire.Failure.TOO_MANY_CONNECTIONS, detail)
+        return
+    try:
+        await websocket.accept()
+    except BaseException:  # the client went away first
+        sockets.give_back(principal)
+        raise
 
     direct = websocket.scope.get("extensions", {}).get(EXTENSION)
     if direct is not None:  # our uvicorn protocol: frames in and out without ASGI
@@ -164,7 +221,9 @@ async def live_room(websocket: WebSocket) -> None:
         resume=direct["resume"] if direct is not None else resumed.set,
     )
     audience(room).join(conn, since)
-    gone = _on_gone(room, conn, _close_at_expiry(principal, conn))
+    gone = _on_gone(
+        room, conn, _close_at_expiry(principal, conn), lambda: sockets.give_back(principal)
+    )
     if direct is not None:  # frames go direct from now on; the socket outlives this coroutine
         direct["detach"](gone)
         direct["receive"](session.on_message)

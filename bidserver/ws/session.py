@@ -56,8 +56,14 @@ class Session:
         self._resume = resume
 
     def on_message(self, data: str | bytes) -> None:
+        """``data`` is a text frame's text, or a binary frame's bytes: the protocol is JSON text,
+        so a binary frame closes the socket (1003, RFC 6455's "cannot accept this type of data")
+        rather than being read as if it were text."""
         conn = self.conn
         if conn.closed:
+            return
+        if not isinstance(data, str):
+            conn.close_soon(wire.failure_close_code(wire.Failure.BAD_REQUEST), wire.Failure.BAD_REQUEST)
             return
         if len(data) > self.max_bytes:
             conn.close_soon(wire.failure_close_code(wire.Failure.MESSAGE_TOO_BIG), "message_too_big")

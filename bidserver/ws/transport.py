@@ -12,25 +12,38 @@ tens of microseconds per delivery and one task wake-up per socket, which caps a 
 20,000-28,000 deliveries per second; a direct write is one ``transport.write`` of shared bytes.
 Control frames (ping, pong, close) still go through uvicorn's protocol; frames are never
 interleaved mid-frame because every write happens whole, on the event loop's thread.
+
+One bound for everything the server writes to a socket: a pong counts against ``limit_bytes`` like
+a data frame. A client that sends pings and never reads its pongs is lagging like one that never
+reads its updates, and gets the same answer: the socket is closed (4408 ``lagging``). Why close
+rather than stop reading: a socket whose reading is paused stays open, in its room, for as long as
+its peer keeps the TCP connection up; a closed one frees everything, and an honest client resumes
+with ``?since=``. The close frame is queued after what is buffered; a peer that does not take it
+and answer within uvicorn's close timeout (10 s) is cut off (``abort``: ``close`` would wait for
+the buffer to drain, which a peer that does not read never lets happen). Other control frames are
+bounded on their own: one keepalive ping per heartbeat (the next only once it is answered), one
+close frame.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # pragma: no cover - websockets built without its C extension
     from websockets.utils import apply_mask
 
+from .. import wire
 from .frames import Outgoing
 
 EXTENSION = "bidserver.direct"
+_PONG = b"\x8a"  # a pong frame's first byte (FIN, opcode 0xA; no extension sets RSV bits here)
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +51,16 @@ log = logging.getLogger(__name__)
 class DirectSink:
     """Writes frames straight to one socket's transport; bounded by its write buffer."""
 
-    __slots__ = ("_protocol", "_limit", "_closing")
+    __slots__ = ("_protocol", "_limit")
 
-    def __init__(self, protocol: WebSocketsSansIOProtocol, limit_bytes: int) -> None:
+    def __init__(self, protocol: LiveRoomProtocol, limit_bytes: int) -> None:
         self._protocol = protocol
         self._limit = limit_bytes
-        self._closing = False
-
-    def open(self) -> bool:
-        """Still open for data frames (used only after the handshake: the sink exists then)."""
-        p = self._protocol
-        return not (p.close_sent or p.disconnected or p.transport.is_closing())
 
     def write(self, out: Outgoing) -> bool:
         # The hot loop of the fan-out (once per socket per update): attribute reads only.
         p = self._protocol
-        if self._closing or p.close_sent or p.disconnected:
+        if p.close_sent or p.disconnected:
             return True  # closing or gone: nothing to send, and not a laggard
         transport = p.transport
         if transport.is_closing():
@@ -64,14 +71,8 @@ class DirectSink:
         return True
 
     def close_soon(self, code: int, reason: str) -> None:
-        """Send a close frame after what is buffered (uvicorn's own close, timer included)."""
-        if self._closing:
-            return
-        self._closing = True
-        if self.open():
-            asyncio.get_running_loop().create_task(
-                self._protocol.send({"type": "websocket.close", "code": code, "reason": reason})
-            )
+        """A close frame after what is buffered (see ``LiveRoomProtocol.close_now``)."""
+        self._protocol.close_now(code, reason)
 
 
 class LiveRoomProtocol(WebSocketsSansIOProtocol):
@@ -125,7 +126,10 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
                 log.exception("live-room clean-up failed")
 
     async def run_asgi(self) -> None:
-        """uvicorn's, except that a detached socket stays open when the app returns."""
+        """uvicorn's, except that a detached socket stays open when the app returns, and that a
+        handshake the app refused with an HTTP response is complete: uvicorn before 0.55 did not
+        mark it so and logged an ERROR for every refusal, a line any client could cause (the
+        endpoint logs each refusal at INFO, with its reason)."""
         try:
             result = await self.app(self.scope, self.receive, self.send)
         except ClientDisconnected:
@@ -134,13 +138,50 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
             self.logger.exception("Exception in ASGI application\n")
             self.send_500_response()
         else:
-            if not self.handshake_complete:
+            if not (self.handshake_complete or self.initial_response is not None):
                 self.logger.error("ASGI callable returned without completing handshake.")
                 self.send_500_response()
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self.close_timer is None and (self._on_lost is None or self.disconnected):
             self.transport.close()
+
+    def close_now(self, code: int, reason: str) -> None:
+        """Queue a close frame after what is buffered, at once, and cut the peer off if it has not
+        completed the close within ``close_timeout``.
+
+        Not uvicorn's ASGI ``send``: it waits until the buffer drains below its high-water mark
+        before writing anything, so a peer that does not read (the laggard this close is for)
+        would never be sent the close; and its timer ``close``s the transport, which waits for
+        the buffer to drain too. Reading goes on, so that the peer's answering close is seen;
+        what it sends meanwhile is dropped (``close_sent``) and its pings are not answered past
+        the limit (``handle_ping``).
+        """
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return
+        if self.conn.state is not State.OPEN:  # before the 101, or the peer's close came first
+            return
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused or self._paused_by_app:  # the peer's close must be read
+            self.read_paused = self._paused_by_app = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.abort)
+
+    def handle_ping(self) -> None:
+        """A pong is written only while the socket is within its bound; past it, the peer sends
+        without reading and is closed as lagging (the module's docstring says why). After our
+        close nothing more is owed (RFC 6455 §5.5.1)."""
+        writes = self.conn.data_to_send()  # whole frames, one per item: the pong, maybe others
+        over = self.transport.get_write_buffer_size() > self.limit_bytes
+        if over or self.close_sent:
+            writes = [w for w in writes if w[:1] != _PONG]
+        self.transport.write(b"".join(writes))
+        if over:
+            failure = wire.Failure.LAGGING
+            self.close_now(wire.failure_close_code(failure), failure.value)
 
     def _set_receiver(self, callback: Callable[[str], None]) -> None:
         self._receiver = callback
@@ -159,7 +200,7 @@ class LiveRoomProtocol(WebSocketsSansIOProtocol):
             self._deliver_message(text if text is not None else message.get("bytes", b""))
 
     def _pause_reading(self) -> None:
-        if not self._paused_by_app and not self.disconnected:
+        if not (self._paused_by_app or self.disconnected or self.close_sent):  # closing: read on
             self._paused_by_app = True
             self.transport.pause_reading()
 

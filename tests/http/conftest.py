@@ -20,6 +20,6 @@ def journal():
 
 @pytest.fixture
 def client(journal, tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     with TestClient(build_app(settings, journal=journal)) as client:
         yield client

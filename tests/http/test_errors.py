@@ -18,7 +18,7 @@ SECRET = "s3cret-internal-detail at /srv/bidserver/engine.py"
 
 
 def _app(journal, tmp_path):
-    return build_app(Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://"), journal=journal)
+    return build_app(Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://"), journal=journal)
 
 
 def _problem(response, status: int, reason: str) -> dict:

@@ -19,7 +19,7 @@ S1, S2 = auth("supplier", "s1"), auth("supplier", "s2")
 
 
 def _client(journal, tmp_path, **settings):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", **settings)
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://", **settings)
     return TestClient(build_app(settings, journal=journal))
 
 

@@ -37,8 +37,8 @@ def check(doc: dict, response) -> dict:
 
 @pytest.fixture
 def client(journal, tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", rate_limit_per_s=0.001,
-                        rate_limit_burst=12)
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://",
+                        rate_limit_per_s=0.001, rate_limit_burst=12)
     with TestClient(build_app(settings, journal=journal)) as client:
         yield client
 

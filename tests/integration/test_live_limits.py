@@ -5,6 +5,9 @@ resends after the close, and clock sync (docs/protocol.md)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import socket
 import time
 
 import pytest
@@ -13,6 +16,7 @@ from websockets.asyncio.client import connect
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
 from .harness import (
+    OP_BINARY,
     OP_CLOSE,
     OP_PING,
     OP_TEXT,
@@ -172,6 +176,26 @@ async def test_the_message_size_limit_is_configurable(server_factory):
     assert closed.rcvd.code == 1009
 
 
+# ------------------------------------------------------------------------------ text only
+
+
+async def test_frames_are_text_a_binary_one_closes_with_1003_invalid_utf8_with_1007(server):
+    _, auction_id = await _open_auction(server)
+    bearer = token("supplier", S1)
+    for opcode, payload, code in (
+        (OP_BINARY, PING.encode(), 1003),  # a valid message, in the wrong kind of frame
+        (OP_BINARY, b'{"type":"ping","client_time":"\x80"}', 1003),
+        (OP_TEXT, b'{"type":"ping","client_time":"\x80"}', 1007),  # text must be UTF-8
+    ):
+        raw = await RawWebSocket(server, auction_id, bearer).open()
+        await raw.wait_frame(lambda f: f.opcode == OP_TEXT)  # the welcome
+        raw.send_frame(opcode, payload)
+        await raw.wait_frame(lambda f: f.opcode == OP_CLOSE)
+        assert raw.close_frame()[0] == code, (opcode, raw.close_frame())
+        assert [m["type"] for m in raw.messages()] == ["welcome"]  # never answered as a message
+        await raw.close()
+
+
 # ------------------------------------------------------------------------------ compression
 
 
@@ -233,6 +257,148 @@ async def test_heartbeats_keep_an_answering_client_and_drop_a_silent_one(server_
     assert b'"client_time":7' in pong.payload
     await answering.close()
     await silent.close()
+
+
+# ------------------------------------------------------------------------------ control frames
+
+PINGS = 100_000  # 12.7 MB of pongs: far more than the limit and the kernel's buffers together
+PING_FRAME = bytes([0x89, 0x80 | 125]) + b"\0\0\0\0" + b"p" * 125  # masked with a zero key
+PONG_SIZE = 2 + 125
+
+
+def _handshake(port: int, auction_id: str, bearer: str, rcvbuf: int = 16384) -> socket.socket:
+    """A blocking socket past the 101, with a small receive buffer (what it does not read piles
+    up in the server's buffer sooner)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws/auctions/{auction_id} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {bearer}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def _flood_then_read(sock: socket.socket) -> tuple[int, tuple[int, str] | None]:
+    """Send PINGS pings reading nothing, then read: (pongs received, the close frame's code and
+    reason, or None when the stream ends without one, e.g. reset)."""
+    sock.sendall(PING_FRAME * PINGS)
+    buf, pongs = b"", 0
+    while True:
+        try:
+            chunk = sock.recv(1 << 16)
+        except ConnectionResetError:  # cut off before we read the close: no close frame then
+            return pongs, None
+        if not chunk:
+            return pongs, None
+        buf += chunk
+        while len(buf) >= 2:
+            opcode, length = buf[0] & 0x0F, buf[1] & 0x7F
+            head = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+            if length >= 126:
+                if len(buf) < head:
+                    break
+                length = int.from_bytes(buf[2:head], "big")
+            if len(buf) < head + length:
+                break
+            payload, buf = buf[head : head + length], buf[head + length :]
+            if opcode == OP_CLOSE:
+                return pongs, (int.from_bytes(payload[:2], "big"), payload[2:].decode())
+            if opcode == 0xA:
+                pongs += 1
+                if pongs == PINGS:  # every ping answered: nothing bounded the server's buffer
+                    return pongs, None
+
+
+async def test_a_ping_flood_that_never_reads_is_closed_as_lagging(server_factory):
+    """Pongs count against the socket's outbox limit like updates: a client that sends pings and
+    never reads is cut off (4408) instead of growing the server's buffer by every pong."""
+    limit = 16384
+    server = server_factory(env={"BIDSERVER_OUTBOX_LIMIT_BYTES": str(limit)})
+    _, auction_id = await _open_auction(server)
+    sock = await asyncio.to_thread(_handshake, server.port, auction_id, token("supplier", S1))
+    try:
+        pongs, close = await asyncio.to_thread(_flood_then_read, sock)
+    finally:
+        sock.close()
+    assert close == (4408, "lagging"), (pongs, close)
+    # What came back is the limit plus what the kernel buffered, not the 12.7 MB asked for.
+    assert pongs * PONG_SIZE < PINGS * PONG_SIZE // 2, pongs
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()  # still serving
+    await client.close()
+
+
+# ------------------------------------------------------------------------------ request heads
+
+HEAD_TIMEOUT_S = 1.0
+
+
+async def _response(reader: asyncio.StreamReader) -> bytes:
+    """One whole HTTP response (its head and its Content-Length body)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    return head + await asyncio.wait_for(reader.readexactly(length), 5)
+
+
+async def _closed_after(reader: asyncio.StreamReader, opened: float) -> float:
+    """Seconds from ``opened`` until the server closed the stream (nothing may come before)."""
+    assert await asyncio.wait_for(reader.read(), HEAD_TIMEOUT_S + 10) == b""
+    return time.monotonic() - opened
+
+
+async def test_a_request_head_that_does_not_arrive_in_time_is_closed(server_factory):
+    """Slow handshakes (nothing sent, part of a head, a byte now and then) are closed once the
+    head timeout has passed; clients that send their heads in time are not affected, however
+    long they then stay."""
+    server = server_factory(env={"BIDSERVER_HEADER_TIMEOUT_S": str(HEAD_TIMEOUT_S)})
+    _, auction_id = await _open_auction(server)
+    # A live room opened normally, and a kept-alive HTTP connection idle for longer than the bound.
+    client = await LiveClient(server, auction_id, token("supplier", S1)).connect()
+    kept_reader, kept_writer = await asyncio.open_connection("127.0.0.1", server.port)
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    kept_writer.write(request)
+    assert (await _response(kept_reader)).startswith(b"HTTP/1.1 200")
+    opened = time.monotonic()
+    partial = f"GET /ws/auctions/{auction_id} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr".encode()
+    silent, slow, dripping = [], [], []
+    for _ in range(50):
+        silent.append(await asyncio.open_connection("127.0.0.1", server.port))
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(partial)
+        slow.append((reader, writer))
+    for _ in range(5):
+        dripping.append(await asyncio.open_connection("127.0.0.1", server.port))
+
+    async def drip(writer: asyncio.StreamWriter) -> None:
+        for byte in partial:  # one byte every 0.1 s: 6 s for the head, were it let through
+            if writer.is_closing():
+                return
+            writer.write(bytes([byte]))
+            await asyncio.sleep(0.1)
+
+    drips = [asyncio.create_task(drip(w)) for _, w in dripping]
+    waited = await asyncio.gather(*(_closed_after(r, opened) for r, _ in silent + slow + dripping))
+    assert all(HEAD_TIMEOUT_S * 0.9 <= w <= HEAD_TIMEOUT_S + 5 for w in waited), sorted(waited)
+    for task in drips:
+        task.cancel()
+    for _, writer in silent + slow + dripping:
+        writer.close()
+
+    start = len(client.messages)  # the live room outlived the bound...
+    await client.send({"type": "ping", "client_time": 1})
+    await client.wait_for(lambda m: m["type"] == "pong", start=start)
+    await client.close()
+    kept_writer.write(request)  # ...and so did the kept-alive connection, on the same socket
+    assert (await _response(kept_reader)).startswith(b"HTTP/1.1 200")
+    kept_writer.close()
 
 
 # ------------------------------------------------------------------------------ resends after the close

@@ -90,7 +90,8 @@ async def test_recovery_refuses_an_edited_auction_naming_the_entry(
 
 def test_the_edges_answer_journal_broken_and_the_metrics_count_it(tmp_path, caplog):
     journal = MemoryJournal()  # it outlives each app: the second start reads what the first wrote
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", metrics_token="m")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://",
+                        metrics_token="m")
     buyer = {"authorization": f"Bearer {mint_token(KEY, role='buyer', party='org-b')}"}
     with TestClient(build_app(settings, journal=journal)) as client:
         edited, _ = client.portal.call(two_auctions, journal)

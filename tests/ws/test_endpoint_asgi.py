@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from bidserver import clock
 from bidserver.app import build_app
@@ -18,7 +20,7 @@ from bidserver.auth import LEEWAY_S, Principal, mint_token
 from bidserver.config import Settings
 from bidserver.engine.reverse.values import Role
 from bidserver.store.journal import MemoryJournal
-from bidserver.ws.endpoint import _close_at_expiry, _on_gone
+from bidserver.ws.endpoint import SocketsPerUser, _close_at_expiry, _on_gone
 
 KEY = "endpoint-test-key-0123456789abcdef"
 CONFIG = {
@@ -33,7 +35,7 @@ def bearer(role: str, party: str) -> dict[str, str]:
 
 
 def test_bids_pings_and_refusals_through_the_asgi_path(tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", max_message_bytes=512)
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://", max_message_bytes=512)
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
@@ -65,7 +67,7 @@ def test_bids_pings_and_refusals_through_the_asgi_path(tmp_path):
 
 
 def test_oversized_ids_in_a_bid_message_are_a_bad_request_and_change_nothing(tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     journal = MemoryJournal()
     with TestClient(build_app(settings, journal=journal)) as client:
         buyer = bearer("buyer", "org-b")
@@ -120,10 +122,10 @@ async def test_the_expiry_timer_closes_with_4401_and_goes_with_the_socket():
 
     # A socket that goes away first takes its timer with it.
     valid = Principal(Role.SUPPLIER, "s1", "s1", expires_at=clock.now_ms() + 3600_000)
-    conn, room = _Conn(), _Room()
+    conn, room, released = _Conn(), _Room(), []
     timer = _close_at_expiry(valid, conn)
-    _on_gone(room, conn, timer)()
-    assert timer.cancelled() and conn.closed and room.left == [conn]
+    _on_gone(room, conn, timer, lambda: released.append(True))()
+    assert timer.cancelled() and conn.closed and room.left == [conn] and released == [True]
     assert _close_at_expiry(Principal(Role.SUPPLIER, "s1", "s1"), conn) is None  # no exp: no timer
 
 
@@ -132,24 +134,25 @@ async def _until(condition) -> None:
         await asyncio.sleep(0)
 
 
-def test_invalid_utf8_in_a_binary_message_is_a_bad_request(tmp_path):
-    """Not a crash with any msgspec the bounds allow (0.19 raises UnicodeDecodeError for it)."""
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+@pytest.mark.parametrize("payload", [b'{"type":"ping","client_time":1}', b'{"type":"ping","client_time":"\x80"}'])
+def test_a_binary_message_closes_the_socket_with_1003(tmp_path, payload):
+    """The protocol is JSON text: a binary frame is refused, even one holding a valid message
+    (and invalid UTF-8 in one never reaches the decoder). Our uvicorn protocol: test_live_limits."""
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
         with client.websocket_connect(f"/ws/auctions/{auction_id}", headers=buyer) as ws:
             assert msgspec.json.decode(ws.receive_text())["type"] == "welcome"
-            ws.send_bytes(b'{"type":"ping","client_time":"\x80"}')
-            answer = msgspec.json.decode(ws.receive_text())
-            assert answer["type"] == "error" and answer["reason"] == "bad_request"
-            ws.send_text('{"type":"ping","client_time":2}')  # and the socket goes on
-            assert msgspec.json.decode(ws.receive_text())["type"] == "pong"
+            ws.send_bytes(payload)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text()
+            assert (closed.value.code, closed.value.reason) == (1003, "bad_request")
 
 
 def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
     """1,500 levels in 3 KB made the decoder recurse out (RecursionError: 1011 and a traceback)."""
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://")
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     nested = '{"x":' + "[" * 1500 + "]" * 1500 + ',"type":"ping","client_time":1}'
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         buyer = bearer("buyer", "org-b")
@@ -163,3 +166,18 @@ def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
             assert msgspec.json.decode(ws.receive_text())["type"] == "pong"
         r = client.post("/api/auctions", content=nested.encode(), headers=buyer)  # and over HTTP
         assert r.status_code == 400 and r.json()["error"] == "bad_request"
+
+
+def test_sockets_are_counted_per_user_whatever_the_token():
+    sockets = SocketsPerUser(2)
+    alice = Principal(Role.BUYER, "org-b", "alice", expires_at=1)
+    alice_again = Principal(Role.BUYER, "org-b", "alice", name="Alice", expires_at=2)  # another token
+    bob = Principal(Role.BUYER, "org-b", "bob")
+    assert sockets.take(alice) and sockets.take(alice_again)
+    assert not sockets.take(alice) and sockets.take(bob)
+    sockets.give_back(alice)
+    assert sockets.take(alice_again) and not sockets.take(alice)
+    for _ in range(2):
+        sockets.give_back(alice)
+    sockets.give_back(bob)
+    assert sockets._held == {}  # nothing kept for users who hold none

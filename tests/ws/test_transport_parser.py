@@ -22,13 +22,18 @@ class StubTransport:
     def __init__(self) -> None:
         self.out = bytearray()
         self.closed = False
+        self.aborted = False
         self.reading = True
+        self.buffered = 0  # what the kernel has not taken yet, as the tests say
 
     def write(self, data: bytes) -> None:
         self.out += data
 
     def get_write_buffer_size(self) -> int:
-        return 0
+        return self.buffered
+
+    def abort(self) -> None:
+        self.aborted = self.closed = True
 
     def is_closing(self) -> bool:
         return self.closed
@@ -50,7 +55,8 @@ class Peer:
     """A server protocol fed by a websockets client; the app records what it receives."""
 
     def __init__(
-        self, max_size: int = 4096, detach: bool = False, gate: asyncio.Event | None = None
+        self, max_size: int = 4096, detach: bool = False, gate: asyncio.Event | None = None,
+        limit_bytes: int = 1 << 20,
     ) -> None:
         self.received: list[str | bytes] = []
         self.accepted = asyncio.Event()
@@ -73,7 +79,7 @@ class Peer:
                     pass
             self.returned.set()
 
-        config = uvicorn.Config(app, ws=protocol_class(1 << 20), ws_max_size=max_size,
+        config = uvicorn.Config(app, ws=protocol_class(limit_bytes), ws_max_size=max_size,
                                 ws_ping_interval=None, lifespan="off", log_level="critical")
         config.load()
         self.server = config.ws_protocol_class(config=config, server_state=ServerState(), app_state={})
@@ -100,11 +106,13 @@ class Peer:
         return b"".join(self.client.data_to_send())
 
     def close_code(self) -> int | None:
+        return next((Close.parse(f.data).code for f in self.frames() if f.opcode is Opcode.CLOSE), None)
+
+    def frames(self) -> list[Frame]:
+        """The frames the server wrote since the last call, as the client reads them."""
         self.client.receive_data(bytes(self.transport.out))
-        for event in self.client.events_received():
-            if isinstance(event, Frame) and event.opcode is Opcode.CLOSE:
-                return Close.parse(event.data).code
-        return None
+        self.transport.out.clear()
+        return [e for e in self.client.events_received() if isinstance(e, Frame)]
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 3, 7, 64])
@@ -208,3 +216,36 @@ async def test_messages_sent_before_the_app_listens_are_delivered_first():
     peer.client.receive_data(bytes(peer.transport.out))
     peer.feed(peer.frames_from_client(Frame(Opcode.TEXT, b"late")))
     assert peer.received == ["early", "late"]
+
+
+async def test_pongs_count_against_the_limit_and_a_flood_past_it_is_closed_as_lagging():
+    peer = Peer(limit_bytes=1000)
+    await peer.open()
+    peer.feed(peer.frames_from_client(Frame(Opcode.PING, b"1"), Frame(Opcode.PING, b"2")))
+    assert [(f.opcode, f.data) for f in peer.frames()] == [(Opcode.PONG, b"1"), (Opcode.PONG, b"2")]
+    peer.transport.buffered = 1001  # the peer stopped reading: past the limit
+    peer.feed(peer.frames_from_client(*(Frame(Opcode.PING, b"x" * 100) for _ in range(50))))
+    frames = peer.frames()
+    assert [f.opcode for f in frames] == [Opcode.CLOSE]  # not one pong more
+    assert Close.parse(frames[0].data) == Close(4408, "lagging")
+    peer.feed(b"".join(peer.client.data_to_send()))  # the client answers the close: done
+    assert peer.transport.closed and not peer.transport.aborted
+
+
+async def test_a_peer_that_never_reads_the_close_is_cut_off_and_owed_nothing_more():
+    peer = Peer(limit_bytes=1000)
+    await peer.open()
+    peer.server.close_timeout = 0.05
+    peer.transport.buffered = 5000  # a laggard's full buffer: the close is queued all the same
+    peer.server.close_now(4408, "lagging")
+    written = bytes(peer.transport.out)
+    assert written[:2] == b"\x88\x09"  # the close frame, at once (not after a drain)
+    peer.transport.buffered = 0  # whatever drains, after our close no pong is owed (RFC 6455)
+    peer.feed(peer.frames_from_client(Frame(Opcode.PING, b"late"), Frame(Opcode.TEXT, b"bid")))
+    assert bytes(peer.transport.out) == written and peer.received == []
+    await asyncio.wait_for(_until(lambda: peer.transport.aborted), 5)  # close would wait forever
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
