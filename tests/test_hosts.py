@@ -60,7 +60,7 @@ def test_another_host_is_refused_with_421_for_requests_and_handshakes(tmp_path):
     with TestClient(build_app(settings, journal=MemoryJournal())) as client:
         r = client.get("/healthz")
         assert r.status_code == 421 and r.json()["error"] == "host_not_allowed"
-        assert r.headers["content-type"] == "application/json"
+        assert r.headers["content-type"] == "application/problem+json"
         with pytest.raises(WebSocketDenialResponse) as denied:  # an HTTP answer, no socket
             with client.websocket_connect("/ws/auctions/x"):
                 pass

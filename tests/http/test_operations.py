@@ -26,7 +26,8 @@ SCRAPE = {"authorization": f"Bearer {TOKEN}"}
 
 
 def settings(tmp_path, **overrides) -> Settings:
-    return Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", **overrides)
+    return Settings(jwt_key=KEY, data_dir=tmp_path, redis_url="memory://", allowed_hosts=("testserver",),
+                    **overrides)
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:

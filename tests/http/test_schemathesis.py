@@ -33,7 +33,7 @@ _auctions = itertools.count()
 
 # Nothing is written to the data directory with the in-memory journal.
 app = build_app(
-    Settings(jwt_key=KEY, data_dir=Path("unused"), redis_url="memory://",
+    Settings(jwt_key=KEY, data_dir=Path("unused"), redis_url="memory://", allowed_hosts=("testserver",),
              rate_limit_per_s=1000, rate_limit_burst=1000),
     journal=MemoryJournal(),
 )

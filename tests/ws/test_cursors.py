@@ -68,7 +68,7 @@ async def bid_as(session: Session, amount: int, bid_id: str) -> None:
 
     before = answered()
     message = {"type": "bid", "bid_id": bid_id, "lot_id": "L1", "amount": amount}
-    session.on_message(msgspec.json.encode(message))
+    session.on_message(msgspec.json.encode(message).decode())  # a text frame
     await wait_for(lambda: answered() > before)
 
 
