@@ -22,7 +22,8 @@ class AuctionAnswer(msgspec.Struct, Generic[View], frozen=True):
     answers."""
 
     seq: Annotated[int, msgspec.Meta(
-        description="The auction's journal sequence number the view reflects"
+        description="Your cursor at the view: the journal's sequence number for the buyer and "
+        "observers, for a supplier the number of events listed to it (docs/protocol.md)"
     )]
     view: Annotated[View, msgspec.Meta(description="Everything the caller may see, per role")]
 
@@ -54,7 +55,7 @@ class AuctionPage(msgspec.Struct, frozen=True):
 
 class BidHistory(msgspec.Struct, frozen=True):
     seq: Annotated[int, msgspec.Meta(
-        description="The auction's journal sequence number the history reflects"
+        description="Your cursor at the history (as `seq` of the view); each row's `seq` too"
     )]
     bids: Annotated[list[dict[str, Any]], msgspec.Meta(
         description="The bids the caller may see, in the order they were placed: the buyer all "

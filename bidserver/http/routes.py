@@ -152,17 +152,23 @@ async def _counted_from_the_start(request: Request, room: Auction, principal: Pr
 
 
 def _view(room: Auction, principal: Principal) -> AuctionAnswer:
-    return AuctionAnswer(seq=room.state.seq, view=room.format.view(room.state, principal.actor))
+    """The view with the caller's cursor (call ``_counted_from_the_start`` first): a supplier is
+    never told the journal's seq, which counts the others' bids and invitations."""
+    actor = principal.actor
+    return AuctionAnswer(
+        seq=room.cursors.at(actor, room.state.seq), view=room.format.view(room.state, actor)
+    )
 
 
 async def _outcome(
-    room: Auction, result: Result, principal: Principal, status: int = 200
+    request: Request, room: Auction, result: Result, principal: Principal, status: int = 200
 ) -> Response:
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
         raise ApiError(wire.problem_for_rejection(result.rejection))
     await room.listed()  # the answer promises the listing shows the change
+    await _counted_from_the_start(request, room, principal)
     return JSON(_view(room, principal), status_code=status)
 
 
@@ -201,8 +207,8 @@ async def create_auction(request: Request) -> Response:
     body = await _body(request, wire.CreateAuctionBody)
     room, result = await request.app.state.services.rooms.create(principal.actor, body.config)
     if room is None:
-        return await _outcome(room, result, principal)  # raises
-    response = await _outcome(room, result, principal, status=201)
+        return await _outcome(request, room, result, principal)  # raises
+    response = await _outcome(request, room, result, principal, status=201)
     response.headers["location"] = f"/api/auctions/{room.auction_id}"
     return response
 
@@ -266,6 +272,7 @@ async def get_auction(request: Request) -> Response:
     """The auction as the principal may see it, with the sequence number it reflects."""
     principal = _principal(request)
     room = await _room(request, principal)
+    await _counted_from_the_start(request, room, principal)
     return JSON(_view(room, principal))
 
 
@@ -277,8 +284,13 @@ async def bid_history(request: Request) -> Response:
     anonymised list."""
     principal = _principal(request)
     room = await _room(request, principal)
-    rows = room.format.history(room.state, principal.actor)
-    return JSON(BidHistory(seq=room.state.seq, bids=rows))
+    await _counted_from_the_start(request, room, principal)
+    actor, cursors = principal.actor, room.cursors
+    rows = room.format.history(room.state, actor)
+    if not cursors.by_seq(actor):  # each row's place as the caller's cursor counts it
+        rows = [{**row, "seq": cursors.at(actor, row["seq"])} if "seq" in row else row
+                for row in rows]
+    return JSON(BidHistory(seq=cursors.at(actor, room.state.seq), bids=rows))
 
 
 bid_history.answer = {200: BidHistory}
@@ -330,7 +342,7 @@ def _command_route(
         principal = _principal(request)
         room = await _room(request, principal)
         body = await _body(request, body_type) if body_type is not None else None
-        return await _outcome(room, await room.submit(build(request, principal, body)), principal)
+        return await _outcome(request, room, await room.submit(build(request, principal, body)), principal)
 
     endpoint.__name__ = name  # the operationId in the OpenAPI document
     endpoint.__doc__ = doc
