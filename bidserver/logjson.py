@@ -7,9 +7,8 @@ there is one, and for uvicorn's access log ``client``, ``method``, ``path`` and 
 
 Every record goes through one handler on standard error, the server's own loggers and uvicorn's
 (whose logging set-up is replaced by ``logging_config``, given to uvicorn as its ``log_config``).
-That handler carries the token redaction filter (``logs.RedactTokens``) besides the filters
-``logs.install`` puts on the loggers, so a record is redacted before it is formatted here
-whichever logger it came from.
+Tokens are redacted when a record is made (``logs.install``'s record factory), so every record
+reaches this formatter redacted, whichever logger it came from.
 """
 
 from __future__ import annotations
@@ -56,13 +55,11 @@ def logging_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
-        "filters": {"redact": {"()": "bidserver.logs.RedactTokens"}},
         "handlers": {
             "json": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "json",
-                "filters": ["redact"],
             }
         },
         "root": {"handlers": ["json"], "level": level},

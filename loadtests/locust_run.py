@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jwt-key", default=os.environ.get("BIDSERVER_JWT_KEY"))
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N for our server")
     parser.add_argument("--csv", help="keep locust's CSV files under this prefix")
+    parser.add_argument("--suppliers", type=int, default=500,
+                        help="suppliers invited before the run (the run time counts meanwhile)")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="bidlocust-"))
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         server, host = start_server(workdir, key, args.workers)
         print(f"bidserver at {host} (work dir {workdir})", flush=True)
     csv = args.csv or str(workdir / "locust")
-    env = dict(os.environ, BIDSERVER_JWT_KEY=key, LOCUST_AUCTION_S=str(args.run_time + 5))
+    env = dict(os.environ, BIDSERVER_JWT_KEY=key, LOCUST_AUCTION_S=str(args.run_time + 5),
+               LOCUST_SUPPLIERS=str(args.suppliers))
     cmd = [
         sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
         "--headless", "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),

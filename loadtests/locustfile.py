@@ -39,7 +39,9 @@ from websockets.uri import parse_uri
 from bidserver.auth import mint_token
 
 BUYER = "locust-buyer-org"
-SUPPLIER_POOL = 500
+# Suppliers invited before the run (one HTTP request each, fsync'd): locust's run time already
+# counts while they are invited, so a short run invites fewer (locust_run --suppliers).
+SUPPLIER_POOL = int(os.environ.get("LOCUST_SUPPLIERS", "500"))
 CEILING = 10_000_000
 _suppliers = itertools.count()
 AUCTION: dict = {}

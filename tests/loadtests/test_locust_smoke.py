@@ -18,7 +18,7 @@ def test_mixed_load_runs_without_failures(tmp_path):
     prefix = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "loadtests.locust_run", "--users", "12", "--spawn-rate", "12",
-         "--run-time", "8s", "--csv", str(prefix)],
+         "--run-time", "8s", "--suppliers", "24", "--csv", str(prefix)],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
