@@ -323,7 +323,11 @@ class Server:
         self.port = 0
         self.log_path = workdir / f"{kind}.log"
         self.buyer_token = mint_token(JWT_KEY, role="buyer", party=BUYER)
-        self.observer_token = mint_token(JWT_KEY, role="observer", party=BUYER)
+
+    def watcher_tokens(self, n: int, role: str = "observer") -> list[str]:
+        """One token per watcher, each its own user: a server caps the live-room sockets one user
+        holds (``max_sockets_per_user``), and thousands of people watch, not one."""
+        return [mint_token(JWT_KEY, role=role, party=BUYER, user=f"watcher-{i}") for i in range(n)]
 
     async def start(self, port: int = 0, timeout: float = 30.0) -> float:
         """Start (or restart on the same port); returns the time.time_ns() it printed its address."""
@@ -607,7 +611,7 @@ async def scenario_screen(ctx: Ctx, server: Server, watchers_n: int) -> None:
     watchers = [
         Worker(f"w{watchers_n}-{i}", {
             "role": "watchers", "host": HOST, "port": server.port, "auctions": [auction],
-            "tokens": [server.observer_token], "count": n, "concurrency": 256}, wdir)
+            "tokens": server.watcher_tokens(n), "count": n, "concurrency": 256}, wdir)
         for i, n in enumerate(split(watchers_n, s.watcher_procs))
     ]
     recorders = [] if server.kind != "bidserver" else [Worker(f"w{watchers_n}-rec", {
@@ -679,7 +683,7 @@ async def scenario_hold(ctx: Ctx, server: Server) -> None:
     watchers = [
         Worker(f"hold-{i}", {
             "role": "watchers", "host": HOST, "port": server.port, "auctions": [auction],
-            "tokens": [server.observer_token], "count": k, "concurrency": 256}, ctx.root / server.kind)
+            "tokens": server.watcher_tokens(k), "count": k, "concurrency": 256}, ctx.root / server.kind)
         for i, k in enumerate(split(n, s.hold_procs))
     ]
     for worker in watchers:
@@ -717,7 +721,7 @@ async def scenario_restart(ctx: Ctx, server: Server) -> None:
     watchers = [
         Worker(f"rs-{i}", {
             "role": "watchers", "host": HOST, "port": server.port, "auctions": [auction],
-            "tokens": [server.observer_token], "count": k, "concurrency": 256,
+            "tokens": server.watcher_tokens(k), "count": k, "concurrency": 256,
             "reconnect": True, "reconnect_deadline_s": 60}, wdir)
         for i, k in enumerate(split(s.restart_clients, s.watcher_procs))
     ]
@@ -762,7 +766,7 @@ async def scenario_many(ctx: Ctx, server: Server) -> None:
     bidserver = server.kind == "bidserver"  # its watchers here are the buyer's: they see bid ids
     watchers = [Worker("many-w", {
         "role": "watchers", "host": HOST, "port": server.port, "auctions": auctions,
-        "tokens": [server.buyer_token if bidserver else server.observer_token],
+        "tokens": server.watcher_tokens(len(auctions), "buyer" if bidserver else "observer"),
         "count": len(auctions), "concurrency": 256, "record_bids": bidserver}, wdir)]
     bidder = Worker("many-b", {
         "role": "bidders", "host": HOST, "port": server.port, "auctions": auctions,

@@ -66,3 +66,21 @@ class BidHistory(msgspec.Struct, frozen=True):
 
 class ServerTime(msgspec.Struct, frozen=True):
     server_time: Annotated[int, msgspec.Meta(description=_MS_EPOCH)]
+
+
+class Liveness(msgspec.Struct, frozen=True):
+    status: Annotated[str, msgspec.Meta(description="`alive`: the process answers")]
+
+
+class Readiness(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Whether the server can take traffic; nothing about the auctions (those are metrics)."""
+
+    status: Annotated[str, msgspec.Meta(description="`ready` (200) or `unready` (503)")]
+    reason: Annotated[str | msgspec.UnsetType, msgspec.Meta(
+        description="Why not ready: `journal_unavailable` (Redis does not answer) or "
+        "`recovering` (unfinished auctions still loading after a start)"
+    )] = msgspec.UNSET
+    timers: Annotated[str | msgspec.UnsetType, msgspec.Meta(
+        description="`failing`: an auction's timer keeps failing (logged, retried with back-off); "
+        "the process stays ready"
+    )] = msgspec.UNSET

@@ -25,6 +25,7 @@ from ..engine.formats import FORMATS
 from ..engine.rejections import Reason, Rejection
 from ..engine.reverse.decide import BID_REASONS
 from .answers import AuctionAnswer
+from .operations import DOCUMENTED_PATHS, OPERATIONS_ROUTES
 from .routes import ROUTES
 
 F = wire.Failure
@@ -153,7 +154,7 @@ def _answer_type(kind: Any) -> Any:
 def _operations() -> list[tuple[str, str, Any]]:
     return [
         (route.path, method, route.endpoint)
-        for route in ROUTES
+        for route in [*ROUTES, *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS)]
         for method in sorted(route.methods - {"HEAD"})
     ]
 

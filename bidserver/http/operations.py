@@ -22,11 +22,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 
+import msgspec
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import metrics, wire
+from .answers import Liveness, Readiness
 from .routes import JSON, _fail, handler
 
 PROBE_TIMEOUT_S = 2.0  # a journal that has not answered a ping by then is unavailable
@@ -44,7 +47,10 @@ async def _journal_up(request: Request) -> bool:
 
 async def livez(request: Request) -> Response:
     """200 while the process answers."""
-    return JSON({"status": "alive"})
+    return JSON(Liveness(status="alive"))
+
+
+livez.answer = {200: Liveness}
 
 
 async def readyz(request: Request) -> Response:
@@ -55,10 +61,15 @@ async def readyz(request: Request) -> Response:
         reason = "journal_unavailable"
     elif rooms.recovering is not None:
         reason = "recovering"
-    body = {"status": "ready"} if reason is None else {"status": "unready", "reason": reason}
-    if rooms.timers_failing():
-        body["timers"] = "failing"
+    body = Readiness(
+        status="ready" if reason is None else "unready",
+        reason=msgspec.UNSET if reason is None else reason,
+        timers="failing" if rooms.timers_failing() else msgspec.UNSET,
+    )
     return JSON(body, status_code=200 if reason is None else 503)
+
+
+readyz.answer = {200: Readiness, 503: Readiness}
 
 
 async def metrics_text(request: Request) -> Response:
@@ -74,6 +85,10 @@ async def metrics_text(request: Request) -> Response:
     await _journal_up(request)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
 
+
+# In the OpenAPI document: the probes. Not /healthz (the same operation under its old name) nor
+# /metrics (Prometheus text for the operator's scraper, not part of the API).
+DOCUMENTED_PATHS = ("/livez", "/readyz")
 
 OPERATIONS_ROUTES = [
     Route("/livez", handler(livez), methods=["GET"]),
