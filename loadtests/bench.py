@@ -879,7 +879,7 @@ def rows(ctx: Ctx) -> list[tuple[str, str, str, str, str]]:
     for n in s.watchers:
         key = f"w{n}"
         target = {1000: "p99 <= 25 and <= 1.1x baseline", 5000: "p99 <= 75"}.get(n, "")
-        row(f"{n} watchers: held", f"{key}.held", "")
+        row(f"{n} watchers: held", f"{key}.held", f"{n}: every figure below is void otherwise")
         pair(f"{n} watchers @ {s.slow_rate:.0f} bids/s: bid-to-screen p50 / p99 ms",
              f"{key}.slow", target)
         mine, plain = get(f"{key}.slow", "bidserver"), get(f"{key}.slow", "plain")
