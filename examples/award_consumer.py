@@ -84,6 +84,10 @@ async def handle_entries(
             await redis.xack(stream, group, entry_id)
             continue
         award = decode_award(fields)
+        if not award.lot_id:  # a cancellation's release (docs/awards.md): no contract to sign
+            log.info("auction %s was cancelled: nothing to sign", award.auction_id)
+            await redis.xack(stream, group, entry_id)
+            continue
         created = await redis.hsetnx(signatures_key, award.award_id, sign(key, award.payload))
         if created:
             log.info("signed award %s (auction %s, lot %s)", award.award_id, award.auction_id, award.lot_id)

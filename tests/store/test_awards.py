@@ -215,6 +215,19 @@ async def test_consumer_signs_acks_and_is_idempotent(journal: RedisJournal) -> N
     assert await r.hgetall(consumer.SIGNATURES_KEY) == signatures
 
 
+async def test_consumer_acks_a_cancellation_without_signing_it(journal: RedisJournal) -> None:
+    """A cancel's release (empty lot_id, award_id the auction's id) ends the auction's story on
+    the stream: there is no contract to sign."""
+    consumer = load_consumer()
+    r = journal.redis
+    cancellation = AwardRecord("auc-9", "auc-9", "", b'{"tag":["tenderCancellation"]}')
+    await journal.append("auc-9", 1, sealed(1, 1), [cancellation])
+    await ensure_group(r, "signing")
+    assert await consumer.process_once(r, "signing", "c1", KEY, block_ms=100) == 1
+    assert (await r.xpending(AWARDS_STREAM, "signing"))["pending"] == 0
+    assert await r.hgetall(consumer.SIGNATURES_KEY) == {}
+
+
 async def test_consumer_reclaims_stuck_entries(journal: RedisJournal) -> None:
     consumer = load_consumer()
     r = journal.redis
