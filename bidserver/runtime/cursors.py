@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from typing import Any, Protocol
 
-from ..engine.format import Format
+from ..engine.format import Delivery, Format
 from ..engine.values import Actor, Role
 from .eventlog import EventLog
 
@@ -111,6 +111,8 @@ class Cursors:
         roles = [(Actor(role, ""), seqs) for role, seqs in self._shared.items()]
         suppliers = self._shared.get(Role.SUPPLIER)
         for seq, event in enumerate(held.after(self._upto), self._upto + 1):
+            if fmt.delivery(event) is Delivery.FOLDED:  # listed to no participant but the buyer
+                continue  # (``Format.listed_to``): most events, every bid among them
             for actor, seqs in roles:
                 if fmt.shown_to(state, event, actor) is not None:
                     seqs.append(seq)
