@@ -244,6 +244,7 @@ def serve(settings: Settings) -> None:
             settings = settings.with_redis_url(embedded.server.url)
             log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
         if not inherited:
+            asyncio.run(_check_journal(settings))
             host, port = sock.getsockname()[:2]
             workers = f"; {settings.workers} worker processes" if settings.workers > 1 else ""
             print(
@@ -280,6 +281,26 @@ def serve(settings: Settings) -> None:
 
 
 LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"
+
+
+async def _check_journal(settings: Settings) -> None:
+    """Before anything listens: a Redis that cannot be reached, or that would acknowledge writes
+    a crash can lose, is ``ServeRefused`` in one line (the server's own start-up would otherwise
+    end in uvicorn's lifespan with a traceback). Each worker checks again when it connects."""
+    from .store.journal import JournalError, JournalNotDurable
+
+    journal = RedisJournal(settings.redis_url, allow_unsafe=settings.allow_unsafe_journal)
+    try:
+        await journal.connect()
+    except JournalNotDurable as exc:
+        raise ServeRefused(str(exc)) from None
+    except JournalError as exc:
+        raise ServeRefused(
+            f"cannot reach the journal at {settings.redis_url} ({exc}): start that Redis, or "
+            "leave --redis-url out to use the embedded one"
+        ) from None
+    finally:
+        await journal.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:

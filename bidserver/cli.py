@@ -173,10 +173,14 @@ def _embedded_journal(data_dir: Path) -> Iterator[str]:
 async def _entries(redis_url: str, auction_id: str) -> list[tuple[int, bytes]] | int:
     from .store.redis_journal import RedisJournal
 
+    from .store.journal import JournalError
+
     journal = RedisJournal(redis_url, allow_unsafe=True)  # read only: durability is not at stake
     try:
         entries = await journal.read(auction_id)
         archived = None if entries else await journal.archived(auction_id)
+    except JournalError as exc:  # one line that says what is wrong, not a traceback
+        raise click.ClickException(f"cannot read the journal at {redis_url}: {exc}") from None
     finally:
         await journal.close()
     if archived is not None:

@@ -168,6 +168,18 @@ def test_replay(runner, redis_server):
     assert missing.exit_code == 1
 
 
+def test_replay_of_a_redis_nothing_answers_is_one_line(tmp_path):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:  # a port nothing will answer on
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+    done = subprocess.run([sys.executable, "-m", "bidserver", "replay", "--redis-url", url, "A1"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot read the journal at {url}" in lines[0], lines
+
+
 def _journal_of(data_dir, auction_id: str = "A1") -> None:
     """A journaled auction in the embedded Redis of ``data_dir``, which is then stopped."""
     from bidserver.store.embedded import EmbeddedRedis

@@ -201,7 +201,9 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
         env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY), capture_output=True, text=True, timeout=60,
     )
     assert refused.returncode != 0
-    assert "fsync" in refused.stderr.lower() or "durab" in refused.stderr.lower(), refused.stderr[-2000:]
+    lines = refused.stderr.strip().splitlines()  # one line that says what to set, no traceback
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    assert "appendfsync always" in lines[0], lines
 
     allowed = ServerProcess(loose.url, tmp_path / "d2", ("--allow-unsafe-journal",))
     allowed.start()
@@ -210,6 +212,16 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
         assert children(allowed.proc.pid) == []  # a URL given: no Redis of its own
     finally:
         allowed.stop()
+
+
+def test_a_redis_url_nothing_answers_is_one_line_and_starts_nothing(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as closed:  # a port nothing will answer on
+        url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+    refused = _serve_once("--port", "0", "--redis-url", url, "--data-dir", str(tmp_path / "d"))
+    assert refused.returncode != 0 and "bidserver listening" not in refused.stdout
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    assert f"cannot reach the journal at {url}" in lines[0], lines
 
 
 def test_tokens_from_the_cli_are_accepted_and_foreign_ones_refused(redis_server, tmp_path):
