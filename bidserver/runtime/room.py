@@ -239,7 +239,7 @@ class Room:
 
     def _done_deciding(self, batch: list[_Pending]) -> None:
         """``batch`` is decided or answered: ``stop`` no longer answers it ``not_decided``."""
-        if batch is self._deciding or len(batch) == len(self._deciding):
+        if batch is self._deciding:
             self._deciding = []
         else:  # one command of a batch that raised, decided alone
             self._deciding = [p for p in self._deciding if all(p is not b for b in batch)]
