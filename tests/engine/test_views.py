@@ -348,3 +348,18 @@ def test_buyer_actions_name_the_person_for_the_buyer_only():
         seen = b"".join(encoded(redact(state, e, viewer)) for e in log)
         assert b"bob@" not in seen and b"line dropped" not in seen
         assert b"alice@" not in seen and b"a2" not in seen  # a refused bid is the buyer's
+
+
+def test_the_buyer_sees_who_is_invited_and_the_bid_behind_each_board_entry():
+    """The console lists the invited suppliers (for join links and presence) and voids a bid
+    from the board; nobody else gets either."""
+    state, _ = auction(Visibility.FULL_BOARD)
+    buyer_view = view_for(state, BUYER)
+    assert [s.supplier for s in buyer_view.suppliers] == list(SUPPLIERS)
+    assert all(s.alias and s.invited_at for s in buyer_view.suppliers)
+    assert [e.bid_id for e in buyer_view.lots[0].board] == ["b-sup-b", "b-sup-c", "b-sup-a"]
+    assert audience_view(state, Role.BUYER).suppliers == buyer_view.suppliers
+    for someone in (supplier("sup-a"), OBSERVER):
+        seen = view_for(state, someone)
+        assert seen.suppliers is None
+        assert all(entry.bid_id is None for entry in seen.lots[0].board)

@@ -36,6 +36,7 @@ class BoardEntry(msgspec.Struct, frozen=True, kw_only=True):
     supplier: str | None = None  # buyer only
     name: str | None = None  # buyer only
     entered_by: str | None = None  # buyer only
+    bid_id: str | None = None  # buyer only: the bid a void names
 
 
 class AwardView(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +66,15 @@ class LotView(msgspec.Struct, frozen=True, kw_only=True):
     award: AwardView | None = None
 
 
+class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
+    """An invited supplier as the buyer knows it: who, under which alias, since when."""
+
+    supplier: str
+    name: str
+    alias: str
+    invited_at: int
+
+
 class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     auction_id: str
     title: str
@@ -83,6 +93,7 @@ class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     participants: int | None = None
     cancel_reason: str | None = None
     lots: tuple[LotView, ...] = ()
+    suppliers: tuple[InvitedSupplier, ...] | None = None  # buyer only: who is invited
 
 
 def ranking(state: AuctionState, lot_id: str) -> list[RankEntry]:
@@ -152,6 +163,7 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
                 supplier=supplier if buyer else None,
                 name=state.suppliers[supplier].name if buyer else None,
                 entered_by=lot.best[supplier].entered_by if buyer else None,
+                bid_id=lot.best[supplier].bid_id if buyer else None,
             )
             for rank, (amount, at, _seq, supplier) in enumerate(lot.order, 1)
         )
@@ -266,6 +278,16 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
         cancel_reason=state.cancel_reason or None,
         lots=tuple(
             _lot_view(state, spec, state.lots[spec.lot_id], actor, personal) for spec in config.lots
+        ),
+        suppliers=(
+            tuple(
+                InvitedSupplier(
+                    supplier=party, name=entry.name, alias=entry.alias, invited_at=entry.invited_at
+                )
+                for party, entry in state.suppliers.items()
+            )
+            if actor.role is Role.BUYER
+            else None
         ),
     )
 
