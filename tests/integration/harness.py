@@ -52,15 +52,13 @@ class ServerProcess:
         self.log_path = data_dir / "server.log"
 
     def start(self, timeout: float = 20.0) -> None:
-        env = dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, BIDSERVER_METRICS_TOKEN=METRICS_TOKEN,
-                   PYTHONUNBUFFERED="1", **self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             self.command(),
             stdout=subprocess.PIPE,
             stderr=log,
-            env=env,
+            env=self.environment(),
         )
         log.close()
         selector = selectors.DefaultSelector()
@@ -81,6 +79,11 @@ class ServerProcess:
                 self._wait_healthy(deadline)
                 return
         raise RuntimeError(f"bidserver did not start: {buffer!r}\n{self.log_path.read_text()}")
+
+    def environment(self) -> dict[str, str]:
+        """The tests' key (so they mint tokens themselves) and metrics token."""
+        return dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, BIDSERVER_METRICS_TOKEN=METRICS_TOKEN,
+                    PYTHONUNBUFFERED="1", **self.extra_env)
 
     def command(self) -> list[str]:
         """``serve`` on a free port; without a Redis URL it starts its own (embedded) Redis."""
