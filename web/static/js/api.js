@@ -1,0 +1,73 @@
+// @ts-check
+/**
+ * The HTTP API from the browser: the session's bearer token on every request, and every error
+ * as an `ApiProblem` carrying the server's machine-readable reason (RFC 9457 problem details),
+ * which the pages turn into words with `reasonText`.
+ */
+import { token } from "./session.js";
+import { t, has } from "./i18n.js";
+
+export class ApiProblem extends Error {
+  /**
+   * @param {number} status
+   * @param {string} reason
+   * @param {string} detail
+   * @param {Record<string, unknown>} [extra] other members (max_amount, field...)
+   */
+  constructor(status, reason, detail, extra = {}) {
+    super(`${status} ${reason}${detail ? `: ${detail}` : ""}`);
+    this.status = status;
+    this.reason = reason;
+    this.detail = detail;
+    this.extra = extra;
+  }
+}
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export async function api(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: "application/json" };
+  const bearer = token();
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiProblem(0, "network_error", "");
+  }
+  const type = response.headers.get("content-type") || "";
+  if (!response.ok) {
+    if (type.includes("json")) {
+      const problem = await response.json();
+      const { reason, detail, status: _s, type: _t, title: _ti, error: _e, ...extra } = problem;
+      throw new ApiProblem(response.status, reason || "internal_error", detail || "", extra);
+    }
+    throw new ApiProblem(response.status, "internal_error", "");
+  }
+  if (type.includes("json")) return response.json();
+  return response.text();
+}
+
+/**
+ * A reason code in words, in the chosen language (an unknown code shows as the code).
+ * @param {string} reason
+ * @returns {string}
+ */
+export function reasonText(reason) {
+  const key = `reasons.${reason}`;
+  return has(key) ? t(key) : reason;
+}
+
+/** @param {unknown} error @returns {string} */
+export function problemText(error) {
+  if (error instanceof ApiProblem) return reasonText(error.reason);
+  return t("reasons.internal_error");
+}
