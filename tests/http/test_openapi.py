@@ -4,11 +4,17 @@ gives, units in the descriptions and the bounds decoding enforces."""
 
 from __future__ import annotations
 
+import pytest
 from openapi_spec_validator import validate
 from starlette.routing import Route
+from starlette.testclient import TestClient
 
+from bidserver.app import build_app
+from bidserver.config import Settings
 from bidserver.http.operations import OPERATIONS_ROUTES
 from bidserver.http.routes import ROUTES
+from bidserver.http.session import DEV_ROUTES, SESSION_ROUTES
+from bidserver.store.journal import MemoryJournal
 
 from .test_api import BUYER, CONFIG, create
 
@@ -21,18 +27,47 @@ def test_the_document_is_valid_openapi(client):
     validate(_doc(client))
 
 
-def test_every_route_once_with_a_unique_operation_id(client):
+@pytest.mark.parametrize("dev_sign_in", [False, True])
+def test_every_route_once_with_a_unique_operation_id(client, tmp_path, dev_sign_in):
+    if dev_sign_in:  # the server's generated key: development sign-in is on
+        settings = Settings(data_dir=tmp_path / "dev", allowed_hosts=("testserver",),
+                            redis_url="memory://")
+        client = TestClient(build_app(settings, journal=MemoryJournal()))
     doc = _doc(client)
+    validate(doc)
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     routed = {
         (route.path, method.lower())
-        for route in [*ROUTES, *OPERATIONS_ROUTES] if isinstance(route, Route)
+        for route in client.app.routes if isinstance(route, Route)
         for method in route.methods - {"HEAD"}
     }
-    # the probes are in; /healthz (/readyz's old name) and /metrics (Prometheus text) are not
-    assert documented == routed - {("/healthz", "get"), ("/metrics", "get")}
+    served = [id(route) for route in client.app.routes]
+    assert all(id(route) in served for route in [*ROUTES, *OPERATIONS_ROUTES, *SESSION_ROUTES])
+    assert (id(DEV_ROUTES[0]) in served) is dev_sign_in
+    # the probes are in; /healthz (/readyz's old name), /metrics (Prometheus text), the document
+    # itself and the console's page are not
+    assert documented == routed - {
+        ("/healthz", "get"), ("/metrics", "get"), ("/openapi.json", "get"), ("/", "get")
+    }
     ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids)), ids
+
+
+def test_signing_in_is_documented(tmp_path):
+    settings = Settings(data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
+    with TestClient(build_app(settings, journal=MemoryJournal())) as client:
+        doc = _doc(client)
+    session = doc["paths"]["/api/session"]["get"]
+    assert "security" not in session
+    assert session["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Session"}
+    mint = doc["paths"]["/api/dev/tokens"]["post"]
+    assert "security" not in mint and mint["requestBody"]["required"]
+    assert {"200", "400", "413", "429", "500"} <= mint["responses"].keys()
+    body = doc["components"]["schemas"]["DevTokenBody"]
+    assert sorted(body["properties"]["role"]["enum"]) == ["buyer", "observer", "supplier"]
+    assert set(body["required"]) == {"role", "org"}
+    assert "12 hours" in mint["description"]
 
 
 def test_success_statuses_and_schemas_are_the_real_ones(client):
