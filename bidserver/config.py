@@ -59,7 +59,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_s: float = 10.0  # a request's line and headers (a live-room handshake's too) must arrive within this
     max_sockets_per_user: int = 32  # live-room sockets one user (role, org, sub) may hold open in one process
     web_dir: Path | None = None  # the console's index.html and static/; None: found beside the code (http/web.py)
-    dev_sign_in: str = "auto"  # POST /api/dev/tokens: auto (on exactly when the key is generated), on, off
+    dev_sign_in: str = "auto"  # POST /api/dev/tokens: auto (on when the key is generated and the server listens on loopback only), on, off
 
     def __post_init__(self) -> None:
         # Raised inside msgspec.convert, these become ValidationErrors naming the field.
@@ -132,15 +132,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.jwt_key is None and self.jwt_public_key_file is None
 
     def dev_sign_in_enabled(self) -> bool:
-        """Whether the server mints development tokens (``http/session.py``). ``auto``: exactly
-        when the key is generated. ``on`` with a configured key is a ``ValueError``: the server
-        would mint tokens with the platform's key, as any user of the platform."""
+        """Whether the server mints development tokens (``http/session.py``). ``auto``: when the
+        key is generated and the server listens on a loopback address only, so that a server
+        reachable from a network (a container binding 0.0.0.0) never lets anyone who reaches it
+        sign in as anyone unless the operator says ``on``. ``on`` with a configured key is a
+        ``ValueError``: the server would mint tokens with the platform's key, as any user of
+        the platform."""
         if self.dev_sign_in == "on" and not self.key_is_generated:
             raise ValueError(
                 "BIDSERVER_DEV_SIGN_IN=on with BIDSERVER_JWT_KEY or BIDSERVER_JWT_PUBLIC_KEY_FILE "
                 "set: the server would sign in anyone with the platform's key; unset "
                 "BIDSERVER_DEV_SIGN_IN (or set it to off)"
             )
+        if self.dev_sign_in == "auto" and not _is_loopback(self.host):
+            return False
         return self.dev_sign_in != "off" and self.key_is_generated
 
     def with_redis_url(self, url: str) -> Settings:
@@ -162,6 +167,15 @@ def _parse(var: str, field_type: Any, raw: str) -> Any:
             return False
         raise ValueError(f"{var}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
     return raw  # msgspec.convert(strict=False) turns "8000" into 8000 and reports bad numbers
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _is_host(text: str) -> bool:

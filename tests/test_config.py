@@ -131,6 +131,12 @@ def test_the_console_and_development_sign_in():
     assert Settings.from_env({}).web_dir is None
     # auto: on exactly while the key is the generated one
     assert Settings.from_env({}).dev_sign_in_enabled() is True
+    for network in ("0.0.0.0", "::", "192.0.2.7", "bids.example.org"):  # reachable from a network
+        assert Settings.from_env({"BIDSERVER_HOST": network}).dev_sign_in_enabled() is False
+        assert Settings.from_env(
+            {"BIDSERVER_HOST": network, "BIDSERVER_DEV_SIGN_IN": "on"}
+        ).dev_sign_in_enabled() is True
+    assert Settings.from_env({"BIDSERVER_HOST": "::1"}).dev_sign_in_enabled() is True
     assert Settings.from_env({"BIDSERVER_JWT_KEY": KEY}).dev_sign_in_enabled() is False
     platform = {"BIDSERVER_JWT_PUBLIC_KEY_FILE": "/etc/bidserver/platform.pem"}
     assert Settings.from_env(platform).dev_sign_in_enabled() is False
