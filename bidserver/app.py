@@ -36,17 +36,20 @@ from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
-from .runtime.cluster import Cluster
+from .runtime.cluster import Cluster, new_node_id
+from .runtime.presence import Presence
 from .runtime.registry import Rooms
 from .store.archive import Archives
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .store.listing import MemoryListing
+from .store.presence import RedisPresence
 from .store.redis_listing import RedisListing
 from .store.snapshots import MemorySnapshots, RedisSnapshots
 from .ws.endpoint import SocketsPerUser, live_room
 from .ws.fanout import Broadcaster
+from .ws.presence import PresenceFeed
 
 log = logging.getLogger("bidserver")
 
@@ -61,6 +64,7 @@ class Services:
     durability: str
     http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
     live_sockets: SocketsPerUser  # live-room sockets open per user, capped
+    presence: Presence  # which suppliers have a live room open (shown to the buyer)
 
 
 def build_app(
@@ -93,9 +97,17 @@ def build_app(
                 settings.redis_url, prefix=the_journal.prefix, ttl_ms=settings.lease_ttl_ms
             )
         interval_s = settings.fanout_interval_ms / 1000
+        shared_presence = None
+        if isinstance(the_journal, RedisJournal):  # every process sees every supplier
+            shared_presence = RedisPresence(
+                settings.redis_url, node=cluster.node if cluster is not None else new_node_id(),
+                prefix=the_journal.prefix, heartbeat_ms=settings.lease_ttl_ms,
+            )
+        presence = Presence(now_ms, shared_presence)
 
         def live_room_audience(auction: Auction) -> Broadcaster:
-            return Broadcaster(auction, now_ms, interval_s=interval_s)
+            feed = PresenceFeed(auction, presence, now_ms, interval_s)
+            return Broadcaster(auction, now_ms, interval_s=interval_s, membership=feed)
 
         listing, snapshots = MemoryListing(), MemorySnapshots()
         if isinstance(the_journal, RedisJournal):
@@ -121,7 +133,9 @@ def build_app(
             durability=durability,
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
             live_sockets=SocketsPerUser(settings.max_sockets_per_user),
+            presence=presence,
         )
+        presence.start()
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
         recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
@@ -144,6 +158,7 @@ def build_app(
             if trimmer is not None:
                 trimmer.cancel()
             await rooms.close()
+            await presence.close()
             if cluster is not None:
                 await cluster.close()
             await the_journal.close()
