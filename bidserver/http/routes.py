@@ -41,7 +41,7 @@ from ..engine.rejections import Reason, Rejection
 from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
-from ..runtime.presence import invited
+from ..runtime.presence import invited, shown_to
 from ..runtime.registry import BROKEN, LOAD_ERRORS
 
 log = logging.getLogger(__name__)
@@ -307,7 +307,7 @@ async def supplier_presence(request: Request) -> Response:
     part."""
     principal = _principal(request)
     room = await _room(request, principal)
-    if principal.role is not Role.BUYER:
+    if not shown_to(principal.actor):
         raise _fail(wire.Failure.UNKNOWN_AUCTION)
     services = request.app.state.services
     try:

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
+from ..engine.values import Actor, Role
 from ..store.presence import Change, RedisPresence
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,13 @@ class Presence:
                         self._notify(auction_id)
         finally:
             self._reading = None
+
+
+def shown_to(actor: Actor) -> bool:
+    """Who is told the suppliers' presence (of an auction it may see): its buyer only. Not a
+    supplier, who must not learn who else takes part, nor an observer (a public viewing portal
+    may be one)."""
+    return actor.role is Role.BUYER
 
 
 def invited(auction) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .. import wire
 from ..engine.values import Role
 from ..runtime.auction import Auction
-from ..runtime.presence import Presence, invited
+from ..runtime.presence import Presence, invited, shown_to
 from .fanout import Connection
 from .frames import Outgoing
 
@@ -30,8 +30,8 @@ class PresenceFeed:
         self._presence = presence
         self._now_ms = now_ms
         self._interval_s = interval_s
-        self._buyers: set[Connection] = set()
-        self._sent_at = float("-inf")  # loop time of the last message to every buyer socket
+        self._told: set[Connection] = set()  # the buyer's sockets
+        self._sent_at = float("-inf")  # loop time of the last message to all of them
         self._timer: asyncio.TimerHandle | None = None
         self._invited: tuple[str, ...] = ()
 
@@ -40,35 +40,35 @@ class PresenceFeed:
         actor = conn.actor
         if actor.role is Role.SUPPLIER:
             self._presence.opened(self._auction.auction_id, actor.party)
-        elif actor.role is Role.BUYER:
-            if not self._buyers:
+        elif shown_to(actor):
+            if not self._told:
                 self._invited = invited(self._auction)
                 self._presence.watch(self._auction.auction_id, self.changed)
-            self._buyers.add(conn)
+            self._told.add(conn)
             out = self._message()
-            if out is not None:  # else not read yet: sent to every buyer once it is
+            if out is not None:  # else not read yet: sent to them all once it is
                 conn.push(out)
 
     def left(self, conn: Connection) -> None:
         actor = conn.actor
         if actor.role is Role.SUPPLIER:
             self._presence.closed(self._auction.auction_id, actor.party)
-        elif conn in self._buyers:
-            self._buyers.discard(conn)
-            if not self._buyers:
+        elif conn in self._told:
+            self._told.discard(conn)
+            if not self._told:
                 self._presence.unwatch(self._auction.auction_id, self.changed)
                 self._cancel()
 
     def published(self) -> None:
         """New durable events: an invitation adds a supplier to the list."""
-        if self._buyers:
+        if self._told:
             now_invited = invited(self._auction)
             if now_invited != self._invited:
                 self._invited = now_invited
                 self.changed()
 
     def changed(self) -> None:
-        if not self._buyers or self._timer is not None:
+        if not self._told or self._timer is not None:
             return
         loop = asyncio.get_running_loop()
         due = self._sent_at + self._interval_s
@@ -83,7 +83,7 @@ class PresenceFeed:
         if out is None:
             return
         self._sent_at = asyncio.get_running_loop().time()
-        for conn in list(self._buyers):
+        for conn in list(self._told):
             conn.push(out)
 
     def _message(self) -> Outgoing | None:
