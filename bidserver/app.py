@@ -39,17 +39,20 @@ from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
-from .runtime.cluster import Cluster
+from .runtime.cluster import Cluster, new_node_id
+from .runtime.presence import Presence
 from .runtime.registry import Rooms
 from .store.archive import Archives
 from .store.awards import safe_trim
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .store.listing import MemoryListing
+from .store.presence import RedisPresence
 from .store.redis_listing import RedisListing
 from .store.snapshots import MemorySnapshots, RedisSnapshots
 from .ws.endpoint import SocketsPerUser, live_room
 from .ws.fanout import Broadcaster
+from .ws.presence import PresenceFeed
 
 log = logging.getLogger("bidserver")
 
@@ -65,6 +68,7 @@ class Services:
     http_bids: BucketsByKey  # the live room's rate limit, per principal, for bids over HTTP
     live_sockets: SocketsPerUser  # live-room sockets open per user, capped
     dev_tokens: DevTokens | None  # development sign-in (http/session.py), when it is on
+    presence: Presence  # which suppliers have a live room open (shown to the buyer)
 
 
 def build_app(
@@ -101,9 +105,17 @@ def build_app(
                 settings.redis_url, prefix=the_journal.prefix, ttl_ms=settings.lease_ttl_ms
             )
         interval_s = settings.fanout_interval_ms / 1000
+        shared_presence = None
+        if isinstance(the_journal, RedisJournal):  # every process sees every supplier
+            shared_presence = RedisPresence(
+                settings.redis_url, node=cluster.node if cluster is not None else new_node_id(),
+                prefix=the_journal.prefix, heartbeat_ms=settings.lease_ttl_ms,
+            )
+        presence = Presence(now_ms, shared_presence)
 
         def live_room_audience(auction: Auction) -> Broadcaster:
-            return Broadcaster(auction, now_ms, interval_s=interval_s)
+            feed = PresenceFeed(auction, presence, now_ms, interval_s)
+            return Broadcaster(auction, now_ms, interval_s=interval_s, membership=feed)
 
         listing, snapshots = MemoryListing(), MemorySnapshots()
         if isinstance(the_journal, RedisJournal):
@@ -130,7 +142,9 @@ def build_app(
             http_bids=BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst),
             live_sockets=SocketsPerUser(settings.max_sockets_per_user),
             dev_tokens=DevTokens(resolve_jwt_key(settings), settings) if dev_sign_in else None,
+            presence=presence,
         )
+        presence.start()
         # In the background: the server answers at once; an auction asked for before its turn is
         # loaded then (Rooms.recover); /readyz answers 503 "recovering" until it is done.
         recovery = asyncio.get_running_loop().create_task(rooms.recover(), name="recovery")
@@ -153,6 +167,7 @@ def build_app(
             if trimmer is not None:
                 trimmer.cancel()
             await rooms.close()
+            await presence.close()
             if cluster is not None:
                 await cluster.close()
             await the_journal.close()

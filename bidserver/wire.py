@@ -8,7 +8,7 @@ its own codes and no internal detail leaks to a client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -19,6 +19,7 @@ from .engine.reverse.commands import PlaceBid
 from .engine.values import Actor, Id, Name, Text
 from .failures import UNREADABLE, Failure
 from .runtime.outcome import Result
+from .runtime.presence import NEVER_SEEN, Seen
 
 __all__ = ["UNREADABLE", "Failure"]  # and every message, body and mapping below
 
@@ -102,6 +103,40 @@ class BidResult(_ServerMessage, tag="bid_result"):
     detail: str = ""
     max_amount: int | None = None
     retry_after_ms: int | None = None  # rate_limited: resend the same bid_id after this long
+
+
+class SupplierPresence(msgspec.Struct, frozen=True):
+    supplier: Annotated[str, msgspec.Meta(description="The invited supplier's id")]
+    online: Annotated[bool, msgspec.Meta(
+        description="Whether the supplier has a live room of this auction open now (on any "
+        "server process)"
+    )]
+    last_seen: Annotated[int | None, msgspec.Meta(
+        description="Online: `server_time`. Offline: when its last live room closed, "
+        "milliseconds since the Unix epoch on the server's clock; null: not seen (or not for a "
+        "week)"
+    )]
+
+
+class Presence(_ServerMessage, tag="presence"):
+    """Every invited supplier's live-room status, in the order they were invited: sent to the
+    buyer's live room (after its welcome, then on every change) and answered by `GET
+    /api/auctions/{auction_id}/presence`. Never to suppliers (who must not learn who else takes
+    part) nor observers."""
+
+    server_time: Annotated[int, msgspec.Meta(
+        description="The server's clock when this was made, milliseconds since the Unix epoch"
+    )]
+    suppliers: list[SupplierPresence]
+
+
+def presence(server_time: int, invited: Iterable[str], seen: Mapping[str, Seen]) -> Presence:
+    """The presence message for the ``invited`` suppliers, from what the tracker knows."""
+    suppliers = []
+    for supplier in invited:
+        online, left_at = seen.get(supplier, NEVER_SEEN)
+        suppliers.append(SupplierPresence(supplier, online, server_time if online else left_at))
+    return Presence(server_time=server_time, suppliers=suppliers)
 
 
 class Pong(_ServerMessage, tag="pong"):

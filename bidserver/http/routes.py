@@ -41,6 +41,7 @@ from ..engine.rejections import Reason, Rejection
 from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
+from ..runtime.presence import invited, shown_to
 from ..runtime.registry import BROKEN, LOAD_ERRORS
 
 log = logging.getLogger(__name__)
@@ -296,6 +297,30 @@ async def bid_history(request: Request) -> Response:
 bid_history.answer = {200: BidHistory}
 
 
+async def supplier_presence(request: Request) -> Response:
+    """Which invited suppliers have a live room open, and when each was last seen (buyer).
+
+    Every invited supplier, in the order they were invited, whichever server process its live
+    room is on. The buyer's live room is sent the same (a `presence` message) after its welcome
+    and on every change. Anyone but the auction's buyer, its suppliers and observers included,
+    is answered 404 as for an auction it may not see: a supplier must not learn who else takes
+    part."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    if not shown_to(principal.actor):
+        raise _fail(wire.Failure.UNKNOWN_AUCTION)
+    services = request.app.state.services
+    try:
+        seen = await services.presence.read(room.auction_id)
+    except LOAD_ERRORS as exc:
+        log.warning("cannot read the presence of %.64s: %s", room.auction_id, exc)
+        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "presence is unavailable; retry") from None
+    return JSON(wire.presence(services.now_ms(), invited(room), seen))
+
+
+supplier_presence.answer = {200: wire.Presence}
+
+
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -525,4 +550,5 @@ ROUTES = [
     Route("/api/auctions/{auction_id}/bids/{bid_id}/void", handler(void_bid), methods=["POST"]),
     Route("/api/auctions/{auction_id}/lots/{lot_id}/award", handler(award), methods=["POST"]),
     Route("/api/auctions/{auction_id}/results.csv", handler(results_csv), methods=["GET"]),
+    Route("/api/auctions/{auction_id}/presence", handler(supplier_presence), methods=["GET"]),
 ]

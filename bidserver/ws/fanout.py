@@ -135,6 +135,19 @@ class Connection:
             self.sink.close_soon(code, reason)
 
 
+class Membership(Protocol):
+    """Told when a socket joins or leaves an auction's room and when events are published there
+    (``ws.presence.PresenceFeed``: the suppliers' presence, told to the buyer)."""
+
+    def joined(self, conn: Connection) -> None: ...
+
+    def left(self, conn: Connection) -> None: ...
+
+    def published(self) -> None: ...
+
+    def shut_down(self) -> None: ...
+
+
 SLICE = 100  # sockets written per turn of the event loop (see Broadcaster.flush)
 
 def _with_seq(encoded: bytes, number: int) -> msgspec.Raw:
@@ -273,8 +286,12 @@ class Broadcaster:
     ``you`` carries its exact rank.
     """
 
-    def __init__(self, auction: Auction, now_ms: Callable[[], int], *, interval_s: float = 0.05) -> None:
+    def __init__(
+        self, auction: Auction, now_ms: Callable[[], int], *, interval_s: float = 0.05,
+        membership: Membership | None = None,
+    ) -> None:
         self._auction = auction  # its state, log and ``decided`` count (the room's pace)
+        self._membership = membership
         self._format = auction.format
         self._now_ms = now_ms
         self._activity_at_start = 0
@@ -346,6 +363,8 @@ class Broadcaster:
             audience = self._audiences[conn.key] = _Audience(actor, state.seq, cursor, view, you)
         audience.conns.add(conn)
         metrics.OPEN_SOCKETS.inc()
+        if self._membership is not None:
+            self._membership.joined(conn)
 
     def leave(self, conn: Connection) -> None:
         audience = self._audiences.get(conn.key)
@@ -354,11 +373,15 @@ class Broadcaster:
             metrics.OPEN_SOCKETS.dec()
             if not audience.conns:
                 del self._audiences[conn.key]
+            if self._membership is not None:
+                self._membership.left(conn)
 
     def publish(self, events: Sequence[Any]) -> None:
         """New durable events exist: flush now or at the end of the conflation interval."""
         if not self._audiences:
             return
+        if self._membership is not None:
+            self._membership.published()
         delivery, urgent_kind = self._format.delivery, Delivery.URGENT
         urgent = any(delivery(e) is urgent_kind for e in events)
         if self._jobs:  # still writing the previous update: the next one follows it
@@ -494,6 +517,8 @@ class Broadcaster:
         self.close_all(wire.failure_close_code(failure), failure.value)
 
     def close_all(self, code: int, reason: str) -> None:
+        if self._membership is not None:
+            self._membership.shut_down()
         self._jobs.clear()
         if self._timer is not None:
             self._timer.cancel()

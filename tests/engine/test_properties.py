@@ -29,6 +29,7 @@ from bidserver.engine.reverse import (
     replay,
     state_bytes,
     view_for,
+    you_view,
 )
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.commands import (
@@ -311,6 +312,7 @@ class Checks:
     bids: bool = False
     money: bool = False
     snapshots: bool = False
+    limits: bool = False
 
 
 @dataclass
@@ -482,7 +484,7 @@ def run(cfg: AuctionConfig, invited, steps, cancel_at, checks: Checks) -> Run:
             log.append(event)
         if checks.snapshots:
             snapshots[len(log)] = state_bytes(state)
-        compare(model, state, checks)
+        compare(model, state, invited, checks)
     return Run(state, log, snapshots, model)
 
 
@@ -660,7 +662,7 @@ def judge_award(model: Model, command, event: ev.LotAwarded, checks: Checks) -> 
             assert command.reason.strip() and event.reason == command.reason
 
 
-def compare(model: Model, state: AuctionState, checks: Checks) -> None:
+def compare(model: Model, state: AuctionState, invited, checks: Checks) -> None:
     """After each step: the engine's state agrees with the model."""
     if checks.leader:
         for spec in model.cfg.lots:
@@ -679,11 +681,35 @@ def compare(model: Model, state: AuctionState, checks: Checks) -> None:
         assert state.phase.value == model.phase
     if checks.extensions:
         assert {i: lot.extensions for i, lot in state.lots.items()} == model.soft_extensions
+    if checks.limits:
+        for party in invited:
+            compare_limits(model, party, you_view(state, party))
     if checks.money:
         for record in state.bids.values():
             assert type(record.amount) is int
         for lot in state.lots.values():
             assert lot.award is None or type(lot.award.amount) is int
+
+
+def compare_limits(model: Model, party: str, you) -> None:
+    """A supplier's ``max_bid`` and ``confirm_below`` are the model's rules (``limit``, the
+    guard as the configuration states it), told only where they reveal no one else's price."""
+    cfg = model.cfg
+    for spec, mine in zip(cfg.lots, you.lots, strict=True):
+        lot_id = spec.lot_id
+        if model.phase not in ("open", "paused") or lot_id in model.closed:
+            assert (mine.max_bid, mine.confirm_below) == (None, None)
+            continue
+        leader = model.leader(lot_id)
+        hidden = (cfg.visibility is Visibility.RANK_ONLY and cfg.bid_rule is BidRule.BEAT_LEADER
+                  and (leader is None or leader.supplier != party))
+        assert mine.max_bid == (None if hidden else model.limit(lot_id, party))
+        if cfg.fat_finger_bp is None:
+            assert mine.confirm_below is None
+            continue
+        last = model.last_of(lot_id, party)
+        reference = last.amount if last is not None else spec.ceiling
+        assert mine.confirm_below == reference - reference * cfg.fat_finger_bp // 10_000
 
 
 def assert_exact(value) -> None:
@@ -723,6 +749,12 @@ def test_extensions_follow_the_configured_rules(plan):
 @given(plans())
 def test_bids_are_accepted_exactly_when_the_rules_allow_them(plan):
     run(*plan, Checks(bids=True))
+
+
+@PROPERTY
+@given(plans())
+def test_a_suppliers_bid_limits_are_the_rules_own(plan):
+    run(*plan, Checks(limits=True))
 
 
 @PROPERTY

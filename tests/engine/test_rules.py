@@ -6,16 +6,20 @@ from decimal import Decimal
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bidserver.engine.reverse.events import LotEnd
 from bidserver.engine.reverse.rules import (
     ceil_div,
     config_problem,
+    confirm_below,
     lot_ends,
     max_acceptable,
     needs_confirmation,
     step,
     stagger_pushes,
+    told_limit,
 )
 from bidserver.engine.reverse.state import BidRecord, LotPhase, LotState
 from bidserver.engine.reverse.values import (
@@ -25,6 +29,7 @@ from bidserver.engine.reverse.values import (
     LotCloseMode,
     LotSpec,
     SoftClose,
+    Visibility,
 )
 
 from .builders import T0, config, lot, lots, opened
@@ -187,6 +192,20 @@ def test_the_limit_never_exceeds_the_ceiling():
     assert max_acceptable(cfg, book(("sup-a", 200_000)), "sup-b", 100_000) == 100_000
 
 
+@pytest.mark.parametrize("visibility", list(Visibility))
+@pytest.mark.parametrize("rule", list(BidRule))
+def test_a_limit_is_told_unless_it_would_reveal_the_leaders_price(visibility, rule):
+    cfg = config(bid_rule=rule, visibility=visibility, decrement=Decrement(AMT, 100))
+    lot_state = book(("sup-a", 90_000), ("sup-b", 95_000))
+    hidden = visibility is Visibility.RANK_ONLY and rule is BidRule.BEAT_LEADER
+    assert told_limit(cfg, lot_state, "sup-a", 89_900) == 89_900  # the leader knows its price
+    for other in ("sup-b", "sup-c"):
+        assert told_limit(cfg, lot_state, other, 89_900) == (None if hidden else 89_900)
+    # nobody has bid: telling the ceiling now and nothing after the first bid would tell that
+    # someone bid
+    assert told_limit(cfg, book(), "sup-a", 100_000) == (None if hidden else 100_000)
+
+
 # ------------------------------------------------------------------ fat-finger guard
 
 
@@ -250,3 +269,32 @@ def test_a_closed_lot_is_never_pushed_but_still_counts_as_the_lot_before():
     state.lots["L1"].phase = LotPhase.CLOSED
     ends = {"L1": T0 + 60_000, "L2": T0 + 95_000, "L3": T0 + 80_000}  # the buyer extended L2
     assert list(stagger_pushes(state, ends)) == [("L3", T0 + 105_000)]
+
+
+def test_the_confirmation_threshold_is_the_lowest_amount_needing_none():
+    cfg = config(fat_finger_bp=2_000)  # 20%
+    lot_state = book(("sup-a", 50_000))
+    assert confirm_below(cfg, lot_state, "sup-a", 100_000) == 40_000  # the last bid
+    assert confirm_below(cfg, lot_state, "sup-b", 100_000) == 80_000  # the ceiling
+    assert confirm_below(config(fat_finger_bp=None), lot_state, "sup-a", 100_000) is None
+    # rounded up: 20% of 99,999 is 19,999.8, so 79,999 drops more than 20% and 80,000 does not
+    assert confirm_below(cfg, book(("sup-a", 99_999)), "sup-a", 100_000) == 80_000
+
+
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(
+    reference=st.integers(1, 10**12),
+    bp=st.integers(1, 10_000),
+    amount=st.integers(-(10**12), 10**12),
+    first=st.booleans(),
+)
+def test_the_guard_and_its_threshold_are_one_rule(reference, bp, amount, first):
+    """For every amount: it needs a confirmation exactly when it is below ``confirm_below``, and
+    that is exactly a drop of more than ``bp`` basis points from the reference (the rule as the
+    configuration states it), for a first bid (reference: the ceiling) and a later one."""
+    cfg = config(fat_finger_bp=bp)
+    lot_state = book() if first else book(("sup-a", reference))
+    threshold = confirm_below(cfg, lot_state, "sup-a", reference)
+    drop_too_big = (reference - amount) * 10_000 > reference * bp
+    assert needs_confirmation(cfg, lot_state, "sup-a", reference, amount) == (amount < threshold)
+    assert drop_too_big == (amount < threshold)

@@ -12,7 +12,9 @@ from bidserver.engine.reverse.commands import (
     ResumeAuction,
     VoidBid,
 )
-from bidserver.engine.reverse.values import SYSTEM, AwardMode, LotCloseMode, Role, Visibility
+from bidserver.engine.reverse.values import (
+    SYSTEM, AwardMode, BidRule, Decrement, DecrementKind, LotCloseMode, Role, Visibility,
+)
 
 from .builders import (
     handle, BUYER, OBSERVER, OTHER_BUYER, SUPPLIERS, T0, bid, config, draft, lot, lots, opened, supplier, tick,
@@ -363,3 +365,63 @@ def test_the_buyer_sees_who_is_invited_and_the_bid_behind_each_board_entry():
         seen = view_for(state, someone)
         assert seen.suppliers is None
         assert all(entry.bid_id is None for entry in seen.lots[0].board)
+
+
+# ------------------------------------------------------------------ the limits of a supplier's next bid
+
+
+def limits(state, party: str, lot_index: int = 0) -> tuple[int | None, int | None]:
+    mine = you_view(state, party).lots[lot_index]
+    return mine.max_bid, mine.confirm_below
+
+
+def test_you_tell_the_highest_acceptable_bid_and_the_confirmation_threshold():
+    state = opened(config(decrement=Decrement(DecrementKind.AMOUNT, 100), fat_finger_bp=2_000))
+    assert limits(state, "sup-a") == (100_000, 80_000)  # a first bid: up to the ceiling
+    handle(state, bid("sup-a", 90_000, T0 + 1))
+    assert limits(state, "sup-a") == (89_900, 72_000)  # own best minus a step; 20% under it
+    assert limits(state, "sup-b") == (100_000, 80_000)  # improve_own: the others' bids are theirs
+    assert limits(opened(config()), "sup-a") == (100_000, None)  # without a guard, none...
+    assert b"confirm_below" not in msgspec.json.encode(you_view(opened(config()), "sup-a"))  # sent
+
+
+@pytest.mark.parametrize("visibility", [Visibility.RANK_AND_LEADING_PRICE, Visibility.FULL_BOARD])
+def test_under_beat_leader_with_prices_shown_the_limit_follows_the_leader(visibility):
+    cfg = config(bid_rule=BidRule.BEAT_LEADER, visibility=visibility,
+                 decrement=Decrement(DecrementKind.AMOUNT, 100))
+    state = opened(cfg)
+    handle(state, bid("sup-a", 90_000, T0 + 1))
+    assert {party: limits(state, party)[0] for party in SUPPLIERS} == dict.fromkeys(SUPPLIERS, 89_900)
+    handle(state, bid("sup-b", 85_000, T0 + 2))
+    assert limits(state, "sup-c")[0] == 84_900
+
+
+def test_under_rank_only_and_beat_leader_only_the_leader_is_told_its_limit():
+    """The limit is the leader's price minus a step: a supplier that does not lead must not learn
+    it, nor learn from the limit vanishing that somebody bid."""
+    cfg = config(bid_rule=BidRule.BEAT_LEADER, visibility=Visibility.RANK_ONLY,
+                 decrement=Decrement(DecrementKind.AMOUNT, 100), fat_finger_bp=5_000)
+    state = opened(cfg)
+    before = you_view(state, "sup-c")
+    assert before.lots[0].max_bid is None and before.lots[0].confirm_below == 50_000
+    handle(state, bid("sup-a", 90_000, T0 + 1))
+    handle(state, bid("sup-b", 93_000 - 4_000, T0 + 2))  # 89,000: leads
+    assert you_view(state, "sup-c") == before  # nothing of the others' bids
+    assert limits(state, "sup-b") == (88_900, 44_500)  # the leader knows its own price
+    assert limits(state, "sup-a")[0] is None
+    assert b"88900" not in msgspec.json.encode(you_view(state, "sup-a"))
+
+
+def test_there_are_no_limits_where_nothing_can_be_bid():
+    cfg = config(lots=lots("L1", "L2"), lot_close=LotCloseMode.STAGGERED, stagger_ms=9_000,
+                 fat_finger_bp=1_000)
+    assert limits(draft(cfg), "sup-a") == (None, None)  # not open yet
+    state = opened(cfg)
+    handle(state, bid("sup-a", 95_000, T0 + 1))
+    handle(state, tick(T0 + 60_000))  # L1 closes (and is awarded), L2 runs on
+    assert limits(state, "sup-a", 0) == (None, None)
+    assert limits(state, "sup-a", 1) == (100_000, 90_000)
+    handle(state, PauseAuction(actor=BUYER, at=T0 + 61_000))
+    assert limits(state, "sup-a", 1) == (100_000, 90_000)  # they hold when bidding resumes
+    handle(state, CancelAuction(actor=BUYER, at=T0 + 62_000, reason="budget withdrawn"))
+    assert limits(state, "sup-a", 1) == (None, None)

@@ -13,10 +13,12 @@ from bidserver.engine.reverse.values import (
 )
 from bidserver.runtime.auction import Auction
 from bidserver.runtime.eventlog import EventLog
+from bidserver.runtime.presence import Presence
 from bidserver.runtime.journaling import from_journal
 from bidserver.runtime.replica import Replica
 from bidserver.runtime.room import Room
 from bidserver.ws.fanout import Broadcaster
+from bidserver.ws.presence import PresenceFeed
 
 
 BUYER = Actor(Role.BUYER, "org-b")
@@ -37,17 +39,22 @@ def config(*, title: str = "t", ceiling: int = 10_000, duration_ms: int = 600_00
     )
 
 
-def live_audience(now_ms: Callable[[], int], interval_s: float = 0.0):
-    return lambda auction: Broadcaster(auction, now_ms, interval_s=interval_s)
+def live_audience(now_ms: Callable[[], int], interval_s: float = 0.0, presence: Presence | None = None):
+    def audience(auction: Auction) -> Broadcaster:
+        feed = None if presence is None else PresenceFeed(auction, presence, now_ms, interval_s)
+        return Broadcaster(auction, now_ms, interval_s=interval_s, membership=feed)
+
+    return audience
 
 
 def auction(
     now_ms: Callable[[], int], *, auction_id: str = "a1", entries: Sequence[tuple[int, bytes]] = (),
-    interval_s: float = 0.0, fmt: Format = FORMAT,
+    interval_s: float = 0.0, fmt: Format = FORMAT, presence: Presence | None = None,
 ) -> Auction:
-    """An auction served here, rebuilt from its journal ``entries`` (none: a new one)."""
+    """An auction served here, rebuilt from its journal ``entries`` (none: a new one); with
+    ``presence``, its live room tracks and tells the suppliers' presence."""
     _, events, head = from_journal({fmt.name: fmt}, auction_id, entries)
-    audience = live_audience(now_ms, interval_s)
+    audience = live_audience(now_ms, interval_s, presence)
     return Auction(fmt, fmt.replay(auction_id, events), EventLog(events), audience, head)
 
 

@@ -144,6 +144,7 @@ def test_a_binary_message_closes_the_socket_with_1003(tmp_path, payload):
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
         with client.websocket_connect(f"/ws/auctions/{auction_id}", headers=buyer) as ws:
             assert msgspec.json.decode(ws.receive_text())["type"] == "welcome"
+            assert msgspec.json.decode(ws.receive_text())["type"] == "presence"  # the buyer's
             ws.send_bytes(payload)
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
@@ -159,6 +160,7 @@ def test_a_deeply_nested_message_is_a_bad_request(tmp_path):
         auction_id = client.post("/api/auctions", json={"config": CONFIG}, headers=buyer).json()["view"]["auction_id"]
         with client.websocket_connect(f"/ws/auctions/{auction_id}", headers=buyer) as ws:
             assert msgspec.json.decode(ws.receive_text())["type"] == "welcome"
+            assert msgspec.json.decode(ws.receive_text())["type"] == "presence"  # the buyer's
             ws.send_text(nested)
             answer = msgspec.json.decode(ws.receive_text())
             assert answer["type"] == "error" and answer["reason"] == "bad_request"

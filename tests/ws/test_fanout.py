@@ -11,11 +11,11 @@ from websockets.streams import StreamReader
 
 from bidserver.engine.reverse.commands import ExtendAuction, PlaceBid
 from bidserver.engine.reverse.events import BidAccepted, SupplierInvited
-from bidserver.engine.reverse.values import Actor, Role
+from bidserver.engine.reverse.values import Actor, BidRule, Role, Visibility
 from bidserver.ws.fanout import Connection, QueuedSink
 from bidserver.ws.frames import Outgoing, text_frame
 
-from ..runtime.test_room import BUYER, S1, S2, bid, open_room
+from ..runtime.test_room import BUYER, CONFIG, S1, S2, bid, open_room
 
 OBSERVER = Actor(Role.OBSERVER, "o1")
 
@@ -67,7 +67,9 @@ async def test_each_audience_is_encoded_once_and_each_supplier_gets_its_exact_ra
         last = sink.messages()[-1]
         mine = min(amounts[party])
         rank = 1 if mine == min(amounts["s1"] + amounts["s2"]) else 2
-        assert last["you"]["lots"] == [{"lot_id": "L1", "best": mine, "rank": rank}]
+        assert last["you"]["lots"] == [
+            {"lot_id": "L1", "best": mine, "rank": rank, "max_bid": mine - 10}  # improve_own
+        ]
         assert last["view"]["lots"][0]["your_rank"] is None  # personal figures only in "you"
     assert watcher.messages()[-1]["you"] is None
 
@@ -83,8 +85,35 @@ async def test_a_supplier_is_listed_bids_entered_for_it_and_never_sees_another_s
     assert [(e["bid_id"], e["yours"]) for e in listed if e["type"] == "bid_accepted"] == [
         ("phoned", True)
     ]
-    assert s1.messages()[-1]["you"]["lots"] == [{"lot_id": "L1", "best": 8_900, "rank": 2}]
+    assert s1.messages()[-1]["you"]["lots"] == [
+        {"lot_id": "L1", "best": 8_900, "rank": 2, "max_bid": 8_890}
+    ]
     assert b"s2" not in b"".join(out.data for out in s1.frames)
+    await room.stop()
+
+
+async def test_a_supplier_is_sent_its_new_limits_when_the_leader_moves():
+    """Under "beat the leading bid" another supplier's bid moves everyone's ``max_bid``: the
+    update carries the new ``you`` to each supplier, also one that has not bid."""
+    config = msgspec.structs.replace(
+        CONFIG, bid_rule=BidRule.BEAT_LEADER, visibility=Visibility.RANK_AND_LEADING_PRICE,
+        fat_finger_bp=5_000,
+    )
+    room = await open_room(config=config)
+    _, s1 = join(room, S1)
+    assert s1.messages()[0]["you"]["lots"] == [
+        {"lot_id": "L1", "max_bid": 10_000, "confirm_below": 5_000}
+    ]
+    assert (await room.submit(bid(S2, 9_000, "theirs"))).ok
+    await wait_for(lambda: len(s1.frames) == 2)
+    assert s1.messages()[-1]["you"]["lots"] == [
+        {"lot_id": "L1", "max_bid": 8_990, "confirm_below": 5_000}
+    ]
+    assert (await room.submit(bid(S1, 8_000, "mine"))).ok
+    await wait_for(lambda: len(s1.frames) == 3)
+    assert s1.messages()[-1]["you"]["lots"] == [
+        {"lot_id": "L1", "best": 8_000, "rank": 1, "max_bid": 7_990, "confirm_below": 4_000}
+    ]
     await room.stop()
 
 

@@ -47,9 +47,11 @@ from .events import (
     user_of,
 )
 from ..rejections import Reason, Rejection
-from .rules import config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes
+from .rules import (
+    config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes, told_limit,
+)
 from .state import AuctionState, LotPhase, Phase
-from .values import AwardMode, BidRule, Role, SoftCloseTrigger, TieRule, Visibility
+from .values import AwardMode, Role, SoftCloseTrigger, TieRule
 
 Decision = list[Event] | Rejection
 
@@ -241,7 +243,7 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
     limit = max_acceptable(config, lot, supplier, spec.ceiling)
     if c.amount > limit:
         return _no(Reason.DECREMENT_TOO_SMALL, "the bid does not improve enough",
-                   _told_limit(config, lot, supplier, limit))
+                   told_limit(config, lot, supplier, limit))
     if config.tie_rule is TieRule.REJECT and lot.tied(c.amount, supplier):
         return _no(Reason.TIE_NOT_ALLOWED, "another supplier already bid this amount")
     if not c.confirm and needs_confirmation(config, lot, supplier, spec.ceiling, c.amount):
@@ -278,16 +280,6 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
             ends[lot.lot_id] = end
             events.extend(_stagger(state, ends, c.at))
     return events
-
-
-def _told_limit(config, lot, supplier: str, limit: int) -> int | None:
-    """The limit a refusal may tell: under rank-only visibility a supplier learns no one else's
-    price, so a limit set by another supplier's leading bid (leader minus one step) is not told."""
-    if config.visibility is Visibility.RANK_ONLY and config.bid_rule is BidRule.BEAT_LEADER:
-        leader = lot.leader()
-        if leader is not None and leader.supplier != supplier:
-            return None
-    return limit
 
 
 _BID_PHASES = {

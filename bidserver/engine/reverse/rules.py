@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import iso4217
 
 from .events import LotEnd
-from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode
+from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode, Visibility
 
 # The codes of ISO 4217's current list (its table A.1, as the ``iso4217`` package ships it, dated by
 # the package's version): a price in anything else is no price an award could be published in
@@ -103,14 +103,39 @@ def max_acceptable(config: AuctionConfig, lot, supplier: str, ceiling: int) -> i
     return min(ceiling, limit)
 
 
-def needs_confirmation(config: AuctionConfig, lot, supplier: str, ceiling: int, amount: int) -> bool:
-    """Fat-finger guard: a drop of more than fat_finger_bp from the supplier's last valid bid (or
-    the ceiling for a first bid) must be confirmed."""
+def told_limit(config: AuctionConfig, lot, supplier: str, limit: int) -> int | None:
+    """``limit`` (``max_acceptable``) as the supplier may be told it, in a refusal's
+    ``max_amount`` and in its view's ``max_bid``; None where telling it would tell more than the
+    auction shows. Under rank-only visibility with "beat the leading bid" the limit is the
+    leader's price minus a step, so only the leader itself (which knows its own price) is told.
+    Not even a supplier on a lot nobody has bid on: its limit (the ceiling) would then vanish at
+    the first bid, telling it that someone bid (a refusal never meets that case: with no bid on
+    the lot, nothing under the ceiling is refused for its price)."""
+    if config.visibility is Visibility.RANK_ONLY and config.bid_rule is BidRule.BEAT_LEADER:
+        leader = lot.leader()
+        if leader is None or leader.supplier != supplier:
+            return None
+    return limit
+
+
+def confirm_below(config: AuctionConfig, lot, supplier: str, ceiling: int) -> int | None:
+    """The fat-finger guard's threshold: a bid below it drops more than ``fat_finger_bp`` from
+    the supplier's last valid bid (or the ceiling for a first bid) and must be confirmed; None
+    without a guard. ``(reference - amount) * 10_000 > reference * bp`` is
+    ``amount * 10_000 < reference * (10_000 - bp)``, and for an integer amount that is
+    ``amount < ceil(reference * (10_000 - bp) / 10_000)``."""
     if config.fat_finger_bp is None:
-        return False
+        return None
     last = lot.last.get(supplier)
     reference = last.amount if last is not None else ceiling
-    return (reference - amount) * 10_000 > reference * config.fat_finger_bp
+    return ceil_div(reference * (10_000 - config.fat_finger_bp), 10_000)
+
+
+def needs_confirmation(config: AuctionConfig, lot, supplier: str, ceiling: int, amount: int) -> bool:
+    """Fat-finger guard: whether the bid is below ``confirm_below``, the one threshold the
+    supplier's view shows too."""
+    threshold = confirm_below(config, lot, supplier, ceiling)
+    return threshold is not None and amount < threshold
 
 
 def stagger_pushes(state, ends: dict[str, int | None]) -> Iterator[tuple[str, int]]:

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from . import events as ev
+from . import rules
 from .events import Shown
 from .state import AuctionState, LotPhase, LotState, Phase
 from .values import Actor, Decrement, Role, SoftClose, Visibility
@@ -222,6 +223,13 @@ class YourLot(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     best: int | None = None  # your best valid bid on the lot
     rank: int | None = None  # your exact rank (1 = leading)
     awarded: bool | None = None  # once the lot is awarded: whether to you
+    # An open lot (of an open or paused auction) only: the highest amount you may bid now
+    # (``rules.max_acceptable``), where telling it tells nothing the auction hides
+    # (``rules.told_limit``)...
+    max_bid: int | None = None
+    # ... and, with a fat-finger guard, the lowest amount that needs no ``confirm: true``
+    # (``rules.confirm_below``, the threshold the guard itself uses).
+    confirm_below: int | None = None
 
 
 class YouView(msgspec.Struct, frozen=True, kw_only=True):
@@ -237,16 +245,28 @@ def you(state: AuctionState, actor: Actor) -> YouView | None:
 
 
 def you_view(state: AuctionState, supplier: str) -> YouView:
+    """The supplier's own figures per lot, and on open lots the rules' limits for its next bid,
+    computed by the rules ``decide`` applies, so that a client suggesting a price or asking for
+    a confirmation never re-implements them."""
+    config = state.config
+    biddable = state.phase in (Phase.OPEN, Phase.PAUSED)  # a pause keeps the limits as they are
     lots = []
-    for spec in state.config.lots:
+    for spec in config.lots:
         lot = state.lots[spec.lot_id]
         mine = lot.best.get(supplier)
+        max_bid = confirm = None
+        if biddable and lot.phase is LotPhase.OPEN:  # a cancel leaves lots "open", ended
+            limit = rules.max_acceptable(config, lot, supplier, spec.ceiling)
+            max_bid = rules.told_limit(config, lot, supplier, limit)
+            confirm = rules.confirm_below(config, lot, supplier, spec.ceiling)
         lots.append(
             YourLot(
                 lot_id=spec.lot_id,
                 best=mine.amount if mine is not None else None,
                 rank=lot.rank_of(supplier) if mine is not None else None,
                 awarded=(lot.award.supplier == supplier) if lot.award is not None else None,
+                max_bid=max_bid,
+                confirm_below=confirm,
             )
         )
     return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots))

@@ -1,0 +1,154 @@
+"""The presence tracker (``runtime.presence``): alone in a process, and shared through a real Redis
+by several trackers (what several server processes do)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bidserver import clock as wall
+from bidserver.runtime.presence import Presence, Seen
+from bidserver.store.presence import RedisPresence
+
+from ..ws.test_fanout import wait_for
+from .test_room import Clock
+
+HEARTBEAT_MS = 100  # stale after 300 ms
+
+
+def test_a_supplier_is_online_while_one_of_its_sockets_is_open():
+    clock = Clock()
+    presence = Presence(clock)
+    calls: list[str] = []
+    presence.watch("a1", lambda: calls.append("a1"))
+    assert presence.seen("a1") == {}  # nobody seen yet
+    presence.opened("a1", "s1")
+    presence.opened("a1", "s1")  # a second tab
+    presence.opened("a2", "s1")  # another auction
+    assert presence.seen("a1") == {"s1": Seen(True, None)} and calls == ["a1"]
+    clock.now += 1_000
+    presence.closed("a1", "s1")
+    assert presence.seen("a1") == {"s1": Seen(True, None)} and calls == ["a1"]
+    clock.now += 1_000
+    presence.closed("a1", "s1")
+    assert presence.seen("a1") == {"s1": Seen(False, clock.now)} and calls == ["a1", "a1"]
+    assert presence.seen("a2") == {"s1": Seen(True, None)}
+    presence.opened("a1", "s1")
+    assert presence.seen("a1") == {"s1": Seen(True, None)}
+
+
+async def test_a_watcher_that_fails_does_not_fail_the_socket(caplog):
+    presence = Presence(Clock())
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    presence.watch("a1", broken)
+    presence.opened("a1", "s1")
+    assert presence.seen("a1") == {"s1": Seen(True, None)}
+    assert "presence watcher of a1 failed" in caplog.text
+
+
+def shared(redis_url: str, node: str) -> Presence:
+    """A tracker on the wall clock (staleness is judged by the reader's clock)."""
+    return Presence(
+        wall.now_ms, RedisPresence(redis_url, node=node, prefix="t", heartbeat_ms=HEARTBEAT_MS)
+    )
+
+
+def left_between(seen: Seen | None, start: int, end: int) -> bool:
+    return seen is not None and not seen.online and start <= seen.left_at <= end
+
+
+async def test_processes_share_presence_through_redis(redis_server):
+    """A supplier's socket on one process, the buyer's on another."""
+    here, there = shared(redis_server.url, "here"), shared(redis_server.url, "there")
+    here.start()
+    there.start()
+    try:
+        changes = []
+        there.watch("a1", lambda: changes.append(dict(there.seen("a1"))))
+        await wait_for(lambda: there.seen("a1") == {})  # read once: nobody
+        here.opened("a1", "s1")
+        await wait_for(lambda: there.seen("a1") == {"s1": Seen(True, None)})
+        here.opened("a1", "s1")
+        there.opened("a1", "s1")  # a socket on each process
+        here.closed("a1", "s1")
+        here.closed("a1", "s1")
+        await asyncio.sleep(4 * HEARTBEAT_MS / 1000)  # read again since: still online
+        assert there.seen("a1") == {"s1": Seen(True, None)}
+        start = wall.now_ms()
+        there.closed("a1", "s1")
+        end = wall.now_ms()
+        await wait_for(lambda: left_between(there.seen("a1")["s1"], start, end))
+        assert left_between((await here.read("a1"))["s1"], start, end)  # the HTTP read
+        assert [list(c.values())[0].online for c in changes if c] == [True, False]
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_a_killed_processs_suppliers_go_offline_when_its_heartbeats_stop(redis_server):
+    killed = shared(redis_server.url, "killed")  # never started: it never says it again
+    watching = shared(redis_server.url, "watching")
+    watching.start()
+    try:
+        watching.watch("a1", lambda: None)
+        start = wall.now_ms()
+        killed.opened("a1", "s1")  # written at once, then nothing more: as if killed -9
+        await wait_for(lambda: watching.seen("a1") == {"s1": Seen(True, None)})
+        end = wall.now_ms()
+        await wait_for(lambda: left_between(watching.seen("a1")["s1"], start, end), timeout=3)
+    finally:
+        await watching.close()
+        await killed.close()
+
+
+async def test_a_closing_process_says_its_suppliers_left(redis_server):
+    closing, watching = shared(redis_server.url, "closing"), shared(redis_server.url, "watching")
+    closing.start()
+    watching.start()
+    try:
+        watching.watch("a1", lambda: None)
+        closing.opened("a1", "s1")
+        await wait_for(lambda: watching.seen("a1") == {"s1": Seen(True, None)})
+        start = wall.now_ms()
+        await closing.close()
+        end = wall.now_ms()
+        closing.closed("a1", "s1")  # its sockets closing afterwards change nothing
+        await wait_for(lambda: left_between(watching.seen("a1")["s1"], start, end))
+    finally:
+        await watching.close()
+
+
+async def test_redis_away_is_logged_once_and_what_was_missed_is_written_when_it_is_back(
+    redis_server, caplog
+):
+    tracker, watching = shared(redis_server.url, "t1"), shared(redis_server.url, "t2")
+    tracker.start()
+    caplog.set_level(logging.INFO, logger="bidserver.runtime.presence")
+    try:
+        redis_server.stop()
+        tracker.opened("a1", "s1")  # nothing raised: the socket is counted all the same
+        tracker.opened("a1", "s2")
+        start = wall.now_ms()
+        tracker.closed("a1", "s2")
+        end = wall.now_ms()
+        await wait_for(lambda: "presence: could not" in caplog.text)
+        await asyncio.sleep(5 * HEARTBEAT_MS / 1000)  # heartbeats fail meanwhile
+        tracker.opened("a2", "s1")
+        failures = [r for r in caplog.records if "could not" in r.getMessage()]
+        assert len(failures) == 1 and failures[0].levelno == logging.WARNING
+        redis_server.start()
+        watching.start()
+        watching.watch("a1", lambda: None)
+
+        def caught_up() -> bool:
+            seen = watching.seen("a1") or {}
+            return seen.get("s1") == Seen(True, None) and left_between(seen.get("s2"), start, end)
+
+        await wait_for(caught_up)
+        await wait_for(lambda: "presence: Redis answers again" in caplog.text)
+    finally:
+        await tracker.close()
+        await watching.close()
