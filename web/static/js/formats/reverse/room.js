@@ -144,6 +144,7 @@ function LotCard({ lot, view, mine, room, ask, linkOpen, onAnswered }) {
 
   const inputId = `bid-${lot.lot_id}`;
   const savings = mine?.best != null ? lot.ceiling - mine.best : null;
+  const won = mine?.awarded === true; // the shared view's award says nothing personal
   return html`<article class="lot card" aria-labelledby=${`${inputId}-title`} data-lot=${lot.lot_id}>
     <header class="lot-head">
       <h2 id=${`${inputId}-title`}>${lot.title}</h2>
@@ -158,7 +159,8 @@ function LotCard({ lot, view, mine, room, ask, linkOpen, onAnswered }) {
       ${view.visibility !== "rank_only" && html`<div><dt>${t("lot.leading")}</dt><dd data-testid="leading">${money(lot.leading_price, cur, digits)}</dd></div>`}
       ${savings !== null && html`<div><dt>${t("room.below_ceiling")}</dt><dd>${money(savings, cur, digits)}</dd></div>`}
     </dl>
-    ${lot.award && html`<p class=${`notice ${lot.award.yours ? "good" : ""}`} data-testid="award">${lot.award.yours ? t("room.award_yours", { amount: money(lot.award.amount, cur, digits) }) : t("room.award_other")}</p>`}
+    ${lot.award && html`<p class=${`notice ${won ? "good" : ""}`} data-testid="award">${won
+      ? t("room.award_yours", { amount: money(lot.award.amount ?? mine?.best, cur, digits) }) : t("room.award_other")}</p>`}
     ${lot.board && html`<${Board} lot=${lot} view=${view} alias=${room.snapshot.you?.alias} />`}
     ${open && html`<form class="bid-form" onSubmit=${submit} novalidate>
       <label for=${inputId}>${t("room.your_bid", { currency: cur })}</label>
