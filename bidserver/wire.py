@@ -8,6 +8,7 @@ its own codes and no internal detail leaks to a client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -268,9 +269,17 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         description="Price refusals only: the highest amount that would be accepted, in minor "
         "units of the auction's currency."
     )] = None
+    field: Annotated[str | None, msgspec.Meta(
+        description="Where in the request body the refused value is, as a path "
+        "(`config.lots[0].reserve`): a form shows the refusal next to that field. Absent when "
+        "the refusal is not about one value."
+    )] = None
 
 
-def problem(reason: str, status: int, detail: str = "", max_amount: int | None = None) -> Problem:
+def problem(
+    reason: str, status: int, detail: str = "", max_amount: int | None = None,
+    field: str | None = None,
+) -> Problem:
     """The Problem for a reason (a ``Failure`` or a ``Reason``) answered with ``status``."""
     return Problem(
         type=PROBLEM_TYPE + reason,
@@ -280,6 +289,7 @@ def problem(reason: str, status: int, detail: str = "", max_amount: int | None =
         error=reason,
         detail=detail,
         max_amount=max_amount,
+        field=field,
     )
 
 
@@ -372,14 +382,25 @@ def failure_for_status(status: int) -> Failure:
     return Failure.INTERNAL if status >= 500 else Failure.BAD_REQUEST
 
 
-def problem_for_failure(failure: Failure, detail: str = "") -> Problem:
-    return problem(failure.value, failure_status(failure), detail)
+def problem_for_failure(failure: Failure, detail: str = "", field: str | None = None) -> Problem:
+    return problem(failure.value, failure_status(failure), detail, field=field)
 
 
 def problem_for_rejection(rejection: Rejection) -> Problem:
     return problem(
-        rejection.reason.value, rejection_status(rejection), rejection.detail, rejection.max_amount
+        rejection.reason.value, rejection_status(rejection), rejection.detail,
+        rejection.max_amount, rejection.field,
     )
+
+
+_AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def unreadable_field(error: Exception) -> str | None:
+    """The path of the value msgspec could not read (``... - at `$.config.lots[0].ceiling```),
+    as ``Problem.field`` names it (``config.lots[0].ceiling``); None for the body as a whole."""
+    match = _AT_PATH.search(str(error))
+    return match["path"] or None if match else None
 
 
 def bid_rejected(bid_id: str, rejection: Rejection, *, duplicate: bool = False) -> BidResult:

@@ -52,4 +52,5 @@ class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     reason: Reason
     detail: str = ""  # human-readable, safe to show to the sender
     max_amount: int | None = None  # for price refusals: the highest amount that would be accepted
+    field: str | None = None  # where the refused value is in the command ("config.lots[0].reserve")
     retry_after_ms: int | None = None  # for rate limits: how long until the same bid may pass

@@ -118,7 +118,10 @@ async def _body(request: Request, kind: type) -> Any:
     try:
         return msgspec.convert(_json_by_value.decode(raw or b"{}"), kind)
     except wire.UNREADABLE as exc:
-        raise _fail(wire.Failure.BAD_REQUEST, str(exc)) from None
+        raise ApiError(
+            wire.problem_for_failure(wire.Failure.BAD_REQUEST, str(exc), wire.unreadable_field(exc)),
+            wire.Failure.BAD_REQUEST,
+        ) from None
 
 
 async def _room(request: Request, principal: Principal) -> Auction:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bidserver.engine.reverse.events import LotEnd
 from bidserver.engine.reverse.rules import (
     ceil_div,
+    config_fault,
     config_problem,
     confirm_below,
     lot_ends,
@@ -109,6 +110,29 @@ def test_a_sound_configuration_has_no_problem():
 def test_each_configuration_problem_is_named(overrides, words):
     problem = config_problem(msgspec.structs.replace(config(), **overrides))
     assert words in problem
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"title": "  "}, "config.title"),
+        ({"currency": "QQQ"}, "config.currency"),
+        ({"lots": ()}, "config.lots"),
+        ({"lots": (lot("L1"), lot("L1"))}, "config.lots[1].lot_id"),
+        ({"lots": (lot("L1"), lot("L2", ceiling=100, reserve=101))}, "config.lots[1].reserve"),
+        ({"lots": (lot(ceiling=0),)}, "config.lots[0].ceiling"),
+        ({"decrement": Decrement(PCT, 10_001)}, "config.decrement.value"),
+        ({"lot_close": LotCloseMode.STAGGERED, "lots": lots("L1", "L2")}, "config.stagger_ms"),
+        ({"soft_close": SoftClose(window_ms=1, extension_ms=0)}, "config.soft_close.extension_ms"),
+        ({"fat_finger_bp": 0}, "config.fat_finger_bp"),
+    ],
+)
+def test_each_configuration_problem_names_its_field(overrides, field):
+    """The console shows a refused configuration next to the field a person typed it in."""
+    fault = config_fault(msgspec.structs.replace(config(), **overrides))
+    assert fault is not None and fault.field == field
+    assert config_problem(msgspec.structs.replace(config(), **overrides)) == fault.message
+    assert config_fault(config()) is None
 
 
 @pytest.mark.parametrize("code", ["EUR", "JPY", "CHF", "CNY", "XOF", "KWD"])

@@ -37,6 +37,22 @@ def test_a_currency_that_is_no_iso_4217_code_is_refused(client, currency, status
     assert client.get(f"/api/auctions/{draft}", headers=BUYER).json()["view"]["currency"] == "EUR"
 
 
+def test_a_refused_configuration_names_the_field_it_is_about(client):
+    """Refusals of the engine's rules and of the body's shape alike carry ``field``, the path in
+    the body, which the console's form shows the refusal beside."""
+    lots = [{**CONFIG["lots"][0], "reserve": CONFIG["lots"][0]["ceiling"] + 1}]
+    r = client.post("/api/auctions", json={"config": {**CONFIG, "lots": lots}}, headers=BUYER)
+    assert (r.status_code, r.json()["reason"], r.json()["field"]) == (
+        422, "invalid_config", "config.lots[0].reserve"), r.text
+    lots = [{**CONFIG["lots"][0], "ceiling": 0}]
+    r = client.post("/api/auctions", json={"config": {**CONFIG, "lots": lots}}, headers=BUYER)
+    assert (r.status_code, r.json()["reason"], r.json()["field"]) == (
+        400, "bad_request", "config.lots[0].ceiling"), r.text
+    r = client.post("/api/auctions", content=b"[", headers=BUYER)
+    assert r.status_code == 400 and "field" not in r.json()
+    assert client.get("/api/auctions", headers=BUYER).json()["auctions"] == []
+
+
 def test_results_keep_huge_amounts_exact_and_never_run_formulas(client):
     huge = 10**40 + 7  # 41 digits: the results once overflowed Decimal.quantize (a 500)
     lots = [{**CONFIG["lots"][0], "title": '=HYPERLINK("http://x")', "ceiling": huge}]

@@ -48,7 +48,7 @@ from .events import (
 )
 from ..rejections import Reason, Rejection
 from .rules import (
-    config_problem, lot_ends, max_acceptable, needs_confirmation, stagger_pushes, told_limit,
+    config_fault, lot_ends, max_acceptable, needs_confirmation, stagger_pushes, told_limit,
 )
 from .state import AuctionState, LotPhase, Phase
 from .values import AwardMode, Role, SoftCloseTrigger, TieRule
@@ -72,17 +72,17 @@ def _create(state: AuctionState, c: CreateAuction) -> Decision:
         return _no(Reason.FORBIDDEN, "only a buyer creates auctions")
     if c.auction_id != state.auction_id:
         return _no(Reason.INVALID_CONFIG, "auction id does not match")
-    problem = config_problem(c.config)
-    if problem:
-        return _no(Reason.INVALID_CONFIG, problem)
+    fault = config_fault(c.config)
+    if fault is not None:
+        return Rejection(reason=Reason.INVALID_CONFIG, detail=fault.message, field=fault.field)
     return [AuctionCreated(at=c.at, auction_id=c.auction_id, buyer=c.actor.party, config=c.config,
                            user=user_of(c.actor))]
 
 
 def _update_config(state: AuctionState, c: UpdateConfig) -> Decision:
-    problem = config_problem(c.config)
-    if problem:
-        return _no(Reason.INVALID_CONFIG, problem)
+    fault = config_fault(c.config)
+    if fault is not None:
+        return Rejection(reason=Reason.INVALID_CONFIG, detail=fault.message, field=fault.field)
     return [ConfigUpdated(at=c.at, config=c.config, user=user_of(c.actor))]
 
 

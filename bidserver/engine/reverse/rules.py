@@ -7,6 +7,7 @@ and by the views (which show a supplier its next acceptable amount).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import iso4217
 
@@ -24,49 +25,73 @@ def ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+class ConfigFault(NamedTuple):
+    """What is wrong with a configuration, and where: ``field`` is the path of the offending
+    value in the command (``config.lots[0].reserve``), so an edge can show the refusal next to
+    the field a person typed it in."""
+
+    field: str
+    message: str
+
+
 def config_problem(config: AuctionConfig) -> str:
     """What is wrong with a configuration, or "" if nothing."""
+    fault = config_fault(config)
+    return "" if fault is None else fault.message
+
+
+def config_fault(config: AuctionConfig) -> ConfigFault | None:  # noqa: C901 - one rule a line
+    """The first rule a configuration breaks, with the field that breaks it; None if none."""
+
+    def at(field: str, message: str) -> ConfigFault:
+        return ConfigFault(f"config.{field}" if field else "config", message)
+
     if not config.title.strip():
-        return "title is empty"
+        return at("title", "title is empty")
     if config.currency not in ISO_4217:
-        return f"currency {config.currency!r} is not a current ISO 4217 code (such as EUR)"
+        return at("currency", f"currency {config.currency!r} is not a current ISO 4217 code (such as EUR)")
     if not config.lots:
-        return "at least one lot is needed"
+        return at("lots", "at least one lot is needed")
     ids = [lot.lot_id for lot in config.lots]
-    if any(not i.strip() for i in ids) or len(set(ids)) != len(ids):
-        return "lot ids must be unique and non-empty"
-    for lot in config.lots:
+    for i, lot_id in enumerate(ids):
+        if not lot_id.strip() or lot_id in ids[:i]:
+            return at(f"lots[{i}].lot_id", "lot ids must be unique and non-empty")
+    for i, lot in enumerate(config.lots):
         if lot.ceiling <= 0:
-            return f"lot {lot.lot_id}: the ceiling must be positive"
+            return at(f"lots[{i}].ceiling", f"lot {lot.lot_id}: the ceiling must be positive")
         if lot.reserve is not None and not 0 < lot.reserve <= lot.ceiling:
-            return f"lot {lot.lot_id}: the reserve must be positive and at most the ceiling"
+            return at(f"lots[{i}].reserve",
+                      f"lot {lot.lot_id}: the reserve must be positive and at most the ceiling")
         if not lot.quantity.is_finite() or lot.quantity <= 0:  # NaN, sNaN, Infinity: refused
-            return f"lot {lot.lot_id}: the quantity must be a positive finite number"
+            return at(f"lots[{i}].quantity",
+                      f"lot {lot.lot_id}: the quantity must be a positive finite number")
     if config.duration_ms <= 0:
-        return "duration_ms must be positive"
+        return at("duration_ms", "duration_ms must be positive")
     if config.decrement.value <= 0:
-        return "the decrement must be positive"
+        return at("decrement.value", "the decrement must be positive")
     if config.decrement.kind is DecrementKind.PERCENT and config.decrement.value > 10_000:
-        return "a percentage decrement is at most 10000 basis points"
+        return at("decrement.value", "a percentage decrement is at most 10000 basis points")
     if config.stagger_ms < 0:
-        return "stagger_ms must not be negative"
+        return at("stagger_ms", "stagger_ms must not be negative")
     if config.lot_close is LotCloseMode.STAGGERED and len(config.lots) > 1 and config.stagger_ms == 0:
-        return "staggered lots need stagger_ms > 0"
+        return at("stagger_ms", "staggered lots need stagger_ms > 0")
     soft = config.soft_close
     if soft is not None:
-        if soft.window_ms <= 0 or soft.extension_ms <= 0:
-            return "soft close window_ms and extension_ms must be positive"
+        if soft.window_ms <= 0:
+            return at("soft_close.window_ms", "soft close window_ms and extension_ms must be positive")
+        if soft.extension_ms <= 0:
+            return at("soft_close.extension_ms", "soft close window_ms and extension_ms must be positive")
         if soft.max_extensions is not None and soft.max_extensions < 0:
-            return "max_extensions must not be negative"
+            return at("soft_close.max_extensions", "max_extensions must not be negative")
     if config.fat_finger_bp is not None and not 0 < config.fat_finger_bp <= 10_000:
-        return "fat_finger_bp must be between 1 and 10000"
+        return at("fat_finger_bp", "fat_finger_bp must be between 1 and 10000")
     if config.min_bid_interval_ms < 0:
-        return "min_bid_interval_ms must not be negative"
+        return at("min_bid_interval_ms", "min_bid_interval_ms must not be negative")
     if not 0 <= config.minor_units <= 4:
-        return "minor_units must be between 0 and 4"
+        return at("minor_units", "minor_units must be between 0 and 4")
     if config.start_at is not None and config.start_at < 0:
-        return "start_at must be a time in ms since the epoch"
-    return ""
+        return at("start_at", "start_at must be a time in ms since the epoch")
+    return None
 
 
 def lot_ends(config: AuctionConfig, open_at: int) -> tuple[LotEnd, ...]:
