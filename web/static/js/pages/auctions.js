@@ -8,6 +8,7 @@ import { t, dateTime } from "../i18n.js";
 import { api, problemText } from "../api.js";
 import { claims } from "../session.js";
 import { href } from "../router.js";
+import { ScrollBox } from "../components/scroll-box.js";
 
 export default function Auctions() {
   const who = claims();
@@ -38,7 +39,7 @@ export default function Auctions() {
     ${error && html`<p class="error" role="alert">${error}</p>`}
     ${rows === null && !error && html`<p role="status" class="muted">${t("shell.loading")}</p>`}
     ${rows && rows.length === 0 && html`<p class="muted">${t(supplier ? "auctions.none_invited" : "auctions.none")}</p>`}
-    ${rows && rows.length > 0 && html`<div class="table-wrap"><table class="list">
+    ${rows && rows.length > 0 && html`<${ScrollBox} label=${t("auctions.title")}><table class="list">
       <caption class="sr-only">${t("auctions.title")}</caption>
       <thead><tr><th scope="col">${t("auctions.name")}</th><th scope="col">${t("auctions.state")}</th>
         <th scope="col">${t("auctions.created")}</th>
@@ -49,7 +50,7 @@ export default function Auctions() {
         <td>${dateTime(row.created_at)}</td>
         ${!supplier && html`<td>${row.suppliers ? row.suppliers.length : "—"}</td>`}
       </tr>`)}</tbody>
-    </table></div>`}
+    </table><//>`}
     ${cursor && html`<button type="button" onClick=${() => load(cursor)}>${t("auctions.more")}</button>`}
   </section>`;
 }

@@ -18,6 +18,7 @@ import { useConfirm } from "../../components/dialog.js";
 import { Field } from "../../components/field.js";
 import { PriceChart, PriceSeries } from "../../components/price-chart.js";
 import { announceEvents } from "./announce.js";
+import { ScrollBox } from "../../components/scroll-box.js";
 
 /** Prices over time per lot, fed by the bid history once and then by the live events. */
 function usePriceHistory(/** @type {string} */ auctionId) {
@@ -203,7 +204,7 @@ function Suppliers({ id, view, presence, serverNow, act }) {
   const now = serverNow();
   return html`<section class="card" aria-labelledby="suppliers-title">
     <h2 id="suppliers-title">${t("console.suppliers")} <span class="muted">(${view.suppliers?.length ?? 0})</span></h2>
-    ${view.suppliers?.length ? html`<div class="table-wrap"><table class="list" data-testid="suppliers">
+    ${view.suppliers?.length ? html`<${ScrollBox} label=${t("console.suppliers")}><table class="list" data-testid="suppliers">
       <thead><tr><th scope="col">${t("console.supplier")}</th><th scope="col">${t("lot.alias")}</th>
         <th scope="col">${t("console.connection")}</th><th scope="col">${t("console.join_link")}</th></tr></thead>
       <tbody>${view.suppliers.map((/** @type {any} */ s) => {
@@ -222,7 +223,7 @@ function Suppliers({ id, view, presence, serverNow, act }) {
             : html`<button type="button" onClick=${() => makeLink(s)}>${t("console.make_link")}</button>`}</td>
         </tr>`;
       })}</tbody>
-    </table></div>` : html`<p class="muted">${t("console.no_suppliers")}</p>`}
+    </table><//>` : html`<p class="muted">${t("console.no_suppliers")}</p>`}
     ${dev && html`<p class="hint">${t("console.dev_links")}</p>`}
     ${view.phase !== "closed" && view.phase !== "cancelled" && html`<form class="inline-form" onSubmit=${invite}>
       <${Field} label=${t("console.supplier_id")}>${(/** @type {any} */ f) => html`

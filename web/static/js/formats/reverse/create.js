@@ -80,7 +80,7 @@ export default function CreateAuction() {
       duration_ms: minutes(f.duration_min, "duration_ms", 0.1),
       decrement: {
         kind: f.decrement_kind,
-        value: f.decrement_kind === "percent" ? percentBp(f.decrement, "decrement") : amount(f.decrement, "decrement"),
+        value: f.decrement_kind === "percent" ? percentBp(f.decrement, "decrement.value") : amount(f.decrement, "decrement.value"),
       },
       bid_rule: f.bid_rule,
       tie_rule: f.tie_rule,
@@ -135,7 +135,8 @@ export default function CreateAuction() {
       if (e instanceof ApiProblem && typeof e.extra.field === "string") {
         const field = e.extra.field.replace(/^config\./, "").replace(/\[(\d+)\]/g, ".$1");
         setErrors({ [field]: `${reasonText(e.reason)}: ${e.detail}` });
-        setFormError(t("create.errors.refused"));
+        // the banner says it too: a field the form does not show (a list as a whole) has no place
+        setFormError(`${t("create.errors.refused")} ${reasonText(e.reason)}: ${e.detail}`);
         focusFirstError();
       } else if (e instanceof ApiProblem) {
         setFormError(`${reasonText(e.reason)}${e.detail ? `: ${e.detail}` : ""}`);
@@ -188,7 +189,7 @@ export default function CreateAuction() {
           options=${[{ value: "percent", label: t("create.decrement.percent"), hint: t("create.decrement.percent_hint") },
             { value: "amount", label: t("create.decrement.amount"), hint: t("create.decrement.amount_hint") }]} />
         ${input("decrement", t(f.decrement_kind === "percent" ? "create.fields.decrement_percent" : "create.fields.decrement_amount"),
-          f.decrement_kind === "percent" ? t("create.hints.decrement_percent") : minorHint, { inputmode: "decimal", required: true })}
+          f.decrement_kind === "percent" ? t("create.hints.decrement_percent") : minorHint, { inputmode: "decimal", required: true, errorKey: "decrement.value" })}
         <${Choice} legend=${t("create.fields.bid_rule")} name="bid_rule" value=${f.bid_rule}
           onChange=${(/** @type {string} */ v) => setF({ ...f, bid_rule: v })} error=${err("bid_rule")}
           options=${["improve_own", "beat_leader"].map((v) => ({ value: v, label: t(`rules.bid_rule.${v}`), hint: t(`rules.bid_rule.${v}_hint`) }))} />
@@ -235,7 +236,8 @@ export default function CreateAuction() {
 
 function focusFirstError() {
   requestAnimationFrame(() => {
-    const first = document.querySelector(".has-error input, .has-error select, .has-error textarea, .banner");
+    const first = document.querySelector(".has-error input, .has-error select, .has-error textarea")
+      ?? document.querySelector(".banner");
     if (first instanceof HTMLElement) first.focus();
   });
 }

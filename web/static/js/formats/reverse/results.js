@@ -9,6 +9,7 @@ import { t, money, dateTime } from "../../i18n.js";
 import { api, problemText, reasonText } from "../../api.js";
 import { token } from "../../session.js";
 import { href } from "../../router.js";
+import { ScrollBox } from "../../components/scroll-box.js";
 
 /** @param {{id: string}} props */
 export default function Results({ id }) {
@@ -55,7 +56,7 @@ export default function Results({ id }) {
     </div>
     <section class="card" aria-labelledby="awards-title">
       <h2 id="awards-title">${t("results.awards")}</h2>
-      <div class="table-wrap"><table class="list" data-testid="awards">
+      <${ScrollBox} label=${t("results.awards")}><table class="list" data-testid="awards">
         <thead><tr><th scope="col">${t("history.lot")}</th><th scope="col">${t("lot.ceiling")}</th>
           <th scope="col">${t("results.winner")}</th><th scope="col" class="num">${t("lot.amount")}</th>
           <th scope="col">${t("results.basis")}</th><th scope="col">${t("lot.savings")}</th></tr></thead>
@@ -67,11 +68,11 @@ export default function Results({ id }) {
             <td>${lot.award.amount != null ? fmt(lot.ceiling - lot.award.amount) : "—"}</td>`
             : html`<td colspan="4">${t(`lot_phases.${lot.phase}`)}</td>`}
         </tr>`)}</tbody>
-      </table></div>
+      </table><//>
     </section>
     <section class="card" aria-labelledby="history-title">
       <h2 id="history-title">${t("results.history")} <span class="muted">(${bids.length})</span></h2>
-      <div class="table-wrap"><table class="list" data-testid="history">
+      <${ScrollBox} label=${t("results.history")}><table class="list" data-testid="history">
         <thead><tr><th scope="col">${t("history.at")}</th><th scope="col">${t("history.lot")}</th>
           <th scope="col">${t("lot.supplier")}</th><th scope="col" class="num">${t("lot.amount")}</th>
           <th scope="col">${t("history.status")}</th><th scope="col">${t("history.by")}</th></tr></thead>
@@ -83,7 +84,7 @@ export default function Results({ id }) {
             : bid.voided ? `${t("history.voided")}${bid.void_reason ? `: ${bid.void_reason}` : ""}` : t("history.accepted")}</td>
           <td>${bid.entered_by ? t("console.phone_in") : ""}${bid.user ? ` ${bid.user}` : ""}</td>
         </tr>`)}</tbody>
-      </table></div>
+      </table><//>
     </section>
   </section>`;
 }

@@ -19,6 +19,7 @@ import { LinkStatus } from "../../components/link-status.js";
 import { useConfirm } from "../../components/dialog.js";
 import { announce } from "../../components/announcer.js";
 import { announceEvents } from "./announce.js";
+import { ScrollBox } from "../../components/scroll-box.js";
 
 /** @param {{id: string}} props */
 export default function Room({ id }) {
@@ -195,7 +196,7 @@ function History(/** @type {{bids: any[], view: any}} */ { bids, view }) {
   if (!bids.length) return null;
   return html`<section class="card" aria-labelledby="history-title">
     <h2 id="history-title">${t("room.history")}</h2>
-    <div class="table-wrap"><table class="list">
+    <${ScrollBox} label=${t("room.history")}><table class="list">
       <thead><tr><th scope="col">${t("history.at")}</th><th scope="col">${t("history.lot")}</th>
         <th scope="col" class="num">${t("lot.amount")}</th><th scope="col">${t("history.status")}</th></tr></thead>
       <tbody>${[...bids].reverse().map((bid) => html`<tr>
@@ -203,6 +204,6 @@ function History(/** @type {{bids: any[], view: any}} */ { bids, view }) {
         <td class="num">${money(bid.amount, view.currency, view.minor_units)}</td>
         <td>${bid.status === "refused" ? `${t("history.refused")}: ${reasonText(bid.reason)}` : t(bid.voided ? "history.voided" : "history.accepted")}</td>
       </tr>`)}</tbody>
-    </table></div>
+    </table><//>
   </section>`;
 }
