@@ -47,7 +47,7 @@ export function PriceChart({ series, version, currency, digits, title }) {
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
-        { values: (_u, ticks) => ticks.map((s) => clockTime(s * 1000)), stroke: "#3d4451" },
+        { values: (_u, ticks) => ticks.map((s) => clockTime(s * 1000)), stroke: "#3d4451", space: 90 },
         { values: (_u, ticks) => ticks.map(format), size: 90, stroke: "#3d4451" },
       ],
       series: [
