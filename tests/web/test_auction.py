@@ -4,6 +4,7 @@ two suppliers, each in a browser context of their own (the issue's "done when").
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
 
@@ -46,12 +47,21 @@ def test_buyer_and_two_suppliers_run_an_auction_through_the_ui(server, new_page)
     # The first bid fell in the soft-close window: the lot is extended, and everybody sees it.
     expect(lot_card(buyer).get_by_text("extended once")).to_be_visible()
     expect(lot_card(alice).get_by_text("extended once")).to_be_visible()
+    # ...and screen readers hear it once, politely (the countdown itself is never announced).
+    expect(buyer.get_by_test_id("announcer")).to_contain_text("Road salt, lot 1 extended to")
+    expect(buyer.get_by_test_id("announcer")).to_have_attribute("aria-live", "polite")
 
     # A tie with another supplier's bid is refused, with the reason in words (Chinese).
     assert bid(bob, "990") == "被拒绝: 其他供应商已报出相同金额，不允许同价."
-    assert bid(bob, "980").startswith("已接受：€980.00。")
+    # Bob's next bid from the keyboard alone: type, Enter.
+    amount = lot_card(bob).locator("input[inputmode=decimal]")
+    amount.fill("")
+    amount.press_sequentially("980")
+    amount.press("Enter")
+    expect(lot_card(bob).get_by_test_id("bid-result")).to_contain_text("已接受：€980.00。")
     expect(lot_card(bob).get_by_test_id("your-rank")).to_have_text("1")
     expect(lot_card(alice).get_by_test_id("your-rank")).to_have_text("2")
+    expect(alice.get_by_test_id("announcer")).to_have_text("Road salt, lot 1: your rank is now 2.")
     # The buyer's board has both, with identities; the suppliers' boards have aliases only.
     board = lot_card(buyer).get_by_test_id("board")
     expect(board.locator("tbody tr")).to_have_count(2)
@@ -81,3 +91,7 @@ def test_buyer_and_two_suppliers_run_an_auction_through_the_ui(server, new_page)
     history = buyer.get_by_test_id("history")
     expect(history.locator("tbody tr")).to_have_count(3)
     expect(history).to_contain_text(re.compile("Refused: Another supplier bid exactly this amount"))
+    with buyer.expect_download() as download:
+        buyer.get_by_role("button", name="Download CSV").click()
+    assert download.value.suggested_filename.endswith("-results.csv")
+    assert "globex" in Path(download.value.path()).read_text()

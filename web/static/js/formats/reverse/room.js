@@ -161,7 +161,7 @@ function LotCard({ lot, view, mine, room, ask, linkOpen, onAnswered }) {
       ${savings !== null && html`<div><dt>${t("room.below_ceiling")}</dt><dd>${money(savings, cur, digits)}</dd></div>`}
     </dl>
     ${lot.award && html`<p class=${`notice ${won ? "good" : ""}`} data-testid="award">${won
-      ? t("room.award_yours", { amount: money(lot.award.amount ?? mine?.best, cur, digits) }) : t("room.award_other")}</p>`}
+      ? t("room.award_yours", { amount: money(lot.award.amount ?? mine?.best, cur, digits) }) : t("room.award_lost")}</p>`}
     ${lot.board && html`<${Board} lot=${lot} view=${view} alias=${room.snapshot.you?.alias} />`}
     ${open && html`<form class="bid-form" onSubmit=${submit} novalidate>
       <label for=${inputId}>${t("room.your_bid", { currency: cur })}</label>
