@@ -139,6 +139,13 @@ def _optional_format_tags(components: dict[str, Any]) -> None:
         config["required"] = [name for name in config["required"] if name != "format"]
 
 
+def refine(components: dict[str, Any]) -> None:
+    """What the Structs' types cannot say, in every document made from them (this one and the
+    browser UI's, ``ui_schema``): the reasons' values, and the format tag's being optional."""
+    _reason_enums(components)
+    _optional_format_tags(components)
+
+
 def _body_required(components: dict[str, Any], body_type: type) -> bool:
     """An empty body reads as ``{}``: one is needed only where a member is."""
     return bool(components[body_type.__name__].get("required"))
@@ -186,8 +193,7 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
         types, ref_template="#/components/schemas/{name}"
     )
     refs = dict(zip(types, schemas))
-    _reason_enums(components)
-    _optional_format_tags(components)
+    refine(components)
     reasons = _reasons_by_status()
 
     def error(status: int) -> dict[str, Any]:

@@ -16,29 +16,26 @@
 
 /** @typedef {"connecting" | "open" | "reconnecting" | "closed"} LinkState */
 
-/**
- * @typedef {object} BidOutcome
- * @property {string} bid_id
- * @property {"accepted" | "rejected"} status
- * @property {number | null} [seq]
- * @property {number | null} [rank]
- * @property {boolean} [duplicate]
- * @property {string | null} [reason]
- * @property {string} [detail]
- * @property {number | null} [max_amount]
- * @property {number | null} [retry_after_ms]
- */
+// The messages as the server types them (wire.d.ts, generated from its schema).
+/** @typedef {import("./wire").ServerMessage} ServerMessage */
+/** @typedef {import("./wire").ClientMessage} ClientMessage */
+/** @typedef {import("./wire").BidMessage} BidMessage */
+/** @typedef {import("./wire").ListedEvent} ListedEvent */
+/** @typedef {import("./wire").AuctionView} AuctionView */
+/** @typedef {import("./wire").YouView} YouView */
+/** @typedef {import("./wire").Presence} Presence */
+/** @typedef {import("./wire").BidResult} BidOutcome a bid's answer: its `bid_result` */
 
 /**
  * @typedef {object} LiveSnapshot
  * @property {LinkState} link
  * @property {string | null} closedReason why the room stopped trying (a close reason code)
- * @property {any} view the auction as this role sees it (engine views.AuctionView)
- * @property {any} you a supplier's own figures (engine views.YouView)
+ * @property {AuctionView | null} view the auction as this role sees it (null until welcomed)
+ * @property {YouView | null} you a supplier's own figures (null for the other roles)
  * @property {number} seq
  * @property {string} role
  * @property {string} party
- * @property {any} presence the buyer's view of who is online
+ * @property {Presence | null} presence the buyer's view of who is online
  * @property {number} attempt reconnect attempts since the last open
  */
 
@@ -53,7 +50,7 @@ export class LiveRoom {
   /**
    * @param {string} auctionId
    * @param {() => string | null} token the current token (read at every connect)
-   * @param {{ onEvents?: (events: any[], snapshot: LiveSnapshot) => void, url?: string }} [options]
+   * @param {{ onEvents?: (events: ListedEvent[], snapshot: LiveSnapshot) => void, url?: string }} [options]
    */
   constructor(auctionId, token, options = {}) {
     this.auctionId = auctionId;
@@ -69,7 +66,7 @@ export class LiveRoom {
     this.socket = null;
     this.welcomed = false;
     this.stopped = false;
-    /** @type {Map<string, {message: object, resolve: (r: BidOutcome) => void, resends?: number}>} */
+    /** @type {Map<string, {message: BidMessage, resolve: (r: BidOutcome) => void, resends?: number}>} */
     this.pending = new Map();
     /** @type {Set<(s: LiveSnapshot) => void>} */
     this.listeners = new Set();
@@ -120,7 +117,7 @@ export class LiveRoom {
    */
   bid(lotId, amount, options = {}) {
     const bidId = options.bidId ?? crypto.randomUUID();
-    /** @type {Record<string, unknown>} */
+    /** @type {BidMessage} */
     const message = { type: "bid", bid_id: bidId, lot_id: lotId, amount };
     if (options.confirm) message.confirm = true;
     if (options.onBehalfOf) message.on_behalf_of = options.onBehalfOf;
@@ -135,7 +132,7 @@ export class LiveRoom {
     return this.pending.size;
   }
 
-  /** @param {object} message */
+  /** @param {ClientMessage} message */
   send(message) {
     if (this.socket && this.socket.readyState === WebSocket.OPEN && this.welcomed) {
       this.socket.send(JSON.stringify(message));
@@ -204,6 +201,7 @@ export class LiveRoom {
   /** @param {string} data */
   receive(data) {
     const arrived = performance.now();
+    /** @type {ServerMessage} */
     const message = JSON.parse(data);
     switch (message.type) {
       case "welcome":
@@ -266,5 +264,8 @@ export class LiveRoom {
   }
 }
 
-/** Answers that mean "not decided, resend the same bid id" (docs/protocol.md, "Resending"). */
+/**
+ * Answers that mean "not decided, resend the same bid id" (docs/protocol.md, "Resending").
+ * @type {Set<BidOutcome["reason"]>}
+ */
 const RESEND = new Set(["journal_unavailable", "writer_unavailable", "not_decided", "rate_limited"]);

@@ -12,7 +12,7 @@ import { token } from "../session.js";
 
 /**
  * @param {string} auctionId
- * @param {(events: any[], snapshot: import("../live.js").LiveSnapshot) => void} [onEvents]
+ * @param {(events: import("../live.js").ListedEvent[], snapshot: import("../live.js").LiveSnapshot) => void} [onEvents]
  * @returns {[import("../live.js").LiveSnapshot, LiveRoom]}
  */
 export function useLiveRoom(auctionId, onEvents) {
