@@ -522,6 +522,10 @@ export interface Problem {
    * Price refusals only: the highest amount that would be accepted, in minor units of the auction's currency.
    */
   max_amount?: number | null;
+  /**
+   * Where in the request body the refused value is, as a path (`config.lots[0].reserve`): a form shows the refusal next to that field. Absent when the refusal is not about one value.
+   */
+  field?: string | null;
 }
 
 export interface ReasonBody {
