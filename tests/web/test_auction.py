@@ -95,3 +95,8 @@ def test_buyer_and_two_suppliers_run_an_auction_through_the_ui(server, new_page)
         buyer.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename.endswith("-results.csv")
     assert "globex" in Path(download.value.path()).read_text()
+    # The printable summary: print.css keeps the results and drops the controls.
+    buyer.emulate_media(media="print")
+    expect(buyer.get_by_role("button", name="Download CSV")).to_be_hidden()
+    expect(buyer.get_by_text("Printed ")).to_be_visible()
+    expect(buyer.get_by_test_id("awards")).to_be_visible()

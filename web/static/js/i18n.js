@@ -91,6 +91,17 @@ export function has(key) {
   return i18next.exists(key);
 }
 
+/**
+ * An anonymised supplier's alias in the chosen language: the engine names them "Supplier N"
+ * (the same in every journal and release); the page says "供应商 N" in Chinese.
+ * @param {string | null | undefined} alias
+ * @returns {string}
+ */
+export function aliasText(alias) {
+  const match = /^Supplier (\d+)$/.exec(alias ?? "");
+  return match ? t("lot.alias_n", { n: Number(match[1]) }) : alias ?? "—";
+}
+
 /** @type {Map<string, Intl.NumberFormat | Intl.DateTimeFormat>} */
 const formatters = new Map();
 

@@ -7,7 +7,7 @@
  * server's, in words. Observers get the same page, read-only and anonymised by the server.
  */
 import { html, useEffect, useRef, useState } from "../../../vendor/ui.js";
-import { t, money, dateTime, percent, number, parseAmount, ago } from "../../i18n.js";
+import { t, aliasText, money, dateTime, percent, number, parseAmount, ago } from "../../i18n.js";
 import { api, reasonText, problemText } from "../../api.js";
 import { claims } from "../../session.js";
 import { href } from "../../router.js";
@@ -212,7 +212,7 @@ function Suppliers({ id, view, presence, serverNow, act }) {
         const state = p?.online ? "online" : "offline";
         return html`<tr data-supplier=${s.supplier}>
           <th scope="row">${s.name || s.supplier}<div class="muted small">${s.supplier}</div></th>
-          <td>${s.alias}</td>
+          <td>${aliasText(s.alias)}</td>
           <td><span class=${`presence ${state}`} data-testid="presence" data-state=${state}>
             <span class="dot" aria-hidden="true"></span>${t(`console.${state}`)}</span>
             ${!p?.online && p?.last_seen ? html`<div class="muted small">${t("console.last_seen", { when: ago(Math.max(0, now - p.last_seen)) })}</div>` : ""}</td>
@@ -255,7 +255,7 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
   async function voidBid(entry) {
     const answer = await ask({
       title: t("console.void_title"), confirm: t("console.void"), danger: true, reason: "reason_required",
-      body: t("console.void_body", { name: entry.name || entry.alias, amount: fmt(entry.amount) }),
+      body: t("console.void_body", { name: entry.name || aliasText(entry.alias), amount: fmt(entry.amount) }),
     });
     if (answer) await act(`/bids/${encodeURIComponent(entry.bid_id)}/void`, { reason: answer.reason }, t("console.voided"));
   }
@@ -265,7 +265,7 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
       title: t("console.award_title", { lot: lot.title }), confirm: t("console.award"), reason: "reason",
       body: t("console.award_body"),
       fields: [{ name: "bid", label: t("console.award_bid"), value: lot.board[0].bid_id,
-        options: lot.board.map((/** @type {any} */ e) => ({ value: e.bid_id, label: `${e.rank}. ${e.name || e.alias} — ${fmt(e.amount)}` })) }],
+        options: lot.board.map((/** @type {any} */ e) => ({ value: e.bid_id, label: `${e.rank}. ${e.name || aliasText(e.alias)} — ${fmt(e.amount)}` })) }],
     });
     if (answer) await act(`/lots/${encodeURIComponent(lot.lot_id)}/award`, { bid_id: answer.values.bid, reason: answer.reason }, t("console.awarded"));
   }
@@ -307,7 +307,7 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
       <div><dt>${t("lot.end_time")}</dt><dd>${dateTime(lot.end_at)}</dd></div>
     </dl>
     ${lot.award && html`<p class="notice good" data-testid="award">${t("console.award_done", {
-      who: (view.suppliers ?? []).find((/** @type {any} */ s) => s.supplier === lot.award.supplier)?.name || lot.award.alias || lot.award.supplier,
+      who: (view.suppliers ?? []).find((/** @type {any} */ s) => s.supplier === lot.award.supplier)?.name || aliasText(lot.award.alias ?? lot.award.supplier),
       amount: fmt(lot.award.amount) })}${lot.award.reason ? ` — ${lot.award.reason}` : ""}</p>`}
     <${PriceChart} series=${series} version=${version} currency=${cur} digits=${digits} title=${lot.title} />
     <table class="board" data-testid="board">
@@ -317,7 +317,7 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
         ${buyer && html`<th scope="col"><span class="sr-only">${t("console.actions")}</span></th>`}</tr></thead>
       <tbody>${(lot.board ?? []).map((/** @type {any} */ e) => html`<tr>
         <td>${e.rank}</td>
-        <td>${e.name || e.supplier || e.alias}${e.supplier ? html` <span class="muted small">${e.alias}</span>` : ""}
+        <td>${e.name || e.supplier || aliasText(e.alias)}${e.supplier ? html` <span class="muted small">${aliasText(e.alias)}</span>` : ""}
           ${e.entered_by ? html` <span class="badge">${t("console.phone_in")}</span>` : ""}</td>
         <td class="num">${fmt(e.amount)}</td><td>${dateTime(e.at)}</td>
         ${buyer && html`<td>${e.bid_id && lot.phase !== "awarded" && html`<button type="button" class="link" onClick=${() => voidBid(e)}>${t("console.void")}</button>`}</td>`}

@@ -5,7 +5,7 @@
  * and a printable summary (print.css turns this page into one).
  */
 import { html, useEffect, useState } from "../../../vendor/ui.js";
-import { t, money, dateTime } from "../../i18n.js";
+import { t, aliasText, money, dateTime } from "../../i18n.js";
 import { api, problemText, reasonText } from "../../api.js";
 import { token } from "../../session.js";
 import { href } from "../../router.js";
@@ -62,7 +62,7 @@ export default function Results({ id }) {
           <th scope="col">${t("results.basis")}</th><th scope="col">${t("lot.savings")}</th></tr></thead>
         <tbody>${view.lots.map((/** @type {any} */ lot) => html`<tr>
           <th scope="row">${lot.title}</th><td>${fmt(lot.ceiling)}</td>
-          ${lot.award ? html`<td>${names.get(lot.award.supplier) ?? lot.award.alias ?? "—"}</td>
+          ${lot.award ? html`<td>${names.get(lot.award.supplier) ?? aliasText(lot.award.alias)}</td>
             <td class="num">${fmt(lot.award.amount)}</td>
             <td>${t(`results.basis_${lot.award.basis}`)}${lot.award.reason ? ` — ${lot.award.reason}` : ""}</td>
             <td>${lot.award.amount != null ? fmt(lot.ceiling - lot.award.amount) : "—"}</td>`
@@ -78,7 +78,7 @@ export default function Results({ id }) {
           <th scope="col">${t("history.status")}</th><th scope="col">${t("history.by")}</th></tr></thead>
         <tbody>${bids.map((bid) => html`<tr class=${bid.status === "refused" || bid.voided ? "struck" : ""}>
           <td>${dateTime(bid.at)}</td><td>${bid.lot_id}</td>
-          <td>${bid.name || names.get(bid.supplier) || bid.supplier || bid.alias}</td>
+          <td>${bid.name || names.get(bid.supplier) || bid.supplier || aliasText(bid.alias)}</td>
           <td class="num">${fmt(bid.amount)}</td>
           <td>${bid.status === "refused" ? `${t("history.refused")}: ${reasonText(bid.reason)}`
             : bid.voided ? `${t("history.voided")}${bid.void_reason ? `: ${bid.void_reason}` : ""}` : t("history.accepted")}</td>

@@ -11,7 +11,7 @@
  * it would accept.
  */
 import { html, useEffect, useState, useRef } from "../../../vendor/ui.js";
-import { t, money, parseAmount, amountInput, dateTime, percent } from "../../i18n.js";
+import { t, aliasText, money, parseAmount, amountInput, dateTime, percent } from "../../i18n.js";
 import { api, reasonText } from "../../api.js";
 import { useLiveRoom } from "../../components/use-live.js";
 import { Countdown } from "../../components/countdown.js";
@@ -56,7 +56,7 @@ export default function Room({ id }) {
       <span class=${`phase phase-${phase}`} data-testid="auction-phase">${t(`phases.${phase}`)}</span>
     </div>
     <${LinkStatus} snapshot=${snapshot} />
-    <p class="muted">${t("room.you_are", { alias: you?.alias ?? "" })} · ${t(`rules.visibility.${view.visibility}`)}
+    <p class="muted">${t("room.you_are", { alias: aliasText(you?.alias) })} · ${t(`rules.visibility.${view.visibility}`)}
       · ${t(`rules.bid_rule.${view.bid_rule}`)} · ${decrementText(view)}</p>
     ${phase === "draft" && html`<p class="notice">${view.start_at ? t("room.starts_at", { at: dateTime(view.start_at) }) : t("room.not_started")}</p>`}
     ${phase === "paused" && html`<p class="notice" role="status">${t("room.paused")}</p>`}
@@ -186,7 +186,7 @@ function Board(/** @type {{lot: any, view: any, alias: string | undefined}} */ {
     <thead><tr><th scope="col">${t("lot.rank")}</th><th scope="col">${t("lot.supplier")}</th>
       <th scope="col" class="num">${t("lot.amount")}</th></tr></thead>
     <tbody>${lot.board.map((/** @type {any} */ row) => html`<tr class=${row.alias === alias ? "mine" : ""}>
-      <td>${row.rank}</td><td>${row.alias}${row.alias === alias ? ` (${t("room.you")})` : ""}</td>
+      <td>${row.rank}</td><td>${aliasText(row.alias)}${row.alias === alias ? ` (${t("room.you")})` : ""}</td>
       <td class="num">${money(row.amount, view.currency, view.minor_units)}</td></tr>`)}</tbody>
   </table>`;
 }
