@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .test_resume import small_auction
-from .ui import bid, lot_card
+from .ui import bid, lot_card, small_auction
 
 
 def test_the_buyers_actions_reach_the_supplier(server, new_page):

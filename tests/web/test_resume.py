@@ -10,7 +10,7 @@ import re
 import httpx
 from playwright.sync_api import expect
 
-from .ui import bid, lot_card
+from .ui import bid, lot_card, open_auction, post, small_auction
 
 
 def test_a_supplier_page_survives_a_server_restart_mid_auction(server, new_page, page_errors):
@@ -19,22 +19,11 @@ def test_a_supplier_page_survives_a_server_restart_mid_auction(server, new_page,
     buyer = server.dev_token("buyer", "port-authority", "Port Authority")
     acme = server.dev_token("supplier", "acme", "ACME Ltd")
     globex = server.dev_token("supplier", "globex", "Globex Corp")
-    api = httpx.Client(base_url=server.base_url, timeout=10)
-
-    def call(token: str, path: str, body: dict | None = None) -> None:
-        answer = api.post(path, json=body or {}, headers={"authorization": f"Bearer {token}"})
-        assert answer.status_code < 300, answer.text
-
     config = {"title": "Pilot boats", "currency": "EUR", "duration_ms": 3_600_000,
               "decrement": {"kind": "amount", "value": 1000},
               "visibility": "rank_and_leading_price",
               "lots": [{"lot_id": "L1", "title": "Pilot boat hire", "ceiling": 5_000_000}]}
-    created = api.post("/api/auctions", json={"config": config},
-                       headers={"authorization": f"Bearer {buyer}"}).json()
-    auction = created["view"]["auction_id"]
-    call(buyer, f"/api/auctions/{auction}/invitations", {"supplier": "acme", "name": "ACME Ltd"})
-    call(buyer, f"/api/auctions/{auction}/invitations", {"supplier": "globex", "name": "Globex"})
-    call(buyer, f"/api/auctions/{auction}/start")
+    auction = open_auction(server.base_url, buyer, config, {"acme": "ACME Ltd", "globex": "Globex"})
 
     page = new_page(who="supplier acme")
     page.goto(f"{server.base_url}/#/room/{auction}?token={acme}")
@@ -44,7 +33,8 @@ def test_a_supplier_page_survives_a_server_restart_mid_auction(server, new_page,
 
     server.restart(kill=True)  # kill -9, then the same data dir and port
     # Meanwhile (the page reconnecting, with back-off) another supplier takes the lead.
-    call(globex, f"/api/auctions/{auction}/bids", {"bid_id": "g1", "lot_id": "L1", "amount": 4_800_000})
+    post(server.base_url, globex, f"/api/auctions/{auction}/bids",
+         {"bid_id": "g1", "lot_id": "L1", "amount": 4_800_000})
 
     expect(state).to_have_attribute("data-state", "open", timeout=30_000)
     card = lot_card(page)
@@ -110,16 +100,3 @@ def test_a_bid_whose_answer_was_lost_is_resent_with_the_same_id(server, new_page
                      headers={"authorization": f"Bearer {acme}"}).json()["bids"]
     assert [b["bid_id"] for b in bids] == [sent[0]["bid_id"]]
 
-
-def small_auction(server, buyer_org: str) -> tuple[str, str]:
-    """An open one-lot auction with acme invited; its id and acme's token."""
-    buyer = server.dev_token("buyer", buyer_org, buyer_org)
-    acme = server.dev_token("supplier", "acme", "ACME Ltd")
-    api = httpx.Client(base_url=server.base_url, timeout=10, headers={"authorization": f"Bearer {buyer}"})
-    config = {"title": "Pipes", "currency": "EUR", "duration_ms": 3_600_000,
-              "decrement": {"kind": "amount", "value": 100},
-              "lots": [{"lot_id": "L1", "title": "Pipes", "ceiling": 1_000_000}]}
-    auction = api.post("/api/auctions", json={"config": config}).json()["view"]["auction_id"]
-    assert api.post(f"/api/auctions/{auction}/invitations", json={"supplier": "acme"}).status_code == 200
-    assert api.post(f"/api/auctions/{auction}/start").status_code == 200
-    return auction, acme

@@ -4,11 +4,10 @@ artifacts/screenshots/ for CI to keep (the issue's "done when")."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from .ui import RAW_KEY, lot_card, visible_text
+from .ui import RAW_KEY, lot_card, open_auction, post, visible_text
 
 LANGS = {"en": "en-GB", "zh-CN": "zh-CN"}
 
@@ -19,13 +18,6 @@ def running_auction(server) -> dict[str, str]:
     buyer = server.dev_token("buyer", "city-hall", "City Hall")
     acme = server.dev_token("supplier", "acme", "ACME Ltd")
     globex = server.dev_token("supplier", "globex", "Globex Corp")
-    api = httpx.Client(base_url=server.base_url, timeout=10)
-
-    def call(token: str, path: str, body: dict | None = None) -> dict:
-        answer = api.post(path, json=body or {}, headers={"authorization": f"Bearer {token}"})
-        assert answer.status_code < 300, answer.text
-        return answer.json()
-
     config = {
         "title": "Winter road salt 2027", "currency": "EUR", "duration_ms": 3_600_000,
         "decrement": {"kind": "percent", "value": 50}, "visibility": "full_board",
@@ -37,13 +29,11 @@ def running_auction(server) -> dict[str, str]:
              "ceiling": 1_200_000},
         ],
     }
-    auction = call(buyer, "/api/auctions", {"config": config})["view"]["auction_id"]
-    call(buyer, f"/api/auctions/{auction}/invitations", {"supplier": "acme", "name": "ACME Ltd"})
-    call(buyer, f"/api/auctions/{auction}/invitations", {"supplier": "globex", "name": "Globex Corp"})
-    call(buyer, f"/api/auctions/{auction}/start")
+    auction = open_auction(server.base_url, buyer, config, {"acme": "ACME Ltd", "globex": "Globex Corp"})
     for n, (token, lot, amount) in enumerate([(acme, "L1", 9_400_000), (globex, "L1", 9_300_000),
                                                (acme, "L1", 9_200_000), (globex, "L2", 1_150_000)]):
-        call(token, f"/api/auctions/{auction}/bids", {"bid_id": f"b{n}", "lot_id": lot, "amount": amount})
+        post(server.base_url, token, f"/api/auctions/{auction}/bids",
+             {"bid_id": f"b{n}", "lot_id": lot, "amount": amount})
     return {"id": auction, "buyer": buyer, "acme": acme}
 
 

@@ -4,7 +4,9 @@ shared by the browser tests. English labels: the tests that switch language say 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import httpx
 from playwright.sync_api import Page, expect
 
 # An i18n key shown instead of its words ("room.your_rank"): what an untranslated string looks like.
@@ -82,3 +84,31 @@ def visible_text(page: Page) -> str:
     return page.evaluate("document.documentElement.textContent + ' ' + "
                          "Array.from(document.querySelectorAll('input, textarea'))"
                          ".map(e => e.value).join(' ')")
+
+
+def post(base_url: str, token: str, path: str, body: dict | None = None) -> dict[str, Any]:
+    """A call of the HTTP API as the token's holder, for setting a scene; it must succeed."""
+    answer = httpx.post(f"{base_url}{path}", json=body or {}, timeout=10,
+                        headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code < 300, f"POST {path}: {answer.status_code} {answer.text}"
+    return answer.json()
+
+
+def open_auction(base_url: str, buyer: str, config: dict, suppliers: dict[str, str]) -> str:
+    """Creates an auction, invites ``suppliers`` (id -> name) and starts it; returns its id."""
+    auction = post(base_url, buyer, "/api/auctions", {"config": config})["view"]["auction_id"]
+    for supplier, name in suppliers.items():
+        post(base_url, buyer, f"/api/auctions/{auction}/invitations", {"supplier": supplier, "name": name})
+    post(base_url, buyer, f"/api/auctions/{auction}/start")
+    return auction
+
+
+def small_auction(server: Any, buyer_org: str) -> tuple[str, str]:
+    """An open one-lot auction with acme invited; its id and acme's token."""
+    buyer = server.dev_token("buyer", buyer_org, buyer_org)
+    acme = server.dev_token("supplier", "acme", "ACME Ltd")
+    config = {"title": "Pipes", "currency": "EUR", "duration_ms": 3_600_000,
+              "decrement": {"kind": "amount", "value": 100},
+              "lots": [{"lot_id": "L1", "title": "Pipes", "ceiling": 1_000_000}]}
+    auction = open_auction(server.base_url, buyer, config, {"acme": ""})
+    return auction, acme
