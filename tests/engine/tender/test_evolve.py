@@ -8,6 +8,7 @@ from typing import get_args
 import pytest
 
 from bidserver.engine.format import Delivery
+from bidserver.engine.formats import FORMATS
 from bidserver.engine.rejections import Reason
 from bidserver.engine.tender import FORMAT, Phase, TenderState, evolve, state_bytes
 from bidserver.engine.tender import events as ev
@@ -25,6 +26,10 @@ def test_the_tables_cover_exactly_the_event_union():
     union = set(get_args(ev.Event))
     assert set(ev.EVENT_TABLE) == union
     assert set(_APPLY) == union
+
+
+def test_the_format_is_registered_for_the_runtime():
+    assert FORMATS["sealed_tender"] is FORMAT and FORMAT.config_type is type(config())
 
 
 def folded(events) -> TenderState:
