@@ -1,4 +1,5 @@
-"""The command line (click): ``bidserver serve``, ``bidserver token``, ``bidserver replay``.
+"""The command line (click): ``bidserver serve``, ``bidserver token``, ``bidserver replay``, and
+``bidserver tender ...`` and ``bidserver receipt verify`` (``cli_sealing.py``).
 
 Flags win over ``BIDSERVER_*`` environment variables, which win over the defaults: the same
 ``Settings.from_env`` path for every command, so ``token`` signs with the key ``serve`` verifies.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from .cli_sealing import receipt, tender
 from .config import Settings, resolve_jwt_key
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
@@ -40,6 +42,10 @@ def _settings(**overrides) -> Settings:
 @click.version_option(package_name="bidserver")
 def main() -> None:
     """bidserver: real-time reverse auctions (live rooms, HTTP API, Redis streams journal)."""
+
+
+main.add_command(tender)
+main.add_command(receipt)
 
 
 @main.command()

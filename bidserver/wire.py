@@ -305,6 +305,12 @@ _REJECTION_STATUS: dict[Reason, int] = {
     Reason.INVALID_EXTENSION: 422,
     Reason.REASON_REQUIRED: 422,
     Reason.RATE_LIMITED: 429,
+    Reason.UNKNOWN_QUESTION: 404,
+    Reason.UNKNOWN_COMPLAINT: 404,
+    Reason.NOT_SEALED: 422,
+    Reason.COMMITMENT_MISMATCH: 422,
+    Reason.INVALID_SHARE: 422,
+    Reason.INVALID_SCORE: 422,
 }
 
 _FAILURE_STATUS: dict[Failure, int] = {

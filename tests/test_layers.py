@@ -1,7 +1,7 @@
 """The layers hold: checked from the source's imports (every import, ``TYPE_CHECKING`` ones too).
 
-engine (pure) -> runtime -> edges (http, ws) and the composition root (app, cli); store below the
-runtime. See docs/design.md, "Layers".
+sealing (pure cryptography) -> engine (pure) -> runtime -> edges (http, ws) and the composition root
+(app, cli); store below the runtime. See docs/design.md, "Layers".
 """
 
 from __future__ import annotations
@@ -49,8 +49,18 @@ def imports_of(prefix: str) -> set[str]:
 
 
 def test_the_engine_is_pure_and_self_contained():
-    outside = {d for d in imports_of("bidserver.engine") if not d.startswith("bidserver.engine")}
+    outside = {d for d in imports_of("bidserver.engine") if not d.startswith(("bidserver.engine", "bidserver.sealing"))}
     assert outside <= {"bidserver"}, outside
+    assert "bidserver.sealing.keys" not in imports_of("bidserver.engine")  # sealing's one module with file I/O
+
+
+def test_sealing_imports_nothing_of_bidserver_but_itself():
+    assert any(name.startswith("bidserver.sealing.") for name in GRAPH)
+    outside = {d for d in imports_of("bidserver.sealing") if not d.startswith("bidserver.sealing")}
+    assert outside <= {"bidserver"}, outside
+    # key files are the composition root's to read, which hands the keys down
+    readers = {name for name, deps in GRAPH.items() if "bidserver.sealing.keys" in deps}
+    assert readers <= {"bidserver.app", "bidserver.cli", "bidserver.cli_sealing"}, readers
 
 
 def test_the_runtime_never_imports_an_edge():

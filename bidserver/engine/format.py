@@ -35,7 +35,8 @@ class State(Protocol):
 class Delivery(enum.Enum):
     """How the live room delivers one event to the participants who may see it.
 
-    The buyer (the organiser) gets every event listed, redacted by nobody. For everyone else:
+    A role that sees every event (``Format.sees_every_event``: the reverse auction's buyer, the
+    organiser) gets every event listed, as ``redact`` shows it to it. For everyone else:
     """
 
     URGENT = "urgent"  # listed, and sent at once (closes, extensions, awards: never held back)
@@ -108,6 +109,11 @@ class Format:
     # whether a participant of a role may know how many events happened, so that its live-room
     # cursor can be the journal's seq (``runtime.cursors``); by default only the organiser
     sees_seq: Callable[[Role], bool] = lambda role: role is Role.BUYER
+    # whether a participant of a role is listed every event, whatever its delivery: by default the
+    # organiser; a sealed tender's buyer must not be (no submission may reach it before the
+    # opening), and is listed by the events' delivery like everyone else. Such a role must see
+    # the seq too (``runtime.cursors`` counts the others' cursors without the folded events).
+    sees_every_event: Callable[[Role], bool] = lambda role: role is Role.BUYER
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""
@@ -127,7 +133,7 @@ class Format:
 
     def listed_to(self, state: Any, event: Any, actor: Actor) -> bool:
         """Whether ``actor``'s live room lists this event (else its effect shows in the view)."""
-        if actor.role is Role.BUYER:
+        if self.sees_every_event(actor.role):
             return True
         delivery = self.delivery(event)
         if delivery is Delivery.FOLDED:

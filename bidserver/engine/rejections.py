@@ -46,6 +46,21 @@ class Reason(enum.StrEnum):
     ALREADY_AWARDED = "already_awarded"
     REASON_REQUIRED = "reason_required"
     NO_VALID_BID = "no_valid_bid"
+    # sealed tenders
+    WRONG_PHASE = "wrong_phase"  # not at this stage of the tender (the detail names both)
+    DEADLINE_PASSED = "deadline_passed"  # a bid, revision, withdrawal or change after the deadline
+    NOT_SEALED = "not_sealed"  # not a bid sealed with the tender's suite: a plaintext is refused
+    COMMITMENT_MISMATCH = "commitment_mismatch"  # the commitment is not the sealed bytes' digest
+    STALE_DOCUMENTS = "stale_documents"  # a confirmation against documents no longer current
+    ENQUIRIES_CLOSED = "enquiries_closed"
+    UNKNOWN_QUESTION = "unknown_question"
+    ALREADY_ANSWERED = "already_answered"
+    OPENING_NOT_DUE = "opening_not_due"  # a key share before the opening time
+    INVALID_SHARE = "invalid_share"  # not a key share of this tender's key
+    ALREADY_PRESENTED = "already_presented"  # this officer's share is in already
+    INVALID_SCORE = "invalid_score"
+    EVALUATION_INCOMPLETE = "evaluation_incomplete"  # bids to qualify or scores to give first
+    UNKNOWN_COMPLAINT = "unknown_complaint"
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from .. import wire
-from ..engine.formats import FORMATS
+from ..engine.formats import API_FORMATS
 from ..engine.rejections import Reason, Rejection
 from ..engine.reverse.decide import BID_REASONS
 from .answers import AuctionAnswer
@@ -130,11 +130,12 @@ def _reason_enums(components: dict[str, Any]) -> None:
 
 
 def _optional_format_tags(components: dict[str, Any]) -> None:
-    """While there is one format, its configuration's ``format`` tag may be left out (msgspec
-    decodes a lone tagged Struct without it): the document must not say it is required."""
-    if len(FORMATS) != 1:
+    """While the API creates one format, its configuration's ``format`` tag may be left out
+    (msgspec decodes a lone tagged Struct without it): the document must not say it is
+    required."""
+    if len(API_FORMATS) != 1:
         return
-    for fmt in FORMATS.values():
+    for fmt in API_FORMATS:
         config = components[fmt.config_type.__name__]
         config["required"] = [name for name in config["required"] if name != "format"]
 
@@ -152,9 +153,10 @@ def _body_required(components: dict[str, Any], body_type: type) -> bool:
 
 
 def _answer_type(kind: Any) -> Any:
-    """An answer's type as the document states it: an auction answer holds a format's view."""
+    """An answer's type as the document states it: an auction answer holds the view of a format
+    the API creates."""
     if kind is AuctionAnswer:
-        views = tuple(typing.get_type_hints(fmt.view)["return"] for fmt in FORMATS.values())
+        views = tuple(typing.get_type_hints(fmt.view)["return"] for fmt in API_FORMATS)
         return AuctionAnswer[typing.Union[views]]  # noqa: UP007 - a runtime union of types
     return kind
 

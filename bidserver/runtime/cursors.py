@@ -111,8 +111,8 @@ class Cursors:
         roles = [(Actor(role, ""), seqs) for role, seqs in self._shared.items()]
         suppliers = self._shared.get(Role.SUPPLIER)
         for seq, event in enumerate(held.after(self._upto), self._upto + 1):
-            if fmt.delivery(event) is Delivery.FOLDED:  # listed to no participant but the buyer
-                continue  # (``Format.listed_to``): most events, every bid among them
+            if fmt.delivery(event) is Delivery.FOLDED:  # listed only to roles that see every
+                continue  # event and the seq (``Format.listed_to``): most events, every bid
             for actor, seqs in roles:
                 if fmt.shown_to(state, event, actor) is not None:
                     seqs.append(seq)

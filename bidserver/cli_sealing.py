@@ -1,0 +1,182 @@
+"""``bidserver tender`` and ``bidserver receipt``: sealed tenders from a terminal, before the UI.
+
+An officer makes its keypair and opens its handed-out share; a supplier seals a bid to a tender's
+public key; anyone checks a receipt offline against the server's published key. The sealing package
+is imported in the commands, not here, so ``serve`` and ``--help`` do not load it. Every failure is
+one line (``click.ClickException``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.group()
+def tender() -> None:
+    """Sealed tenders: keypairs, sealing a bid, opening an officer's share."""
+
+
+@tender.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for private.pem (mode 0600) and public.pem; never overwritten.")
+def keygen(out: Path) -> None:
+    """Make an X25519 keypair (an officer's, or a tender's) as PEM files."""
+    from .sealing import FIRST
+    from .sealing.keys import write_keypair
+    from .sealing.pem import public_b64
+
+    private, public = FIRST.keypair()
+    try:
+        private_path, public_path = write_keypair(out, "x25519", private, public)
+    except OSError as exc:  # FileExistsError: a key is there already
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"private key: {private_path} (keep it to yourself)")
+    click.echo(f"public key:  {public_path} ({public_b64(public)})")
+
+
+@tender.command()
+@click.option("--public-key", type=_FILE, required=True, help="The tender's public key (PEM, or base64 of its 32 bytes).")
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.option("--supplier", required=True, help="Your supplier id, as the tender knows you.")
+@click.option("--currency", required=True, help="ISO 4217 code of the tender's currency, e.g. EUR.")
+@click.option("--lot", "lots", multiple=True, required=True, help="A lot's id; repeat with one --amount per --lot, in the same order.")
+@click.option("--amount", "amounts", multiple=True, required=True, help="A lot's price, e.g. 123.45, in the currency's units.")
+@click.option("--bid-security-ref", default=None, help="The bid security's reference, when the tender asks for one.")
+def seal(public_key: Path, tender_id: str, supplier: str, currency: str, lots: tuple[str, ...],
+         amounts: tuple[str, ...], bid_security_ref: str | None) -> None:
+    """Seal a bid to the tender's public key: prints it (base64) and its commitment, as JSON.
+
+    The price never leaves this machine unsealed; the commitment is what the server's receipt
+    names. Sealed with the first suite, hpke-x25519-sha256-aes256gcm+ed25519.
+    """
+    import msgspec
+
+    from .sealing import FIRST, SealError
+    from .sealing.bid import LotPrice, bid_content, seal_bid
+    from .sealing.pem import read_public
+
+    if len(lots) != len(amounts):
+        raise click.UsageError(f"{len(lots)} --lot and {len(amounts)} --amount: give one --amount per --lot")
+    if len(set(lots)) != len(lots):
+        raise click.UsageError("a --lot is given twice: one price per lot")
+    currency = currency.upper()
+    prices = tuple(
+        LotPrice(lot_id=lot, amount=_minor_units(text, currency)) for lot, text in zip(lots, amounts, strict=True)
+    )
+    public = _key(read_public, "x25519", public_key)
+    content = bid_content(tender_id, supplier, currency, prices, bid_security_ref)
+    try:
+        sealed = seal_bid(FIRST, public, content)
+    except SealError as exc:
+        raise click.ClickException(f"{public_key}: {exc}") from None
+    except ValueError as exc:  # over the size limit
+        raise click.ClickException(str(exc)) from None
+    click.echo(msgspec.json.encode({
+        "tender_id": tender_id, "suite": FIRST.name, "commitment": FIRST.commitment(sealed),
+        "sealed": base64.b64encode(sealed).decode(),
+    }).decode())
+
+
+@tender.command("open-share")
+@click.option("--key", type=_FILE, required=True, help="Your private key (private.pem from `tender keygen`).")
+@click.option("--share", type=_FILE, required=True, help="The share handed out to you, sealed (base64 or raw bytes).")
+def open_share(key: Path, share: Path) -> None:
+    """Open the key share handed out to you and print it, to keep and present at the opening."""
+    from .sealing import SealError
+    from .sealing.officers import open_share as open_sealed
+    from .sealing.pem import read_private
+    from .sealing.shamir import share_to_text
+
+    private = _key(read_private, "x25519", key)
+    try:
+        opened = open_sealed(private, _blob(share.read_bytes()))
+    except SealError as exc:
+        raise click.ClickException(f"{share}: not a share sealed to this key ({exc})") from None
+    click.echo(share_to_text(opened))
+
+
+@click.group()
+def receipt() -> None:
+    """The server's signed receipts for submissions, revisions and withdrawals."""
+
+
+@receipt.command()
+@click.argument("file", type=_FILE)
+@click.option("--public-key", type=_FILE, required=True, help="The server's published Ed25519 public key (PEM, or base64 of its 32 bytes).")
+def verify(file: Path, public_key: Path) -> None:
+    """Check a receipt offline: exit 0 and "valid: ..." or exit 1 and why not."""
+    import msgspec
+
+    from .sealing.pem import read_public
+    from .sealing.receipts import SignedReceipt, key_id, verify_receipt
+
+    public = _key(read_public, "ed25519", public_key)
+    try:
+        signed = msgspec.json.decode(file.read_bytes(), type=SignedReceipt)
+    except msgspec.DecodeError as exc:
+        _invalid(f"{file} is not a receipt: {exc}")
+    r = signed.receipt
+    if r.key_id != key_id(public):
+        _invalid(f"signed with key {r.key_id}, not with this one ({key_id(public)})")
+    if not verify_receipt(public, signed):
+        _invalid("the signature does not match: the receipt was altered")
+    when = datetime.fromtimestamp(r.received_at_ms // 1000, UTC).replace(microsecond=r.received_at_ms % 1000 * 1000)
+    click.echo(
+        f"valid: {r.kind} bid of supplier {r.supplier!r} in tender {r.tender_id!r}, {r.commitment}, "
+        f"received {when.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}, log position "
+        f"{r.log_position}, key {r.key_id}"
+    )
+
+
+def _invalid(why: str) -> NoReturn:
+    click.echo(f"invalid: {why}", err=True)
+    sys.exit(1)
+
+
+def _key(read, algorithm: str, path: Path) -> bytes:
+    try:
+        return read(algorithm, path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+
+
+def _blob(data: bytes) -> bytes:
+    """Sealed bytes from a file: base64 text (as the API and `tender seal` give them), else raw."""
+    try:
+        return base64.b64decode(data.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return data
+
+
+def _minor_units(text: str, currency: str) -> int:
+    """``"123.45"`` in EUR -> 12345: exact, refused (not rounded) with more decimals than the
+    currency has."""
+    import iso4217
+
+    try:
+        digits = iso4217.Currency(currency).exponent
+    except ValueError:
+        raise click.BadParameter(f"{currency!r} is not an ISO 4217 currency code", param_hint="--currency") from None
+    if digits is None:
+        raise click.BadParameter(f"{currency} has no minor unit: not a currency to bid in", param_hint="--currency")
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not an amount (e.g. 123.45)", param_hint="--amount") from None
+    if not amount.is_finite() or amount <= 0:
+        raise click.BadParameter(f"{text!r}: the price must be a positive amount", param_hint="--amount")
+    if amount.as_tuple().exponent < -digits:
+        raise click.BadParameter(f"{text!r} has more decimals than {currency}'s {digits}", param_hint="--amount")
+    minor = int(amount.scaleb(digits))
+    if minor >= 2**63:
+        raise click.BadParameter(f"{text!r} is too large", param_hint="--amount")
+    return minor

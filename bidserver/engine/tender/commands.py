@@ -1,0 +1,179 @@
+"""Commands: what an actor asks of one tender. Each carries its actor and the time ``at`` (ms).
+
+Ids a supplier chooses (bid ids, question ids, complaint ids) are its own: they are scoped to the
+supplier, so one supplier's id never collides with, and so never tells of, another's.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+from ..values import Actor, Id, Text
+from .values import Digest, TenderConfig
+
+
+class _Command(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="type", gc=False
+):
+    actor: Actor
+    at: int
+
+
+# ------------------------------------------------------------------ the buyer's preparation
+
+
+class CreateTender(_Command, tag="create_tender"):
+    tender_id: str
+    config: TenderConfig
+
+
+class UpdateTender(_Command, tag="update_tender"):
+    """Replaces the configuration of a draft."""
+
+    config: TenderConfig
+
+
+class InviteSupplier(_Command, tag="invite_supplier"):
+    supplier: Id
+    name: str = ""  # the legal name: the buyer's until the opening, then every bidder's
+
+
+class Publish(_Command, tag="publish"):
+    """Publication: the time limits of the profile run from now (``rules.profile_fault``)."""
+
+
+class ChangeDocuments(_Command, tag="change_documents"):
+    """New tender documents after publication: every bid already in must be confirmed against
+    them, and the deadline and the opening may move later with them."""
+
+    documents_hash: Digest
+    submission_deadline_at: int | None = None
+    opening_at: int | None = None
+
+
+# ------------------------------------------------------------------ enquiries
+
+
+class AskQuestion(_Command, tag="ask_question"):
+    question_id: Id
+    text: Text
+
+
+class AnswerQuestion(_Command, tag="answer_question"):
+    """Published to every participant without the asker's name."""
+
+    supplier: Id  # who asked: the buyer knows it, nobody else is told
+    question_id: Id
+    answer: Text
+
+
+# ------------------------------------------------------------------ sealed bids
+
+
+class SubmitBid(_Command, tag="submit_bid"):
+    bid_id: Id  # resending it never makes a second bid
+    sealed: bytes  # the bid sealed to the tender's key (base64 in JSON)
+    commitment: str  # "sha256:<hex>" of ``sealed``, as the supplier computed it
+
+
+class ReviseBid(_Command, tag="revise_bid"):
+    """A new sealed bid replacing the supplier's current one."""
+
+    bid_id: Id
+    replaces: Id
+    sealed: bytes
+    commitment: str
+
+
+class WithdrawBid(_Command, tag="withdraw_bid"):
+    bid_id: Id
+
+
+class ConfirmBid(_Command, tag="confirm_bid"):
+    """After the documents changed: the supplier's current bid stands on these documents."""
+
+    bid_id: Id
+    documents_hash: Digest
+
+
+class Tick(_Command, tag="tick"):
+    """The shell's timer: enquiries end, the deadline passes, the opening time comes, the
+    standstill ends."""
+
+
+# ------------------------------------------------------------------ opening and evaluation
+
+
+class PresentShare(_Command, tag="present_share"):
+    """An opening officer's key share (the sealing package's share text)."""
+
+    share: str
+
+
+class Qualification(enum.StrEnum):
+    VALID = "valid"
+    DISQUALIFIED = "disqualified"
+
+
+class Qualify(_Command, tag="qualify"):
+    supplier: Id  # whose opened bid
+    status: Qualification
+    reason: Text = ""  # required to disqualify
+
+
+class Score(_Command, tag="score"):
+    """An evaluator's score (0-100) of one bid on one quality criterion; the evaluator is the
+    actor's user."""
+
+    supplier: Id
+    criterion: str
+    score: int
+
+
+class DecideAward(_Command, tag="decide_award"):
+    """Ranks every lot by the published formula, names each lot's best valid bid and starts the
+    standstill."""
+
+
+class Complaint(_Command, tag="complaint"):
+    complaint_id: Id
+    text: Text
+
+
+class ResolveComplaint(_Command, tag="resolve_complaint"):
+    """``upheld``: the award decision is withdrawn and the evaluation goes on; otherwise the
+    standstill goes on for the time it had left."""
+
+    supplier: Id  # who complained
+    complaint_id: Id
+    upheld: bool
+    resolution: Text
+
+
+class CancelTender(_Command, tag="cancel_tender"):
+    reason: Text
+
+
+Command = (
+    CreateTender
+    | UpdateTender
+    | InviteSupplier
+    | Publish
+    | ChangeDocuments
+    | AskQuestion
+    | AnswerQuestion
+    | SubmitBid
+    | ReviseBid
+    | WithdrawBid
+    | ConfirmBid
+    | Tick
+    | PresentShare
+    | Qualify
+    | Score
+    | DecideAward
+    | Complaint
+    | ResolveComplaint
+    | CancelTender
+)

@@ -1,0 +1,97 @@
+"""The opening: officers' shares combined into the tender's key, and every bid decrypted with it.
+
+Pure: the sealing package's functions are pure but for drawing randomness, which nothing here
+does. The key is found from the shares presented: once ``k`` are in, every set of ``k`` that holds
+the newest share is tried (a handful: officers are few) until one combines to the key whose public
+key the tender published. So one altered or mistaken share never blocks the opening while ``k``
+good ones are presented, and no subset is tried twice (each was tried when its newest share came).
+
+Every current bid that stands on the current documents is opened; a bid that does not decrypt, or
+opens to something that is not this supplier's bid for this tender in its currency with a price
+for known lots only (and the bid security's reference where one is required), is reported as
+failed with the reason, and the others are opened (China, Measures for Electronic Bidding, Art. 31).
+A bid the documents changed under and its supplier did not confirm is not opened.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ... import sealing
+from ...sealing.bid import open_bid
+from ...sealing.shamir import Share, combine, share_from_text
+from .events import LotPrice, OpenedBid
+from .state import SealedBid, TenderState
+
+
+def parse_share(text: str) -> Share | None:
+    """The share in an officer's text, or None if it is no share."""
+    try:
+        return share_from_text(text)
+    except sealing.ShareError:
+        return None
+
+
+def find_key(state: TenderState, officer: str, share: Share) -> tuple[bytes, tuple[str, ...]] | None:
+    """The tender's private key and whose shares gave it, from the shares presented and this new
+    one; None while no ``k`` of them combine to the published key."""
+    config = state.config
+    others = {name: share_from_text(record.share) for name, record in state.shares.items()}
+    if len(others) + 1 < config.k:
+        return None
+    public_of = sealing.suite(config.suite).public_of
+    for group in itertools.combinations(sorted(others), config.k - 1):
+        try:
+            key = combine([share, *(others[name] for name in group)])
+        except sealing.ShareError:
+            continue
+        if public_of(key) == config.public_key:
+            return key, tuple(sorted((*group, officer)))
+    return None
+
+
+def to_open(state: TenderState) -> list[SealedBid]:
+    """The bids the opening reports on: every supplier's current bid, in the order received."""
+    bids = [state.current_bid(supplier) for supplier in state.current]
+    return sorted(bids, key=lambda bid: (bid.at, bid.seq))
+
+
+def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
+    config = state.config
+    line = OpenedBid(supplier=bid.supplier, name=state.suppliers[bid.supplier].name,
+                     bid_id=bid.bid_id, commitment=bid.commitment, received_at=bid.at)
+
+    def failed(reason: str) -> OpenedBid:
+        return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
+                         commitment=line.commitment, received_at=line.received_at, failed=reason)
+
+    if bid.documents_hash != state.config.documents_hash:
+        return failed("not confirmed after the documents changed: not opened")
+    try:
+        content = open_bid(sealing.suite(config.suite), key, state.auction_id, bid.sealed)
+    except sealing.SealError as exc:
+        return failed(f"does not decrypt: {exc}")
+    if content.supplier != bid.supplier:
+        return failed("sealed by another supplier")
+    if content.currency != config.currency:
+        return failed(f"priced in {content.currency}, not {config.currency}")
+    lots = {lot.lot_id for lot in config.lots}
+    seen: set[str] = set()
+    for price in content.lots:
+        if price.lot_id not in lots or price.lot_id in seen:
+            return failed(f"lot {price.lot_id!r} is unknown or priced twice")
+        if price.amount <= 0:
+            return failed(f"lot {price.lot_id}: the price must be positive")
+        seen.add(price.lot_id)
+    if not seen:
+        return failed("prices no lot")
+    if config.bid_security is not None and not (content.bid_security_ref or "").strip():
+        return failed("names no bid security, which the tender requires")
+    prices = tuple(LotPrice(p.lot_id, p.amount) for p in content.lots)
+    return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
+                     commitment=line.commitment, received_at=line.received_at, prices=prices,
+                     bid_security_ref=content.bid_security_ref)
+
+
+def opening_record(state: TenderState, key: bytes) -> tuple[OpenedBid, ...]:
+    return tuple(_open_one(state, key, bid) for bid in to_open(state))

@@ -1,0 +1,171 @@
+"""What a tender tells beyond the live views: receipts, history, the results table, awards for the
+awards stream, and the listing summary. Pure, per role, like the views.
+
+Receipts carry what the server signs for a supplier (EU 2014/24/EU Annex IV (a): the exact time
+of receipt; China's Measures: every accepted file gets a receipt), not the journal's sequence
+number: a supplier comparing two of its receipts' numbers would learn how many events came
+between them, other suppliers' submissions among them, before the deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from ..format import AwardRelease, Summary, Table
+from ..money import money_text
+from ..rejections import Reason
+from ..values import Actor, Role
+from .commands import Command, ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
+from .events import Event, SubmissionKind
+from .state import BidStatus, SealedBid, TenderState
+
+
+class TenderReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """What the server signs for a supplier's submission, revision, withdrawal or confirmation."""
+
+    tender_id: str
+    supplier: str
+    kind: SubmissionKind
+    bid_id: str
+    commitment: str  # the sealed bid's (a withdrawal: the withdrawn bid's)
+    received_at: int  # the event's time: when the server decided it
+    documents_hash: str  # the documents the bid stands on
+
+
+def receipt(state: TenderState, command: Command) -> TenderReceipt | None:
+    """The receipt of a decided submission, revision, withdrawal or confirmation (a resend gets the
+    first one's); None for any other command."""
+    kind = type(command)
+    if kind not in (SubmitBid, ReviseBid, WithdrawBid, ConfirmBid):
+        return None
+    bid = state.bids.get(command.actor.party, {}).get(command.bid_id)
+    if bid is None:
+        return None
+
+    def made(kind: SubmissionKind, at: int) -> TenderReceipt:
+        return TenderReceipt(tender_id=state.auction_id, supplier=bid.supplier, kind=kind,
+                             bid_id=bid.bid_id, commitment=bid.commitment, received_at=at,
+                             documents_hash=bid.documents_hash)
+
+    if kind is WithdrawBid:
+        return made(SubmissionKind.WITHDRAWN, bid.withdrawn_at)
+    if kind is ConfirmBid:
+        for confirmation in bid.confirmations:
+            if confirmation.documents_hash == command.documents_hash:
+                return made(SubmissionKind.CONFIRMED, confirmation.at)
+        return None  # it stood on those documents already: nothing was confirmed
+    return made(SubmissionKind.SUBMITTED if bid.replaces is None else SubmissionKind.REVISED, bid.at)
+
+
+# ------------------------------------------------------------------ history
+
+
+def _rows_of(bid: SealedBid) -> list[tuple[int, dict[str, Any]]]:
+    kind = SubmissionKind.SUBMITTED if bid.replaces is None else SubmissionKind.REVISED
+    rows = [(bid.seq, {"kind": kind.value, "at": bid.at, "bid_id": bid.bid_id,
+                       "commitment": bid.commitment, "replaces": bid.replaces,
+                       "status": bid.status.value, "user": bid.user or None})]
+    rows += [(c.seq, {"kind": SubmissionKind.CONFIRMED.value, "at": c.at, "bid_id": bid.bid_id,
+                      "documents_hash": c.documents_hash, "user": None})
+             for c in bid.confirmations]
+    if bid.status is BidStatus.WITHDRAWN:
+        rows.append((bid.withdrawn_seq, {"kind": SubmissionKind.WITHDRAWN.value,
+                                         "at": bid.withdrawn_at, "bid_id": bid.bid_id}))
+    return rows
+
+
+def history(state: TenderState, actor: Actor) -> list[dict[str, Any]]:
+    """Submissions, revisions, withdrawals, confirmations and refused attempts, in the order they
+    were decided. A supplier sees its own, always. The buyer's organisation and observers see
+    everyone's once the bids are opened; before that the buyer sees only the attempts refused as
+    late (as its live room lists them), so nothing tells it who bid before the opening."""
+    opened = state.opened_at is not None
+    if actor.role is Role.SUPPLIER:
+        suppliers = [actor.party]
+    elif opened:
+        suppliers = sorted(state.bids)
+    else:
+        suppliers = []
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for supplier in suppliers:
+        for bid in state.bids.get(supplier, {}).values():
+            rows += [(seq, {"supplier": supplier, **row}) for seq, row in _rows_of(bid)]
+    for refusal in state.refusals:
+        mine = actor.role is Role.SUPPLIER and refusal.supplier == actor.party
+        late = refusal.reason == Reason.DEADLINE_PASSED
+        if mine or (actor.role is not Role.SUPPLIER and (opened or (late and actor.role is Role.BUYER))):
+            rows.append((refusal.seq, {
+                "supplier": refusal.supplier, "kind": refusal.kind, "at": refusal.at,
+                "bid_id": refusal.bid_id, "commitment": refusal.commitment,
+                "status": "refused", "reason": refusal.reason, "detail": refusal.detail,
+                "user": refusal.user or None,
+            }))
+    rows.sort(key=lambda row: row[0])
+    if actor.role is Role.OBSERVER:  # the buyer's people are the buyer's to name
+        return [{k: v for k, v in row.items() if k != "user"} for _, row in rows]
+    return [row for _, row in rows]
+
+
+# ------------------------------------------------------------------ results
+
+
+RESULTS_HEADER = (
+    "tender_id", "lot_id", "lot_title", "supplier", "name", "price", "currency", "bid_id",
+    "received_at_ms", "opened", "qualification", "rank", "total_points", "abnormally_low",
+    "awarded",
+)
+
+
+def results(state: TenderState, actor: Actor) -> Table | None:
+    """The buyer's sheet: the opening record per lot, each bid's qualification, and once decided
+    its rank and points (hundredths) and the award. Empty before the opening."""
+    if actor.role is not Role.BUYER or actor.party != state.buyer:
+        return None
+    config = state.config
+    titles = {lot.lot_id: lot.title for lot in config.lots}
+    ranked = {}
+    if state.decision is not None:
+        ranked = {(lot.lot_id, r.supplier): (r, lot.winner == r.supplier)
+                  for lot in state.decision.lots for r in lot.ranking}
+    final = {(a.lot_id, a.supplier) for a in state.awards}
+    rows: list[tuple[str | int, ...]] = []
+    for line in state.record:
+        qualified = state.qualifications.get(line.supplier)
+        common = (line.supplier, line.name)
+        if line.failed is not None:
+            rows.append((state.auction_id, "", "", *common, "", config.currency, line.bid_id,
+                         line.received_at, f"failed: {line.failed}", "", "", "", "", ""))
+            continue
+        for price in line.prices:
+            entry, chosen = ranked.get((price.lot_id, line.supplier), (None, False))
+            rows.append((
+                state.auction_id, price.lot_id, titles[price.lot_id], *common,
+                money_text(price.price, config.minor_units), config.currency, line.bid_id,
+                line.received_at, "yes", qualified.status if qualified else "",
+                entry.rank if entry else "",
+                entry.total if entry and entry.total is not None else "",
+                "yes" if entry and entry.abnormally_low else "",
+                "final" if (price.lot_id, line.supplier) in final else ("decided" if chosen else ""),
+            ))
+    return Table(RESULTS_HEADER, rows)
+
+
+def awards(state: TenderState, events: Sequence[Event]) -> list[AwardRelease]:
+    """The awards stream carries OCDS releases, and a tender's are built in its OCDS slice: until
+    then a tender's final award (``events.AwardFinal``) is in its journal and views only."""
+    return []
+
+
+def summary(state: TenderState) -> Summary | None:
+    if state.config is None:
+        return None
+    return Summary(
+        title=state.config.title,
+        buyer=state.buyer,
+        suppliers=tuple(sorted(state.suppliers, key=lambda s: (state.suppliers[s].invited_at, s))),
+        state=state.phase.value,
+        created_at=state.created_at,
+    )

@@ -1,0 +1,144 @@
+"""Deciding sealed bids: submission, revision, withdrawal and confirmation, until the deadline.
+
+A bid id is the supplier's own and is decided once: a resend of a decided submission (or of a
+withdrawal, or a confirmation) is answered as it was the first time, whatever the phase, so a
+supplier whose answer to a last-second bid was lost hears "received", not "late"; a refused id
+gets its refusal again; the same id for another bid is ``duplicate_bid_id``. What the server
+checks without any key: the bytes have the shape of a bid sealed with the tender's suite and are
+not text (a plaintext bid is refused), and the commitment is theirs.
+"""
+
+from __future__ import annotations
+
+from ... import sealing
+from ...sealing.bid import check_sealed_bid
+from ..rejections import Reason, Rejection
+from ..values import Role
+from .commands import ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
+from .events import BidConfirmed, BidSubmitted, BidWithdrawn, Event, user_of
+from .state import TAKING_BIDS, BidStatus, Phase, TenderState
+
+Decision = list[Event] | Rejection
+
+
+def _no(reason: Reason, detail: str) -> Rejection:
+    return Rejection(reason=reason, detail=detail)
+
+
+def _bidder(state: TenderState, command) -> Rejection | None:
+    if command.actor.role is not Role.SUPPLIER:
+        return _no(Reason.FORBIDDEN, "only suppliers submit sealed bids")
+    if command.actor.party not in state.suppliers:
+        return _no(Reason.NOT_INVITED, "not invited to this tender")
+    return None
+
+
+def taking_bids(state: TenderState, at: int) -> Rejection | None:
+    """Why a bid cannot be handed in at ``at``: before publication, or at or after the deadline
+    (the end is exclusive, and holds before the tick that closes the submission)."""
+    if state.phase in TAKING_BIDS and at < state.config.schedule.submission_deadline_at:
+        return None
+    if state.phase is Phase.DRAFT:
+        return _no(Reason.WRONG_PHASE, "the tender is not published yet")
+    if state.phase is Phase.CANCELLED:
+        return _no(Reason.WRONG_PHASE, "the tender is cancelled")
+    return _no(Reason.DEADLINE_PASSED, "the submission deadline has passed")
+
+
+def _decided(state: TenderState, c: SubmitBid | ReviseBid) -> Decision | None:
+    """The answer to a bid id this supplier used before, or None for a new id."""
+    supplier = c.actor.party
+    replaces = c.replaces if type(c) is ReviseBid else None
+    known = state.bids.get(supplier, {}).get(c.bid_id)
+    if known is not None:
+        if (known.commitment, known.replaces) == (c.commitment, replaces):
+            return []
+        return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    index = state.refused.get(supplier, {}).get(c.bid_id)
+    if index is not None:
+        first = state.refusals[index]
+        if first.commitment == c.commitment:
+            return Rejection(reason=Reason(first.reason), detail=first.detail)
+        return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    return None
+
+
+def _sealed_fault(state: TenderState, c: SubmitBid | ReviseBid) -> Rejection | None:
+    suite = sealing.suite(state.config.suite)
+    try:
+        check_sealed_bid(suite, c.sealed)
+    except sealing.SealError as exc:
+        return _no(Reason.NOT_SEALED, str(exc))
+    if suite.commitment(c.sealed) != c.commitment:
+        return _no(Reason.COMMITMENT_MISMATCH, "the commitment is not the sealed bytes' digest")
+    return None
+
+
+def submit(state: TenderState, c: SubmitBid) -> Decision:
+    refusal = _bidder(state, c)
+    if refusal is not None:
+        return refusal
+    answer = _decided(state, c)
+    if answer is not None:
+        return answer
+    refusal = taking_bids(state, c.at) or _sealed_fault(state, c)
+    if refusal is not None:
+        return refusal
+    if c.actor.party in state.current:
+        return _no(Reason.ALREADY_EXISTS, "you have a bid in: revise or withdraw it")
+    return [BidSubmitted(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, sealed=c.sealed,
+                         commitment=c.commitment, user=user_of(c.actor))]
+
+
+def revise(state: TenderState, c: ReviseBid) -> Decision:
+    refusal = _bidder(state, c)
+    if refusal is not None:
+        return refusal
+    answer = _decided(state, c)
+    if answer is not None:
+        return answer
+    refusal = taking_bids(state, c.at)
+    if refusal is not None:
+        return refusal
+    if state.current.get(c.actor.party) != c.replaces:
+        return _no(Reason.UNKNOWN_BID, f"{c.replaces} is not your current bid")
+    refusal = _sealed_fault(state, c)
+    if refusal is not None:
+        return refusal
+    return [BidSubmitted(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, sealed=c.sealed,
+                         commitment=c.commitment, replaces=c.replaces, user=user_of(c.actor))]
+
+
+def withdraw(state: TenderState, c: WithdrawBid) -> Decision:
+    refusal = _bidder(state, c)
+    if refusal is not None:
+        return refusal
+    bid = state.bids.get(c.actor.party, {}).get(c.bid_id)
+    if bid is None:
+        return _no(Reason.UNKNOWN_BID, f"you have no bid {c.bid_id}")
+    if bid.status is BidStatus.WITHDRAWN:
+        return []  # decided once: a resend of the withdrawal
+    if bid.status is BidStatus.REPLACED:
+        return _no(Reason.UNKNOWN_BID, f"{c.bid_id} was replaced by a revision")
+    refusal = taking_bids(state, c.at)
+    if refusal is not None:
+        return refusal
+    return [BidWithdrawn(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, user=user_of(c.actor))]
+
+
+def confirm(state: TenderState, c: ConfirmBid) -> Decision:
+    refusal = _bidder(state, c)
+    if refusal is not None:
+        return refusal
+    bid = state.current_bid(c.actor.party)
+    if bid is None or bid.bid_id != c.bid_id:
+        return _no(Reason.UNKNOWN_BID, f"{c.bid_id} is not your current bid")
+    if bid.documents_hash == c.documents_hash == state.config.documents_hash:
+        return []  # it stands on the documents already (or a resend of the confirmation)
+    refusal = taking_bids(state, c.at)
+    if refusal is not None:
+        return refusal
+    if c.documents_hash != state.config.documents_hash:
+        return _no(Reason.STALE_DOCUMENTS, "these are not the tender's current documents")
+    return [BidConfirmed(at=c.at, supplier=c.actor.party, bid_id=c.bid_id,
+                         documents_hash=c.documents_hash, user=user_of(c.actor))]
