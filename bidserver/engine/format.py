@@ -108,6 +108,10 @@ class Format:
     # whether a participant of a role may know how many events happened, so that its live-room
     # cursor can be the journal's seq (``runtime.cursors``); by default only the organiser
     sees_seq: Callable[[Role], bool] = lambda role: role is Role.BUYER
+    # whether the event changes the event's phase (opens, pauses, closes, awards...): the
+    # server then signs a tree head of its audit log at once (``runtime.heads``), not only at
+    # its interval; by default no event does
+    seals_head: Callable[[Any], bool] = lambda event: False
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""
