@@ -7,8 +7,8 @@ whoever holds it can sign heads in the server's name, so it is kept like ``jwt.k
 public half is what the operator publishes for auditors to pin (``audit verify --public-key``).
 
 ``export`` gathers one auction's log, heads and keys from Redis (or its entries from an archive
-file, once it left Redis) into the file ``store.audit_log`` describes; ``verify`` and its one
-line of outcome are the CLI's.
+file, once it left Redis) into the file ``store.audit_log`` describes, which also verifies it
+(without Redis, so ``audit verify`` imports none of this).
 """
 
 from __future__ import annotations
@@ -18,24 +18,22 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
     PrivateFormat,
     PublicFormat,
     load_pem_private_key,
-    load_pem_public_key,
 )
 
 from .config import Settings
 from .store.archive import ArchiveError, Archives
-from .store.audit_log import AuditReport, export_bytes
+from .store.audit_log import export_bytes
 from .store.chain import ChainBroken
 from .store.head_store import RedisTreeHeads
 from .store.journal import JournalError
 from .store.redis_journal import RedisJournal
-from .store.tree_heads import key_id
 
 log = logging.getLogger(__name__)
 
@@ -92,20 +90,6 @@ def public_pem(key: Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-def trusted_keys(paths: list[Path]) -> dict[str, Ed25519PublicKey]:
-    """The public keys in PEM files, by key id."""
-    keys = {}
-    for path in paths:
-        try:
-            key = load_pem_public_key(path.read_bytes())
-        except (OSError, ValueError) as exc:
-            raise AuditError(f"{path} is not a PEM public key: {exc}") from None
-        if not isinstance(key, Ed25519PublicKey):
-            raise AuditError(f"{path} holds a {type(key).__name__}, not an Ed25519 public key")
-        keys[key_id(key)] = key
-    return keys
-
-
 async def export(
     redis_url: str, auction_id: str, archive: Path | None, now_ms: int
 ) -> tuple[bytes, int, int]:
@@ -145,16 +129,3 @@ def _archived_entries(path: Path, auction_id: str) -> list[tuple[int, bytes]]:
     if manifest.auction_id != auction_id:
         raise AuditError(f"{path} is the archive of auction {manifest.auction_id!r}")
     return entries
-
-
-def outcome(report: AuditReport) -> str:
-    """The one line a successful ``verify`` prints."""
-    pinned = "" if report.pinned else " from the file itself: pin it with --public-key"
-    line = (f"ok: auction {report.auction_id}: {report.entries} entries, hash chain intact; "
-            f"{report.heads} signed tree heads verified, the last covering entries "
-            f"1..{report.signed} (signed at {report.last_signed_at} ms by key "
-            f"{', '.join(report.key_ids)}{pinned})")
-    unsigned = report.entries - report.signed
-    if unsigned:
-        line += f"; {unsigned} entries after it not signed yet"
-    return line

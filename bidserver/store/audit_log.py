@@ -30,16 +30,20 @@ wholesale. Pure: bytes in, a report or ``AuditFailed``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ..failures import UNREADABLE
 from .chain import GENESIS, ChainBroken, open_entry, read_header
 from .merkle import Frontier, leaf_of
-from .tree_heads import SignedTreeHead, head_problem
+from .tree_heads import SignedTreeHead, head_problem, key_id
 
-__all__ = ["AUDIT_FORMAT", "AuditFailed", "AuditReport", "export_bytes", "verify"]
+__all__ = [
+    "AUDIT_FORMAT", "AuditFailed", "AuditReport", "export_bytes", "outcome", "public_keys", "verify",
+]
 
 AUDIT_FORMAT = "bidserver-audit/1"
 _HEAD_PREFIX = b'{"head":'
@@ -199,13 +203,13 @@ def _check_entries(auction_id: str, lines: list[bytes], heads: list[SignedTreeHe
     roots = {head.tree_size: head for head in heads}
     frontier = Frontier()
     prev, matched = GENESIS, 0
-    for expected, line in enumerate(lines, start=1):
-        seq = _announced(line, expected)
-        if seq != expected:
-            raise AuditFailed(_misplaced(auction_id, lines, expected, seq))
+    for seq, line in enumerate(lines, start=1):
         try:
             envelope = open_entry(auction_id, seq, line)
         except ChainBroken as broken:
+            announced = _announced(line, seq)
+            if announced != seq:
+                raise AuditFailed(_misplaced(auction_id, lines, seq, announced)) from None
             raise AuditFailed(str(broken)) from None
         if envelope.prev != prev:
             raise AuditFailed(
@@ -246,3 +250,31 @@ def _misplaced(auction_id: str, lines: list[bytes], expected: int, seq: int) -> 
     if later:
         return f"{at} is out of order: entry {seq} comes before it"
     return f"{at} is missing (the next entry in the file is {seq})"
+
+
+def public_keys(paths: Sequence[Path]) -> dict[str, Ed25519PublicKey]:
+    """The Ed25519 public keys in PEM files (as ``bidserver audit public-key`` prints them), by
+    key id; ``ValueError`` naming a file that holds none."""
+    keys = {}
+    for path in paths:
+        try:
+            key = load_pem_public_key(Path(path).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path} is not a PEM public key: {exc}") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError(f"{path} holds a {type(key).__name__}, not an Ed25519 public key")
+        keys[key_id(key)] = key
+    return keys
+
+
+def outcome(report: AuditReport) -> str:
+    """The one line a successful ``verify`` is told as."""
+    pinned = "" if report.pinned else " from the file itself: pin it with --public-key"
+    line = (f"ok: auction {report.auction_id}: {report.entries} entries, hash chain intact; "
+            f"{report.heads} signed tree heads verified, the last covering entries "
+            f"1..{report.signed} (signed at {report.last_signed_at} ms by key "
+            f"{', '.join(report.key_ids)}{pinned})")
+    unsigned = report.entries - report.signed
+    if unsigned:
+        line += f"; {unsigned} entries after it not signed yet"
+    return line
