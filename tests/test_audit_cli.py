@@ -113,6 +113,26 @@ def test_a_tampered_export_fails_naming_the_entry(runner, redis_server, tmp_path
     assert wrong_key.exit_code == 1 and "which is not a trusted key" in wrong_key.output
 
 
+def test_the_default_data_dir_is_exported_through_its_embedded_redis(runner, tmp_path, monkeypatch):
+    """As an operator on the server's machine: no flags, the data dir ./data."""
+    from bidserver.store.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis.of_data_dir(tmp_path / "data")
+    server.start()
+    try:
+        auction_id, seq = asyncio.run(signed_auction(server.url, tmp_path / "data"))
+    finally:
+        server.stop()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "server.pem").write_text(runner.invoke(cli.main, ["audit", "public-key"]).output)
+    exported = runner.invoke(cli.main, ["audit", "export", "--out", "audit.jsonl", auction_id])
+    assert exported.exit_code == 0, exported.output
+    verified = runner.invoke(cli.main, ["audit", "verify", "--public-key", "server.pem",
+                                        "audit.jsonl"])
+    assert verified.exit_code == 0, verified.output
+    assert f"ok: auction {auction_id}: {seq} entries" in verified.output
+
+
 def test_an_archived_auction_is_exported_from_its_archive(runner, redis_server, tmp_path):
     archive = tmp_path / "archive"
     auction_id, seq = asyncio.run(
