@@ -26,6 +26,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from . import clock, metrics
+from .audit import AuditError, audit_signing_key
 from .auth import TokenVerifier
 from .config import Settings, resolve_jwt_key
 from .engine.format import Format
@@ -40,10 +41,12 @@ from .ratelimit import BucketsByKey
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
 from .runtime.cluster import Cluster, new_node_id
+from .runtime.heads import HeadSigner
 from .runtime.presence import Presence
 from .runtime.registry import Rooms
 from .store.archive import Archives
 from .store.awards import safe_trim
+from .store.head_store import RedisTreeHeads
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
 from .store.listing import MemoryListing
@@ -117,16 +120,21 @@ def build_app(
             feed = PresenceFeed(auction, presence, now_ms, interval_s)
             return Broadcaster(auction, now_ms, interval_s=interval_s, membership=feed)
 
-        listing, snapshots = MemoryListing(), MemorySnapshots()
+        listing, snapshots, heads = MemoryListing(), MemorySnapshots(), None
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
             snapshots = RedisSnapshots(the_journal)
+            heads = HeadSigner(
+                RedisTreeHeads(the_journal), the_journal, audit_signing_key(settings), now_ms,
+                every_s=settings.tree_head_every_s,
+            )
         archive_dir = settings.archives_at
         archives = Archives(archive_dir) if archive_dir is not None else None
         rooms = Rooms(
             the_journal, now_ms, formats, audience=live_room_audience, listing=listing,
             snapshots=snapshots, snapshot_every=settings.snapshot_every, archives=archives,
             cluster=cluster, journal_timeout_s=settings.journal_write_timeout_ms / 1000,
+            heads=heads,
         )
         if cluster is not None:
             await cluster.start(
@@ -245,7 +253,8 @@ def serve(settings: Settings) -> None:
     try:  # before anything starts: settings that cannot be served change nothing
         dev_sign_in = settings.dev_sign_in_enabled()
         web_dir = find_web_dir(settings)
-    except ValueError as exc:
+        audit_signing_key(settings)  # created here, before any worker starts
+    except (ValueError, AuditError, OSError) as exc:
         raise ServeRefused(str(exc)) from None
     embedded = None
     if not settings.redis_url:

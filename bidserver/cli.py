@@ -1,4 +1,4 @@
-"""The command line (click): ``bidserver serve``, ``bidserver token``, ``bidserver replay``, and
+"""The command line (click): ``bidserver serve``, ``token``, ``replay``, ``audit``, and
 ``bidserver tender ...`` and ``bidserver receipt verify`` (``cli_sealing.py``).
 
 Flags win over ``BIDSERVER_*`` environment variables, which win over the defaults: the same
@@ -148,6 +148,87 @@ def replay(redis_url, data_dir, archive, events, verify, auction_id) -> None:
     with _embedded_journal(settings.data_dir) as url:
         code = asyncio.run(_replay(url, None, auction_id, events, verify))
     sys.exit(code)
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log: an auction's journal and the tree heads the server signed.
+
+    `export` writes one file that holds everything an auditor needs; `verify` checks it offline
+    (bidserver's own code, no server, no Redis); `public-key` prints the key to pin."""
+
+
+@audit.command("export")
+@click.option("--redis-url", default=None, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="The data dir of `serve` whose embedded Redis holds the journal [BIDSERVER_DATA_DIR, ./data].")
+@click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Take the entries from this archive file (<id>.jsonl.gz or its manifest) of an auction that left Redis; the heads still come from Redis.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None, help="Write the file here [standard output].")
+@click.argument("auction_id")
+def audit_export(redis_url, data_dir, archive, out, auction_id) -> None:
+    """Export an auction's audit log: every journal entry as stored, the signed tree heads and
+    the public keys that signed them, as JSON lines (docs/operations.md, "Audit log")."""
+    from . import clock
+    from .audit import AuditError, export
+
+    settings = _settings(data_dir=data_dir)
+    url = redis_url or (settings.redis_url if data_dir is None else None)  # a flag beats the env
+    try:
+        if url:
+            data, entries, heads = asyncio.run(export(url, auction_id, archive, clock.now_ms()))
+        else:
+            with _embedded_journal(settings.data_dir) as url:
+                data, entries, heads = asyncio.run(
+                    export(url, auction_id, archive, clock.now_ms())
+                )
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    out.write_bytes(data)
+    click.echo(f"auction {auction_id}: {entries} entries and {heads} signed tree heads "
+               f"exported to {out}", err=True)
+
+
+@audit.command("verify")
+@click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Trust only this key (PEM, from `bidserver audit public-key`); repeatable. Without it the keys in the file are used, which proves only that the file agrees with itself.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def audit_verify(public_keys, file) -> None:
+    """Prove offline that an exported log is complete and unchanged: its hash chain, the Merkle
+    root at every signed tree head, each head's signature. Prints one line: ok with counts, or
+    the first problem, naming the entry (exit 1)."""
+    from .store.audit_log import AuditFailed, outcome, verify
+    from .store.audit_log import public_keys as read_keys
+
+    try:
+        trusted = read_keys(public_keys) if public_keys else None
+        data = file.read_bytes()
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        report = verify(data, trusted)
+    except AuditFailed as failed:
+        click.echo(f"FAILED: {failed}")
+        sys.exit(1)
+    click.echo(outcome(report))
+
+
+@audit.command("public-key")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="The data dir of `serve`, which holds signing.key [BIDSERVER_DATA_DIR, ./data].")
+def audit_public_key(data_dir) -> None:
+    """Print the public key the server signs tree heads with (PEM), for auditors to pin."""
+    from .audit import SIGNING_KEY_FILE, AuditError, audit_signing_key, public_pem
+
+    settings = _settings(data_dir=data_dir)
+    if not (settings.data_dir / SIGNING_KEY_FILE).is_file():
+        raise click.ClickException(
+            f"no {SIGNING_KEY_FILE} in {settings.data_dir}: `serve` creates it at its first start"
+        )
+    try:
+        click.echo(public_pem(audit_signing_key(settings)), nl=False)
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @contextlib.contextmanager

@@ -51,6 +51,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     archive_dir: Path | None = None  # finished auctions' journals; None: <data_dir>/archive
     archive_every_s: float = 300.0  # how often finished auctions are archived and trimmed; 0: never
     snapshot_every: int = 1000  # events between an auction's state snapshots (grows, see runtime/snapshots.py); 0: none
+    tree_head_every_s: float = 10.0  # an auction's audit log gets a signed tree head at most this long after a write (at once on a phase change)
     log_level: str = "info"
     journal_write_timeout_ms: int = 2000  # a bid waits at most this for the journal, then: journal_unavailable
     metrics_token: str | None = None  # bearer token for /metrics; None: /metrics is not served
@@ -75,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("workers must be at least 1 and lease_ttl_ms at least 300")
         if self.archive_every_s < 0:
             raise ValueError("archive_every_s must not be negative (0: never archive)")
+        if self.tree_head_every_s <= 0:
+            raise ValueError("tree_head_every_s must be positive")
         if self.snapshot_every < 0:
             raise ValueError("snapshot_every must not be negative (0: no snapshots)")
         if self.rate_limit_burst < 1:

@@ -120,6 +120,14 @@ PUBLISH_FAILURES = Counter(
     "bidserver_publish_failures_total",
     "Durable events a room could not hand to the live room or the listing (logged each time).",
 )
+TREE_HEADS = Counter(
+    "bidserver_tree_heads_total",
+    "Signed tree heads of the audit log stored (runtime/heads.py).",
+)
+TREE_HEAD_FAILURES = Counter(
+    "bidserver_tree_head_failures_total",
+    "Attempts to sign and store a tree head that failed; each is retried with back-off.",
+)
 ROOMS_FAILING = Gauge(
     "bidserver_rooms_failing",
     "Auctions whose timer path is failing now (logged once per streak; see the log for which).",

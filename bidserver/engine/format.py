@@ -114,6 +114,10 @@ class Format:
     # opening), and is listed by the events' delivery like everyone else. Such a role must see
     # the seq too (``runtime.cursors`` counts the others' cursors without the folded events).
     sees_every_event: Callable[[Role], bool] = lambda role: role is Role.BUYER
+    # whether the event changes the event's phase (opens, pauses, closes, awards...): the
+    # server then signs a tree head of its audit log at once (``runtime.heads``), not only at
+    # its interval; by default no event does
+    seals_head: Callable[[Any], bool] = lambda event: False
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""

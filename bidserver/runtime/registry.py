@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -38,6 +38,7 @@ from .audience import AudienceFactory, no_audience
 from .auction import Auction
 from .cluster import Cluster
 from .eventlog import EventLog
+from .heads import HeadSigner
 from . import snapshots
 from .journaling import Chain, ChainBroken, announced_prev, from_journal
 from .outcome import Result
@@ -84,6 +85,7 @@ class Rooms:
         id_factory: Callable[[], str] = new_auction_id,
         cluster: Cluster | None = None,
         journal_timeout_s: float | None = None,
+        heads: HeadSigner | None = None,
     ) -> None:
         self.listing = listing if listing is not None else MemoryListing()
         self._formats = dict(formats)
@@ -103,6 +105,7 @@ class Rooms:
         self._snapshots = snapshots
         self._snapshot_every = snapshot_every
         self._archives = archives
+        self._heads = heads
 
     def __iter__(self) -> Iterator[Auction]:
         return iter(list(self._rooms.values()))
@@ -215,7 +218,7 @@ class Rooms:
             future.set_result(auction)
             outcomes[auction_id] = auction is not None
             if auction is not None:
-                self._durable(auction)  # the listing may have missed the last change
+                self._durable(auction, ())  # the listing (or a head) may have missed the last change
         return outcomes
 
     async def _recovered(self, getting) -> bool | None:
@@ -397,11 +400,14 @@ class Rooms:
         log.info("auction %s created (%s)", auction_id, fmt.name, extra={"auction_id": auction_id})
         return room, result
 
-    def _durable(self, auction: Auction) -> None:
-        """After a durable write: a snapshot when one is due; keep the listing in step, and mark
-        a finished auction so that it is not replayed at the next start. Both happen after the
-        journal, in this order, so a crash between them is repaired by the replay at start
-        (``recover`` lists again)."""
+    def _durable(self, auction: Auction, events: Sequence[Any]) -> None:
+        """After a durable write of ``events`` (once their senders were answered): a tree head
+        when one is due (``HeadSigner``, in the background), a snapshot when one is due; keep
+        the listing in step, and mark a finished auction so that it is not replayed at the next
+        start. All happen after the journal, so a crash between them is repaired by the replay
+        at start (``recover`` notes and lists again)."""
+        if self._heads is not None:
+            self._heads.noted(auction, events)
         fmt, state = auction.format, auction.state
         if snapshots.due(self._snapshot_every, state.seq, auction.snapshot_seq):
             self._snapshot_soon(auction)
@@ -502,5 +508,7 @@ class Rooms:
             await room.stop()
             _LOADED[room.writer].dec()
         metrics.RECOVERY_PENDING.set(0)
+        if self._heads is not None:
+            await self._heads.close()  # after the rooms: their last writes are noted
         for task in list(self._background):
             await task

@@ -105,7 +105,7 @@ class Room:
         journal: Journal,
         now_ms: Callable[[], int],
         *,
-        on_durable: Callable[[Auction], None] | None = None,
+        on_durable: Callable[[Auction, list[Any]], None] | None = None,
     ) -> None:
         self.auction = auction
         self.format = fmt = auction.format
@@ -115,7 +115,7 @@ class Room:
         self._ahead_head = auction.head  # the chain's head ahead, as ``_ahead`` is the state's
         self._journal = journal
         self._now_ms = now_ms
-        self._on_durable = on_durable  # after each durable write, once its events are applied
+        self._on_durable = on_durable  # after each durable write of events, once they are applied
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._decided: collections.deque[_Decided] = collections.deque()
         self._uncommitted = 0  # commands in self._decided
@@ -368,7 +368,7 @@ class Room:
         try:
             self.auction.audience.publish(events)
             if self._on_durable is not None:
-                self._on_durable(self.auction)
+                self._on_durable(self.auction, events)
         except Exception:
             metrics.PUBLISH_FAILURES.inc()
             log.exception("room %s: publishing durable events failed", self.auction_id,

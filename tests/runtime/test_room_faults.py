@@ -142,7 +142,7 @@ async def test_a_fault_publishing_durable_events_does_not_stop_the_room():
     served = auction(wall_clock, auction_id="t4", fmt=TOY)
     calls = []
 
-    def on_durable(_auction) -> None:  # the registry's listing update, failing once
+    def on_durable(_auction, _events) -> None:  # the registry's listing update, failing once
         calls.append(1)
         if len(calls) == 2:
             raise RuntimeError("a bug in the listing")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..format import Format
 from .commands import Command, CreateAuction, Tick
 from .decide import decide, refusal_record
-from .events import Event, decode_event, delivery, encode_event
+from .events import Event, decode_event, delivery, encode_event, seals_head
 from .evolve import evolve, replay, restore, state_bytes
 from .records import awards, history, receipt, results, summary
 from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierEntry
@@ -59,6 +59,7 @@ FORMAT = Format(
     state_bytes=state_bytes,
     restore=restore,
     sees_seq=sees_seq,
+    seals_head=seals_head,
 )
 
 __all__ = [

@@ -213,6 +213,18 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
 }
 
 
+# The events that change the auction's phase or a lot's: each is covered by a signed tree head
+# of the audit log as soon as it is durable (``Format.seals_head``).
+PHASE_CHANGES = frozenset({
+    AuctionOpened, AuctionPaused, AuctionResumed, AuctionClosed, AuctionCancelled, LotClosed,
+    LotAwarded,
+})
+
+
+def seals_head(event: Event) -> bool:
+    return type(event) in PHASE_CHANGES
+
+
 def delivery(event: Event) -> Delivery:
     """How the live room delivers ``event``: another supplier's bid is folded into the view (at a
     hot close there are thousands a second, and the board says all they tell), while a bid the
