@@ -250,6 +250,13 @@ function Suppliers({ id, view, presence, serverNow, act }) {
 }
 
 /**
+ * The board's rows shown until the buyer asks for all: the ranks that decide an award. Two
+ * hundred rows on each of five lots made a page of 20,000 nodes whose layout and paint alone
+ * took 30 ms an update (docs/performance.md, "The browser UI").
+ */
+const TOP_ROWS = 10;
+
+/**
  * A lot's panel, drawn again only when something it shows changed: the lot, its prices (the
  * series' own version), the auction's phase, currency and suppliers, the role, the language. An
  * update changes one lot or two; drawing every lot's board again on every update took 60 ms and
@@ -279,6 +286,9 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
   const saved = leader != null ? lot.ceiling - leader : null;
   const open = lot.phase === "open" && view.phase === "open";
   const awardable = buyer && lot.phase === "closed" && !lot.award && lot.board?.length;
+  const [allRows, setAllRows] = useState(false);
+  const board = lot.board ?? [];
+  const shownRows = allRows ? board : board.slice(0, TOP_ROWS);
 
   /** @param {any} entry */
   async function voidBid(entry) {
@@ -344,7 +354,7 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
       <thead><tr><th scope="col">${t("lot.rank")}</th><th scope="col">${t("lot.supplier")}</th>
         <th scope="col" class="num">${t("lot.amount")}</th><th scope="col">${t("lot.at")}</th>
         ${buyer && html`<th scope="col"><span class="sr-only">${t("console.actions")}</span></th>`}</tr></thead>
-      <tbody>${(lot.board ?? []).map((/** @type {any} */ e) => html`<tr>
+      <tbody>${shownRows.map((/** @type {any} */ e) => html`<tr>
         <td>${e.rank}</td>
         <td>${e.name || e.supplier || aliasText(e.alias)}${e.supplier ? html` <span class="muted small">${aliasText(e.alias)}</span>` : ""}
           ${e.entered_by ? html` <span class="badge">${t("console.phone_in")}</span>` : ""}</td>
@@ -353,6 +363,9 @@ function LotPanel({ lot, view, buyer, room, ask, act, say, series, version }) {
       </tr>`)}</tbody>
     </table>
     ${(!lot.board || !lot.board.length) && html`<p class="muted">${t("console.no_bids")}</p>`}
+    ${board.length > TOP_ROWS && html`<button type="button" class="link" aria-expanded=${allRows}
+      onClick=${() => setAllRows(!allRows)}>${allRows ? t("console.show_top", { n: TOP_ROWS })
+        : t("console.show_all", { n: board.length })}</button>`}
     ${buyer && html`<div class="actions">
       ${open && (view.suppliers ?? []).length > 0 && html`<button type="button" onClick=${onBehalf}>${t("console.on_behalf")}</button>`}
       ${awardable && html`<button type="button" class="primary" onClick=${award}>${t("console.award")}</button>`}
