@@ -82,6 +82,7 @@ def _expected_board(recorded: list[dict], later_bids: list[dict]) -> list[dict]:
             best[row["supplier"]] = {
                 "alias": row["alias"], "amount": row["amount"], "at": row["at"],
                 "supplier": row["supplier"], "name": row["name"], "entered_by": row["entered_by"],
+                "bid_id": row["bid_id"],
             }
     ordered = sorted(best.values(), key=lambda e: (e["amount"], e["at"]))
     return [dict(entry, rank=rank) for rank, entry in enumerate(ordered, 1)]
