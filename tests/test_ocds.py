@@ -18,6 +18,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from bidserver.engine.money import money
+from bidserver.engine import ocds_common
 from bidserver.engine.reverse import ocds, records
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotCloseMode, LotSpec
 from tests.engine import builders as b
@@ -28,12 +29,12 @@ OCDS_DIR = Path(__file__).resolve().parent / "data" / "ocds" / "1.1"
 CODELISTS = OCDS_DIR / "codelists"
 
 # Fields that neither the core schema nor the bids extension define; each comes from an extension
-# the package declares (ocds.EXTENSIONS). Anything else outside the schemas fails the test.
+# the package declares (ocds_common.EXTENSIONS). Anything else outside the schemas fails the test.
 DECLARED_EXTENSION_FIELDS = {
-    "tender.lots": ocds.LOTS_EXTENSION,
-    "tender.items[].relatedLot": ocds.LOTS_EXTENSION,
-    "awards[].relatedLots": ocds.LOTS_EXTENSION,
-    "tender.techniques": ocds.TECHNIQUES_EXTENSION,
+    "tender.lots": ocds_common.LOTS_EXTENSION,
+    "tender.items[].relatedLot": ocds_common.LOTS_EXTENSION,
+    "awards[].relatedLots": ocds_common.LOTS_EXTENSION,
+    "tender.techniques": ocds_common.TECHNIQUES_EXTENSION,
 }
 
 
@@ -139,7 +140,7 @@ def release(**changes) -> dict[str, Any]:
 
 def roundtrip(document: Any) -> Any:
     """What a consumer reads: our JSON bytes, numbers parsed exactly."""
-    return json.loads(ocds.encode(document), parse_float=Decimal)
+    return json.loads(ocds_common.encode(document), parse_float=Decimal)
 
 
 def test_release_is_valid_against_the_release_schema(validators):
@@ -149,12 +150,12 @@ def test_release_is_valid_against_the_release_schema(validators):
 
 
 def release_package(releases, *, uri: str, published_at_ms: int, publisher_name: str) -> dict:
-    """How a publisher packages our releases: the package declares ``ocds.EXTENSIONS``."""
+    """How a publisher packages our releases: the package declares ``ocds_common.EXTENSIONS``."""
     return {
         "uri": uri,
         "version": "1.1",
-        "extensions": list(ocds.EXTENSIONS),
-        "publishedDate": ocds.rfc3339(published_at_ms),
+        "extensions": list(ocds_common.EXTENSIONS),
+        "publishedDate": ocds_common.rfc3339(published_at_ms),
         "publisher": {"name": publisher_name},
         "releases": list(releases),
     }
@@ -171,7 +172,7 @@ def test_package_is_valid_and_declares_its_extensions(validators):
     errors = sorted(package_validator.iter_errors(roundtrip(package)), key=str)
     assert not errors, "\n".join(e.message for e in errors)
     assert package["version"] == "1.1"
-    assert set(package["extensions"]) == set(DECLARED_EXTENSION_FIELDS.values()) | {ocds.BIDS_EXTENSION}
+    assert set(package["extensions"]) == set(DECLARED_EXTENSION_FIELDS.values()) | {ocds_common.BIDS_EXTENSION}
     ids = [(r["ocid"], r["id"]) for r in package["releases"]]
     assert len(set(ids)) == len(ids)
 
@@ -283,7 +284,7 @@ def test_unknown_lot_is_refused():
 def test_money_is_exact_and_a_json_number(minor, units, text):
     assert money(minor, units) == Decimal(text)
     config = AuctionConfig(**{**{f: getattr(CONFIG, f) for f in CONFIG.__struct_fields__}, "minor_units": units})
-    encoded = ocds.encode(release(config=config, amount=minor)).decode()
+    encoded = ocds_common.encode(release(config=config, amount=minor)).decode()
     assert re.search(r'"awards":\[.*?"value":\{"amount":' + re.escape(text) + r',"currency":"EUR"\}', encoded)
     assert roundtrip(release(config=config, amount=minor))["awards"][0]["value"]["amount"] == Decimal(text)
 
@@ -297,7 +298,7 @@ def test_sum_of_ceilings_is_exact():
     [(0, "1970-01-01T00:00:00.000Z"), (AWARDED_AT, "2026-01-01T10:00:00.123Z"), (4_102_444_800_999, "2100-01-01T00:00:00.999Z")],
 )
 def test_rfc3339(ms, text):
-    assert ocds.rfc3339(ms) == text
+    assert ocds_common.rfc3339(ms) == text
 
 
 # ------------------------------------------------------------------ releases of real auctions:
@@ -432,7 +433,7 @@ def test_a_cancel_publishes_a_release_saying_the_tender_is_cancelled():
     [r] = released(state, events)
     assert r["ocid"] == award["ocid"] and r["id"] not in (award["id"], "")
     assert r["tag"] == ["tenderCancellation"]
-    assert r["date"] == ocds.rfc3339(b.T0 + 70_000)
+    assert r["date"] == ocds_common.rfc3339(b.T0 + 70_000)
     assert r["tender"]["status"] == "cancelled"
     # The award made before the cancel stands (docs/design.md): its lot is complete.
     assert {lot["id"]: lot["status"] for lot in r["tender"]["lots"]} == {"L1": "complete", "L2": "cancelled"}

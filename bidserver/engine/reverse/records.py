@@ -11,6 +11,7 @@ import msgspec
 
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
+from .. import ocds_common
 from . import ocds
 from .commands import Command, PlaceBid
 from .events import AuctionCancelled, Event, LotAwarded
@@ -150,7 +151,7 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
                 reason=event.reason,
                 open_lots=open_lots,
             )
-            released.append(AwardRelease(event.award_id, event.lot_id, ocds.encode(release)))
+            released.append(AwardRelease(event.award_id, event.lot_id, ocds_common.encode(release)))
         elif type(event) is AuctionCancelled:
             release = ocds.cancellation_release(
                 auction_id=state.auction_id,
@@ -159,7 +160,7 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
                 cancelled_at_ms=event.at,
                 awarded_lots=[lot_id for lot_id, lot in state.lots.items() if lot.award is not None],
             )
-            released.append(AwardRelease(state.auction_id, "", ocds.encode(release)))
+            released.append(AwardRelease(state.auction_id, "", ocds_common.encode(release)))
     return released
 
 
