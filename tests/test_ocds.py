@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import copy
-import csv
-import functools
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
-from jsonschema import Draft4Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
-from bidserver.engine.money import money
 from bidserver.engine import ocds_common
+from bidserver.engine.money import money
 from bidserver.engine.reverse import ocds, records
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotCloseMode, LotSpec
 from tests.engine import builders as b
-
-# The OCDS 1.1 schema, codelists and bids extension, vendored (Apache 2.0; commits in SOURCE) so that
-# the schema checks run on any checkout, CI included, and never skip.
-OCDS_DIR = Path(__file__).resolve().parent / "data" / "ocds" / "1.1"
-CODELISTS = OCDS_DIR / "codelists"
+from tests.ocds_schema import codes, codes_of_extension, merged_release_schema, release_errors, schema_validators
 
 # Fields that neither the core schema nor the bids extension define; each comes from an extension
 # the package declares (ocds_common.EXTENSIONS). Anything else outside the schemas fails the test.
@@ -38,56 +27,6 @@ DECLARED_EXTENSION_FIELDS = {
 }
 
 
-def _load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON Merge Patch: how OCDS extensions apply to the release schema."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-@functools.cache
-def merged_release_schema() -> dict[str, Any]:
-    return merge_patch(_load(OCDS_DIR / "release-schema.json"), _load(OCDS_DIR / "bids-extension" / "release-schema.json"))
-
-
-@functools.cache
-def schema_validators() -> tuple[Draft4Validator, Draft4Validator]:
-    """(release validator, package validator) resolving $refs from the local files only: the
-    package refers to the release schema by its https URL, served here by the registry."""
-    release_schema = merged_release_schema()
-    package_schema = _load(OCDS_DIR / "release-package-schema.json")
-    registry = Registry().with_resources(
-        [
-            (release_schema["id"], DRAFT4.create_resource(release_schema)),
-            (package_schema["id"], DRAFT4.create_resource(package_schema)),
-        ]
-    )
-
-    def refuse(uri: str):
-        raise AssertionError(f"schema reference {uri} is not local")
-
-    registry = Registry(retrieve=refuse).combine(registry)
-    return (
-        Draft4Validator(release_schema, registry=registry),
-        Draft4Validator(package_schema, registry=registry),
-    )
-
-
-def release_errors(release: dict[str, Any]) -> list[str]:
-    """What the OCDS 1.1 release schema (with the bids extension) finds wrong in a release."""
-    return sorted(e.message for e in schema_validators()[0].iter_errors(release))
-
-
 @pytest.fixture(scope="module")
 def release_schema() -> dict[str, Any]:
     return merged_release_schema()
@@ -96,12 +35,6 @@ def release_schema() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def validators():
     return schema_validators()
-
-
-def codes(name: str) -> set[str]:
-    """A codelist's current (not deprecated) codes."""
-    with open(CODELISTS / name, newline="") as handle:
-        return {row["Code"] for row in csv.DictReader(handle) if not row.get("Deprecated")}
 
 
 CONFIG = AuctionConfig(
@@ -149,21 +82,9 @@ def test_release_is_valid_against_the_release_schema(validators):
     assert not errors, "\n".join(e.message for e in errors)
 
 
-def release_package(releases, *, uri: str, published_at_ms: int, publisher_name: str) -> dict:
-    """How a publisher packages our releases: the package declares ``ocds_common.EXTENSIONS``."""
-    return {
-        "uri": uri,
-        "version": "1.1",
-        "extensions": list(ocds_common.EXTENSIONS),
-        "publishedDate": ocds_common.rfc3339(published_at_ms),
-        "publisher": {"name": publisher_name},
-        "releases": list(releases),
-    }
-
-
 def test_package_is_valid_and_declares_its_extensions(validators):
     _, package_validator = validators
-    package = release_package(
+    package = ocds_common.release_package(
         [release(), release(lot_id="L2", award_id="A1:L2", supplier_id="s1", supplier_name="", amount=4_000_000)],
         uri="https://bids.example/ocds/A1.json",
         published_at_ms=AWARDED_AT + 1,
@@ -382,11 +303,6 @@ def test_the_awarded_bid_is_in_the_bids_details():
         "relatedLots": ["L1"],
     }
     assert {"valid"} <= codes_of_extension("bidStatus.csv")
-
-
-def codes_of_extension(name: str) -> set[str]:
-    with open(OCDS_DIR / "bids-extension" / "codelists" / name, newline="") as handle:
-        return {row["Code"] for row in csv.DictReader(handle)}
 
 
 def test_releases_of_an_auction_name_their_bids():
