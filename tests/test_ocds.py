@@ -12,6 +12,7 @@ import pytest
 
 from bidserver.engine import ocds_common
 from bidserver.engine.money import money
+from bidserver.engine.reverse import FORMAT as REVERSE
 from bidserver.engine.reverse import ocds, records
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotCloseMode, LotSpec
 from tests.engine import builders as b
@@ -368,3 +369,21 @@ def test_a_draft_cancelled_before_it_opened_says_so_too():
     [r] = released(state, b.accepted(state, b.cancel(b.T0)))
     assert r["tender"]["status"] == "cancelled"
     assert {lot["status"] for lot in r["tender"]["lots"]} == {"cancelled"}
+
+
+def test_the_release_package_holds_what_the_stream_carried_for_the_buyer_alone():
+    cfg = b.config(lots=b.lots("L1", "L2"), lot_close=LotCloseMode.STAGGERED, stagger_ms=60_000)
+    state = b.opened(cfg)
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
+    b.accepted(state, b.bid("sup-b", 94_000, b.T0 + 2_000, lot_id="L2", bid_id="b-1"))
+    carried = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    carried += released(state, b.accepted(state, b.cancel(b.T0 + 70_000)))
+    package = REVERSE.release_package(state, b.BUYER, uri="https://bids.example/ocds/auc-1.json",
+                                      published_at_ms=b.T0 + 80_000, publisher_name="Example")
+    package = roundtrip(package)
+    assert package["releases"] == carried  # the award still says L2 was taking bids
+    assert [r["tag"] for r in package["releases"]] == [["award"], ["tenderCancellation"]]
+    assert schema_validators()[1].is_valid(package)
+    assert all(release_errors(r) == [] for r in package["releases"])
+    for actor in (b.OBSERVER, b.supplier("sup-a")):  # observers see suppliers by alias only
+        assert REVERSE.release_package(state, actor, uri="u", published_at_ms=0, publisher_name="p") is None
