@@ -2,89 +2,30 @@
 
 from __future__ import annotations
 
-import copy
-import csv
-import functools
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
-from jsonschema import Draft4Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT4
 
+from bidserver.engine import ocds_common
 from bidserver.engine.money import money
+from bidserver.engine.reverse import FORMAT as REVERSE
 from bidserver.engine.reverse import ocds, records
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotCloseMode, LotSpec
 from tests.engine import builders as b
-
-# The OCDS 1.1 schema, codelists and bids extension, vendored (Apache 2.0; commits in SOURCE) so that
-# the schema checks run on any checkout, CI included, and never skip.
-OCDS_DIR = Path(__file__).resolve().parent / "data" / "ocds" / "1.1"
-CODELISTS = OCDS_DIR / "codelists"
+from tests.ocds_schema import codes, codes_of_extension, merged_release_schema, release_errors, schema_validators
 
 # Fields that neither the core schema nor the bids extension define; each comes from an extension
-# the package declares (ocds.EXTENSIONS). Anything else outside the schemas fails the test.
+# the package declares (ocds_common.EXTENSIONS). Anything else outside the schemas fails the test.
 DECLARED_EXTENSION_FIELDS = {
-    "tender.lots": ocds.LOTS_EXTENSION,
-    "tender.items[].relatedLot": ocds.LOTS_EXTENSION,
-    "awards[].relatedLots": ocds.LOTS_EXTENSION,
-    "tender.techniques": ocds.TECHNIQUES_EXTENSION,
+    "tender.lots": ocds_common.LOTS_EXTENSION,
+    "tender.items[].relatedLot": ocds_common.LOTS_EXTENSION,
+    "awards[].relatedLots": ocds_common.LOTS_EXTENSION,
+    "tender.techniques": ocds_common.TECHNIQUES_EXTENSION,
 }
-
-
-def _load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON Merge Patch: how OCDS extensions apply to the release schema."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-@functools.cache
-def merged_release_schema() -> dict[str, Any]:
-    return merge_patch(_load(OCDS_DIR / "release-schema.json"), _load(OCDS_DIR / "bids-extension" / "release-schema.json"))
-
-
-@functools.cache
-def schema_validators() -> tuple[Draft4Validator, Draft4Validator]:
-    """(release validator, package validator) resolving $refs from the local files only: the
-    package refers to the release schema by its https URL, served here by the registry."""
-    release_schema = merged_release_schema()
-    package_schema = _load(OCDS_DIR / "release-package-schema.json")
-    registry = Registry().with_resources(
-        [
-            (release_schema["id"], DRAFT4.create_resource(release_schema)),
-            (package_schema["id"], DRAFT4.create_resource(package_schema)),
-        ]
-    )
-
-    def refuse(uri: str):
-        raise AssertionError(f"schema reference {uri} is not local")
-
-    registry = Registry(retrieve=refuse).combine(registry)
-    return (
-        Draft4Validator(release_schema, registry=registry),
-        Draft4Validator(package_schema, registry=registry),
-    )
-
-
-def release_errors(release: dict[str, Any]) -> list[str]:
-    """What the OCDS 1.1 release schema (with the bids extension) finds wrong in a release."""
-    return sorted(e.message for e in schema_validators()[0].iter_errors(release))
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +36,6 @@ def release_schema() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def validators():
     return schema_validators()
-
-
-def codes(name: str) -> set[str]:
-    """A codelist's current (not deprecated) codes."""
-    with open(CODELISTS / name, newline="") as handle:
-        return {row["Code"] for row in csv.DictReader(handle) if not row.get("Deprecated")}
 
 
 CONFIG = AuctionConfig(
@@ -139,7 +74,7 @@ def release(**changes) -> dict[str, Any]:
 
 def roundtrip(document: Any) -> Any:
     """What a consumer reads: our JSON bytes, numbers parsed exactly."""
-    return json.loads(ocds.encode(document), parse_float=Decimal)
+    return json.loads(ocds_common.encode(document), parse_float=Decimal)
 
 
 def test_release_is_valid_against_the_release_schema(validators):
@@ -148,21 +83,9 @@ def test_release_is_valid_against_the_release_schema(validators):
     assert not errors, "\n".join(e.message for e in errors)
 
 
-def release_package(releases, *, uri: str, published_at_ms: int, publisher_name: str) -> dict:
-    """How a publisher packages our releases: the package declares ``ocds.EXTENSIONS``."""
-    return {
-        "uri": uri,
-        "version": "1.1",
-        "extensions": list(ocds.EXTENSIONS),
-        "publishedDate": ocds.rfc3339(published_at_ms),
-        "publisher": {"name": publisher_name},
-        "releases": list(releases),
-    }
-
-
 def test_package_is_valid_and_declares_its_extensions(validators):
     _, package_validator = validators
-    package = release_package(
+    package = ocds_common.release_package(
         [release(), release(lot_id="L2", award_id="A1:L2", supplier_id="s1", supplier_name="", amount=4_000_000)],
         uri="https://bids.example/ocds/A1.json",
         published_at_ms=AWARDED_AT + 1,
@@ -171,7 +94,7 @@ def test_package_is_valid_and_declares_its_extensions(validators):
     errors = sorted(package_validator.iter_errors(roundtrip(package)), key=str)
     assert not errors, "\n".join(e.message for e in errors)
     assert package["version"] == "1.1"
-    assert set(package["extensions"]) == set(DECLARED_EXTENSION_FIELDS.values()) | {ocds.BIDS_EXTENSION}
+    assert set(package["extensions"]) == set(DECLARED_EXTENSION_FIELDS.values()) | {ocds_common.BIDS_EXTENSION}
     ids = [(r["ocid"], r["id"]) for r in package["releases"]]
     assert len(set(ids)) == len(ids)
 
@@ -283,7 +206,7 @@ def test_unknown_lot_is_refused():
 def test_money_is_exact_and_a_json_number(minor, units, text):
     assert money(minor, units) == Decimal(text)
     config = AuctionConfig(**{**{f: getattr(CONFIG, f) for f in CONFIG.__struct_fields__}, "minor_units": units})
-    encoded = ocds.encode(release(config=config, amount=minor)).decode()
+    encoded = ocds_common.encode(release(config=config, amount=minor)).decode()
     assert re.search(r'"awards":\[.*?"value":\{"amount":' + re.escape(text) + r',"currency":"EUR"\}', encoded)
     assert roundtrip(release(config=config, amount=minor))["awards"][0]["value"]["amount"] == Decimal(text)
 
@@ -297,7 +220,7 @@ def test_sum_of_ceilings_is_exact():
     [(0, "1970-01-01T00:00:00.000Z"), (AWARDED_AT, "2026-01-01T10:00:00.123Z"), (4_102_444_800_999, "2100-01-01T00:00:00.999Z")],
 )
 def test_rfc3339(ms, text):
-    assert ocds.rfc3339(ms) == text
+    assert ocds_common.rfc3339(ms) == text
 
 
 # ------------------------------------------------------------------ releases of real auctions:
@@ -383,11 +306,6 @@ def test_the_awarded_bid_is_in_the_bids_details():
     assert {"valid"} <= codes_of_extension("bidStatus.csv")
 
 
-def codes_of_extension(name: str) -> set[str]:
-    with open(OCDS_DIR / "bids-extension" / "codelists" / name, newline="") as handle:
-        return {row["Code"] for row in csv.DictReader(handle)}
-
-
 def test_releases_of_an_auction_name_their_bids():
     state = b.opened(b.config(lots=b.lots("L1", "L2")))
     b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
@@ -432,7 +350,7 @@ def test_a_cancel_publishes_a_release_saying_the_tender_is_cancelled():
     [r] = released(state, events)
     assert r["ocid"] == award["ocid"] and r["id"] not in (award["id"], "")
     assert r["tag"] == ["tenderCancellation"]
-    assert r["date"] == ocds.rfc3339(b.T0 + 70_000)
+    assert r["date"] == ocds_common.rfc3339(b.T0 + 70_000)
     assert r["tender"]["status"] == "cancelled"
     # The award made before the cancel stands (docs/design.md): its lot is complete.
     assert {lot["id"]: lot["status"] for lot in r["tender"]["lots"]} == {"L1": "complete", "L2": "cancelled"}
@@ -451,3 +369,21 @@ def test_a_draft_cancelled_before_it_opened_says_so_too():
     [r] = released(state, b.accepted(state, b.cancel(b.T0)))
     assert r["tender"]["status"] == "cancelled"
     assert {lot["status"] for lot in r["tender"]["lots"]} == {"cancelled"}
+
+
+def test_the_release_package_holds_what_the_stream_carried_for_the_buyer_alone():
+    cfg = b.config(lots=b.lots("L1", "L2"), lot_close=LotCloseMode.STAGGERED, stagger_ms=60_000)
+    state = b.opened(cfg)
+    b.accepted(state, b.bid("sup-a", 95_000, b.T0 + 1_000, bid_id="a-1"))
+    b.accepted(state, b.bid("sup-b", 94_000, b.T0 + 2_000, lot_id="L2", bid_id="b-1"))
+    carried = released(state, b.accepted(state, b.tick(b.T0 + 60_000)))
+    carried += released(state, b.accepted(state, b.cancel(b.T0 + 70_000)))
+    package = REVERSE.release_package(state, b.BUYER, uri="https://bids.example/ocds/auc-1.json",
+                                      published_at_ms=b.T0 + 80_000, publisher_name="Example")
+    package = roundtrip(package)
+    assert package["releases"] == carried  # the award still says L2 was taking bids
+    assert [r["tag"] for r in package["releases"]] == [["award"], ["tenderCancellation"]]
+    assert schema_validators()[1].is_valid(package)
+    assert all(release_errors(r) == [] for r in package["releases"])
+    for actor in (b.OBSERVER, b.supplier("sup-a")):  # observers see suppliers by alias only
+        assert REVERSE.release_package(state, actor, uri="u", published_at_ms=0, publisher_name="p") is None

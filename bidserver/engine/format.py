@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from . import ocds_common
 from .rejections import Rejection
 from .values import Actor, Role
 
@@ -103,6 +104,9 @@ class Format:
     history: Callable[[Any, Actor], list[dict[str, Any]]]
     results: Callable[[Any, Actor], Table | None]  # None: not this actor's to read
     awards: Callable[[Any, Sequence[Any]], list[AwardRelease]]  # for events just decided
+    # every OCDS release the awards stream has carried for the event, as they were published;
+    # None: not this actor's to read (``release_package``)
+    releases: Callable[[Any, Actor], list[dict[str, Any]] | None]
     summary: Callable[[Any], Summary | None]  # None before the event exists
     state_bytes: Callable[[Any], bytes]  # canonical: equal states give equal bytes
     restore: Callable[[bytes], State]  # the state ``state_bytes`` encoded (snapshots, copies)
@@ -125,6 +129,18 @@ class Format:
         for event in events:
             self.evolve(state, event)
         return state
+
+    def release_package(
+        self, state: Any, actor: Actor, *, uri: str, published_at_ms: int, publisher_name: str,
+    ) -> dict[str, Any] | None:
+        """The event as an OCDS 1.1 release package (``ocds_common.release_package``) of the
+        releases ``actor`` may read, or None when it may read none; the edge that serves it gives
+        its address, the time and the publisher (the engine has no clock)."""
+        releases = self.releases(state, actor)
+        if releases is None:
+            return None
+        return ocds_common.release_package(releases, uri=uri, published_at_ms=published_at_ms,
+                                           publisher_name=publisher_name)
 
     def copy(self, state: Any) -> Any:
         """An independent copy of ``state``, through its snapshot encoding."""

@@ -13,7 +13,7 @@ from .commands import Command, CreateAuction, Tick
 from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event, seals_head
 from .evolve import evolve, replay, restore, state_bytes
-from .records import awards, history, receipt, results, summary
+from .records import awards, history, receipt, releases, results, summary
 from .state import AuctionState, BidRecord, LotPhase, LotState, Phase, SupplierEntry
 from .values import SYSTEM, Actor, AuctionConfig
 from .views import (
@@ -55,6 +55,7 @@ FORMAT = Format(
     history=history,
     results=results,
     awards=awards,
+    releases=releases,
     summary=summary,
     state_bytes=state_bytes,
     restore=restore,

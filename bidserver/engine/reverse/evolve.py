@@ -80,6 +80,7 @@ def _resumed(state: AuctionState, e: ev.AuctionResumed) -> None:
 def _cancelled(state: AuctionState, e: ev.AuctionCancelled) -> None:
     state.phase = Phase.CANCELLED
     state.cancel_reason = e.reason
+    state.cancelled_at = e.at
 
 
 def _voided(state: AuctionState, e: ev.BidVoided) -> None:

@@ -6,7 +6,7 @@ Why OCDS: it is what open-data portals, contract-signing services and red-flag t
 the like) already read, so an award leaves bidserver in a shape they understand.
 
 What is used, and from where (a field outside the core schema must come from an extension the
-package declares, see ``EXTENSIONS``):
+package declares, see ``ocds_common.EXTENSIONS``):
 
 - core 1.1: ``ocid``, ``id``, ``date``, ``tag``, ``initiationType``, ``parties``, ``buyer``,
   ``tender`` (``status``, ``procurementMethod``, ``submissionMethod`` = ``electronicAuction``,
@@ -16,71 +16,20 @@ package declares, see ``EXTENSIONS``):
 - bids extension: ``bids.details`` (the awarded bid) and ``awards[].relatedBids`` naming it (its
   ``relatedBid`` is deprecated in favour of it).
 
-Amounts are ``Decimal`` values converted exactly from integer minor units by ``engine.money``
-(97050 with 2 minor units is ``Decimal("970.50")``, never a float), written as JSON numbers.
+Dates, amounts, parties and the extensions' URLs are every format's (``engine.ocds_common``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection
 from typing import Any
 
-import msgspec
-
-from ..money import money
+from ..ocds_common import OCID_PREFIX, Parties, ocid, rfc3339, value
 from .values import AuctionConfig
-
-OCID_PREFIX = "ocds-bidsrv"  # replace with the publisher's registered prefix when publishing
-
-# Declared in every release package. The bids extension is pinned to the commit its schema in
-# ../shared/ocds/1.1/bids-extension comes from, the one the tests validate against.
-LOTS_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json"
-TECHNIQUES_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_techniques_extension/master/extension.json"
-BIDS_EXTENSION = "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/d62ff4b0ba393d823ca8113a9039b12edf7acb8f/extension.json"
-EXTENSIONS = (LOTS_EXTENSION, TECHNIQUES_EXTENSION, BIDS_EXTENSION)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_encoder = msgspec.json.Encoder(decimal_format="number")
-
-
-def rfc3339(ms: int) -> str:
-    """``1767261600123`` -> ``"2026-01-01T10:00:00.123Z"``: UTC, exact (integer arithmetic)."""
-    moment = _EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _value(amount_minor: int, config: AuctionConfig) -> dict[str, Any]:
-    return {"amount": money(amount_minor, config.minor_units), "currency": config.currency}
-
-
-def encode(document: Any) -> bytes:
-    """JSON with every ``Decimal`` as a number (``970.50``), not a string."""
-    return _encoder.encode(document)
-
-
-class Parties:
-    """A release's ``parties``, one per organisation id: an id named twice (a buyer organisation
-    whose id is also an invited supplier's) is one party holding both sets of roles, so every
-    reference to it (``buyer``, ``suppliers``...) names the one party, by the one name."""
-
-    def __init__(self) -> None:
-        self._parties: dict[str, dict[str, Any]] = {}
-
-    def add(self, party_id: str, name: str, roles: Sequence[str]) -> None:
-        """Name a party in its roles: its first name that is not blank is kept (take references
-        once every party is added), and a party without one is named by its id (OCDS wants one)."""
-        party = self._parties.setdefault(party_id, {"id": party_id, "name": "", "roles": []})
-        party["name"] = party["name"] or name.strip()
-        party["roles"] += [role for role in roles if role not in party["roles"]]
-
-    def ref(self, party_id: str) -> dict[str, str]:
-        """An ``OrganizationReference`` to the party: its id and name."""
-        party = self._parties[party_id]
-        return {"id": party_id, "name": party["name"] or party_id}
-
-    def listed(self) -> list[dict[str, Any]]:
-        return [{**party, **self.ref(party_id)} for party_id, party in self._parties.items()]
+    return value(amount_minor, config.minor_units, config.currency)
 
 
 def rationale(basis: str, reason: str) -> str:
@@ -169,7 +118,7 @@ def award_release(
     parties.add(supplier_id, supplier_name, ("supplier", "tenderer"))
     buyer_ref, supplier_ref = parties.ref(buyer), parties.ref(supplier_id)
     return {
-        "ocid": f"{ocid_prefix}-{auction_id}",
+        "ocid": ocid(auction_id, ocid_prefix),
         "id": f"award-{award_id}",
         "date": when,
         "tag": ["award"],
@@ -208,7 +157,6 @@ def award_release(
     }
 
 
-
 def cancellation_release(
     *,
     auction_id: str,
@@ -229,7 +177,7 @@ def cancellation_release(
     parties.add(buyer, config.buyer_name or "", ("buyer", "procuringEntity"))
     buyer_ref = parties.ref(buyer)
     return {
-        "ocid": f"{ocid_prefix}-{auction_id}",
+        "ocid": ocid(auction_id, ocid_prefix),
         "id": f"cancellation-{auction_id}",
         "date": rfc3339(cancelled_at_ms),
         "tag": ["tenderCancellation"],

@@ -11,6 +11,7 @@ import msgspec
 
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
+from .. import ocds_common
 from . import ocds
 from .commands import Command, PlaceBid
 from .events import AuctionCancelled, Event, LotAwarded
@@ -124,6 +125,36 @@ def results(state: AuctionState, actor: Actor) -> Table | None:
     return Table(RESULTS_HEADER, rows)
 
 
+def _award_release(state: AuctionState, lot_id: str, open_lots: list[str]) -> dict[str, Any]:
+    award = state.lots[lot_id].award
+    return ocds.award_release(
+        auction_id=state.auction_id,
+        config=state.config,
+        buyer=state.buyer,
+        lot_id=lot_id,
+        award_id=award.award_id,
+        bid_id=award.bid_id,
+        supplier_id=award.supplier,
+        supplier_name=state.suppliers[award.supplier].name,
+        amount=award.amount,
+        bid_at_ms=state.bids[award.bid_id].at,
+        awarded_at_ms=award.at,
+        basis=award.basis,
+        reason=award.reason,
+        open_lots=open_lots,
+    )
+
+
+def _cancellation_release(state: AuctionState) -> dict[str, Any]:
+    return ocds.cancellation_release(
+        auction_id=state.auction_id,
+        config=state.config,
+        buyer=state.buyer,
+        cancelled_at_ms=state.cancelled_at,
+        awarded_lots=[lot_id for lot_id, lot in state.lots.items() if lot.award is not None],
+    )
+
+
 def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
     """The OCDS releases for ``events`` (``state`` has them applied): one per lot awarded, and for a
     cancel the release ending the auction (``lot_id`` "", keyed by the auction's id, which no
@@ -134,32 +165,28 @@ def awards(state: AuctionState, events: Sequence[Event]) -> list[AwardRelease]:
     ]
     for event in events:
         if type(event) is LotAwarded:
-            release = ocds.award_release(
-                auction_id=state.auction_id,
-                config=state.config,
-                buyer=state.buyer,
-                lot_id=event.lot_id,
-                award_id=event.award_id,
-                bid_id=event.bid_id,
-                supplier_id=event.supplier,
-                supplier_name=state.suppliers[event.supplier].name,
-                amount=event.amount,
-                bid_at_ms=state.bids[event.bid_id].at,
-                awarded_at_ms=event.at,
-                basis=str(event.basis),
-                reason=event.reason,
-                open_lots=open_lots,
-            )
-            released.append(AwardRelease(event.award_id, event.lot_id, ocds.encode(release)))
+            release = _award_release(state, event.lot_id, open_lots)
+            released.append(AwardRelease(event.award_id, event.lot_id, ocds_common.encode(release)))
         elif type(event) is AuctionCancelled:
-            release = ocds.cancellation_release(
-                auction_id=state.auction_id,
-                config=state.config,
-                buyer=state.buyer,
-                cancelled_at_ms=event.at,
-                awarded_lots=[lot_id for lot_id, lot in state.lots.items() if lot.award is not None],
-            )
-            released.append(AwardRelease(state.auction_id, "", ocds.encode(release)))
+            released.append(AwardRelease(state.auction_id, "", ocds_common.encode(_cancellation_release(state))))
+    return released
+
+
+def releases(state: AuctionState, actor: Actor) -> list[dict[str, Any]] | None:
+    """The releases ``awards`` published, rebuilt from the state, for the buyer's organisation
+    alone (they name the suppliers, whom observers see only by alias). A lot was still taking
+    bids at an award's time when it had not reached its end by then (a pending lot has none)."""
+    if actor.role is not Role.BUYER or actor.party != state.buyer:
+        return None
+    released = []
+    for lot_id, lot in state.lots.items():
+        if lot.award is not None:
+            at = lot.award.at
+            open_lots = [other for other, o in state.lots.items() if o.end_at is None or o.end_at > at]
+            released.append(_award_release(state, lot_id, open_lots))
+    released.sort(key=lambda release: release["date"])
+    if state.cancelled_at is not None:
+        released.append(_cancellation_release(state))
     return released
 
 

@@ -138,6 +138,7 @@ class AuctionState:
     opened_at: int | None = None
     paused_at: int | None = None
     cancel_reason: str = ""
+    cancelled_at: int | None = None
     suppliers: dict[str, SupplierEntry] = field(default_factory=dict)
     bids: dict[str, BidRecord] = field(default_factory=dict)
     lots: dict[str, LotState] = field(default_factory=dict)

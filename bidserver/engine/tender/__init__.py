@@ -18,7 +18,7 @@ from .commands import Command, CreateTender, Tick
 from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event
 from .evolve import evolve, restore, state_bytes
-from .records import TenderReceipt, awards, history, receipt, results, summary
+from .records import TenderReceipt, awards, history, receipt, releases, results, summary
 from .state import Phase, TenderState
 from .values import TenderConfig
 from .views import (
@@ -60,6 +60,7 @@ FORMAT = Format(
     history=history,
     results=results,
     awards=awards,
+    releases=releases,
     summary=summary,
     state_bytes=state_bytes,
     restore=restore,

@@ -102,6 +102,7 @@ def _closed(state: TenderState, e: ev.SubmissionClosed) -> None:
 def _unsuccessful(state: TenderState, e: ev.TenderUnsuccessful) -> None:
     state.phase = Phase.UNSUCCESSFUL
     state.ended_reason = e.reason
+    state.ended_at = e.at
 
 
 def _opening(state: TenderState, e: ev.OpeningStarted) -> None:
@@ -182,11 +183,13 @@ def _resolved(state: TenderState, e: ev.ComplaintResolved) -> None:
 def _final(state: TenderState, e: ev.AwardFinal) -> None:
     state.phase = Phase.AWARDED
     state.awards = e.awards
+    state.ended_at = e.at
 
 
 def _cancelled(state: TenderState, e: ev.TenderCancelled) -> None:
     state.phase = Phase.CANCELLED
     state.ended_reason = e.reason
+    state.ended_at = e.at
 
 
 _APPLY = {

@@ -14,12 +14,14 @@ from typing import Any
 
 import msgspec
 
+from .. import ocds_common
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from ..rejections import Reason
 from ..values import Actor, Role
+from . import ocds
 from .commands import Command, ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
-from .events import Event, SubmissionKind
+from .events import AwardFinal, Event, SubmissionKind, TenderCancelled, TenderUnsuccessful
 from .state import BidStatus, SealedBid, TenderState
 
 
@@ -154,9 +156,27 @@ def results(state: TenderState, actor: Actor) -> Table | None:
 
 
 def awards(state: TenderState, events: Sequence[Event]) -> list[AwardRelease]:
-    """The awards stream carries OCDS releases, and a tender's are built in its OCDS slice: until
-    then a tender's final award (``events.AwardFinal``) is in its journal and views only."""
-    return []
+    """The OCDS releases for ``events`` (``state`` has them applied): one per lot awarded when the
+    award becomes final (keyed by its award id ``<tender>:<lot>``), and the release ending a
+    cancelled or unsuccessful tender (``lot_id`` "", keyed by the tender's id, which no award's
+    id can be)."""
+    released = []
+    for event in events:
+        if type(event) is AwardFinal:
+            released += [AwardRelease(award.award_id, award.lot_id, ocds_common.encode(release))
+                         for award, release in ocds.award_releases(state)]
+        elif type(event) in (TenderCancelled, TenderUnsuccessful):
+            released.append(AwardRelease(state.auction_id, "",
+                                         ocds_common.encode(ocds.ending_release(state))))
+    return released
+
+
+def releases(state: TenderState, actor: Actor) -> list[dict[str, Any]] | None:
+    """The releases ``awards`` published (none before the tender ends), for the buyer's
+    organisation and its observers, who see the opening record with the bidders' names too."""
+    if actor.role not in (Role.BUYER, Role.OBSERVER) or actor.party != state.buyer:
+        return None
+    return ocds.releases(state)
 
 
 def summary(state: TenderState) -> Summary | None:

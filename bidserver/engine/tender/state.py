@@ -174,6 +174,7 @@ class TenderState:
     complaints: dict[str, dict[str, ComplaintRecord]] = field(default_factory=dict)
     awards: tuple[FinalAward, ...] = ()
     ended_reason: str = ""  # why it was cancelled or unsuccessful
+    ended_at: int | None = None  # when it was awarded (final), cancelled or found unsuccessful
 
     @classmethod
     def new(cls, tender_id: str) -> "TenderState":
