@@ -13,21 +13,13 @@ file, once it left Redis) into the file ``store.audit_log`` describes, which als
 
 from __future__ import annotations
 
-import logging
-import os
-import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-    load_pem_private_key,
-)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from .config import Settings
+from .sealing.keys import load_or_create_signing_key
 from .store.archive import ArchiveError, Archives
 from .store.audit_log import export_bytes
 from .store.chain import ChainBroken
@@ -35,7 +27,6 @@ from .store.head_store import RedisTreeHeads
 from .store.journal import JournalError
 from .store.redis_journal import RedisJournal
 
-log = logging.getLogger(__name__)
 
 SIGNING_KEY_FILE = "signing.key"
 
@@ -45,43 +36,15 @@ class AuditError(Exception):
 
 
 def audit_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The server's signing key from ``<data_dir>/signing.key``, created there if missing
-    (complete and atomically: written aside, then linked into place, so processes starting
-    together end up with the same key). ``AuditError`` if the file holds no Ed25519 key."""
-    path = settings.data_dir / SIGNING_KEY_FILE
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        _create(path)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        log.warning("%s is readable by others (mode %o): anyone who reads it can sign tree "
-                    "heads in this server's name", path, mode)
+    """The server's one Ed25519 key, from ``<data_dir>/signing.key``: it signs the audit log's
+    tree heads and the tenders' receipts alike, so one published public key checks both. Loaded
+    (or created once) by ``sealing.keys.load_or_create_signing_key``, the key's one loader.
+    ``AuditError`` if the file holds no Ed25519 key."""
     try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise AuditError(f"{path} is not a PEM private key: {exc}") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise AuditError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
-    return key
-
-
-def _create(path: Path) -> None:
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
-    )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)  # fails if another process got there first: theirs wins
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
+        raw = load_or_create_signing_key(settings.data_dir / SIGNING_KEY_FILE)
+    except ValueError as exc:
+        raise AuditError(str(exc)) from None
+    return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def public_pem(key: Ed25519PrivateKey) -> str:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from .engine.formats import EventConfig
+from .engine.tender.values import TenderConfig
 from .engine.rejections import Reason, Rejection
 from .engine.reverse.commands import PlaceBid
 from .engine.values import Actor, Id, Name, Text
@@ -171,6 +172,12 @@ class CreateAuctionBody(_Body):
 
 class ConfigBody(_Body):
     config: EventConfig
+
+
+class TenderConfigBody(_Body):
+    """A sealed tender's configuration, decoded alone so that its ``format`` tag is optional."""
+
+    config: TenderConfig
 
 
 class InviteBody(_Body):

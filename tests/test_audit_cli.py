@@ -169,7 +169,7 @@ def test_serve_refuses_a_signing_key_it_cannot_read(runner, tmp_path):
     (tmp_path / "signing.key").chmod(0o600)
     result = runner.invoke(cli.main, ["serve", "--data-dir", str(tmp_path), "--port", "0"])
     assert result.exit_code == 1
-    assert "signing.key is not a PEM private key" in result.output
+    assert "signing.key: not an Ed25519 private key" in result.output
 
 
 def test_the_signing_key_is_created_once_and_private(tmp_path):

@@ -27,6 +27,7 @@ from ..engine.reverse.decide import BID_REASONS
 from .answers import AuctionAnswer
 from .operations import DOCUMENTED_PATHS, OPERATIONS_ROUTES
 from .routes import ROUTES
+from .tenders import TENDER_ROUTES
 from .session import DEV_ROUTES, SESSION_ROUTES
 
 F = wire.Failure
@@ -46,7 +47,7 @@ _BID_OK = {
     "201": "Accepted: durable in the journal before this answer.",
     "200": "A resend of an accepted bid id: the original result (`duplicate: true`).",
 }
-_AUTHENTICATED = "/api/auctions"  # every route under it needs a token
+_AUTHENTICATED = ("/api/auctions", "/api/tenders")  # every route under them needs a token
 _AUTH_FAILURES = (F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE)
 
 
@@ -107,7 +108,7 @@ def _bid_responses(refs: dict[Any, dict[str, str]]) -> dict[str, Any]:
 def _error_statuses(path: str, endpoint: Any) -> set[int]:
     """What a route may answer besides its successes: a bug (500) and a Host it does not serve
     (421) anywhere; a token's refusal
-    under /api/auctions; an unknown auction and the journal being away where one is loaded; a
+    under /api/auctions and /api/tenders; an unknown auction and the journal being away where one is loaded; a
     malformed or oversized body where one is read; and what the handler itself refuses."""
     statuses = {500, wire.failure_status(wire.Failure.HOST_NOT_ALLOWED), *(endpoint.refusals or ())}
     if path.startswith(_AUTHENTICATED):
@@ -130,13 +131,13 @@ def _reason_enums(components: dict[str, Any]) -> None:
 
 
 def _optional_format_tags(components: dict[str, Any]) -> None:
-    """While the API creates one format, its configuration's ``format`` tag may be left out
-    (msgspec decodes a lone tagged Struct without it): the document must not say it is
-    required."""
-    if len(API_FORMATS) != 1:
-        return
+    """Each format's configuration is decoded alone on its own route, so its ``format`` tag may
+    be left out (msgspec decodes a lone tagged Struct without it): the document must not say it
+    is required."""
     for fmt in API_FORMATS:
-        config = components[fmt.config_type.__name__]
+        config = components.get(fmt.config_type.__name__)
+        if config is None:  # a document without that format's routes
+            continue
         config["required"] = [name for name in config["required"] if name != "format"]
 
 
@@ -152,19 +153,24 @@ def _body_required(components: dict[str, Any], body_type: type) -> bool:
     return bool(components[body_type.__name__].get("required"))
 
 
-def _answer_type(kind: Any) -> Any:
-    """An answer's type as the document states it: an auction answer holds the view of a format
-    the API creates."""
+def _answer_types(kind: Any) -> list[Any]:
+    """An answer's types as the document states them: an auction answer holds the view of one
+    of the formats the API creates (the views are not tagged Structs, so msgspec cannot make a
+    union of them: one answer type per format, and ``_answer_schema`` says any of them)."""
     if kind is AuctionAnswer:
-        views = tuple(typing.get_type_hints(fmt.view)["return"] for fmt in API_FORMATS)
-        return AuctionAnswer[typing.Union[views]]  # noqa: UP007 - a runtime union of types
-    return kind
+        return [AuctionAnswer[typing.get_type_hints(fmt.view)["return"]] for fmt in API_FORMATS]
+    return [kind]
+
+
+def _answer_schema(kind: Any, refs: dict[Any, dict[str, str]]) -> dict[str, Any]:
+    schemas = [refs[each] for each in _answer_types(kind)]
+    return schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
 
 
 def _operations(dev_sign_in: bool) -> list[tuple[str, str, Any]]:
     """The documented routes: those this server serves (development sign-in's only when on)."""
     routes = [
-        *ROUTES, *SESSION_ROUTES, *(DEV_ROUTES if dev_sign_in else ()),
+        *ROUTES, *TENDER_ROUTES, *SESSION_ROUTES, *(DEV_ROUTES if dev_sign_in else ()),
         *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS),
     ]
     return [
@@ -189,7 +195,8 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
     for _, _, endpoint in operations:
         if endpoint.body_type is not None:
             types.append(endpoint.body_type)
-        types += [_answer_type(kind) for kind in (endpoint.answer or {}).values() if kind]
+        types += [each for kind in (endpoint.answer or {}).values() if kind
+                  for each in _answer_types(kind)]
     types = list(dict.fromkeys(types))
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
@@ -210,7 +217,7 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
         responses: dict[str, Any] = {}
         for status, kind in sorted((endpoint.answer or {}).items()):
             content = (
-                _json(refs[_answer_type(kind)]) if kind is not None
+                _json(_answer_schema(kind, refs)) if kind is not None
                 else {"text/csv": {"schema": {"type": "string"}}}
             )
             responses[str(status)] = {"description": "OK" if status < 300 else "Degraded",
@@ -253,7 +260,7 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
         "info": {
             "title": "bidserver",
             "version": version("bidserver"),
-            "description": "Live reverse auctions. Amounts are integers in the minor units of "
+            "description": "Live reverse auctions and sealed tenders. Amounts are integers in the minor units of "
             "the auction's currency; times are milliseconds since the Unix epoch (UTC). Errors "
             "are RFC 9457 problem details. The WebSocket protocol of the live rooms "
             "(/ws/auctions/{auction_id}) is documented in docs/protocol.md.",

@@ -37,7 +37,9 @@ from ..engine.reverse.commands import (
     UpdateConfig,
     VoidBid,
 )
+from ..engine.formats import REVERSE_AUCTION, SEALED_TENDER
 from ..engine.rejections import Reason, Rejection
+from ..engine.tender.commands import UpdateTender
 from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.outcome import Result
@@ -113,15 +115,30 @@ def _number(text: str) -> int | Decimal:
 _json_by_value = msgspec.json.Decoder(float_hook=_number)
 
 
-async def _body(request: Request, kind: type) -> Any:
-    raw = await _read_bounded(request)
+def _unreadable(exc: Exception) -> ApiError:
+    return ApiError(
+        wire.problem_for_failure(wire.Failure.BAD_REQUEST, str(exc), wire.unreadable_field(exc)),
+        wire.Failure.BAD_REQUEST,
+    )
+
+
+async def _json(request: Request) -> Any:
+    """The body as JSON values (numbers by value), not yet converted to a type."""
     try:
-        return msgspec.convert(_json_by_value.decode(raw or b"{}"), kind)
+        return _json_by_value.decode(await _read_bounded(request) or b"{}")
     except wire.UNREADABLE as exc:
-        raise ApiError(
-            wire.problem_for_failure(wire.Failure.BAD_REQUEST, str(exc), wire.unreadable_field(exc)),
-            wire.Failure.BAD_REQUEST,
-        ) from None
+        raise _unreadable(exc) from None
+
+
+def _convert(data: Any, kind: type) -> Any:
+    try:
+        return msgspec.convert(data, kind)
+    except wire.UNREADABLE as exc:
+        raise _unreadable(exc) from None
+
+
+async def _body(request: Request, kind: type) -> Any:
+    return _convert(await _json(request), kind)
 
 
 async def _room(request: Request, principal: Principal) -> Auction:
@@ -384,12 +401,44 @@ def _lot(request: Request) -> str:
     return request.path_params["lot_id"]
 
 
-update_config = _command_route(
-    "update_config",
-    wire.ConfigBody,
-    lambda r, p, b: UpdateConfig(actor=p.actor, at=0, config=b.config),
-    "Replace the configuration while the auction is a draft (buyer).",
-)
+# Each format's configuration body and the command replacing a draft's configuration with it.
+_UPDATES: dict[str, tuple[type, Callable[[Principal, Any], Any]]] = {
+    REVERSE_AUCTION.name: (
+        wire.ConfigBody, lambda p, config: UpdateConfig(actor=p.actor, at=0, config=config)
+    ),
+    SEALED_TENDER.name: (
+        wire.TenderConfigBody, lambda p, config: UpdateTender(actor=p.actor, at=0, config=config)
+    ),
+}
+
+
+async def update_config(request: Request) -> Response:
+    """Replace the configuration while the event is a draft (buyer).
+
+    The body's ``config`` is read as the event's own format's (a sealed tender's is a
+    ``TenderConfig``); its ``format`` tag may be left out, and one naming another format is
+    refused (422 invalid_config): an event never changes format."""
+    principal = _principal(request)
+    room = await _room(request, principal)
+    data = await _json(request)
+    config = data.get("config") if isinstance(data, dict) else None
+    tag = config.get("format") if isinstance(config, dict) else None
+    if tag is not None and tag != room.format.name:
+        refusal = Rejection(
+            reason=Reason.INVALID_CONFIG, field="config.format",
+            detail=f"this event is a {room.format.name}: its configuration must be one too",
+        )
+        raise ApiError(wire.problem_for_rejection(refusal))
+    body_type, build = _UPDATES[room.format.name]
+    body = _convert(data, body_type)
+    return await _outcome(request, room, await room.submit(build(principal, body.config)), principal)
+
+
+update_config.body_type = wire.ConfigBody
+update_config.answer = {200: AuctionAnswer}
+update_config.refusals = _COMMAND_REFUSALS
+
+
 invite = _command_route(
     "invite",
     wire.InviteBody,

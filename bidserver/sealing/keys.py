@@ -21,15 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def load_or_create_signing_key(path: Path) -> bytes:
-    """The server's Ed25519 receipt-signing key (raw private bytes), from ``path``, generated there
-    once if missing. ``ValueError`` for a file that holds no Ed25519 private key."""
+    """The server's one Ed25519 signing key (raw private bytes): it signs receipts and the audit
+    log's tree heads (``audit.audit_signing_key``), from ``path``, generated there once if
+    missing. ``ValueError`` for a file that holds no Ed25519 private key."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         private, _ = ed25519.keypair()
         _create_exclusive(path, private_pem("ed25519", private))  # another process may win: read back
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        log.warning("%s is readable by others (mode %o): anyone who reads it can sign receipts", path, mode)
+        log.warning("%s is readable by others (mode %o): anyone who reads it can sign receipts and tree heads", path, mode)
     try:
         return read_private("ed25519", path.read_text())
     except ValueError as exc:

@@ -93,9 +93,14 @@ def test_success_statuses_and_schemas_are_the_real_ones(client):
 def test_views_are_described_by_their_types(client):
     doc = _doc(client)
     answer = doc["paths"]["/api/auctions/{auction_id}"]["get"]["responses"]["200"]
-    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-    view = doc["components"]["schemas"][ref]["properties"]["view"]
-    assert view["$ref"] == "#/components/schemas/AuctionView"
+    refs = [each["$ref"].rsplit("/", 1)[1]
+            for each in answer["content"]["application/json"]["schema"]["anyOf"]]
+    views = {doc["components"]["schemas"][ref]["properties"]["view"]["$ref"] for ref in refs}
+    assert views == {"#/components/schemas/AuctionView", "#/components/schemas/TenderView"}
+    publish = doc["paths"]["/api/tenders/{auction_id}/publish"]["post"]["responses"]["200"]
+    ref = publish["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    tender_view = doc["components"]["schemas"][ref]["properties"]["view"]
+    assert tender_view["$ref"] == "#/components/schemas/TenderView"
     listed = doc["components"]["schemas"]["ListedAuction"]
     assert "suppliers" not in listed["required"]  # the buyer's listing only
 
@@ -109,7 +114,8 @@ def test_fields_say_their_units_and_bounds(client):
     assert config["properties"]["currency"]["pattern"] == "^[A-Z]{3}$"
     assert config["properties"]["lots"]["minItems"] == 1
     assert "milliseconds" in config["properties"]["duration_ms"]["description"]
-    assert "format" not in config["required"]  # the lone format's tag may be left out
+    assert "format" not in config["required"]  # decoded alone: its tag may be left out
+    assert "format" not in schemas["TenderConfig"]["required"]
     lot = schemas["LotSpec"]["properties"]
     assert lot["ceiling"]["exclusiveMinimum"] == 0 and "minor units" in lot["ceiling"]["description"]
     assert lot["quantity"]["format"] == "decimal"

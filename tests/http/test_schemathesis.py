@@ -26,6 +26,7 @@ from bidserver.config import Settings
 from bidserver.store.journal import MemoryJournal
 
 from .test_api import CONFIG, KEY
+from .test_tenders import TENDER
 
 SUPPLIER = "s1"
 BUYER = "org-b"
@@ -86,14 +87,32 @@ def auction() -> str:
     return auction_id
 
 
+@pytest.fixture
+def tender() -> str:
+    """A fresh published tender per test, the supplier invited: the tender routes' event."""
+    headers = {"authorization": f"Bearer {TOKENS['buyer']}"}
+    with get_client(app) as client:
+        r = client.post("/api/tenders", json={"config": TENDER}, headers=headers)
+        assert r.status_code == 201, r.text
+        base = f"/api/tenders/{r.json()['view']['tender_id']}"
+        r = client.post(f"{base}/invitations", json={"supplier": SUPPLIER}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert client.post(f"{base}/publish", headers=headers).status_code == 200
+    return base.rsplit("/", 1)[1]
+
+
 @schemathesis.pytest.parametrize(buyer=_schema("buyer"), supplier=_schema("supplier"))
 @settings(
     max_examples=5, derandomize=True, deadline=None,
     suppress_health_check=list(HealthCheck), database=None,
 )
-def test_the_api_does_what_its_document_says(case, auction):
+def test_the_api_does_what_its_document_says(case, auction, tender):
     if "auction_id" in (case.path_parameters or {}):
-        case.path_parameters["auction_id"] = auction
+        case.path_parameters["auction_id"] = tender if case.path.startswith("/api/tenders") else auction
+    # A Host the server does not serve is answered 421 before any operation (tests/test_hosts.py):
+    # a made-up one is not an input of the operation under test.
+    if case.headers:
+        case.headers = {k: v for k, v in case.headers.items() if k.lower() != "host"}
     if "lot_id" in (case.path_parameters or {}):
         case.path_parameters["lot_id"] = "L1"
     case.call_and_validate()

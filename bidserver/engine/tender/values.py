@@ -28,6 +28,9 @@ NotNegative = Annotated[int, msgspec.Meta(ge=0)]
 # A person of the buyer's organisation, as the tokens name them (``sub``): an opening officer or an
 # evaluator. Not an ``Id``: identity providers' subjects are opaque strings (an email, a UUID).
 UserId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# What JSON Schema says of base64 (RFC 4648, padded), so that a client generated from the OpenAPI
+# document sends what msgspec decodes as bytes (``contentEncoding`` alone constrains nothing).
+BASE64 = {"pattern": "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"}
 Digest = Annotated[str, msgspec.Meta(pattern=r"^sha256:[0-9a-f]{64}$", description=(
     "A SHA-256 digest as `sha256:<64 lowercase hex digits>`"))]
 
@@ -103,7 +106,7 @@ class TenderConfig(
         description="The tender documents' digest: what every bid is made against")]
     public_key: Annotated[bytes, msgspec.Meta(
         description="The tender's public key for sealing bids (base64; X25519: 32 bytes). Its "
-        "private key exists only as the officers' shares")]
+        "private key exists only as the officers' shares", extra_json_schema=BASE64)]
     officers: Annotated[tuple[UserId, ...], msgspec.Meta(
         min_length=1, description="The opening officers (users of the buyer's organisation); "
         "n is their number")]
