@@ -338,9 +338,10 @@ class Run:
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
             page.goto(self.backend.link("auctions", auction, "buyer", "city-hall"))
+            # Each board shows its top 10 rows until the buyer asks for all (console.js TOP_ROWS).
             page.wait_for_function(
                 "n => document.querySelectorAll('[data-testid=board] tbody tr').length >= n",
-                arg=len(seed))
+                arg=len(lots) * min(10, len(suppliers)))
             page.wait_for_load_state("networkidle")  # the bid history behind the price charts
             # What a buyer watches: the lots, below the suppliers' table.
             page.locator("article[data-lot='L1']").scroll_into_view_if_needed()
