@@ -222,16 +222,22 @@ def handler(fn: Callable) -> Callable:
 # ------------------------------------------------------------------------------ auctions
 
 
-async def create_auction(request: Request) -> Response:
-    """Create a reverse auction in DRAFT (buyers only)."""
+async def create_event(request: Request, body_type: type) -> Response:
+    """Create an event of the format ``body_type``'s configuration names, in DRAFT (buyers
+    only): 201 with the view, its address in ``location`` (read at /api/auctions/{id})."""
     principal = _principal(request)
-    body = await _body(request, wire.CreateAuctionBody)
+    body = await _body(request, body_type)
     room, result = await request.app.state.services.rooms.create(principal.actor, body.config)
     if room is None:
         return await _outcome(request, room, result, principal)  # raises
     response = await _outcome(request, room, result, principal, status=201)
     response.headers["location"] = f"/api/auctions/{room.auction_id}"
     return response
+
+
+async def create_auction(request: Request) -> Response:
+    """Create a reverse auction in DRAFT (buyers only)."""
+    return await create_event(request, wire.CreateAuctionBody)
 
 
 create_auction.body_type = wire.CreateAuctionBody

@@ -33,7 +33,7 @@ from ..engine.tender.views import TenderView
 from ..engine.values import Id, Text
 from ..runtime.auction import Auction
 from .answers import AuctionAnswer
-from .routes import _COMMAND_REFUSALS, _body, _fail, _outcome, _principal, _room, handler
+from .routes import _COMMAND_REFUSALS, _body, _fail, _outcome, _principal, _room, create_event, handler
 
 
 class DocumentsBody(wire._Body):
@@ -109,14 +109,7 @@ async def _tender(request: Request, principal: Principal) -> Auction:
 
 async def create_tender(request: Request) -> Response:
     """Create a sealed tender in DRAFT (buyers only); it is read at /api/auctions/{id}."""
-    principal = _principal(request)
-    body = await _body(request, wire.TenderConfigBody)
-    room, result = await request.app.state.services.rooms.create(principal.actor, body.config)
-    if room is None:
-        return await _outcome(request, room, result, principal)  # raises
-    response = await _outcome(request, room, result, principal, status=201)
-    response.headers["location"] = f"/api/auctions/{room.auction_id}"
-    return response
+    return await create_event(request, wire.TenderConfigBody)
 
 
 create_tender.body_type = wire.TenderConfigBody
