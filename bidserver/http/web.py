@@ -91,10 +91,20 @@ def find_web_dir(settings: Settings) -> Path | None:
 
 def web_routes(web_dir: Path) -> list[BaseRoute]:
     """``/`` and ``/static``, each behind gzip and the pages' headers."""
-    routes: list[BaseRoute] = [Route("/", _web(_Index(StaticFiles(directory=web_dir))), methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/", _web(_Index(_Files(directory=web_dir))), methods=["GET"])]
     if (web_dir / "static").is_dir():
-        routes.append(Mount("/static", app=_web(StaticFiles(directory=web_dir / "static"))))
+        routes.append(Mount("/static", app=_web(_Files(directory=web_dir / "static"))))
     return routes
+
+
+class _Files(StaticFiles):
+    """StaticFiles where a path with a NUL byte is no file (404): Starlette before 0.47 raised
+    ``ValueError`` from ``os.stat`` on it, a 500 on the lowest release we allow."""
+
+    def lookup_path(self, path: str):  # noqa: ANN201 - StaticFiles' own signature
+        if "\x00" in path:
+            return "", None
+        return super().lookup_path(path)
 
 
 def _web(app: ASGIApp) -> ASGIApp:
