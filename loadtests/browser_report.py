@@ -7,13 +7,10 @@ from __future__ import annotations
 import math
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from loadtests.bench import machine
 from tests.web.browser import chromium
-
-if TYPE_CHECKING:
-    from loadtests.browser_bench import Run
 
 Row = tuple[str, str, str, str]
 BUSY = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
@@ -79,7 +76,8 @@ def loadavg() -> str:
         return "?"
 
 
-def table(run: Run, argv: list[str], version: str, load_before: str) -> str:
+def table(run: Any,  # loadtests.browser_bench.Run (not imported: it imports this module)
+           argv: list[str], version: str, load_before: str) -> str:
     r, s = run.results, run.sizes
     rows: list[Row] = []
     desktop = r["load.desktop"]
