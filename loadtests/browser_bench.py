@@ -17,9 +17,9 @@ Auctions are created, joined and bid on over the HTTP API; the browser only read
 2. **Update to screen.** A supplier's room on a full-board auction while other suppliers bid over
    HTTP, one bid every ``--room-interval-ms`` (longer than the server's 50 ms fan-out interval,
    so each bid is its own update), each taking the lead: the UI's own ``bidserver:update``
-   measures (``web/static/js/components/use-live.js``: a frame's arrival to the animation frame
-   after the render that shows it), each also split where the UI asks for that frame, i.e. once
-   the render is committed to the DOM (``SPLIT``).
+   measures (``web/static/js/components/use-live.js``: a frame's arrival until the animation
+   frame that shows it has been painted), split at the render's commit to the DOM and at the
+   frame's begin time (the display's beat, which the page waits for and cannot hurry).
 3. **Buyer console under load.** An auction with ``--suppliers`` invited suppliers and
    ``--lots`` lots, every supplier's bid on every lot (full boards), the page scrolled to its
    lots, then ``--console-rate`` bids a second for ``--console-s`` seconds, spread over the lots
@@ -36,6 +36,7 @@ mean nothing). See docs/performance.md, "The browser UI (issue 10)".
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -60,7 +61,7 @@ SIX_HOURS_MS = 6 * 3600 * 1000  # nothing closes during a run
 # Run in every page before its own scripts: when the room's rank first appears (and the frame
 # after), every long task and long animation frame, and each update measure's parts.
 OBSERVE = """
-window.__bench = { shown: null, painted: null, longtasks: [], frames: [], updates: [] };
+window.__bench = { shown: null, painted: null, longtasks: [], frames: [] };
 new MutationObserver((_, observer) => {
   if (!document.querySelector("[data-testid=your-rank]")) return;
   observer.disconnect();
@@ -76,28 +77,6 @@ for (const [type, into] of [["longtask", "longtasks"], ["long-animation-frame", 
 }
 """
 
-# In the pages whose updates are timed: each ``bidserver:update`` measure split where the UI asks
-# for its animation frame (use-live.js does, once the render that shows the update is committed to
-# the DOM): arrival to commit (parsing, rendering, DOM changes), then commit to the frame.
-SPLIT = """
-(() => {
-  const request = window.requestAnimationFrame.bind(window);
-  const measure = performance.measure.bind(performance);
-  let requested = null;
-  window.requestAnimationFrame = (callback) => {
-    const at = performance.now();
-    return request((time) => {
-      requested = at;
-      try { return callback(time); } finally { requested = null; }
-    });
-  };
-  performance.measure = (name, options) => {
-    if (name === "bidserver:update") window.__bench.updates.push([options.start, requested, options.end]);
-    return measure(name, options);
-  };
-})();
-"""
-
 READ_LOAD = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const files = [nav, ...performance.getEntriesByType("resource")].map((e) => ({
@@ -107,12 +86,11 @@ READ_LOAD = """() => {
            dcl: nav.domContentLoadedEventEnd, files };
 }"""
 
-READ_UPDATES = """() => ({
-  durations: performance.getEntriesByName("bidserver:update").map((e) => e.duration),
-  parts: window.__bench.updates.filter(([, committed]) => committed !== null)
-    .map(([start, committed, end]) => [committed - start, end - committed]),
-})"""
-CLEAR_UPDATES = "() => { performance.clearMeasures('bidserver:update'); window.__bench.updates = []; }"
+# Each update measure (use-live.js): arrival, DOM committed, the frame's begin time (its
+# requestAnimationFrame time), its callbacks run, and painted (a task queued from the callbacks).
+READ_UPDATES = """() => performance.getEntriesByName("bidserver:update").map((e) => [
+  e.startTime, e.detail.committed, e.detail.frame, e.detail.callbacks, e.startTime + e.duration])"""
+CLEAR_UPDATES = "() => performance.clearMeasures('bidserver:update')"
 # Two animation frames: the frame that paints the last update has run (or a second has passed).
 NEXT_FRAME = """() => new Promise((done) => {
   setTimeout(done, 1000);
@@ -242,12 +220,10 @@ class Run:
     errors: PageErrors = field(default_factory=PageErrors)
     results: dict[str, Any] = field(default_factory=dict)
 
-    def context(self, who: str, viewport: str = "desktop", split: bool = False) -> BrowserContext:
+    def context(self, who: str, viewport: str = "desktop") -> BrowserContext:
         context = self.browser.new_context(locale="en", **VIEWPORTS[viewport])
         context.set_default_timeout(TIMEOUT_MS)
         context.add_init_script(OBSERVE)
-        if split:
-            context.add_init_script(SPLIT)
         self.errors.watch(context, who)
         return context
 
@@ -304,7 +280,7 @@ class Run:
         self.backend.bid(auction, "acme", "L1", self.backend.next_price(auction, "L1"))
         for supplier in others:  # tokens before the clock starts (development sign-in is paced)
             self.backend.token("supplier", supplier)
-        context = self.context("supplier room", split=True)
+        context = self.context("supplier room")
         try:
             page = context.new_page()
             page.goto(self.backend.link("room", auction, "supplier", "acme"))
@@ -332,7 +308,7 @@ class Run:
                 for supplier in suppliers for lot in lots]
         with ThreadPoolExecutor(8) as pool:
             seeded = sum(pool.map(lambda b: self.backend.bid(auction, *b), seed))
-        context = self.context("buyer console", split=True)
+        context = self.context("buyer console")
         try:
             page = context.new_page()
             cdp = context.new_cdp_session(page)
@@ -377,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                         "version of web/, for a before and after")
     for name, spec in Sizes.__dataclass_fields__.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(spec.default), default=None)
+    parser.add_argument("--raw", type=Path, default=None,
+                        help="also write every measure taken, as JSON, to this file")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
@@ -400,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                 run.console()
                 print(table(run, ["python", "-m", "loadtests.browser_bench", *argv],
                             browser.version, load_before))
+                if args.raw:
+                    args.raw.write_text(json.dumps(run.results))
                 report = run.errors.report()
                 if report:
                     print(f"\nThe pages reported errors (figures suspect):\n{report}")
