@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 from playwright.sync_api import expect
+
+from bidserver.auth import mint_token
 
 from .ui import bid, lot_card, open_auction, post, small_auction
 
@@ -100,3 +103,20 @@ def test_a_bid_whose_answer_was_lost_is_resent_with_the_same_id(server, new_page
                      headers={"authorization": f"Bearer {acme}"}).json()["bids"]
     assert [b["bid_id"] for b in bids] == [sent[0]["bid_id"]]
 
+
+
+def test_an_expired_sign_in_says_so_and_offers_to_sign_in_again(server, new_page, page_errors):
+    # The socket's handshake is refused (HTTP 401): Chromium logs each attempt.
+    page_errors.allow(r"401|HTTP Authentication failed")
+    auction, _ = small_auction(server, "harbour-board")
+    key = (server.data_dir / "jwt.key").read_text().strip()
+    an_hour_ago = int(time.time()) - 3600
+    expired = mint_token(key, role="supplier", party="acme", name="ACME Ltd", ttl_s=60,
+                         now=an_hour_ago)
+    page = new_page(who="supplier acme, expired")
+    page.goto(f"{server.base_url}/#/room/{auction}?token={expired}")
+    state = page.get_by_test_id("link-state")
+    expect(state).to_have_attribute("data-state", "closed")
+    expect(state).to_contain_text("Your sign-in has expired")
+    page.get_by_test_id("sign-in-again").click()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()

@@ -102,11 +102,12 @@ export function aliasText(alias) {
   return match ? t("lot.alias_n", { n: Number(match[1]) }) : alias ?? "—";
 }
 
-/** @type {Map<string, Intl.NumberFormat | Intl.DateTimeFormat>} */
+/** @typedef {Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat} Formatter */
+/** @type {Map<string, Formatter>} */
 const formatters = new Map();
 
 /**
- * @template {Intl.NumberFormat | Intl.DateTimeFormat} F
+ * @template {Formatter} F
  * @param {string} key @param {() => F} make @returns {F}
  */
 function cached(key, make) {
@@ -180,7 +181,7 @@ export function duration(ms) {
 
 /** How long ago, in words ("3 minutes ago"). @param {number} ms difference, >= 0 */
 export function ago(ms) {
-  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  const rtf = cached("ago", () => new Intl.RelativeTimeFormat(locale(), { numeric: "auto" }));
   const s = Math.round(ms / 1000);
   if (s < 60) return rtf.format(-s, "second");
   if (s < 3600) return rtf.format(-Math.round(s / 60), "minute");
@@ -208,7 +209,7 @@ export function currencyDigits(currency) {
  * @param {string} text @param {number} digits @returns {number | null}
  */
 export function parseAmount(text, digits) {
-  const parts = new Intl.NumberFormat(locale()).formatToParts(12345.6);
+  const parts = cached("plain", () => new Intl.NumberFormat(locale())).formatToParts(12345.6);
   const group = parts.find((p) => p.type === "group")?.value ?? ",";
   const decimal = parts.find((p) => p.type === "decimal")?.value ?? ".";
   const cleaned = text.trim().replaceAll(group, "").replace(/[\s\u00a0\u202f,]/g, "").replace(decimal, ".");
