@@ -1,5 +1,5 @@
 // Builds web/static/vendor/ from the packages pinned in package-lock.json: one ES module per
-// library (preact + hooks + htm as `ui.js`, i18next, uPlot), minified, with the licences beside
+// library (preact + hooks + htm as `ui.js`, i18next, uPlot, HPKE), minified, with the licences beside
 // them. The output is committed, so running the server needs no Node.js; tests/web/test_vendor.py
 // runs this again and fails if the committed files differ (a bump without a rebuild, or an edit).
 import { build } from "esbuild";
@@ -19,6 +19,8 @@ import htm from "htm";
 export const html = htm.bind(h);`,
   "i18next.js": `export { default } from "i18next";`,
   "uplot.js": `export { default } from "uplot";`,
+  // HPKE (RFC 9180) on WebCrypto: the sealed tender's first suite, as bidserver/sealing seals.
+  "hpke.js": `export { CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, Aes256Gcm } from "@hpke/core";`,
 };
 
 for (const [name, contents] of Object.entries(entries)) {
@@ -36,7 +38,7 @@ for (const [name, contents] of Object.entries(entries)) {
 copyFileSync(join(here, "node_modules/uplot/dist/uPlot.min.css"), join(out, "uplot.css"));
 
 const lock = JSON.parse(readFileSync(join(here, "package-lock.json"), "utf8"));
-const notices = ["htm", "i18next", "preact", "uplot"].map((pkg) => {
+const notices = ["@hpke/common", "@hpke/core", "htm", "i18next", "preact", "uplot"].map((pkg) => {
   const version = lock.packages[`node_modules/${pkg}`].version;
   const license = readFileSync(join(here, "node_modules", pkg, "LICENSE"), "utf8").trim();
   return `${pkg} ${version}\n${"=".repeat(pkg.length + version.length + 1)}\n\n${license}\n`;

@@ -15,7 +15,7 @@ from .browser import REPO
 
 WEB = REPO / "web"
 VENDOR = WEB / "static" / "vendor"
-BUNDLES = ("ui", "i18next", "uplot")
+BUNDLES = ("ui", "i18next", "uplot", "hpke")
 
 
 def tsc(node_modules: Path, config: Path) -> subprocess.CompletedProcess[str]:
@@ -51,6 +51,7 @@ PROBE = """
 import {{ {ui} }} from "{vendor}/ui.js";
 import i18next from "{vendor}/i18next.js";
 import uPlot from "{vendor}/uplot.js";
+import {{ CipherSuite, DhkemX25519HkdfSha256, HkdfSha256, Aes256Gcm }} from "{vendor}/hpke.js";
 
 export const values = [{ui}, i18next, uPlot];
 
@@ -77,6 +78,10 @@ new uPlot(options, [[1, 2], [3, 4]], document.body);
 /** @type {{uPlot.Options}} */
 // @ts-expect-error: a width is a number
 export const wrong = {{ width: "wide", height: 1, series: [] }};
+const suite = new CipherSuite({{ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() }});
+export const sealed = suite.seal({{ recipientPublicKey: await suite.kem.importKey("raw", new Uint8Array(32).buffer, true) }}, new Uint8Array(8).buffer);
+// @ts-expect-error: a suite needs its KEM, KDF and AEAD
+new CipherSuite({{ kem: new DhkemX25519HkdfSha256() }});
 """
 
 
