@@ -11,7 +11,9 @@ Three things the types alone do not say:
 - The UI is the reverse auction's (``web/static/js/formats/reverse``). A live room's ``welcome``
   and ``update`` carry ``view`` and ``you`` as ``Any``, because the runtime fans out whatever a
   format's views are; an auction answer is generic in its view. Here they are the reverse
-  auction's ``AuctionView`` and ``YouView`` (``_FOR_THE_FORMAT``).
+  auction's ``AuctionView`` and ``YouView`` (``_FOR_THE_FORMAT``). A sealed tender's page
+  (``formats/tender``) reads the same messages with the tender's ``TenderView`` and
+  ``BidderView``, declared too, as its views.
 - Listed events are the engine's events for the buyer, and dicts of a few of their members for
   the others (``engine.reverse.views.redact``): the events' union would promise members a
   supplier never gets. They are a ``ListedEvent``: a ``type`` (one of the format's event tags),
@@ -34,6 +36,7 @@ import msgspec
 from .. import wire
 from ..engine.reverse.events import Event
 from ..engine.reverse.views import AuctionView, YouView
+from ..engine.tender.views import BidderView, TenderView
 from .answers import AuctionAnswer, AuctionPage, BidHistory, DevToken, Session
 from .openapi import refine
 
@@ -47,7 +50,7 @@ _UNIONS: dict[str, Any] = {"ServerMessage": ServerMessage, "ClientMessage": wire
 # What the UI reads: the live room's messages and the API's answers it fetches.
 _UI_READS: tuple[Any, ...] = (
     ServerMessage, AuctionAnswer, AuctionPage, BidHistory, wire.Problem, Session, DevToken,
-    AuctionView, YouView,
+    AuctionView, YouView, TenderView, BidderView,
 )
 # What the UI sends: its live-room messages and the bodies of its API calls.
 _UI_SENDS: tuple[Any, ...] = (

@@ -22,7 +22,7 @@ from .records import TenderReceipt, awards, history, receipt, releases, results,
 from .state import Phase, TenderState
 from .values import TenderConfig
 from .views import (
-    TenderView, YouView, audience_view, may_see, next_deadline, personal_to, redact, sees_seq,
+    TenderView, BidderView, audience_view, may_see, next_deadline, personal_to, redact, sees_seq,
     view_for, you,
 )
 
@@ -70,5 +70,5 @@ FORMAT = Format(
 
 __all__ = [
     "FORMAT", "Command", "Event", "Phase", "TenderConfig", "TenderReceipt", "TenderState",
-    "TenderView", "YouView", "decide", "evolve", "redact", "state_bytes", "view_for",
+    "TenderView", "BidderView", "decide", "evolve", "redact", "state_bytes", "view_for",
 ]

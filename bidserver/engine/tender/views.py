@@ -44,7 +44,7 @@ class BuyerQuestion(msgspec.Struct, frozen=True, kw_only=True):
     answer: str | None
 
 
-class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
+class Invitee(msgspec.Struct, frozen=True, kw_only=True):
     supplier: str
     name: str
     invited_at: int
@@ -102,7 +102,7 @@ class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
     officers: tuple[str, ...]
     evaluators: tuple[str, ...]
     abnormally_low_pct: int
-    suppliers: tuple[InvitedSupplier, ...]
+    suppliers: tuple[Invitee, ...]
     questions: tuple[BuyerQuestion, ...]  # with who asked
     shares_from: tuple[str, ...]  # the officers whose shares are in
     mismatch: tuple[str, ...]  # officers whose shares, together, did not give the key
@@ -169,7 +169,7 @@ class YourQuestion(msgspec.Struct, frozen=True, kw_only=True):
     answer: str | None
 
 
-class YouView(msgspec.Struct, frozen=True, kw_only=True):
+class BidderView(msgspec.Struct, frozen=True, kw_only=True):
     """A supplier's own part: its bid, its questions, its qualification and complaints."""
 
     name: str
@@ -262,7 +262,7 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
         evaluators=config.evaluators,
         abnormally_low_pct=config.abnormally_low_pct,
         suppliers=tuple(
-            InvitedSupplier(supplier=s, name=entry.name, invited_at=entry.invited_at)
+            Invitee(supplier=s, name=entry.name, invited_at=entry.invited_at)
             for s, entry in sorted(state.suppliers.items(), key=lambda i: (i[1].invited_at, i[0]))
         ),
         questions=tuple(BuyerQuestion(supplier=q.supplier, question_id=q.question_id, text=q.text,
@@ -353,7 +353,7 @@ def audience_view(state: TenderState, role: Role) -> TenderView:
     return _view(state, Actor(role, state.buyer if role is Role.BUYER else ""), personal=False)
 
 
-def you(state: TenderState, actor: Actor) -> YouView | None:
+def you(state: TenderState, actor: Actor) -> BidderView | None:
     """A supplier's own part; None for everyone else (the buyer's people share one audience in
     the live room, so nothing personal to one of them travels there)."""
     if actor.role is not Role.SUPPLIER or actor.party not in state.suppliers:
@@ -361,7 +361,7 @@ def you(state: TenderState, actor: Actor) -> YouView | None:
     supplier = actor.party
     bid = state.current_bid(supplier)
     qualification = state.qualifications.get(supplier)
-    return YouView(
+    return BidderView(
         name=state.suppliers[supplier].name,
         bid=YourBid(bid_id=bid.bid_id, commitment=bid.commitment, received_at=bid.at,
                     documents_hash=bid.documents_hash,

@@ -169,13 +169,16 @@ export function clockTime(ms) {
   return cached("clock", () => new Intl.DateTimeFormat(locale(), { timeStyle: "medium" })).format(ms);
 }
 
-/** A countdown: "1:02:03" or "02:03"; never negative. @param {number} ms */
+/** A countdown: "02:03", "1:02:03", or from two days on "3 d 01:02:03" (a tender's weeks); never
+ * negative. @param {number} ms */
 export function duration(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(total / 3600);
+  const days = total >= 2 * 86400 ? Math.floor(total / 86400) : 0;
+  const h = Math.floor((total - days * 86400) / 3600);
   const m = Math.floor((total % 3600) / 60);
   const s = total % 60;
   const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  if (days) return `${t("shell.days", { n: days })} ${two(h)}:${two(m)}:${two(s)}`;
   return h ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
 }
 

@@ -2,6 +2,16 @@
 // Run `npm run types --prefix web` after changing a type the UI reads or sends.
 
 /**
+ * A published answer: never who asked.
+ */
+export interface AnsweredQuestion {
+  number: number;
+  question: string;
+  answer: string;
+  at: number;
+}
+
+/**
  * An auction as the caller may see it: what every read and every accepted buyer action
  * answers.
  */
@@ -102,6 +112,17 @@ export interface AwardBody {
   reason?: string;
 }
 
+/**
+ * The published award formula (``evaluation``): lowest price, or MEAT with weighted criteria
+ * (the weights sum to 100, ``price`` among them, at least one quality criterion).
+ */
+export interface AwardCriteria {
+  kind: AwardKind;
+  criteria: Criterion[];
+}
+
+export type AwardKind = "lowest_price" | "meat";
+
 export type AwardMode = "auto_lowest" | "buyer";
 
 export interface AwardView {
@@ -173,6 +194,18 @@ export interface BidResult {
 
 export type BidRule = "beat_leader" | "improve_own";
 
+/**
+ * A supplier's own part: its bid, its questions, its qualification and complaints.
+ */
+export interface BidderView {
+  name: string;
+  bid: YourBid | null;
+  questions: YourQuestion[];
+  qualification: QualificationView | null;
+  complaints: ComplaintView[];
+  won: string[];
+}
+
 export interface BoardEntry {
   rank: number;
   alias: string;
@@ -184,10 +217,64 @@ export interface BoardEntry {
   bid_id: string | null;
 }
 
+/**
+ * What the buyer's organisation alone sees (its officers and evaluators among it).
+ */
+export interface BuyerDesk {
+  officers: string[];
+  evaluators: string[];
+  abnormally_low_pct: number;
+  suppliers: Invitee[];
+  questions: BuyerQuestion[];
+  shares_from: string[];
+  mismatch: string[];
+  opened_by: string[];
+  progress: Progress[];
+  scores: GivenScore[] | null;
+  flagged: Flagged[];
+  complaints: ComplaintView[];
+}
+
+export interface BuyerQuestion {
+  supplier: string;
+  question_id: string;
+  text: string;
+  asked_at: number;
+  number: number | null;
+  answer: string | null;
+}
+
 export type ClientMessage = BidMessage | PingMessage;
+
+export interface ComplaintView {
+  supplier: string;
+  complaint_id: string;
+  text: string;
+  at: number;
+  resolved_at: number | null;
+  upheld: boolean | null;
+  resolution: string;
+}
 
 export interface CreateAuctionBody {
   config: AuctionConfig;
+}
+
+export interface Criterion {
+  /**
+   * `price` is scored from the prices; any other name is a quality criterion the evaluators score from 0 to 100
+   */
+  name: string;
+  /**
+   * Points out of 100
+   */
+  weight: number;
+}
+
+export interface DecisionView {
+  lots: LotDecision[];
+  standstill_ends_at: number;
+  held: boolean;
 }
 
 /**
@@ -243,10 +330,37 @@ export interface ErrorMessage {
   detail: string;
 }
 
+/**
+ * An evaluator's own scores (personal: never in the shared view of the buyer's people).
+ */
+export interface EvaluatorDesk {
+  evaluator: string;
+  scores: GivenScore[];
+}
+
 export interface ExtendBody {
   by_ms: number;
   lot_id?: string | null;
   reason?: string;
+}
+
+export interface FinalAward {
+  lot_id: string;
+  award_id: string;
+  supplier: string;
+  price: number;
+}
+
+export interface Flagged {
+  lot_id: string;
+  suppliers: string[];
+}
+
+export interface GivenScore {
+  evaluator: string;
+  supplier: string;
+  criterion: string;
+  score: number;
 }
 
 export interface InviteBody {
@@ -261,6 +375,12 @@ export interface InvitedSupplier {
   supplier: string;
   name: string;
   alias: string;
+  invited_at: number;
+}
+
+export interface Invitee {
+  supplier: string;
+  name: string;
   invited_at: number;
 }
 
@@ -321,6 +441,18 @@ export interface ListedEvent {
 
 export type LotCloseMode = "parallel" | "staggered";
 
+export interface LotDecision {
+  lot_id: string;
+  winner: string | null;
+  price: number | null;
+  ranking: Ranked[];
+}
+
+export interface LotPrice {
+  lot_id: string;
+  price: number;
+}
+
 export interface LotSpec {
   /**
    * The lot's id, unique in the auction
@@ -363,11 +495,37 @@ export interface LotView {
 }
 
 /**
+ * One line of the opening record: a bidder's name and prices, or why its bid did not open
+ * (China, Measures for Electronic Bidding, Art. 31: such a bid counts as revoked).
+ */
+export interface OpenedBid {
+  supplier: string;
+  name: string;
+  bid_id: string;
+  commitment: string;
+  received_at: number;
+  prices: LotPrice[];
+  bid_security_ref: string | null;
+  failed: string | null;
+}
+
+export interface OpeningView {
+  opened_at: number;
+  private_key: string;
+  record: OpenedBid[];
+}
+
+/**
  * Clock sync: the server answers with its time; offset = server_time - (sent + received) / 2.
  */
 export interface PingMessage {
   type: "ping";
   client_time: number;
+}
+
+export interface Points {
+  criterion: string;
+  points: number;
 }
 
 export interface Pong {
@@ -556,8 +714,47 @@ export interface Problem {
   field?: string | null;
 }
 
+export interface Progress {
+  evaluator: string;
+  given: number;
+  expected: number;
+}
+
+export interface QualificationView {
+  supplier: string;
+  status: string;
+  reason: string;
+}
+
+export interface Ranked {
+  rank: number;
+  supplier: string;
+  price: number;
+  total: number | null;
+  points: Points[];
+  abnormally_low: boolean;
+}
+
 export interface ReasonBody {
   reason?: string;
+}
+
+/**
+ * The tender's dates (ms since the epoch, UTC); publication is when ``Publish`` is decided.
+ */
+export interface Schedule {
+  /**
+   * Questions are taken until then (exclusive); before the deadline
+   */
+  enquiry_end_at: number;
+  /**
+   * Sealed bids are taken until then (exclusive): a bid at the deadline is late
+   */
+  submission_deadline_at: number;
+  /**
+   * The officers present their key shares from then on: the deadline or later
+   */
+  opening_at: number;
 }
 
 export type ServerMessage = Welcome | Update | BidResult | Pong | ErrorMessage | Presence;
@@ -608,6 +805,56 @@ export interface SupplierPresence {
   last_seen: number | null;
 }
 
+export interface TenderLot {
+  /**
+   * The lot's id, unique in the tender
+   */
+  lot_id: string;
+  title: string;
+  /**
+   * How much is bought, in `unit`s: a positive finite decimal, as a string
+   */
+  quantity: string;
+  unit: string;
+  /**
+   * The estimated price in minor units (published; the China profile caps the bid security at 2% of the estimated total)
+   */
+  estimated_value: number | null;
+}
+
+export interface TenderView {
+  tender_id: string;
+  title: string;
+  buyer_name: string | null;
+  currency: string;
+  minor_units: number;
+  phase: string;
+  profile: string;
+  suite: string;
+  public_key: string;
+  k: number;
+  n: number;
+  documents_hash: string;
+  schedule: Schedule;
+  published_at: number | null;
+  lots: TenderLot[];
+  award: AwardCriteria;
+  standstill_ms: number;
+  min_bidders: number;
+  bid_security: number | null;
+  your_role: string;
+  answers: AnsweredQuestion[];
+  received: number | null;
+  shares_presented: number | null;
+  opening: OpeningView | null;
+  qualifications: QualificationView[] | null;
+  decision: DecisionView | null;
+  awards: FinalAward[];
+  ended_reason: string | null;
+  buyer: BuyerDesk | null;
+  evaluator: EvaluatorDesk | null;
+}
+
 export type TieRule = "rank_by_time" | "reject";
 
 /**
@@ -651,6 +898,14 @@ export interface YouView {
   lots: YourLot[];
 }
 
+export interface YourBid {
+  bid_id: string;
+  commitment: string;
+  received_at: number;
+  documents_hash: string;
+  needs_confirmation: boolean;
+}
+
 export interface YourLot {
   lot_id: string;
   best?: number | null;
@@ -658,4 +913,12 @@ export interface YourLot {
   awarded?: boolean | null;
   max_bid?: number | null;
   confirm_below?: number | null;
+}
+
+export interface YourQuestion {
+  question_id: string;
+  text: string;
+  asked_at: number;
+  number: number | null;
+  answer: string | null;
 }

@@ -29,8 +29,11 @@ export default function Auctions() {
   useEffect(() => { void load(null); }, []);
 
   const supplier = who?.role === "supplier";
+  /** A tender's page serves every role; an auction has the buyer's console and the supplier's room.
+   * @param {any} row */
+  const link = (row) => href(`/${row.format === "sealed_tender" ? "tenders" : supplier ? "room" : "auctions"}/${encodeURIComponent(row.auction_id)}`);
   /** @param {any} row */
-  const link = (row) => href(`/${supplier ? "room" : "auctions"}/${encodeURIComponent(row.auction_id)}`);
+  const phase = (row) => t(row.format === "sealed_tender" ? `tender.phases.${row.phase}` : `phases.${row.phase}`);
   return html`<section>
     <div class="title-row">
       <h1 tabindex="-1">${t("auctions.title")}</h1>
@@ -46,7 +49,7 @@ export default function Auctions() {
         ${!supplier && html`<th scope="col">${t("auctions.suppliers")}</th>`}</tr></thead>
       <tbody>${rows.map((row) => html`<tr>
         <th scope="row"><a href=${link(row)}>${row.title}</a></th>
-        <td><span class=${`phase phase-${row.phase}`}>${t(`phases.${row.phase}`)}</span></td>
+        <td><span class=${`phase phase-${row.phase}`}>${phase(row)}</span></td>
         <td>${dateTime(row.created_at)}</td>
         ${!supplier && html`<td>${row.suppliers ? row.suppliers.length : "—"}</td>`}
       </tr>`)}</tbody>

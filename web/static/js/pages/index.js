@@ -25,4 +25,5 @@ export const ROUTES = [
     pattern: "/room/:id", load: () => import("../formats/reverse/room.js"),
     title: "room.title", roles: ["supplier"],
   },
+  { pattern: "/tenders/:id", load: () => import("../formats/tender/portal.js"), title: "tender.title" },
 ];

@@ -1,0 +1,167 @@
+"""A sealed tender in the browser (issue 11's portal): a supplier seals and submits its bid in the
+page, two officers present their key shares, an evaluator scores, the buyer qualifies and
+decides the award; every page shows what its role may see. The supplier's network log shows that
+no price left its browser in clear before the opening: only the sealed bytes did."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from bidserver.auth import mint_token
+from bidserver.sealing import FIRST as SUITE
+from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
+from bidserver.sealing.shamir import share_to_text, split
+
+from .test_screens import LANGS, check_screen
+from .ui import post
+
+DOCS = "sha256:" + "cd" * 32
+DAY = 86_400_000
+ACME_PRICE = "12345.67"  # what the supplier types: never on the wire before the opening
+
+
+def token(server, role: str, party: str, user: str | None = None, name: str = "") -> str:
+    """A token signed with the server's generated key, for users the dev sign-in cannot name
+    (an officer or an evaluator is a user of the buyer's organisation: its ``sub``)."""
+    key = (server.data_dir / "jwt.key").read_text().strip()
+    return mint_token(key, role=role, party=party, user=user, name=name)
+
+
+def open_page(new_page, server, tender: str, bearer: str, who: str) -> Page:
+    page = new_page(who=who)
+    page.goto(f"{server.base_url}/#/tenders/{tender}?token={bearer}")
+    expect(page.get_by_test_id("tender-phase")).to_be_visible()
+    return page
+
+
+def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_page):
+    private, public = SUITE.keypair()
+    shares = [share_to_text(s) for s in split(private, 2, 3)]
+    buyer = token(server, "buyer", "city-hall", "clerk", "City Hall")
+    now = int(time.time() * 1000)
+    deadline = now + 10_000  # the supplier's page seals and submits well before
+    config = {
+        "title": "Winter grit", "currency": "EUR", "documents_hash": DOCS,
+        "lots": [{"lot_id": "L1", "title": "Grit", "quantity": "800", "unit": "t"}],
+        "public_key": base64.b64encode(public).decode(),
+        "officers": ["off-1", "off-2", "off-3"], "k": 2, "evaluators": ["eval-1"],
+        "award": {"kind": "meat", "criteria": [{"name": "price", "weight": 70},
+                                               {"name": "quality", "weight": 30}]},
+        "schedule": {"enquiry_end_at": now + 6_000, "submission_deadline_at": deadline,
+                     "opening_at": deadline},
+        "standstill_ms": 600_000,
+    }
+    tender = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
+        post(server.base_url, buyer, f"/api/tenders/{tender}/invitations",
+             {"supplier": supplier, "name": name})
+    post(server.base_url, buyer, f"/api/tenders/{tender}/publish")
+
+    # Globex seals with the terminal's code; ACME in its browser.
+    blob = seal_bid(SUITE, public, bid_content(tender, "globex", "EUR",
+                                               (LotPrice(lot_id="L1", amount=1_300_000),)))
+    post(server.base_url, token(server, "supplier", "globex"), f"/api/tenders/{tender}/bids",
+         {"bid_id": "g-1", "sealed": base64.b64encode(blob).decode(),
+          "commitment": SUITE.commitment(blob)})
+
+    acme = open_page(new_page, server, tender, token(server, "supplier", "acme", name="ACME Ltd"),
+                     "supplier acme")
+    sent: list[str] = []
+    acme.on("request", lambda r: sent.append(f"{r.url} {r.post_data or ''}"))
+    acme.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
+    expect(acme.get_by_test_id("no-bid")).to_be_visible()
+    acme.get_by_label("Price for Grit (EUR)").fill(ACME_PRICE)
+    acme.get_by_role("button", name="Seal and submit").click()
+    expect(acme.get_by_test_id("bid-result")).to_contain_text("Sealed bid received (sha256:")
+    expect(acme.get_by_test_id("your-bid")).to_be_visible()
+    assert any("/bids " in line and '"sealed"' in line for line in sent), sent
+    leaked = [line for line in sent for clear in (ACME_PRICE, "1234567") if clear in line]
+    assert not leaked, f"the price left the browser in clear: {leaked}"
+    # Before the deadline nobody's page tells how many bids there are.
+    expect(acme.get_by_test_id("received")).to_have_count(0)
+
+    # The deadline passes on the server's clock; two of the three officers open.
+    expect(acme.get_by_test_id("tender-phase")).to_have_text("Opening", timeout=30_000)
+    for officer, share in (("off-1", shares[0]), ("off-3", shares[2])):
+        page = open_page(new_page, server, tender, token(server, "buyer", "city-hall", officer),
+                         f"officer {officer}")
+        page.get_by_label("Your key share").fill(share)
+        page.get_by_role("button", name="Present my share").click()
+        expect(page.get_by_test_id("desk-result")).to_have_text("Your share was presented.")
+    record = acme.get_by_test_id("opening-record")
+    expect(record).to_contain_text("ACME Ltd")
+    expect(record).to_contain_text("€12,345.67")
+    expect(record).to_contain_text("€13,000.00")
+    expect(acme.get_by_test_id("tender-phase")).to_have_text("Evaluation")
+
+    evaluator = open_page(new_page, server, tender,
+                          token(server, "buyer", "city-hall", "eval-1"), "evaluator")
+    for bidder, score in (("ACME Ltd", "60"), ("Globex Corp", "90")):
+        group = evaluator.get_by_role("group", name=bidder)
+        group.get_by_label("quality (30)").fill(score)
+        group.get_by_role("button", name="Save the score").click()
+        expect(evaluator.get_by_test_id("desk-result")).to_have_text("Done.")
+
+    clerk = open_page(new_page, server, tender, buyer, "buyer")
+    table = clerk.get_by_test_id("qualification")
+    for bidder in ("ACME Ltd", "Globex Corp"):
+        row = table.get_by_role("row", name=bidder)
+        row.get_by_role("button", name="Valid").click()
+        expect(row.locator("td").first).to_have_text("Valid")
+    clerk.get_by_role("button", name="Decide the award").click()
+    clerk.get_by_role("dialog").get_by_role("button", name="Decide the award").click()
+    expect(clerk.get_by_test_id("tender-phase")).to_have_text("Standstill")
+    # ACME: 70 price points (the cheapest) + 30 x 60% = 88; Globex: 70 x 12,345.67 / 13,000
+    # = 66.48 + 30 x 90% = 93.48: the better price-quality ratio wins.
+    expect(acme.get_by_test_id("standstill")).to_contain_text("Standstill until")
+    expect(acme.get_by_role("region", name="Result")).to_contain_text("L1: Globex Corp at €13,000.00")
+
+
+@pytest.fixture(scope="module")
+def open_tender(server) -> dict[str, str]:
+    """A published tender, an hour from its deadline: ACME has bid and asked a question that the
+    buyer answered; another question waits for its answer."""
+    _, public = SUITE.keypair()
+    buyer = token(server, "buyer", "city-hall", "clerk", "City Hall")
+    acme = token(server, "supplier", "acme", name="ACME Ltd")
+    now = int(time.time() * 1000)
+    config = {
+        "title": "Bridge repairs 2027", "currency": "EUR", "documents_hash": DOCS,
+        "buyer_name": "City Hall", "profile": "eu",
+        "lots": [{"lot_id": "L1", "title": "Deck", "estimated_value": 90_000_000},
+                 {"lot_id": "L2", "title": "Railings", "quantity": "420", "unit": "m"}],
+        "public_key": base64.b64encode(public).decode(),
+        "officers": ["off-1", "off-2", "off-3"], "k": 2,
+        "schedule": {"enquiry_end_at": now + 30 * DAY, "submission_deadline_at": now + 36 * DAY,
+                     "opening_at": now + 36 * DAY},
+    }
+    tender = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    base = f"/api/tenders/{tender}"
+    post(server.base_url, buyer, f"{base}/invitations", {"supplier": "acme", "name": "ACME Ltd"})
+    post(server.base_url, buyer, f"{base}/publish")
+    blob = seal_bid(SUITE, public, bid_content(tender, "acme", "EUR",
+                                               (LotPrice(lot_id="L1", amount=88_000_000),)))
+    post(server.base_url, acme, f"{base}/bids", {"bid_id": "a-1", "sealed": base64.b64encode(
+        blob).decode(), "commitment": SUITE.commitment(blob)})
+    for qid, text in (("q1", "May the deck be delivered in two phases?"), ("q2", "Which steel grade?")):
+        post(server.base_url, acme, f"{base}/questions", {"question_id": qid, "text": text})
+    post(server.base_url, buyer, f"{base}/questions/q1/answer",
+         {"supplier": "acme", "answer": "Yes, if the second phase ends by June."})
+    return {"id": tender, "buyer": buyer, "acme": acme}
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+@pytest.mark.parametrize("lang", list(LANGS))
+def test_the_tender_pages_in_both_languages(server, open_tender, new_page, check_accessibility,
+                                            screenshot, lang, viewport):
+    for who, bearer, ready in (("tender-supplier", open_tender["acme"], "your-bid"),
+                               ("tender-buyer", open_tender["buyer"], "questions")):
+        page = new_page(locale=lang, viewport=viewport, who=who)
+        page.goto(f"{server.base_url}/#/tenders/{open_tender['id']}?token={bearer}")
+        expect(page.get_by_test_id(ready)).to_be_visible()
+        expect(page.get_by_test_id("answers")).to_contain_text("second phase")
+        check_screen(page, who, check_accessibility, screenshot, lang)
