@@ -44,7 +44,8 @@ def test_every_bid_has_its_own_nonce():
     bid_content("T1", "s1", "EUR", tuple(LotPrice(lot_id=f"L{i}", amount=10**12) for i in range(12))),
     # an RFQ's quote: its delivery time, validity and a few certificates change nothing either
     content(1, delivery_days=0, validity_days=1),
-    bid_content("T1", "s1", "EUR", tuple(LotPrice(lot_id=f"L{i}", amount=10**12) for i in range(12)),
+    bid_content("T1", "s1", "EUR",
+                tuple(LotPrice(lot_id=f"L{i}", amount=10**12) for i in range(12)),
                 delivery_days=3660, validity_days=3660,
                 certificates=("ISO 9001:2015", "ISO 14001:2015", "GB/T 19001-2016", "CCC", "CE")),
 ])

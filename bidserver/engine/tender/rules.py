@@ -233,9 +233,10 @@ def china_rfq_time_limit(config: TenderConfig, published_at: int | None) -> Conf
     """政府采购非招标采购方式管理办法 Art. 45: at least 3 working days from the request to the
     deadline. The engine has no holiday calendar, so it checks the floor those days cannot be
     under, 3 calendar days; the working days are the buyer's to count."""
-    if published_at is not None and config.schedule.submission_deadline_at - published_at < 3 * DAY_MS:
+    deadline = config.schedule.submission_deadline_at
+    if published_at is not None and deadline - published_at < 3 * DAY_MS:
         return _at("schedule.submission_deadline_at", "China: an RFQ gives at least 3 working "
-                   "days from publication to the deadline (Measures for Non-Tender Methods Art. 45)")
+                   "days from publication to the deadline (Non-Tender Measures Art. 45)")
     return None
 
 

@@ -195,7 +195,8 @@ def test_the_highlights_are_the_best_values_and_do_not_depend_on_the_records_ord
     comparison = compare(state)
     eligible = [s for s in comparison.suppliers if s.status != "disqualified"]
     totals = [s.total for s in eligible if s.complete]
-    assert (comparison.cheapest.value if comparison.cheapest else None) == (min(totals) if totals else None)
+    cheapest = comparison.cheapest.value if comparison.cheapest else None
+    assert cheapest == (min(totals) if totals else None)
     if comparison.cheapest:
         assert set(comparison.cheapest.suppliers) == {
             s.supplier for s in eligible if s.complete and s.total == min(totals)}

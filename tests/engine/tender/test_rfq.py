@@ -100,7 +100,8 @@ def test_requested_certificates_are_named_once(overrides, field):
 
 
 def test_requested_certificates_are_an_rfqs():
-    refusal = FORMAT.decide(TenderState.new("x"), create(config(requested_certificates=("ISO 9001",))))
+    tender = config(requested_certificates=("ISO 9001",))
+    refusal = FORMAT.decide(TenderState.new("x"), create(tender))
     assert (refusal.reason, refusal.field) == (Reason.INVALID_CONFIG,
                                               "config.requested_certificates")
 
@@ -204,5 +205,6 @@ def test_an_rfqs_release_is_a_limited_procedure_without_an_enquiry_period():
     for _, _, release in releases:
         assert_valid(release)
         tender = release["tender"]
-        assert tender["procurementMethod"] == "limited" and "询价" in tender["procurementMethodDetails"]
+        assert tender["procurementMethod"] == "limited"
+        assert "询价" in tender["procurementMethodDetails"]
         assert "enquiryPeriod" not in tender
