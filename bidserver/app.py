@@ -36,6 +36,7 @@ from .http.openapi import openapi_document
 from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .http.session import DEV_ROUTES, SESSION_ROUTES, DevTokens
+from .http.rfq import RFQ_ROUTES
 from .http.tenders import TENDER_ROUTES
 from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
@@ -188,6 +189,7 @@ def build_app(
     routes = [
         *ROUTES,
         *TENDER_ROUTES,
+        *RFQ_ROUTES,
         *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),
         *OPERATIONS_ROUTES,

@@ -4,9 +4,10 @@ The plaintext is a small JSON document, ``SealedBidContent`` (msgspec JSON, UTF-
 spaces (JSON whitespace, so it still parses as it is) to the next multiple of ``BUCKET`` bytes
 before sealing: every bid of up to about twenty lots is exactly one bucket, so the ciphertext's size
 tells nobody how many digits a price has, which lots a bid covers or whether it names a bid
-security. The HPKE ``info`` names the tender, so a bid sealed for one tender does not open in
-another; the content names it too, and the supplier, which the engine checks against the submitter
-at the opening (a copy of another supplier's blob opens to that supplier's name).
+security (nor, for an RFQ's quote, its delivery time, validity or a few certificates). The HPKE
+``info`` names the tender, so a bid sealed for one tender does not open in another; the content
+names it too, and the supplier, which the engine checks against the submitter at the opening (a
+copy of another supplier's blob opens to that supplier's name).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class SealedBidContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     currency: str  # ISO 4217: the amounts' currency, checked against the tender's at the opening
     lots: tuple[LotPrice, ...]
     bid_security_ref: str | None = None  # the bid security's (投标保证金) reference, when required
+    # A quote in a request for quotations (procedure ``rfq``) also states, checked at the opening:
+    delivery_days: int | None = None  # days from the order to delivery (0: from stock)
+    validity_days: int | None = None  # days from the deadline the quote stays binding
+    certificates: tuple[str, ...] = ()  # what the supplier claims to hold ("ISO 9001")
     # Random: no two bids are the same document, even with equal prices, so a content (or its hash,
     # once opened) names one sealing by one supplier and cannot be passed off as another's.
     nonce: bytes
@@ -42,11 +47,15 @@ class SealedBidContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 def bid_content(
     tender_id: str, supplier: str, currency: str, lots: tuple[LotPrice, ...],
-    bid_security_ref: str | None = None,
+    bid_security_ref: str | None = None, *, delivery_days: int | None = None,
+    validity_days: int | None = None, certificates: tuple[str, ...] = (),
 ) -> SealedBidContent:
-    """A bid's content with a fresh nonce from the OS CSPRNG."""
+    """A bid's content with a fresh nonce from the OS CSPRNG (an RFQ's quote with its delivery
+    time, validity and certificates)."""
     return SealedBidContent(tender_id=tender_id, supplier=supplier, currency=currency, lots=lots,
-                            bid_security_ref=bid_security_ref, nonce=secrets.token_bytes(NONCE_SIZE))
+                            bid_security_ref=bid_security_ref, delivery_days=delivery_days,
+                            validity_days=validity_days, certificates=certificates,
+                            nonce=secrets.token_bytes(NONCE_SIZE))
 
 
 def bid_info(tender_id: str) -> bytes:

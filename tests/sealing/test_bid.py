@@ -42,6 +42,12 @@ def test_every_bid_has_its_own_nonce():
 @pytest.mark.parametrize("bid", [
     content(1), content(10**15), content(97050, bid_security_ref="a guarantee reference " * 4),
     bid_content("T1", "s1", "EUR", tuple(LotPrice(lot_id=f"L{i}", amount=10**12) for i in range(12))),
+    # an RFQ's quote: its delivery time, validity and a few certificates change nothing either
+    content(1, delivery_days=0, validity_days=1),
+    bid_content("T1", "s1", "EUR",
+                tuple(LotPrice(lot_id=f"L{i}", amount=10**12) for i in range(12)),
+                delivery_days=3660, validity_days=3660,
+                certificates=("ISO 9001:2015", "ISO 14001:2015", "GB/T 19001-2016", "CCC", "CE")),
 ])
 def test_the_size_tells_nothing_of_price_lots_or_bid_security(bid):
     assert len(seal_bid(FIRST, PUBLIC, bid)) == FIRST.overhead + BUCKET
@@ -113,3 +119,11 @@ def test_any_bytes_open_as_a_bid_or_raise_seal_error(sealed):
         check_sealed_bid(FIRST, sealed)
     except SealError:
         pass
+
+
+def test_a_quote_opens_with_its_delivery_time_validity_and_certificates():
+    quote = content(delivery_days=7, validity_days=60, certificates=("ISO 9001", "中国强制认证"))
+    opened = open_bid(FIRST, PRIVATE, "T1", seal_bid(FIRST, PUBLIC, quote))
+    assert (opened.delivery_days, opened.validity_days, opened.certificates) == (
+        7, 60, ("ISO 9001", "中国强制认证"))
+

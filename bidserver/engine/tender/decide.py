@@ -79,7 +79,12 @@ def _invite(state: TenderState, c: InviteSupplier) -> Decision:
 
 
 def _publish(state: TenderState, c: Publish) -> Decision:
-    if c.at >= state.config.schedule.enquiry_end_at:
+    schedule = state.config.schedule
+    if state.config.rfq:  # no enquiry period needed: time to quote is
+        if c.at >= schedule.submission_deadline_at:
+            return _no(Reason.INVALID_CONFIG, "the deadline would be before publication",
+                       "config.schedule.submission_deadline_at")
+    elif c.at >= schedule.enquiry_end_at:
         return _no(Reason.INVALID_CONFIG, "the enquiry period would end before publication",
                    "config.schedule.enquiry_end_at")
     return _config_refusal(state.config, c.at) or [TenderPublished(at=c.at, user=user_of(c.actor))]

@@ -202,6 +202,10 @@ class OpenedBid(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     prices: tuple[LotPrice, ...] = ()
     bid_security_ref: str | None = None
     failed: str | None = None
+    # An RFQ's quote: days to delivery, days it stays binding, the certificates it claims.
+    delivery_days: int | None = None
+    validity_days: int | None = None
+    certificates: tuple[str, ...] = ()
 
 
 class TenderOpened(_Event, tag="tender_opened"):

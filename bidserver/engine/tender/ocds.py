@@ -7,9 +7,10 @@ What is used, and from where (fields outside the core schema come from the exten
 ``ocds_common.EXTENSIONS`` declares):
 
 - core 1.1: ``tender`` (``status``, ``value`` = the lots' estimated values when every lot has one,
-  ``procurementMethod`` ``open``, ``awardCriteria`` ``priceOnly`` or ``ratedCriteria`` with the
-  published formula in ``awardCriteriaDetails``, ``submissionMethod`` ``electronicSubmission``,
-  ``tenderPeriod``, ``enquiryPeriod``, ``awardPeriod``, ``numberOfTenderers``, ``tenderers``),
+  ``procurementMethod`` ``open`` (an RFQ: ``limited``), ``awardCriteria`` ``priceOnly`` or
+  ``ratedCriteria`` with the published formula in ``awardCriteriaDetails``, ``submissionMethod``
+  ``electronicSubmission``, ``tenderPeriod``, ``enquiryPeriod`` (none for an RFQ without one),
+  ``awardPeriod``, ``numberOfTenderers``, ``tenderers``),
   ``parties`` (the buyer; every bidder a ``tenderer``; a winner also a ``supplier``), ``awards``;
 - lots extension: ``tender.lots``, ``items[].relatedLot``, ``awards[].relatedLots``,
   ``bids.details[].relatedLots``;
@@ -19,7 +20,10 @@ What is used, and from where (fields outside the core schema come from the exten
 
 What a release may tell follows the tender's rule: nothing about bids before the deadline (a
 cancellation then carries no ``bids`` and no number of tenderers); their number once it passed;
-every bid's prices once they were opened (the opening record went to every participant).
+every bid's prices once they were opened (the opening record went to every participant). An
+RFQ's quotes, which no supplier saw, are in its releases too: a release is the buyer's open-data
+publication once the RFQ has ended (as Prozorro publishes below-threshold quotes), not a view a
+supplier has while it runs.
 
 A tender's bid is one sealed document pricing one or more lots; OCDS's bid has one value, so each
 opened bid is one detail per lot it prices, with the id ``<supplier>/<bid id>/<lot id>`` (``/``
@@ -38,6 +42,15 @@ from .state import BidStatus, Phase, TenderState
 from .values import AwardKind
 
 _METHOD_DETAILS = "Sealed electronic tender opened by k of n officers' key shares"
+# An RFQ is OCDS's ``limited`` method: the buyer asks suppliers of its choice for quotations.
+_RFQ_DETAILS = ("Request for quotations (询价) among invited suppliers: sealed electronic "
+                "quotes opened by k of n of the buyer's key shares, compared by the buyer")
+
+
+def _method(state: TenderState) -> dict[str, str]:
+    if state.config.rfq:
+        return {"procurementMethod": "limited", "procurementMethodDetails": _RFQ_DETAILS}
+    return {"procurementMethod": "open", "procurementMethodDetails": _METHOD_DETAILS}
 
 
 def _value(state: TenderState, amount: int) -> dict[str, Any]:
@@ -138,19 +151,19 @@ def _release(state: TenderState, *, release_id: str, tag: str, at: int, status: 
         "title": config.title,
         "status": status,
         "procuringEntity": buyer_ref,
-        "procurementMethod": "open",
-        "procurementMethodDetails": _METHOD_DETAILS,
+        **_method(state),
         "awardCriteria": "priceOnly" if config.award.kind is AwardKind.LOWEST_PRICE else "ratedCriteria",
         "awardCriteriaDetails": _criteria_details(state),
         "submissionMethod": ["electronicSubmission"],
         "tenderPeriod": _period(state.published_at, schedule.submission_deadline_at),
-        "enquiryPeriod": _period(state.published_at, schedule.enquiry_end_at),
         "items": [{"id": lot.lot_id, "description": lot.title, "quantity": lot.quantity,
                    "unit": {"name": lot.unit}, "relatedLot": lot.lot_id} for lot in config.lots],
         "lots": [{"id": lot.lot_id, "title": lot.title, "status": lot_status[lot.lot_id],
                   **({"value": _value(state, lot.estimated_value)} if lot.estimated_value else {})}
                  for lot in config.lots],
     }
+    if state.published_at is None or schedule.enquiry_end_at > state.published_at:
+        tender["enquiryPeriod"] = _period(state.published_at, schedule.enquiry_end_at)
     if all(estimates):
         tender["value"] = _value(state, sum(estimates))
     if state.opened_at is not None:

@@ -10,7 +10,9 @@ Every current bid that stands on the current documents is opened; a bid that doe
 opens to something that is not this supplier's bid for this tender in its currency with a price
 for known lots only (and the bid security's reference where one is required), is reported as
 failed with the reason, and the others are opened (China, Measures for Electronic Bidding, Art. 31).
-A bid the documents changed under and its supplier did not confirm is not opened.
+A bid the documents changed under and its supplier did not confirm is not opened. An RFQ's quote
+must also state its delivery time and validity (``rfq_fault``): a quote without them cannot be
+compared or held to, and is reported as failed in the same way.
 """
 
 from __future__ import annotations
@@ -18,10 +20,14 @@ from __future__ import annotations
 import itertools
 
 from ... import sealing
-from ...sealing.bid import open_bid
+from ...sealing.bid import SealedBidContent, open_bid
 from ...sealing.shamir import Share, combine, share_from_text
 from .events import LotPrice, OpenedBid
 from .state import SealedBid, TenderState
+from .values import MAX_CERTIFICATES, certificate_key
+
+MAX_DAYS = 3660  # ten years: a longer delivery time or validity is a mistake, not a quote
+MAX_CERTIFICATE_NAME = 100
 
 
 def parse_share(text: str) -> Share | None:
@@ -56,6 +62,28 @@ def to_open(state: TenderState) -> list[SealedBid]:
     return sorted(bids, key=lambda bid: (bid.at, bid.seq))
 
 
+def rfq_fault(content: SealedBidContent) -> str | None:
+    """Why an opened RFQ quote is not one: no delivery time or validity (or one out of range),
+    or certificates that are not a short list of distinct names."""
+    if content.delivery_days is None:
+        return "states no delivery time, which a quote must"
+    if content.validity_days is None:
+        return "states no validity, which a quote must"
+    if not 0 <= content.delivery_days <= MAX_DAYS:
+        return f"the delivery time must be from 0 to {MAX_DAYS} days"
+    if not 1 <= content.validity_days <= MAX_DAYS:
+        return f"the validity must be from 1 to {MAX_DAYS} days"
+    if len(content.certificates) > MAX_CERTIFICATES:
+        return f"claims more than {MAX_CERTIFICATES} certificates"
+    keys = [certificate_key(name) for name in content.certificates]
+    if any(not key or len(name) > MAX_CERTIFICATE_NAME
+           for key, name in zip(keys, content.certificates)):
+        return f"a certificate's name must be 1 to {MAX_CERTIFICATE_NAME} characters"
+    if len(set(keys)) != len(keys):
+        return "names a certificate twice"
+    return None
+
+
 def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
     config = state.config
     line = OpenedBid(supplier=bid.supplier, name=state.suppliers[bid.supplier].name,
@@ -88,9 +116,18 @@ def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
     if config.bid_security is not None and not (content.bid_security_ref or "").strip():
         return failed("names no bid security, which the tender requires")
     prices = tuple(LotPrice(p.lot_id, p.amount) for p in content.lots)
+    if not config.rfq:
+        return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
+                         commitment=line.commitment, received_at=line.received_at, prices=prices,
+                         bid_security_ref=content.bid_security_ref)
+    fault = rfq_fault(content)
+    if fault is not None:
+        return failed(fault)
     return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
                      commitment=line.commitment, received_at=line.received_at, prices=prices,
-                     bid_security_ref=content.bid_security_ref)
+                     bid_security_ref=content.bid_security_ref,
+                     delivery_days=content.delivery_days, validity_days=content.validity_days,
+                     certificates=content.certificates)
 
 
 def opening_record(state: TenderState, key: bytes) -> tuple[OpenedBid, ...]:

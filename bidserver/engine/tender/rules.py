@@ -13,9 +13,12 @@ from collections.abc import Callable
 
 from ... import sealing
 from ..reverse.rules import ISO_4217, ConfigFault
-from .values import DAY_MS, PRICE, AwardKind, Profile, Schedule, TenderConfig
+from .values import DAY_MS, PRICE, AwardKind, Profile, Schedule, TenderConfig, certificate_key
 
-__all__ = ["PROFILE_RULES", "ConfigFault", "change_fault", "config_fault", "profile_fault"]
+__all__ = [
+    "PROFILE_RULES", "RFQ_PROFILE_RULES", "ConfigFault", "change_fault", "config_fault",
+    "profile_fault",
+]
 
 
 def _at(field: str, message: str) -> ConfigFault:
@@ -38,7 +41,8 @@ def _public_key_size(suite: sealing.Suite) -> int:
 
 def schedule_fault(schedule: Schedule, field: str = "schedule") -> ConfigFault | None:
     """Enquiries end before the deadline (Prozorro's model: answers in time to bid on them), and
-    the opening is at the deadline or after it."""
+    the opening is at the deadline or after it. An RFQ's enquiry period may be none at all: it
+    ends before publication (``Publish`` checks that a tender's is still running)."""
     if schedule.enquiry_end_at >= schedule.submission_deadline_at:
         return _at(f"{field}.enquiry_end_at", "the enquiry period must end before the deadline")
     if schedule.opening_at < schedule.submission_deadline_at:
@@ -115,6 +119,19 @@ def config_fault(config: TenderConfig) -> ConfigFault | None:  # noqa: C901 - on
         return _at("bid_security", "a bid security must be positive")
     if not 1 <= config.abnormally_low_pct <= 100:
         return _at("abnormally_low_pct", "abnormally_low_pct must be between 1 and 100")
+    return _certificates_fault(config)
+
+
+def _certificates_fault(config: TenderConfig) -> ConfigFault | None:
+    """Requested certificates are an RFQ's (a tender states its requirements in its documents),
+    each named once as ``certificate_key`` matches them."""
+    if config.requested_certificates and not config.rfq:
+        return _at("requested_certificates", "requested certificates are for an RFQ "
+                   "(procedure `rfq`); a tender states its requirements in its documents")
+    index = _unique(tuple(certificate_key(c) for c in config.requested_certificates))
+    if index is not None:
+        return _at(f"requested_certificates[{index}]",
+                   "requested certificates must be unique and non-empty")
     return None
 
 
@@ -203,6 +220,26 @@ def china_publicity_period(config: TenderConfig, published_at: int | None) -> Co
     return None
 
 
+def china_rfq_suppliers(config: TenderConfig, published_at: int | None) -> ConfigFault | None:
+    """政府采购法 Art. 40: an RFQ (询价) asks no fewer than three suppliers, so fewer than three
+    quotes at the deadline make it unsuccessful."""
+    if config.min_bidders < 3:
+        return _at("min_bidders", "China: an RFQ needs quotes from at least 3 suppliers "
+                   "(Government Procurement Law Art. 40)")
+    return None
+
+
+def china_rfq_time_limit(config: TenderConfig, published_at: int | None) -> ConfigFault | None:
+    """政府采购非招标采购方式管理办法 Art. 45: at least 3 working days from the request to the
+    deadline. The engine has no holiday calendar, so it checks the floor those days cannot be
+    under, 3 calendar days; the working days are the buyer's to count."""
+    deadline = config.schedule.submission_deadline_at
+    if published_at is not None and deadline - published_at < 3 * DAY_MS:
+        return _at("schedule.submission_deadline_at", "China: an RFQ gives at least 3 working "
+                   "days from publication to the deadline (Non-Tender Measures Art. 45)")
+    return None
+
+
 PROFILE_RULES: dict[Profile, tuple[ProfileRule, ...]] = {
     Profile.EU: (eu_time_limit, eu_standstill),
     Profile.CHINA: (
@@ -213,10 +250,24 @@ PROFILE_RULES: dict[Profile, tuple[ProfileRule, ...]] = {
 }
 
 
+# An RFQ is not a tender: the EU Directive's time limits and standstill are those of the open
+# procedure for contracts above its thresholds (a small purchase by quotations is national law's,
+# which the buyer applies), and China's Tendering Law is not what governs 询价 (the Government
+# Procurement Law is: at least three suppliers, three working days, a bid security of at most 2%
+# (Measures Art. 14, as the Regulations' Art. 26 for tenders), no committee of five, no public
+# opening). A quote is also given once in China (Art. 40(3): ``submissions.once_only``).
+RFQ_PROFILE_RULES: dict[Profile, tuple[ProfileRule, ...]] = {
+    Profile.EU: (),
+    Profile.CHINA: (china_rfq_suppliers, china_rfq_time_limit, china_bid_security),
+    Profile.NONE: (),
+}
+
+
 def profile_fault(config: TenderConfig, published_at: int | None) -> ConfigFault | None:
-    """The first rule of the tender's profile it breaks, published at ``published_at`` (None: a
-    draft, whose time limits are checked at publication)."""
-    for rule in PROFILE_RULES[config.profile]:
+    """The first rule of the tender's profile (for its procedure) it breaks, published at
+    ``published_at`` (None: a draft, whose time limits are checked at publication)."""
+    rules = RFQ_PROFILE_RULES if config.rfq else PROFILE_RULES
+    for rule in rules[config.profile]:
         fault = rule(config, published_at)
         if fault is not None:
             return fault
@@ -226,7 +277,8 @@ def profile_fault(config: TenderConfig, published_at: int | None) -> ConfigFault
 def change_fault(config: TenderConfig, schedule: Schedule, at: int) -> ConfigFault | None:
     """Documents changed at ``at`` with this schedule from then on: China's Law Art. 23 wants a
     change at least 15 days before the deadline (moved later if need be)."""
-    if config.profile is Profile.CHINA and schedule.submission_deadline_at - at < 15 * DAY_MS:
+    if (config.profile is Profile.CHINA and not config.rfq
+            and schedule.submission_deadline_at - at < 15 * DAY_MS):
         return ConfigFault("submission_deadline_at", "China: a change of the documents at least "
                            "15 days before the deadline (Law Art. 23): move the deadline")
     return None

@@ -17,6 +17,7 @@ from ..values import Role
 from .commands import ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
 from .events import BidConfirmed, BidSubmitted, BidWithdrawn, Event, user_of
 from .state import TAKING_BIDS, BidStatus, Phase, TenderState
+from .values import Profile
 
 Decision = list[Event] | Rejection
 
@@ -43,6 +44,17 @@ def taking_bids(state: TenderState, at: int) -> Rejection | None:
     if state.phase is Phase.CANCELLED:
         return _no(Reason.WRONG_PHASE, "the tender is cancelled")
     return _no(Reason.DEADLINE_PASSED, "the submission deadline has passed")
+
+
+def once_only(state: TenderState) -> Rejection | None:
+    """政府采购法 Art. 40(3): in a Chinese RFQ (询价) a supplier quotes once, a price it may not
+    change, so its quote is neither revised nor withdrawn (withdrawing and quoting again would
+    change it)."""
+    config = state.config
+    if config.rfq and config.profile is Profile.CHINA:
+        return _no(Reason.ALREADY_EXISTS, "China: a quote is given once and not changed "
+                   "(Government Procurement Law Art. 40)")
+    return None
 
 
 def _decided(state: TenderState, c: SubmitBid | ReviseBid) -> Decision | None:
@@ -97,7 +109,7 @@ def revise(state: TenderState, c: ReviseBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = taking_bids(state, c.at)
+    refusal = taking_bids(state, c.at) or once_only(state)
     if refusal is not None:
         return refusal
     if state.current.get(c.actor.party) != c.replaces:
@@ -120,7 +132,7 @@ def withdraw(state: TenderState, c: WithdrawBid) -> Decision:
         return []  # decided once: a resend of the withdrawal
     if bid.status is BidStatus.REPLACED:
         return _no(Reason.UNKNOWN_BID, f"{c.bid_id} was replaced by a revision")
-    refusal = taking_bids(state, c.at)
+    refusal = taking_bids(state, c.at) or once_only(state)
     if refusal is not None:
         return refusal
     return [BidWithdrawn(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, user=user_of(c.actor))]

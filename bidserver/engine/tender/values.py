@@ -22,6 +22,17 @@ from ..values import Currency, Id, Name, Title, Unit
 FIRST_SUITE = "hpke-x25519-sha256-aes256gcm+ed25519"
 PRICE = "price"  # the award criterion scored from the opened prices (MEAT)
 DAY_MS = 86_400_000
+MAX_CERTIFICATES = 20
+
+# A certificate's name or id as a supplier claims it or the buyer asks for it ("ISO 9001",
+# "CCC"); compared with ``certificate_key``.
+Certificate = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+def certificate_key(name: str) -> str:
+    """How certificates are matched: inner whitespace collapsed, case folded ("iso  9001" is
+    "ISO 9001"); nothing looser, so "ISO 9001:2015" is not "ISO 9001" (versions differ)."""
+    return " ".join(name.split()).casefold()
 
 Positive = Annotated[int, msgspec.Meta(gt=0)]
 NotNegative = Annotated[int, msgspec.Meta(ge=0)]
@@ -41,6 +52,23 @@ class Profile(enum.StrEnum):
     EU = "eu"  # Directive 2014/24/EU, open procedure, electronic submission
     CHINA = "china"  # 招标投标法 and its Implementing Regulations
     NONE = "none"  # the engine's own rules only
+
+
+class Procedure(enum.StrEnum):
+    """One sealed-tender format, two procedures: the same sealing, opening, qualification, award
+    and standstill, so an RFQ's quotes are as unreadable before the deadline as a tender's bids.
+
+    A request for quotations (询价) is the lighter flow a buyer runs for a small purchase among
+    suppliers it invites: no enquiry period is needed, the buyer's own team may hold the key alone
+    (k = 1), the standstill may be short or none, the profile rules are the RFQ's
+    (``rules.RFQ_PROFILE_RULES``), and the quotes (price per line item, delivery time, validity
+    and certificates) are the buyer's to compare (``comparison``): unlike a tender's public
+    opening, no supplier is shown another's quote. A procedure rather than a second format, so
+    that every rule of the sealed tender holds for both and is tested once.
+    """
+
+    OPEN = "open"  # the sealed tender: public opening, enquiries, the profile's time limits
+    RFQ = "rfq"  # request for quotations (询价): the buyer's side-by-side comparison (比价)
 
 
 class AwardKind(enum.StrEnum):
@@ -81,7 +109,8 @@ class Schedule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     """The tender's dates (ms since the epoch, UTC); publication is when ``Publish`` is decided."""
 
     enquiry_end_at: Annotated[NotNegative, msgspec.Meta(
-        description="Questions are taken until then (exclusive); before the deadline")]
+        description="Questions are taken until then (exclusive); before the deadline. An RFQ "
+        "needs no enquiry period: 0 (or any time before publication) takes no questions")] = 0
     submission_deadline_at: Annotated[NotNegative, msgspec.Meta(
         description="Sealed bids are taken until then (exclusive): a bid at the deadline is late")]
     opening_at: Annotated[NotNegative, msgspec.Meta(
@@ -132,11 +161,22 @@ class TenderConfig(
         "flagged to the buyer as abnormally low"))] = 80
     minor_units: Annotated[int, msgspec.Meta(ge=0, le=4)] = 2
     buyer_name: Name | msgspec.UnsetType = msgspec.UNSET
+    procedure: Annotated[Procedure, msgspec.Meta(description=(
+        "`open`: the sealed tender; `rfq`: a request for quotations, whose quotes carry delivery "
+        "time, validity and certificates and are compared for the buyer alone"))] = Procedure.OPEN
+    requested_certificates: Annotated[tuple[Certificate, ...], msgspec.Meta(
+        max_length=MAX_CERTIFICATES, description=(
+            "RFQ: the certificates the buyer asks for (e.g. `ISO 9001`); the comparison "
+            "highlights the quotes that claim most of them"))] = ()
 
     @property
     def n(self) -> int:
         """How many officers hold a share."""
         return len(self.officers)
+
+    @property
+    def rfq(self) -> bool:
+        return self.procedure is Procedure.RFQ
 
     @property
     def quality_criteria(self) -> tuple[Criterion, ...]:

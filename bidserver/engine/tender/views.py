@@ -7,6 +7,11 @@ and never its ciphertext or the ciphertext's size. The number of bids is told on
 has passed, the bidders and their prices at the opening, to every participant at once (Art. 30).
 The officers and evaluators are users of the buyer's organisation and see the buyer's view; an
 evaluator's own scores are in its personal view, everyone's only once every evaluator has scored.
+
+An RFQ (``Procedure.RFQ``) is opened for the buyer's organisation alone, as buyers' quotation
+tools do: no supplier is shown another's quote, its qualification or its rank. A supplier sees
+that the quotes were opened (the phase), its own opened quote (``YouView.quote``) and the award
+decision's winners; every supplier sees the same (the live room encodes one supplier view).
 """
 
 from __future__ import annotations
@@ -178,6 +183,7 @@ class BidderView(msgspec.Struct, frozen=True, kw_only=True):
     qualification: QualificationView | None
     complaints: tuple[ComplaintView, ...]
     won: tuple[str, ...]  # the lots awarded to it (final)
+    quote: OpenedBid | None = None  # its line of the opening record, once opened
 
 
 # ------------------------------------------------------------------ who, when
@@ -282,14 +288,27 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
     )
 
 
-def _decision(state: TenderState, buyer: bool) -> DecisionView | None:
+def _private(state: TenderState, actor: Actor) -> bool:
+    """Whether the quotes are kept from this actor: a supplier, in an RFQ."""
+    return actor.role is Role.SUPPLIER and state.config.rfq
+
+
+def _ranking_shown(ranking: tuple, buyer: bool, private: bool) -> tuple:
+    """A lot's ranking as shown: the abnormally low flags are the buyer's (EU Art. 69: the
+    flag is the buyer's question to ask, not a label for all); in an RFQ a supplier is shown the
+    winner's line only."""
+    if buyer:
+        return ranking
+    return tuple(msgspec.structs.replace(r, abnormally_low=False) for r in ranking
+                 if not private or r.rank == 1)
+
+
+def _decision(state: TenderState, buyer: bool, private: bool) -> DecisionView | None:
     decision = state.decision
     if decision is None:
         return None
-    lots = decision.lots
-    if not buyer:  # EU Art. 69: the flag is the buyer's question to ask, not a label for all
-        lots = tuple(msgspec.structs.replace(lot, ranking=tuple(
-            msgspec.structs.replace(r, abnormally_low=False) for r in lot.ranking)) for lot in lots)
+    lots = tuple(msgspec.structs.replace(lot, ranking=_ranking_shown(lot.ranking, buyer, private))
+                 for lot in decision.lots)
     return DecisionView(lots=lots, standstill_ends_at=decision.standstill_ends_at,
                         held=state.held_at is not None)
 
@@ -297,6 +316,7 @@ def _decision(state: TenderState, buyer: bool) -> DecisionView | None:
 def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
     config = state.config
     buyer = actor.role is Role.BUYER
+    private = _private(state, actor)
     answered = sorted((q for by in state.questions.values() for q in by.values()
                        if q.number is not None), key=lambda q: q.number)
     evaluator = None
@@ -328,10 +348,11 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
         received=state.received,
         shares_presented=len(state.shares) if state.phase is Phase.OPENING else None,
         opening=OpeningView(opened_at=state.opened_at, private_key=state.private_key,
-                            record=tuple(state.record)) if state.opened_at is not None else None,
+                            record=tuple(state.record))
+        if state.opened_at is not None and not private else None,
         qualifications=(_qualifications(state, buyer)
-                        if buyer or state.decision is not None else None),
-        decision=_decision(state, buyer),
+                        if buyer or (state.decision is not None and not private) else None),
+        decision=_decision(state, buyer, private),
         awards=state.awards,
         ended_reason=state.ended_reason or None,
         buyer=_buyer_desk(state) if buyer else None,
@@ -376,6 +397,7 @@ def you(state: TenderState, actor: Actor) -> BidderView | None:
                                         reason=qualification.reason) if qualification else None,
         complaints=tuple(_complaint_view(c) for _, c in sorted(state.complaints.get(supplier, {}).items())),
         won=tuple(a.lot_id for a in state.awards if a.supplier == supplier),
+        quote=next((line for line in state.record if line.supplier == supplier), None),
     )
 
 
@@ -450,14 +472,17 @@ def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
         case ev.SharesMismatch():
             return {"type": "shares_mismatch", "at": event.at, "presented": len(event.officers)}
         case ev.TenderOpened():
+            if _private(state, actor):  # its own line is in its ``you``
+                return {"type": "tender_opened", "at": event.at}
             return _without(event, "officers")
         case ev.BidQualified():
             return _without(event, "user") if author else None
         case ev.AwardDecided():
             data = _without(event, "user")
+            private = _private(state, actor)
             for lot in data["lots"]:
-                for entry in lot["ranking"]:
-                    entry["abnormally_low"] = False
+                lot["ranking"] = [entry | {"abnormally_low": False} for entry in lot["ranking"]
+                                  if not private or entry["rank"] == 1]
             return data
         case ev.ComplaintFiled():
             return _without(event, "user") if author else {"type": "complaint_filed", "at": event.at}

@@ -5,6 +5,7 @@ given times, and a tender brought to each stage."""
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from dataclasses import dataclass, field
 
 import msgspec
@@ -19,7 +20,7 @@ from bidserver.engine.tender.commands import (
 )
 from bidserver.engine.tender.decide import refusal_record
 from bidserver.engine.tender.values import (
-    DAY_MS, AwardCriteria, AwardKind, Criterion, Schedule, TenderConfig, TenderLot,
+    DAY_MS, AwardCriteria, AwardKind, Criterion, Procedure, Schedule, TenderConfig, TenderLot,
 )
 from bidserver.engine.values import SYSTEM, Actor, Role
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
@@ -103,6 +104,37 @@ def config(**overrides) -> TenderConfig:
     return msgspec.structs.replace(base, **overrides)
 
 
+# ------------------------------------------------------------------ a request for quotations
+
+RFQ_SHARES = [share_to_text(s) for s in split(PRIVATE, 1, 2)]  # the buyer's team: any one opens
+RFQ_DEADLINE = T0 + 2 * DAY  # no enquiry period: quotes from publication to the deadline
+
+
+def rfq_config(**overrides) -> TenderConfig:
+    """An RFQ for three line items, k = 1 of two officers, no enquiry period, no standstill."""
+    return config(**{
+        "title": "Office supplies Q3",
+        "procedure": Procedure.RFQ,
+        "lots": (TenderLot(lot_id="P1", title="A4 paper", quantity=Decimal(200), unit="ream"),
+                 TenderLot(lot_id="P2", title="Toner", quantity=Decimal(3), unit="piece"),
+                 TenderLot(lot_id="P3", title="Stapler", quantity=Decimal("2.5"), unit="box")),
+        "officers": ("off-1", "off-2"),
+        "k": 1,
+        "evaluators": (),
+        "schedule": Schedule(enquiry_end_at=0, submission_deadline_at=RFQ_DEADLINE,
+                             opening_at=RFQ_DEADLINE),
+        "standstill_ms": 0,
+        "requested_certificates": ("ISO 9001", "ISO 14001"),
+        **overrides,
+    })
+
+
+def quote(party: str, bid_id: str, prices: dict[str, int], at: int, *, delivery: int | None = 5,
+          validity: int | None = 30, certificates: tuple[str, ...] = ()) -> SubmitBid:
+    return bid(party, bid_id, prices, at, delivery_days=delivery, validity_days=validity,
+               certificates=certificates)
+
+
 def schedule(enquiry_end_at=ENQUIRY_END, deadline=DEADLINE, opening_at=OPENING) -> Schedule:
     return Schedule(enquiry_end_at=enquiry_end_at, submission_deadline_at=deadline,
                     opening_at=opening_at)
@@ -112,9 +144,11 @@ def schedule(enquiry_end_at=ENQUIRY_END, deadline=DEADLINE, opening_at=OPENING) 
 
 
 def sealed(party: str, prices: dict[str, int], *, tender: str = TENDER, currency: str = "EUR",
-           security: str | None = None, public: bytes = PUBLIC) -> bytes:
+           security: str | None = None, public: bytes = PUBLIC, **quote) -> bytes:
+    """A sealed bid; ``quote``: an RFQ's ``delivery_days``, ``validity_days``, ``certificates``."""
     content = bid_content(tender, party, currency,
-                          tuple(LotPrice(lot_id=k, amount=v) for k, v in prices.items()), security)
+                          tuple(LotPrice(lot_id=k, amount=v) for k, v in prices.items()), security,
+                          **quote)
     return seal_bid(SUITE, public, content)
 
 
