@@ -24,7 +24,7 @@ the one the formula would prefer among equals.
 
 Only the buyer's organisation (its people and observers) is shown the comparison, and only once
 the quotes are opened: it is the buyer's working paper, and an RFQ shows no supplier another's
-quote (a supplier sees its own opened quote, ``views.YouView.quote``, and the award).
+quote (a supplier sees its own opened quote, ``views.BidderView.quote``, and the award).
 """
 
 from __future__ import annotations

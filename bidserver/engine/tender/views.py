@@ -10,7 +10,7 @@ evaluator's own scores are in its personal view, everyone's only once every eval
 
 An RFQ (``Procedure.RFQ``) is opened for the buyer's organisation alone, as buyers' quotation
 tools do: no supplier is shown another's quote, its qualification or its rank. A supplier sees
-that the quotes were opened (the phase), its own opened quote (``YouView.quote``) and the award
+that the quotes were opened (the phase), its own opened quote (``BidderView.quote``) and the award
 decision's winners; every supplier sees the same (the live room encodes one supplier view).
 """
 

@@ -204,6 +204,7 @@ export interface BidderView {
   qualification: QualificationView | null;
   complaints: ComplaintView[];
   won: string[];
+  quote: OpenedBid | null;
 }
 
 export interface BoardEntry {
@@ -507,6 +508,9 @@ export interface OpenedBid {
   prices: LotPrice[];
   bid_security_ref: string | null;
   failed: string | null;
+  delivery_days: number | null;
+  validity_days: number | null;
+  certificates: string[];
 }
 
 export interface OpeningView {
@@ -744,7 +748,7 @@ export interface ReasonBody {
  */
 export interface Schedule {
   /**
-   * Questions are taken until then (exclusive); before the deadline
+   * Questions are taken until then (exclusive); before the deadline. An RFQ needs no enquiry period: 0 (or any time before publication) takes no questions
    */
   enquiry_end_at: number;
   /**
