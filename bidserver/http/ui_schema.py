@@ -36,6 +36,7 @@ import msgspec
 from .. import wire
 from ..engine.reverse.events import Event
 from ..engine.reverse.views import AuctionView, YouView
+from ..engine.tender.comparison import Comparison
 from ..engine.tender.views import BidderView, TenderView
 from .answers import AuctionAnswer, AuctionPage, BidHistory, DevToken, Session
 from .openapi import refine
@@ -50,7 +51,7 @@ _UNIONS: dict[str, Any] = {"ServerMessage": ServerMessage, "ClientMessage": wire
 # What the UI reads: the live room's messages and the API's answers it fetches.
 _UI_READS: tuple[Any, ...] = (
     ServerMessage, AuctionAnswer, AuctionPage, BidHistory, wire.Problem, Session, DevToken,
-    AuctionView, YouView, TenderView, BidderView,
+    AuctionView, YouView, TenderView, BidderView, Comparison,
 )
 # What the UI sends: its live-room messages and the bodies of its API calls.
 _UI_SENDS: tuple[Any, ...] = (

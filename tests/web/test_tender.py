@@ -165,3 +165,62 @@ def test_the_tender_pages_in_both_languages(server, open_tender, new_page, check
         expect(page.get_by_test_id(ready)).to_be_visible()
         expect(page.get_by_test_id("answers")).to_contain_text("second phase")
         check_screen(page, who, check_accessibility, screenshot, lang)
+
+
+def test_an_rfq_quoted_in_the_browser_and_compared_by_the_buyer(server, new_page,
+                                                                check_accessibility, screenshot):
+    """A request for quotations: ACME quotes prices, delivery, validity and certificates in its
+    page; after the deadline one of the buyer's two key holders opens; the buyer's page compares
+    the quotes side by side with the cheapest, fastest and best certified marked."""
+    private, public = SUITE.keypair()
+    buyer = token(server, "buyer", "school-board", "clerk", "School Board")
+    now = int(time.time() * 1000)
+    deadline = now + 8_000
+    config = {
+        "procedure": "rfq", "title": "Office paper", "currency": "EUR", "documents_hash": DOCS,
+        "lots": [{"lot_id": "P1", "title": "A4 paper", "quantity": "200", "unit": "ream"},
+                 {"lot_id": "P2", "title": "Toner", "quantity": "4", "unit": "piece"}],
+        "public_key": base64.b64encode(public).decode(), "officers": ["clerk", "head"], "k": 1,
+        "schedule": {"submission_deadline_at": deadline, "opening_at": deadline},
+        "standstill_ms": 0, "requested_certificates": ["ISO 9001", "ISO 14001"],
+    }
+    rfq = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
+        post(server.base_url, buyer, f"/api/tenders/{rfq}/invitations",
+             {"supplier": supplier, "name": name})
+    post(server.base_url, buyer, f"/api/tenders/{rfq}/publish")
+    blob = seal_bid(SUITE, public, bid_content(
+        rfq, "globex", "EUR", (LotPrice(lot_id="P1", amount=90_000), LotPrice(lot_id="P2", amount=40_000)),
+        delivery_days=2, validity_days=30, certificates=("ISO 9001",)))
+    post(server.base_url, token(server, "supplier", "globex"), f"/api/tenders/{rfq}/bids",
+         {"bid_id": "g-1", "sealed": base64.b64encode(blob).decode(),
+          "commitment": SUITE.commitment(blob)})
+
+    acme = open_page(new_page, server, rfq, token(server, "supplier", "acme"), "supplier acme")
+    acme.get_by_label("Price for A4 paper (EUR)").fill("850")
+    acme.get_by_label("Price for Toner (EUR)").fill("390")
+    acme.get_by_role("button", name="Seal and submit").click()
+    expect(acme.get_by_test_id("bid-result")).to_have_text(
+        "Give the delivery time and how long the quote stays valid, in whole days.")
+    acme.get_by_label("Delivery time (days from the order)").fill("5")
+    acme.get_by_label("Quote valid for (days after the deadline)").fill("60")
+    acme.get_by_label("Your certificates").fill("ISO 9001, ISO 14001")
+    acme.get_by_role("button", name="Seal and submit").click()
+    expect(acme.get_by_test_id("bid-result")).to_contain_text("Sealed bid received")
+
+    clerk = open_page(new_page, server, rfq, buyer, "buyer")
+    expect(clerk.get_by_test_id("tender-phase")).to_have_text("Opening", timeout=30_000)
+    post(server.base_url, buyer, f"/api/tenders/{rfq}/shares",
+         {"share": share_to_text(split(private, 1, 2)[1])})
+    table = clerk.get_by_test_id("comparison")
+    # The columns in the opening record's order: Globex (first in), then ACME.
+    expect(table.locator("thead th").nth(1)).to_contain_text("Globex Corp")
+    row = lambda name: table.get_by_role("row", name=name).get_by_role("cell")  # noqa: E731
+    expect(row("Total").nth(0)).to_have_text("€1,300.00")
+    expect(row("Total").nth(1)).to_have_text("€1,240.00 cheapest")  # 850 + 390
+    expect(row("Delivery").nth(0)).to_have_text("2 days fastest")
+    expect(row("Delivery").nth(1)).to_have_text("5 days")
+    expect(row("Certificates").nth(1)).to_have_text("ISO 9001, ISO 14001 best certified")
+    expect(clerk.locator("section[aria-labelledby=comparison-title] > p").first).to_have_text(
+        "Cheapest: ACME Ltd · fastest: Globex Corp · best certified: ACME Ltd")
+    check_screen(clerk, "rfq-comparison", check_accessibility, screenshot, "en")

@@ -133,6 +133,8 @@ class TenderView(msgspec.Struct, frozen=True, kw_only=True):
     minor_units: int
     phase: str
     profile: str
+    procedure: str  # "open" or "rfq" (a request for quotations: values.Procedure)
+    requested_certificates: tuple[str, ...]  # an RFQ's: what "best certified" counts
     suite: str
     public_key: bytes
     k: int
@@ -330,6 +332,8 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
         minor_units=config.minor_units,
         phase=state.phase.value,
         profile=config.profile.value,
+        procedure=config.procedure.value,
+        requested_certificates=config.requested_certificates,
         suite=config.suite,
         public_key=config.public_key,
         k=config.k,

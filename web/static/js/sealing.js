@@ -28,7 +28,8 @@ const hpke = new CipherSuite({
 /**
  * @typedef {{ lot_id: string, amount: number }} LotPrice
  * @typedef {{ tender_id: string, supplier: string, currency: string, lots: LotPrice[],
- *   bid_security_ref?: string | null }} BidContent
+ *   bid_security_ref?: string | null, delivery_days?: number, validity_days?: number,
+ *   certificates?: string[] }} BidContent an RFQ's quote has the last three
  * @typedef {{ sealed: Uint8Array, commitment: string }} SealedBid
  */
 

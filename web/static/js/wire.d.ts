@@ -247,6 +247,20 @@ export interface BuyerQuestion {
 
 export type ClientMessage = BidMessage | PingMessage;
 
+export interface Comparison {
+  tender_id: string;
+  title: string;
+  currency: string;
+  minor_units: number;
+  requested_certificates: string[];
+  suppliers: Supplier[];
+  lines: Line[];
+  cheapest: Highlight | null;
+  fastest: Highlight | null;
+  best_certified: Highlight | null;
+  not_opened: NotOpened[];
+}
+
 export interface ComplaintView {
   supplier: string;
   complaint_id: string;
@@ -364,6 +378,11 @@ export interface GivenScore {
   score: number;
 }
 
+export interface Highlight {
+  value: number;
+  suppliers: string[];
+}
+
 export interface InviteBody {
   supplier: string;
   name?: string;
@@ -383,6 +402,15 @@ export interface Invitee {
   supplier: string;
   name: string;
   invited_at: number;
+}
+
+export interface Line {
+  lot_id: string;
+  title: string;
+  quantity: string;
+  unit: string;
+  quotes: Quoted[];
+  cheapest: string[];
 }
 
 export interface ListedAuction {
@@ -493,6 +521,13 @@ export interface LotView {
   board: BoardEntry[] | null;
   reserve: number | null;
   award: AwardView | null;
+}
+
+export interface NotOpened {
+  supplier: string;
+  name: string;
+  bid_id: string;
+  reason: string;
 }
 
 /**
@@ -730,6 +765,13 @@ export interface QualificationView {
   reason: string;
 }
 
+export interface Quoted {
+  supplier: string;
+  unit_price: number;
+  line_price: number;
+  cheapest: boolean;
+}
+
 export interface Ranked {
   rank: number;
   supplier: string;
@@ -794,6 +836,24 @@ export interface SoftClose {
 
 export type SoftCloseTrigger = "any_bid" | "new_leader";
 
+export interface Supplier {
+  supplier: string;
+  name: string;
+  bid_id: string;
+  received_at: number;
+  status: string;
+  total: number;
+  lines_quoted: number;
+  complete: boolean;
+  delivery_days: number;
+  validity_days: number;
+  certificates: string[];
+  requested_held: string[];
+  cheapest: boolean;
+  fastest: boolean;
+  best_certified: boolean;
+}
+
 export interface SupplierPresence {
   /**
    * The invited supplier's id
@@ -834,6 +894,8 @@ export interface TenderView {
   minor_units: number;
   phase: string;
   profile: string;
+  procedure: string;
+  requested_certificates: string[];
   suite: string;
   public_key: string;
   k: number;

@@ -17,6 +17,7 @@ import { LinkStatus } from "../../components/link-status.js";
 import { ScrollBox } from "../../components/scroll-box.js";
 import { SupplierDesk } from "./supplier.js";
 import { Desk } from "./desk.js";
+import { RfqComparison } from "./comparison.js";
 
 /** @typedef {import("../../wire").TenderView} TenderView */
 /** @typedef {import("../../wire").BidderView} BidderView */
@@ -41,7 +42,8 @@ export default function Portal({ id }) {
       <span class=${`phase phase-${phase}`} data-testid="tender-phase">${t(`tender.phases.${phase}`)}</span>
     </div>
     <${LinkStatus} snapshot=${snapshot} />
-    <p class="muted">${view.buyer_name ?? ""}${view.buyer_name ? " · " : ""}${t(`tender.profiles.${view.profile}`)} · ${t(`tender.award_kind.${view.award.kind}`)}</p>
+    <p class="muted">${view.buyer_name ?? ""}${view.buyer_name ? " · " : ""}${t(`tender.profiles.${view.profile}`)} · ${t(`tender.procedures.${view.procedure}`)} · ${t(`tender.award_kind.${view.award.kind}`)}</p>
+    ${view.requested_certificates.length > 0 && html`<p>${t("rfq.requested", { certificates: view.requested_certificates.join(", ") })}</p>`}
     ${view.ended_reason && html`<p class="notice bad">${view.ended_reason}</p>`}
 
     <dl class="figures">
@@ -80,6 +82,8 @@ export default function Portal({ id }) {
 
     ${you && html`<${SupplierDesk} id=${id} view=${view} you=${you} fmt=${fmt} />`}
     ${!you && html`<${Desk} id=${id} view=${view} fmt=${fmt} />`}
+    ${view.procedure === "rfq" && view.buyer && view.opening && html`<${RfqComparison} id=${id}
+      version=${`${phase} ${JSON.stringify(view.qualifications)}`} />`}
     <${Opening} view=${view} fmt=${fmt} />
     <${Result} view=${view} fmt=${fmt} />
   </section>`;

@@ -31,6 +31,8 @@ function BidForm({ id, view, you, open }) {
   const [prices, setPrices] = useState(/** @type {Record<string, string>} */ (
     Object.fromEntries(view.lots.map((l) => [l.lot_id, ""]))));
   const [security, setSecurity] = useState("");
+  const rfq = view.procedure === "rfq";
+  const [terms, setTerms] = useState({ delivery: "", validity: "", certificates: "" });
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState(/** @type {{ok: boolean, text: string} | null} */ (null));
   const [receipt, setReceipt] = useState(/** @type {any} */ (null));
@@ -57,6 +59,19 @@ function BidForm({ id, view, you, open }) {
     return lots;
   }
 
+  /** An RFQ quote's terms, sealed with its prices; null (and a message) when one is missing. */
+  function quoteTerms() {
+    const delivery = Number(terms.delivery);
+    const validity = Number(terms.validity);
+    if (terms.delivery.trim() === "" || !Number.isInteger(delivery) || delivery < 0
+        || terms.validity.trim() === "" || !Number.isInteger(validity) || validity < 1) {
+      setMessage({ ok: false, text: t("rfq.terms_required") });
+      return null;
+    }
+    const certificates = [...new Set(terms.certificates.split(/[,，;\n]/).map((c) => c.trim()).filter(Boolean))];
+    return { delivery_days: delivery, validity_days: validity, certificates };
+  }
+
   /** @param {Event} event */
   async function submit(event) {
     event.preventDefault();
@@ -66,12 +81,14 @@ function BidForm({ id, view, you, open }) {
       setMessage({ ok: false, text: t("tender.security_required") });
       return;
     }
+    const quote = rfq ? quoteTerms() : {};
+    if (!quote) return;
     setBusy(true);
     setMessage(null);
     try {
       const { sealed, commitment } = await sealBid(view.suite, view.public_key, {
         tender_id: view.tender_id, supplier: claims()?.org ?? "", currency: view.currency, lots,
-        bid_security_ref: view.bid_security ? security.trim() : null,
+        bid_security_ref: view.bid_security ? security.trim() : null, ...quote,
       });
       // A revision is a new bid (its own id) that replaces the one in the path.
       const body = { bid_id: crypto.randomUUID(), sealed: toBase64(sealed), commitment };
@@ -139,6 +156,17 @@ function BidForm({ id, view, you, open }) {
         <input id=${`price-${lot.lot_id}`} inputmode="decimal" autocomplete="off" value=${prices[lot.lot_id]}
           placeholder=${amountInput(0, view.minor_units)}
           onInput=${(/** @type {any} */ e) => setPrices({ ...prices, [lot.lot_id]: e.currentTarget.value })} /></div>`)}
+      ${rfq && html`<div class="grid">
+        <div class="field"><label for="delivery">${t("rfq.delivery_days")}</label>
+          <input id="delivery" type="number" min="0" step="1" value=${terms.delivery}
+            onInput=${(/** @type {any} */ e) => setTerms({ ...terms, delivery: e.currentTarget.value })} /></div>
+        <div class="field"><label for="validity">${t("rfq.validity_days")}</label>
+          <input id="validity" type="number" min="1" step="1" value=${terms.validity}
+            onInput=${(/** @type {any} */ e) => setTerms({ ...terms, validity: e.currentTarget.value })} /></div>
+        <div class="field"><label for="certificates">${t("rfq.your_certificates")}</label>
+          <input id="certificates" value=${terms.certificates} aria-describedby="certificates-hint"
+            onInput=${(/** @type {any} */ e) => setTerms({ ...terms, certificates: e.currentTarget.value })} />
+          <p class="hint" id="certificates-hint">${t("rfq.certificates_hint")}</p></div></div>`}
       ${view.bid_security && html`<div class="field"><label for="security">${t("tender.security_ref")}</label>
         <input id="security" value=${security} onInput=${(/** @type {any} */ e) => setSecurity(e.currentTarget.value)} /></div>`}
       <div class="actions">
