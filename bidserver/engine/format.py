@@ -56,13 +56,19 @@ class AwardRelease(msgspec.Struct, frozen=True):
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
-    """What a listing of events shows of one event (``store.listing`` indexes it)."""
+    """What a listing of events shows of one event (``store.listing`` indexes it).
+
+    ``updated_at`` is the time of the last event that changed one of the other fields, kept by
+    the format's own ``evolve``: never the time of the last event, which in a sealed tender may
+    be a submission (the listing would tell every invited supplier that someone bid then), and
+    the same whenever the entry is written again (after a restart, a takeover, a repair)."""
 
     title: str
     buyer: str
     suppliers: tuple[str, ...]
     state: str
     created_at: int
+    updated_at: int
 
 
 class Table(msgspec.Struct, frozen=True):
