@@ -124,6 +124,11 @@ class Format:
     # opening), and is listed by the events' delivery like everyone else. Such a role must see
     # the seq too (``runtime.cursors`` counts the others' cursors without the folded events).
     sees_every_event: Callable[[Role], bool] = lambda role: role is Role.BUYER
+    # whether the live room may hold non-urgent updates back while the event's room decides a
+    # burst of commands (``ws.pacing``): everyone's commands make the burst, so an update held
+    # back tells its receiver that others are busy. A sealed tender's must never be (another
+    # supplier's submissions are nobody else's business), and its room is never hot.
+    paced: bool = True
     # whether the event changes the event's phase (opens, pauses, closes, awards...): the
     # server then signs a tree head of its audit log at once (``runtime.heads``), not only at
     # its interval; by default no event does
