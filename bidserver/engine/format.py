@@ -56,13 +56,19 @@ class AwardRelease(msgspec.Struct, frozen=True):
 
 
 class Summary(msgspec.Struct, frozen=True, kw_only=True):
-    """What a listing of events shows of one event (``store.listing`` indexes it)."""
+    """What a listing of events shows of one event (``store.listing`` indexes it).
+
+    ``updated_at`` is the time of the last event that changed one of the other fields, kept by
+    the format's own ``evolve``: never the time of the last event, which in a sealed tender may
+    be a submission (the listing would tell every invited supplier that someone bid then), and
+    the same whenever the entry is written again (after a restart, a takeover, a repair)."""
 
     title: str
     buyer: str
     suppliers: tuple[str, ...]
     state: str
     created_at: int
+    updated_at: int
 
 
 class Table(msgspec.Struct, frozen=True):
@@ -118,6 +124,11 @@ class Format:
     # opening), and is listed by the events' delivery like everyone else. Such a role must see
     # the seq too (``runtime.cursors`` counts the others' cursors without the folded events).
     sees_every_event: Callable[[Role], bool] = lambda role: role is Role.BUYER
+    # whether the live room may hold non-urgent updates back while the event's room decides a
+    # burst of commands (``ws.pacing``): everyone's commands make the burst, so an update held
+    # back tells its receiver that others are busy. A sealed tender's must never be (another
+    # supplier's submissions are nobody else's business), and its room is never hot.
+    paced: bool = True
     # whether the event changes the event's phase (opens, pauses, closes, awards...): the
     # server then signs a tree head of its audit log at once (``runtime.heads``), not only at
     # its interval; by default no event does

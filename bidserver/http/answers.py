@@ -22,8 +22,9 @@ class AuctionAnswer(msgspec.Struct, Generic[View], frozen=True):
     answers."""
 
     seq: Annotated[int, msgspec.Meta(
-        description="Your cursor at the view: the journal's sequence number for the buyer and "
-        "observers, for a supplier the number of events listed to it (docs/protocol.md)"
+        description="Your cursor at the view: the journal's sequence number for a reverse "
+        "auction's buyer and observers; for a supplier, and for everyone in a sealed tender, the "
+        "number of events listed to you (docs/protocol.md)"
     )]
     view: Annotated[View, msgspec.Meta(description="Everything the caller may see, per role")]
 

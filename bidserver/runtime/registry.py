@@ -426,7 +426,7 @@ class Rooms:
                 suppliers=summary.suppliers,
                 state=summary.state,
                 created_at=summary.created_at,
-                updated_at=auction.log.last_at or summary.created_at,
+                updated_at=summary.updated_at,
                 seq=state.seq,
             )
         auction.listing = self._spawn(self._list(auction, entry, finished))

@@ -66,8 +66,10 @@ class ListingEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     suppliers: tuple[str, ...]  # invited supplier ids
     state: str  # "draft", "open", "paused", "closed", "cancelled"
     created_at: int  # ms since the epoch; fixes the entry's position in every index
-    updated_at: int  # ms since the epoch of the last change
-    seq: int  # the journal seq this entry reflects: a put with a lower seq is ignored
+    updated_at: int  # ms since the epoch of the last change listed (``Summary.updated_at``)
+    # the journal seq this entry reflects: a put with a lower seq is ignored. It counts every
+    # event, a sealed tender's submissions included, so it is the operator's only: never served
+    seq: int
 
 
 class Page(msgspec.Struct, frozen=True):

@@ -280,10 +280,11 @@ class Broadcaster:
     Conflation: after a batch the room calls ``publish``. While the room is quiet, audiences are
     flushed at once; while the previous update is still being written, the next one follows when
     it is done; during a burst of bids, at most once per ``interval_s`` (``pacing.Pacing``).
-    Urgent events (a close, an extension, an award...) go out at once. A flush sends each audience
-    one ``update`` with what changed since its last flush and the newest view, so a watcher always
-    gets the newest board and never misses a close, an extension or an award; a supplier's
-    ``you`` carries its exact rank.
+    Urgent events (a close, an extension, an award...) go out at once, and so does every update
+    of a format that is not ``paced`` (a sealed tender: a held update would tell of others' bids).
+    A flush sends each audience one ``update`` with what changed since its last flush and the
+    newest view, so a watcher always gets the newest board and never misses a close, an extension
+    or an award; a supplier's ``you`` carries its exact rank.
     """
 
     def __init__(
@@ -383,7 +384,7 @@ class Broadcaster:
         if self._membership is not None:
             self._membership.published()
         delivery, urgent_kind = self._format.delivery, Delivery.URGENT
-        urgent = any(delivery(e) is urgent_kind for e in events)
+        urgent = not self._format.paced or any(delivery(e) is urgent_kind for e in events)
         if self._jobs:  # still writing the previous update: the next one follows it
             self._again = True
             self._again_urgent = self._again_urgent or urgent

@@ -335,3 +335,23 @@ def test_a_snapshot_taken_before_the_audit_fields_restores_to_the_same_state():
         del record["user"], record["void_user"]
     del old["lots"]["L1"]["award"]["user"]
     assert state_bytes(restore(msgspec.json.encode(old))) == state_bytes(state)
+
+
+def test_the_listings_updated_at_moves_with_what_it_shows_never_with_a_bid():
+    """``summary().updated_at``: the last change of the title, the phase or the invitations."""
+    from bidserver.engine.reverse import FORMAT
+
+    events = created()
+    state = folded(events)
+    assert FORMAT.summary(state).updated_at == T0  # opened
+    extended = ev.LotExtended(at=T0 + 7, lot_id="L1", end_at=T0 + 90_000,
+                              cause=ev.ExtensionCause.STAGGER, extensions=1)
+    for event in (bid_event("b1", "sup-a", 90_000, T0 + 5),
+                  bid_event("b2", "sup-b", 80_000, T0 + 6), extended):
+        evolve(state, event)
+        events.append(event)
+    assert FORMAT.summary(state).updated_at == T0
+    evolve(state, ev.AuctionPaused(at=T0 + 8, reason="check"))
+    assert FORMAT.summary(state).updated_at == T0 + 8
+    assert folded([*events, ev.AuctionPaused(at=T0 + 8, reason="check")]).listed_at == T0 + 8
+    assert FORMAT.summary(restore(state_bytes(state))) == FORMAT.summary(state)

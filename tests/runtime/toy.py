@@ -82,6 +82,7 @@ class Tally:
     owner: str | None = None
     config: ToyConfig | None = None
     created_at: int = 0
+    listed_at: int = 0  # when the summary last changed (an adder's first addition, the bell)
     total: int = 0
     by: dict[str, int] = field(default_factory=dict)
     refs: dict[str, tuple[str, int]] = field(default_factory=dict)
@@ -112,12 +113,16 @@ def evolve(state: Tally, e: Any) -> None:
     match e:
         case Opened():
             state.owner, state.config, state.created_at = e.owner, e.config, e.at
+            state.listed_at = e.at
         case Added():
+            if e.by not in state.by:
+                state.listed_at = e.at
             state.total += e.amount
             state.by[e.by] = state.by.get(e.by, 0) + e.amount
             state.refs[e.ref] = (e.by, e.amount)
         case Rang():
             state.rang = True
+            state.listed_at = e.at
     state.seq += 1
 
 
@@ -183,7 +188,8 @@ def summary(state: Tally) -> Summary | None:
     if state.owner is None:
         return None
     return Summary(title=state.config.title, buyer=state.owner, suppliers=tuple(sorted(state.by)),
-                   state="rang" if state.rang else "open", created_at=state.created_at)
+                   state="rang" if state.rang else "open", created_at=state.created_at,
+                   updated_at=state.listed_at)
 
 
 def state_bytes(state: Tally) -> bytes:

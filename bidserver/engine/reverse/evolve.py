@@ -10,6 +10,7 @@ import msgspec
 
 from . import events as ev
 from .events import RESENDABLE_REFUSALS, recorded
+from .records import listed
 from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Refusal, SupplierEntry
 
 
@@ -144,9 +145,13 @@ _APPLY = {
 
 
 def evolve(state: AuctionState, event: ev.Event) -> None:
-    """Apply one event; the state's sequence number counts the events applied."""
+    """Apply one event; the state's sequence number counts the events applied, and
+    ``listed_at`` is the time of the last one that changed what the listing shows."""
+    before = listed(state)
     _APPLY[type(event)](state, event)
     state.seq += 1
+    if listed(state) != before:
+        state.listed_at = event.at
 
 
 def replay(auction_id: str, events: Iterable[ev.Event]) -> AuctionState:

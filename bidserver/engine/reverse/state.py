@@ -135,6 +135,8 @@ class AuctionState:
     phase: Phase = Phase.NEW
     seq: int = 0
     created_at: int | None = None
+    # when the listing's fields (``records.listed``) last changed: the listing's ``updated_at``
+    listed_at: int | None = None
     opened_at: int | None = None
     paused_at: int | None = None
     cancel_reason: str = ""

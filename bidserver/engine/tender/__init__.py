@@ -66,6 +66,7 @@ FORMAT = Format(
     restore=restore,
     sees_seq=sees_seq,
     sees_every_event=lambda role: False,  # not even the buyer: no submission before the opening
+    paced=False,  # no update is held back because others submit
 )
 
 __all__ = [

@@ -8,6 +8,7 @@ import msgspec
 
 from . import events as ev
 from .events import recorded
+from .records import listed
 from .state import (
     BidStatus, ComplaintRecord, Confirmation, Phase, QualificationRecord, Question, Refusal,
     SealedBid, ShareAttempt, ShareRecord, SupplierEntry, TenderState,
@@ -223,9 +224,13 @@ _APPLY = {
 
 
 def evolve(state: TenderState, event: ev.Event) -> None:
-    """Apply one event; the state's sequence number counts the events applied."""
+    """Apply one event; the state's sequence number counts the events applied, and
+    ``listed_at`` is the time of the last one that changed what the listing shows."""
+    before = listed(state)
     _APPLY[type(event)](state, event)
     state.seq += 1
+    if listed(state) != before:
+        state.listed_at = event.at
 
 
 _state_encoder = msgspec.json.Encoder(order="deterministic")

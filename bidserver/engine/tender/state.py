@@ -149,6 +149,8 @@ class TenderState:
     phase: Phase = Phase.NEW
     seq: int = 0
     created_at: int | None = None
+    # when the listing's fields (``records.listed``) last changed: the listing's ``updated_at``
+    listed_at: int | None = None
     published_at: int | None = None
     suppliers: dict[str, SupplierEntry] = field(default_factory=dict)
     questions: dict[str, dict[str, Question]] = field(default_factory=dict)  # supplier -> id ->

@@ -12,13 +12,15 @@ from bidserver.engine.formats import FORMATS
 from bidserver.engine.rejections import Reason
 from bidserver.engine.tender import FORMAT, Phase, TenderState, evolve, state_bytes
 from bidserver.engine.tender import events as ev
+from bidserver.engine.tender.commands import InviteSupplier
 from bidserver.engine.tender.evolve import _APPLY, restore
 from bidserver.engine.tender.state import BidStatus
 from bidserver.engine.values import Role
 
 from .builders import (
-    DAY, DOCS, DOCS_2, OPENING, T0, TENDER, answer, ask, bid, change, complain, confirm, config,
-    decide_award, opened, published, qualify, resolve, revise, schedule, tick, withdraw,
+    BUYER, DAY, DOCS, DOCS_2, ENQUIRY_END, OPENING, T0, TENDER, Run, answer, ask, bid, change,
+    complain, confirm, config, decide_award, opened, published, qualify, resolve, revise, schedule,
+    tick, withdraw,
 )
 
 
@@ -145,3 +147,27 @@ def test_a_complaint_holds_and_its_resolution_moves_the_standstill():
 @pytest.mark.parametrize("event_type", list(get_args(ev.Event)))
 def test_every_event_has_a_delivery(event_type):
     assert isinstance(ev.EVENT_TABLE[event_type][0], Delivery)
+
+
+def test_the_listings_updated_at_moves_with_what_it_shows_never_with_a_bid():
+    """``summary().updated_at`` is the time of the last event that changed a listed field (the
+    title, the phase, the invitations): submissions, revisions, withdrawals, questions and a
+    change of the documents leave it, so a listing written again after them (a restart) tells
+    nobody that a supplier bid then."""
+    run = Run(suppliers=("sup-a",))
+    assert FORMAT.summary(run.state).updated_at == T0 - DAY  # the invitation
+    run.do(InviteSupplier(actor=BUYER, at=T0 - DAY + 5, supplier="sup-b", name="B"))
+    run.publish(T0)
+    assert FORMAT.summary(run.state).updated_at == T0
+    run.do(bid("sup-a", "a1", {"L1": 4_000_000}, T0 + DAY))
+    run.do(revise("sup-a", "a2", "a1", {"L1": 3_900_000}, T0 + DAY + 1))
+    run.do(bid("sup-b", "b1", {"L1": 4_100_000}, T0 + DAY + 2))
+    run.do(withdraw("sup-b", "b1", T0 + DAY + 3))
+    run.do(ask("sup-a", "q1", "Grain?", T0 + DAY + 4))
+    run.do(change(T0 + DAY + 5))
+    run.do(confirm("sup-a", "a2", T0 + DAY + 6))
+    assert FORMAT.summary(run.state).updated_at == T0
+    run.do(tick(ENQUIRY_END))
+    assert FORMAT.summary(run.state).updated_at == ENQUIRY_END  # the phase moved
+    assert FORMAT.summary(folded(run.log)) == FORMAT.summary(run.state)
+    assert FORMAT.summary(restore(state_bytes(run.state))) == FORMAT.summary(run.state)

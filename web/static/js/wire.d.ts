@@ -17,7 +17,7 @@ export interface AnsweredQuestion {
  */
 export interface AuctionAnswer {
   /**
-   * Your cursor at the view: the journal's sequence number for the buyer and observers, for a supplier the number of events listed to it (docs/protocol.md)
+   * Your cursor at the view: the journal's sequence number for a reverse auction's buyer and observers; for a supplier, and for everyone in a sealed tender, the number of events listed to you (docs/protocol.md)
    */
   seq: number;
   view: AuctionView;

@@ -1,0 +1,36 @@
+"""A sealed tender's live room: another supplier's submissions change nothing a supplier is sent,
+not even when: the fan-out holds no update of a tender back for a burst of commands (everyone's
+commands make the burst; ``Format.paced``). What a supplier is sent before the deadline, byte for
+byte, whoever else bids: tests/http/test_tender_secrecy.py."""
+
+from __future__ import annotations
+
+from bidserver.engine.formats import FORMATS
+from bidserver.engine.tender.commands import InviteSupplier, Publish
+from bidserver.runtime.registry import Rooms
+from bidserver.store.journal import MemoryJournal
+from bidserver.ws.fanout import Broadcaster, Connection
+
+from ..engine.tender.builders import BUYER, T0, bid, config, supplier
+from .test_fanout import RecordingSink
+
+
+async def test_a_suppliers_update_is_never_held_back_by_other_suppliers_bids():
+    now = [T0 - 1]
+    rooms = Rooms(MemoryJournal(), lambda: now[0], FORMATS,
+                  audience=lambda auction: Broadcaster(auction, lambda: now[0], interval_s=60.0))
+    tender, created = await rooms.create(BUYER, config())
+    assert created.ok
+    for party in ("sup-a", "sup-b"):
+        assert (await tender.submit(InviteSupplier(actor=BUYER, at=0, supplier=party))).ok
+    now[0] = T0
+    assert (await tender.submit(Publish(actor=BUYER, at=0))).ok
+    mine = RecordingSink()
+    tender.audience.join(Connection(supplier("sup-a"), mine), None)
+    assert (await tender.submit(bid("sup-b", "b1", {"L1": 3_900_000}, at=0))).ok
+    assert len(mine.frames) == 1  # the welcome: another's bid sends nothing
+    tender.decided += 100_000  # as if the others had just made a burst of commands
+    assert (await tender.submit(bid("sup-a", "a1", {"L1": 4_000_000}, at=0))).ok
+    assert [m["type"] for m in mine.messages()] == ["welcome", "update"]  # at once, not in 60 s
+    assert [e["type"] for e in mine.messages()[1]["events"]] == ["bid_submitted"]
+    await rooms.close()
