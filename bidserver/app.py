@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
@@ -36,6 +37,7 @@ from .http.openapi import openapi_document
 from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .http.session import DEV_ROUTES, SESSION_ROUTES, DevTokens
+from .http.receipts import RECEIPT_ROUTES
 from .http.rfq import RFQ_ROUTES
 from .http.tenders import TENDER_ROUTES
 from .http.web import find_web_dir, web_routes
@@ -74,6 +76,8 @@ class Services:
     live_sockets: SocketsPerUser  # live-room sockets open per user, capped
     dev_tokens: DevTokens | None  # development sign-in (http/session.py), when it is on
     presence: Presence  # which suppliers have a live room open (shown to the buyer)
+    signing_key: Ed25519PrivateKey  # the server's one key: receipts and tree heads
+    archives: Archives | None  # where finished auctions' journals went (a receipt reads them)
 
 
 def build_app(
@@ -122,12 +126,13 @@ def build_app(
             feed = PresenceFeed(auction, presence, now_ms, interval_s)
             return Broadcaster(auction, now_ms, interval_s=interval_s, membership=feed)
 
+        signing_key = audit_signing_key(settings)
         listing, snapshots, heads = MemoryListing(), MemorySnapshots(), None
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
             snapshots = RedisSnapshots(the_journal)
             heads = HeadSigner(
-                RedisTreeHeads(the_journal), the_journal, audit_signing_key(settings), now_ms,
+                RedisTreeHeads(the_journal), the_journal, signing_key, now_ms,
                 every_s=settings.tree_head_every_s,
             )
         archive_dir = settings.archives_at
@@ -153,6 +158,8 @@ def build_app(
             live_sockets=SocketsPerUser(settings.max_sockets_per_user),
             dev_tokens=DevTokens(resolve_jwt_key(settings), settings) if dev_sign_in else None,
             presence=presence,
+            signing_key=signing_key,
+            archives=archives,
         )
         presence.start()
         # In the background: the server answers at once; an auction asked for before its turn is
@@ -190,6 +197,7 @@ def build_app(
         *ROUTES,
         *TENDER_ROUTES,
         *RFQ_ROUTES,
+        *RECEIPT_ROUTES,
         *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),
         *OPERATIONS_ROUTES,

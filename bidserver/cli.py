@@ -1,5 +1,6 @@
 """The command line (click): ``bidserver serve``, ``token``, ``replay``, ``audit``, and
-``bidserver tender ...`` and ``bidserver receipt verify`` (``cli_sealing.py``).
+``bidserver tender ...`` and ``bidserver receipt verify|fetch`` (``cli_sealing.py``, and
+``cli_client.py`` for what goes to a server).
 
 Flags win over ``BIDSERVER_*`` environment variables, which win over the defaults: the same
 ``Settings.from_env`` path for every command, so ``token`` signs with the key ``serve`` verifies.
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from .cli_sealing import receipt, tender
+from .cli_client import receipt, revise, submit, withdraw
+from .cli_sealing import tender
 from .config import Settings, resolve_jwt_key
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
@@ -46,6 +48,8 @@ def main() -> None:
 
 main.add_command(tender)
 main.add_command(receipt)
+for command in (submit, revise, withdraw):  # the tender's commands that talk to a server
+    tender.add_command(command)
 
 
 @main.command()

@@ -1,7 +1,7 @@
-"""``bidserver tender`` and ``bidserver receipt``: sealed tenders from a terminal, before the UI.
+"""``bidserver tender``: sealed tenders from a terminal, before the UI, offline.
 
 An officer makes its keypair and opens its handed-out share; a supplier seals a bid to a tender's
-public key; anyone checks a receipt offline against the server's published key. The sealing package
+public key. What talks to a server (posting a bid, receipts) is ``cli_client``. The sealing package
 is imported in the commands, not here, so ``serve`` and ``--help`` do not load it. Every failure is
 one line (``click.ClickException``), never a traceback.
 """
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import sys
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
@@ -60,6 +57,18 @@ def seal(public_key: Path, tender_id: str, supplier: str, currency: str, lots: t
     """
     import msgspec
 
+    from .sealing import FIRST
+
+    sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts, bid_security_ref)
+    click.echo(msgspec.json.encode({
+        "tender_id": tender_id, "suite": FIRST.name, "commitment": commitment,
+        "sealed": base64.b64encode(sealed).decode(),
+    }).decode())
+
+
+def _sealed(public_key: Path, tender_id: str, supplier: str, currency: str, lots: tuple[str, ...],
+            amounts: tuple[str, ...], bid_security_ref: str | None) -> tuple[bytes, str]:
+    """A bid sealed here, on the supplier's machine, and its commitment."""
     from .sealing import FIRST, SealError
     from .sealing.bid import LotPrice, bid_content, seal_bid
     from .sealing.pem import read_public
@@ -80,10 +89,7 @@ def seal(public_key: Path, tender_id: str, supplier: str, currency: str, lots: t
         raise click.ClickException(f"{public_key}: {exc}") from None
     except ValueError as exc:  # over the size limit
         raise click.ClickException(str(exc)) from None
-    click.echo(msgspec.json.encode({
-        "tender_id": tender_id, "suite": FIRST.name, "commitment": FIRST.commitment(sealed),
-        "sealed": base64.b64encode(sealed).decode(),
-    }).decode())
+    return sealed, FIRST.commitment(sealed)
 
 
 @tender.command("open-share")
@@ -102,44 +108,6 @@ def open_share(key: Path, share: Path) -> None:
     except SealError as exc:
         raise click.ClickException(f"{share}: not a share sealed to this key ({exc})") from None
     click.echo(share_to_text(opened))
-
-
-@click.group()
-def receipt() -> None:
-    """The server's signed receipts for submissions, revisions and withdrawals."""
-
-
-@receipt.command()
-@click.argument("file", type=_FILE)
-@click.option("--public-key", type=_FILE, required=True, help="The server's published Ed25519 public key (PEM, or base64 of its 32 bytes).")
-def verify(file: Path, public_key: Path) -> None:
-    """Check a receipt offline: exit 0 and "valid: ..." or exit 1 and why not."""
-    import msgspec
-
-    from .sealing.pem import read_public
-    from .sealing.receipts import SignedReceipt, key_id, verify_receipt
-
-    public = _key(read_public, "ed25519", public_key)
-    try:
-        signed = msgspec.json.decode(file.read_bytes(), type=SignedReceipt)
-    except msgspec.DecodeError as exc:
-        _invalid(f"{file} is not a receipt: {exc}")
-    r = signed.receipt
-    if r.key_id != key_id(public):
-        _invalid(f"signed with key {r.key_id}, not with this one ({key_id(public)})")
-    if not verify_receipt(public, signed):
-        _invalid("the signature does not match: the receipt was altered")
-    when = datetime.fromtimestamp(r.received_at_ms // 1000, UTC).replace(microsecond=r.received_at_ms % 1000 * 1000)
-    click.echo(
-        f"valid: {r.kind} bid of supplier {r.supplier!r} in tender {r.tender_id!r}, {r.commitment}, "
-        f"received {when.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}, log position "
-        f"{r.log_position}, key {r.key_id}"
-    )
-
-
-def _invalid(why: str) -> NoReturn:
-    click.echo(f"invalid: {why}", err=True)
-    sys.exit(1)
 
 
 def _key(read, algorithm: str, path: Path) -> bytes:

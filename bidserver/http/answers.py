@@ -8,9 +8,12 @@ document names the formats' view types.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
+
+from ..engine.tender.views import TenderView
+from ..sealing.receipts import SignedReceipt
 
 View = TypeVar("View")
 
@@ -103,3 +106,33 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         description="`failing`: an auction's timer keeps failing (logged, retried with back-off); "
         "the process stays ready"
     )] = msgspec.UNSET
+
+
+class ReceiptedAnswer(msgspec.Struct, frozen=True):
+    """A supplier's accepted submission, revision or withdrawal (or a resend of one): the tender
+    as it may see it, and the server's signed receipt, given once the event is durable."""
+
+    seq: Annotated[int, msgspec.Meta(description="Your cursor at the view (docs/protocol.md)")]
+    view: TenderView
+    receipt: Annotated[SignedReceipt, msgspec.Meta(
+        description="Keep it: `bidserver receipt verify` checks it against `GET /api/keys/signing`"
+    )]
+
+
+class Receipts(msgspec.Struct, frozen=True):
+    receipts: Annotated[list[SignedReceipt], msgspec.Meta(
+        description="The caller's receipts in the tender, in the order they were given: each "
+        "submission, revision and withdrawal; the same bytes as in the answers"
+    )]
+
+
+class SigningKey(msgspec.Struct, frozen=True):
+    """The server's Ed25519 public key: it signs the tenders' receipts and the audit log's tree
+    heads."""
+
+    algorithm: Literal["ed25519"]
+    key_id: Annotated[str, msgspec.Meta(
+        description="What receipts name it by: the first 16 hex digits of SHA-256 of the raw key"
+    )]
+    public_key: Annotated[str, msgspec.Meta(description="Base64 of the raw 32 bytes")]
+    pem: Annotated[str, msgspec.Meta(description="SubjectPublicKeyInfo PEM, as openssl reads it")]

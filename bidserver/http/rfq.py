@@ -26,8 +26,7 @@ from starlette.routing import Route
 from .. import wire
 from ..engine.rejections import Rejection
 from ..engine.tender.comparison import Comparison, comparison_for, table
-from .routes import JSON, ApiError, _cell, _principal, handler
-from .tenders import _tender
+from .routes import JSON, ApiError, _cell, _principal, _tender_room, handler
 
 _REFUSALS = (403, 409)
 BOM = "\ufeff"
@@ -35,7 +34,7 @@ BOM = "\ufeff"
 
 async def _comparison(request: Request) -> Comparison:
     principal = _principal(request)
-    room = await _tender(request, principal)
+    room = await _tender_room(request, principal)
     result = comparison_for(room.state, principal.actor)
     if isinstance(result, Rejection):
         raise ApiError(wire.problem_for_rejection(result))

@@ -157,6 +157,14 @@ async def _room(request: Request, principal: Principal) -> Auction:
     return room
 
 
+async def _tender_room(request: Request, principal: Principal) -> Auction:
+    """The tender of the path: an event of another format is not one (404, as unknown)."""
+    room = await _room(request, principal)
+    if room.format is not SEALED_TENDER:
+        raise _fail(wire.Failure.UNKNOWN_AUCTION, "not a sealed tender")
+    return room
+
+
 async def _counted_from_the_start(request: Request, room: Auction, principal: Principal) -> None:
     """A bid's answer carries its sender's cursor (``runtime.cursors``), which may count from the
     first event: an auction loaded from a snapshot reads its older events back first."""
@@ -181,15 +189,20 @@ def _view(room: Auction, principal: Principal) -> AuctionAnswer:
     )
 
 
-async def _outcome(
-    request: Request, room: Auction, result: Result, principal: Principal, status: int = 200
-) -> Response:
+async def _settled(request: Request, room: Auction, result: Result, principal: Principal) -> None:
+    """Raise a command's refusal; once it was accepted, wait until the answer's promises hold."""
     if result.failure is not None:
         raise _fail(result.failure)
     if result.rejection is not None:
         raise ApiError(wire.problem_for_rejection(result.rejection))
     await room.listed()  # the answer promises the listing shows the change
     await _counted_from_the_start(request, room, principal)
+
+
+async def _outcome(
+    request: Request, room: Auction, result: Result, principal: Principal, status: int = 200
+) -> Response:
+    await _settled(request, room, result, principal)
     return JSON(_view(room, principal), status_code=status)
 
 

@@ -22,7 +22,6 @@ from starlette.routing import Route
 
 from .. import wire
 from ..auth import Principal
-from ..engine.formats import SEALED_TENDER
 from ..engine.tender.commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Complaint, ConfirmBid,
     DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
@@ -31,9 +30,11 @@ from ..engine.tender.commands import (
 from ..engine.tender.values import BASE64, Digest
 from ..engine.tender.views import TenderView
 from ..engine.values import Id, Text
-from ..runtime.auction import Auction
-from .answers import AuctionAnswer
-from .routes import _COMMAND_REFUSALS, _body, _fail, _outcome, _principal, _room, create_event, handler
+from .answers import AuctionAnswer, ReceiptedAnswer
+from .receipts import receipted_outcome
+from .routes import (
+    _COMMAND_REFUSALS, _body, _outcome, _principal, _tender_room, create_event, handler,
+)
 
 
 class DocumentsBody(wire._Body):
@@ -99,14 +100,6 @@ class ResolveBody(wire._Body):
     resolution: Text
 
 
-async def _tender(request: Request, principal: Principal) -> Auction:
-    """The tender of the path: an event of another format is not one (404, as unknown)."""
-    room = await _room(request, principal)
-    if room.format is not SEALED_TENDER:
-        raise _fail(wire.Failure.UNKNOWN_AUCTION, "not a sealed tender")
-    return room
-
-
 async def create_tender(request: Request) -> Response:
     """Create a sealed tender in DRAFT (buyers only); it is read at /api/auctions/{id}."""
     return await create_event(request, wire.TenderConfigBody)
@@ -118,21 +111,24 @@ create_tender.refusals = (403, 422, 503)
 
 
 def _tender_route(
-    name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str
+    name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str,
+    *, receipted: bool = False,
 ) -> Callable:
-    """A tender command: the engine decides who may give it."""
+    """A tender command: the engine decides who may give it. ``receipted``: a submission,
+    revision or withdrawal, answered with its signed receipt too (``http.receipts``)."""
+    outcome = receipted_outcome if receipted else _outcome
 
     async def endpoint(request: Request) -> Response:
         principal = _principal(request)
-        room = await _tender(request, principal)
+        room = await _tender_room(request, principal)
         body = await _body(request, body_type) if body_type is not None else None
         result = await room.submit(build(request, principal, body))
-        return await _outcome(request, room, result, principal)
+        return await outcome(request, room, result, principal)
 
     endpoint.__name__ = name  # the operationId in the OpenAPI document
     endpoint.__doc__ = doc
     endpoint.body_type = body_type
-    endpoint.answer = {200: AuctionAnswer[TenderView]}
+    endpoint.answer = {200: ReceiptedAnswer if receipted else AuctionAnswer[TenderView]}
     endpoint.refusals = _COMMAND_REFUSALS
     return endpoint
 
@@ -177,7 +173,7 @@ submit_bid = _tender_route(
         actor=p.actor, at=0, bid_id=b.bid_id, sealed=b.sealed, commitment=b.commitment
     ),
     "Submit a sealed bid before the deadline (invited supplier); a late one is refused and "
-    "recorded.",
+    "recorded. The answer carries the server's signed receipt.", receipted=True,
 )
 revise_bid = _tender_route(
     "revise_sealed_bid", SealedBidBody,
@@ -186,12 +182,13 @@ revise_bid = _tender_route(
         commitment=b.commitment,
     ),
     "Replace the supplier's bid {bid_id} with the new sealed bid `bid_id` before the deadline "
-    "(supplier).",
+    "(supplier). The answer carries the server's signed receipt.", receipted=True,
 )
 withdraw_bid = _tender_route(
     "withdraw_sealed_bid", None,
     lambda r, p, b: WithdrawBid(actor=p.actor, at=0, bid_id=_path(r, "bid_id")),
-    "Withdraw the supplier's bid before the deadline (supplier).",
+    "Withdraw the supplier's bid before the deadline (supplier). The answer carries the "
+    "server's signed receipt.", receipted=True,
 )
 confirm_bid = _tender_route(
     "confirm_sealed_bid", ConfirmBody,

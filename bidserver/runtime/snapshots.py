@@ -117,14 +117,14 @@ async def load(
                         auction_id, why)
     entries = await journal.read(auction_id, durable=durable)
     if not entries:
-        entries = await _archived(journal, archives, auction_id)
+        entries = await archived_entries(journal, archives, auction_id)
         if not entries:
             return None
     fmt, events, head = from_journal(formats, auction_id, entries)
     return Loaded(fmt, fmt.replay(auction_id, events), EventLog(events), head, 0)
 
 
-async def _archived(
+async def archived_entries(
     journal: Journal, archives: Archives | None, auction_id: str
 ) -> list[tuple[int, bytes]]:
     """An archived auction's entries, from a file whose chain ends where Redis says it did."""

@@ -4,7 +4,12 @@ Every submission, revision and withdrawal gets one (EU Annex IV (a); China's Mea
 accepted file gets a receipt), signed with the server's Ed25519 key, so a supplier can prove later,
 offline and against the server's published public key, what it handed in and when.
 
-The signed message is ``b"bidserver/receipt/v1\\n"`` followed by the receipt's canonical encoding:
+Where it logged it is the journal entry's chain hash (``store.chain.entry_hash``), not its sequence
+number: a seq counts the tender's events, so two receipts' seqs would tell a supplier how many bids
+came between them, before the opening (China's Measures, Art. 31; EU Annex IV (b)). The hash is
+opaque, and ``bidserver audit export`` shows the entry that has it.
+
+The signed message is ``b"bidserver/receipt/v2\\n"`` followed by the receipt's canonical encoding:
 msgspec JSON of ``Receipt`` with the keys in sorted order (which is also the fields' declared order),
 no whitespace, UTF-8 (strings escape only ``"``, ``\\`` and control characters), integers in
 decimal. A verifier re-encodes the decoded receipt, so the file's own spacing and key order do not
@@ -21,7 +26,7 @@ import msgspec
 
 from . import ed25519
 
-_DOMAIN = b"bidserver/receipt/v1\n"
+_DOMAIN = b"bidserver/receipt/v2\n"  # v1 named the entry by its seq
 MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
@@ -32,11 +37,19 @@ class ReceiptKind(enum.StrEnum):
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    commitment: str  # the sealed bid's "sha256:<hex>" (a withdrawal: the withdrawn bid's)
-    key_id: str  # the server's signing key: key_id(its public key)
+    """What the server signs (the fields' descriptions are the API document's)."""
+
+    bid_id: Annotated[str, msgspec.Meta(description="The supplier's id of the bid (a revision: the new bid's)")]
+    commitment: Annotated[str, msgspec.Meta(
+        description="The sealed bid's `sha256:<hex>` (a withdrawal: the withdrawn bid's)")]
+    key_id: Annotated[str, msgspec.Meta(
+        description="The server's signing key: the first 16 hex digits of SHA-256 of its raw public key")]
     kind: ReceiptKind
-    log_position: Annotated[int, msgspec.Meta(ge=1)]  # the journal's sequence number of the entry
-    received_at_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_MS)]  # the server's clock, ms since 1970 (UTC)
+    log_entry: Annotated[str, msgspec.Meta(
+        pattern="^[0-9a-f]{64}$",
+        description="The chain hash of the journal entry that recorded it (`hash` in `bidserver audit export`)")]
+    received_at_ms: Annotated[int, msgspec.Meta(
+        ge=0, le=MAX_MS, description="The exact time of receipt: the server's clock, ms since 1970 (UTC)")]
     supplier: str
     tender_id: str
 
@@ -45,7 +58,8 @@ class SignedReceipt(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """What the supplier keeps (msgspec JSON; the signature as base64)."""
 
     receipt: Receipt
-    signature: bytes  # Ed25519 over _DOMAIN + canonical(receipt)
+    signature: Annotated[bytes, msgspec.Meta(
+        description="Ed25519, base64, over `bidserver/receipt/v2`, a newline and the receipt's canonical JSON")]
 
 
 def key_id(public: bytes) -> str:

@@ -33,9 +33,9 @@ BUYER = "org-b"
 _auctions = itertools.count()
 
 
-# Nothing is written to the data directory with the in-memory journal.
+# The data directory holds the server's signing key (receipts), made at the app's start.
 app = build_app(
-    Settings(jwt_key=KEY, data_dir=Path("unused"), redis_url="memory://", allowed_hosts=("testserver",),
+    Settings(jwt_key=KEY, data_dir=Path(tempfile.mkdtemp(prefix="bidserver-schemathesis-")), redis_url="memory://", allowed_hosts=("testserver",),
              rate_limit_per_s=1000, rate_limit_burst=1000),
     journal=MemoryJournal(),
 )

@@ -18,17 +18,18 @@ from bidserver.sealing.receipts import (
 
 PRIVATE = bytes(range(32))  # fixed, so the golden receipt below is reproducible
 PUBLIC = ed25519.public_of(PRIVATE)
+LOG_ENTRY = "c0ffee" + "0" * 58
 RECEIPT = Receipt(
-    commitment="sha256:" + "ab" * 32, key_id=key_id(PUBLIC), kind=ReceiptKind.REVISED, log_position=42,
-    received_at_ms=1767225600123, supplier="供应商 3", tender_id="T-2026-001",
+    bid_id="b-2", commitment="sha256:" + "ab" * 32, key_id=key_id(PUBLIC), kind=ReceiptKind.REVISED,
+    log_entry=LOG_ENTRY, received_at_ms=1767225600123, supplier="供应商 3", tender_id="T-2026-001",
 )
 # A receipt as a supplier's file holds it: any later release must still verify it (and encode the
 # same receipt to these bytes), or receipts already handed out stop being proof.
 GOLDEN = (
-    '{"receipt":{"commitment":"sha256:abababababababababababababababababababababababababababababababab",'
-    '"key_id":"56475aa75463474c","kind":"revised","log_position":42,"received_at_ms":1767225600123,'
-    '"supplier":"供应商 3","tender_id":"T-2026-001"},"signature":"8JuocywZwgXICjJep6AR7rE1cUFFziOVpQZHUYJ4R'
-    '8f6qrwn720BhJgcRO83P0QvGBhMTskmu/I4Q+BnfssOCw=="}'
+    '{"receipt":{"bid_id":"b-2","commitment":"sha256:abababababababababababababababababababababababababababababababab",'
+    '"key_id":"56475aa75463474c","kind":"revised","log_entry":"c0ffee0000000000000000000000000000000000000000000000000000000000",'
+    '"received_at_ms":1767225600123,"supplier":"供应商 3","tender_id":"T-2026-001"},"signature":"Gu4jdNrjAYhB2yF8/Pxcy94LEyQ6G'
+    'fFc7C9MODMh7XEQWEMx58TR1PLXhdY36og7aSYunJWAhWFxHiwcX0q/CA=="}'
 )
 
 
@@ -42,7 +43,7 @@ def test_the_golden_receipt_verifies_and_encodes_to_the_same_bytes():
     signed = msgspec.json.decode(GOLDEN, type=SignedReceipt)
     assert verify_receipt(PUBLIC, signed)
     assert msgspec.json.encode(sign_receipt(PRIVATE, RECEIPT)).decode() == GOLDEN
-    assert canonical(RECEIPT) == b"bidserver/receipt/v1\n" + msgspec.json.encode(RECEIPT)
+    assert canonical(RECEIPT) == b"bidserver/receipt/v2\n" + msgspec.json.encode(RECEIPT)
 
 
 def test_key_order_and_spacing_of_the_file_do_not_matter():
@@ -53,7 +54,8 @@ def test_key_order_and_spacing_of_the_file_do_not_matter():
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("commitment", "sha256:" + "ab" * 31 + "ac"), ("kind", ReceiptKind.SUBMITTED), ("log_position", 43),
+    ("commitment", "sha256:" + "ab" * 31 + "ac"), ("kind", ReceiptKind.SUBMITTED),
+    ("log_entry", "c0ffee" + "0" * 57 + "1"), ("bid_id", "b-3"),
     ("received_at_ms", 1767225600124), ("supplier", "供应商 4"), ("tender_id", "T-2026-002"),
     ("key_id", key_id(ed25519.keypair()[1])),
 ])
@@ -74,7 +76,10 @@ def test_a_receipt_must_name_the_key_that_signs_it():
         sign_receipt(ed25519.keypair()[0], RECEIPT)
 
 
-@pytest.mark.parametrize("change", [{"log_position": 0}, {"received_at_ms": -1}, {"kind": "opened"}])
+@pytest.mark.parametrize("change", [
+    {"log_entry": 42}, {"log_entry": "C0FFEE" + "0" * 58}, {"log_entry": "c0ffee"}, {"log_position": 42},
+    {"received_at_ms": -1}, {"kind": "opened"},
+])
 def test_a_file_with_impossible_values_is_no_receipt(change):
     data = msgspec.json.decode(GOLDEN)
     data["receipt"].update(change)

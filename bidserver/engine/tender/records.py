@@ -37,6 +37,16 @@ class TenderReceipt(msgspec.Struct, frozen=True, kw_only=True):
     documents_hash: str  # the documents the bid stands on
 
 
+def _made(state: TenderState, bid: SealedBid, kind: SubmissionKind, at: int) -> TenderReceipt:
+    return TenderReceipt(tender_id=state.auction_id, supplier=bid.supplier, kind=kind,
+                         bid_id=bid.bid_id, commitment=bid.commitment, received_at=at,
+                         documents_hash=bid.documents_hash)
+
+
+def _submitted(bid: SealedBid) -> SubmissionKind:
+    return SubmissionKind.SUBMITTED if bid.replaces is None else SubmissionKind.REVISED
+
+
 def receipt(state: TenderState, command: Command) -> TenderReceipt | None:
     """The receipt of a decided submission, revision, withdrawal or confirmation (a resend gets the
     first one's); None for any other command."""
@@ -46,20 +56,27 @@ def receipt(state: TenderState, command: Command) -> TenderReceipt | None:
     bid = state.bids.get(command.actor.party, {}).get(command.bid_id)
     if bid is None:
         return None
-
-    def made(kind: SubmissionKind, at: int) -> TenderReceipt:
-        return TenderReceipt(tender_id=state.auction_id, supplier=bid.supplier, kind=kind,
-                             bid_id=bid.bid_id, commitment=bid.commitment, received_at=at,
-                             documents_hash=bid.documents_hash)
-
     if kind is WithdrawBid:
-        return made(SubmissionKind.WITHDRAWN, bid.withdrawn_at)
+        return _made(state, bid, SubmissionKind.WITHDRAWN, bid.withdrawn_at)
     if kind is ConfirmBid:
         for confirmation in bid.confirmations:
             if confirmation.documents_hash == command.documents_hash:
-                return made(SubmissionKind.CONFIRMED, confirmation.at)
+                return _made(state, bid, SubmissionKind.CONFIRMED, confirmation.at)
         return None  # it stood on those documents already: nothing was confirmed
-    return made(SubmissionKind.SUBMITTED if bid.replaces is None else SubmissionKind.REVISED, bid.at)
+    return _made(state, bid, _submitted(bid), bid.at)
+
+
+def logged_receipts(state: TenderState, supplier: str) -> list[tuple[int, TenderReceipt]]:
+    """Each submission, revision and withdrawal of ``supplier``, with the seq of the event that
+    recorded it, in the order they were decided: what the runtime signs with that journal entry's
+    chain hash (the seq itself never leaves the server), in an answer and again on request."""
+    logged = []
+    for bid in state.bids.get(supplier, {}).values():
+        logged.append((bid.seq, _made(state, bid, _submitted(bid), bid.at)))
+        if bid.status is BidStatus.WITHDRAWN:
+            logged.append((bid.withdrawn_seq, _made(state, bid, SubmissionKind.WITHDRAWN, bid.withdrawn_at)))
+    logged.sort(key=lambda pair: pair[0])
+    return logged
 
 
 # ------------------------------------------------------------------ history
