@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
+
+import httpx
+import msgspec
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,6 +18,7 @@ from playwright.sync_api import Page, expect
 from bidserver.auth import mint_token
 from bidserver.sealing import FIRST as SUITE
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
+from bidserver.sealing.receipts import SignedReceipt, verify_receipt
 from bidserver.sealing.shamir import share_to_text, split
 
 from .test_screens import LANGS, check_screen
@@ -78,6 +83,12 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
     acme.get_by_role("button", name="Seal and submit").click()
     expect(acme.get_by_test_id("bid-result")).to_contain_text("Sealed bid received (sha256:")
     expect(acme.get_by_test_id("your-bid")).to_be_visible()
+    with acme.expect_download() as download:  # the server's signed receipt, checked offline
+        acme.get_by_test_id("receipt").click()
+    signed = msgspec.json.decode(Path(download.value.path()).read_bytes(), type=SignedReceipt)
+    published = httpx.get(f"{server.base_url}/api/keys/signing").json()
+    assert verify_receipt(base64.b64decode(published["public_key"]), signed)
+    assert (signed.receipt.kind, signed.receipt.supplier) == ("submitted", "acme")
     assert any("/bids " in line and '"sealed"' in line for line in sent), sent
     leaked = [line for line in sent for clear in (ACME_PRICE, "1234567") if clear in line]
     assert not leaked, f"the price left the browser in clear: {leaked}"
