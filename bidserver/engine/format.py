@@ -71,6 +71,25 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: int
 
 
+class Listable(Protocol):
+    """What every format's state has that a listing shows."""
+
+    buyer: str
+    phase: Any
+    suppliers: Any  # the invited suppliers, by id
+    config: Any  # with a ``title``, or None before the event is created
+
+
+def listed(state: Listable) -> tuple[Any, ...]:
+    """What ``Summary`` shows, in a form cheap to compare around every event: each format's
+    ``evolve`` notes the time of each event that changes it (``listed_at``, the listing's
+    ``updated_at``), so a bid, which changes none of it, never moves ``updated_at``. Invitations
+    only add suppliers, so their number stands for them."""
+    config = state.config
+    return (state.buyer, None if config is None else config.title, state.phase,
+            len(state.suppliers))
+
+
 class Table(msgspec.Struct, frozen=True):
     """Rows for an export (the results CSV): every cell already a string or an int."""
 

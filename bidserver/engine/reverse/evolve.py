@@ -10,7 +10,7 @@ import msgspec
 
 from . import events as ev
 from .events import RESENDABLE_REFUSALS, recorded
-from .records import listed
+from ..format import listed
 from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Refusal, SupplierEntry
 
 

@@ -190,16 +190,6 @@ def releases(state: AuctionState, actor: Actor) -> list[dict[str, Any]] | None:
     return released
 
 
-def listed(state: AuctionState) -> tuple[Any, ...]:
-    """What ``summary`` shows, in a form cheap to compare around every event: ``evolve`` notes
-    the time of each event that changes it (``listed_at``, the listing's ``updated_at``), so a
-    bid, which changes none of it, never moves ``updated_at``. Invitations only add suppliers,
-    so their number stands for them."""
-    config = state.config
-    return (state.buyer, None if config is None else config.title, state.phase,
-            len(state.suppliers))
-
-
 def summary(state: AuctionState) -> Summary | None:
     if state.config is None:
         return None

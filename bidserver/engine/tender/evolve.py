@@ -8,7 +8,7 @@ import msgspec
 
 from . import events as ev
 from .events import recorded
-from .records import listed
+from ..format import listed
 from .state import (
     BidStatus, ComplaintRecord, Confirmation, Phase, QualificationRecord, Question, Refusal,
     SealedBid, ShareAttempt, ShareRecord, SupplierEntry, TenderState,

@@ -196,16 +196,6 @@ def releases(state: TenderState, actor: Actor) -> list[dict[str, Any]] | None:
     return ocds.releases(state)
 
 
-def listed(state: TenderState) -> tuple[Any, ...]:
-    """What ``summary`` shows, in a form cheap to compare around every event: ``evolve`` notes
-    the time of each event that changes it (``listed_at``, the listing's ``updated_at``), so a
-    bid, which changes none of it, never moves ``updated_at``. Invitations only add suppliers,
-    so their number stands for them."""
-    config = state.config
-    return (state.buyer, None if config is None else config.title, state.phase,
-            len(state.suppliers))
-
-
 def summary(state: TenderState) -> Summary | None:
     if state.config is None:
         return None

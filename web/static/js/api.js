@@ -57,6 +57,24 @@ export async function api(method, path, body) {
 }
 
 /**
+ * Save what `path` answers (a CSV export) as a file named `filename`, with the session's token:
+ * a plain link could not send it. Throws an `ApiProblem` when the server refuses.
+ * @param {string} path @param {string} filename
+ */
+export async function download(path, filename) {
+  const bearer = token();
+  const response = await fetch(path, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} })
+    .catch(() => { throw new ApiProblem(0, "network_error", ""); });
+  if (!response.ok) throw new ApiProblem(response.status, "internal_error", "");
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
  * A reason code in words, in the chosen language (an unknown code shows as the code).
  * @param {string} reason
  * @returns {string}

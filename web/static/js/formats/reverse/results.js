@@ -6,8 +6,7 @@
  */
 import { html, useEffect, useState } from "../../../vendor/ui.js";
 import { t, aliasText, money, dateTime } from "../../i18n.js";
-import { api, problemText, reasonText } from "../../api.js";
-import { token } from "../../session.js";
+import { api, download, problemText, reasonText } from "../../api.js";
 import { href } from "../../router.js";
 import { ScrollBox } from "../../components/scroll-box.js";
 
@@ -26,17 +25,7 @@ export default function Results({ id }) {
   }, [id]);
 
   async function downloadCsv() {
-    const response = await fetch(`${path}/results.csv`, { headers: { authorization: `Bearer ${token()}` } });
-    if (!response.ok) {
-      setError(reasonText("internal_error"));
-      return;
-    }
-    const url = URL.createObjectURL(await response.blob());
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `${id}-results.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    await download(`${path}/results.csv`, `${id}-results.csv`).catch((e) => setError(problemText(e)));
   }
 
   if (error) return html`<section><h1 tabindex="-1">${t("results.title")}</h1><p class="error" role="alert">${error}</p></section>`;

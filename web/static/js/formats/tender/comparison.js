@@ -8,8 +8,7 @@
  */
 import { html, useEffect, useState } from "../../../vendor/ui.js";
 import { t, money, dateTime } from "../../i18n.js";
-import { api, problemText, reasonText } from "../../api.js";
-import { token } from "../../session.js";
+import { api, download, problemText } from "../../api.js";
 import { ScrollBox } from "../../components/scroll-box.js";
 
 /** @typedef {import("../../wire").Comparison} Comparison */
@@ -25,17 +24,7 @@ export function RfqComparison({ id, version }) {
   }, [id, version]);
 
   async function downloadCsv() {
-    const response = await fetch(`${path}.csv`, { headers: { authorization: `Bearer ${token()}` } });
-    if (!response.ok) {
-      setError(reasonText("internal_error"));
-      return;
-    }
-    const url = URL.createObjectURL(await response.blob());
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `${id}-comparison.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    await download(`${path}.csv`, `${id}-comparison.csv`).catch((e) => setError(problemText(e)));
   }
 
   if (error) return html`<section class="card"><h2>${t("rfq.comparison")}</h2><p class="error" role="alert">${error}</p></section>`;
