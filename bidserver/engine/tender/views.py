@@ -290,7 +290,7 @@ def _decision(state: TenderState, buyer: bool) -> DecisionView | None:
     if not buyer:  # EU Art. 69: the flag is the buyer's question to ask, not a label for all
         lots = tuple(msgspec.structs.replace(lot, ranking=tuple(
             msgspec.structs.replace(r, abnormally_low=False) for r in lot.ranking)) for lot in lots)
-    return DecisionView(lots=lots, standstill_ends_at=decision.standstill_ends_at,
+    return DecisionView(lots=lots, standstill_ends_at=state.standstill_ends_at,
                         held=state.held_at is not None)
 
 
