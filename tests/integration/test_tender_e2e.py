@@ -45,7 +45,7 @@ QUALITY = {"eval-dora": {S_A: 40, S_B: 90}, "eval-emil": {S_A: 50, S_B: 100}}
 
 STAGES = ("published", "bids", "closed", "one_share", "opened", "standstill")
 SLACK_MS = 1500  # before the next deadline, for a kill and restart (a restart takes ~0.4 s)
-ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 1200, 900, 700, 1500
+ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 800, 1200, 700, 1500
 PHASE_TIMEOUT = 10.0
 
 
@@ -99,14 +99,18 @@ class TenderRun:
     async def journal(self) -> list[dict]:
         return await journal_events(self.redis.url, self.tender_id)
 
+    async def journal_past(self, length: int) -> list[dict] | None:
+        journal = await self.journal()
+        return journal if len(journal) > length else None
+
     async def connect_live(self) -> None:
-        since = None
+        since = 0  # from the start: what it is listed is compared with a fresh client's at the end
         if self.live is not None:
             self.live_events += self._listed(self.live)
             since = self.live.seq
         self.live = await LiveClient(self.server, self.tender_id,
                                      user_token("supplier", S_A, f"{S_A}-clerk")).connect(since)
-        if since is not None and self.live.seq > since:  # the catch-up: exactly what came after
+        if self.live.seq > since:  # the catch-up: exactly what came after
             catch_up = await self.live.wait_for(lambda m: m["type"] == "update")
             assert catch_up["first_seq"] == since + 1, catch_up
 
@@ -117,24 +121,35 @@ class TenderRun:
     def listed(self) -> list[dict]:
         return self.live_events + self._listed(self.live)
 
-    async def checkpoint(self, stage: str) -> None:
-        """After ``stage``: scan (before the opening), and kill -9 and restart if this run's stage.
-        Whatever was acknowledged before the kill is in the journal and the views after it."""
+    async def checkpoint(self, stage: str, down_until: int | None = None) -> list[dict]:
+        """After ``stage``, if it is this run's: kill -9, restart (once the clock is past
+        ``down_until``, if given). Whatever was acknowledged before the kill is in the journal
+        as it was, and the views are the same, unless time moved the tender on while it was down:
+        the events after the kill, which only a restart past ``down_until`` may cause."""
         if stage != self.kill_at:
-            return
+            return []
         journal = await self.journal()
         views = {who: await self.view(api) for who, api in
                  (("buyer", self.buyer), *self.suppliers.items())}
         self.server.kill9()
         await wait_until(lambda: self.live.closed is not None, 10, "the live room to see the kill")
+        if down_until is not None:
+            await wait_clock_past(down_until)
         self.server.start()
         self.restarts += 1
-        after = await self.journal()
+        if down_until is None:
+            after = await self.journal()
+        else:  # what came due while it was down is decided once it is back
+            after = await wait_until(
+                lambda: self.journal_past(len(journal)), PHASE_TIMEOUT, "what came due")
         assert after[:len(journal)] == journal, "the journal lost or changed acknowledged events"
-        assert after[len(journal):] == [], after[len(journal):]  # no deadline passed meanwhile
+        await self.connect_live()
+        if down_until is not None:
+            return after[len(journal):]
+        assert after[len(journal):] == [], "a deadline passed during the restart: more slack"
         for who, api in (("buyer", self.buyer), *self.suppliers.items()):
             assert await self.view(api) == views[who], who
-        await self.connect_live()
+        return []
 
     # -------------------------------------------------------------------------- the scenario
 
@@ -186,7 +201,11 @@ class TenderRun:
         await self.complaint()
         await self.checkpoint("standstill")  # held by the complaint
         await self.resolution()
-        await self.checkpoint("standstill")  # running again, for the time it had left
+        # Running again, for the time it had left: down across its end, final on the restart.
+        while_down = await self.checkpoint("standstill", down_until=self.standstill_ends_at)
+        if self.kill_at == "standstill":
+            assert [e["type"] for e in while_down] == ["award_final"]
+            assert while_down[0]["at"] >= self.standstill_ends_at
         await self.award()
         await self.live.close()
 
@@ -218,6 +237,10 @@ class TenderRun:
             assert S_B not in json.dumps(view)
         [asked] = (await self.view(self.buyer))["buyer"]["questions"]
         assert (asked["supplier"], asked["number"]) == (S_B, 1)
+        await wait_clock_past(self.enquiry_end_at)
+        await self.refused(self.suppliers[S_C], "questions", {"question_id": "q-late", "text": "?"},
+                           409, "enquiries_closed")
+        await self.phase("submission")
 
     async def bidding(self) -> None:
         bids = [seal(self.key, self.tender_id, S_A, "a-1", "L1", PRICE_A),
@@ -230,13 +253,11 @@ class TenderRun:
         await self.ok(self.suppliers[S_B], "bids/b-1/revision", revised.body())
         self.bids["b-2"] = revised
         await self.ok(self.suppliers[S_C], "bids/c-1/withdrawal")
-        assert now_ms() < self.deadline_at, "the bids took longer than the time given to them"
         # Each supplier sees its own bid only; nobody, the buyer included, counts them.
-        mine = {s: (await self.view(api)) for s, api in self.suppliers.items()}
-        assert {s: None for s in mine} == {s: v["received"] for s, v in mine.items()}
-        buyer_view = await self.view(self.buyer)
-        assert buyer_view["received"] is None
-        assert not any(b.commitment in json.dumps(buyer_view) for b in self.bids.values())
+        views = [await self.view(api) for api in (self.buyer, *self.suppliers.values())]
+        assert now_ms() < self.deadline_at, "too slow: the deadline came before the views were read"
+        assert [v["received"] for v in views] == [None] * 4
+        assert not any(b.commitment in json.dumps(views[0]) for b in self.bids.values())
         await self.own_bids()
 
     async def own_bids(self) -> None:
@@ -333,6 +354,9 @@ class TenderRun:
                              {"supplier": S_A, "upheld": False,
                               "resolution": "The scores follow the published method."})
         assert view["decision"]["held"] is False and view["phase"] == "standstill"
+        # It runs for the time it had left when the complaint held it.
+        assert view["decision"]["standstill_ends_at"] > self.standstill_ends_at
+        self.standstill_ends_at = view["decision"]["standstill_ends_at"]
 
     async def award(self) -> None:
         view = await self.phase("awarded")
@@ -376,6 +400,12 @@ class TenderRun:
         listed = self.listed()
         assert [e["type"] for e in listed].count("tender_opened") == 1
         assert [e["type"] for e in listed].count("award_final") == 1
+        # Across its reconnections it was listed what a new client is listed now: no gap, no repeat.
+        fresh = await LiveClient(self.server, self.tender_id,
+                                 user_token("supplier", S_A, f"{S_A}-clerk")).connect(0)
+        await wait_until(lambda: len(self._listed(fresh)) >= len(listed), 10, "the catch-up")
+        assert self._listed(fresh) == listed
+        await fresh.close()
 
     def needles(self, bid_ids, officers, key: bool = True) -> dict[str, list[bytes]]:
         needles = {f"price of {bid_id}": price_needles(self.bids[bid_id]) for bid_id in bid_ids}
@@ -427,7 +457,8 @@ async def test_a_tender_end_to_end_with_nothing_readable_before_the_opening(
 
 
 @pytest.mark.parametrize("stage", STAGES)
-async def test_a_tender_survives_kill_9_at_each_stage(stage, server, redis_server, tmp_path):
+async def test_a_tender_survives_kill_9_at_each_stage(stage, server_factory, redis_server, tmp_path):
+    server = server_factory(env={"BIDSERVER_SNAPSHOT_EVERY": "1"})
     run = TenderRun(server, redis_server, tmp_path, kill_at=stage)
     await run.run()
     assert run.restarts == (2 if stage == "standstill" else 1)
