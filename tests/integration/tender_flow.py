@@ -31,7 +31,7 @@ from bidserver.sealing.officers import seal_share
 from bidserver.sealing.pem import private_pem, public_pem, read_public
 from bidserver.sealing.shamir import Share, share_from_text, share_to_text, split
 
-from .harness import JWT_KEY, ServerProcess
+from .harness import JWT_KEY, LiveClient, ServerProcess
 
 SUITE = sealing.FIRST
 
@@ -246,3 +246,43 @@ async def assert_no_secrets(server: ServerProcess, redis_url: str, redis_dir: Pa
     found = await secrets_found(server, redis_url, redis_dir, needles, stdout)
     assert not found, "secrets an operator can read before the opening:\n" + "\n".join(
         f"{secret} in {', '.join(where)}" for secret, where in found.items())
+
+
+# ------------------------------------------------------------------------------ the live room
+
+
+class Room:
+    """One participant in a tender's live room across the server's restarts: it connects from the
+    start (cursor 0) and, after a kill, resumes from its cursor; ``listed`` is every event it was
+    listed, over all its connections, in order."""
+
+    def __init__(self, server: ServerProcess, tender_id: str, bearer: str) -> None:
+        self.server = server
+        self.tender_id = tender_id
+        self.bearer = bearer
+        self.client: LiveClient | None = None
+        self.earlier: list[dict] = []  # listed on the connections before this one
+
+    async def connect(self) -> "Room":
+        since = 0
+        if self.client is not None:
+            self.earlier += listed_on(self.client)
+            since = self.client.seq
+        self.client = await LiveClient(self.server, self.tender_id, self.bearer).connect(since)
+        if self.client.seq > since:  # the catch-up: exactly what came after its cursor
+            catch_up = await self.client.wait_for(lambda m: m["type"] == "update")
+            assert catch_up["first_seq"] == since + 1, catch_up
+        return self
+
+    def listed(self) -> list[dict]:
+        return self.earlier + listed_on(self.client)
+
+    async def wait_listed(self, kind: str, timeout: float = 10.0) -> dict:
+        """The event of type ``kind`` once it is listed on the current connection."""
+        await self.client.wait_for(lambda m: m["type"] == "update" and any(
+            e["type"] == kind for e in m["events"]), timeout)
+        return next(e for e in listed_on(self.client) if e["type"] == kind)
+
+
+def listed_on(client: LiveClient) -> list[dict]:
+    return [e for m in client.messages if m["type"] == "update" for e in m["events"]]
