@@ -18,7 +18,9 @@ on a condition with a timeout. The periods a run's restarts fall in get ``SLACK_
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import functools
 import json
 
 import pytest
@@ -28,12 +30,13 @@ from tests import ocds_schema
 from tests.test_ocds import assert_consistent
 
 from .conftest import BUYER
+from .test_audit_log import signed_up_to_the_end
 from .harness import (
     AWARDS_STREAM, Api, LiveClient, ServerProcess, journal_events, now_ms, token, wait_clock_past,
     wait_until,
 )
 from .tender_flow import (
-    REDIS_DUMP, Room, Sealed, assert_no_secrets, make_tender_key, price_needles, seal, secrets_found,
+    REDIS_DUMP, Room, Sealed, _cli, assert_no_secrets, make_tender_key, price_needles, seal, secrets_found,
     listed_on, share_needles, user_token,
 )
 
@@ -52,6 +55,7 @@ STAGES = ("published", "bids", "closed", "one_share", "opened", "standstill")
 SLACK_MS = 1500  # before a deadline, for a kill and restart (a restart takes ~0.4 s)
 ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 800, 1200, 700, 1500
 PHASE_TIMEOUT = 10.0
+HEAD_TIMEOUT = 4.0  # a phase change's head comes at once; other writes' within 10 s
 
 
 class TenderRun:
@@ -207,6 +211,7 @@ class TenderRun:
         await self.award()
         for room in self.rooms:
             await room.client.close()
+        await self.audit()
 
     async def crossing(self, stage: str, due_at: int, kind: str) -> None:
         """The second kill of a stage with a time ahead: the server is down when it comes, and
@@ -418,6 +423,25 @@ class TenderRun:
             if fields["auction_id"] == self.tender_id:
                 found.append((fields, json.loads(fields["release"])))
         return found
+
+    async def audit(self) -> None:
+        """``bidserver audit export`` and ``verify`` against the server's key: the log is whole
+        and its hash chain and signed heads hold across the kills. The final award is a change
+        of phase, signed at once: well before the interval of other writes' heads (10 s)."""
+        try:
+            async with asyncio.timeout(HEAD_TIMEOUT):
+                size = await signed_up_to_the_end(self.redis.url, self.tender_id)
+        except TimeoutError:
+            raise AssertionError("no signed head covers the final award") from None
+        assert size == len(await self.journal())
+        pem = self.tmp / "server.pem"
+        cli = functools.partial(asyncio.to_thread, _cli)  # each command runs its own event loop
+        pem.write_text(await cli("audit", "public-key", "--data-dir", str(self.server.data_dir)))
+        out = self.tmp / "audit.jsonl"
+        await cli("audit", "export", "--redis-url", self.redis.url, "--out", str(out),
+                  self.tender_id)
+        verified = await cli("audit", "verify", "--public-key", str(pem), str(out))
+        assert verified.startswith(f"ok: auction {self.tender_id}: {size} entries, hash chain intact")
 
     async def whole_journal(self) -> None:
         """Each step once, whatever the crashes: the journal reads as the run went."""
