@@ -7,8 +7,8 @@ that makes a tender's key must. Suppliers seal with the same helpers as ``bidser
 and keep the plaintext they sealed, so that a scan can look for it.
 
 ``secrets_found`` is the operator's view of Annex IV (b): every byte a server's operator holds
-(a Redis dump, the append-only file, the server's logs and data directory), searched for every
-form a secret could take in them.
+(a Redis dump, the append-only file, the server's logs, metrics and data directory), searched for
+every form a secret could take in them.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def user_token(role: str, party: str, user: str) -> str:
     return mint_token(JWT_KEY, role=role, party=party, user=user)
 
 
-def _cli(*args: str) -> str:
+def run_cli(*args: str) -> str:
+    """A ``bidserver`` command in process; its output (it must succeed)."""
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
@@ -63,8 +64,9 @@ class Officer:
 
     def open_share(self) -> str:
         """``bidserver tender open-share``: the share, as the officer presents it."""
-        self.share_text = _cli("tender", "open-share", "--key", str(self.directory / "private.pem"),
-                               "--share", str(self.sealed_share)).strip()
+        self.share_text = run_cli("tender", "open-share", "--key",
+                                  str(self.directory / "private.pem"),
+                                  "--share", str(self.sealed_share)).strip()
         return self.share_text
 
 
@@ -85,13 +87,14 @@ def make_tender_key(root: Path, users: list[str], k: int) -> TenderKey:
     officers = []
     for user in users:
         directory = root / user
-        _cli("tender", "keygen", "--out", str(directory))
+        run_cli("tender", "keygen", "--out", str(directory))
         officers.append(Officer(user, directory))
     private, public = SUITE.keypair()
     shares = split(private, k, len(users))
     for officer, share in zip(officers, shares, strict=True):
         officer.sealed_share = root / f"{officer.user}.share.sealed"
-        officer.sealed_share.write_text(base64.b64encode(seal_share(officer.public, share)).decode())
+        sealed = seal_share(officer.public, share)
+        officer.sealed_share.write_text(base64.b64encode(sealed).decode())
     public_path = root / "tender.pem"
     public_path.write_text(public_pem("x25519", public))
     key = TenderKey(public=public, public_pem=public_path, officers=officers, shares=shares,
@@ -158,7 +161,7 @@ def price_needles(bid: Sealed, minor_units: int = 2) -> list[bytes]:
     return needles
 
 
-# ------------------------------------------------------------------------------ what an operator holds
+# ------------------------------------------------------------------------------ an operator's view
 
 
 async def redis_dump(redis_url: str) -> bytes:
@@ -227,11 +230,11 @@ async def secrets_found(
 ) -> dict[str, list[str]]:
     """Each secret of ``needles`` (its name -> its forms) found, with the places it is in: the
     logical Redis dump, any file of Redis's directory (its RDB, written now, and its AOF), the
-    server's stdout (accumulated in ``stdout`` across calls) and any file under its data
-    directory (its stderr log among them)."""
+    server's stdout (accumulated in ``stdout`` across calls), its metrics and any file under its
+    data directory (its stderr log among them)."""
     stdout.append(drain_stdout(server))
     places = {REDIS_DUMP: await redis_dump(redis_url), "server stdout": b"".join(stdout),
-              **_files(redis_dir, server.data_dir)}
+              "/metrics": server.metrics().text.encode(), **_files(redis_dir, server.data_dir)}
     assert places[REDIS_DUMP], "the dump is empty: the scan would prove nothing"
     found = {secret: [place for place, data in places.items() if any(f in data for f in forms)]
              for secret, forms in needles.items()}
