@@ -226,15 +226,17 @@ def _files(*roots: Path) -> dict[str, bytes]:
 
 async def secrets_found(
     server: ServerProcess, redis_url: str, redis_dir: Path, needles: dict[str, list[bytes]],
-    stdout: list[bytes],
+    stdout: list[bytes], shown: dict[str, bytes] | None = None,
 ) -> dict[str, list[str]]:
     """Each secret of ``needles`` (its name -> its forms) found, with the places it is in: the
     logical Redis dump, any file of Redis's directory (its RDB, written now, and its AOF), the
     server's stdout (accumulated in ``stdout`` across calls), its metrics and any file under its
-    data directory (its stderr log among them)."""
+    data directory (its stderr log among them); and ``shown``, what the participants were
+    shown (name -> bytes)."""
     stdout.append(drain_stdout(server))
     places = {REDIS_DUMP: await redis_dump(redis_url), "server stdout": b"".join(stdout),
-              "/metrics": server.metrics().text.encode(), **_files(redis_dir, server.data_dir)}
+              "/metrics": server.metrics().text.encode(), **_files(redis_dir, server.data_dir),
+              **(shown or {})}
     assert places[REDIS_DUMP], "the dump is empty: the scan would prove nothing"
     found = {secret: [place for place, data in places.items() if any(f in data for f in forms)]
              for secret, forms in needles.items()}
@@ -245,8 +247,9 @@ REDIS_DUMP = "redis (every key and value)"
 
 
 async def assert_no_secrets(server: ServerProcess, redis_url: str, redis_dir: Path,
-                            needles: dict[str, list[bytes]], stdout: list[bytes]) -> None:
-    found = await secrets_found(server, redis_url, redis_dir, needles, stdout)
+                            needles: dict[str, list[bytes]], stdout: list[bytes],
+                            shown: dict[str, bytes] | None = None) -> None:
+    found = await secrets_found(server, redis_url, redis_dir, needles, stdout, shown)
     assert not found, "secrets an operator can read before the opening:\n" + "\n".join(
         f"{secret} in {', '.join(where)}" for secret, where in found.items())
 

@@ -372,6 +372,7 @@ class TenderRun:
         assert view["buyer"]["opened_by"] == OFFICERS[:2]
         # The live room lists the opening record, with the key, to the supplier at once.
         listed = await self.live.wait_listed("tender_opened")
+        assert (await self.buyer_live.wait_listed("tender_opened"))["record"] == opening["record"]
         assert (listed["record"], listed["private_key"]) == (
             opening["record"], opening["private_key"])
         assert "officers" not in listed
@@ -493,23 +494,42 @@ class TenderRun:
         too) and no share not yet presented, nor the key, anywhere an operator can look."""
         needles = self.needles(self.bids, [u for u in OFFICERS if u not in shares_in])
         await assert_no_secrets(self.server, self.redis.url, self.redis.data_dir, needles,
-                                self.stdout)
+                                self.stdout, await self.shown())
+
+    async def shown(self) -> dict[str, bytes]:
+        """What every role is shown: each one's view and history over HTTP (the buyer's people,
+        an observer, every supplier) and all the live room told the buyer and a supplier."""
+        everyone = {"buyer": self.buyer, **self.people, **self.suppliers,
+                    "observer": Api(self.server, token("observer", BUYER, "auditor"))}
+        shown = {}
+        for who, api in everyone.items():
+            for path in ("", "/bids"):
+                r = await api.call("GET", f"/api/auctions/{self.tender_id}{path}")
+                assert r.status_code == 200, (who, r.text)
+                shown[f"GET {path or '/'} as {who}"] = r.content
+        for name, room in (("a supplier", self.live), ("the buyer", self.buyer_live)):
+            shown[f"the live room of {name}"] = json.dumps(room.client.messages).encode()
+        return shown
 
     async def scan_finds_the_opened(self) -> None:
         """The same scan after the opening finds what is public then (the record's prices, the
         key, the shares presented) in the dump, the AOF and the RDB: it sees what it looks for."""
         opened = self.needles(["a-1", "b-2"], OFFICERS[:2])
         found = await secrets_found(self.server, self.redis.url, self.redis.data_dir, opened,
-                                    self.stdout)
+                                    self.stdout, await self.shown())
         for secret in opened:
             where = found.get(secret, [])
             assert REDIS_DUMP in where, (secret, where)
             assert any("appendonlydir" in place for place in where), (secret, where)
             assert any(place.endswith("dump.rdb") for place in where), (secret, where)
+        for bid_id in ("a-1", "b-2"):  # and everyone is shown the record
+            where = found[f"price of {bid_id}"]
+            assert {f"GET / as {S_C}", "GET / as observer", "the live room of a supplier",
+                    "the live room of the buyer"} <= set(where), where
         # The bids that were never opened stay sealed, key or not: nothing decrypted them.
         assert await secrets_found(self.server, self.redis.url, self.redis.data_dir,
                                    self.needles(["b-1", "c-1", "c-late"], OFFICERS[2:], key=False),
-                                   self.stdout) == {}
+                                   self.stdout, await self.shown()) == {}
 
 
 SNAPSHOT_EVERY_EVENT = {"BIDSERVER_SNAPSHOT_EVERY": "1"}
