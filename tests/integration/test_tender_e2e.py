@@ -126,6 +126,10 @@ class TenderRun:
         journal = await self.journal()
         views = {who: await self.view(api) for who, api in
                  (("buyer", self.buyer), *self.suppliers.items())}
+        for room, api in ((self.live, self.suppliers[S_A]), (self.buyer_live, self.buyer)):
+            seq = (await api.call("GET", f"/api/auctions/{self.tender_id}")).json()["seq"]
+            await wait_until(lambda r=room: r.client.seq == seq, 10, "the room to catch up")
+        rooms = [room.client.view for room in self.rooms]  # the supplier's own part ("you") too
         self.server.kill9()
         for room in self.rooms:
             await wait_until(lambda r=room: r.client.closed is not None, 10, "the room to see it")
@@ -145,6 +149,7 @@ class TenderRun:
         assert after[len(journal):] == [], "a deadline passed during the restart: more slack"
         for who, api in (("buyer", self.buyer), *self.suppliers.items()):
             assert await self.view(api) == views[who], who
+        assert [room.client.view for room in self.rooms] == rooms
         return []
 
     # -------------------------------------------------------------------------- the scenario
