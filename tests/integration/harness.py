@@ -272,6 +272,8 @@ def merged_view(view: dict[str, Any], you: dict[str, Any] | None) -> dict[str, A
     """The shared view with a supplier's own figures (``you``) put in, as a client shows it."""
     if you is None:
         return view
+    if "lots" not in you:  # a tender's: the supplier's own bid, questions and complaints
+        return dict(view, you=you)
     mine = {lot["lot_id"]: lot for lot in you["lots"]}
     lots = []
     for lot in view["lots"]:

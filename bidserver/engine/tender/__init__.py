@@ -16,7 +16,7 @@ from ..format import Format
 from ..values import SYSTEM, Actor
 from .commands import Command, CreateTender, Tick
 from .decide import decide, refusal_record
-from .events import Event, decode_event, delivery, encode_event
+from .events import Event, decode_event, delivery, encode_event, seals_head
 from .evolve import evolve, restore, state_bytes
 from .records import TenderReceipt, awards, history, receipt, releases, results, summary
 from .state import Phase, TenderState
@@ -67,6 +67,7 @@ FORMAT = Format(
     sees_seq=sees_seq,
     sees_every_event=lambda role: False,  # not even the buyer: no submission before the opening
     paced=False,  # no update is held back because others submit
+    seals_head=seals_head,
 )
 
 __all__ = [

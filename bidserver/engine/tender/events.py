@@ -368,6 +368,20 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
 }
 
 
+# The events that move the tender from one phase to another (or withdraw its award decision):
+# each is covered by a signed tree head of the audit log as soon as it is durable
+# (``Format.seals_head``), not only at the interval; the last of a tender is final, and a tender
+# that is finished is not loaded again to sign a tail left unsigned.
+PHASE_CHANGES = frozenset({
+    TenderPublished, EnquiriesClosed, SubmissionClosed, TenderUnsuccessful, OpeningStarted,
+    TenderOpened, AwardDecided, ComplaintResolved, AwardFinal, TenderCancelled,
+})
+
+
+def seals_head(event: Event) -> bool:
+    return type(event) in PHASE_CHANGES
+
+
 def delivery(event: Event) -> Delivery:
     return EVENT_TABLE[type(event)][0]
 

@@ -311,7 +311,8 @@ def _decision(state: TenderState, buyer: bool, private: bool) -> DecisionView | 
         return None
     lots = tuple(msgspec.structs.replace(lot, ranking=_ranking_shown(lot.ranking, buyer, private))
                  for lot in decision.lots)
-    return DecisionView(lots=lots, standstill_ends_at=decision.standstill_ends_at,
+    # The standstill's end as it stands now: a complaint held it, and its resolution moved it.
+    return DecisionView(lots=lots, standstill_ends_at=state.standstill_ends_at,
                         held=state.held_at is not None)
 
 

@@ -12,6 +12,7 @@ from bidserver.engine.rejections import Reason
 from bidserver.engine.tender import Phase
 from bidserver.engine.tender import events as ev
 from bidserver.engine.tender.commands import PresentShare
+from bidserver.engine.tender.views import view_for
 
 from .builders import (
     BUYER, DAY, DEADLINE, MEAT, NAMES, OBSERVER, OPENING, OTHER_PUBLIC, OTHER_SHARES, SHARES,
@@ -249,6 +250,9 @@ def test_a_complaint_holds_the_standstill_until_resolved_then_it_runs_its_rest()
     assert run.do(tick(STANDSTILL_END + 5 * DAY)) == []  # held
     (resolved,) = run.do(resolve("sup-a", "c1", STANDSTILL_END + 5 * DAY))
     assert resolved.standstill_ends_at == STANDSTILL_END + 6 * DAY  # the day it had left
+    for actor in (BUYER, supplier("sup-a")):  # the views tell the end as it stands now
+        decision = view_for(run.state, actor).decision
+        assert (decision.standstill_ends_at, decision.held) == (STANDSTILL_END + 6 * DAY, False)
     assert run.do(tick(STANDSTILL_END + 6 * DAY - 1)) == []
     assert type(run.do(tick(STANDSTILL_END + 6 * DAY))[0]) is ev.AwardFinal
 

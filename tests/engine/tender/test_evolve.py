@@ -103,7 +103,7 @@ def test_the_opening_keeps_the_record_and_the_key_and_drops_the_shares():
             state.mismatch) == (Phase.EVALUATION, b"k" * 32, ("off-1", "off-3"), [line], {}, ())
 
 
-def test_the_whole_tender_replays_to_the_same_state_byte_for_byte():
+def whole_tender():
     run = published()
     run.do(ask("sup-a", "q1", "Which grade?", T0 + 1))
     run.do(answer("sup-a", "q1", "Grade A.", T0 + 2))
@@ -121,6 +121,11 @@ def test_the_whole_tender_replays_to_the_same_state_byte_for_byte():
     run.do(complain("sup-b", "c1", OPENING + 2 * DAY))
     run.do(resolve("sup-b", "c1", OPENING + 3 * DAY))
     run.do(tick(OPENING + 20 * DAY))
+    return run
+
+
+def test_the_whole_tender_replays_to_the_same_state_byte_for_byte():
+    run = whole_tender()
     assert run.state.phase is Phase.AWARDED and run.state.seq == len(run.log)
     assert "sup-a" not in run.state.opened()  # its revision stood on the old documents
     replayed = folded(run.log)
@@ -171,3 +176,20 @@ def test_the_listings_updated_at_moves_with_what_it_shows_never_with_a_bid():
     assert FORMAT.summary(run.state).updated_at == ENQUIRY_END  # the phase moved
     assert FORMAT.summary(folded(run.log)) == FORMAT.summary(run.state)
     assert FORMAT.summary(restore(state_bytes(run.state))) == FORMAT.summary(run.state)
+
+
+def test_every_change_of_phase_seals_a_signed_head_at_once():
+    """The audit log gets a signed tree head as soon as the tender changes phase (and when a
+    complaint is resolved, which may withdraw the award decision), not only at the interval: the
+    last one, the final award, is never loaded again to sign a tail left unsigned."""
+    log = whole_tender().log
+    state, changed = TenderState.new(TENDER), []
+    for event in log:
+        before = state.phase
+        evolve(state, event)
+        if state.phase is not before and before is not Phase.NEW:  # created: a draft, unsigned
+            changed.append(type(event))
+    sealing = [type(e) for e in log if FORMAT.seals_head(e)]
+    assert changed == [t for t in sealing if t is not ev.ComplaintResolved]
+    assert ev.ComplaintResolved in sealing and ev.AwardFinal in sealing
+    assert not any(FORMAT.seals_head(e) for e in log if isinstance(e, ev.BidSubmitted))
