@@ -375,12 +375,15 @@ class TenderRun:
                for line in opening["record"]}
         assert got == expected and all(line["failed"] is None for line in opening["record"])
         assert view["buyer"]["opened_by"] == OFFICERS[:2]
-        # The live room lists the opening record, with the key, to the supplier at once.
+        # The live room brings the opening record, with the key, to the supplier at once: the
+        # record in the update's view, the event naming the key and the count (the record once).
         listed = await self.live.wait_listed("tender_opened")
         assert (await self.buyer_live.wait_listed("tender_opened"))["record"] == opening["record"]
-        assert (listed["record"], listed["private_key"]) == (
-            opening["record"], opening["private_key"])
-        assert "officers" not in listed
+        update = next(m for m in self.live.client.messages if m["type"] == "update"
+                      and any(e["type"] == "tender_opened" for e in m["events"]))
+        assert (update["view"]["opening"]["record"], listed["private_key"], listed["bids"]) == (
+            opening["record"], opening["private_key"], len(opening["record"]))
+        assert "officers" not in listed and "record" not in listed
 
     async def evaluation(self) -> None:
         for supplier in (S_A, S_B):
