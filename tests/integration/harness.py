@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import re
 import selectors
@@ -322,6 +323,21 @@ async def wait_clock_past(ms: int, timeout: float = 30.0) -> None:
 
 JOURNAL_PREFIX = "bidserver"
 AWARDS_STREAM = f"{JOURNAL_PREFIX}:awards"
+
+
+async def award_releases(redis_url: str, auction_id: str) -> list[tuple[dict, dict]]:
+    """(fields, release) of the event's entries on the awards stream, in order."""
+    client = aioredis.from_url(redis_url)
+    try:
+        entries = await client.xrange(AWARDS_STREAM)
+    finally:
+        await client.aclose()
+    found = []
+    for _, raw in entries:
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        if fields["auction_id"] == auction_id:
+            found.append((fields, json.loads(fields["release"])))
+    return found
 
 
 async def journal_events(redis_url: str, auction_id: str) -> list[dict[str, Any]]:

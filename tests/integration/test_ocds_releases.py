@@ -8,34 +8,17 @@ the tender is cancelled.
 
 from __future__ import annotations
 
-import json
 
 import pytest
-import redis.asyncio as aioredis
 
 from tests.test_ocds import assert_consistent, release_errors
 
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
-from .harness import AWARDS_STREAM, Api, lot_view, token, wait_until
+from .harness import Api, award_releases, lot_view, token, wait_until
 
 
 BUYER_NAME = "Municipality of Example"
 S1 = next(iter(SUPPLIERS))
-
-
-async def _releases(redis_url: str, auction_id: str) -> list[tuple[dict, dict]]:
-    """(fields, release) of the auction's entries on the awards stream, in order."""
-    client = aioredis.from_url(redis_url)
-    try:
-        entries = await client.xrange(AWARDS_STREAM)
-    finally:
-        await client.aclose()
-    found = []
-    for _, raw in entries:
-        fields = {k.decode(): v.decode() for k, v in raw.items()}
-        if fields["auction_id"] == auction_id:
-            found.append((fields, json.loads(fields["release"])))
-    return found
 
 
 async def test_the_releases_of_an_award_below_the_reserve_then_a_cancel(server, redis_server):
@@ -72,7 +55,7 @@ async def test_the_releases_of_an_award_below_the_reserve_then_a_cancel(server, 
     assert r.status_code == 200, r.text
 
     releases = await wait_until(
-        lambda: _releases(redis_server.url, auction_id), 10, "the releases")
+        lambda: award_releases(redis_server.url, auction_id), 10, "the releases")
     assert [fields["lot_id"] for fields, _ in releases] == ["L1", ""]
     for _, release in releases:
         assert release_errors(release) == []

@@ -24,14 +24,13 @@ import functools
 import json
 
 import pytest
-import redis.asyncio as aioredis
 
 from tests import ocds_schema
 from tests.test_ocds import assert_consistent
 
 from .conftest import BUYER
 from .harness import (
-    AWARDS_STREAM, Api, LiveClient, ServerProcess, journal_events, now_ms, token, wait_clock_past,
+    Api, award_releases, LiveClient, ServerProcess, journal_events, now_ms, token, wait_clock_past,
     wait_until,
 )
 from .tender_flow import (
@@ -430,17 +429,7 @@ class TenderRun:
         await self.whole_journal()
 
     async def releases(self) -> list[tuple[dict, dict]]:
-        client = aioredis.from_url(self.redis.url)
-        try:
-            entries = await client.xrange(AWARDS_STREAM)
-        finally:
-            await client.aclose()
-        found = []
-        for _, raw in entries:
-            fields = {k.decode(): v.decode() for k, v in raw.items()}
-            if fields["auction_id"] == self.tender_id:
-                found.append((fields, json.loads(fields["release"])))
-        return found
+        return await award_releases(self.redis.url, self.tender_id)
 
     async def audit(self) -> None:
         """``bidserver audit export`` and ``verify`` against the server's key: the log is whole
