@@ -235,3 +235,18 @@ def test_an_rfq_quoted_in_the_browser_and_compared_by_the_buyer(server, new_page
     expect(clerk.locator("section[aria-labelledby=comparison-title] > p").first).to_have_text(
         "Cheapest: ACME Ltd · fastest: Globex Corp · best certified: ACME Ltd")
     check_screen(clerk, "rfq-comparison", check_accessibility, screenshot, "en")
+
+    # Both quotes valid, then the award: the cheapest complete quote, final at once (no standstill).
+    table = clerk.get_by_test_id("qualification")
+    for bidder in ("ACME Ltd", "Globex Corp"):
+        row = table.get_by_role("row", name=bidder)
+        row.get_by_role("button", name="Valid").click()
+        expect(row.locator("td").first).to_have_text("Valid")
+    clerk.get_by_role("button", name="Decide the award").click()
+    clerk.get_by_role("dialog").get_by_role("button", name="Decide the award").click()
+    expect(clerk.get_by_test_id("tender-phase")).to_have_text("Awarded", timeout=20_000)
+    expect(clerk.get_by_test_id("awards")).to_contain_text("Lot P1: awarded to ACME Ltd at €850.00")
+    # ACME's own page: the award, and nothing of Globex's quote (an RFQ keeps quotes apart).
+    expect(acme.get_by_test_id("tender-phase")).to_have_text("Awarded")
+    expect(acme.get_by_test_id("awards")).to_contain_text("ACME Ltd")
+    assert "900.00" not in acme.locator("main").inner_text()  # Globex's A4 price

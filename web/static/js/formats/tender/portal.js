@@ -85,7 +85,7 @@ export default function Portal({ id }) {
     ${view.procedure === "rfq" && view.buyer && view.opening && html`<${RfqComparison} id=${id}
       version=${`${phase} ${JSON.stringify(view.qualifications)}`} />`}
     <${Opening} view=${view} fmt=${fmt} />
-    <${Result} view=${view} fmt=${fmt} />
+    <${Result} view=${view} you=${you} fmt=${fmt} />
   </section>`;
 }
 
@@ -114,11 +114,14 @@ function Opening({ view, fmt }) {
 }
 
 /** The award decision (during the standstill) and the final awards.
- * @param {{view: import("../../wire").TenderView, fmt: (m: number | null | undefined) => string}} props */
-function Result({ view, fmt }) {
+ * @param {{view: import("../../wire").TenderView, you: import("../../wire").BidderView | null,
+ *   fmt: (m: number | null | undefined) => string}} props */
+function Result({ view, you, fmt }) {
   if (!view.decision && view.awards.length === 0) return null;
   // Bidders by name once the opening record has named them.
-  const names = Object.fromEntries((view.opening?.record ?? []).map((b) => [b.supplier, b.name || b.supplier]));
+  // (An RFQ's supplier has no record, only its own opened quote.)
+  const names = Object.fromEntries((view.opening?.record ?? (you?.quote ? [you.quote] : []))
+    .map((b) => [b.supplier, b.name || b.supplier]));
   /** @param {string} supplier */
   const named = (supplier) => names[supplier] ?? supplier;
   return html`<section class="card" aria-labelledby="result-title">
