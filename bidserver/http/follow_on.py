@@ -74,11 +74,13 @@ async def _carry_out(request: Request, principal: Principal, started: FollowOnAu
 
 
 async def start_follow_on_auction(request: Request) -> Response:
-    """Instead of deciding the award: a live reverse auction among the qualified bidders, their
-    sealed prices as opening bids (EU Art. 35; lowest-price tenders, every opened bid qualified,
-    two valid bids at least). The tender ends in phase `auction`, naming it
+    """Go on as a live reverse auction instead of deciding the award (buyer).
+
+    The qualified bidders are invited, their sealed prices standing as opening bids (EU Art. 35;
+    lowest-price tenders, every opened bid qualified, two valid bids at least); each lot's
+    ceiling is its highest valid sealed price. The tender ends in phase `auction`, naming it
     (`follow_on_auction`); the auction's award is the award. Answers the auction's view, its
-    address in `location`; a retry completes the same auction, on the rules first given (buyer)."""
+    address in `location`; a retry completes the same auction, on the rules first given."""
     principal = _principal(request)
     tender = await _tender_room(request, principal)
     body = await _body(request, FollowOnBody)
