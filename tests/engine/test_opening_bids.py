@@ -6,12 +6,15 @@ from __future__ import annotations
 import msgspec
 
 from bidserver.engine.rejections import Reason
+from bidserver.engine.reverse import redact
 from bidserver.engine.reverse.commands import StartAuction
-from bidserver.engine.reverse.events import BidAccepted
+from bidserver.engine.reverse.events import AuctionCreated, BidAccepted
 from bidserver.engine.reverse.rules import config_fault
 from bidserver.engine.reverse.values import BidRule, OpeningBid
 
-from .builders import BUYER, T0, bid, config, draft, lot, of_type, ok, opened, refused, tick
+from .builders import (
+    BUYER, OBSERVER, T0, bid, config, draft, lot, of_type, ok, opened, refused, supplier, tick,
+)
 
 OPENING = (OpeningBid(lot_id="L1", supplier="sup-b", amount=90_000),
            OpeningBid(lot_id="L1", supplier="sup-a", amount=95_000),
@@ -64,3 +67,12 @@ def test_opening_bids_name_lots_and_keep_under_the_ceiling_once_per_supplier():
 
 def test_a_configuration_without_opening_bids_encodes_as_before():
     assert b"opening_bids" not in msgspec.json.encode(config())
+
+
+def test_suppliers_and_observers_are_not_shown_the_opening_bids_in_the_configuration():
+    state = draft(config(opening_bids=OPENING))
+    event = AuctionCreated(at=T0, auction_id="auc-1", buyer="org-buyer", config=state.config)
+    for actor in (supplier("sup-a"), OBSERVER):
+        shown = msgspec.json.encode(redact(state, event, actor))
+        assert b"opening_bids" not in shown and b"sup-b" not in shown
+    assert redact(state, event, BUYER).config.opening_bids == OPENING
