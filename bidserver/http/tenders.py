@@ -31,6 +31,7 @@ from ..engine.tender.values import BASE64, Digest
 from ..engine.tender.views import TenderView
 from ..engine.values import Id, Text
 from .answers import AuctionAnswer, ReceiptedAnswer
+from .follow_on import FOLLOW_ON_ROUTES
 from .receipts import receipted_outcome
 from .routes import (
     _COMMAND_REFUSALS, _body, _outcome, _principal, _tender_room, create_event, handler,
@@ -259,6 +260,7 @@ TENDER_ROUTES = [
     Route(f"{_T}/qualifications", handler(qualify), methods=["POST"]),
     Route(f"{_T}/scores", handler(score), methods=["POST"]),
     Route(f"{_T}/award", handler(decide_award), methods=["POST"]),
+    *FOLLOW_ON_ROUTES,  # POST {_T}/auction: the follow-on auction (EU Art. 35)
     Route(f"{_T}/complaints", handler(complain), methods=["POST"]),
     Route(f"{_T}/complaints/{{complaint_id}}/resolution", handler(resolve_complaint),
           methods=["POST"]),

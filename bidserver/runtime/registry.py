@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from .. import metrics
 from ..engine.format import Format
+from ..engine.rejections import Reason, Rejection
 from ..engine.values import Actor
 from ..failures import Failure
 from ..store.group_commit import GroupCommit
@@ -381,12 +382,23 @@ class Rooms:
         log.warning("lost the lease of auction %s at seq %d: following it", handle.auction_id,
                     room.state.seq, extra={"auction_id": handle.auction_id})
 
-    async def create(self, actor: Actor, config: Any) -> tuple[Auction | None, Result]:
-        """A new event of the format whose configuration ``config`` is, written here."""
+    async def create(
+        self, actor: Actor, config: Any, auction_id: str | None = None
+    ) -> tuple[Auction | None, Result]:
+        """A new event of the format whose configuration ``config`` is, written here. An
+        ``auction_id`` given (one derived from another event's, as a tender's follow-on auction)
+        must be new: the caller reads it first (``get``), and one created meanwhile here, or
+        whose lease another process holds, is refused rather than written twice."""
         fmt = self._by_config[type(config)]
-        auction_id = self._id_factory()
+        auction_id = auction_id or self._id_factory()
+        if auction_id in self._rooms or auction_id in self._loading:
+            return None, Result(rejection=Rejection(reason=Reason.ALREADY_EXISTS,
+                                                    detail=f"{auction_id} exists"))
         if self.cluster is not None and not await self.cluster.leases.acquire(auction_id):
             return None, Result(failure=Failure.WRITER_UNAVAILABLE)
+        if auction_id in self._rooms:  # created here while the lease was asked for
+            return None, Result(rejection=Rejection(reason=Reason.ALREADY_EXISTS,
+                                                    detail=f"{auction_id} exists"))
         room = self._serve(fmt, fmt.new_state(auction_id), EventLog(), writer=True)
         result = await room.submit(fmt.create(actor, auction_id, config))
         if not result.ok:

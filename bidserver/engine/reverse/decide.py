@@ -96,12 +96,30 @@ def _invite(state: AuctionState, c: InviteSupplier) -> Decision:
                             user=user_of(c.actor))]
 
 
-def _opened(state: AuctionState, at: int, open_at: int, user=UNSET) -> AuctionOpened:
-    return AuctionOpened(at=at, lot_ends=lot_ends(state.config, open_at), user=user)
+OPENING_BID_PREFIX = "opening:"  # an opening bid's id: f"opening:{lot_id}:{supplier}"
+
+
+def _opened(state: AuctionState, at: int, open_at: int, user=UNSET) -> list[Event]:
+    """The opening, and the configuration's opening bids accepted at that moment, in their
+    order (so an equal amount ranks after the earlier one). They are recorded as the suppliers'
+    own bids (``entered_by`` None: nobody phoned them in) under a reserved id; an opening bid of
+    a supplier not invited by then is left out (``_start`` refuses instead)."""
+    events: list[Event] = [AuctionOpened(at=at, lot_ends=lot_ends(state.config, open_at), user=user)]
+    for bid in state.config.opening_bids or ():
+        if bid.supplier in state.suppliers:
+            events.append(BidAccepted(
+                at=at, bid_id=f"{OPENING_BID_PREFIX}{bid.lot_id}:{bid.supplier}",
+                lot_id=bid.lot_id, supplier=bid.supplier, amount=bid.amount,
+            ))
+    return events
 
 
 def _start(state: AuctionState, c: StartAuction) -> Decision:
-    return [_opened(state, c.at, c.at, user_of(c.actor))]
+    for i, bid in enumerate(state.config.opening_bids or ()):
+        if bid.supplier not in state.suppliers:
+            return Rejection(reason=Reason.NOT_INVITED, field=f"config.opening_bids[{i}].supplier",
+                             detail=f"{bid.supplier} has an opening bid but is not invited")
+    return _opened(state, c.at, c.at, user_of(c.actor))
 
 
 def _pause(state: AuctionState, c: PauseAuction) -> Decision:
@@ -314,7 +332,7 @@ def _tick(state: AuctionState, c: Tick) -> Decision:
     if state.phase is Phase.DRAFT:
         if config.start_at is not None and config.start_at <= c.at:
             # Ends count from the scheduled start, so a late tick never lengthens the auction.
-            return [_opened(state, c.at, config.start_at)]
+            return _opened(state, c.at, config.start_at)
         return []
     if state.phase is not Phase.OPEN:
         return []

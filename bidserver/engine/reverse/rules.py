@@ -91,6 +91,24 @@ def config_fault(config: AuctionConfig) -> ConfigFault | None:  # noqa: C901 - o
         return at("minor_units", "minor_units must be between 0 and 4")
     if config.start_at is not None and config.start_at < 0:
         return at("start_at", "start_at must be a time in ms since the epoch")
+    return _opening_bids_fault(config, at)
+
+
+def _opening_bids_fault(config: AuctionConfig, at) -> ConfigFault | None:
+    """Opening bids name lots of the auction, at most their ceilings, one per supplier and lot
+    (whether their suppliers are invited is checked when the auction starts)."""
+    ceilings = {lot.lot_id: lot.ceiling for lot in config.lots}
+    seen: set[tuple[str, str]] = set()
+    for i, bid in enumerate(config.opening_bids or ()):
+        if bid.lot_id not in ceilings:
+            return at(f"opening_bids[{i}].lot_id", f"no lot {bid.lot_id}")
+        if not 0 < bid.amount <= ceilings[bid.lot_id]:
+            return at(f"opening_bids[{i}].amount",
+                      f"lot {bid.lot_id}: an opening bid is positive and at most the ceiling")
+        if (bid.lot_id, bid.supplier) in seen:
+            return at(f"opening_bids[{i}].supplier",
+                      f"{bid.supplier} has an opening bid on lot {bid.lot_id} already")
+        seen.add((bid.lot_id, bid.supplier))
     return None
 
 

@@ -115,6 +115,16 @@ class LotSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     )] = None  # hidden target; never shown to suppliers or observers
 
 
+class OpeningBid(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A supplier's bid standing when the auction opens: a follow-on auction's sealed price
+    (EU 2014/24/EU Art. 35: the tenderers' evaluated prices are where the auction starts)."""
+
+    lot_id: Id
+    supplier: Annotated[Id, msgspec.Meta(description="An invited supplier's id")]
+    amount: Annotated[Positive, msgspec.Meta(
+        description="Minor units of the currency, at most the lot's ceiling")]
+
+
 class AuctionConfig(
     msgspec.Struct,
     frozen=True,
@@ -165,3 +175,11 @@ class AuctionConfig(
     # it, its id). UNSET rather than "": a configuration without one is encoded as before the field
     # existed, so older journals and the states and snapshots folded from them keep their bytes.
     buyer_name: Name | msgspec.UnsetType = msgspec.UNSET
+    # Bids entered for suppliers when the auction opens (``decide._opened``), in order: a
+    # follow-on auction's sealed prices (``http.follow_on``). UNSET, like ``buyer_name``, so that
+    # configurations without them keep their bytes.
+    opening_bids: Annotated[tuple[OpeningBid, ...], msgspec.Meta(
+        max_length=1000, description="Bids standing for invited suppliers from the moment the "
+        "auction opens (at most one per supplier and lot, each at most the lot's ceiling), "
+        "entered in this order: an equal amount ranks after the earlier one"
+    )] | msgspec.UnsetType = msgspec.UNSET

@@ -315,9 +315,13 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
 # ------------------------------------------------------------------ redacted events
 
 def _config_without_reserves(config) -> dict[str, Any]:
+    """The configuration as suppliers and observers see it: no reserves, and no opening bids,
+    which name suppliers with their prices (the bids themselves are shown as the visibility
+    allows, as ``bid_accepted`` events, once the auction opens)."""
     data = msgspec.to_builtins(config)
     for lot in data["lots"]:
         lot.pop("reserve", None)
+    data.pop("opening_bids", None)
     return data
 
 

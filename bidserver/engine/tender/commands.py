@@ -11,7 +11,7 @@ import enum
 import msgspec
 
 from ..values import Actor, Id, Text
-from .values import Digest, TenderConfig
+from .values import Digest, FollowOnRules, TenderConfig
 
 
 class _Command(
@@ -137,6 +137,13 @@ class DecideAward(_Command, tag="decide_award"):
     standstill."""
 
 
+class StartFollowOnAuction(_Command, tag="start_follow_on_auction"):
+    """Instead of deciding the award: a live reverse auction among the qualified bidders, their
+    sealed prices as opening bids (EU Art. 35; ``follow_on``)."""
+
+    rules: FollowOnRules
+
+
 class Complaint(_Command, tag="complaint"):
     complaint_id: Id
     text: Text
@@ -173,6 +180,7 @@ Command = (
     | Qualify
     | Score
     | DecideAward
+    | StartFollowOnAuction
     | Complaint
     | ResolveComplaint
     | CancelTender

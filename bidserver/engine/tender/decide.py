@@ -14,11 +14,12 @@ import msgspec
 
 from ..rejections import Reason, Rejection
 from ..values import Role
-from . import evaluation, opening, submissions
+from . import evaluation, follow_on, opening, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
     CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
-    ResolveComplaint, ReviseBid, Score, SubmitBid, Tick, UpdateTender, WithdrawBid,
+    ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, UpdateTender,
+    WithdrawBid,
 )
 from .events import (
     AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged, EnquiriesClosed,
@@ -318,7 +319,7 @@ def _cancel(state: TenderState, c: CancelTender) -> Decision:
 
 _BUYER_ONLY = (
     UpdateTender, InviteSupplier, Publish, ChangeDocuments, AnswerQuestion, Qualify, DecideAward,
-    ResolveComplaint, CancelTender,
+    ResolveComplaint, CancelTender, StartFollowOnAuction,
 )
 _LIVE = tuple(p for p in Phase if p is not Phase.NEW and p not in FINAL)
 _ANY = tuple(p for p in Phase if p is not Phase.NEW)
@@ -341,6 +342,7 @@ _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     (Phase.EVALUATION, Qualify): _qualify,
     (Phase.EVALUATION, Score): _score,
     (Phase.EVALUATION, DecideAward): _decide_award,
+    (Phase.EVALUATION, StartFollowOnAuction): follow_on.start,
     (Phase.STANDSTILL, Complaint): _complaint,
     (Phase.STANDSTILL, ResolveComplaint): _resolve,
     **{(p, CancelTender): _cancel for p in _LIVE},

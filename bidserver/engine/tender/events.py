@@ -19,6 +19,7 @@ from msgspec import UNSET, UnsetType
 
 from ..format import Delivery
 from ..rejections import Reason
+from ..reverse.values import AuctionConfig
 from ..values import Actor, Role
 from .commands import Qualification
 from .values import Schedule, TenderConfig
@@ -261,6 +262,22 @@ class AwardDecided(_Event, tag="award_decided"):
     user: Audit = UNSET
 
 
+class AuctionInvitee(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    supplier: str
+    name: str
+
+
+class FollowOnAuctionStarted(_Event, tag="follow_on_auction_started"):
+    """The tender goes on as a reverse auction (``follow_on``): the auction's id and its whole
+    configuration (the opening bids among it) and invitees are decided here, so the edge that
+    creates it only carries them out, as often as it must, to the same auction."""
+
+    auction_id: str
+    config: AuctionConfig
+    suppliers: tuple[AuctionInvitee, ...]
+    user: Audit = UNSET
+
+
 class ComplaintFiled(_Event, tag="complaint_filed"):
     supplier: str
     complaint_id: str
@@ -318,6 +335,7 @@ Event = (
     | BidQualified
     | ScoreGiven
     | AwardDecided
+    | FollowOnAuctionStarted
     | ComplaintFiled
     | ComplaintResolved
     | AwardFinal
@@ -361,6 +379,8 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     BidQualified: (Delivery.LISTED, Shown.REDACTED),  # the buyer, and the bidder it is about
     ScoreGiven: (Delivery.FOLDED, Shown.NOBODY),  # in the views once every evaluator has scored
     AwardDecided: (Delivery.URGENT, Shown.REDACTED),  # abnormally low flags: the buyer's
+    # Its opening bids are prices an RFQ shows the buyer alone; the views name the auction to all.
+    FollowOnAuctionStarted: (Delivery.URGENT, Shown.BUYER),
     ComplaintFiled: (Delivery.URGENT, Shown.REDACTED),  # others: that the standstill is held
     ComplaintResolved: (Delivery.URGENT, Shown.REDACTED),
     AwardFinal: (Delivery.URGENT, Shown.PUBLIC),

@@ -152,6 +152,12 @@ def _decided(state: TenderState, e: ev.AwardDecided) -> None:
     state.held_at = None
 
 
+def _follow_on(state: TenderState, e: ev.FollowOnAuctionStarted) -> None:
+    state.phase = Phase.AUCTION
+    state.follow_on = e
+    state.ended_at = e.at
+
+
 def _complained(state: TenderState, e: ev.ComplaintFiled) -> None:
     state.complaints.setdefault(e.supplier, {})[e.complaint_id] = ComplaintRecord(
         e.supplier, e.complaint_id, e.text, e.at, recorded(e.user))
@@ -216,6 +222,7 @@ _APPLY = {
     ev.BidQualified: _qualified,
     ev.ScoreGiven: _scored,
     ev.AwardDecided: _decided,
+    ev.FollowOnAuctionStarted: _follow_on,
     ev.ComplaintFiled: _complained,
     ev.ComplaintResolved: _resolved,
     ev.AwardFinal: _final,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .events import AwardDecided, FinalAward, OpenedBid
+from .events import AwardDecided, FinalAward, FollowOnAuctionStarted, OpenedBid
 from .values import TenderConfig
 
 
@@ -22,13 +22,14 @@ class Phase(enum.StrEnum):
     CLOSED = "closed"  # the deadline passed; the opening time has not come
     OPENING = "opening"  # the officers present their shares
     EVALUATION = "evaluation"  # qualification and scores
+    AUCTION = "auction"  # final here: the award is made in the follow-on auction (``follow_on``)
     STANDSTILL = "standstill"  # the award decision is made; complaints may hold it
     AWARDED = "awarded"  # final
     UNSUCCESSFUL = "unsuccessful"  # final: no (or too few) valid bids
     CANCELLED = "cancelled"  # final
 
 
-FINAL = frozenset({Phase.AWARDED, Phase.UNSUCCESSFUL, Phase.CANCELLED})
+FINAL = frozenset({Phase.AWARDED, Phase.UNSUCCESSFUL, Phase.CANCELLED, Phase.AUCTION})
 TAKING_BIDS = frozenset({Phase.PUBLISHED, Phase.SUBMISSION})
 
 
@@ -175,6 +176,7 @@ class TenderState:
     held_at: int | None = None  # since when open complaints hold the standstill (None: running)
     complaints: dict[str, dict[str, ComplaintRecord]] = field(default_factory=dict)
     awards: tuple[FinalAward, ...] = ()
+    follow_on: FollowOnAuctionStarted | None = None  # the auction the award is made in
     ended_reason: str = ""  # why it was cancelled or unsuccessful
     ended_at: int | None = None  # when it was awarded (final), cancelled or found unsuccessful
 

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import msgspec
 
+from ..reverse.values import BidRule, Decrement, SoftClose, TieRule, Visibility
 from ..values import Currency, Id, Name, Title, Unit
 
 # The first sealing suite's name (``bidserver.sealing``): HPKE (RFC 9180) X25519, HKDF-SHA256,
@@ -184,3 +185,21 @@ class TenderConfig(
         if self.award.kind is AwardKind.LOWEST_PRICE:
             return ()
         return tuple(c for c in self.award.criteria if c.name != PRICE)
+
+
+class FollowOnRules(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The live rules of a follow-on auction (EU 2014/24/EU Art. 35), announced with the
+    invitations and fixed once it runs: the reverse auction's own settings (``AuctionConfig``),
+    the rest of its configuration being the tender's (lots, currency) and the qualified bids'
+    (ceilings, opening bids: ``follow_on.auction_config``)."""
+
+    duration_ms: Annotated[Positive, msgspec.Meta(
+        description="Bidding time of the auction's lots, milliseconds")]
+    decrement: Decrement
+    bid_rule: BidRule = BidRule.IMPROVE_OWN
+    tie_rule: TieRule = TieRule.REJECT
+    visibility: Visibility = Visibility.RANK_ONLY
+    soft_close: SoftClose | None = None
+    start_at: Annotated[NotNegative | None, msgspec.Meta(
+        description="When the auction opens (ms since the epoch); null: at once. EU Art. 35(4) "
+        "asks for two working days after the invitations: the buyer's to schedule")] = None

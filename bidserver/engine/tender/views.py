@@ -156,6 +156,7 @@ class TenderView(msgspec.Struct, frozen=True, kw_only=True):
     decision: DecisionView | None = None
     awards: tuple[FinalAward, ...] = ()
     ended_reason: str | None = None
+    follow_on_auction: str | None = None  # phase auction: the auction the award is made in
     buyer: BuyerDesk | None = None
     evaluator: EvaluatorDesk | None = None  # personal
 
@@ -360,6 +361,7 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
         decision=_decision(state, buyer, private),
         awards=state.awards,
         ended_reason=state.ended_reason or None,
+        follow_on_auction=None if state.follow_on is None else state.follow_on.auction_id,
         buyer=_buyer_desk(state) if buyer else None,
         evaluator=evaluator,
     )

@@ -16,11 +16,13 @@ from bidserver.engine.tender import TenderState, decide, evolve, state_bytes
 from bidserver.engine.tender.commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Complaint, ConfirmBid, CreateTender,
     DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
-    ReviseBid, Score, SubmitBid, Tick, WithdrawBid,
+    ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, WithdrawBid,
 )
 from bidserver.engine.tender.decide import refusal_record
+from bidserver.engine.reverse.values import Decrement, DecrementKind
 from bidserver.engine.tender.values import (
-    DAY_MS, AwardCriteria, AwardKind, Criterion, Procedure, Schedule, TenderConfig, TenderLot,
+    DAY_MS, AwardCriteria, AwardKind, Criterion, FollowOnRules, Procedure, Schedule, TenderConfig,
+    TenderLot,
 )
 from bidserver.engine.values import SYSTEM, Actor, Role
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
@@ -204,6 +206,13 @@ def decide_award(at: int, actor: Actor = BUYER) -> DecideAward:
     return DecideAward(actor=actor, at=at)
 
 
+RULES = FollowOnRules(duration_ms=HOUR, decrement=Decrement(DecrementKind.AMOUNT, 10_000))
+
+
+def follow_on(at: int, actor: Actor = BUYER, rules: FollowOnRules = RULES) -> StartFollowOnAuction:
+    return StartFollowOnAuction(actor=actor, at=at, rules=rules)
+
+
 def complain(party: str, complaint_id: str, at: int,
              text: str = "the winner's price is too low") -> Complaint:
     return Complaint(actor=supplier(party), at=at, complaint_id=complaint_id, text=text)
@@ -355,6 +364,7 @@ STAGES = {
     "evaluation": opened,
     "standstill": decided,
     "awarded": lambda: then(decided(), tick(STANDSTILL_END)),
+    "auction": lambda: then(qualified(opened()), follow_on(OPENING + 2 * DAY)),
     "unsuccessful": lambda: published(config(min_bidders=2)).close(),
     "cancelled": lambda: then(Run(), cancel(T0)),
 }

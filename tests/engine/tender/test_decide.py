@@ -19,7 +19,7 @@ from bidserver.engine.tender.state import BidStatus
 from .builders import (
     BUYER, DAY, DEADLINE, DOCS, DOCS_2, ENQUIRY_END, NAMES, OBSERVER, OPENING, OTHER_BUYER, STAGES,
     STANDSTILL_END, T0, TENDER, TENDER_REASONS, Run, answer, ask, bid, cancel, change, complain,
-    config, confirm, decide_award, officer, published, qualify, refused, resolve, revise,
+    config, confirm, decide_award, follow_on, officer, published, qualify, refused, resolve, revise,
     score, sealed, share, stage, submit, supplier, then, tick, with_bids, withdraw,
 )
 
@@ -265,6 +265,7 @@ COMMANDS = {
     "Qualify": lambda: qualify("sup-a", AT),
     "Score": lambda: score("ev-1", "sup-a", "quality", 50, AT),
     "DecideAward": lambda: decide_award(AT),
+    "StartFollowOnAuction": lambda: follow_on(AT),
     "Complaint": lambda: complain("sup-a", "c1", AT),
     "ResolveComplaint": lambda: resolve("sup-a", "c1", AT),
     "CancelTender": lambda: cancel(AT),
@@ -282,6 +283,7 @@ HANDLED = {
     "SubmitBid": ANY, "ReviseBid": ANY, "WithdrawBid": ANY, "ConfirmBid": ANY, "Tick": ANY,
     "PresentShare": {"published", "submission", "closed", "opening"},
     "Qualify": {"evaluation"}, "Score": {"evaluation"}, "DecideAward": {"evaluation"},
+    "StartFollowOnAuction": {"evaluation"},
     "Complaint": {"standstill"}, "ResolveComplaint": {"standstill"},
     "CancelTender": LIVE,
 }
@@ -315,7 +317,8 @@ def test_a_table_miss_names_the_command_and_the_phase(phase, name):
 
 
 BUYER_COMMANDS = ("UpdateTender", "InviteSupplier", "Publish", "ChangeDocuments", "AnswerQuestion",
-                  "Qualify", "DecideAward", "ResolveComplaint", "CancelTender")
+                  "Qualify", "DecideAward", "StartFollowOnAuction", "ResolveComplaint",
+                  "CancelTender")
 
 
 @pytest.mark.parametrize("name", BUYER_COMMANDS)
