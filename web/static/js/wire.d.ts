@@ -73,6 +73,12 @@ export interface AuctionConfig {
    */
   minor_units?: number;
   buyer_name?: string;
+  /**
+   * Bids standing for invited suppliers from the moment the auction opens (at most one per supplier and lot, each at most the lot's ceiling), entered in this order: an equal amount ranks after the earlier one
+   *
+   * @maxItems 1000
+   */
+  opening_bids?: OpeningBid[];
 }
 
 /**
@@ -548,6 +554,22 @@ export interface OpenedBid {
   certificates: string[];
 }
 
+/**
+ * A supplier's bid standing when the auction opens: a follow-on auction's sealed price
+ * (EU 2014/24/EU Art. 35: the tenderers' evaluated prices are where the auction starts).
+ */
+export interface OpeningBid {
+  lot_id: string;
+  /**
+   * An invited supplier's id
+   */
+  supplier: string;
+  /**
+   * Minor units of the currency, at most the lot's ceiling
+   */
+  amount: number;
+}
+
 export interface OpeningView {
   opened_at: number;
   private_key: string;
@@ -917,6 +939,7 @@ export interface TenderView {
   decision: DecisionView | null;
   awards: FinalAward[];
   ended_reason: string | null;
+  follow_on_auction: string | null;
   buyer: BuyerDesk | null;
   evaluator: EvaluatorDesk | null;
 }
