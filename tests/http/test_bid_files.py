@@ -215,3 +215,16 @@ def test_uploads_refused_with_a_reason(client, tender):
     assert not (client.app.state.services.settings.files_at / tender / "sup-a").exists() or [
         p.name for p in (client.app.state.services.settings.files_at / tender / "sup-a").iterdir()
     ] == []  # nothing refused was kept, not even in part
+
+
+def test_the_routes_are_in_the_openapi_document(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    upload = paths["/api/tenders/{auction_id}/files/{sha256}"]["put"]
+    assert upload["requestBody"]["content"] == {"application/octet-stream": {"schema": {
+        "type": "string", "contentMediaType": "application/octet-stream"}}}
+    assert {"200", "403", "404", "409", "413", "422"} <= upload["responses"].keys()
+    download = paths["/api/tenders/{auction_id}/files/{sha256}"]["get"]
+    assert list(download["responses"]["200"]["content"]) == ["application/octet-stream"]
+    listing = paths["/api/tenders/{auction_id}/files"]["get"]["responses"]["200"]
+    assert listing["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FileList"}
