@@ -29,9 +29,9 @@ _INFO = b"bidserver/sealed-document/v1\x00"
 PLAINTEXT_MAGIC = (b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff",
                    b"GIF8", b"Rar!", b"7z\xbc\xaf", b"{\\rtf", b"II*\x00", b"MM\x00*")
 SAMPLE = 64 * 1024  # bytes the uniformity check reads, from the file's start
-# Pearson's chi-square of 256 byte counts: for random bytes its mean is 255 and its standard
-# deviation about 22.6; above this (some seven deviations out) the bytes are not ciphertext.
-_CHI2_LIMIT = 420.0
+# Pearson's chi-square of 256 byte counts (255 degrees of freedom): random bytes exceed this about
+# once in 10**17 (Wilson-Hilferty); text, a PDF or an office document exceed it by far.
+_CHI2_LIMIT = 500.0
 
 
 def document_info(tender_id: str) -> bytes:

@@ -66,3 +66,8 @@ def test_the_checks_without_a_key_refuse_plaintext_and_odd_sizes():
     assert "not ciphertext" in plaintext_fault(b"Technical proposal. " * (SAMPLE // 20 + 1))
     zeros = bytes(SAMPLE)
     assert "not ciphertext" in plaintext_fault(zeros)
+
+
+def test_ciphertext_passes_the_plaintext_check():
+    for _ in range(200):
+        assert plaintext_fault(os.urandom(SAMPLE)) is None
