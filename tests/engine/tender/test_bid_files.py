@@ -75,3 +75,16 @@ def test_whose_copy_who_may_read():
     assert readable_from(run.state, OTHER_BUYER, D1) == ()
     assert readable_from(run.state, supplier("sup-c"), D1) == ("sup-c",)  # its own copy only
     assert readable_from(run.state, Actor(Role.SYSTEM, "system"), D1) == ()
+
+
+def test_only_the_buyers_organisation_sees_which_documents_each_bid_holds():
+    from bidserver.engine.tender.views import audience_view, view_for, you
+
+    run = _opened({"sup-a": (BidDocument(name="p.pdf", digest=D1),)})
+    for actor in (BUYER, OBSERVER):
+        lines = {line.supplier: line for line in view_for(run.state, actor).opening.record}
+        assert lines["sup-a"].documents == (Document("p.pdf", D1),)
+    for seen in (*(view_for(run.state, supplier(p)) for p in ("sup-a", "sup-b")),
+                 audience_view(run.state, Role.SUPPLIER)):
+        assert all(line.documents == () for line in seen.opening.record)
+    assert you(run.state, supplier("sup-a")).quote.documents == (Document("p.pdf", D1),)
