@@ -94,7 +94,10 @@ class Upload:
 
     async def __aenter__(self) -> Upload:
         def start() -> tuple[Path, int]:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if not self.directory.is_dir():  # new directories are durable before a file in them
+                self.directory.mkdir(parents=True, exist_ok=True)
+                _fsync_dir(self.directory.parent.parent)
+                _fsync_dir(self.directory.parent)
             tmp = self.directory / f".upload-{os.getpid()}-{secrets.token_hex(8)}"
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
@@ -148,12 +151,16 @@ class Upload:
         self._fd = None
         os.replace(self._tmp, final)
         self._tmp = None
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(self.directory)
         return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
