@@ -38,6 +38,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from .. import sealing, wire
+from ..auth import Principal
 from ..engine.rejections import Reason, Rejection
 from ..engine.tender.bid_files import readable_from, upload_refusal
 from ..engine.values import Role
@@ -84,7 +85,7 @@ def _refused(reason: Reason, detail: str) -> ApiError:
     return ApiError(wire.problem_for_rejection(Rejection(reason=reason, detail=detail)))
 
 
-def _may_upload(request: Request, room: Auction, principal) -> None:
+def _may_upload(request: Request, room: Auction, principal: Principal) -> None:
     refusal = upload_refusal(room.state, principal.actor, request.app.state.services.now_ms())
     if refusal is not None:
         raise ApiError(wire.problem_for_rejection(refusal))
