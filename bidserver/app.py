@@ -33,6 +33,7 @@ from .config import Settings, resolve_jwt_key
 from .engine.format import Format
 from .engine.formats import FORMATS
 from .hosts import HostCheck, served_hosts
+from .http.bid_files import BID_FILE_ROUTES
 from .http.openapi import openapi_document
 from .http.operations import OPERATIONS_ROUTES
 from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
@@ -197,6 +198,7 @@ def build_app(
         *ROUTES,
         *TENDER_ROUTES,
         *RFQ_ROUTES,
+        *BID_FILE_ROUTES,
         *RECEIPT_ROUTES,
         *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),

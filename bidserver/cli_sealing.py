@@ -148,3 +148,57 @@ def _minor_units(text: str, currency: str) -> int:
     if minor >= 2**63:
         raise click.BadParameter(f"{text!r} is too large", param_hint="--amount")
     return minor
+
+
+@tender.command("seal-file")
+@click.option("--public-key", type=_FILE, required=True, help="The tender's public key (PEM, or base64 of its 32 bytes).")
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the sealed file (not overwritten).")
+@click.argument("document", type=_FILE)
+def seal_file(public_key: Path, tender_id: str, out: Path, document: Path) -> None:
+    """Seal a bid document to the tender's public key: writes the sealed file and prints its
+    digest, what the bid names it by and the upload's path ends in (PUT /api/tenders/{id}/files/
+    {hex})."""
+    from .sealing import FIRST, SealError
+    from .sealing.documents import seal_document
+    from .sealing.pem import read_public
+
+    public = _key(read_public, "x25519", public_key)
+    try:
+        sealed = seal_document(FIRST, public, tender_id, document.read_bytes())
+    except SealError as exc:
+        raise click.ClickException(f"{public_key}: {exc}") from None
+    try:
+        with out.open("xb") as handle:
+            handle.write(sealed)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(FIRST.commitment(sealed))
+
+
+@tender.command("open-file")
+@click.option("--key", type=_FILE, required=True, help="The tender's private key: PEM, or the base64 of its 32 bytes as the opened tender's view gives it (opening.private_key).")
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to write the document (not overwritten).")
+@click.argument("sealed", type=_FILE)
+def open_file(key: Path, tender_id: str, out: Path, sealed: Path) -> None:
+    """Open a sealed bid document downloaded from GET /api/tenders/{id}/files/{hex} with the
+    tender's private key, public once the bids are opened."""
+    from .sealing import FIRST, SealError
+    from .sealing.documents import open_document
+    from .sealing.pem import read_private
+
+    text = key.read_bytes()
+    private = _blob(text)
+    if len(private) != 32:
+        private = _key(read_private, "x25519", key)
+    try:
+        document = open_document(FIRST, private, tender_id, sealed.read_bytes())
+    except SealError as exc:
+        raise click.ClickException(f"{sealed}: not a document of tender {tender_id} sealed to this key ({exc})") from None
+    try:
+        with out.open("xb") as handle:
+            handle.write(document)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out}: {len(document)} bytes")

@@ -60,6 +60,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout_s: float = 10.0  # a request's line and headers (a live-room handshake's too) must arrive within this
     max_sockets_per_user: int = 32  # live-room sockets one user (role, org, sub) may hold open in one process
     web_dir: Path | None = None  # the console's index.html and static/; None: found beside the code (http/web.py)
+    max_bid_file_bytes: int = 50 * 1024 * 1024  # a sealed bid document's largest size (413 past it)
+    files_dir: Path | None = None  # sealed bid documents (store/files.py); None: <data_dir>/files, per machine
     dev_sign_in: str = "auto"  # POST /api/dev/tokens: auto (on when the key is generated and the server listens on loopback only), on, off
 
     def __post_init__(self) -> None:
@@ -90,6 +92,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
         if self.jwt_key is not None and len(self.jwt_key.encode()) < MIN_HS256_KEY_BYTES:
             raise ValueError(f"jwt_key must be at least {MIN_HS256_KEY_BYTES} bytes (RFC 7518)")
+        if self.max_bid_file_bytes <= 0:
+            raise ValueError("max_bid_file_bytes must be positive")
         if self.header_timeout_s <= 0 or self.max_sockets_per_user <= 0:
             raise ValueError("header_timeout_s and max_sockets_per_user must be positive")
         if self.dev_sign_in not in DEV_SIGN_IN:
@@ -127,6 +131,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.archive_every_s == 0 or (self.cluster and self.archive_dir is None):
             return None
         return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
+
+    @property
+    def files_at(self) -> Path:
+        """Where sealed bid documents are stored: a local directory unless the operator names a
+        shared one, which processes on several machines need (each must read what another
+        received)."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @property
     def key_is_generated(self) -> bool:

@@ -96,3 +96,26 @@ def test_officers_open_their_handed_out_shares(runner, tmp_path):
     out = run(runner, "tender", "open-share", "--key", str(tmp_path / "officer0" / "private.pem"),
               "--share", str(tmp_path / "share1"), code=1)
     assert out.startswith("Error: ") and "not a share sealed to this key" in out
+
+
+def test_a_document_sealed_then_opened_with_the_key_from_the_view(runner, tmp_path):
+    import hashlib
+
+    run(runner, "tender", "keygen", "--out", str(tmp_path / "tender"))
+    private = read_private("x25519", (tmp_path / "tender" / "private.pem").read_text())
+    document = tmp_path / "proposal.pdf"
+    document.write_bytes(b"%PDF-1.7 technical proposal " * 5000)
+    sealed = tmp_path / "proposal.sealed"
+    out = run(runner, "tender", "seal-file", "--public-key", str(tmp_path / "tender" / "public.pem"),
+              "--tender", "t-1", "--out", str(sealed), str(document))
+    assert out.strip() == "sha256:" + hashlib.sha256(sealed.read_bytes()).hexdigest()
+    key = tmp_path / "key.b64"  # as the opened tender's view gives it
+    key.write_text(base64.b64encode(private).decode())
+    opened = tmp_path / "opened.pdf"
+    run(runner, "tender", "open-file", "--key", str(key), "--tender", "t-1", "--out", str(opened),
+        str(sealed))
+    assert opened.read_bytes() == document.read_bytes()
+    run(runner, "tender", "open-file", "--key", str(tmp_path / "tender" / "private.pem"),
+        "--tender", "t-2", "--out", str(tmp_path / "x"), str(sealed), code=1)
+    run(runner, "tender", "open-file", "--key", str(key), "--tender", "t-1", "--out",
+        str(opened), str(sealed), code=1)  # never overwritten

@@ -28,6 +28,7 @@ from .answers import AuctionAnswer
 from .operations import DOCUMENTED_PATHS, OPERATIONS_ROUTES
 from .routes import ROUTES
 from .receipts import RECEIPT_ROUTES
+from .bid_files import BID_FILE_ROUTES
 from .rfq import RFQ_ROUTES
 from .tenders import TENDER_ROUTES
 from .session import DEV_ROUTES, SESSION_ROUTES
@@ -82,6 +83,11 @@ def _bid_outcomes() -> dict[int, dict[str, set[str]]]:
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
+
+
+def _octets(media_type: str) -> dict[str, Any]:
+    """Raw bytes (a sealed file), not JSON."""
+    return {media_type: {"schema": {"type": "string", "contentMediaType": media_type}}}
 
 
 def _problem(schema: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +178,7 @@ def _answer_schema(kind: Any, refs: dict[Any, dict[str, str]]) -> dict[str, Any]
 def _operations(dev_sign_in: bool) -> list[tuple[str, str, Any]]:
     """The documented routes: those this server serves (development sign-in's only when on)."""
     routes = [
-        *ROUTES, *TENDER_ROUTES, *RFQ_ROUTES, *RECEIPT_ROUTES, *SESSION_ROUTES,
+        *ROUTES, *TENDER_ROUTES, *RFQ_ROUTES, *BID_FILE_ROUTES, *RECEIPT_ROUTES, *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),
         *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS),
     ]
@@ -218,9 +224,11 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
     for path, method, endpoint in operations:
         summary, description = _summary(endpoint)
         responses: dict[str, Any] = {}
+        media = endpoint.media or {}
         for status, kind in sorted((endpoint.answer or {}).items()):
             content = (
                 _json(_answer_schema(kind, refs)) if kind is not None
+                else _octets(media["answer"]) if "answer" in media
                 else {"text/csv": {"schema": {"type": "string"}}}
             )
             responses[str(status)] = {"description": "OK" if status < 300 else "Degraded",
@@ -255,6 +263,8 @@ def openapi_document(*, dev_sign_in: bool = False) -> dict[str, Any]:
                 "required": _body_required(components, endpoint.body_type),
                 "content": _json(refs[endpoint.body_type]),
             }
+        if "body" in media:
+            op["requestBody"] = {"required": True, "content": _octets(media["body"])}
         if endpoint.__name__ == "place_bid":
             op["responses"] = _bid_responses(refs)
         paths.setdefault(path, {})[method.lower()] = op

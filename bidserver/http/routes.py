@@ -209,8 +209,9 @@ async def _outcome(
 # What the OpenAPI document reads off a handler: ``body_type`` (the Struct its body decodes as),
 # ``query`` (name -> (JSON Schema, description)), ``answer`` (success status -> the Struct it
 # answers with, None for another media type) and ``refusals`` (the statuses its engine commands
-# or checks may answer besides those of authentication, the body and the auction's loading).
-_DOCUMENTED = ("body_type", "query", "answer", "refusals")
+# or checks may answer besides those of authentication, the body and the auction's loading) and
+# ``media`` (``{"body" | "answer": media type}``: a raw body, or an answer that is not JSON).
+_DOCUMENTED = ("body_type", "query", "answer", "refusals", "media")
 
 # The statuses of the engine's refusals of a buyer's command (``wire.rejection_status``).
 _COMMAND_REFUSALS = (403, 404, 409, 422)

@@ -8,6 +8,12 @@ security (nor, for an RFQ's quote, its delivery time, validity or a few certific
 ``info`` names the tender, so a bid sealed for one tender does not open in another; the content
 names it too, and the supplier, which the engine checks against the submitter at the opening (a
 copy of another supplier's blob opens to that supplier's name).
+
+A bid may name its documents (``BidDocument``: a name and the digest of the sealed file, sealed
+and uploaded apart, ``documents``): inside the sealed content, so that before the opening nobody
+learns from the journal whether a bid has documents, how many or what they are called. A few
+documents fit in the bid's one bucket with its lots; many documents with many lots take a second
+bucket, which tells only that the bid is a large one.
 """
 
 from __future__ import annotations
@@ -30,6 +36,14 @@ class LotPrice(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     amount: int  # the tender currency's minor units (970.50 EUR is 97050)
 
 
+class BidDocument(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A document of the bid: its name as the supplier calls it ("technical-proposal.pdf") and
+    ``sha256:<hex>`` of the sealed file uploaded for it (``documents.seal_document``)."""
+
+    name: str
+    digest: str
+
+
 class SealedBidContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     tender_id: str
     supplier: str
@@ -40,6 +54,7 @@ class SealedBidContent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     delivery_days: int | None = None  # days from the order to delivery (0: from stock)
     validity_days: int | None = None  # days from the deadline the quote stays binding
     certificates: tuple[str, ...] = ()  # what the supplier claims to hold ("ISO 9001")
+    documents: tuple[BidDocument, ...] = ()  # its sealed files, checked at the opening
     # Random: no two bids are the same document, even with equal prices, so a content (or its hash,
     # once opened) names one sealing by one supplier and cannot be passed off as another's.
     nonce: bytes
@@ -49,13 +64,14 @@ def bid_content(
     tender_id: str, supplier: str, currency: str, lots: tuple[LotPrice, ...],
     bid_security_ref: str | None = None, *, delivery_days: int | None = None,
     validity_days: int | None = None, certificates: tuple[str, ...] = (),
+    documents: tuple[BidDocument, ...] = (),
 ) -> SealedBidContent:
     """A bid's content with a fresh nonce from the OS CSPRNG (an RFQ's quote with its delivery
-    time, validity and certificates)."""
+    time, validity and certificates; any bid's documents)."""
     return SealedBidContent(tender_id=tender_id, supplier=supplier, currency=currency, lots=lots,
                             bid_security_ref=bid_security_ref, delivery_days=delivery_days,
                             validity_days=validity_days, certificates=certificates,
-                            nonce=secrets.token_bytes(NONCE_SIZE))
+                            documents=documents, nonce=secrets.token_bytes(NONCE_SIZE))
 
 
 def bid_info(tender_id: str) -> bytes:

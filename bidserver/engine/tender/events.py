@@ -191,6 +191,14 @@ class LotPrice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     price: int
 
 
+class Document(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
+    the file store holds apart from the journal (``http.bid_files``)."""
+
+    name: str
+    digest: str
+
+
 class OpenedBid(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One line of the opening record: a bidder's name and prices, or why its bid did not open
     (China, Measures for Electronic Bidding, Art. 31: such a bid counts as revoked)."""
@@ -207,6 +215,7 @@ class OpenedBid(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     delivery_days: int | None = None
     validity_days: int | None = None
     certificates: tuple[str, ...] = ()
+    documents: tuple[Document, ...] = ()  # the sealed files it names (any procedure)
 
 
 class TenderOpened(_Event, tag="tender_opened"):

@@ -12,7 +12,9 @@ for known lots only (and the bid security's reference where one is required), is
 failed with the reason, and the others are opened (China, Measures for Electronic Bidding, Art. 31).
 A bid the documents changed under and its supplier did not confirm is not opened. An RFQ's quote
 must also state its delivery time and validity (``rfq_fault``): a quote without them cannot be
-compared or held to, and is reported as failed in the same way.
+compared or held to, and is reported as failed in the same way. So is a bid whose list of
+documents is malformed (``documents_fault``); whether the files it names are in the store and
+open is for the edge to tell (``http.bid_files``): the engine does no I/O.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ import itertools
 from ... import sealing
 from ...sealing.bid import SealedBidContent, open_bid
 from ...sealing.shamir import Share, combine, share_from_text
-from .events import LotPrice, OpenedBid
+from .events import Document, LotPrice, OpenedBid
 from .state import SealedBid, TenderState
 from .values import MAX_CERTIFICATES, certificate_key
 
 MAX_DAYS = 3660  # ten years: a longer delivery time or validity is a mistake, not a quote
 MAX_CERTIFICATE_NAME = 100
+MAX_DOCUMENTS = 50
+MAX_DOCUMENT_NAME = 200
+_HEX = frozenset("0123456789abcdef")
 
 
 def parse_share(text: str) -> Share | None:
@@ -84,6 +89,27 @@ def rfq_fault(content: SealedBidContent) -> str | None:
     return None
 
 
+def _is_digest(text: str) -> bool:
+    hexdigits = text.removeprefix("sha256:")
+    return text.startswith("sha256:") and len(hexdigits) == 64 and set(hexdigits) <= _HEX
+
+
+def documents_fault(content: SealedBidContent) -> str | None:
+    """Why a bid's list of documents is not one: too many, a name empty or too long, a digest
+    that is not ``sha256:<64 hex>``, or a file named twice."""
+    documents = content.documents
+    if len(documents) > MAX_DOCUMENTS:
+        return f"names more than {MAX_DOCUMENTS} documents"
+    for document in documents:
+        if not document.name.strip() or len(document.name) > MAX_DOCUMENT_NAME:
+            return f"a document's name must be 1 to {MAX_DOCUMENT_NAME} characters"
+        if not _is_digest(document.digest):
+            return f"document {document.name!r}: its digest is not sha256:<64 hex digits>"
+    if len({d.digest for d in documents}) != len(documents):
+        return "names a document's file twice"
+    return None
+
+
 def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
     config = state.config
     line = OpenedBid(supplier=bid.supplier, name=state.suppliers[bid.supplier].name,
@@ -115,11 +141,15 @@ def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
         return failed("prices no lot")
     if config.bid_security is not None and not (content.bid_security_ref or "").strip():
         return failed("names no bid security, which the tender requires")
+    fault = documents_fault(content)
+    if fault is not None:
+        return failed(fault)
     prices = tuple(LotPrice(p.lot_id, p.amount) for p in content.lots)
+    documents = tuple(Document(d.name, d.digest) for d in content.documents)
     if not config.rfq:
         return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
                          commitment=line.commitment, received_at=line.received_at, prices=prices,
-                         bid_security_ref=content.bid_security_ref)
+                         bid_security_ref=content.bid_security_ref, documents=documents)
     fault = rfq_fault(content)
     if fault is not None:
         return failed(fault)
@@ -127,7 +157,7 @@ def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
                      commitment=line.commitment, received_at=line.received_at, prices=prices,
                      bid_security_ref=content.bid_security_ref,
                      delivery_days=content.delivery_days, validity_days=content.validity_days,
-                     certificates=content.certificates)
+                     certificates=content.certificates, documents=documents)
 
 
 def opening_record(state: TenderState, key: bytes) -> tuple[OpenedBid, ...]:

@@ -317,6 +317,16 @@ def _decision(state: TenderState, buyer: bool, private: bool) -> DecisionView | 
                         held=state.held_at is not None)
 
 
+def _record_shown(state: TenderState, actor: Actor) -> tuple[OpenedBid, ...]:
+    """The opening record: every bidder sees the names and prices (Art. 30), but which documents
+    each bid holds only the buyer's organisation, who reads them (``bid_files``); a supplier
+    sees its own in ``you.quote``."""
+    if actor.role in (Role.BUYER, Role.OBSERVER):
+        return tuple(state.record)
+    return tuple(msgspec.structs.replace(line, documents=()) if line.documents else line
+                 for line in state.record)
+
+
 def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
     config = state.config
     buyer = actor.role is Role.BUYER
@@ -354,7 +364,7 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
         received=state.received,
         shares_presented=len(state.shares) if state.phase is Phase.OPENING else None,
         opening=OpeningView(opened_at=state.opened_at, private_key=state.private_key,
-                            record=tuple(state.record))
+                            record=_record_shown(state, actor))
         if state.opened_at is not None and not private else None,
         qualifications=(_qualifications(state, buyer)
                         if buyer or (state.decision is not None and not private) else None),
