@@ -345,6 +345,15 @@ export interface DevTokenBody {
   user?: string | null;
 }
 
+/**
+ * A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
+ * the file store holds apart from the journal (``http.bid_files``).
+ */
+export interface Document {
+  name: string;
+  digest: string;
+}
+
 export interface ErrorMessage {
   type: "error";
   reason: string;
@@ -552,6 +561,7 @@ export interface OpenedBid {
   delivery_days: number | null;
   validity_days: number | null;
   certificates: string[];
+  documents: Document[];
 }
 
 /**
