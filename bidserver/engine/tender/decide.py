@@ -75,7 +75,8 @@ def _invite(state: TenderState, c: InviteSupplier) -> Decision:
         return _no(Reason.UNKNOWN_SUPPLIER, "supplier id is empty")
     if c.supplier in state.suppliers:
         return _no(Reason.ALREADY_INVITED, f"{c.supplier} is already invited")
-    return [SupplierInvited(at=c.at, supplier=c.supplier, name=c.name, user=user_of(c.actor))]
+    return [SupplierInvited(at=c.at, supplier=c.supplier, name=c.name, user=user_of(c.actor),
+                            signing_key=c.signing_key)]
 
 
 def _publish(state: TenderState, c: Publish) -> Decision:
