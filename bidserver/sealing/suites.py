@@ -39,5 +39,6 @@ class Suite:
     # A fresh signing keypair (private, public) as raw bytes: a supplier organisation's key for
     # signing its bids (``bid_signature``).
     signing_keypair: Callable[[], tuple[bytes, bytes]]
+    signing_public_size: int  # bytes of a raw public signing key: what an invitation may register
 
     commitment = staticmethod(commitment)

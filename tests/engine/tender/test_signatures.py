@@ -9,7 +9,7 @@ import msgspec
 from bidserver.engine.rejections import Reason
 from bidserver.engine.tender import FORMAT, state_bytes, view_for, you
 from bidserver.engine.tender import events as ev
-from bidserver.engine.tender.commands import ReviseBid
+from bidserver.engine.tender.commands import InviteSupplier, ReviseBid
 from bidserver.sealing.bid_signature import BidStatement, verify_bid_signature
 
 from .builders import (
@@ -142,3 +142,12 @@ def test_signed_bids_replay_to_the_same_state():
     encoded = [ev.encode_event(e) for e in run.log]
     replayed = FORMAT.replay(run.state.auction_id, [ev.decode_event(data) for data in encoded])
     assert state_bytes(replayed) == state_bytes(run.state)
+
+
+def test_an_invitation_registers_only_a_key_of_the_tenders_suite():
+    run = Run(suppliers=())
+    command = InviteSupplier(actor=BUYER, at=T0 - DAY, supplier="sup-a", signing_key=b"\x01" * 31)
+    rejection = refused(run.state, command)
+    assert (rejection.reason, rejection.field) == (Reason.INVALID_CONFIG, "signing_key")
+    run.do(msgspec.structs.replace(command, signing_key=SIGNING["sup-a"][1]))
+    assert run.state.suppliers["sup-a"].signing_key == SIGNING["sup-a"][1]
