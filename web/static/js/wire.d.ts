@@ -205,6 +205,7 @@ export interface BidderView {
   complaints: ComplaintView[];
   won: string[];
   quote: OpenedBid | null;
+  signing_key: string | null;
 }
 
 export interface BoardEntry {
@@ -402,6 +403,7 @@ export interface Invitee {
   supplier: string;
   name: string;
   invited_at: number;
+  signing_key: string | null;
 }
 
 export interface Line {
@@ -546,6 +548,8 @@ export interface OpenedBid {
   delivery_days: number | null;
   validity_days: number | null;
   certificates: string[];
+  signature: string | null;
+  signing_key: string | null;
 }
 
 export interface OpeningView {
@@ -629,6 +633,7 @@ export interface Problem {
     | "auction_paused"
     | "bad_request"
     | "bad_role"
+    | "bad_signature"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
@@ -654,6 +659,7 @@ export interface Problem {
     | "message_too_big"
     | "method_not_allowed"
     | "missing_token"
+    | "no_signing_key"
     | "no_valid_bid"
     | "not_decided"
     | "not_found"
@@ -664,6 +670,7 @@ export interface Problem {
     | "rate_limited"
     | "reason_required"
     | "shutting_down"
+    | "signature_required"
     | "stale_documents"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -693,6 +700,7 @@ export interface Problem {
     | "auction_paused"
     | "bad_request"
     | "bad_role"
+    | "bad_signature"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
@@ -718,6 +726,7 @@ export interface Problem {
     | "message_too_big"
     | "method_not_allowed"
     | "missing_token"
+    | "no_signing_key"
     | "no_valid_bid"
     | "not_decided"
     | "not_found"
@@ -728,6 +737,7 @@ export interface Problem {
     | "rate_limited"
     | "reason_required"
     | "shutting_down"
+    | "signature_required"
     | "stale_documents"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -970,6 +980,7 @@ export interface YourBid {
   received_at: number;
   documents_hash: string;
   needs_confirmation: boolean;
+  signature: string | null;
 }
 
 export interface YourLot {
