@@ -89,11 +89,12 @@ def _new_bid(fn: Callable) -> Callable:
         click.option("--bid-id", default=None, help="Your id for the new bid; resending the same id never makes a second bid [a new random one]."),
         click.option("--sealed", "sealed_file", type=_FILE, default=None, help="The bid sealed by `tender seal` (its JSON output, or the sealed bytes as base64)."),
         click.option("--public-key", type=_FILE, default=None, help="Seal here instead: the tender's public key (PEM or base64)."),
-        click.option("--supplier", default=None, help="With --public-key: your supplier id."),
+        click.option("--supplier", default=None, help="With --public-key or --signing-key: your supplier id."),
         click.option("--currency", default=None, help="With --public-key: the tender's currency."),
         click.option("--lot", "lots", multiple=True, help="With --public-key: a lot's id, one --amount per --lot."),
         click.option("--amount", "amounts", multiple=True, help="With --public-key: a lot's price, e.g. 123.45."),
         click.option("--bid-security-ref", default=None, help="With --public-key: the bid security's reference."),
+        click.option("--signing-key", type=_FILE, default=None, help="Sign the bid with your organisation's registered key (private.pem from `tender keygen-signing`); needs --supplier."),
         click.option("--receipt", "receipt_out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to save the signed receipt (never overwritten)."),
     ]
     for option in reversed(options):
@@ -171,10 +172,12 @@ def server_key(server: str) -> bytes:
 def _post_bid(server: str, token: str, replaces: str | None, *, tender_id: str, bid_id: str | None,
               sealed_file: Path | None, public_key: Path | None, supplier: str | None,
               currency: str | None, lots: tuple[str, ...], amounts: tuple[str, ...],
-              bid_security_ref: str | None, receipt_out: Path) -> None:
+              bid_security_ref: str | None, signing_key: Path | None, receipt_out: Path) -> None:
     _free(receipt_out)
     if (sealed_file is None) == (public_key is None):
         raise click.UsageError("give either --sealed (a bid sealed by `tender seal`) or --public-key and the prices")
+    if signing_key is not None and supplier is None:
+        raise click.UsageError("--signing-key needs --supplier: the signature names you")
     if sealed_file is not None:
         sealed = _sealed_from_file(sealed_file, tender_id)
         commitment = _commitment(sealed)
@@ -184,6 +187,8 @@ def _post_bid(server: str, token: str, replaces: str | None, *, tender_id: str, 
         sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts, bid_security_ref)
     bid_id = bid_id or f"bid-{secrets.token_hex(6)}"
     body = {"bid_id": bid_id, "sealed": base64.b64encode(sealed).decode(), "commitment": commitment}
+    if signing_key is not None:
+        body["signature"] = _signature(signing_key, tender_id, supplier, bid_id, commitment)
     base = f"/api/tenders/{quote(tender_id, safe='')}/bids"
     path = base if replaces is None else f"{base}/{quote(replaces, safe='')}/revision"
     try:
@@ -195,11 +200,25 @@ def _post_bid(server: str, token: str, replaces: str | None, *, tender_id: str, 
             _free(again)
             again.write_text(json.dumps({"tender_id": tender_id, "commitment": commitment,
                                          "sealed": body["sealed"]}))
+        signing = f" --signing-key {signing_key}" if signing_key is not None else ""
         raise click.ClickException(f"{exc.message}; to send the same bid again: --sealed {again} "
-                                   f"--bid-id {bid_id}") from None
+                                   f"--bid-id {bid_id}{signing}") from None
     kind = "submitted" if replaces is None else "revised"
     signed = _checked(server, answer, tender_id, bid_id, kind, commitment)
     _save(receipt_out, signed, f"{kind} bid {bid_id!r} to tender {tender_id!r}")
+
+
+def _signature(path: Path, tender_id: str, supplier: str, bid_id: str, commitment: str) -> str:
+    """The bid's signature (base64) with the Ed25519 key in ``path`` (``sealing.bid_signature``);
+    Ed25519 signs deterministically, so a resend of the same bid carries the same signature."""
+    from .sealing import FIRST
+    from .sealing.bid_signature import BidStatement, sign_bid
+    from .sealing.pem import read_private
+
+    private = _key(read_private, "ed25519", path)
+    statement = BidStatement(bid_id=bid_id, commitment=commitment, supplier=supplier,
+                             tender_id=tender_id)
+    return base64.b64encode(sign_bid(FIRST, private, statement)).decode()
 
 
 def _sealed_from_file(path: Path, tender_id: str) -> bytes:

@@ -40,6 +40,26 @@ def keygen(out: Path) -> None:
     click.echo(f"public key:  {public_path} ({public_b64(public)})")
 
 
+@tender.command("keygen-signing")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Directory for private.pem (mode 0600) and public.pem; never overwritten.")
+def keygen_signing(out: Path) -> None:
+    """Make an Ed25519 keypair for signing your organisation's bids (`submit --signing-key`).
+
+    The buyer registers the public key with your invitation; the signature it checks is shown
+    with your bid in the opening record, so anyone can tell your organisation handed it in."""
+    from .sealing import FIRST
+    from .sealing.keys import write_keypair
+    from .sealing.pem import public_b64
+
+    private, public = FIRST.signing_keypair()
+    try:
+        private_path, public_path = write_keypair(out, "ed25519", private, public)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"private key: {private_path} (keep it to yourself)")
+    click.echo(f"public key:  {public_path} ({public_b64(public)}: give it to the buyer to register)")
+
+
 @tender.command()
 @click.option("--public-key", type=_FILE, required=True, help="The tender's public key (PEM, or base64 of its 32 bytes).")
 @click.option("--tender", "tender_id", required=True, help="The tender's id.")

@@ -316,6 +316,9 @@ _REJECTION_STATUS: dict[Reason, int] = {
     Reason.UNKNOWN_COMPLAINT: 404,
     Reason.NOT_SEALED: 422,
     Reason.COMMITMENT_MISMATCH: 422,
+    Reason.BAD_SIGNATURE: 422,
+    Reason.NO_SIGNING_KEY: 422,
+    Reason.SIGNATURE_REQUIRED: 422,
     Reason.INVALID_SHARE: 422,
     Reason.INVALID_SCORE: 422,
 }

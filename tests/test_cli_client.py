@@ -91,3 +91,31 @@ def test_submit_refuses_before_posting(runner, tmp_path):
     assert "sealed for tender 'T2', not 'T1'" in out
     out = run(runner, "tender", "submit", *server, "--receipt", str(tmp_path / "r2.json"), code=2)
     assert "give either --sealed" in out
+
+
+def test_a_bid_signed_with_the_organisations_key_carries_its_signature(runner, tmp_path, monkeypatch):
+    from bidserver import cli_client
+    from bidserver.sealing.bid_signature import BidStatement, verify_bid_signature
+    from bidserver.sealing.pem import read_public
+
+    run(runner, "tender", "keygen-signing", "--out", str(tmp_path / "org"))
+    public = read_public("ed25519", (tmp_path / "org" / "public.pem").read_text())
+    _, tender_public = FIRST.keypair()
+    (tmp_path / "tender.pem").write_text(public_pem("x25519", tender_public))
+    posted = []
+
+    def unanswered(server, token, method, path, body=None):
+        posted.append(body)
+        raise cli_client._Unanswered("cannot reach the server")
+
+    monkeypatch.setattr(cli_client, "_call", unanswered)
+    bid = ("tender", "submit", "--server", "http://server", "--token", "t", "--tender", "T1",
+           "--public-key", str(tmp_path / "tender.pem"), "--currency", "EUR", "--lot", "L1",
+           "--amount", "10", "--bid-id", "b1", "--signing-key", str(tmp_path / "org" / "private.pem"))
+    out = run(runner, *bid, "--receipt", str(tmp_path / "r.json"), code=2)
+    assert "--signing-key needs --supplier" in out and not posted
+    out = run(runner, *bid, "--supplier", "s1", "--receipt", str(tmp_path / "r.json"), code=1)
+    assert out.rstrip().endswith(f"--bid-id b1 --signing-key {tmp_path / 'org' / 'private.pem'}")
+    (body,) = posted
+    statement = BidStatement(bid_id="b1", commitment=body["commitment"], supplier="s1", tender_id="T1")
+    assert verify_bid_signature(FIRST, public, statement, base64.b64decode(body["signature"]))

@@ -51,6 +51,9 @@ class Reason(enum.StrEnum):
     DEADLINE_PASSED = "deadline_passed"  # a bid, revision, withdrawal or change after the deadline
     NOT_SEALED = "not_sealed"  # not a bid sealed with the tender's suite: a plaintext is refused
     COMMITMENT_MISMATCH = "commitment_mismatch"  # the commitment is not the sealed bytes' digest
+    BAD_SIGNATURE = "bad_signature"  # a bid's signature is not its supplier's registered key's
+    NO_SIGNING_KEY = "no_signing_key"  # a signed bid from a supplier with no registered key
+    SIGNATURE_REQUIRED = "signature_required"  # an unsigned bid where the tender requires signing
     STALE_DOCUMENTS = "stale_documents"  # a confirmation against documents no longer current
     ENQUIRIES_CLOSED = "enquiries_closed"
     UNKNOWN_QUESTION = "unknown_question"

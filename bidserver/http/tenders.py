@@ -62,10 +62,30 @@ _COMMITMENT = msgspec.Meta(
 )
 
 
+# A signature or a public key of a suite: Ed25519's are 64 and 32 bytes; a national suite's
+# (SM2) are larger, and none near this bound.
+_KEY_OR_SIGNATURE = 512
+
+
 class SealedBidBody(wire._Body):
     bid_id: Annotated[Id, msgspec.Meta(description="Resending it never makes a second bid")]
     sealed: Annotated[bytes, _SEALED]
     commitment: Annotated[str, _COMMITMENT]
+    signature: Annotated[bytes, msgspec.Meta(
+        min_length=1, max_length=_KEY_OR_SIGNATURE, extra_json_schema=BASE64, description=(
+            "Optional: the supplier's signature (base64; Ed25519: 64 bytes) with its registered "
+            "signing key over `bidserver/bid-signature/v1`, a newline and the canonical JSON of "
+            "`{bid_id, commitment, supplier, tender_id}` (keys sorted, no whitespace). Checked at "
+            "submission and shown in the opening record"))] | None = None
+
+
+class TenderInviteBody(wire.InviteBody):
+    """A tender's invitation: the reverse auction's, with the supplier's signing key."""
+
+    signing_key: Annotated[bytes, msgspec.Meta(
+        min_length=1, max_length=_KEY_OR_SIGNATURE, extra_json_schema=BASE64, description=(
+            "Optional: the public signing key registered for the supplier's organisation, raw, "
+            "base64 (Ed25519: 32 bytes): its bids may be signed with it"))] | None = None
 
 
 class ConfirmBody(wire._Body):
@@ -151,9 +171,11 @@ change_documents = _tender_route(
     "New tender documents: every bid already in must be confirmed against them (buyer).",
 )
 invite_supplier = _tender_route(
-    "invite_tender_supplier", wire.InviteBody,
-    lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name),
-    "Invite a supplier to the tender (buyer).",
+    "invite_tender_supplier", TenderInviteBody,
+    lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name,
+                                   signing_key=b.signing_key),
+    "Invite a supplier to the tender, with its organisation's registered signing key if it has "
+    "one (buyer).",
 )
 ask_question = _tender_route(
     "ask_question", QuestionBody,
@@ -171,7 +193,8 @@ answer_question = _tender_route(
 submit_bid = _tender_route(
     "submit_sealed_bid", SealedBidBody,
     lambda r, p, b: SubmitBid(
-        actor=p.actor, at=0, bid_id=b.bid_id, sealed=b.sealed, commitment=b.commitment
+        actor=p.actor, at=0, bid_id=b.bid_id, sealed=b.sealed, commitment=b.commitment,
+        signature=b.signature,
     ),
     "Submit a sealed bid before the deadline (invited supplier); a late one is refused and "
     "recorded. The answer carries the server's signed receipt.", receipted=True,
@@ -180,7 +203,7 @@ revise_bid = _tender_route(
     "revise_sealed_bid", SealedBidBody,
     lambda r, p, b: ReviseBid(
         actor=p.actor, at=0, bid_id=b.bid_id, replaces=_path(r, "bid_id"), sealed=b.sealed,
-        commitment=b.commitment,
+        commitment=b.commitment, signature=b.signature,
     ),
     "Replace the supplier's bid {bid_id} with the new sealed bid `bid_id` before the deadline "
     "(supplier). The answer carries the server's signed receipt.", receipted=True,

@@ -8,6 +8,8 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+PUBLIC_SIZE = 32
+
 
 def keypair() -> tuple[bytes, bytes]:
     """A fresh (private, public) pair, from the OS CSPRNG."""

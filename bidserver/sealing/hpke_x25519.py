@@ -66,4 +66,6 @@ SUITE = Suite(
     overhead=ENC_SIZE + TAG_SIZE,
     sign=ed25519.sign,
     verify=ed25519.verify,
+    signing_keypair=ed25519.keypair,
+    signing_public_size=ed25519.PUBLIC_SIZE,
 )

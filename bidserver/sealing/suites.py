@@ -3,7 +3,7 @@
 A tender names its suite and the engine looks it up (``bidserver.sealing.suite``). A suite is a
 frozen record of plain functions, like a format (``engine/format.py``), so a national suite
 (SM2/SM3/SM4 for the China profile) is one new module and one line in the registry, never an engine
-change. Every function is pure but ``keypair`` and ``seal``, which draw from the
+change. Every function is pure but ``keypair``, ``signing_keypair`` and ``seal``, which draw from the
 OS CSPRNG (tests check properties, not bytes).
 """
 
@@ -36,5 +36,9 @@ class Suite:
     # sign(private, message) -> signature; verify(public, message, signature) -> bool, never raises.
     sign: Callable[[bytes, bytes], bytes]
     verify: Callable[[bytes, bytes, bytes], bool]
+    # A fresh signing keypair (private, public) as raw bytes: a supplier organisation's key for
+    # signing its bids (``bid_signature``).
+    signing_keypair: Callable[[], tuple[bytes, bytes]]
+    signing_public_size: int  # bytes of a raw public signing key: what an invitation may register
 
     commitment = staticmethod(commitment)

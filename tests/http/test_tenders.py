@@ -178,3 +178,38 @@ def test_a_tender_from_publication_to_the_award_decision(client, clock):
     assert r.status_code == 200, r.text
     r = client.post(f"{base}/cancel", json={"reason": "budget"}, headers=BUYER)
     assert r.status_code == 200 and r.json()["view"]["phase"] == "cancelled"
+
+
+def test_a_signed_bid_is_checked_at_submission_and_shown_at_the_opening(client, clock):
+    from bidserver.sealing.bid_signature import BidStatement, sign_bid
+
+    private, public = SUITE.signing_keypair()
+    tender_id = create(client)
+    base = f"/api/tenders/{tender_id}"
+    r = client.post(f"{base}/invitations", headers=BUYER, json={
+        "supplier": "sup-a", "signing_key": base64.b64encode(public).decode()})
+    assert r.status_code == 200, r.text
+    assert client.post(f"{base}/publish", headers=BUYER).status_code == 200
+    a = auth("supplier", "sup-a", "sup-a-person")
+    body = sealed_body(tender_id, "sup-a", "a1", 4_000_000)
+
+    def signed(bid_id: str) -> str:
+        statement = BidStatement(bid_id=bid_id, commitment=body["commitment"], supplier="sup-a",
+                                 tender_id=tender_id)
+        return base64.b64encode(sign_bid(SUITE, private, statement)).decode()
+
+    # signed over another bid id: refused, and its id is used up as any refused bid's
+    r = client.post(f"{base}/bids", json={**body, "bid_id": "a0", "signature": signed("a1")},
+                    headers=a)
+    assert (r.status_code, r.json()["reason"]) == (422, "bad_signature")
+    r = client.post(f"{base}/bids", json={**body, "signature": signed("a1")}, headers=a)
+    assert r.status_code == 200, r.text
+    assert signed("a1") not in client.get(f"/api/auctions/{tender_id}", headers=BUYER).text
+
+    clock.now = T0 + 3 * HOUR
+    for user, share in (("off-1", SHARES[0]), ("off-3", SHARES[2])):
+        r = client.post(f"{base}/shares", json={"share": share},
+                        headers=auth("buyer", "org-b", user))
+        assert r.status_code == 200, r.text
+    (line,) = client.get(f"/api/auctions/{tender_id}", headers=BUYER).json()["view"]["opening"]["record"]
+    assert (line["signature"], line["signing_key"]) == (signed("a1"), base64.b64encode(public).decode())

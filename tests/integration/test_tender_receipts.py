@@ -32,7 +32,8 @@ def run(*args: str, code: int = 0, env: dict[str, str] | None = None) -> str:
     return done.stdout
 
 
-async def published_tender(server, public: bytes) -> str:
+async def published_tender(server, public: bytes, signing_keys: dict[str, bytes] | None = None) -> str:
+    """``signing_keys``: the suppliers' registered public signing keys, with their invitations."""
     now = int(time.time() * 1000)
     config = {
         "title": "Road salt", "currency": "EUR",
@@ -47,7 +48,10 @@ async def published_tender(server, public: bytes) -> str:
     assert r.status_code == 201, r.text
     tender_id = r.json()["view"]["tender_id"]
     for supplier in (S1, S2):
-        r = await buyer.call("POST", f"/api/tenders/{tender_id}/invitations", {"supplier": supplier})
+        invitation = {"supplier": supplier}
+        if supplier in (signing_keys or {}):
+            invitation["signing_key"] = base64.b64encode(signing_keys[supplier]).decode()
+        r = await buyer.call("POST", f"/api/tenders/{tender_id}/invitations", invitation)
         assert r.status_code == 200, r.text
     assert (await buyer.call("POST", f"/api/tenders/{tender_id}/publish")).status_code == 200
     return tender_id
@@ -113,3 +117,23 @@ async def test_a_supplier_submits_revises_and_withdraws_from_its_terminal(server
         entry = entries[r["receipt"]["log_entry"]]
         assert entry["at"] == r["receipt"]["received_at_ms"]
         assert entry["event"]["bid_id"] == r["receipt"]["bid_id"] and entry["event"]["supplier"] == S1
+
+
+async def test_a_supplier_signs_its_bid_with_its_organisations_key(server, redis_server, tmp_path):
+    from bidserver.sealing.pem import read_public
+
+    _, public = FIRST.keypair()
+    (tmp_path / "tender.pem").write_text(public_pem("x25519", public))
+    for org in ("org", "other"):
+        run("tender", "keygen-signing", "--out", str(tmp_path / org))
+    registered = read_public("ed25519", (tmp_path / "org" / "public.pem").read_text())
+    tender_id = await published_tender(server, public, {S1: registered})
+    bid = ("tender", "submit", "--server", server.base_url, "--token", token("supplier", S1, "Ann"),
+           "--tender", tender_id, "--public-key", str(tmp_path / "tender.pem"), "--supplier", S1,
+           "--currency", "EUR", "--lot", "L1", "--amount", "40000.00")
+    err = run(*bid, "--bid-id", "x1", "--signing-key", str(tmp_path / "other" / "private.pem"),
+              "--receipt", str(tmp_path / "r0.json"), code=1)
+    assert err.startswith("Error: refused (422 bad_signature)"), err
+    out = run(*bid, "--bid-id", "a1", "--signing-key", str(tmp_path / "org" / "private.pem"),
+              "--receipt", str(tmp_path / "r1.json"))
+    assert out.startswith(f"submitted bid 'a1' to tender '{tender_id}': received ")

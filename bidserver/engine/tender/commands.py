@@ -38,6 +38,10 @@ class UpdateTender(_Command, tag="update_tender"):
 class InviteSupplier(_Command, tag="invite_supplier"):
     supplier: Id
     name: str = ""  # the legal name: the buyer's until the opening, then every bidder's
+    # The public signing key registered for the supplier's organisation, raw bytes of the
+    # tender's suite (Ed25519: 32), as the platform knows it: the key its bids may be signed with
+    # (``sealing.bid_signature``). None: the supplier cannot sign its bids in this tender.
+    signing_key: bytes | None = None
 
 
 class Publish(_Command, tag="publish"):
@@ -76,6 +80,9 @@ class SubmitBid(_Command, tag="submit_bid"):
     bid_id: Id  # resending it never makes a second bid
     sealed: bytes  # the bid sealed to the tender's key (base64 in JSON)
     commitment: str  # "sha256:<hex>" of ``sealed``, as the supplier computed it
+    # The supplier's signature with its registered key over the tender, itself, the bid id and
+    # the commitment (``sealing.bid_signature``); None: an unsigned bid.
+    signature: bytes | None = None
 
 
 class ReviseBid(_Command, tag="revise_bid"):
@@ -85,6 +92,7 @@ class ReviseBid(_Command, tag="revise_bid"):
     replaces: Id
     sealed: bytes
     commitment: str
+    signature: bytes | None = None  # as ``SubmitBid``'s, over the new bid
 
 
 class WithdrawBid(_Command, tag="withdraw_bid"):

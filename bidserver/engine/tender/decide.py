@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from ... import sealing
 from ..rejections import Reason, Rejection
 from ..values import Role
 from . import evaluation, follow_on, opening, submissions
@@ -76,7 +77,12 @@ def _invite(state: TenderState, c: InviteSupplier) -> Decision:
         return _no(Reason.UNKNOWN_SUPPLIER, "supplier id is empty")
     if c.supplier in state.suppliers:
         return _no(Reason.ALREADY_INVITED, f"{c.supplier} is already invited")
-    return [SupplierInvited(at=c.at, supplier=c.supplier, name=c.name, user=user_of(c.actor))]
+    size = sealing.suite(state.config.suite).signing_public_size
+    if c.signing_key is not None and len(c.signing_key) != size:
+        return _no(Reason.INVALID_CONFIG, f"a signing key of the tender's suite is {size} bytes, "
+                   f"not {len(c.signing_key)}", "signing_key")
+    return [SupplierInvited(at=c.at, supplier=c.supplier, name=c.name, user=user_of(c.actor),
+                            signing_key=c.signing_key)]
 
 
 def _publish(state: TenderState, c: Publish) -> Decision:

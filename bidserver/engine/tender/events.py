@@ -60,6 +60,7 @@ class SupplierInvited(_Event, tag="supplier_invited"):
     supplier: str
     name: str = ""
     user: Audit = UNSET
+    signing_key: bytes | None = None  # the organisation's registered public signing key
 
 
 class TenderPublished(_Event, tag="tender_published"):
@@ -107,6 +108,9 @@ class BidSubmitted(_Event, tag="bid_submitted"):
     commitment: str
     replaces: str | None = None  # a revision: the supplier's bid it replaces
     user: Audit = UNSET
+    # The supplier's signature over the bid (``sealing.bid_signature``), checked with its
+    # registered key before this event was decided; None: unsigned.
+    signature: bytes | None = None
 
 
 class BidWithdrawn(_Event, tag="bid_withdrawn"):
@@ -216,6 +220,10 @@ class OpenedBid(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     validity_days: int | None = None
     certificates: tuple[str, ...] = ()
     documents: tuple[Document, ...] = ()  # the sealed files it names (any procedure)
+    # A signed bid's signature and the key that checks it (the supplier's registered key), so that
+    # anyone can re-check from the record who handed the sealed bid in; None for an unsigned bid.
+    signature: bytes | None = None
+    signing_key: bytes | None = None
 
 
 class TenderOpened(_Event, tag="tender_opened"):

@@ -27,7 +27,7 @@ def _updated(state: TenderState, e: ev.TenderUpdated) -> None:
 
 
 def _invited(state: TenderState, e: ev.SupplierInvited) -> None:
-    state.suppliers[e.supplier] = SupplierEntry(e.name, e.at)
+    state.suppliers[e.supplier] = SupplierEntry(e.name, e.at, e.signing_key)
 
 
 def _published(state: TenderState, e: ev.TenderPublished) -> None:
@@ -66,7 +66,7 @@ def _submitted(state: TenderState, e: ev.BidSubmitted) -> None:
     state.bids.setdefault(e.supplier, {})[e.bid_id] = SealedBid(
         bid_id=e.bid_id, supplier=e.supplier, sealed=e.sealed, commitment=e.commitment, at=e.at,
         seq=state.seq + 1, documents_hash=state.config.documents_hash, replaces=e.replaces,
-        user=recorded(e.user),
+        user=recorded(e.user), signature=e.signature,
     )
     state.current[e.supplier] = e.bid_id
 

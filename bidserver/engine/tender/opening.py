@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import itertools
 
+import msgspec
+
 from ... import sealing
 from ...sealing.bid import SealedBidContent, open_bid
 from ...sealing.shamir import Share, combine, share_from_text
@@ -112,12 +114,15 @@ def documents_fault(content: SealedBidContent) -> str | None:
 
 def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
     config = state.config
-    line = OpenedBid(supplier=bid.supplier, name=state.suppliers[bid.supplier].name,
-                     bid_id=bid.bid_id, commitment=bid.commitment, received_at=bid.at)
+    entry = state.suppliers[bid.supplier]
+    # A signed bid's line carries its signature and the key that checks it, whether it opened or
+    # not: who handed in the sealed bytes is a fact apart from what they hold.
+    line = OpenedBid(supplier=bid.supplier, name=entry.name, bid_id=bid.bid_id,
+                     commitment=bid.commitment, received_at=bid.at, signature=bid.signature,
+                     signing_key=entry.signing_key if bid.signature is not None else None)
 
     def failed(reason: str) -> OpenedBid:
-        return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
-                         commitment=line.commitment, received_at=line.received_at, failed=reason)
+        return msgspec.structs.replace(line, failed=reason)
 
     if bid.documents_hash != state.config.documents_hash:
         return failed("not confirmed after the documents changed: not opened")
@@ -147,17 +152,16 @@ def _open_one(state: TenderState, key: bytes, bid: SealedBid) -> OpenedBid:
     prices = tuple(LotPrice(p.lot_id, p.amount) for p in content.lots)
     documents = tuple(Document(d.name, d.digest) for d in content.documents)
     if not config.rfq:
-        return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
-                         commitment=line.commitment, received_at=line.received_at, prices=prices,
-                         bid_security_ref=content.bid_security_ref, documents=documents)
+        return msgspec.structs.replace(line, prices=prices,
+                                       bid_security_ref=content.bid_security_ref,
+                                       documents=documents)
     fault = rfq_fault(content)
     if fault is not None:
         return failed(fault)
-    return OpenedBid(supplier=line.supplier, name=line.name, bid_id=line.bid_id,
-                     commitment=line.commitment, received_at=line.received_at, prices=prices,
-                     bid_security_ref=content.bid_security_ref,
-                     delivery_days=content.delivery_days, validity_days=content.validity_days,
-                     certificates=content.certificates, documents=documents)
+    return msgspec.structs.replace(line, prices=prices, bid_security_ref=content.bid_security_ref,
+                                   delivery_days=content.delivery_days,
+                                   validity_days=content.validity_days,
+                                   certificates=content.certificates, documents=documents)
 
 
 def opening_record(state: TenderState, key: bytes) -> tuple[OpenedBid, ...]:

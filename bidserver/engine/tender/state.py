@@ -43,6 +43,7 @@ class BidStatus(enum.StrEnum):
 class SupplierEntry:
     name: str
     invited_at: int
+    signing_key: bytes | None = None  # registered with the invitation: its bids may be signed
 
 
 @dataclass(slots=True)
@@ -69,6 +70,7 @@ class SealedBid:
     withdrawn_seq: int | None = None
     confirmations: list[Confirmation] = field(default_factory=list)
     user: str = ""
+    signature: bytes | None = None  # the supplier's, checked when it was received
 
 
 @dataclass(slots=True)

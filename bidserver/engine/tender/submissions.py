@@ -6,12 +6,20 @@ supplier whose answer to a last-second bid was lost hears "received", not "late"
 gets its refusal again; the same id for another bid is ``duplicate_bid_id``. What the server
 checks without any key: the bytes have the shape of a bid sealed with the tender's suite and are
 not text (a plaintext bid is refused), and the commitment is theirs.
+
+A signed bid's signature is checked here too, with the key registered for its supplier in the
+invitation and the tender's suite (computation, not I/O: the engine stays pure). A bad signature,
+or one from a supplier with no registered key, is refused and recorded like any refused
+submission, so a forged signature never stands with a bid; where the tender requires signed bids,
+an unsigned one is refused. Only the author is told (the refusal is listed to it alone), so nothing
+tells the buyer before the opening who tried to bid.
 """
 
 from __future__ import annotations
 
 from ... import sealing
 from ...sealing.bid import check_sealed_bid
+from ...sealing.bid_signature import BidStatement, verify_bid_signature
 from ..rejections import Reason, Rejection
 from ..values import Role
 from .commands import ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
@@ -86,6 +94,26 @@ def _sealed_fault(state: TenderState, c: SubmitBid | ReviseBid) -> Rejection | N
     return None
 
 
+def _signature_fault(state: TenderState, c: SubmitBid | ReviseBid) -> Rejection | None:
+    """Why the bid's signature (or its lack) is refused, after the sealed bytes were checked."""
+    key = state.suppliers[c.actor.party].signing_key
+    if c.signature is None:
+        if state.config.signed_bids_required:
+            detail = ("the tender requires signed bids: sign it with your organisation's "
+                      "registered key" if key is not None else
+                      "the tender requires signed bids, and no signing key is registered for you")
+            return _no(Reason.SIGNATURE_REQUIRED, detail)
+        return None
+    if key is None:
+        return _no(Reason.NO_SIGNING_KEY, "no signing key is registered for you in this tender")
+    statement = BidStatement(bid_id=c.bid_id, commitment=c.commitment, supplier=c.actor.party,
+                             tender_id=state.auction_id)
+    if not verify_bid_signature(sealing.suite(state.config.suite), key, statement, c.signature):
+        return _no(Reason.BAD_SIGNATURE, "the signature is not your registered key's over this "
+                   "tender, supplier, bid id and commitment")
+    return None
+
+
 def submit(state: TenderState, c: SubmitBid) -> Decision:
     refusal = _bidder(state, c)
     if refusal is not None:
@@ -93,13 +121,13 @@ def submit(state: TenderState, c: SubmitBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = taking_bids(state, c.at) or _sealed_fault(state, c)
+    refusal = taking_bids(state, c.at) or _sealed_fault(state, c) or _signature_fault(state, c)
     if refusal is not None:
         return refusal
     if c.actor.party in state.current:
         return _no(Reason.ALREADY_EXISTS, "you have a bid in: revise or withdraw it")
     return [BidSubmitted(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, sealed=c.sealed,
-                         commitment=c.commitment, user=user_of(c.actor))]
+                         commitment=c.commitment, user=user_of(c.actor), signature=c.signature)]
 
 
 def revise(state: TenderState, c: ReviseBid) -> Decision:
@@ -114,11 +142,12 @@ def revise(state: TenderState, c: ReviseBid) -> Decision:
         return refusal
     if state.current.get(c.actor.party) != c.replaces:
         return _no(Reason.UNKNOWN_BID, f"{c.replaces} is not your current bid")
-    refusal = _sealed_fault(state, c)
+    refusal = _sealed_fault(state, c) or _signature_fault(state, c)
     if refusal is not None:
         return refusal
     return [BidSubmitted(at=c.at, supplier=c.actor.party, bid_id=c.bid_id, sealed=c.sealed,
-                         commitment=c.commitment, replaces=c.replaces, user=user_of(c.actor))]
+                         commitment=c.commitment, replaces=c.replaces, user=user_of(c.actor),
+                         signature=c.signature)]
 
 
 def withdraw(state: TenderState, c: WithdrawBid) -> Decision:

@@ -165,6 +165,10 @@ class TenderConfig(
     procedure: Annotated[Procedure, msgspec.Meta(description=(
         "`open`: the sealed tender; `rfq`: a request for quotations, whose quotes carry delivery "
         "time, validity and certificates and are compared for the buyer alone"))] = Procedure.OPEN
+    signed_bids_required: Annotated[bool, msgspec.Meta(description=(
+        "Every bid must be signed by its supplier with the signing key registered for it in "
+        "its invitation: an unsigned bid is refused (`signature_required`), and a supplier "
+        "invited without a key cannot bid"))] = False
     requested_certificates: Annotated[tuple[Certificate, ...], msgspec.Meta(
         max_length=MAX_CERTIFICATES, description=(
             "RFQ: the certificates the buyer asks for (e.g. `ISO 9001`); the comparison "

@@ -53,6 +53,7 @@ class Invitee(msgspec.Struct, frozen=True, kw_only=True):
     supplier: str
     name: str
     invited_at: int
+    signing_key: bytes | None = None  # its organisation's registered key: its bids may be signed
 
 
 class OpeningView(msgspec.Struct, frozen=True, kw_only=True):
@@ -167,6 +168,9 @@ class YourBid(msgspec.Struct, frozen=True, kw_only=True):
     received_at: int
     documents_hash: str
     needs_confirmation: bool  # the documents changed since: confirm it, or it is not opened
+    # Its signature (``sealing.bid_signature``): the author's alone until the opening record
+    # shows it to all. Not the buyer's before then: nothing tells the buyer who bid.
+    signature: bytes | None = None
 
 
 class YourQuestion(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +191,7 @@ class BidderView(msgspec.Struct, frozen=True, kw_only=True):
     complaints: tuple[ComplaintView, ...]
     won: tuple[str, ...]  # the lots awarded to it (final)
     quote: OpenedBid | None = None  # its line of the opening record, once opened
+    signing_key: bytes | None = None  # registered for it with the invitation: it may sign bids
 
 
 # ------------------------------------------------------------------ who, when
@@ -271,7 +276,8 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
         evaluators=config.evaluators,
         abnormally_low_pct=config.abnormally_low_pct,
         suppliers=tuple(
-            Invitee(supplier=s, name=entry.name, invited_at=entry.invited_at)
+            Invitee(supplier=s, name=entry.name, invited_at=entry.invited_at,
+                    signing_key=entry.signing_key)
             for s, entry in sorted(state.suppliers.items(), key=lambda i: (i[1].invited_at, i[0]))
         ),
         questions=tuple(BuyerQuestion(supplier=q.supplier, question_id=q.question_id, text=q.text,
@@ -403,7 +409,8 @@ def you(state: TenderState, actor: Actor) -> BidderView | None:
         name=state.suppliers[supplier].name,
         bid=YourBid(bid_id=bid.bid_id, commitment=bid.commitment, received_at=bid.at,
                     documents_hash=bid.documents_hash,
-                    needs_confirmation=bid.documents_hash != state.config.documents_hash)
+                    needs_confirmation=bid.documents_hash != state.config.documents_hash,
+                    signature=bid.signature)
         if bid is not None else None,
         questions=tuple(
             YourQuestion(question_id=q.question_id, text=q.text, asked_at=q.at, number=q.number,
@@ -415,6 +422,7 @@ def you(state: TenderState, actor: Actor) -> BidderView | None:
         complaints=tuple(_complaint_view(c) for _, c in sorted(state.complaints.get(supplier, {}).items())),
         won=tuple(a.lot_id for a in state.awards if a.supplier == supplier),
         quote=next((line for line in state.record if line.supplier == supplier), None),
+        signing_key=state.suppliers[supplier].signing_key,
     )
 
 

@@ -26,6 +26,7 @@ from bidserver.engine.tender.values import (
 )
 from bidserver.engine.values import SYSTEM, Actor, Role
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
+from bidserver.sealing.bid_signature import BidStatement, sign_bid
 from bidserver.sealing.shamir import share_to_text, split
 
 SUITE = sealing.FIRST
@@ -37,6 +38,7 @@ OTHER_SHARES = [share_to_text(s) for s in split(OTHER_PRIVATE, 2, 3)]
 # The reasons only a sealed tender gives; the reverse auction's tests reach every other one.
 TENDER_REASONS = (
     Reason.WRONG_PHASE, Reason.DEADLINE_PASSED, Reason.NOT_SEALED, Reason.COMMITMENT_MISMATCH,
+    Reason.BAD_SIGNATURE, Reason.NO_SIGNING_KEY, Reason.SIGNATURE_REQUIRED,
     Reason.STALE_DOCUMENTS, Reason.ENQUIRIES_CLOSED, Reason.UNKNOWN_QUESTION,
     Reason.ALREADY_ANSWERED, Reason.OPENING_NOT_DUE, Reason.INVALID_SHARE,
     Reason.ALREADY_PRESENTED, Reason.INVALID_SCORE, Reason.EVALUATION_INCOMPLETE,
@@ -159,6 +161,25 @@ def submit(party: str, bid_id: str, blob: bytes, at: int, commitment: str | None
                      commitment=commitment or SUITE.commitment(blob))
 
 
+# Each supplier organisation's signing keypair (private, public), for the tests that register them.
+SIGNING = {s: SUITE.signing_keypair() for s in SUPPLIERS}
+
+
+def signature(party: str, bid_id: str, commitment: str, *, tender: str = TENDER,
+              private: bytes | None = None) -> bytes:
+    """``party``'s signature over its bid (with its own key unless ``private`` says another)."""
+    statement = BidStatement(bid_id=bid_id, commitment=commitment, supplier=party,
+                             tender_id=tender)
+    return sign_bid(SUITE, private or SIGNING[party][0], statement)
+
+
+def signed_bid(party: str, bid_id: str, prices: dict[str, int], at: int, **kw) -> SubmitBid:
+    """A bid signed by ``party`` with its registered key (``signature``'s keywords in ``kw``)."""
+    command = bid(party, bid_id, prices, at)
+    return msgspec.structs.replace(
+        command, signature=signature(party, bid_id, command.commitment, **kw))
+
+
 def bid(party: str, bid_id: str, prices: dict[str, int], at: int, **kw) -> SubmitBid:
     return submit(party, bid_id, sealed(party, prices, **kw), at)
 
@@ -279,12 +300,15 @@ def of_type(events, kind) -> list:
 class Run:
     """A tender driven step by step, keeping every event (for replays and listings)."""
 
-    def __init__(self, cfg: TenderConfig | None = None, suppliers=SUPPLIERS) -> None:
+    def __init__(self, cfg: TenderConfig | None = None, suppliers=SUPPLIERS,
+                 signing: tuple[str, ...] = ()) -> None:
+        """``signing``: the suppliers invited with their organisation's signing key."""
         self.state = TenderState.new(TENDER)
         self.log: list = []
         self.do(CreateTender(actor=BUYER, at=T0 - 2 * DAY, tender_id=TENDER, config=cfg or config()))
         for party in suppliers:
-            self.do(InviteSupplier(actor=BUYER, at=T0 - DAY, supplier=party, name=NAMES.get(party, party)))
+            self.do(InviteSupplier(actor=BUYER, at=T0 - DAY, supplier=party, name=NAMES.get(party, party),
+                                   signing_key=SIGNING[party][1] if party in signing else None))
 
     def do(self, command) -> list:
         events = ok(self.state, command)
@@ -314,8 +338,8 @@ class Run:
         return self
 
 
-def published(cfg: TenderConfig | None = None, suppliers=SUPPLIERS) -> Run:
-    return Run(cfg, suppliers).publish()
+def published(cfg: TenderConfig | None = None, suppliers=SUPPLIERS, signing=()) -> Run:
+    return Run(cfg, suppliers, signing).publish()
 
 
 PRICES = {"sup-a": {"L1": 4_000_000, "L2": 1_500_000},

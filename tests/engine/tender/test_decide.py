@@ -17,10 +17,11 @@ from bidserver.engine.tender.commands import (
 from bidserver.engine.tender.state import BidStatus
 
 from .builders import (
-    BUYER, DAY, DEADLINE, DOCS, DOCS_2, ENQUIRY_END, NAMES, OBSERVER, OPENING, OTHER_BUYER, STAGES,
+    BUYER, DAY, DEADLINE, DOCS, DOCS_2, ENQUIRY_END, NAMES, OBSERVER, OPENING, OTHER_BUYER, SIGNING,
+    STAGES,
     STANDSTILL_END, T0, TENDER, TENDER_REASONS, Run, answer, ask, bid, cancel, change, complain,
     config, confirm, decide_award, follow_on, officer, published, qualify, refused, resolve, revise,
-    score, sealed, share, stage, submit, supplier, then, tick, with_bids, withdraw,
+    score, sealed, share, signed_bid, stage, submit, supplier, then, tick, with_bids, withdraw,
 )
 
 # ================================================================== preparation
@@ -360,6 +361,14 @@ def _scenario(reason: Reason) -> tuple[TenderState, object]:
         case Reason.COMMITMENT_MISMATCH:
             return stage("published"), submit("sup-a", "p", sealed("sup-a", {"L1": 1}), T0 + 1,
                                                commitment="sha256:" + "1" * 64)
+        case Reason.BAD_SIGNATURE:
+            return (published(signing=("sup-a",)).state,
+                    signed_bid("sup-a", "p", {"L1": 1}, T0 + 1, private=SIGNING["sup-b"][0]))
+        case Reason.NO_SIGNING_KEY:
+            return stage("published"), signed_bid("sup-a", "p", {"L1": 1}, T0 + 1)
+        case Reason.SIGNATURE_REQUIRED:
+            return (published(config(signed_bids_required=True)).state,
+                    bid("sup-a", "p", {"L1": 1}, T0 + 1))
         case Reason.STALE_DOCUMENTS:
             run = with_bids()
             run.do(change(T0 + DAY))

@@ -70,7 +70,8 @@ def test_a_supplier_is_listed_its_own_submission_with_its_commitment_and_not_the
     (event,) = run.do(command)
     mine = FORMAT.shown_to(run.state, event, supplier("sup-a"))
     assert mine == {"type": "bid_submitted", "at": T0 + 1, "supplier": "sup-a", "bid_id": "a1",
-                    "commitment": command.commitment, "replaces": None, "user": "sup-a-person"}
+                    "commitment": command.commitment, "replaces": None, "user": "sup-a-person",
+                    "signature": None}
     for actor in EVERYONE:
         if actor != supplier("sup-a"):
             assert FORMAT.shown_to(run.state, event, actor) is None

@@ -211,6 +211,7 @@ export interface BidderView {
   complaints: ComplaintView[];
   won: string[];
   quote: OpenedBid | null;
+  signing_key: string | null;
 }
 
 export interface BoardEntry {
@@ -417,6 +418,7 @@ export interface Invitee {
   supplier: string;
   name: string;
   invited_at: number;
+  signing_key: string | null;
 }
 
 export interface Line {
@@ -562,6 +564,8 @@ export interface OpenedBid {
   validity_days: number | null;
   certificates: string[];
   documents: Document[];
+  signature: string | null;
+  signing_key: string | null;
 }
 
 /**
@@ -661,6 +665,7 @@ export interface Problem {
     | "auction_paused"
     | "bad_request"
     | "bad_role"
+    | "bad_signature"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
@@ -686,6 +691,7 @@ export interface Problem {
     | "message_too_big"
     | "method_not_allowed"
     | "missing_token"
+    | "no_signing_key"
     | "no_valid_bid"
     | "not_decided"
     | "not_found"
@@ -696,6 +702,7 @@ export interface Problem {
     | "rate_limited"
     | "reason_required"
     | "shutting_down"
+    | "signature_required"
     | "stale_documents"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -725,6 +732,7 @@ export interface Problem {
     | "auction_paused"
     | "bad_request"
     | "bad_role"
+    | "bad_signature"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
@@ -750,6 +758,7 @@ export interface Problem {
     | "message_too_big"
     | "method_not_allowed"
     | "missing_token"
+    | "no_signing_key"
     | "no_valid_bid"
     | "not_decided"
     | "not_found"
@@ -760,6 +769,7 @@ export interface Problem {
     | "rate_limited"
     | "reason_required"
     | "shutting_down"
+    | "signature_required"
     | "stale_documents"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -1003,6 +1013,7 @@ export interface YourBid {
   received_at: number;
   documents_hash: string;
   needs_confirmation: boolean;
+  signature: string | null;
 }
 
 export interface YourLot {
