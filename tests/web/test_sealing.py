@@ -80,3 +80,24 @@ def test_the_page_refuses_what_it_must_not_seal(page):
     huge = dict(CONTENT, lots=[{"lot_id": f"L{i}", "amount": 1} for i in range(5000)])
     assert "over the 65536-byte limit" in page.evaluate(
         refused, ["hpke-x25519-sha256-aes256gcm+ed25519", key, huge])
+
+
+def test_a_document_sealed_in_the_browser_opens_with_the_servers_code(page):
+    from bidserver.sealing.documents import BUCKET as DOCUMENT_BUCKET
+    from bidserver.sealing.documents import open_document, size_fault
+
+    private, public = SUITE.keypair()
+    document = bytes(range(256)) * 300 + "技术方案".encode()  # 76,812 bytes: two buckets
+    answer = page.evaluate("""async ([publicKey, bytes]) => {
+      const { sealDocument, toBase64, fromBase64 } = await import("/static/js/sealing.js");
+      const { sealed, commitment } = await sealDocument(
+        "hpke-x25519-sha256-aes256gcm+ed25519", publicKey, "t-roads-2027", fromBase64(bytes));
+      return { sealed: toBase64(sealed), commitment };
+    }""", [base64.b64encode(public).decode(), base64.b64encode(document).decode()])
+    sealed = base64.b64decode(answer["sealed"])
+    assert size_fault(SUITE, len(sealed)) is None
+    assert len(sealed) == SUITE.overhead + 2 * DOCUMENT_BUCKET
+    assert answer["commitment"] == SUITE.commitment(sealed)
+    assert open_document(SUITE, private, "t-roads-2027", sealed) == document
+    with pytest.raises(SealError):
+        open_bid(SUITE, private, "t-roads-2027", sealed)  # a document never opens as a bid

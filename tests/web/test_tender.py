@@ -18,15 +18,18 @@ from playwright.sync_api import Page, expect
 from bidserver.auth import mint_token
 from bidserver.sealing import FIRST as SUITE
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
+from bidserver.sealing.documents import open_document
 from bidserver.sealing.receipts import SignedReceipt, verify_receipt
 from bidserver.sealing.shamir import share_to_text, split
 
 from .test_screens import LANGS, check_screen
+from .browser import wait_until
 from .ui import post
 
 DOCS = "sha256:" + "cd" * 32
 DAY = 86_400_000
-ACME_PRICE = "12345.67"  # what the supplier types: never on the wire before the opening
+ACME_PRICE = "12345.67"
+PROPOSAL = "Method statement: grit from our own quarry, 40 km away.".encode()  # what the supplier types: never on the wire before the opening
 
 
 def token(server, role: str, party: str, user: str | None = None, name: str = "") -> str:
@@ -80,6 +83,8 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
     acme.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(str(f))))
     expect(acme.get_by_test_id("no-bid")).to_be_visible()
     acme.get_by_label("Price for Grit (EUR)").fill(ACME_PRICE)
+    acme.get_by_label("Documents of your bid (optional)").set_input_files(
+        files=[{"name": "method-statement.txt", "mimeType": "text/plain", "buffer": PROPOSAL}])
     acme.get_by_role("button", name="Seal and submit").click()
     expect(acme.get_by_test_id("bid-result")).to_contain_text("Sealed bid received (sha256:")
     expect(acme.get_by_test_id("your-bid")).to_be_visible()
@@ -90,7 +95,9 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
     assert verify_receipt(base64.b64decode(published["public_key"]), signed)
     assert (signed.receipt.kind, signed.receipt.supplier) == ("submitted", "acme")
     assert any("/bids " in line and '"sealed"' in line for line in sent), sent
-    leaked = [line for line in sent for clear in (ACME_PRICE, "1234567") if clear in line]
+    assert any("/files/" in line for line in sent), sent  # the document, sealed, uploaded
+    leaked = [line for line in sent for clear in (ACME_PRICE, "1234567", "grit from our own quarry")
+              if clear in line]
     assert not leaked, f"the price left the browser in clear: {leaked}"
     # Before the deadline nobody's page tells how many bids there are.
     expect(acme.get_by_test_id("received")).to_have_count(0)
@@ -108,6 +115,17 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
     expect(record).to_contain_text("€12,345.67")
     expect(record).to_contain_text("€13,000.00")
     expect(acme.get_by_test_id("tender-phase")).to_have_text("Evaluation")
+    # The buyer fetches ACME's document, sealed, and opens it with the key the opening published.
+    view = httpx.get(f"{server.base_url}/api/auctions/{tender}",
+                     headers={"authorization": f"Bearer {buyer}"}).json()["view"]
+    line = next(x for x in view["opening"]["record"] if x["supplier"] == "acme")
+    (document,) = line["documents"]
+    assert document["name"] == "method-statement.txt"
+    stored = httpx.get(f"{server.base_url}/api/tenders/{tender}/files/{document['digest'][7:]}",
+                       headers={"authorization": f"Bearer {buyer}"})
+    assert stored.status_code == 200, stored.text
+    key = base64.b64decode(view["opening"]["private_key"])
+    assert open_document(SUITE, key, tender, stored.content) == PROPOSAL
 
     evaluator = open_page(new_page, server, tender,
                           token(server, "buyer", "city-hall", "eval-1"), "evaluator")
@@ -250,3 +268,53 @@ def test_an_rfq_quoted_in_the_browser_and_compared_by_the_buyer(server, new_page
     expect(acme.get_by_test_id("tender-phase")).to_have_text("Awarded")
     expect(acme.get_by_test_id("awards")).to_contain_text("ACME Ltd")
     assert "900.00" not in acme.locator("main").inner_text()  # Globex's A4 price
+
+
+def test_a_tender_continued_as_a_live_auction_from_the_buyers_page(server, new_page):
+    """EU Art. 35: after the opening and the qualification of a lowest-price tender, the buyer
+    continues it as a live reverse auction; the qualified bidders' sealed prices stand as their
+    opening bids, and each page leads to the auction."""
+    private, public = SUITE.keypair()
+    buyer = token(server, "buyer", "port-authority", "clerk", "Port Authority")
+    now = int(time.time() * 1000)
+    deadline = now + 3_000
+    config = {
+        "title": "Tug hire", "currency": "EUR", "documents_hash": DOCS,
+        "lots": [{"lot_id": "L1", "title": "Tug hire"}],
+        "public_key": base64.b64encode(public).decode(), "officers": ["clerk"], "k": 1,
+        "schedule": {"enquiry_end_at": deadline - 1_000, "submission_deadline_at": deadline,
+                     "opening_at": deadline},
+    }
+    tender = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    base = f"/api/tenders/{tender}"
+    for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
+        post(server.base_url, buyer, f"{base}/invitations", {"supplier": supplier, "name": name})
+    post(server.base_url, buyer, f"{base}/publish")
+    for supplier, price in (("acme", 500_000), ("globex", 480_000)):
+        blob = seal_bid(SUITE, public, bid_content(tender, supplier, "EUR",
+                                                   (LotPrice(lot_id="L1", amount=price),)))
+        post(server.base_url, token(server, "supplier", supplier), f"{base}/bids",
+             {"bid_id": f"{supplier}-1", "sealed": base64.b64encode(blob).decode(),
+              "commitment": SUITE.commitment(blob)})
+    phase = lambda: httpx.get(f"{server.base_url}/api/auctions/{tender}",  # noqa: E731
+                              headers={"authorization": f"Bearer {buyer}"}).json()["view"]["phase"]
+    wait_until(lambda: phase() == "opening", 30, "the deadline and the opening time")
+    post(server.base_url, buyer, f"{base}/shares", {"share": share_to_text(split(private, 1, 1)[0])})
+    for supplier in ("acme", "globex"):
+        post(server.base_url, buyer, f"{base}/qualifications", {"supplier": supplier, "status": "valid"})
+
+    clerk = open_page(new_page, server, tender, buyer, "buyer")
+    clerk.get_by_role("button", name="Continue as a live auction").click()
+    dialog = clerk.get_by_role("dialog")
+    dialog.get_by_label("Duration (minutes)").fill("20")
+    dialog.get_by_role("button", name="Continue as a live auction").click()
+    expect(clerk.get_by_test_id("tender-phase")).to_have_text("Follow-on auction")
+    clerk.get_by_test_id("follow-on").get_by_role("link").click()
+    board = clerk.locator("article[data-lot='L1']").get_by_test_id("board")
+    expect(board.locator("tbody tr")).to_have_count(2)  # the sealed prices, as opening bids
+    expect(board).to_contain_text("€4,800.00")
+
+    acme = open_page(new_page, server, tender, token(server, "supplier", "acme"), "supplier acme")
+    acme.get_by_test_id("follow-on").get_by_role("link").click()
+    expect(acme.get_by_test_id("your-rank")).to_have_text("2")
+

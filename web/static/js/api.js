@@ -57,6 +57,23 @@ export async function api(method, path, body) {
 }
 
 /**
+ * PUT raw bytes (a sealed bid document) with the session's token; the answer's JSON, or an
+ * `ApiProblem` with the server's reason.
+ * @param {string} path @param {Uint8Array} bytes @returns {Promise<any>}
+ */
+export async function putBytes(path, bytes) {
+  const bearer = token();
+  /** @type {Record<string, string>} */
+  const headers = { "content-type": "application/octet-stream", accept: "application/json" };
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const response = await fetch(path, { method: "PUT", headers, body: /** @type {BodyInit} */ (bytes) })
+    .catch(() => { throw new ApiProblem(0, "network_error", ""); });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiProblem(response.status, answer.reason || "internal_error", answer.detail || "");
+  return answer;
+}
+
+/**
  * Save what `path` answers (a CSV export) as a file named `filename`, with the session's token:
  * a plain link could not send it. Throws an `ApiProblem` when the server refuses.
  * @param {string} path @param {string} filename

@@ -29,7 +29,8 @@ const hpke = new CipherSuite({
  * @typedef {{ lot_id: string, amount: number }} LotPrice
  * @typedef {{ tender_id: string, supplier: string, currency: string, lots: LotPrice[],
  *   bid_security_ref?: string | null, delivery_days?: number, validity_days?: number,
- *   certificates?: string[] }} BidContent an RFQ's quote has the last three
+ *   certificates?: string[], documents?: {name: string, digest: string}[] }} BidContent an
+ *   RFQ's quote has delivery, validity and certificates; `documents` names sealed files uploaded
  * @typedef {{ sealed: Uint8Array, commitment: string }} SealedBid
  */
 
@@ -67,6 +68,27 @@ export function padded(content) {
   return plaintext;
 }
 
+const DOCUMENT_BUCKET = 64 * 1024;
+const DOCUMENT_INFO = "bidserver/sealed-document/v1\0";
+
+/**
+ * A bid document (a technical proposal) sealed as `bidserver/sealing/documents.py` seals it: its
+ * length (8 bytes, big-endian), the bytes, zeros up to a multiple of 64 KiB, HPKE with an `info`
+ * that names the tender and says it is a document. The sealed bytes are uploaded; the bid names
+ * them by their commitment, so the bid's own commitment covers its documents.
+ * @param {string} suite @param {string} publicKey base64 @param {string} tenderId
+ * @param {Uint8Array} document
+ * @returns {Promise<SealedBid>}
+ */
+export async function sealDocument(suite, publicKey, tenderId, document) {
+  if (suite !== SUITE) throw new Error(`this page cannot seal with the suite ${suite}`);
+  const size = Math.ceil((document.length + 8) / DOCUMENT_BUCKET) * DOCUMENT_BUCKET;
+  const plaintext = new Uint8Array(size);
+  new DataView(plaintext.buffer).setBigUint64(0, BigInt(document.length));
+  plaintext.set(document, 8);
+  return seal(publicKey, DOCUMENT_INFO + tenderId, plaintext);
+}
+
 /** `sha256:<hex>` of the sealed bytes: what the receipt and the opening record name a bid by. */
 export async function commitment(/** @type {Uint8Array} */ sealed) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", /** @type {BufferSource} */ (sealed)));
@@ -81,10 +103,18 @@ export async function commitment(/** @type {Uint8Array} */ sealed) {
  */
 export async function sealBid(suite, publicKey, content) {
   if (suite !== SUITE) throw new Error(`this page cannot seal with the suite ${suite}`);
+  return seal(publicKey, INFO + content.tender_id, padded(content));
+}
+
+/** HPKE to the public key, with this `info`: `enc || ciphertext`, and its commitment.
+ * @param {string} publicKey base64 @param {string} info @param {Uint8Array} plaintext
+ * @returns {Promise<SealedBid>} */
+async function seal(publicKey, info, plaintext) {
   const recipientPublicKey = await hpke.kem.importKey("raw", fromBase64(publicKey).buffer, true);
-  const info = new TextEncoder().encode(INFO + content.tender_id);
-  const sender = await hpke.createSenderContext({ recipientPublicKey, info: info.buffer });
-  const ciphertext = new Uint8Array(await sender.seal(padded(content).buffer));
+  const sender = await hpke.createSenderContext({
+    recipientPublicKey, info: new TextEncoder().encode(info).buffer,
+  });
+  const ciphertext = new Uint8Array(await sender.seal(/** @type {ArrayBuffer} */ (plaintext.buffer)));
   const enc = new Uint8Array(sender.enc);
   const sealed = new Uint8Array(enc.length + ciphertext.length);
   sealed.set(enc);

@@ -42,6 +42,27 @@ export function Desk({ id, view }) {
     if (answer) await act("/cancel", { reason: answer.reason });
   }
 
+  /** EU Art. 35: instead of awarding, a live reverse auction among the qualified bidders, their
+   * sealed prices as opening bids (lowest price only; the engine says why otherwise). */
+  async function followOn() {
+    const answer = await ask({
+      title: t("tender.follow_on"), body: t("tender.follow_on_body"), confirm: t("tender.follow_on"),
+      fields: [
+        { name: "minutes", label: t("tender.follow_on_minutes"), type: "number", value: "30", required: true },
+        { name: "percent", label: t("tender.follow_on_decrement"), type: "number", value: "0.5", required: true },
+        { name: "visibility", label: t("tender.follow_on_visibility"), value: "rank_only",
+          options: ["rank_only", "rank_and_leading_price"].map((v) => ({ value: v, label: t(`rules.visibility.${v}`) })) },
+      ],
+    });
+    if (!answer) return;
+    const rules = {
+      duration_ms: Math.round(Number(answer.values.minutes) * 60_000),
+      decrement: { kind: "percent", value: Math.round(Number(answer.values.percent) * 100) },
+      visibility: answer.values.visibility,
+    };
+    await act("/auction", { rules }, t("tender.follow_on_started"));
+  }
+
   async function award() {
     const answer = await ask({ title: t("tender.decide_award"), body: t("tender.decide_award_body"),
       confirm: t("tender.decide_award") });
@@ -57,6 +78,8 @@ export function Desk({ id, view }) {
     ${desk && html`<div class="actions-bar" role="toolbar" aria-label=${t("tender.desk")}>
       ${phase === "draft" && html`<button type="button" class="primary" onClick=${() => act("/publish", undefined, t("tender.published"))}>${t("tender.publish")}</button>`}
       ${phase === "evaluation" && html`<button type="button" class="primary" onClick=${award}>${t("tender.decide_award")}</button>`}
+      ${phase === "evaluation" && view.award.kind === "lowest_price" && view.procedure === "open"
+        && html`<button type="button" onClick=${followOn}>${t("tender.follow_on")}</button>`}
       ${live && html`<button type="button" class="danger" onClick=${cancel}>${t("tender.cancel")}</button>`}
     </div>`}
     ${message && html`<p class=${`result ${message.ok ? "good" : "bad"}`} role=${message.ok ? "status" : "alert"}

@@ -15,6 +15,7 @@ import { useLiveRoom } from "../../components/use-live.js";
 import { Countdown } from "../../components/countdown.js";
 import { LinkStatus } from "../../components/link-status.js";
 import { ScrollBox } from "../../components/scroll-box.js";
+import { href } from "../../router.js";
 import { SupplierDesk } from "./supplier.js";
 import { Desk } from "./desk.js";
 import { RfqComparison } from "./comparison.js";
@@ -45,6 +46,8 @@ export default function Portal({ id }) {
     <p class="muted">${view.buyer_name ?? ""}${view.buyer_name ? " · " : ""}${t(`tender.profiles.${view.profile}`)} · ${t(`tender.procedures.${view.procedure}`)} · ${t(`tender.award_kind.${view.award.kind}`)}</p>
     ${view.requested_certificates.length > 0 && html`<p>${t("rfq.requested", { certificates: view.requested_certificates.join(", ") })}</p>`}
     ${view.ended_reason && html`<p class="notice bad">${view.ended_reason}</p>`}
+    ${view.follow_on_auction && html`<p class="notice good" data-testid="follow-on">${t("tender.follow_on_running")}
+      <a href=${href(`/${you ? "room" : "auctions"}/${encodeURIComponent(view.follow_on_auction)}`)}>${t("tender.follow_on_open")}</a></p>`}
 
     <dl class="figures">
       <div><dt>${t("tender.deadline_in")}</dt><dd><${Countdown} endAt=${deadline} serverNow=${serverNow}

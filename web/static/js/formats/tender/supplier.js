@@ -10,11 +10,11 @@
  */
 import { html, useState } from "../../../vendor/ui.js";
 import { t, dateTime, parseAmount, amountInput } from "../../i18n.js";
-import { api, problemText } from "../../api.js";
+import { api, problemText, putBytes } from "../../api.js";
 import { useConfirm } from "../../components/dialog.js";
 import { announce } from "../../components/announcer.js";
 import { claims } from "../../session.js";
-import { sealBid, toBase64 } from "../../sealing.js";
+import { sealBid, sealDocument, toBase64 } from "../../sealing.js";
 
 /**
  * @param {{id: string, view: import("../../wire").TenderView, you: import("../../wire").BidderView, fmt: (m: number | null | undefined) => string}} props
@@ -33,6 +33,7 @@ function BidForm({ id, view, you, open }) {
   const [security, setSecurity] = useState("");
   const rfq = view.procedure === "rfq";
   const [terms, setTerms] = useState({ delivery: "", validity: "", certificates: "" });
+  const [files, setFiles] = useState(/** @type {File[]} */ ([]));
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState(/** @type {{ok: boolean, text: string} | null} */ (null));
   const [receipt, setReceipt] = useState(/** @type {any} */ (null));
@@ -57,6 +58,19 @@ function BidForm({ id, view, you, open }) {
       return null;
     }
     return lots;
+  }
+
+  /** Each attached file sealed in the page and uploaded (its sealed bytes only); the bid names
+   * them by the commitment of those bytes. */
+  async function uploadDocuments() {
+    const documents = [];
+    for (const file of files) {
+      const { sealed, commitment } = await sealDocument(view.suite, view.public_key, view.tender_id,
+        new Uint8Array(await file.arrayBuffer()));
+      await putBytes(`${path}/files/${commitment.slice("sha256:".length)}`, sealed);
+      documents.push({ name: file.name, digest: commitment });
+    }
+    return documents;
   }
 
   /** An RFQ quote's terms, sealed with its prices; null (and a message) when one is missing. */
@@ -86,9 +100,11 @@ function BidForm({ id, view, you, open }) {
     setBusy(true);
     setMessage(null);
     try {
+      const documents = await uploadDocuments();
       const { sealed, commitment } = await sealBid(view.suite, view.public_key, {
         tender_id: view.tender_id, supplier: claims()?.org ?? "", currency: view.currency, lots,
         bid_security_ref: view.bid_security ? security.trim() : null, ...quote,
+        ...(documents.length ? { documents } : {}),
       });
       // A revision is a new bid (its own id) that replaces the one in the path.
       const body = { bid_id: crypto.randomUUID(), sealed: toBase64(sealed), commitment };
@@ -98,6 +114,7 @@ function BidForm({ id, view, you, open }) {
       setMessage({ ok: true, text });
       announce(text);
       setPrices(Object.fromEntries(view.lots.map((l) => [l.lot_id, ""])));
+      setFiles([]);
     } catch (e) {
       setMessage({ ok: false, text: problemText(e) });
     } finally {
@@ -167,6 +184,10 @@ function BidForm({ id, view, you, open }) {
           <input id="certificates" value=${terms.certificates} aria-describedby="certificates-hint"
             onInput=${(/** @type {any} */ e) => setTerms({ ...terms, certificates: e.currentTarget.value })} />
           <p class="hint" id="certificates-hint">${t("rfq.certificates_hint")}</p></div></div>`}
+      <div class="field"><label for="documents">${t("tender.documents_attach")}</label>
+        <input id="documents" type="file" multiple aria-describedby="documents-hint"
+          onChange=${(/** @type {any} */ e) => setFiles([...e.currentTarget.files])} />
+        <p class="hint" id="documents-hint">${t("tender.documents_hint")}</p></div>
       ${view.bid_security && html`<div class="field"><label for="security">${t("tender.security_ref")}</label>
         <input id="security" value=${security} onInput=${(/** @type {any} */ e) => setSecurity(e.currentTarget.value)} /></div>`}
       <div class="actions">
