@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from .cli_client import receipt, revise, submit, withdraw
+from .cli_client import receipt, revise, submit, upload, withdraw
 from .cli_sealing import tender
 from .config import Settings, resolve_jwt_key
 
@@ -48,7 +48,7 @@ def main() -> None:
 
 main.add_command(tender)
 main.add_command(receipt)
-for command in (submit, revise, withdraw):  # the tender's commands that talk to a server
+for command in (submit, revise, withdraw, upload):  # the tender's commands that talk to a server
     tender.add_command(command)
 
 

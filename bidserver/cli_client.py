@@ -1,4 +1,4 @@
-"""``bidserver tender submit|revise|withdraw`` and ``bidserver receipt verify|fetch``: a
+"""``bidserver tender submit|revise|withdraw|upload`` and ``bidserver receipt verify|fetch``: a
 supplier's side of a sealed tender over the HTTP API, from a terminal, before the UI, and anyone's
 check of a receipt against the server's key (offline with its PEM, or fetched with ``--server``).
 
@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import click
 
-from .cli_sealing import _FILE, _blob, _key, _sealed
+from .cli_sealing import CONTENT_OPTIONS, _FILE, _blob, _key, _sealed
 
 _TIMEOUT_S = 30.0
 
@@ -94,6 +94,7 @@ def _new_bid(fn: Callable) -> Callable:
         click.option("--lot", "lots", multiple=True, help="With --public-key: a lot's id, one --amount per --lot."),
         click.option("--amount", "amounts", multiple=True, help="With --public-key: a lot's price, e.g. 123.45."),
         click.option("--bid-security-ref", default=None, help="With --public-key: the bid security's reference."),
+        *CONTENT_OPTIONS,
         click.option("--signing-key", type=_FILE, default=None, help="Sign the bid with your organisation's registered key (private.pem from `tender keygen-signing`); needs --supplier."),
         click.option("--receipt", "receipt_out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to save the signed receipt (never overwritten)."),
     ]
@@ -131,6 +132,40 @@ def withdraw(server: str, token: str, tender_id: str, bid_id: str, receipt_out: 
     answer = _call(server, token, "POST", path)
     signed = _checked(server, answer, tender_id, bid_id, "withdrawn", None)
     _save(receipt_out, signed, f"withdrew bid {bid_id!r} of tender {tender_id!r}")
+
+
+@click.command()
+@_connection
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.argument("sealed", type=_FILE)
+def upload(server: str, token: str, tender_id: str, sealed: Path) -> None:
+    """Upload a document of your bid, sealed by `tender seal-file` (before the deadline).
+
+    The server stores the sealed bytes by their SHA-256, which the bid then names with
+    --document NAME=sha256:<hex>. Uploading the same file again changes nothing.
+    """
+    import hashlib
+
+    import httpx
+
+    data = sealed.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    path = f"/api/tenders/{quote(tender_id, safe='')}/files/{digest}"
+    try:
+        reply = httpx.put(server.rstrip("/") + path, content=data, timeout=_TIMEOUT_S,
+                          headers={"authorization": f"Bearer {token}",
+                                   "content-type": "application/octet-stream"})
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach {server}: {exc}; upload it again") from None
+    if reply.status_code >= 300:
+        try:
+            problem = reply.json()
+        except ValueError:
+            problem = {}
+        detail = f": {problem['detail']}" if problem.get("detail") else ""
+        raise click.ClickException(f"refused ({reply.status_code} {problem.get('reason', '')}){detail}")
+    stored = "stored" if reply.json().get("created") else "already stored"
+    click.echo(f"{stored}: {sealed.name} as sha256:{digest} ({len(data)} bytes) in tender {tender_id!r}")
 
 
 @receipt.command()
@@ -172,19 +207,23 @@ def server_key(server: str) -> bytes:
 def _post_bid(server: str, token: str, replaces: str | None, *, tender_id: str, bid_id: str | None,
               sealed_file: Path | None, public_key: Path | None, supplier: str | None,
               currency: str | None, lots: tuple[str, ...], amounts: tuple[str, ...],
-              bid_security_ref: str | None, signing_key: Path | None, receipt_out: Path) -> None:
+              bid_security_ref: str | None, signing_key: Path | None, receipt_out: Path,
+              **content: Any) -> None:
     _free(receipt_out)
     if (sealed_file is None) == (public_key is None):
         raise click.UsageError("give either --sealed (a bid sealed by `tender seal`) or --public-key and the prices")
     if signing_key is not None and supplier is None:
         raise click.UsageError("--signing-key needs --supplier: the signature names you")
     if sealed_file is not None:
+        if any(value not in (None, ()) for value in content.values()):
+            raise click.UsageError("--sealed is sealed already: the quote's terms and documents go to `tender seal`")
         sealed = _sealed_from_file(sealed_file, tender_id)
         commitment = _commitment(sealed)
     else:
         if supplier is None or currency is None or not lots:
             raise click.UsageError("--public-key needs --supplier, --currency and --lot/--amount")
-        sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts, bid_security_ref)
+        sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts,
+                                     bid_security_ref, **content)
     bid_id = bid_id or f"bid-{secrets.token_hex(6)}"
     body = {"bid_id": bid_id, "sealed": base64.b64encode(sealed).decode(), "commitment": commitment}
     if signing_key is not None:

@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import click
 
 _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+# What a bid holds besides its prices: an RFQ's quote terms, and the documents it names (each
+# sealed by `tender seal-file` and uploaded by `tender upload`). ``tender seal`` and ``tender
+# submit|revise --public-key`` take them alike.
+CONTENT_OPTIONS = (
+    click.option("--delivery-days", type=click.IntRange(min=0), default=None, help="An RFQ's quote: days from the order to delivery."),
+    click.option("--validity-days", type=click.IntRange(min=1), default=None, help="An RFQ's quote: days after the deadline it stays binding."),
+    click.option("--certificate", "certificates", multiple=True, help="An RFQ's quote: a certificate you hold (e.g. 'ISO 9001'); repeat for each."),
+    click.option("--document", "documents", multiple=True, help="A document of the bid, as NAME=sha256:<hex> of its sealed file (printed by `tender seal-file`); repeat for each."),
+)
+
+
+def content_options(fn: Callable) -> Callable:
+    for option in reversed(CONTENT_OPTIONS):
+        fn = option(fn)
+    return fn
 
 
 @click.group()
@@ -68,8 +86,9 @@ def keygen_signing(out: Path) -> None:
 @click.option("--lot", "lots", multiple=True, required=True, help="A lot's id; repeat with one --amount per --lot, in the same order.")
 @click.option("--amount", "amounts", multiple=True, required=True, help="A lot's price, e.g. 123.45, in the currency's units.")
 @click.option("--bid-security-ref", default=None, help="The bid security's reference, when the tender asks for one.")
+@content_options
 def seal(public_key: Path, tender_id: str, supplier: str, currency: str, lots: tuple[str, ...],
-         amounts: tuple[str, ...], bid_security_ref: str | None) -> None:
+         amounts: tuple[str, ...], bid_security_ref: str | None, **content: Any) -> None:
     """Seal a bid to the tender's public key: prints it (base64) and its commitment, as JSON.
 
     The price never leaves this machine unsealed; the commitment is what the server's receipt
@@ -79,15 +98,30 @@ def seal(public_key: Path, tender_id: str, supplier: str, currency: str, lots: t
 
     from .sealing import FIRST
 
-    sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts, bid_security_ref)
+    sealed, commitment = _sealed(public_key, tender_id, supplier, currency, lots, amounts,
+                                 bid_security_ref, **content)
     click.echo(msgspec.json.encode({
         "tender_id": tender_id, "suite": FIRST.name, "commitment": commitment,
         "sealed": base64.b64encode(sealed).decode(),
     }).decode())
 
 
+def _documents(given: tuple[str, ...]) -> tuple:
+    from .sealing.bid import BidDocument
+
+    documents = []
+    for text in given:
+        name, sep, digest = text.rpartition("=")
+        if not sep or not name or not digest.startswith("sha256:"):
+            raise click.UsageError(f"--document {text!r}: give NAME=sha256:<hex>")
+        documents.append(BidDocument(name=name, digest=digest))
+    return tuple(documents)
+
+
 def _sealed(public_key: Path, tender_id: str, supplier: str, currency: str, lots: tuple[str, ...],
-            amounts: tuple[str, ...], bid_security_ref: str | None) -> tuple[bytes, str]:
+            amounts: tuple[str, ...], bid_security_ref: str | None, *, delivery_days: int | None = None,
+            validity_days: int | None = None, certificates: tuple[str, ...] = (),
+            documents: tuple[str, ...] = ()) -> tuple[bytes, str]:
     """A bid sealed here, on the supplier's machine, and its commitment."""
     from .sealing import FIRST, SealError
     from .sealing.bid import LotPrice, bid_content, seal_bid
@@ -102,7 +136,9 @@ def _sealed(public_key: Path, tender_id: str, supplier: str, currency: str, lots
         LotPrice(lot_id=lot, amount=_minor_units(text, currency)) for lot, text in zip(lots, amounts, strict=True)
     )
     public = _key(read_public, "x25519", public_key)
-    content = bid_content(tender_id, supplier, currency, prices, bid_security_ref)
+    content = bid_content(tender_id, supplier, currency, prices, bid_security_ref,
+                          delivery_days=delivery_days, validity_days=validity_days,
+                          certificates=tuple(certificates), documents=_documents(documents))
     try:
         sealed = seal_bid(FIRST, public, content)
     except SealError as exc:

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 
+from bidserver.auth import mint_token
 from bidserver.sealing import FIRST
 from bidserver.sealing.pem import public_pem
+from bidserver.sealing.shamir import share_to_text, split
 
 from .conftest import BUYER
-from .harness import Api, token
+from .harness import JWT_KEY, Api, token, wait_until
 
 S1, S2 = "sup-alpha-7f3", "sup-bravo-91c"
 HOUR = 3_600_000
@@ -137,3 +139,52 @@ async def test_a_supplier_signs_its_bid_with_its_organisations_key(server, redis
     out = run(*bid, "--bid-id", "a1", "--signing-key", str(tmp_path / "org" / "private.pem"),
               "--receipt", str(tmp_path / "r1.json"))
     assert out.startswith(f"submitted bid 'a1' to tender '{tender_id}': received ")
+
+
+async def test_an_rfq_quote_with_a_document_from_the_terminal(server, tmp_path):
+    """An RFQ's quote terms and a document, sealed, uploaded and submitted with the commands; after
+    the opening, the buyer reads them in the record and opens the document with `open-file`."""
+    private, public = FIRST.keypair()
+    (tmp_path / "tender.pem").write_text(public_pem("x25519", public))
+    deadline = int(time.time() * 1000) + 4_000
+    config = {
+        "procedure": "rfq", "title": "Toner", "currency": "EUR",
+        "lots": [{"lot_id": "L1", "title": "toner", "quantity": "10", "unit": "piece"}],
+        "documents_hash": "sha256:" + "ab" * 32, "public_key": base64.b64encode(public).decode(),
+        "officers": ["off-1"], "k": 1, "standstill_ms": 0,
+        "schedule": {"submission_deadline_at": deadline, "opening_at": deadline},
+    }
+    buyer = Api(server, mint_token(JWT_KEY, role="buyer", party=BUYER, user="off-1"))
+    tender_id = (await buyer.call("POST", "/api/tenders", {"config": config})).json()["view"]["tender_id"]
+    assert (await buyer.call("POST", f"/api/tenders/{tender_id}/invitations", {"supplier": S1})).status_code == 200
+    assert (await buyer.call("POST", f"/api/tenders/{tender_id}/publish")).status_code == 200
+    connection = ("--server", server.base_url, "--token", token("supplier", S1, "Ann"), "--tender", tender_id)
+
+    (tmp_path / "offer.txt").write_text("Toner: original cartridges, 2 year warranty.")
+    digest = run("tender", "seal-file", "--public-key", str(tmp_path / "tender.pem"), "--tender", tender_id,
+                 "--out", str(tmp_path / "offer.sealed"), str(tmp_path / "offer.txt")).strip()
+    assert run("tender", "upload", *connection, str(tmp_path / "offer.sealed")).startswith(f"stored: offer.sealed as {digest}")
+    assert "already stored" in run("tender", "upload", *connection, str(tmp_path / "offer.sealed"))
+    run("tender", "submit", *connection, "--public-key", str(tmp_path / "tender.pem"), "--supplier", S1,
+        "--currency", "EUR", "--lot", "L1", "--amount", "420.00", "--delivery-days", "3",
+        "--validity-days", "30", "--certificate", "ISO 9001", "--document", f"offer.txt={digest}",
+        "--receipt", str(tmp_path / "quote.json"))
+
+    async def opening_due() -> bool:
+        r = await buyer.call("GET", f"/api/auctions/{tender_id}")
+        return r.json()["view"]["phase"] == "opening"
+
+    await wait_until(opening_due, 30, "the deadline")
+    share = share_to_text(split(private, 1, 1)[0])
+    assert (await buyer.call("POST", f"/api/tenders/{tender_id}/shares", {"share": share})).status_code == 200
+    view = (await buyer.call("GET", f"/api/auctions/{tender_id}")).json()["view"]
+    (line,) = view["opening"]["record"]
+    assert (line["prices"][0]["price"], line["delivery_days"], line["validity_days"], line["certificates"]) == (
+        42_000, 3, 30, ["ISO 9001"])
+    assert line["documents"] == [{"name": "offer.txt", "digest": digest}]
+    r = await buyer.call("GET", f"/api/tenders/{tender_id}/files/{digest.removeprefix('sha256:')}")
+    (tmp_path / "fetched.sealed").write_bytes(r.content)
+    (tmp_path / "key.txt").write_text(view["opening"]["private_key"])
+    run("tender", "open-file", "--key", str(tmp_path / "key.txt"), "--tender", tender_id,
+        "--out", str(tmp_path / "opened.txt"), str(tmp_path / "fetched.sealed"))
+    assert (tmp_path / "opened.txt").read_text() == (tmp_path / "offer.txt").read_text()
