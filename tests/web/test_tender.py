@@ -148,6 +148,10 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
     # = 66.48 + 30 x 90% = 93.48: the better price-quality ratio wins.
     expect(acme.get_by_test_id("standstill")).to_contain_text("Standstill until")
     expect(acme.get_by_role("region", name="Result")).to_contain_text("L1: Globex Corp at €13,000.00")
+    ranking = clerk.get_by_test_id("ranking")  # explained per criterion
+    expect(ranking.locator("thead")).to_contain_text("quality (30)")
+    expect(ranking.locator("tbody tr").nth(0)).to_contain_text("Globex Corp")
+    expect(ranking.locator("tbody tr").nth(1)).to_contain_text("88.00")  # ACME: 70 + 18
 
 
 @pytest.fixture(scope="module")

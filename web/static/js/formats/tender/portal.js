@@ -132,8 +132,34 @@ function Result({ view, you, fmt }) {
     ${view.decision && html`<p data-testid="standstill">${view.decision.held ? t("tender.standstill_held")
       : t("tender.standstill_until", { when: dateTime(view.decision.standstill_ends_at) })}</p>
       <ul>${view.decision.lots.map((d) => html`<li>${d.lot_id}: ${d.winner
-        ? t("tender.winner", { supplier: named(d.winner), price: fmt(d.price) }) : t("tender.no_winner")}</li>`)}</ul>`}
+        ? t("tender.winner", { supplier: named(d.winner), price: fmt(d.price) }) : t("tender.no_winner")}</li>`)}</ul>
+      ${view.decision.lots.filter((d) => d.ranking.length > 1).map((d) => html`<${Ranking} lot=${d}
+        named=${named} fmt=${fmt} criteria=${view.award.criteria} />`)}`}
     ${view.awards.length > 0 && html`<ul data-testid="awards">${view.awards.map((a) => html`<li>
       ${t("tender.awarded", { lot: a.lot_id, supplier: named(a.supplier), price: fmt(a.price) })}</li>`)}</ul>`}
   </section>`;
+}
+
+/** A lot's ranking, explained: each bid's price and, for the price-quality ratio, its points
+ * per published criterion (hundredths of a point, shown to two decimals) and in total; the
+ * abnormally low flag where the engine sets it (the buyer's only, EU Art. 69).
+ * @param {{lot: import("../../wire").LotDecision, named: (s: string) => string,
+ *   fmt: (m: number | null | undefined) => string, criteria: import("../../wire").Criterion[]}} props */
+function Ranking({ lot, named, fmt, criteria }) {
+  /** @param {number | null | undefined} hundredths */
+  const points = (hundredths) => (hundredths === null || hundredths === undefined ? "—" : (hundredths / 100).toFixed(2));
+  return html`<${ScrollBox} label=${t("tender.ranking", { lot: lot.lot_id })}><table class="list" data-testid="ranking">
+    <caption>${t("tender.ranking", { lot: lot.lot_id })}</caption>
+    <thead><tr><th scope="col">${t("tender.rank")}</th><th scope="col">${t("tender.bidder")}</th>
+      <th scope="col" class="num">${t("tender.price")}</th>
+      ${criteria.map((c) => html`<th scope="col" class="num">${c.name} (${c.weight})</th>`)}
+      ${criteria.length > 0 && html`<th scope="col" class="num">${t("tender.points")}</th>`}</tr></thead>
+    <tbody>${lot.ranking.map((r) => html`<tr>
+      <td>${r.rank}</td>
+      <th scope="row">${named(r.supplier)}${r.abnormally_low ? html` <span class="badge">${t("tender.abnormally_low")}</span>` : ""}</th>
+      <td class="num">${fmt(r.price)}</td>
+      ${criteria.map((c) => html`<td class="num">${points(r.points.find((p) => p.criterion === c.name)?.points)}</td>`)}
+      ${criteria.length > 0 && html`<td class="num"><strong>${points(r.total)}</strong></td>`}
+    </tr>`)}</tbody>
+  </table><//>`;
 }
