@@ -152,6 +152,16 @@ class Format:
     # server then signs a tree head of its audit log at once (``runtime.heads``), not only at
     # its interval; by default no event does
     seals_head: Callable[[Any], bool] = lambda event: False
+    # What the one writer holds in memory only, never journaled, snapshotted, logged or served
+    # (a sealed tender's presented key shares: ``tender.shares``): ``memory`` is a dict the room
+    # owns, empty when it starts (after a restart, a takeover). ``with_memory(command, memory)``
+    # gives the command as decided, with what it needs of the memory, inside the writer just
+    # before ``decide`` (so two commands never race for it); ``remember(memory, command,
+    # events)`` updates it once ``decide`` accepted the command (``events`` may be empty). Both
+    # pure but for ``remember``'s change to ``memory``; by default a format holds nothing.
+    with_memory: Callable[[Any, dict[str, Any]], Any] = lambda command, memory: command
+    remember: Callable[[dict[str, Any], Any, Sequence[Any]], None] = \
+        lambda memory, command, events: None
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""

@@ -19,7 +19,8 @@ the same bid id then tells the real outcome).
 Time is stamped here, at the moment the room decides, and never goes backwards, so the close is
 sequenced with the bids around it. The room knows its auction's format only through the contract
 (``engine.format``): decide, evolve, the next deadline, the tick, receipts and the records of
-refusals (journalled with the batch, so a refusal, like an acceptance, is answered once durable).
+refusals (journalled with the batch, so a refusal, like an acceptance, is answered once durable),
+and what the format holds in this writer's memory only (a sealed tender's presented key shares).
 """
 
 from __future__ import annotations
@@ -113,6 +114,12 @@ class Room:
         self.log = auction.log  # the durable events held in memory
         self._ahead = fmt.copy(self.state)  # durable + decided, not yet durable
         self._ahead_head = auction.head  # the chain's head ahead, as ``_ahead`` is the state's
+        # What the format keeps in this writer's memory only (``Format.remember``): never
+        # journaled nor snapshotted, so empty after a restart or a takeover. Updated as commands
+        # are decided, before they are durable: the next command decided ahead needs it, and the
+        # format trusts it only as far as the journal vouches for it (a failed write's leftovers
+        # are ignored).
+        self._memory: dict[str, Any] = {}
         self._journal = journal
         self._now_ms = now_ms
         self._on_durable = on_durable  # after each durable write of events, once they are applied
@@ -291,11 +298,13 @@ class Room:
             at = max(self._now_ms(), self._last_at)
             self._last_at = at
             command = msgspec.structs.replace(pending.command, at=at)
-            outcome = fmt.decide(ahead, command)
+            outcome = fmt.decide(ahead, fmt.with_memory(command, self._memory))
             rejection = None
             if isinstance(outcome, Rejection):  # answered once its record (if any) is durable
                 rejection, record = outcome, fmt.refusal_record(ahead, command, outcome)
                 outcome = [] if record is None else [record]
+            else:
+                fmt.remember(self._memory, command, outcome)
             first = ahead.seq + 1 if outcome else None
             results.append(Result(events=outcome, first_seq=first, rejection=rejection))
             for event in outcome:

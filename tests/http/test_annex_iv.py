@@ -28,7 +28,7 @@ from bidserver.audit import export
 from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 from bidserver.sealing.receipts import SignedReceipt, verify_receipt
-from bidserver.sealing.shamir import share_to_text, split
+from bidserver.sealing.shamir import share_from_text, share_to_text, split
 from bidserver.store.audit_log import AuditFailed, verify
 
 from .conftest import KEY
@@ -201,7 +201,7 @@ def opened_again(client, clock, tender: str) -> str:
     return tender
 
 
-def test_e_only_officers_give_access_and_only_from_the_opening_time(client, clock):
+def test_e_only_officers_give_access_and_only_from_the_opening_time(client, clock, redis_server):
     tender = with_bids(client, clock)
     clock.now = DEADLINE + 1  # closed, the opening time not yet come
     r = client.post(f"/api/tenders/{tender}/shares", json={"share": SHARES[0]}, headers=OFFICER["off-1"])
@@ -212,8 +212,16 @@ def test_e_only_officers_give_access_and_only_from_the_opening_time(client, cloc
         assert r.status_code in (403, 409), r.text
     r = client.post(f"/api/tenders/{tender}/shares", json={"share": SHARES[0]}, headers=OFFICER["off-1"])
     assert r.status_code == 200 and r.json()["view"]["opening"] is None  # one share opens nothing
+    # Nor can the operator with one more officer: the share presented is not in Redis.
+    assert share_value(SHARES[0]) not in redis_contents(redis_server.url)
     r = client.post(f"/api/tenders/{tender}/shares", json={"share": SHARES[1]}, headers=OFFICER["off-2"])
     assert r.status_code == 200 and r.json()["view"]["opening"] is not None
+    assert not any(share_value(share) in redis_contents(redis_server.url) for share in SHARES)
+
+
+def share_value(text: str) -> bytes:
+    """A share's secret value as its text writes it (hex), however the text is quoted around it."""
+    return share_from_text(text).value.hex().encode()
 
 
 def test_f_what_was_opened_stays_with_those_entitled(client, clock):

@@ -171,6 +171,8 @@ async def redis_dump(redis_url: str) -> bytes:
     try:
         async for name in client.scan_iter(count=1000):
             kind = (await client.type(name)).decode()
+            if kind == "none":  # gone since the SCAN named it (a lease or presence key expired)
+                continue
             out.append(name)
             if kind == "string":
                 out.append(await client.get(name) or b"")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..format import Format
 from ..values import SYSTEM, Actor
+from . import shares
 from .commands import Command, CreateTender, Tick
 from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event, seals_head
@@ -68,6 +69,8 @@ FORMAT = Format(
     sees_every_event=lambda role: False,  # not even the buyer: no submission before the opening
     paced=False,  # no update is held back because others submit
     seals_head=seals_head,
+    with_memory=shares.with_memory,  # presented key shares: in the writer's memory only
+    remember=shares.remember,
 )
 
 __all__ = [

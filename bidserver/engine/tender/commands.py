@@ -115,9 +115,16 @@ class Tick(_Command, tag="tick"):
 
 
 class PresentShare(_Command, tag="present_share"):
-    """An opening officer's key share (the sealing package's share text)."""
+    """An opening officer's key share (the sealing package's share text).
+
+    ``held`` is the room's memory of the shares accepted before this one (officer -> share
+    text), attached by the room's one writer just before it decides (``shares.with_memory``):
+    presented shares are never journaled, only their fingerprints, so the engine combines what
+    the room holds. The edges never fill it (their body is the share alone), and the writer
+    replaces whatever came with the command."""
 
     share: str
+    held: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Qualification(enum.StrEnum):

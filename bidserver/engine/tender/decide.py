@@ -15,7 +15,7 @@ import msgspec
 from ... import sealing
 from ..rejections import Reason, Rejection
 from ..values import Role
-from . import evaluation, follow_on, opening, submissions
+from . import evaluation, follow_on, opening, shares, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
     CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
@@ -204,6 +204,10 @@ def _tick(state: TenderState, c: Tick) -> Decision:
 
 
 def _present_share(state: TenderState, c: PresentShare) -> Decision:
+    """A share is checked, journaled by its fingerprint alone, and combined with the shares the
+    room holds (``c.held``, see ``shares``). An officer whose share is journaled but not held
+    (the room restarted since) presents the same share again: nothing new is journaled, it is
+    held again, and it may be the one that opens; any other share from that officer is refused."""
     config = state.config
     officer = c.actor.user
     if not _is_buyer(state, c) or officer not in config.officers:
@@ -213,21 +217,30 @@ def _present_share(state: TenderState, c: PresentShare) -> Decision:
         if phase in (Phase.PUBLISHED, Phase.SUBMISSION, Phase.CLOSED):
             return _no(Reason.OPENING_NOT_DUE, "the opening time has not come")
         return _no(Reason.WRONG_PHASE, f"PresentShare is not possible while the tender is {phase}")
-    if officer in state.shares:
-        return _no(Reason.ALREADY_PRESENTED, "your share is in already")
-    share = opening.parse_share(c.share)
+    share = shares.parse_share(c.share)
     if share is None:
         return _no(Reason.INVALID_SHARE, "not a key share")
     if share.threshold != config.k:
         return _no(Reason.INVALID_SHARE, f"a share of a {share.threshold}-of-n key, not {config.k}")
-    if any(opening.parse_share(r.share).index == share.index for r in state.shares.values()):
+    fingerprint = shares.fingerprint(share)
+    held = shares.held(state, c)  # the room's memory, as far as the journal vouches for it
+    own = held.pop(officer, None)
+    known = state.shares.get(officer)
+    events: list[Event] = [*due]
+    if known is not None:  # journaled: held already, or presented again after a restart
+        if known.fingerprint != fingerprint:
+            return _no(Reason.ALREADY_PRESENTED, "you presented another share: this is not it")
+        if own is not None:
+            return _no(Reason.ALREADY_PRESENTED, "your share is in already")
+    elif any(record.index == share.index for record in state.shares.values()):
         return _no(Reason.INVALID_SHARE, f"share {share.index} was presented already")
-    events: list[Event] = [*due, ShareAccepted(at=c.at, officer=officer, share=c.share,
-                                               presented=len(state.shares) + 1)]
-    found = opening.find_key(state, officer, share)
+    else:
+        events.append(ShareAccepted(at=c.at, officer=officer, index=share.index,
+                                    fingerprint=fingerprint, presented=len(state.shares) + 1))
+    found = opening.find_key(state, officer, share, held)
     if found is None:
-        if len(state.shares) + 1 >= config.k:
-            events.append(SharesMismatch(at=c.at, officers=tuple(sorted((*state.shares, officer)))))
+        if len(held) + 1 >= config.k:
+            events.append(SharesMismatch(at=c.at, officers=tuple(sorted((*held, officer)))))
         return events
     key, officers = found
     record = opening.opening_record(state, key)

@@ -166,10 +166,16 @@ class OpeningStarted(_Event, tag="opening_started"):
 
 
 class ShareAccepted(_Event, tag="share_accepted"):
-    """An officer's share, kept until the opening (fewer than k shares tell nothing of the key)."""
+    """An officer's share was accepted. Only its fingerprint is journaled, never the share: with
+    the Redis dump and k - 1 other officers' shares, a journaled share would open the bids before
+    the remaining officers agree. The share itself lives in the writing room's memory until the
+    opening (``shares``); after a restart the officer presents it again, and the fingerprint
+    tells that it is the same one. Its index (which of the n shares: public, 1 to n) lets a
+    second share of one index be refused whatever the room holds."""
 
     officer: str
-    share: str
+    index: int
+    fingerprint: str  # ``shares.fingerprint``: sha256 of the share's canonical text
     presented: int  # shares presented so far, this one included
 
 

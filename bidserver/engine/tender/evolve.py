@@ -111,7 +111,7 @@ def _opening(state: TenderState, e: ev.OpeningStarted) -> None:
 
 
 def _share(state: TenderState, e: ev.ShareAccepted) -> None:
-    state.shares[e.officer] = ShareRecord(e.share, e.at)
+    state.shares[e.officer] = ShareRecord(e.fingerprint, e.index, e.at)
     state.mismatch = ()
 
 

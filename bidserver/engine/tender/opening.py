@@ -1,10 +1,12 @@
 """The opening: officers' shares combined into the tender's key, and every bid decrypted with it.
 
 Pure: the sealing package's functions are pure but for drawing randomness, which nothing here
-does. The key is found from the shares presented: once ``k`` are in, every set of ``k`` that holds
-the newest share is tried (a handful: officers are few) until one combines to the key whose public
-key the tender published. So one altered or mistaken share never blocks the opening while ``k``
-good ones are presented, and no subset is tried twice (each was tried when its newest share came).
+does. The key is found from the shares the writing room holds (``shares``: the journal has only
+their fingerprints): once ``k`` are held, every set of ``k`` that holds the newest share is tried
+(a handful: officers are few) until one combines to the key whose public key the tender published.
+So one altered or mistaken share never blocks the opening while ``k`` good ones are presented, and
+no subset is tried twice while the room holds its shares (each was tried when its newest share
+came; after a restart, again as the shares are presented again).
 
 Every current bid that stands on the current documents is opened; a bid that does not decrypt, or
 opens to something that is not this supplier's bid for this tender in its currency with a price
@@ -25,7 +27,7 @@ import msgspec
 
 from ... import sealing
 from ...sealing.bid import SealedBidContent, open_bid
-from ...sealing.shamir import Share, combine, share_from_text
+from ...sealing.shamir import Share, combine
 from .events import Document, LotPrice, OpenedBid
 from .state import SealedBid, TenderState
 from .values import MAX_CERTIFICATES, certificate_key
@@ -37,25 +39,17 @@ MAX_DOCUMENT_NAME = 200
 _HEX = frozenset("0123456789abcdef")
 
 
-def parse_share(text: str) -> Share | None:
-    """The share in an officer's text, or None if it is no share."""
-    try:
-        return share_from_text(text)
-    except sealing.ShareError:
-        return None
-
-
-def find_key(state: TenderState, officer: str, share: Share) -> tuple[bytes, tuple[str, ...]] | None:
-    """The tender's private key and whose shares gave it, from the shares presented and this new
-    one; None while no ``k`` of them combine to the published key."""
+def find_key(state: TenderState, officer: str, share: Share,
+             held: dict[str, Share]) -> tuple[bytes, tuple[str, ...]] | None:
+    """The tender's private key and whose shares gave it, from the shares the room holds
+    (``shares.held``) and this new one; None while no ``k`` of them combine to the published key."""
     config = state.config
-    others = {name: share_from_text(record.share) for name, record in state.shares.items()}
-    if len(others) + 1 < config.k:
+    if len(held) + 1 < config.k:
         return None
     public_of = sealing.suite(config.suite).public_of
-    for group in itertools.combinations(sorted(others), config.k - 1):
+    for group in itertools.combinations(sorted(held), config.k - 1):
         try:
-            key = combine([share, *(others[name] for name in group)])
+            key = combine([share, *(held[name] for name in group)])
         except sealing.ShareError:
             continue
         if public_of(key) == config.public_key:

@@ -105,7 +105,10 @@ class Question:
 
 @dataclass(slots=True)
 class ShareRecord:
-    share: str
+    """An accepted share, as journaled: never the share (``shares``), its fingerprint and index."""
+
+    fingerprint: str
+    index: int
     at: int
 
 
@@ -163,7 +166,7 @@ class TenderState:
     refusals: list[Refusal] = field(default_factory=list)
     refused: dict[str, dict[str, int]] = field(default_factory=dict)  # supplier -> bid id -> index
     received: int | None = None  # current bids at the deadline
-    shares: dict[str, ShareRecord] = field(default_factory=dict)  # officer -> share
+    shares: dict[str, ShareRecord] = field(default_factory=dict)  # officer -> its share's print
     share_attempts: list[ShareAttempt] = field(default_factory=list)
     mismatch: tuple[str, ...] = ()  # the officers whose shares last failed to combine
     opened_at: int | None = None

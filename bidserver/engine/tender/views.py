@@ -453,7 +453,7 @@ def _public_config(config) -> dict[str, Any]:
     return data
 
 
-# Events the buyer is not shown as they are: never a share; a refused submission only when it was
+# Events the buyer is not shown as they are: an accepted share without its fingerprint; a refused submission only when it was
 # late (one refused earlier would tell of a supplier bidding before the deadline).
 _NOT_AS_IS_TO_THE_BUYER = frozenset({ev.ShareAccepted, ev.SubmissionRefused})
 
@@ -493,7 +493,8 @@ def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
                 return event if event.reason is Reason.DEADLINE_PASSED else None
             return _without(event, "role", "party") if author else None
         case ev.ShareAccepted():
-            return _without(event, "share") if buyer else _without(event, "share", "officer")
+            return (_without(event, "fingerprint", "index") if buyer
+                    else _without(event, "fingerprint", "index", "officer"))
         case ev.SharesMismatch():
             return {"type": "shares_mismatch", "at": event.at, "presented": len(event.officers)}
         case ev.TenderOpened():

@@ -12,7 +12,7 @@ import msgspec
 
 from bidserver import sealing
 from bidserver.engine.rejections import Reason, Rejection
-from bidserver.engine.tender import TenderState, decide, evolve, state_bytes
+from bidserver.engine.tender import FORMAT, TenderState, decide, evolve, state_bytes
 from bidserver.engine.tender.commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Complaint, ConfirmBid, CreateTender,
     DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
@@ -262,21 +262,25 @@ class Outcome:
     rejection: Rejection | None = None
 
 
-def handle(state: TenderState, command) -> Outcome:
-    """Decide, then apply each event; a refusal's record is applied too, as the room journals it."""
-    decision = decide(state, command)
+def handle(state: TenderState, command, memory: dict | None = None) -> Outcome:
+    """Decide, then apply each event; a refusal's record is applied too, as the room journals it.
+    ``memory``: the room's memory of presented shares (``shares``), used and kept as the room
+    does; None: a fresh one (a room just started)."""
+    memory = {} if memory is None else memory
+    decision = decide(state, FORMAT.with_memory(command, memory))
     if isinstance(decision, Rejection):
         record = refusal_record(state, command, decision)
         if record is not None:
             evolve(state, record)
         return Outcome(events=[record] if record is not None else [], rejection=decision)
+    FORMAT.remember(memory, command, decision)
     for event in decision:
         evolve(state, event)
     return Outcome(events=decision)
 
 
-def ok(state: TenderState, command) -> list:
-    outcome = handle(state, command)
+def ok(state: TenderState, command, memory: dict | None = None) -> list:
+    outcome = handle(state, command, memory)
     assert outcome.rejection is None, outcome.rejection
     return outcome.events
 
@@ -305,18 +309,19 @@ class Run:
         """``signing``: the suppliers invited with their organisation's signing key."""
         self.state = TenderState.new(TENDER)
         self.log: list = []
+        self.memory: dict[str, str] = {}  # the room's: the shares presented, never journaled
         self.do(CreateTender(actor=BUYER, at=T0 - 2 * DAY, tender_id=TENDER, config=cfg or config()))
         for party in suppliers:
             self.do(InviteSupplier(actor=BUYER, at=T0 - DAY, supplier=party, name=NAMES.get(party, party),
                                    signing_key=SIGNING[party][1] if party in signing else None))
 
     def do(self, command) -> list:
-        events = ok(self.state, command)
+        events = ok(self.state, command, self.memory)
         self.log += events
         return events
 
     def try_(self, command) -> Outcome:
-        outcome = handle(self.state, command)
+        outcome = handle(self.state, command, self.memory)
         self.log += outcome.events
         return outcome
 
@@ -326,6 +331,11 @@ class Run:
 
     def close(self) -> "Run":
         self.do(tick(DEADLINE))
+        return self
+
+    def restart(self) -> "Run":
+        """The room restarts: its state is the journal's, its memory empty."""
+        self.memory = {}
         return self
 
     def start_opening(self) -> "Run":

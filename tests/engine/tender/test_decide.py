@@ -388,7 +388,7 @@ def _scenario(reason: Reason) -> tuple[TenderState, object]:
             return stage("opening"), PresentShare(actor=officer("off-1"), at=AT, share="{}")
         case Reason.ALREADY_PRESENTED:
             run = then(STAGES["opening"](), share("off-1", 0, OPENING + 1))
-            return run.state, share("off-1", 0, OPENING + 2)
+            return run.state, share("off-1", 1, OPENING + 2)  # another share than its own
         case Reason.INVALID_SCORE:
             return stage("evaluation"), score("ev-1", "sup-a", "colour", 50, AT)
         case Reason.EVALUATION_INCOMPLETE:

@@ -14,7 +14,7 @@ from bidserver.engine.tender import FORMAT, Phase, TenderState, evolve, state_by
 from bidserver.engine.tender import events as ev
 from bidserver.engine.tender.commands import InviteSupplier
 from bidserver.engine.tender.evolve import _APPLY, restore
-from bidserver.engine.tender.state import BidStatus
+from bidserver.engine.tender.state import BidStatus, ShareRecord
 from bidserver.engine.values import Role
 
 from .builders import (
@@ -92,9 +92,11 @@ def test_the_opening_keeps_the_record_and_the_key_and_drops_the_shares():
     state = folded(created() + [ev.SubmissionClosed(at=T0 + 5, received=0),
                                 ev.OpeningStarted(at=T0 + 6)])
     assert (state.phase, state.received) == (Phase.OPENING, 0)
-    evolve(state, ev.ShareAccepted(at=T0 + 7, officer="off-1", share="s1", presented=1))
+    evolve(state, ev.ShareAccepted(at=T0 + 7, officer="off-1", index=1, fingerprint="sha256:1",
+                                   presented=1))
     evolve(state, ev.SharesMismatch(at=T0 + 7, officers=("off-1", "off-2")))
-    assert state.mismatch == ("off-1", "off-2") and state.shares["off-1"].share == "s1"
+    assert state.mismatch == ("off-1", "off-2")
+    assert state.shares["off-1"] == ShareRecord(fingerprint="sha256:1", index=1, at=T0 + 7)
     line = ev.OpenedBid(supplier="sup-a", name="A Ltd", bid_id="a1", commitment="sha256:1",
                         received_at=T0 + 1, prices=(ev.LotPrice("L1", 5),))
     evolve(state, ev.TenderOpened(at=T0 + 8, private_key=b"k" * 32, officers=("off-1", "off-3"),

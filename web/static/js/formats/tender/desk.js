@@ -86,8 +86,8 @@ export function Desk({ id, view }) {
       data-testid="desk-result">${message.text}</p>`}
     ${desk && (phase === "draft" || phase === "published" || phase === "submission") && html`<${Invite} act=${act} desk=${desk} />`}
     ${desk && desk.questions.length > 0 && html`<${Answer} act=${act} desk=${desk} />`}
-    ${desk && phase === "opening" && desk.officers.includes(user) && !desk.shares_from.includes(user)
-      && html`<${Share} act=${act} />`}
+    ${desk && phase === "opening" && desk.officers.includes(user)
+      && html`<${Share} act=${act} again=${desk.shares_from.includes(user)} />`}
     ${desk && phase === "opening" && html`<p data-testid="shares-from">${t("tender.shares_from", { officers: desk.shares_from.join(", ") || "—" })}</p>`}
     ${desk && phase === "evaluation" && view.opening && html`<${Qualify} act=${act} view=${view} />`}
     ${desk && desk.evaluators.includes(user) && phase === "evaluation" && html`<${Scores} id=${id} act=${act} view=${view} />`}
@@ -138,8 +138,13 @@ function Answer({ act, desk }) {
     })}</ul>`;
 }
 
-/** @param {{act: Act}} props */
-function Share({ act }) {
+/**
+ * An officer's share. The server journals a share's fingerprint only and keeps the share in
+ * memory until the opening, so an officer whose share is in is offered the form too: after a
+ * restart it presents the same share again (while the server still holds it: already_presented).
+ * @param {{act: Act, again: boolean}} props
+ */
+function Share({ act, again }) {
   const [share, setShare] = useState("");
   /** @param {Event} event */
   async function submit(event) {
@@ -150,7 +155,8 @@ function Share({ act }) {
     <div class="field"><label for="share">${t("tender.your_share")}</label>
       <textarea id="share" rows="3" required value=${share} autocomplete="off" spellcheck=${false}
         onInput=${(/** @type {any} */ e) => setShare(e.currentTarget.value)}></textarea>
-      <p class="hint">${t("tender.share_hint")}</p></div>
+      <p class="hint">${t("tender.share_hint")}</p>
+      ${again && html`<p class="hint" data-testid="share-again">${t("tender.share_again_hint")}</p>`}</div>
     <button type="submit" class="primary">${t("tender.present_share")}</button>
   </form>`;
 }
