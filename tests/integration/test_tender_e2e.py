@@ -53,7 +53,7 @@ QUALITY = {"eval-dora": {S_A: 40, S_B: 90}, "eval-emil": {S_A: 50, S_B: 100}}
 
 STAGES = ("published", "bids", "closed", "one_share", "opened", "standstill")
 SLACK_MS = 1500  # before a deadline, for a kill and restart (a restart takes ~0.4 s)
-ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 1000, 1100, 700, 1500
+ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 1000, 1100, 1500, 1500
 PHASE_TIMEOUT = 10.0
 HEAD_TIMEOUT = 4.0  # a phase change's head comes at once; other writes' within 10 s
 
@@ -195,10 +195,10 @@ class TenderRun:
         await self.resends()
         await self.crossing("bids", self.deadline_at, "submission_closed")
         await self.deadline()
+        await self.early_share()  # at once: the scan below may take longer than the gap
         if self.scan:
             await self.scan_secrets()
         await self.checkpoint("closed")
-        await self.early_share()
         await self.crossing("closed", self.opening_at, "opening_started")
         await self.first_share()
         if self.scan:
