@@ -45,6 +45,7 @@ from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..sealing.documents import SAMPLE, plaintext_fault, size_fault
 from ..store.files import FileStore, FileTooBig, is_hex_digest
+from .refused_reads import refused_read
 from .routes import JSON, ApiError, _fail, _principal, _tender_room, handler
 
 _DIGEST = msgspec.Meta(pattern=r"^sha256:[0-9a-f]{64}$",
@@ -166,7 +167,8 @@ async def download_bid_file(request: Request) -> Response:
         path = store.find(room.auction_id, supplier, hexdigest)
         if path is not None:
             return FileResponse(path, media_type=OCTETS, filename=f"{hexdigest}.sealed")
-    raise _fail(wire.Failure.NOT_FOUND, "no such file")
+    raise await refused_read(room, principal, f"file sha256:{hexdigest}",
+                             _fail(wire.Failure.NOT_FOUND, "no such file"))
 
 
 download_bid_file.answer = {200: None}
@@ -196,8 +198,9 @@ async def list_bid_files(request: Request) -> Response:
                 uploads.append(StoredFile(digest=f"sha256:{hexdigest}", size=size, created=False))
         return JSON(FileList(uploads=uploads))
     if state.opened_at is None:
-        raise _refused(Reason.WRONG_PHASE, "the bids are not opened yet: their documents are "
-                       "listed once they are")
+        raise await refused_read(room, principal, "files", _refused(
+            Reason.WRONG_PHASE, "the bids are not opened yet: their documents are listed once "
+            "they are"))
     documents = []
     for line in state.record:
         if line.failed is not None:

@@ -31,6 +31,7 @@ from ..sealing import ed25519
 from ..sealing.pem import public_b64, public_pem
 from ..sealing.receipts import Receipt, ReceiptKind, SignedReceipt, key_id, sign_receipt
 from .answers import ReceiptedAnswer, Receipts, SigningKey
+from .refused_reads import refused_read
 from .routes import JSON, _fail, _principal, _settled, _tender_room, _view, handler
 
 
@@ -79,7 +80,8 @@ async def tender_receipts(request: Request) -> Response:
     principal = _principal(request)
     room = await _tender_room(request, principal)
     if principal.role is not Role.SUPPLIER:
-        raise _fail(wire.Failure.BAD_ROLE, "receipts are the suppliers', each its own")
+        raise await refused_read(room, principal, "receipts", _fail(
+            wire.Failure.BAD_ROLE, "receipts are the suppliers', each its own"))
     return JSON(Receipts(receipts=await _signed(request, room, principal.party)))
 
 

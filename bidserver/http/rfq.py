@@ -26,6 +26,7 @@ from starlette.routing import Route
 from .. import wire
 from ..engine.rejections import Rejection
 from ..engine.tender.comparison import Comparison, comparison_for, table
+from .refused_reads import refused_read
 from .routes import JSON, ApiError, _cell, _principal, _tender_room, handler
 
 _REFUSALS = (403, 409)
@@ -37,7 +38,8 @@ async def _comparison(request: Request) -> Comparison:
     room = await _tender_room(request, principal)
     result = comparison_for(room.state, principal.actor)
     if isinstance(result, Rejection):
-        raise ApiError(wire.problem_for_rejection(result))
+        raise await refused_read(room, principal, "comparison",
+                                 ApiError(wire.problem_for_rejection(result)))
     return result
 
 

@@ -241,12 +241,21 @@ def test_g_every_attempt_is_refused_and_recorded_and_tampering_is_detected(clien
     assert late.json()["reason"] == "deadline_passed"
     early = client.post(f"/api/tenders/{tender}/shares", json={"share": SHARES[0]}, headers=OFFICER["off-1"])
     assert early.json()["reason"] == "opening_not_due"
+    # Refused reads too: the receipts (a buyer's), the documents before the opening, another's file.
+    for headers, path, status in ((BUYER, "receipts", 403), (BUYER, "files", 409),
+                                  (SUPPLIER["sup-b"], "files/" + "0" * 64, 404)):
+        assert client.get(f"/api/tenders/{tender}/{path}", headers=headers).status_code == status
     # Each refused attempt is an entry of the journal, with who tried and when.
     journal = redis_contents(redis_server.url)
     assert journal.count(b"submission_refused") >= 1 and journal.count(b"share_refused") >= 1
     # The audit export verifies; a changed entry, a removed one or a cut tail is detected.
     data, _, _ = asyncio.run(export(redis_server.url, tender, None, clock.now))
     verify(data)
+    refused_reads = [(e["event"]["party"], e["event"]["what"], e["event"]["reason"])
+                     for e in map(msgspec.json.decode, data.splitlines()[1:])
+                     if e.get("event", {}).get("type") == "access_refused"]
+    assert refused_reads == [("org-b", "receipts", "bad_role"), ("org-b", "files", "wrong_phase"),
+                             ("sup-b", "file sha256:" + "0" * 64, "not_found")]
     lines = data.split(b"\n")
     last = len(lines) - 2  # the final line is empty
     assert b'"at":' in lines[last]

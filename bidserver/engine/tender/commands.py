@@ -178,6 +178,15 @@ class CancelTender(_Command, tag="cancel_tender"):
     reason: Text
 
 
+class RecordAccessRefusal(_Command, tag="record_access_refusal"):
+    """A read the edge refused (another's file, a receipt, the comparison before the opening),
+    for the audit log (EU Annex IV (g): an attempt is recorded, not only refused). Built by the
+    edge from what it refused, never decoded from a client."""
+
+    what: str  # the route asked, as the edge names it
+    reason: str  # the refusal's machine-readable reason
+
+
 Command = (
     CreateTender
     | UpdateTender
@@ -198,5 +207,6 @@ Command = (
     | StartFollowOnAuction
     | Complaint
     | ResolveComplaint
+    | RecordAccessRefusal
     | CancelTender
 )

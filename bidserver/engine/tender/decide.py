@@ -19,11 +19,11 @@ from . import evaluation, follow_on, opening, shares, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
     CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
-    ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, UpdateTender,
+    RecordAccessRefusal, ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, UpdateTender,
     WithdrawBid,
 )
 from .events import (
-    AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged, EnquiriesClosed,
+    AccessRefused, AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged, EnquiriesClosed,
     Event, FinalAward, LotDecision, OpeningStarted, QuestionAnswered, QuestionAsked, ScoreGiven,
     ShareAccepted, ShareRefused, SharesMismatch, SubmissionClosed, SubmissionKind,
     SubmissionRefused, SupplierInvited, TenderCancelled, TenderCreated, TenderOpened,
@@ -342,6 +342,11 @@ _BUYER_ONLY = (
 )
 _LIVE = tuple(p for p in Phase if p is not Phase.NEW and p not in FINAL)
 _ANY = tuple(p for p in Phase if p is not Phase.NEW)
+def _access_refused(state: TenderState, c: RecordAccessRefusal) -> Decision:
+    return [AccessRefused(at=c.at, role=c.actor.role, party=c.actor.party,
+                          user=c.actor.user or "", what=c.what[:200], reason=c.reason[:64])]
+
+
 _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     (Phase.NEW, CreateTender): _create,
     (Phase.DRAFT, UpdateTender): _update,
@@ -365,6 +370,7 @@ _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     (Phase.STANDSTILL, Complaint): _complaint,
     (Phase.STANDSTILL, ResolveComplaint): _resolve,
     **{(p, CancelTender): _cancel for p in _LIVE},
+    **{(p, RecordAccessRefusal): _access_refused for p in _ANY if p is not Phase.NEW},
 }
 
 _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {

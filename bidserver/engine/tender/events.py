@@ -196,6 +196,18 @@ class ShareRefused(_Event, tag="share_refused"):
     detail: str = ""
 
 
+class AccessRefused(_Event, tag="access_refused"):
+    """A refused attempt to read something of the tender (a file, a receipt, the comparison):
+    who, what and why, in the tamper-evident log for the auditor; shown to nobody in the views
+    (an attempt must not become a way to learn about others)."""
+
+    role: Role
+    party: str
+    user: str
+    what: str
+    reason: str
+
+
 class LotPrice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     lot_id: str
     price: int
@@ -354,6 +366,7 @@ Event = (
     | ShareAccepted
     | SharesMismatch
     | ShareRefused
+    | AccessRefused
     | TenderOpened
     | BidQualified
     | ScoreGiven
@@ -398,6 +411,7 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     ShareAccepted: (Delivery.URGENT, Shown.REDACTED),  # never the share; the officer to the buyer
     SharesMismatch: (Delivery.URGENT, Shown.REDACTED),
     ShareRefused: (Delivery.LISTED, Shown.BUYER),
+    AccessRefused: (Delivery.FOLDED, Shown.NOBODY),  # the audit log's
     TenderOpened: (Delivery.URGENT, Shown.REDACTED),  # the record and the key to all
     BidQualified: (Delivery.LISTED, Shown.REDACTED),  # the buyer, and the bidder it is about
     ScoreGiven: (Delivery.FOLDED, Shown.NOBODY),  # in the views once every evaluator has scored
