@@ -40,6 +40,7 @@ from .http.routes import EXCEPTION_HANDLERS, JSON, ROUTES
 from .http.session import DEV_ROUTES, SESSION_ROUTES, DevTokens
 from .http.receipts import RECEIPT_ROUTES
 from .http.rfq import RFQ_ROUTES
+from .http.ocds_export import OCDS_ROUTES
 from .http.tenders import TENDER_ROUTES
 from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
@@ -198,6 +199,7 @@ def build_app(
         *ROUTES,
         *TENDER_ROUTES,
         *RFQ_ROUTES,
+        *OCDS_ROUTES,
         *BID_FILE_ROUTES,
         *RECEIPT_ROUTES,
         *SESSION_ROUTES,

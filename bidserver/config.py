@@ -62,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     web_dir: Path | None = None  # the console's index.html and static/; None: found beside the code (http/web.py)
     max_bid_file_bytes: int = 50 * 1024 * 1024  # a sealed bid document's largest size (413 past it)
     files_dir: Path | None = None  # sealed bid documents (store/files.py); None: <data_dir>/files, per machine
+    ocds_publisher: str = "bidserver"  # the publisher named in OCDS release packages: the platform's operator
     dev_sign_in: str = "auto"  # POST /api/dev/tokens: auto (on when the key is generated and the server listens on loopback only), on, off
 
     def __post_init__(self) -> None:

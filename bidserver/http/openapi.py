@@ -29,6 +29,7 @@ from .operations import DOCUMENTED_PATHS, OPERATIONS_ROUTES
 from .routes import ROUTES
 from .receipts import RECEIPT_ROUTES
 from .bid_files import BID_FILE_ROUTES
+from .ocds_export import OCDS_ROUTES
 from .rfq import RFQ_ROUTES
 from .tenders import TENDER_ROUTES
 from .session import DEV_ROUTES, SESSION_ROUTES
@@ -178,7 +179,7 @@ def _answer_schema(kind: Any, refs: dict[Any, dict[str, str]]) -> dict[str, Any]
 def _operations(dev_sign_in: bool) -> list[tuple[str, str, Any]]:
     """The documented routes: those this server serves (development sign-in's only when on)."""
     routes = [
-        *ROUTES, *TENDER_ROUTES, *RFQ_ROUTES, *BID_FILE_ROUTES, *RECEIPT_ROUTES, *SESSION_ROUTES,
+        *ROUTES, *TENDER_ROUTES, *RFQ_ROUTES, *OCDS_ROUTES, *BID_FILE_ROUTES, *RECEIPT_ROUTES, *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),
         *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS),
     ]

@@ -20,6 +20,8 @@ from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 from bidserver.sealing.shamir import share_to_text, split
 
+from tests import ocds_schema
+
 from .conftest import KEY
 from .test_tenders import BUYER, DOCS, HOUR, T0, Clock, auth
 
@@ -163,6 +165,17 @@ def test_an_rfq_from_creation_to_the_award_with_its_comparison(app, client, cloc
     view = phase_becomes(client, rfq_id, "awarded")  # no standstill: final on the next tick
     assert [(a["lot_id"], a["supplier"], a["price"]) for a in view["awards"]] == [
         ("P1", "sup-b", 500_000), ("P2", "sup-c", 84_000)]
+    # The RFQ as an OCDS release package, for the buyer's organisation: the awards' releases.
+    r = client.get(f"/api/auctions/{rfq_id}/ocds", headers=BUYER)
+    assert r.status_code == 200, r.text
+    package = r.json()
+    assert [release["id"] for release in package["releases"]] == [
+        f"award-{rfq_id}:P1", f"award-{rfq_id}:P2"]
+    assert package["releases"][0]["tender"]["procurementMethod"] == "limited"
+    if ocds_schema.available():
+        assert ocds_schema.verdict(package) == []
+    r = client.get(f"/api/auctions/{rfq_id}/ocds", headers=auth("supplier", "sup-b"))
+    assert (r.status_code, r.json()["reason"]) == (403, "forbidden")
     with app() as other:  # another server process reads the RFQ back from Redis's journal
         assert other.app.state.services.durability != "memory"
         r = other.get(f"{base}/comparison", headers=BUYER)
