@@ -9,6 +9,8 @@ publishes: the operator, not bidserver). Anyone else is refused 403, as for the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,7 +35,7 @@ async def ocds_package(request: Request) -> Response:
     return Response(ocds_common.encode(package), media_type="application/json")  # amounts as numbers
 
 
-ocds_package.answer = {200: None}
+ocds_package.answer = {200: dict[str, Any]}  # an OCDS release package (its own schema)
 ocds_package.refusals = (403,)
 
 OCDS_ROUTES = [Route("/api/auctions/{auction_id}/ocds", handler(ocds_package), methods=["GET"])]

@@ -1,5 +1,6 @@
 """The HTTP API's test client: the app on the in-memory journal twin (a module may override
-``client`` with its own settings)."""
+``client`` with its own settings); and ``on_redis``, the app on the test's real Redis with a clock
+the test moves, for the tender modules' flows."""
 
 from __future__ import annotations
 
@@ -11,6 +12,35 @@ from bidserver.config import Settings
 from bidserver.store.journal import MemoryJournal
 
 KEY = "http-test-key-0123456789abcdef0123"
+T0 = 1_800_000_000_000
+
+
+class Clock:
+    """The server's clock in a test: ``clock.now`` (ms since the epoch) is what it reads."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def on_redis(redis_server, tmp_path, clock):
+    """``on_redis(**settings)``: a new server in process (a TestClient, to enter) on the test's
+    real Redis and data dir, reading ``clock``; each call is another process, as after a restart."""
+
+    def make(**overrides) -> TestClient:
+        settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
+                            redis_url=redis_server.url, **overrides)
+        return TestClient(build_app(settings, now_ms=clock))
+
+    return make
 
 
 @pytest.fixture

@@ -20,19 +20,15 @@ from pathlib import Path
 import msgspec
 import pytest
 import redis
-from starlette.testclient import TestClient
 
 from bidserver import sealing
-from bidserver.app import build_app
 from bidserver.audit import export
-from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 from bidserver.sealing.receipts import SignedReceipt, verify_receipt
 from bidserver.sealing.shamir import share_from_text, share_to_text, split
 from bidserver.store.audit_log import AuditFailed, verify
 
-from .conftest import KEY
-from .test_tenders import BUYER, DOCS, HOUR, T0, Clock, auth
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -54,15 +50,8 @@ OBSERVER = auth("observer", "org-b", "watcher")
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def client(redis_server, tmp_path, clock):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                        redis_url=redis_server.url)
-    with TestClient(build_app(settings, now_ms=clock)) as client:
+def client(on_redis):
+    with on_redis() as client:
         yield client
 
 

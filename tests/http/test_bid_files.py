@@ -14,17 +14,13 @@ import os
 
 import pytest
 import redis
-from starlette.testclient import TestClient
 
 from bidserver import sealing
-from bidserver.app import build_app
-from bidserver.config import Settings
 from bidserver.sealing.bid import BidDocument, LotPrice, bid_content, seal_bid
 from bidserver.sealing.documents import BUCKET, open_document, seal_document
 from bidserver.sealing.shamir import share_to_text, split
 
-from .conftest import KEY
-from .test_tenders import BUYER, DOCS, HOUR, T0, Clock, auth
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -47,15 +43,8 @@ OBSERVER = auth("observer", "org-b", "auditor")
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def client(redis_server, tmp_path, clock):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                        redis_url=redis_server.url, max_bid_file_bytes=LIMIT)
-    with TestClient(build_app(settings, now_ms=clock)) as client:
+def client(on_redis):
+    with on_redis(max_bid_file_bytes=LIMIT) as client:
         yield client
 
 

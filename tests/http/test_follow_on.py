@@ -9,13 +9,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from starlette.testclient import TestClient
 
-from bidserver.app import build_app
-from bidserver.config import Settings
 
-from .conftest import KEY
-from .test_tenders import BUYER, HOUR, SHARES, T0, TENDER, Clock, auth, sealed_body
+from .test_tenders import BUYER, HOUR, SHARES, T0, TENDER, auth, sealed_body
 
 NAMES = {"sup-a": "Alpha Salt GmbH", "sup-b": "Beta Minerals", "sup-c": "Gamma Ltd"}
 PRICES = {"sup-a": 4_000_000, "sup-b": 4_500_000, "sup-c": 3_900_000}
@@ -24,15 +20,8 @@ RULES = {"duration_ms": 10 * 60_000, "decrement": {"kind": "amount", "value": 10
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def client(redis_server, tmp_path, clock):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                        redis_url=redis_server.url)
-    with TestClient(build_app(settings, now_ms=clock)) as client:
+def client(on_redis):
+    with on_redis() as client:
         yield client
 
 

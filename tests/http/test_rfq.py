@@ -12,18 +12,14 @@ import io
 import time
 
 import pytest
-from starlette.testclient import TestClient
 
 from bidserver import sealing
-from bidserver.app import build_app
-from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 from bidserver.sealing.shamir import share_to_text, split
 
 from tests import ocds_schema
 
-from .conftest import KEY
-from .test_tenders import BUYER, DOCS, HOUR, T0, Clock, auth
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -53,16 +49,8 @@ QUOTES = {  # prices per line (fen), delivery days, validity days, certificates
 
 
 @pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def app(redis_server, tmp_path, clock):
-    """A new server process on the test's Redis, each time it is called."""
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                        redis_url=redis_server.url)
-    return lambda: TestClient(build_app(settings, now_ms=clock))
+def app(on_redis):
+    return on_redis
 
 
 @pytest.fixture

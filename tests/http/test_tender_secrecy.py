@@ -43,7 +43,7 @@ from bidserver.auth import mint_token
 from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 
-from .conftest import KEY
+from .conftest import KEY, Clock
 from .test_tenders import HOUR, PUBLIC, SUITE, T0, TENDER
 
 TENDER_ID = "a00000000000000e1"  # the same in every run (the registry's ids are random)
@@ -79,14 +79,6 @@ def sealed(party: str, bid_id: str, price: int) -> dict:
     blob = seal_bid(SUITE, PUBLIC, content)
     return {"bid_id": bid_id, "sealed": base64.b64encode(blob).decode(),
             "commitment": SUITE.commitment(blob)}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
 
 
 class Recorder:

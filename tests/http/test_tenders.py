@@ -16,13 +16,12 @@ from bidserver.config import Settings
 from bidserver.sealing.bid import LotPrice, bid_content, seal_bid
 from bidserver.sealing.shamir import share_to_text, split
 
-from .conftest import KEY
+from .conftest import KEY, T0
 from .test_api import CONFIG as AUCTION_CONFIG
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
 SHARES = [share_to_text(s) for s in split(PRIVATE, 2, 3)]
-T0 = 1_800_000_000_000
 HOUR = 3_600_000
 DOCS = "sha256:" + "ab" * 32
 
@@ -44,19 +43,6 @@ def auth(role: str, party: str, user: str | None = None) -> dict[str, str]:
 
 
 BUYER = auth("buyer", "org-b", "clerk")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock():
-    return Clock()
 
 
 @pytest.fixture
