@@ -166,6 +166,15 @@ def open_share(key: Path, share: Path) -> None:
     click.echo(share_to_text(opened))
 
 
+def _write_new(out: Path, data: bytes) -> None:
+    """Write ``data`` to ``out``, which must not exist yet (a document is never overwritten)."""
+    try:
+        with out.open("xb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _key(read, algorithm: str, path: Path) -> bytes:
     try:
         return read(algorithm, path.read_text())
@@ -224,11 +233,7 @@ def seal_file(public_key: Path, tender_id: str, out: Path, document: Path) -> No
         sealed = seal_document(FIRST, public, tender_id, document.read_bytes())
     except SealError as exc:
         raise click.ClickException(f"{public_key}: {exc}") from None
-    try:
-        with out.open("xb") as handle:
-            handle.write(sealed)
-    except OSError as exc:
-        raise click.ClickException(str(exc)) from None
+    _write_new(out, sealed)
     click.echo(FIRST.commitment(sealed))
 
 
@@ -252,9 +257,5 @@ def open_file(key: Path, tender_id: str, out: Path, sealed: Path) -> None:
         document = open_document(FIRST, private, tender_id, sealed.read_bytes())
     except SealError as exc:
         raise click.ClickException(f"{sealed}: not a document of tender {tender_id} sealed to this key ({exc})") from None
-    try:
-        with out.open("xb") as handle:
-            handle.write(document)
-    except OSError as exc:
-        raise click.ClickException(str(exc)) from None
+    _write_new(out, document)
     click.echo(f"{out}: {len(document)} bytes")
