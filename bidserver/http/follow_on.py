@@ -27,11 +27,10 @@ from ..engine.tender.events import FollowOnAuctionStarted
 from ..engine.tender.values import FollowOnRules
 from ..engine.values import Role
 from ..runtime.auction import Auction
-from ..runtime.registry import BROKEN, LOAD_ERRORS
 from .answers import AuctionAnswer
 from .routes import (
-    _COMMAND_REFUSALS, ApiError, JSON, _body, _fail, _principal, _settled, _tender_room, _view,
-    handler, log,
+    _COMMAND_REFUSALS, ApiError, JSON, _body, _loaded, _principal, _settled, _tender_room, _view,
+    handler,
 )
 
 
@@ -39,26 +38,16 @@ class FollowOnBody(wire._Body):
     rules: FollowOnRules
 
 
-async def _auction(request: Request, auction_id: str) -> Auction | None:
-    try:
-        return await request.app.state.services.rooms.get(auction_id)
-    except LOAD_ERRORS as exc:
-        log.warning("cannot load auction %.64s: %s", auction_id, exc)
-        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
-    except BROKEN:
-        raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
-
-
 async def _carry_out(request: Request, principal: Principal, started: FollowOnAuctionStarted) -> Auction:
     """Create, invite and start the auction the tender recorded, each step once."""
     rooms = request.app.state.services.rooms
-    room = await _auction(request, started.auction_id)
+    room = await _loaded(request, started.auction_id)
     if room is None:
         room, result = await rooms.create(principal.actor, started.config, started.auction_id)
         if room is None:
             if result.rejection is None or result.rejection.reason is not Reason.ALREADY_EXISTS:
                 await _settled(request, room, result, principal)  # raises its refusal
-            room = await _auction(request, started.auction_id)  # made meanwhile: carry on
+            room = await _loaded(request, started.auction_id)  # made meanwhile: carry on
     for invitee in started.suppliers:
         if invitee.supplier not in room.state.suppliers:
             result = await room.submit(InviteSupplier(

@@ -26,13 +26,12 @@ from ..engine.values import Role
 from ..runtime.auction import Auction
 from ..runtime.entry_hashes import entry_hashes
 from ..runtime.outcome import Result
-from ..runtime.registry import BROKEN, LOAD_ERRORS
 from ..sealing import ed25519
 from ..sealing.pem import public_b64, public_pem
 from ..sealing.receipts import Receipt, ReceiptKind, SignedReceipt, key_id, sign_receipt
 from .answers import ReceiptedAnswer, Receipts, SigningKey
 from .refused_reads import refused_read
-from .routes import JSON, _fail, _principal, _settled, _tender_room, _view, handler
+from .routes import JSON, _fail, _principal, _settled, _tender_room, _view, handler, journal_read
 
 
 async def _signed(
@@ -44,13 +43,9 @@ async def _signed(
     logged = logged_receipts(room.state, supplier)
     if only is not None:
         logged = [(seq, r) for seq, r in logged if (r.kind, r.bid_id) == (only.kind, only.bid_id)]
-    try:
+    with journal_read(room.auction_id, "read the receipts' entries of"):
         hashes = await entry_hashes(services.journal, services.archives, room,
                                     [seq for seq, _ in logged])
-    except LOAD_ERRORS:
-        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
-    except BROKEN:
-        raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
     private = services.signing_key.private_bytes_raw()
     signer = key_id(ed25519.public_of(private))
     return [

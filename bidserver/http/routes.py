@@ -10,10 +10,11 @@ framework's own 404, 405 and 500 that shape too), except a bid's refusals, which
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -141,17 +142,29 @@ async def _body(request: Request, kind: type) -> Any:
     return _convert(await _json(request), kind)
 
 
-async def _room(request: Request, principal: Principal) -> Auction:
-    """The auction, read from the journal if this process has not loaded it yet: with Redis away
-    that read fails, which is the journal being unavailable (503, retry), not a bug (500)."""
-    auction_id = request.path_params["auction_id"]
+@contextlib.contextmanager
+def journal_read(auction_id: str, what: str = "load") -> Iterator[None]:
+    """A read of an auction's journal: with Redis away it fails, which is the journal being
+    unavailable (503, retry), not a bug (500); a chain that does not verify is 503
+    ``journal_broken`` (the registry logs the entry)."""
     try:
-        room = await request.app.state.services.rooms.get(auction_id)
+        yield
     except LOAD_ERRORS as exc:
-        log.warning("cannot load auction %.64s: %s", auction_id, exc)
+        log.warning("cannot %s auction %.64s: %s", what, auction_id, exc)
         raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
-    except BROKEN:  # logged by the registry, with the entry
+    except BROKEN:
         raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
+
+
+async def _loaded(request: Request, auction_id: str) -> Auction | None:
+    """The auction, read from the journal if this process has not loaded it yet; None if none."""
+    with journal_read(auction_id):
+        return await request.app.state.services.rooms.get(auction_id)
+
+
+async def _room(request: Request, principal: Principal) -> Auction:
+    """The auction of the path, if the principal may see it (else 404, as for none)."""
+    room = await _loaded(request, request.path_params["auction_id"])
     if room is None or not room.format.may_see(room.state, principal.actor):
         raise _fail(wire.Failure.UNKNOWN_AUCTION)
     return room
@@ -171,13 +184,8 @@ async def _counted_from_the_start(request: Request, room: Auction, principal: Pr
     start = room.cursors.needs_from(principal.actor, None)
     if start is None:
         return
-    try:
+    with journal_read(room.auction_id, "read back"):
         await request.app.state.services.rooms.hold_from(room, start)
-    except LOAD_ERRORS as exc:
-        log.warning("cannot read auction %.64s back: %s", room.auction_id, exc)
-        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
-    except BROKEN:
-        raise _fail(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
 
 
 def _view(room: Auction, principal: Principal) -> AuctionAnswer:

@@ -140,7 +140,7 @@ class Archives:
         )
         if not self.root.is_dir():
             self.root.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(self.root.parent)  # the directory itself must survive a crash too
+            fsync_dir(self.root.parent)  # the directory itself must survive a crash too
         _replace_durably(self.entries_path(auction_id), blob)  # first: the manifest commits
         _replace_durably(self.manifest_path(auction_id), _encode_manifest(manifest) + b"\n")
         stored, read_back = self.read(auction_id)
@@ -248,10 +248,10 @@ def _replace_durably(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     """Make a rename or a new entry in the directory ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:

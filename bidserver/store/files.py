@@ -30,6 +30,8 @@ import secrets
 from pathlib import Path
 from types import TracebackType
 
+from .archive import fsync_dir
+
 BLOCK = 1024 * 1024
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -96,8 +98,8 @@ class Upload:
         def start() -> tuple[Path, int]:
             if not self.directory.is_dir():  # new directories are durable before a file in them
                 self.directory.mkdir(parents=True, exist_ok=True)
-                _fsync_dir(self.directory.parent.parent)
-                _fsync_dir(self.directory.parent)
+                fsync_dir(self.directory.parent.parent)
+                fsync_dir(self.directory.parent)
             tmp = self.directory / f".upload-{os.getpid()}-{secrets.token_hex(8)}"
             return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 
@@ -151,16 +153,8 @@ class Upload:
         self._fd = None
         os.replace(self._tmp, final)
         self._tmp = None
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
         return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -15,28 +15,12 @@ import os
 import pytest
 import redis
 
-from bidserver import sealing
 from bidserver.sealing.bid import BidDocument, LotPrice, bid_content, seal_bid
 from bidserver.sealing.documents import BUCKET, open_document, seal_document
-from bidserver.sealing.shamir import share_to_text, split
 
-from .test_tenders import BUYER, DOCS, HOUR, T0, auth
+from .test_tenders import BUYER, HOUR, PUBLIC, SHARES, SUITE, T0, TENDER, auth
 
-SUITE = sealing.FIRST
-PRIVATE, PUBLIC = SUITE.keypair()
-SHARES = [share_to_text(s) for s in split(PRIVATE, 2, 3)]
 LIMIT = 3 * BUCKET + SUITE.overhead  # documents of up to three buckets
-TENDER = {
-    "title": "Road salt",
-    "currency": "EUR",
-    "lots": [{"lot_id": "L1", "title": "salt", "estimated_value": 5_000_000}],
-    "documents_hash": DOCS,
-    "public_key": base64.b64encode(PUBLIC).decode(),
-    "officers": ["off-1", "off-2", "off-3"],
-    "k": 2,
-    "schedule": {"enquiry_end_at": T0 + HOUR, "submission_deadline_at": T0 + 2 * HOUR,
-                 "opening_at": T0 + 3 * HOUR},
-}
 A, B = auth("supplier", "sup-a", "ann"), auth("supplier", "sup-b", "bob")
 STRANGER = auth("supplier", "sup-x")
 OBSERVER = auth("observer", "org-b", "auditor")

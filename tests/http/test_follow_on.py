@@ -11,7 +11,7 @@ import time
 import pytest
 
 
-from .test_tenders import BUYER, HOUR, SHARES, T0, TENDER, auth, sealed_body
+from .test_tenders import BUYER, HOUR, SHARES, T0, TENDER, auth, published_tender, sealed_body
 
 NAMES = {"sup-a": "Alpha Salt GmbH", "sup-b": "Beta Minerals", "sup-c": "Gamma Ltd"}
 PRICES = {"sup-a": 4_000_000, "sup-b": 4_500_000, "sup-c": 3_900_000}
@@ -38,15 +38,8 @@ def view_when(client, event_id: str, done, timeout_s: float = 10.0) -> dict:
 
 def evaluated_tender(client, clock) -> str:
     """A lowest-price tender opened, sup-a and sup-b valid, sup-c disqualified."""
-    r = client.post("/api/tenders", json={"config": TENDER}, headers=BUYER)
-    assert r.status_code == 201, r.text
-    tender_id = r.json()["view"]["tender_id"]
+    tender_id = published_tender(client, TENDER, NAMES)
     base = f"/api/tenders/{tender_id}"
-    for party, name in NAMES.items():
-        r = client.post(f"{base}/invitations", json={"supplier": party, "name": name},
-                        headers=BUYER)
-        assert r.status_code == 200, r.text
-    assert client.post(f"{base}/publish", headers=BUYER).status_code == 200
     clock.now += HOUR + 1
     for party, price in PRICES.items():
         r = client.post(f"{base}/bids", json=sealed_body(tender_id, party, f"{party}-1", price),

@@ -19,7 +19,7 @@ from bidserver.sealing.shamir import share_to_text, split
 
 from tests import ocds_schema
 
-from .test_tenders import BUYER, DOCS, HOUR, T0, auth
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth, published_tender
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -82,15 +82,8 @@ def phase_becomes(client, rfq_id: str, phase: str, timeout_s: float = 10.0) -> d
 
 
 def test_an_rfq_from_creation_to_the_award_with_its_comparison(app, client, clock):
-    r = client.post("/api/tenders", json={"config": RFQ}, headers=BUYER)
-    assert r.status_code == 201, r.text
-    rfq_id = r.json()["view"]["tender_id"]
+    rfq_id = published_tender(client, RFQ, SUPPLIERS)
     base = f"/api/tenders/{rfq_id}"
-    for party, name in SUPPLIERS.items():
-        r = client.post(f"{base}/invitations", json={"supplier": party, "name": name},
-                        headers=BUYER)
-        assert r.status_code == 200, r.text
-    assert client.post(f"{base}/publish", headers=BUYER).status_code == 200
     suppliers = {p: auth("supplier", p, f"{p}-person") for p in SUPPLIERS}
 
     clock.now += HOUR

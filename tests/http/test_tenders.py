@@ -61,6 +61,19 @@ def create(client) -> str:
     return tender_id
 
 
+def published_tender(client, config: dict, suppliers: dict[str, str]) -> str:
+    """A tender of ``config`` created, ``suppliers`` (id -> name) invited, published: its id."""
+    r = client.post("/api/tenders", json={"config": config}, headers=BUYER)
+    assert r.status_code == 201, r.text
+    tender_id = r.json()["view"]["tender_id"]
+    for party, name in suppliers.items():
+        r = client.post(f"/api/tenders/{tender_id}/invitations",
+                        json={"supplier": party, "name": name}, headers=BUYER)
+        assert r.status_code == 200, r.text
+    assert client.post(f"/api/tenders/{tender_id}/publish", headers=BUYER).status_code == 200
+    return tender_id
+
+
 def sealed_body(tender_id: str, party: str, bid_id: str, price: int) -> dict:
     content = bid_content(tender_id, party, "EUR", (LotPrice(lot_id="L1", amount=price),), None)
     blob = seal_bid(SUITE, PUBLIC, content)

@@ -25,16 +25,23 @@ from ..engine.tender.builders import (
 )
 
 
-async def test_a_tender_is_journalled_answered_and_rebuilt_by_the_runtime():
-    now = [T0 - 1]
-    journal = MemoryJournal()
-    rooms = Rooms(journal, lambda: now[0], FORMATS)
+
+async def published(rooms: Rooms, now: list[int]):
+    """A tender created in ``rooms``, sup-a and sup-b invited, published at T0 (``now[0]``)."""
     tender, created = await rooms.create(BUYER, config())
-    assert created.ok and tender.format is FORMAT
+    assert created.ok
     for party in ("sup-a", "sup-b"):
         assert (await tender.submit(InviteSupplier(actor=BUYER, at=0, supplier=party))).ok
     now[0] = T0
     assert (await tender.submit(Publish(actor=BUYER, at=0))).ok
+    return tender
+
+async def test_a_tender_is_journalled_answered_and_rebuilt_by_the_runtime():
+    now = [T0 - 1]
+    journal = MemoryJournal()
+    rooms = Rooms(journal, lambda: now[0], FORMATS)
+    tender = await published(rooms, now)
+    assert tender.format is FORMAT
     listed_to_buyer = tender.cursors.at(BUYER, tender.state.seq)
 
     now[0] = T0 + 5
@@ -63,12 +70,7 @@ async def _at_the_opening(journal, snapshots, now):
     """A tender with two bids (sealed for another tender's id: they open as failed, which does
     not matter here), its opening time come, served by a fresh ``Rooms``."""
     rooms = Rooms(journal, lambda: now[0], FORMATS, snapshots=snapshots, snapshot_every=1)
-    tender, created = await rooms.create(BUYER, config())
-    assert created.ok
-    for party in ("sup-a", "sup-b"):
-        assert (await tender.submit(InviteSupplier(actor=BUYER, at=0, supplier=party))).ok
-    now[0] = T0
-    assert (await tender.submit(Publish(actor=BUYER, at=0))).ok
+    tender = await published(rooms, now)
     for party, price in (("sup-a", 4_000_000), ("sup-b", 3_900_000)):
         assert (await tender.submit(bid(party, f"{party}-1", {"L1": price}, at=0))).ok
     now[0] = OPENING

@@ -46,6 +46,17 @@ def open_page(new_page, server, tender: str, bearer: str, who: str) -> Page:
     return page
 
 
+def qualify_all_and_decide(clerk: Page, bidders: tuple[str, ...]) -> None:
+    """The buyer's page: every bidder's opened bid valid, then the award decided (confirmed)."""
+    table = clerk.get_by_test_id("qualification")
+    for bidder in bidders:
+        row = table.get_by_role("row", name=bidder)
+        row.get_by_role("button", name="Valid").click()
+        expect(row.locator("td").first).to_have_text("Valid")
+    clerk.get_by_role("button", name="Decide the award").click()
+    clerk.get_by_role("dialog").get_by_role("button", name="Decide the award").click()
+
+
 def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_page, page_errors):
     private, public = SUITE.keypair()
     shares = [share_to_text(s) for s in split(private, 2, 3)]
@@ -142,13 +153,7 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
         expect(evaluator.get_by_test_id("desk-result")).to_have_text("Done.")
 
     clerk = open_page(new_page, server, tender, buyer, "buyer")
-    table = clerk.get_by_test_id("qualification")
-    for bidder in ("ACME Ltd", "Globex Corp"):
-        row = table.get_by_role("row", name=bidder)
-        row.get_by_role("button", name="Valid").click()
-        expect(row.locator("td").first).to_have_text("Valid")
-    clerk.get_by_role("button", name="Decide the award").click()
-    clerk.get_by_role("dialog").get_by_role("button", name="Decide the award").click()
+    qualify_all_and_decide(clerk, ("ACME Ltd", "Globex Corp"))
     expect(clerk.get_by_test_id("tender-phase")).to_have_text("Standstill")
     # ACME: 70 price points (the cheapest) + 30 x 60% = 88; Globex: 70 x 12,345.67 / 13,000
     # = 66.48 + 30 x 90% = 93.48: the better price-quality ratio wins.
@@ -265,13 +270,7 @@ def test_an_rfq_quoted_in_the_browser_and_compared_by_the_buyer(server, new_page
     check_screen(clerk, "rfq-comparison", check_accessibility, screenshot, "en")
 
     # Both quotes valid, then the award: the cheapest complete quote, final at once (no standstill).
-    table = clerk.get_by_test_id("qualification")
-    for bidder in ("ACME Ltd", "Globex Corp"):
-        row = table.get_by_role("row", name=bidder)
-        row.get_by_role("button", name="Valid").click()
-        expect(row.locator("td").first).to_have_text("Valid")
-    clerk.get_by_role("button", name="Decide the award").click()
-    clerk.get_by_role("dialog").get_by_role("button", name="Decide the award").click()
+    qualify_all_and_decide(clerk, ("ACME Ltd", "Globex Corp"))
     expect(clerk.get_by_test_id("tender-phase")).to_have_text("Awarded", timeout=20_000)
     expect(clerk.get_by_test_id("awards")).to_contain_text("Lot P1: awarded to ACME Ltd at €850.00")
     # ACME's own page: the award, and nothing of Globex's quote (an RFQ keeps quotes apart).

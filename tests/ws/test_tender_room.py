@@ -6,12 +6,12 @@ byte, whoever else bids: tests/http/test_tender_secrecy.py."""
 from __future__ import annotations
 
 from bidserver.engine.formats import FORMATS
-from bidserver.engine.tender.commands import InviteSupplier, Publish
 from bidserver.runtime.registry import Rooms
 from bidserver.store.journal import MemoryJournal
 from bidserver.ws.fanout import Broadcaster, Connection
 
-from ..engine.tender.builders import BUYER, T0, bid, config, supplier
+from ..engine.tender.builders import T0, bid, supplier
+from ..runtime.test_tender_format import published
 from .test_fanout import RecordingSink
 
 
@@ -19,12 +19,7 @@ async def test_a_suppliers_update_is_never_held_back_by_other_suppliers_bids():
     now = [T0 - 1]
     rooms = Rooms(MemoryJournal(), lambda: now[0], FORMATS,
                   audience=lambda auction: Broadcaster(auction, lambda: now[0], interval_s=60.0))
-    tender, created = await rooms.create(BUYER, config())
-    assert created.ok
-    for party in ("sup-a", "sup-b"):
-        assert (await tender.submit(InviteSupplier(actor=BUYER, at=0, supplier=party))).ok
-    now[0] = T0
-    assert (await tender.submit(Publish(actor=BUYER, at=0))).ok
+    tender = await published(rooms, now)
     mine = RecordingSink()
     tender.audience.join(Connection(supplier("sup-a"), mine), None)
     assert (await tender.submit(bid("sup-b", "b1", {"L1": 3_900_000}, at=0))).ok
