@@ -19,12 +19,12 @@ from . import evaluation, follow_on, opening, shares, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
     CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
-    RecordAccessRefusal, ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, UpdateTender,
-    WithdrawBid,
+    RecordAccessRefusal, ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick,
+    UpdateTender, WithdrawBid,
 )
 from .events import (
-    AccessRefused, AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged, EnquiriesClosed,
-    Event, FinalAward, LotDecision, OpeningStarted, QuestionAnswered, QuestionAsked, ScoreGiven,
+    AccessRefused, AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged,
+    EnquiriesClosed, Event, FinalAward, LotDecision, OpeningStarted, QuestionAnswered, QuestionAsked, ScoreGiven,
     ShareAccepted, ShareRefused, SharesMismatch, SubmissionClosed, SubmissionKind,
     SubmissionRefused, SupplierInvited, TenderCancelled, TenderCreated, TenderOpened,
     TenderPublished, TenderUnsuccessful, TenderUpdated, BidQualified, user_of,

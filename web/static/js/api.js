@@ -83,7 +83,13 @@ export async function download(path, filename) {
   const response = await fetch(path, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} })
     .catch(() => { throw new ApiProblem(0, "network_error", ""); });
   if (!response.ok) throw new ApiProblem(response.status, "internal_error", "");
-  const url = URL.createObjectURL(await response.blob());
+  saveBlob(await response.blob(), filename);
+}
+
+/** Offer `blob` to the user as a file named `filename` (the browser's download).
+ * @param {Blob} blob @param {string} filename */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;

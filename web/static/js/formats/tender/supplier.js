@@ -10,7 +10,7 @@
  */
 import { html, useState } from "../../../vendor/ui.js";
 import { t, dateTime, parseAmount, amountInput } from "../../i18n.js";
-import { api, problemText, putBytes } from "../../api.js";
+import { api, problemText, putBytes, saveBlob } from "../../api.js";
 import { useConfirm } from "../../components/dialog.js";
 import { announce } from "../../components/announcer.js";
 import { claims } from "../../session.js";
@@ -148,12 +148,8 @@ function BidForm({ id, view, you, open }) {
   }
 
   function download() {
-    const url = URL.createObjectURL(new Blob([JSON.stringify(receipt, null, 2)], { type: "application/json" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `receipt-${view.tender_id}-${receipt.receipt?.kind ?? "bid"}.json`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveBlob(new Blob([JSON.stringify(receipt, null, 2)], { type: "application/json" }),
+      `receipt-${view.tender_id}-${receipt.receipt?.kind ?? "bid"}.json`);
   }
 
   return html`<section class="card" aria-labelledby="bid-title">
