@@ -146,6 +146,126 @@ def upload(server: str, token: str, tender_id: str, sealed: Path) -> None:
     """
     import hashlib
 
+    data = sealed.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    path = f"/api/tenders/{quote(tender_id, safe='')}/files/{digest}"
+    answer = _call(server, token, "PUT", path, content=data)
+    stored = "stored" if answer.get("created") else "already stored"
+    click.echo(f"{stored}: {sealed.name} as sha256:{digest} ({len(data)} bytes) in tender {tender_id!r}")
+
+
+@receipt.command()
+@click.argument("file", type=_FILE)
+@click.option("--public-key", type=_FILE, default=None, help="The server's published Ed25519 public key (PEM, or base64 of its 32 bytes): offline.")
+@click.option("--server", default=None, help="Or the server's URL: its key from GET /api/keys/signing.")
+def verify(file: Path, public_key: Path | None, server: str | None) -> None:
+    """Check a receipt against the server's key: exit 0 and "valid: ..." or exit 1 and why not."""
+    import msgspec
+
+    from .sealing.pem import read_public
+    from .sealing.receipts import SignedReceipt, key_id, verify_receipt
+
+    if (public_key is None) == (server is None):
+        raise click.UsageError("give the server's key: --public-key FILE (offline) or --server URL")
+    if public_key is not None:
+        public = _key(read_public, "ed25519", public_key)
+    else:
+        public = server_key(server)
+    try:
+        signed = msgspec.json.decode(file.read_bytes(), type=SignedReceipt)
+    except msgspec.DecodeError as exc:
+        _invalid(f"{file} is not a receipt: {exc}")
+    r = signed.receipt
+    if r.key_id != key_id(public):
+        _invalid(f"signed with key {r.key_id}, not with this one ({key_id(public)})")
+    if not verify_receipt(public, signed):
+        _invalid("the signature does not match: the receipt was altered")
+    click.echo(
+        f"valid: {r.kind} bid {r.bid_id!r} of supplier {r.supplier!r} in tender {r.tender_id!r}, "
+        f"{r.commitment}, received {_when(r.received_at_ms)}, log entry {r.log_entry}, key {r.key_id}"
+    )
+
+
+def _when(ms: int) -> str:
+    """``1767225600123`` -> ``2026-01-01T00:00:00.123Z``."""
+    when = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _invalid(why: str) -> NoReturn:
+    click.echo(f"invalid: {why}", err=True)
+    sys.exit(1)
+
+
+def _connection(fn: Callable) -> Callable:
+    fn = click.option("--token", envvar="BIDSERVER_TOKEN", required=True, help="Your bearer token [BIDSERVER_TOKEN].")(fn)
+    return click.option("--server", envvar="BIDSERVER_URL", required=True, help="The server's URL, e.g. https://bids.example.org [BIDSERVER_URL].")(fn)
+
+
+def _new_bid(fn: Callable) -> Callable:
+    """The bid to post: sealed already (``--sealed``), or sealed here from the prices."""
+    options = [
+        click.option("--tender", "tender_id", required=True, help="The tender's id."),
+        click.option("--bid-id", default=None, help="Your id for the new bid; resending the same id never makes a second bid [a new random one]."),
+        click.option("--sealed", "sealed_file", type=_FILE, default=None, help="The bid sealed by `tender seal` (its JSON output, or the sealed bytes as base64)."),
+        click.option("--public-key", type=_FILE, default=None, help="Seal here instead: the tender's public key (PEM or base64)."),
+        click.option("--supplier", default=None, help="With --public-key or --signing-key: your supplier id."),
+        click.option("--currency", default=None, help="With --public-key: the tender's currency."),
+        click.option("--lot", "lots", multiple=True, help="With --public-key: a lot's id, one --amount per --lot."),
+        click.option("--amount", "amounts", multiple=True, help="With --public-key: a lot's price, e.g. 123.45."),
+        click.option("--bid-security-ref", default=None, help="With --public-key: the bid security's reference."),
+        *CONTENT_OPTIONS,
+        click.option("--signing-key", type=_FILE, default=None, help="Sign the bid with your organisation's registered key (private.pem from `tender keygen-signing`); needs --supplier."),
+        click.option("--receipt", "receipt_out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to save the signed receipt (never overwritten)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@click.command()
+@_connection
+@_new_bid
+def submit(server: str, token: str, **bid: Any) -> None:
+    """Submit a sealed bid and save the server's signed receipt."""
+    _post_bid(server, token, None, **bid)
+
+
+@click.command()
+@_connection
+@click.option("--replaces", required=True, help="The id of your bid this one replaces.")
+@_new_bid
+def revise(server: str, token: str, replaces: str, **bid: Any) -> None:
+    """Replace your bid with a new sealed one and save the server's signed receipt."""
+    _post_bid(server, token, replaces, **bid)
+
+
+@click.command()
+@_connection
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.option("--bid", "bid_id", required=True, help="The id of your bid to withdraw.")
+@click.option("--receipt", "receipt_out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Where to save the signed receipt (never overwritten).")
+def withdraw(server: str, token: str, tender_id: str, bid_id: str, receipt_out: Path) -> None:
+    """Withdraw your bid and save the server's signed receipt."""
+    _free(receipt_out)
+    path = f"/api/tenders/{quote(tender_id, safe='')}/bids/{quote(bid_id, safe='')}/withdrawal"
+    answer = _call(server, token, "POST", path)
+    signed = _checked(server, answer, tender_id, bid_id, "withdrawn", None)
+    _save(receipt_out, signed, f"withdrew bid {bid_id!r} of tender {tender_id!r}")
+
+
+@click.command()
+@_connection
+@click.option("--tender", "tender_id", required=True, help="The tender's id.")
+@click.argument("sealed", type=_FILE)
+def upload(server: str, token: str, tender_id: str, sealed: Path) -> None:
+    """Upload a document of your bid, sealed by `tender seal-file` (before the deadline).
+
+    The server stores the sealed bytes by their SHA-256, which the bid then names with
+    --document NAME=sha256:<hex>. Uploading the same file again changes nothing.
+    """
+    import hashlib
+
     import httpx
 
     data = sealed.read_bytes()
@@ -337,14 +457,18 @@ class _Unanswered(click.ClickException):
     same request sent again is the way to know it."""
 
 
-def _call(server: str, token: str | None, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    """The JSON answer of one API call; one line for any failure."""
+def _call(server: str, token: str | None, method: str, path: str, body: Any = None, *,
+          content: bytes | None = None) -> dict[str, Any]:
+    """The JSON answer of one API call (a JSON ``body``, or raw bytes as ``content``); one line
+    for any failure."""
     import httpx
 
     headers = {"authorization": f"Bearer {token}"} if token else {}
+    if content is not None:
+        headers["content-type"] = "application/octet-stream"
     try:
-        reply = httpx.request(method, server.rstrip("/") + path, json=body, headers=headers,
-                              timeout=_TIMEOUT_S)
+        reply = httpx.request(method, server.rstrip("/") + path, json=body, content=content,
+                              headers=headers, timeout=_TIMEOUT_S)
     except httpx.HTTPError as exc:
         raise _Unanswered(f"cannot reach {server}: {exc}") from None
     try:
