@@ -46,7 +46,7 @@ from ..runtime.auction import Auction
 from ..sealing.documents import SAMPLE, plaintext_fault, size_fault
 from ..store.files import FileStore, FileTooBig, is_hex_digest
 from .refused_reads import refused_read
-from .routes import JSON, ApiError, _fail, _principal, _tender_room, handler
+from .routes import JSON, ApiError, _fail, _principal, _refused, _tender_room, handler
 
 _DIGEST = msgspec.Meta(pattern=r"^sha256:[0-9a-f]{64}$",
                        description="`sha256:<hex>` of the sealed file's bytes")
@@ -80,10 +80,6 @@ class FileList(msgspec.Struct, frozen=True, kw_only=True):
 def _store(request: Request) -> FileStore:
     settings = request.app.state.services.settings
     return FileStore(settings.files_at, settings.max_bid_file_bytes)
-
-
-def _refused(reason: Reason, detail: str) -> ApiError:
-    return ApiError(wire.problem_for_rejection(Rejection(reason=reason, detail=detail)))
 
 
 def _may_upload(request: Request, room: Auction, principal: Principal) -> None:

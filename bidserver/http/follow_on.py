@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from .. import wire
 from ..auth import Principal
-from ..engine.rejections import Reason, Rejection
+from ..engine.rejections import Reason
 from ..engine.reverse.commands import InviteSupplier, StartAuction
 from ..engine.reverse.state import Phase as AuctionPhase
 from ..engine.tender.commands import StartFollowOnAuction
@@ -29,7 +29,7 @@ from ..engine.values import Role
 from ..runtime.auction import Auction
 from .answers import AuctionAnswer
 from .routes import (
-    _COMMAND_REFUSALS, ApiError, JSON, _body, _loaded, _principal, _settled, _tender_room, _view,
+    _COMMAND_REFUSALS, JSON, _body, _loaded, _principal, _refused, _settled, _tender_room, _view,
     handler,
 )
 
@@ -78,8 +78,7 @@ async def start_follow_on_auction(request: Request) -> Response:
                                                           rules=body.rules))
         await _settled(request, tender, result, principal)
     elif principal.actor.role is not Role.BUYER or principal.actor.party != tender.state.buyer:
-        raise ApiError(wire.problem_for_rejection(Rejection(
-            reason=Reason.FORBIDDEN, detail="StartFollowOnAuction is for the tender's buyer")))
+        raise _refused(Reason.FORBIDDEN, "StartFollowOnAuction is for the tender's buyer")
     room = await _carry_out(request, principal, tender.state.follow_on)
     response = JSON(_view(room, principal), status_code=201)
     response.headers["location"] = f"/api/auctions/{room.auction_id}"

@@ -15,10 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import wire
 from ..engine import ocds_common
-from ..engine.rejections import Reason, Rejection
-from .routes import ApiError, _principal, _room, handler
+from ..engine.rejections import Reason
+from .routes import _principal, _refused, _room, handler
 
 
 async def ocds_package(request: Request) -> Response:
@@ -30,8 +29,7 @@ async def ocds_package(request: Request) -> Response:
         room.state, principal.actor, uri=str(request.url), published_at_ms=services.now_ms(),
         publisher_name=services.settings.ocds_publisher)
     if package is None:
-        refusal = Rejection(reason=Reason.FORBIDDEN, detail="the releases are the buyer's to publish")
-        raise ApiError(wire.problem_for_rejection(refusal))
+        raise _refused(Reason.FORBIDDEN, "the releases are the buyer's to publish")
     return Response(ocds_common.encode(package), media_type="application/json")  # amounts as numbers
 
 

@@ -63,6 +63,12 @@ def _fail(failure: wire.Failure, detail: str = "") -> ApiError:
     return ApiError(wire.problem_for_failure(failure, detail), failure)
 
 
+def _refused(reason: Reason, detail: str) -> ApiError:
+    """A refusal the edge decides itself (the engine's come as ``Rejection``s), as the engine's
+    would be answered."""
+    return ApiError(wire.problem_for_rejection(Rejection(reason=reason, detail=detail)))
+
+
 class JSON(Response):
     media_type = "application/json"
 
@@ -386,8 +392,7 @@ async def results_csv(request: Request) -> Response:
     room = await _room(request, principal)
     table = room.format.results(room.state, principal.actor)
     if table is None:
-        refusal = Rejection(reason=Reason.FORBIDDEN, detail="results are the buyer's")
-        raise ApiError(wire.problem_for_rejection(refusal))
+        raise _refused(Reason.FORBIDDEN, "results are the buyer's")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(table.header)
