@@ -64,6 +64,12 @@ class Reason(enum.StrEnum):
     INVALID_SCORE = "invalid_score"
     EVALUATION_INCOMPLETE = "evaluation_incomplete"  # bids to qualify or scores to give first
     UNKNOWN_COMPLAINT = "unknown_complaint"
+    # terms (``engine.terms``) and approval of awards (``engine.approval``)
+    TERMS_NOT_ACCEPTED = "terms_not_accepted"  # a bid before the current terms were accepted
+    STALE_TERMS = "stale_terms"  # an acceptance of terms that are not the current ones
+    APPROVAL_PENDING = "approval_pending"  # a proposed award awaits approval: decide it first
+    SAME_USER = "same_user"  # four eyes: who proposed an award does not approve it
+    NOTHING_TO_APPROVE = "nothing_to_approve"  # no award proposed
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -15,6 +15,8 @@ import pytest
 from bidserver.engine.reverse import AuctionState, LotPhase, Phase, decide, replay, state_bytes
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.commands import (
+    AcceptTerms,
+    ApproveAward,
     CreateAuction,
     InviteSupplier,
     PlaceBid,
@@ -23,6 +25,7 @@ from bidserver.engine.reverse.commands import (
     UpdateConfig,
 )
 from bidserver.engine.rejections import Reason
+from bidserver.engine.values import Actor
 from bidserver.engine.reverse.values import (
     SYSTEM,
     AwardMode,
@@ -907,24 +910,28 @@ COMMANDS: dict[str, Callable] = {
     "VoidBid": lambda: void("a1", T0 + 3),
     "AwardLot": lambda: award("L1", END + 3),
     "Tick": lambda: tick(T0 + 3),
+    "AcceptTerms": lambda: AcceptTerms(actor=supplier("sup-b"), at=T0 + 3, terms_hash=NO_TERMS),
+    "ApproveAward": lambda: ApproveAward(actor=BUYER, at=END + 3, lot_id="L1", approve=True),
 }
 
 # Which commands each phase handles; any other (phase, command) is a table miss with this reason.
 HANDLED = {
     "new": {"CreateAuction"},
-    "draft": {"UpdateConfig", "InviteSupplier", "StartAuction", "CancelAuction", "PlaceBid", "Tick"},
+    "draft": {"UpdateConfig", "InviteSupplier", "StartAuction", "CancelAuction", "PlaceBid", "Tick",
+              "AcceptTerms"},
     "open": {"InviteSupplier", "PauseAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-             "PlaceBid", "Tick"},
+             "PlaceBid", "Tick", "AcceptTerms", "ApproveAward"},
     "paused": {"InviteSupplier", "ResumeAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-               "PlaceBid", "Tick"},
-    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick"},
+               "PlaceBid", "Tick", "AcceptTerms", "ApproveAward"},
+    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick", "ApproveAward"},
     "cancelled": {"PlaceBid", "Tick"},
 }
 MISSES = {
     "new": {name: Reason.UNKNOWN_AUCTION for name in COMMANDS if name != "CreateAuction"},
     "draft": {"CreateAuction": Reason.ALREADY_EXISTS, "PauseAuction": Reason.AUCTION_NOT_OPEN,
               "ResumeAuction": Reason.NOT_PAUSED, "ExtendAuction": Reason.AUCTION_NOT_OPEN,
-              "VoidBid": Reason.AUCTION_NOT_OPEN, "AwardLot": Reason.LOT_NOT_CLOSED},
+              "VoidBid": Reason.AUCTION_NOT_OPEN, "AwardLot": Reason.LOT_NOT_CLOSED,
+              "ApproveAward": Reason.AUCTION_NOT_OPEN},
     "open": {"CreateAuction": Reason.ALREADY_EXISTS, "UpdateConfig": Reason.CONFIG_LOCKED,
              "StartAuction": Reason.ALREADY_STARTED, "ResumeAuction": Reason.NOT_PAUSED,
              "AwardLot": Reason.LOT_NOT_CLOSED},
@@ -934,7 +941,7 @@ MISSES = {
     "closed": {"CreateAuction": Reason.ALREADY_EXISTS, "UpdateConfig": Reason.CONFIG_LOCKED,
                "InviteSupplier": Reason.AUCTION_CLOSED, "StartAuction": Reason.ALREADY_STARTED,
                "PauseAuction": Reason.AUCTION_CLOSED, "ResumeAuction": Reason.NOT_PAUSED,
-               "ExtendAuction": Reason.AUCTION_CLOSED},
+               "ExtendAuction": Reason.AUCTION_CLOSED, "AcceptTerms": Reason.AUCTION_CLOSED},
     "cancelled": {"CreateAuction": Reason.ALREADY_EXISTS,
                   **{name: Reason.AUCTION_CANCELLED for name in COMMANDS
                      if name not in ("CreateAuction", "PlaceBid", "Tick")}},
@@ -1052,7 +1059,32 @@ def _scenario(reason: Reason) -> tuple[AuctionState, object]:
             return opened(), cancel(T0 + 1, reason="")
         case Reason.NO_VALID_BID:
             return in_phase("closed"), award("L2", END + 1)
+        case Reason.TERMS_NOT_ACCEPTED:
+            return opened(config(terms="Payment at 60 days.")), bid("sup-a", 90_000, T0 + 1)
+        case Reason.STALE_TERMS:
+            return opened(config(terms="Payment at 60 days.")), COMMANDS["AcceptTerms"]()
+        case Reason.APPROVAL_PENDING:
+            return _proposed(), award("L1", END + 2, actor=BOSS)
+        case Reason.SAME_USER:
+            return _proposed(), ApproveAward(actor=CLERK, at=END + 2, lot_id="L1", approve=True)
+        case Reason.NOTHING_TO_APPROVE:
+            return in_phase("closed"), ApproveAward(actor=BOSS, at=END + 2, lot_id="L1", approve=True)
     raise AssertionError(f"no scenario for {reason}")
+
+
+CLERK = Actor(Role.BUYER, "org-buyer", "clerk")
+BOSS = Actor(Role.BUYER, "org-buyer", "boss")
+NO_TERMS = "sha256:" + "0" * 64  # the hash of no terms this auction has
+
+
+def _proposed() -> AuctionState:
+    """A closed lot whose award, above the approval threshold, the clerk proposed."""
+    state = draft(config(award_mode=AwardMode.BUYER, approval_threshold=1))
+    accepted(state, StartAuction(actor=BUYER, at=T0))
+    accepted(state, bid("sup-a", 95_000, T0 + 1))
+    accepted(state, tick(END))
+    accepted(state, award("L1", END + 1, actor=CLERK))
+    return state
 
 
 @pytest.mark.parametrize("reason", [r for r in Reason if r not in TENDER_REASONS])

@@ -76,6 +76,21 @@ class Tick(_Command, tag="tick"):
     """The shell's timer firing: opens scheduled auctions and closes lots whose end has passed."""
 
 
+class AcceptTerms(_Command, tag="accept_terms"):
+    """A supplier accepts the auction's terms (``engine.terms``), named by their hash."""
+
+    terms_hash: str
+
+
+class ApproveAward(_Command, tag="approve_award"):
+    """Another user of the buyer approves a lot's proposed award, or declines it with a reason
+    (``engine.approval``)."""
+
+    lot_id: str
+    approve: bool
+    reason: str = ""
+
+
 Command = (
     CreateAuction
     | UpdateConfig
@@ -89,4 +104,6 @@ Command = (
     | VoidBid
     | AwardLot
     | Tick
+    | AcceptTerms
+    | ApproveAward
 )

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from msgspec import UNSET
 
 from .commands import (
+    AcceptTerms,
+    ApproveAward,
     AwardLot,
     CancelAuction,
     Command,
@@ -33,6 +35,8 @@ from .events import (
     AuctionPaused,
     AuctionResumed,
     AwardBasis,
+    AwardDeclined,
+    AwardProposed,
     BidAccepted,
     BidRefused,
     BidVoided,
@@ -44,9 +48,12 @@ from .events import (
     LotEnd,
     LotExtended,
     SupplierInvited,
+    TermsAccepted,
     user_of,
 )
+from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
+from ..terms import acceptance_refusal, bid_refusal
 from .rules import (
     config_fault, lot_ends, max_acceptable, needs_confirmation, stagger_pushes, told_limit,
 )
@@ -207,6 +214,7 @@ BID_REASONS = (
     Reason.AUCTION_PAUSED, Reason.AUCTION_CLOSED, Reason.AUCTION_CANCELLED, Reason.UNKNOWN_LOT,
     Reason.LOT_CLOSED, Reason.INVALID_AMOUNT, Reason.ABOVE_CEILING, Reason.RATE_LIMITED,
     Reason.DECREMENT_TOO_SMALL, Reason.TIE_NOT_ALLOWED, Reason.CONFIRMATION_REQUIRED,
+    Reason.TERMS_NOT_ACCEPTED,
 )
 
 
@@ -248,6 +256,9 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
         return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
     if lot.phase is not LotPhase.OPEN or c.at >= lot.end_at:
         return _no(Reason.LOT_CLOSED, f"lot {c.lot_id} is closed")
+    refusal = bid_refusal(state.terms, supplier, entered_by is not None)
+    if refusal is not None:
+        return refusal
     if c.amount <= 0:
         return _no(Reason.INVALID_AMOUNT, "the amount must be positive")
     spec = next(s for s in config.lots if s.lot_id == c.lot_id)
@@ -318,6 +329,8 @@ def _void(state: AuctionState, c: VoidBid) -> Decision:
         return _no(Reason.ALREADY_VOIDED, "the bid is already void")
     if state.lots[bid.lot_id].phase is LotPhase.AWARDED:
         return _no(Reason.ALREADY_AWARDED, "the lot is awarded")
+    if state.lots[bid.lot_id].proposal is not None:  # the proposal rests on the ranking
+        return _no(Reason.APPROVAL_PENDING, "the lot's award awaits approval: decline it first")
     return [BidVoided(at=c.at, bid_id=c.bid_id, lot_id=bid.lot_id, reason=c.reason,
                       user=user_of(c.actor))]
 
@@ -347,7 +360,8 @@ def _tick(state: AuctionState, c: Tick) -> Decision:
             leader = lot.leader()
             spec = next(s for s in config.lots if s.lot_id == lot.lot_id)
             if leader is not None and (spec.reserve is None or leader.amount <= spec.reserve):
-                events.append(_award(state, lot.lot_id, leader.bid_id, AwardBasis.LOWEST, "", c.at))
+                events.append(_or_proposed(state, _award(
+                    state, lot.lot_id, leader.bid_id, AwardBasis.LOWEST, "", c.at)))
     still_open = sum(1 for lot in state.lots.values() if lot.phase is LotPhase.OPEN)
     if due and still_open == len(due):
         events.append(AuctionClosed(at=c.at))
@@ -378,6 +392,8 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
     if lot.phase is not LotPhase.CLOSED:
         return _no(Reason.LOT_NOT_CLOSED,
                    f"AwardLot: lot {c.lot_id} is {lot.phase} (the auction is {state.phase})")
+    if lot.proposal is not None:
+        return _no(Reason.APPROVAL_PENDING, f"lot {c.lot_id}'s award awaits approval")
     leader = lot.leader()
     if leader is None:
         return _no(Reason.NO_VALID_BID, "the lot has no valid bid")
@@ -391,14 +407,64 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
         why = "not the lowest valid bid" if not lowest else "the reserve price is not met"
         return _no(Reason.REASON_REQUIRED, f"{why}: a written reason is required")
     basis = AwardBasis.LOWEST if lowest else AwardBasis.BUYER_CHOICE
-    return [_award(state, c.lot_id, chosen.bid_id, basis, c.reason, c.at, user_of(c.actor))]
+    return [_or_proposed(state, _award(state, c.lot_id, chosen.bid_id, basis, c.reason, c.at,
+                                       user_of(c.actor)))]
+
+
+# ------------------------------------------------------------------ terms and approval
+
+
+def _accept_terms(state: AuctionState, c: AcceptTerms) -> Decision:
+    """A supplier accepts the current terms (``engine.terms``); again: done already."""
+    if c.actor.role is not Role.SUPPLIER:
+        return _no(Reason.FORBIDDEN, "suppliers accept the terms, for themselves")
+    if c.actor.party not in state.suppliers:
+        return _no(Reason.NOT_INVITED, "not invited to this auction")
+    refusal = acceptance_refusal(state.terms, c.terms_hash)
+    if refusal is not None:
+        return refusal
+    if state.terms.accepted_now(c.actor.party):
+        return []
+    return [TermsAccepted(at=c.at, supplier=c.actor.party, hash=state.terms.hash,
+                          version=state.terms.version, user=user_of(c.actor))]
+
+
+def _or_proposed(state: AuctionState, award: LotAwarded) -> Event:
+    """The award, or, above the approval threshold (``engine.approval``), its proposal: the
+    same figures, made an award by another user's approval."""
+    if not needs_approval(state.config.approval_threshold, award.amount):
+        return award
+    return AwardProposed(at=award.at, lot_id=award.lot_id, bid_id=award.bid_id,
+                         supplier=award.supplier, amount=award.amount, basis=award.basis,
+                         reason=award.reason, proposed_by=award.user)
+
+
+def _approve_award(state: AuctionState, c: ApproveAward) -> Decision:
+    """The proposed award made (as it was proposed, now, naming who approved it) or declined."""
+    lot = state.lots.get(c.lot_id)
+    if lot is None:
+        return _no(Reason.UNKNOWN_LOT, f"no lot {c.lot_id}")
+    proposal = lot.proposal
+    if proposal is None:
+        return _no(Reason.NOTHING_TO_APPROVE, f"no award of lot {c.lot_id} awaits approval")
+    refusal = approval_refusal(proposal.user, c.actor, c.approve, c.reason)
+    if refusal is not None:
+        return refusal
+    if not c.approve:
+        return [AwardDeclined(at=c.at, lot_id=c.lot_id, reason=c.reason, user=user_of(c.actor))]
+    return [LotAwarded(
+        at=c.at, lot_id=c.lot_id, award_id=f"{state.auction_id}:{c.lot_id}",
+        bid_id=proposal.bid_id, supplier=proposal.supplier, amount=proposal.amount,
+        basis=AwardBasis(proposal.basis), reason=proposal.reason, user=proposal.user or UNSET,
+        approved_by=user_of(c.actor),
+    )]
 
 
 # ------------------------------------------------------------------ the table
 
 _BUYER_ONLY = (
     UpdateConfig, InviteSupplier, StartAuction, PauseAuction, ResumeAuction, ExtendAuction,
-    CancelAuction, VoidBid, AwardLot,
+    CancelAuction, VoidBid, AwardLot, ApproveAward,
 )
 _LIVE = (Phase.OPEN, Phase.PAUSED)
 _TABLE: dict[tuple[Phase, type], Callable[[AuctionState, Command], Decision]] = {
@@ -414,6 +480,8 @@ _TABLE: dict[tuple[Phase, type], Callable[[AuctionState, Command], Decision]] = 
     **{(p, AwardLot): _award_lot for p in (*_LIVE, Phase.CLOSED)},  # staggered: lot by lot
     **{(p, PlaceBid): _bid for p in Phase if p is not Phase.NEW},
     **{(p, Tick): _tick for p in Phase if p is not Phase.NEW},
+    **{(p, AcceptTerms): _accept_terms for p in (Phase.DRAFT, *_LIVE)},
+    **{(p, ApproveAward): _approve_award for p in (*_LIVE, Phase.CLOSED)},
 }
 
 _MISS: dict[Phase, Reason] = {

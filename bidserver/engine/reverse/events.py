@@ -132,15 +132,21 @@ class LotAwarded(_Event, tag="lot_awarded"):
     basis: AwardBasis
     reason: str = ""
     user: Audit = UNSET  # who awarded it (UNSET: awarded at the close, by the rules)
+    # Who approved it, when it was above the approval threshold (``engine.approval``): the award
+    # was proposed first (``AwardProposed``, by ``user``); UNSET: no approval was needed.
+    approved_by: Audit = UNSET
 
 
 class AuctionClosed(_Event, tag="auction_closed"):
     """Every lot has closed."""
 
 
-# Refusals that ask for the very same bid again (later, or with ``confirm``): they do not use up
-# the bid id, so a resend of it is decided afresh. Every other refusal is the bid id's answer.
-RESENDABLE_REFUSALS = frozenset({Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED})
+# Refusals that ask for the very same bid again (later, with ``confirm``, or once the terms are
+# accepted: ``engine.terms``): they do not use up the bid id, so a resend of it is decided afresh.
+# Every other refusal is the bid id's answer.
+RESENDABLE_REFUSALS = frozenset({
+    Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED, Reason.TERMS_NOT_ACCEPTED,
+})
 
 
 class BidRefused(_Event, tag="bid_refused"):
@@ -165,6 +171,37 @@ class BidRefused(_Event, tag="bid_refused"):
     user: Audit = UNSET
 
 
+class TermsAccepted(_Event, tag="terms_accepted"):
+    """A supplier accepted the auction's terms (``engine.terms``): their version and hash."""
+
+    supplier: str
+    hash: str
+    version: int
+    user: Audit = UNSET
+
+
+class AwardProposed(_Event, tag="award_proposed"):
+    """An award above the approval threshold (``engine.approval``), not made yet: another user
+    of the buyer approves it (``LotAwarded``, with these figures) or declines it. The buyer's
+    alone: nothing is published of it."""
+
+    lot_id: str
+    bid_id: str
+    supplier: str
+    amount: int
+    basis: AwardBasis
+    reason: str = ""
+    proposed_by: Audit = UNSET  # UNSET: proposed at the close, by the rules
+
+
+class AwardDeclined(_Event, tag="award_declined"):
+    """A proposed award declined, with the reason: the lot waits for an award again."""
+
+    lot_id: str
+    reason: str
+    user: Audit = UNSET
+
+
 Event = (
     AuctionCreated
     | ConfigUpdated
@@ -180,6 +217,9 @@ Event = (
     | LotAwarded
     | AuctionClosed
     | BidRefused
+    | TermsAccepted
+    | AwardProposed
+    | AwardDeclined
 )
 
 class Shown(enum.Enum):
@@ -210,6 +250,9 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     LotAwarded: (Delivery.URGENT, Shown.REDACTED),
     AuctionClosed: (Delivery.URGENT, Shown.AS_IS),
     BidRefused: (Delivery.FOLDED, Shown.HIDDEN),  # the buyer's audit trail
+    TermsAccepted: (Delivery.TO_AUTHOR, Shown.REDACTED),  # the buyer and the supplier who accepted
+    AwardProposed: (Delivery.LISTED, Shown.HIDDEN),  # not an award until approved: the buyer's
+    AwardDeclined: (Delivery.LISTED, Shown.HIDDEN),
 }
 
 

@@ -11,7 +11,9 @@ import msgspec
 from . import events as ev
 from .events import RESENDABLE_REFUSALS, recorded
 from ..format import listed
-from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Refusal, SupplierEntry
+from .state import (
+    AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Proposal, Refusal, SupplierEntry,
+)
 
 
 def _created(state: AuctionState, e: ev.AuctionCreated) -> None:
@@ -20,11 +22,13 @@ def _created(state: AuctionState, e: ev.AuctionCreated) -> None:
     state.phase = Phase.DRAFT
     state.created_at = e.at
     state.lots = {spec.lot_id: LotState(spec.lot_id) for spec in e.config.lots}
+    state.terms.configure(e.config.terms)
 
 
 def _config(state: AuctionState, e: ev.ConfigUpdated) -> None:
     state.config = e.config
     state.lots = {spec.lot_id: LotState(spec.lot_id) for spec in e.config.lots}
+    state.terms.configure(e.config.terms)
 
 
 def _invited(state: AuctionState, e: ev.SupplierInvited) -> None:
@@ -109,7 +113,8 @@ def _awarded(state: AuctionState, e: ev.LotAwarded) -> None:
     lot = state.lots[e.lot_id]
     lot.phase = LotPhase.AWARDED
     lot.award = Award(e.award_id, e.bid_id, e.supplier, e.amount, str(e.basis), e.reason, e.at,
-                      recorded(e.user))
+                      recorded(e.user), recorded(e.approved_by))
+    lot.proposal = None
 
 
 def _closed(state: AuctionState, e: ev.AuctionClosed) -> None:
@@ -124,6 +129,19 @@ def _refused(state: AuctionState, e: ev.BidRefused) -> None:
     ))
     if e.reason not in RESENDABLE_REFUSALS:  # the id is used up: its resends get this answer
         state.refused[e.bid_id] = len(state.refusals) - 1
+
+
+def _terms_accepted(state: AuctionState, e: ev.TermsAccepted) -> None:
+    state.terms.accept(e.supplier, e.version, e.hash, e.at, recorded(e.user))
+
+
+def _proposed(state: AuctionState, e: ev.AwardProposed) -> None:
+    state.lots[e.lot_id].proposal = Proposal(e.bid_id, e.supplier, e.amount, str(e.basis),
+                                             e.reason, e.at, recorded(e.proposed_by))
+
+
+def _declined(state: AuctionState, e: ev.AwardDeclined) -> None:
+    state.lots[e.lot_id].proposal = None
 
 
 _APPLY = {
@@ -141,6 +159,9 @@ _APPLY = {
     ev.LotAwarded: _awarded,
     ev.AuctionClosed: _closed,
     ev.BidRefused: _refused,
+    ev.TermsAccepted: _terms_accepted,
+    ev.AwardProposed: _proposed,
+    ev.AwardDeclined: _declined,
 }
 
 

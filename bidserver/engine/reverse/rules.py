@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import iso4217
 
+from .. import terms
 from .events import LotEnd
 from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode, Visibility
 
@@ -91,7 +92,7 @@ def config_fault(config: AuctionConfig) -> ConfigFault | None:  # noqa: C901 - o
         return at("minor_units", "minor_units must be between 0 and 4")
     if config.start_at is not None and config.start_at < 0:
         return at("start_at", "start_at must be a time in ms since the epoch")
-    return _opening_bids_fault(config, at)
+    return _opening_bids_fault(config, at) or _terms_and_approval_fault(config, at)
 
 
 def _opening_bids_fault(config: AuctionConfig, at) -> ConfigFault | None:
@@ -109,6 +110,16 @@ def _opening_bids_fault(config: AuctionConfig, at) -> ConfigFault | None:
             return at(f"opening_bids[{i}].supplier",
                       f"{bid.supplier} has an opening bid on lot {bid.lot_id} already")
         seen.add((bid.lot_id, bid.supplier))
+    return None
+
+
+def _terms_and_approval_fault(config: AuctionConfig, at) -> ConfigFault | None:
+    """Terms, if any, say something (``engine.terms``); a threshold is an amount."""
+    problem = terms.fault(config.terms)
+    if problem is not None:
+        return at("terms", problem)
+    if isinstance(config.approval_threshold, int) and config.approval_threshold < 0:
+        return at("approval_threshold", "the approval threshold must not be negative")
     return None
 
 

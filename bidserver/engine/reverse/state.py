@@ -11,6 +11,7 @@ import bisect
 import enum
 from dataclasses import dataclass, field
 
+from ..terms import TermsRecord
 from .values import AuctionConfig
 
 
@@ -67,6 +68,20 @@ class Award:
     reason: str
     at: int
     user: str = ""  # who awarded it ("" at the close, by the rules)
+    approved_by: str = ""  # above the approval threshold: who approved it
+
+
+@dataclass(slots=True)
+class Proposal:
+    """A lot's award above the approval threshold, proposed (``events.AwardProposed``)."""
+
+    bid_id: str
+    supplier: str
+    amount: int
+    basis: str
+    reason: str
+    at: int
+    user: str = ""  # who proposed it ("" at the close, by the rules)
 
 
 @dataclass(slots=True)
@@ -98,6 +113,7 @@ class LotState:
     last: dict[str, BidRecord] = field(default_factory=dict)  # supplier -> last valid bid
     order: list[tuple[int, int, int, str]] = field(default_factory=list)  # (amount, at, seq, supplier)
     award: Award | None = None
+    proposal: Proposal | None = None  # an award awaiting approval (``engine.approval``)
 
     def leader(self) -> BidRecord | None:
         return self.best[self.order[0][3]] if self.order else None
@@ -147,6 +163,7 @@ class AuctionState:
     last_bid_at: dict[str, int] = field(default_factory=dict)  # supplier -> last accepted bid time
     refusals: list[Refusal] = field(default_factory=list)  # every refused bid, in order
     refused: dict[str, int] = field(default_factory=dict)  # bid id -> its final refusal's index
+    terms: TermsRecord = field(default_factory=TermsRecord)  # and who accepted them (``engine.terms``)
 
     @classmethod
     def new(cls, auction_id: str) -> "AuctionState":

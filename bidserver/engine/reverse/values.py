@@ -12,6 +12,8 @@ from typing import Annotated
 
 import msgspec
 
+from ..approval import ApprovalThreshold
+from ..terms import TermsText
 from ..values import SYSTEM, Actor, Currency, Id, Name, Role, Text, Title, Unit
 
 __all__ = [
@@ -183,3 +185,8 @@ class AuctionConfig(
         "auction opens (at most one per supplier and lot, each at most the lot's ceiling), "
         "entered in this order: an equal amount ranks after the earlier one"
     )] | msgspec.UnsetType = msgspec.UNSET
+    # Terms a supplier accepts before it bids (``engine.terms``), and the amount above which a
+    # lot's award needs another user's approval (``engine.approval``). UNSET, like
+    # ``buyer_name``, so that configurations without them keep their bytes.
+    terms: TermsText | msgspec.UnsetType = msgspec.UNSET
+    approval_threshold: ApprovalThreshold | msgspec.UnsetType = msgspec.UNSET

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from ..terms import AcceptanceView, TermsView, acceptances, terms_view
 from . import events as ev
 from . import rules
 from .events import Shown
@@ -48,6 +49,19 @@ class AwardView(msgspec.Struct, frozen=True, kw_only=True):
     yours: bool | None = None  # suppliers only
     supplier: str | None = None  # buyer only
     reason: str | None = None  # buyer only
+    approved_by: str | None = None  # buyer only: who approved it, above the approval threshold
+
+
+class ProposalView(msgspec.Struct, frozen=True, kw_only=True):
+    """A lot's award awaiting another user's approval (``engine.approval``): the buyer's."""
+
+    bid_id: str
+    supplier: str
+    amount: int
+    basis: str
+    reason: str
+    at: int
+    proposed_by: str | None  # None: proposed at the close, by the rules
 
 
 class LotView(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,6 +79,7 @@ class LotView(msgspec.Struct, frozen=True, kw_only=True):
     board: tuple[BoardEntry, ...] | None = None
     reserve: int | None = None  # buyer only
     award: AwardView | None = None
+    proposal: ProposalView | None = None  # buyer only: an award awaiting approval
 
 
 class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +110,8 @@ class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: str | None = None
     lots: tuple[LotView, ...] = ()
     suppliers: tuple[InvitedSupplier, ...] | None = None  # buyer only: who is invited
+    terms: TermsView | None = None  # the terms to accept before bidding (``engine.terms``)
+    acceptances: tuple[AcceptanceView, ...] | None = None  # buyer only: who accepted which version
 
 
 def ranking(state: AuctionState, lot_id: str) -> list[RankEntry]:
@@ -180,6 +197,7 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
             yours=yours,
             supplier=a.supplier if buyer else None,
             reason=a.reason if buyer else None,
+            approved_by=(a.approved_by or None) if buyer else None,
         )
     mine = lot.best.get(actor.party) if personal and actor.role is Role.SUPPLIER else None
     return LotView(
@@ -197,7 +215,16 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
         board=board,
         reserve=spec.reserve if buyer else None,
         award=award,
+        proposal=_proposal_view(lot) if buyer else None,
     )
+
+
+def _proposal_view(lot: LotState) -> ProposalView | None:
+    p = lot.proposal
+    if p is None:
+        return None
+    return ProposalView(bid_id=p.bid_id, supplier=p.supplier, amount=p.amount, basis=p.basis,
+                        reason=p.reason, at=p.at, proposed_by=p.user or None)
 
 
 def view_for(state: AuctionState, actor: Actor) -> AuctionView:
@@ -237,6 +264,9 @@ class YouView(msgspec.Struct, frozen=True, kw_only=True):
 
     alias: str
     lots: tuple[YourLot, ...]
+    # False only while the auction has terms (``engine.terms``) whose current version you have
+    # not accepted: your bids are refused ``terms_not_accepted`` until you do.
+    terms_accepted: bool = True
 
 
 def you(state: AuctionState, actor: Actor) -> YouView | None:
@@ -269,7 +299,8 @@ def you_view(state: AuctionState, supplier: str) -> YouView:
                 confirm_below=confirm,
             )
         )
-    return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots))
+    return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots),
+                   terms_accepted=state.terms.accepted_now(supplier))
 
 
 def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
@@ -309,6 +340,8 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
             if actor.role is Role.BUYER
             else None
         ),
+        terms=terms_view(state.terms, config.terms),
+        acceptances=acceptances(state.terms) if actor.role is Role.BUYER else None,
     )
 
 
@@ -333,6 +366,8 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
         case ev.BidVoided():
             return state.bids[event.bid_id].supplier
         case ev.LotAwarded():
+            return event.supplier
+        case ev.TermsAccepted():
             return event.supplier
     return None
 
@@ -396,4 +431,6 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
             if actor.role is Role.SUPPLIER:
                 shown["yours"] = yours
             return shown
+        case ev.TermsAccepted():  # its author's, besides the buyer's
+            return event if actor.role is Role.SUPPLIER and actor.party == event.supplier else None
     raise TypeError(f"no redaction rule for {type(event).__name__}")

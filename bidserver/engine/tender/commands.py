@@ -187,6 +187,20 @@ class RecordAccessRefusal(_Command, tag="record_access_refusal"):
     reason: str  # the refusal's machine-readable reason
 
 
+class AcceptTerms(_Command, tag="accept_terms"):
+    """A supplier accepts the tender's terms (``engine.terms``), named by their hash."""
+
+    terms_hash: str
+
+
+class ApproveAward(_Command, tag="approve_award"):
+    """Another user of the buyer approves the proposed award decision, or declines it with a
+    reason (``engine.approval``)."""
+
+    approve: bool
+    reason: Text = ""
+
+
 Command = (
     CreateTender
     | UpdateTender
@@ -209,4 +223,6 @@ Command = (
     | ResolveComplaint
     | RecordAccessRefusal
     | CancelTender
+    | AcceptTerms
+    | ApproveAward
 )

@@ -13,7 +13,9 @@ from collections.abc import Callable
 import msgspec
 
 from ... import sealing
+from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
+from ..terms import acceptance_refusal
 from ..values import Role
 from . import evaluation, follow_on, opening, shares, submissions
 from .commands import (
@@ -29,6 +31,8 @@ from .events import (
     SubmissionRefused, SupplierInvited, TenderCancelled, TenderCreated, TenderOpened,
     TenderPublished, TenderUnsuccessful, TenderUpdated, BidQualified, user_of,
 )
+from .commands import AcceptTerms, ApproveAward
+from .events import AwardDeclined, AwardProposed, TermsAccepted, recorded
 from .rules import change_fault, config_fault, profile_fault, schedule_fault
 from .state import FINAL, TAKING_BIDS, Phase, TenderState
 
@@ -295,8 +299,57 @@ def _decide_award(state: TenderState, c: DecideAward) -> Decision:
         best = ranking[0] if ranking else None
         lots.append(LotDecision(lot_id=lot.lot_id, winner=best.supplier if best else None,
                                 price=best.price if best else None, ranking=ranking))
+    total = sum(lot.price for lot in lots if lot.price is not None)
+    if needs_approval(state.config.approval_threshold, total):
+        return [AwardProposed(at=c.at, lots=tuple(lots), total=total, proposed_by=user_of(c.actor))]
     return [AwardDecided(at=c.at, lots=tuple(lots), standstill_ends_at=c.at + state.config.standstill_ms,
                          user=user_of(c.actor))]
+
+
+# ------------------------------------------------------------------ terms and approval
+
+
+def _accept_terms(state: TenderState, c: AcceptTerms) -> Decision:
+    """A supplier accepts the current terms (``engine.terms``); again: done already."""
+    if c.actor.role is not Role.SUPPLIER:
+        return _no(Reason.FORBIDDEN, "suppliers accept the terms, for themselves")
+    if c.actor.party not in state.suppliers:
+        return _no(Reason.NOT_INVITED, "not invited to this tender")
+    refusal = acceptance_refusal(state.terms, c.terms_hash)
+    if refusal is not None:
+        return refusal
+    if state.terms.accepted_now(c.actor.party):
+        return []
+    return [TermsAccepted(at=c.at, supplier=c.actor.party, hash=state.terms.hash,
+                          version=state.terms.version, user=user_of(c.actor))]
+
+
+def _approve_award(state: TenderState, c: ApproveAward) -> Decision:
+    """The proposed decision made (the standstill starting now, naming who approved it) or
+    declined (the evaluation goes on: the award is decided again)."""
+    proposal = state.proposal
+    if proposal is None:
+        return _no(Reason.NOTHING_TO_APPROVE, "no award decision awaits approval")
+    refusal = approval_refusal(recorded(proposal.proposed_by), c.actor, c.approve, c.reason)
+    if refusal is not None:
+        return refusal
+    if not c.approve:
+        return [AwardDeclined(at=c.at, reason=c.reason, user=user_of(c.actor))]
+    return [AwardDecided(at=c.at, lots=proposal.lots,
+                         standstill_ends_at=c.at + state.config.standstill_ms,
+                         user=proposal.proposed_by, approved_by=user_of(c.actor))]
+
+
+# While a proposed award decision awaits approval, nothing changes what it rests on, and no
+# other decision is made: it is approved or declined first.
+_HELD_BY_A_PROPOSAL = frozenset({Qualify, Score, DecideAward, StartFollowOnAuction})
+
+
+def _held(state: TenderState, kind: type) -> Rejection | None:
+    if kind in _HELD_BY_A_PROPOSAL and state.proposal is not None:
+        return _no(Reason.APPROVAL_PENDING, "the award decision awaits approval: approve or "
+                   "decline it first")
+    return None
 
 
 def _complaint(state: TenderState, c: Complaint) -> Decision:
@@ -338,7 +391,7 @@ def _cancel(state: TenderState, c: CancelTender) -> Decision:
 
 _BUYER_ONLY = (
     UpdateTender, InviteSupplier, Publish, ChangeDocuments, AnswerQuestion, Qualify, DecideAward,
-    ResolveComplaint, CancelTender, StartFollowOnAuction,
+    ResolveComplaint, CancelTender, StartFollowOnAuction, ApproveAward,
 )
 _LIVE = tuple(p for p in Phase if p is not Phase.NEW and p not in FINAL)
 _ANY = tuple(p for p in Phase if p is not Phase.NEW)
@@ -371,6 +424,8 @@ _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     (Phase.STANDSTILL, ResolveComplaint): _resolve,
     **{(p, CancelTender): _cancel for p in _LIVE},
     **{(p, RecordAccessRefusal): _access_refused for p in _ANY if p is not Phase.NEW},
+    **{(p, AcceptTerms): _accept_terms for p in TAKING_BIDS},
+    (Phase.EVALUATION, ApproveAward): _approve_award,
 }
 
 _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
@@ -378,6 +433,7 @@ _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
     **{(p, UpdateTender): Reason.CONFIG_LOCKED for p in _ANY if p is not Phase.DRAFT},
     **{(p, AskQuestion): Reason.ENQUIRIES_CLOSED for p in _ANY
        if p not in (Phase.DRAFT, Phase.PUBLISHED)},
+    **{(p, ApproveAward): Reason.NOTHING_TO_APPROVE for p in _ANY if p is not Phase.EVALUATION},
 }
 
 
@@ -386,6 +442,9 @@ def decide(state: TenderState, command: Command) -> Decision:
     kind = type(command)
     if kind in _BUYER_ONLY and state.phase is not Phase.NEW and not _is_buyer(state, command):
         return _no(Reason.FORBIDDEN, f"{kind.__name__} is for the tender's buyer")
+    held = _held(state, kind)
+    if held is not None:
+        return held
     handler = _TABLE.get((state.phase, kind))
     if handler is None:
         if state.phase is Phase.NEW:

@@ -295,6 +295,9 @@ class AwardDecided(_Event, tag="award_decided"):
     lots: tuple[LotDecision, ...]
     standstill_ends_at: int
     user: Audit = UNSET
+    # Who approved it, when its total was above the approval threshold (``engine.approval``): it
+    # was proposed first (``AwardProposed``, by ``user``); UNSET: no approval was needed.
+    approved_by: Audit = UNSET
 
 
 class AuctionInvitee(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -347,6 +350,32 @@ class TenderCancelled(_Event, tag="tender_cancelled"):
     user: Audit = UNSET
 
 
+class TermsAccepted(_Event, tag="terms_accepted"):
+    """A supplier accepted the tender's terms (``engine.terms``): their version and hash."""
+
+    supplier: str
+    hash: str
+    version: int
+    user: Audit = UNSET
+
+
+class AwardProposed(_Event, tag="award_proposed"):
+    """An award decision whose total is above the approval threshold (``engine.approval``), not
+    made yet: another user of the buyer approves it (``AwardDecided`` with these lots, the
+    standstill starting then) or declines it. The buyer's alone."""
+
+    lots: tuple[LotDecision, ...]
+    total: int  # the winners' prices over the lots: what the threshold is compared with
+    proposed_by: Audit = UNSET
+
+
+class AwardDeclined(_Event, tag="award_declined"):
+    """A proposed award decision declined, with the reason: the evaluation goes on."""
+
+    reason: str
+    user: Audit = UNSET
+
+
 Event = (
     TenderCreated
     | TenderUpdated
@@ -376,6 +405,9 @@ Event = (
     | ComplaintResolved
     | AwardFinal
     | TenderCancelled
+    | TermsAccepted
+    | AwardProposed
+    | AwardDeclined
 )
 
 
@@ -422,7 +454,15 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     ComplaintResolved: (Delivery.URGENT, Shown.REDACTED),
     AwardFinal: (Delivery.URGENT, Shown.PUBLIC),
     TenderCancelled: (Delivery.URGENT, Shown.PUBLIC),
+    TermsAccepted: (Delivery.LISTED, Shown.REDACTED),  # the buyer and the supplier who accepted
+    AwardProposed: (Delivery.LISTED, Shown.BUYER),  # not a decision until approved
+    AwardDeclined: (Delivery.LISTED, Shown.BUYER),
 }
+
+
+# Refusals of a submission that ask for the very same bid again (once the terms are accepted:
+# ``engine.terms``): they do not use up its bid id. Every other refusal is the bid id's answer.
+RESENDABLE_REFUSALS = frozenset({Reason.TERMS_NOT_ACCEPTED})
 
 
 # The events that move the tender from one phase to another (or withdraw its award decision):

@@ -20,10 +20,12 @@ def _created(state: TenderState, e: ev.TenderCreated) -> None:
     state.config = e.config
     state.phase = Phase.DRAFT
     state.created_at = e.at
+    state.terms.configure(e.config.terms)
 
 
 def _updated(state: TenderState, e: ev.TenderUpdated) -> None:
     state.config = e.config
+    state.terms.configure(e.config.terms)
 
 
 def _invited(state: TenderState, e: ev.SupplierInvited) -> None:
@@ -91,7 +93,8 @@ def _refused(state: TenderState, e: ev.SubmissionRefused) -> None:
         reason=str(e.reason), detail=e.detail, role=str(e.role), party=e.party,
         user=recorded(e.user), at=e.at, seq=state.seq + 1,
     ))
-    if e.kind in (ev.SubmissionKind.SUBMITTED, ev.SubmissionKind.REVISED):
+    if (e.kind in (ev.SubmissionKind.SUBMITTED, ev.SubmissionKind.REVISED)
+            and e.reason not in ev.RESENDABLE_REFUSALS):
         state.refused.setdefault(e.supplier, {})[e.bid_id] = len(state.refusals) - 1
 
 
@@ -150,6 +153,7 @@ def _decided(state: TenderState, e: ev.AwardDecided) -> None:
     state.decision = e
     state.standstill_ends_at = e.standstill_ends_at
     state.held_at = None
+    state.proposal = None
 
 
 def _follow_on(state: TenderState, e: ev.FollowOnAuctionStarted) -> None:
@@ -199,6 +203,18 @@ def _cancelled(state: TenderState, e: ev.TenderCancelled) -> None:
     state.ended_at = e.at
 
 
+def _terms_accepted(state: TenderState, e: ev.TermsAccepted) -> None:
+    state.terms.accept(e.supplier, e.version, e.hash, e.at, recorded(e.user))
+
+
+def _proposed(state: TenderState, e: ev.AwardProposed) -> None:
+    state.proposal = e
+
+
+def _declined(state: TenderState, e: ev.AwardDeclined) -> None:
+    state.proposal = None
+
+
 _APPLY = {
     ev.TenderCreated: _created,
     ev.TenderUpdated: _updated,
@@ -228,6 +244,9 @@ _APPLY = {
     ev.AwardFinal: _final,
     ev.TenderCancelled: _cancelled,
     ev.AccessRefused: lambda state, e: None,  # the audit log's alone: nothing in the state
+    ev.TermsAccepted: _terms_accepted,
+    ev.AwardProposed: _proposed,
+    ev.AwardDeclined: _declined,
 }
 
 

@@ -64,6 +64,7 @@ def auction_config(state: TenderState, c: StartFollowOnAuction) -> AuctionConfig
         bid_rule=rules.bid_rule, tie_rule=rules.tie_rule, visibility=rules.visibility,
         soft_close=rules.soft_close, award_mode=AwardMode.AUTO_LOWEST,
         minor_units=config.minor_units, buyer_name=config.buyer_name, opening_bids=tuple(opening),
+        approval_threshold=config.approval_threshold,  # the award is the auction's: approved there
     )
 
 

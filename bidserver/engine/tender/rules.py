@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ... import sealing
+from .. import terms
 from ..reverse.rules import ISO_4217, ConfigFault
 from .values import DAY_MS, PRICE, AwardKind, Profile, Schedule, TenderConfig, certificate_key
 
@@ -119,7 +120,7 @@ def config_fault(config: TenderConfig) -> ConfigFault | None:  # noqa: C901 - on
         return _at("bid_security", "a bid security must be positive")
     if not 1 <= config.abnormally_low_pct <= 100:
         return _at("abnormally_low_pct", "abnormally_low_pct must be between 1 and 100")
-    return _certificates_fault(config)
+    return _certificates_fault(config) or _terms_and_approval_fault(config)
 
 
 def _certificates_fault(config: TenderConfig) -> ConfigFault | None:
@@ -132,6 +133,16 @@ def _certificates_fault(config: TenderConfig) -> ConfigFault | None:
     if index is not None:
         return _at(f"requested_certificates[{index}]",
                    "requested certificates must be unique and non-empty")
+    return None
+
+
+def _terms_and_approval_fault(config: TenderConfig) -> ConfigFault | None:
+    """Terms, if any, say something (``engine.terms``); a threshold is an amount."""
+    problem = terms.fault(config.terms)
+    if problem is not None:
+        return _at("terms", problem)
+    if isinstance(config.approval_threshold, int) and config.approval_threshold < 0:
+        return _at("approval_threshold", "the approval threshold must not be negative")
     return None
 
 

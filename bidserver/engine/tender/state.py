@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .events import AwardDecided, FinalAward, FollowOnAuctionStarted, OpenedBid
+from ..terms import TermsRecord
+from .events import AwardDecided, AwardProposed, FinalAward, FollowOnAuctionStarted, OpenedBid
 from .values import TenderConfig
 
 
@@ -184,6 +185,8 @@ class TenderState:
     follow_on: FollowOnAuctionStarted | None = None  # the auction the award is made in
     ended_reason: str = ""  # why it was cancelled or unsuccessful
     ended_at: int | None = None  # when it was awarded (final), cancelled or found unsuccessful
+    terms: TermsRecord = field(default_factory=TermsRecord)  # and who accepted them (``engine.terms``)
+    proposal: AwardProposed | None = None  # an award decision awaiting approval (``engine.approval``)
 
     @classmethod
     def new(cls, tender_id: str) -> "TenderState":

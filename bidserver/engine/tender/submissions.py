@@ -21,6 +21,7 @@ from ... import sealing
 from ...sealing.bid import check_sealed_bid
 from ...sealing.bid_signature import BidStatement, verify_bid_signature
 from ..rejections import Reason, Rejection
+from ..terms import bid_refusal
 from ..values import Role
 from .commands import ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
 from .events import BidConfirmed, BidSubmitted, BidWithdrawn, Event, user_of
@@ -114,6 +115,12 @@ def _signature_fault(state: TenderState, c: SubmitBid | ReviseBid) -> Rejection 
     return None
 
 
+def _terms_fault(state: TenderState, c: SubmitBid | ReviseBid) -> Rejection | None:
+    """A bid (a quote) before the current terms were accepted (``engine.terms``): refused, and
+    the bid id stays free for the same bid once they are (``events.RESENDABLE_REFUSALS``)."""
+    return bid_refusal(state.terms, c.actor.party, phoned_in=False)
+
+
 def submit(state: TenderState, c: SubmitBid) -> Decision:
     refusal = _bidder(state, c)
     if refusal is not None:
@@ -121,7 +128,8 @@ def submit(state: TenderState, c: SubmitBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = taking_bids(state, c.at) or _sealed_fault(state, c) or _signature_fault(state, c)
+    refusal = (taking_bids(state, c.at) or _terms_fault(state, c) or _sealed_fault(state, c)
+               or _signature_fault(state, c))
     if refusal is not None:
         return refusal
     if c.actor.party in state.current:
@@ -137,7 +145,7 @@ def revise(state: TenderState, c: ReviseBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = taking_bids(state, c.at) or once_only(state)
+    refusal = taking_bids(state, c.at) or once_only(state) or _terms_fault(state, c)
     if refusal is not None:
         return refusal
     if state.current.get(c.actor.party) != c.replaces:

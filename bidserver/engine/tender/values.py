@@ -15,6 +15,8 @@ from typing import Annotated
 import msgspec
 
 from ..reverse.values import BidRule, Decrement, SoftClose, TieRule, Visibility
+from ..approval import ApprovalThreshold
+from ..terms import TermsText
 from ..values import Currency, Id, Name, Title, Unit
 
 # The first sealing suite's name (``bidserver.sealing``): HPKE (RFC 9180) X25519, HKDF-SHA256,
@@ -173,6 +175,11 @@ class TenderConfig(
         max_length=MAX_CERTIFICATES, description=(
             "RFQ: the certificates the buyer asks for (e.g. `ISO 9001`); the comparison "
             "highlights the quotes that claim most of them"))] = ()
+    # Terms a supplier accepts before it bids (``engine.terms``), and the total above which an
+    # award decision needs another user's approval (``engine.approval``). UNSET, like
+    # ``buyer_name``, so that configurations without them keep their bytes.
+    terms: TermsText | msgspec.UnsetType = msgspec.UNSET
+    approval_threshold: ApprovalThreshold | msgspec.UnsetType = msgspec.UNSET
 
     @property
     def n(self) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from ..rejections import Reason
+from ..terms import AcceptanceView, TermsView, acceptances, terms_view
 from ..values import Actor, Role
 from . import evaluation
 from . import events as ev
@@ -102,6 +103,15 @@ class Flagged(msgspec.Struct, frozen=True):
     suppliers: tuple[str, ...]  # abnormally low, among the valid bids so far (EU Art. 69)
 
 
+class ProposalView(msgspec.Struct, frozen=True, kw_only=True):
+    """An award decision awaiting another user's approval (``engine.approval``): the buyer's."""
+
+    lots: tuple[LotDecision, ...]
+    total: int  # what the approval threshold is compared with
+    at: int
+    proposed_by: str | None
+
+
 class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
     """What the buyer's organisation alone sees (its officers and evaluators among it)."""
 
@@ -117,6 +127,8 @@ class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
     scores: tuple[GivenScore, ...] | None  # once every evaluator has scored
     flagged: tuple[Flagged, ...]
     complaints: tuple[ComplaintView, ...]
+    acceptances: tuple[AcceptanceView, ...] = ()  # who accepted which version of the terms
+    proposal: ProposalView | None = None  # an award decision awaiting approval
 
 
 class EvaluatorDesk(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,6 +172,7 @@ class TenderView(msgspec.Struct, frozen=True, kw_only=True):
     follow_on_auction: str | None = None  # phase auction: the auction the award is made in
     buyer: BuyerDesk | None = None
     evaluator: EvaluatorDesk | None = None  # personal
+    terms: TermsView | None = None  # the terms to accept before bidding (``engine.terms``)
 
 
 class YourBid(msgspec.Struct, frozen=True, kw_only=True):
@@ -192,6 +205,9 @@ class BidderView(msgspec.Struct, frozen=True, kw_only=True):
     won: tuple[str, ...]  # the lots awarded to it (final)
     quote: OpenedBid | None = None  # its line of the opening record, once opened
     signing_key: bytes | None = None  # registered for it with the invitation: it may sign bids
+    # False only while the tender has terms (``engine.terms``) whose current version you have not
+    # accepted: your bids are refused ``terms_not_accepted`` until you do.
+    terms_accepted: bool = True
 
 
 # ------------------------------------------------------------------ who, when
@@ -294,7 +310,17 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
         flagged=_flagged(state),
         complaints=tuple(_complaint_view(c) for by in sorted(state.complaints.items())
                          for _, c in sorted(by[1].items())),
+        acceptances=acceptances(state.terms),
+        proposal=_proposal_view(state),
     )
+
+
+def _proposal_view(state: TenderState) -> ProposalView | None:
+    p = state.proposal
+    if p is None:
+        return None
+    return ProposalView(lots=p.lots, total=p.total, at=p.at,
+                        proposed_by=None if p.proposed_by is msgspec.UNSET else p.proposed_by)
 
 
 def _private(state: TenderState, actor: Actor) -> bool:
@@ -380,6 +406,7 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
         follow_on_auction=None if state.follow_on is None else state.follow_on.auction_id,
         buyer=_buyer_desk(state) if buyer else None,
         evaluator=evaluator,
+        terms=terms_view(state.terms, config.terms),
     )
 
 
@@ -423,6 +450,7 @@ def you(state: TenderState, actor: Actor) -> BidderView | None:
         won=tuple(a.lot_id for a in state.awards if a.supplier == supplier),
         quote=next((line for line in state.record if line.supplier == supplier), None),
         signing_key=state.suppliers[supplier].signing_key,
+        terms_accepted=state.terms.accepted_now(supplier),
     )
 
 
@@ -434,7 +462,7 @@ def personal_to(state: TenderState, event: ev.Event) -> str | None:
     match event:
         case (ev.BidSubmitted() | ev.BidWithdrawn() | ev.BidConfirmed() | ev.SubmissionRefused()
               | ev.QuestionAsked() | ev.QuestionAnswered() | ev.BidQualified()
-              | ev.ComplaintFiled() | ev.ComplaintResolved()):
+              | ev.ComplaintFiled() | ev.ComplaintResolved() | ev.TermsAccepted()):
             return event.supplier
     return None
 
@@ -507,7 +535,7 @@ def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
         case ev.BidQualified():
             return _without(event, "user") if author else None
         case ev.AwardDecided():
-            data = _without(event, "user")
+            data = _without(event, "user", "approved_by")  # the buyer's people
             private = _private(state, actor)
             for lot in data["lots"]:
                 lot["ranking"] = [entry | {"abnormally_low": False} for entry in lot["ranking"]
@@ -519,4 +547,6 @@ def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
             if author:
                 return _without(event, "user")
             return _without(event, "supplier", "complaint_id", "user")
+        case ev.TermsAccepted():  # its author's, besides the buyer's
+            return event if author else None
     raise TypeError(f"no redaction rule for {type(event).__name__}")
