@@ -17,6 +17,7 @@ import msgspec
 from .engine.formats import EventConfig
 from .engine.tender.values import TenderConfig
 from .engine.rejections import Reason, Rejection
+from .engine.terms import TermsHash
 from .engine.reverse.commands import PlaceBid
 from .engine.values import Actor, Id, Name, Text
 from .failures import UNREADABLE, Failure
@@ -222,6 +223,21 @@ class AwardBody(_Body):
     reason: Text = ""
 
 
+class TermsBody(_Body):
+    """A supplier's acceptance of the event's terms (``engine.terms``)."""
+
+    terms_hash: TermsHash
+
+
+class ApprovalBody(_Body):
+    """Another buyer user's verdict on a proposed award (``engine.approval``)."""
+
+    approve: Annotated[bool, msgspec.Meta(description=(
+        "true: the proposed award is made; false: it is declined (a `reason` is needed) and the "
+        "award is decided again"))]
+    reason: Text = ""
+
+
 class DevTokenBody(_Body):
     """Development sign-in (``http/session.py``): who the token says the caller is."""
 
@@ -321,6 +337,7 @@ _REJECTION_STATUS: dict[Reason, int] = {
     Reason.SIGNATURE_REQUIRED: 422,
     Reason.INVALID_SHARE: 422,
     Reason.INVALID_SCORE: 422,
+    Reason.SAME_USER: 403,  # four eyes: another user must approve
 }
 
 _FAILURE_STATUS: dict[Failure, int] = {

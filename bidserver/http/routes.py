@@ -28,6 +28,8 @@ from .. import metrics, wire
 from .answers import AuctionAnswer, AuctionPage, BidHistory, ListedAuction, ServerTime
 from ..auth import AuthError, Principal, token_from_request
 from ..engine.reverse.commands import (
+    AcceptTerms,
+    ApproveAward,
     AwardLot,
     CancelAuction,
     ExtendAuction,
@@ -522,6 +524,24 @@ award = _command_route(
 )
 
 
+accept_terms = _command_route(
+    "accept_terms",
+    wire.TermsBody,
+    lambda r, p, b: AcceptTerms(actor=p.actor, at=0, terms_hash=b.terms_hash),
+    "Accept the auction's terms, named by their hash (the view's `terms.hash`), before bidding "
+    "(invited supplier); accepting them again is answered as done.",
+)
+approve_award = _command_route(
+    "approve_award",
+    wire.ApprovalBody,
+    lambda r, p, b: ApproveAward(
+        actor=p.actor, at=0, lot_id=_lot(r), approve=b.approve, reason=b.reason
+    ),
+    "Approve a lot's award proposed above the approval threshold, or decline it with a reason "
+    "(a buyer user other than the one who proposed it).",
+)
+
+
 def _bid_failure(bid_id: str, failure: wire.Failure, detail: str) -> Response:
     """A bid the server could not take, answered as the live room answers it (``bid_result``)."""
     answer = wire.bid_failed(bid_id, failure, detail)
@@ -636,4 +656,7 @@ ROUTES = [
     Route("/api/auctions/{auction_id}/lots/{lot_id}/award", handler(award), methods=["POST"]),
     Route("/api/auctions/{auction_id}/results.csv", handler(results_csv), methods=["GET"]),
     Route("/api/auctions/{auction_id}/presence", handler(supplier_presence), methods=["GET"]),
+    Route("/api/auctions/{auction_id}/terms/acceptance", handler(accept_terms), methods=["POST"]),
+    Route("/api/auctions/{auction_id}/lots/{lot_id}/award/approval", handler(approve_award),
+          methods=["POST"]),
 ]

@@ -27,6 +27,7 @@ from ..engine.tender.commands import (
     DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
     ReviseBid, Score, SubmitBid, WithdrawBid,
 )
+from ..engine.tender.commands import AcceptTerms, ApproveAward
 from ..engine.tender.values import BASE64, Digest
 from ..engine.tender.views import TenderView
 from ..engine.values import Id, Text
@@ -267,6 +268,19 @@ cancel_tender = _tender_route(
     "Cancel the tender with a reason, at any stage before it ends (buyer).",
 )
 
+accept_tender_terms = _tender_route(
+    "accept_tender_terms", wire.TermsBody,
+    lambda r, p, b: AcceptTerms(actor=p.actor, at=0, terms_hash=b.terms_hash),
+    "Accept the tender's terms, named by their hash (the view's `terms.hash`), before bidding "
+    "(invited supplier); accepting them again is answered as done.",
+)
+approve_tender_award = _tender_route(
+    "approve_tender_award", wire.ApprovalBody,
+    lambda r, p, b: ApproveAward(actor=p.actor, at=0, approve=b.approve, reason=b.reason),
+    "Approve the award decision proposed above the approval threshold (the standstill starts "
+    "then), or decline it with a reason (a buyer user other than the one who proposed it).",
+)
+
 _T = "/api/tenders/{auction_id}"
 TENDER_ROUTES = [
     Route("/api/tenders", handler(create_tender), methods=["POST"]),
@@ -288,4 +302,6 @@ TENDER_ROUTES = [
     Route(f"{_T}/complaints/{{complaint_id}}/resolution", handler(resolve_complaint),
           methods=["POST"]),
     Route(f"{_T}/cancel", handler(cancel_tender), methods=["POST"]),
+    Route(f"{_T}/terms/acceptance", handler(accept_tender_terms), methods=["POST"]),
+    Route(f"{_T}/award/approval", handler(approve_tender_award), methods=["POST"]),
 ]
