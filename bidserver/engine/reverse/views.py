@@ -52,7 +52,7 @@ class AwardView(msgspec.Struct, frozen=True, kw_only=True):
     approved_by: str | None = None  # buyer only: who approved it, above the approval threshold
 
 
-class ProposalView(msgspec.Struct, frozen=True, kw_only=True):
+class AwardProposal(msgspec.Struct, frozen=True, kw_only=True):
     """A lot's award awaiting another user's approval (``engine.approval``): the buyer's."""
 
     bid_id: str
@@ -79,7 +79,7 @@ class LotView(msgspec.Struct, frozen=True, kw_only=True):
     board: tuple[BoardEntry, ...] | None = None
     reserve: int | None = None  # buyer only
     award: AwardView | None = None
-    proposal: ProposalView | None = None  # buyer only: an award awaiting approval
+    proposal: AwardProposal | None = None  # buyer only: an award awaiting approval
 
 
 class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
@@ -219,11 +219,11 @@ def _lot_view(state: AuctionState, spec, lot: LotState, actor: Actor, personal: 
     )
 
 
-def _proposal_view(lot: LotState) -> ProposalView | None:
+def _proposal_view(lot: LotState) -> AwardProposal | None:
     p = lot.proposal
     if p is None:
         return None
-    return ProposalView(bid_id=p.bid_id, supplier=p.supplier, amount=p.amount, basis=p.basis,
+    return AwardProposal(bid_id=p.bid_id, supplier=p.supplier, amount=p.amount, basis=p.basis,
                         reason=p.reason, at=p.at, proposed_by=p.user or None)
 
 

@@ -103,7 +103,7 @@ class Flagged(msgspec.Struct, frozen=True):
     suppliers: tuple[str, ...]  # abnormally low, among the valid bids so far (EU Art. 69)
 
 
-class ProposalView(msgspec.Struct, frozen=True, kw_only=True):
+class DecisionProposal(msgspec.Struct, frozen=True, kw_only=True):
     """An award decision awaiting another user's approval (``engine.approval``): the buyer's."""
 
     lots: tuple[LotDecision, ...]
@@ -128,7 +128,7 @@ class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
     flagged: tuple[Flagged, ...]
     complaints: tuple[ComplaintView, ...]
     acceptances: tuple[AcceptanceView, ...] = ()  # who accepted which version of the terms
-    proposal: ProposalView | None = None  # an award decision awaiting approval
+    proposal: DecisionProposal | None = None  # an award decision awaiting approval
 
 
 class EvaluatorDesk(msgspec.Struct, frozen=True, kw_only=True):
@@ -315,11 +315,11 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
     )
 
 
-def _proposal_view(state: TenderState) -> ProposalView | None:
+def _proposal_view(state: TenderState) -> DecisionProposal | None:
     p = state.proposal
     if p is None:
         return None
-    return ProposalView(lots=p.lots, total=p.total, at=p.at,
+    return DecisionProposal(lots=p.lots, total=p.total, at=p.at,
                         proposed_by=None if p.proposed_by is msgspec.UNSET else p.proposed_by)
 
 
