@@ -32,7 +32,9 @@ def needs_approval(threshold: int | UnsetType, amount: int) -> bool:
     return isinstance(threshold, int) and amount > threshold
 
 
-def approval_refusal(proposed_by: str, actor: Actor, approve: bool, reason: str) -> Rejection | None:
+def approval_refusal(
+    proposed_by: str, actor: Actor, approve: bool, reason: str
+) -> Rejection | None:
     """Why an approval (or a decline) of a proposed award is refused: four eyes need a named
     person who is not the one who proposed it (the server proposes an award made at the close:
     any named person of the buyer may approve it); a decline says why."""

@@ -25,6 +25,7 @@ import msgspec
 from msgspec import UnsetType
 
 from .rejections import Reason, Rejection
+from .values import Actor, Role
 
 MAX_TERMS = 20_000  # characters
 
@@ -84,8 +85,15 @@ class TermsRecord:
         return mine is not None and mine.version == self.version
 
 
-def acceptance_refusal(record: TermsRecord, hash_: str) -> Rejection | None:
-    """Why an acceptance of the terms by their hash is refused: not the current terms."""
+def acceptance_refusal(record: TermsRecord, actor: Actor, invited: bool,
+                       hash_: str) -> Rejection | None:
+    """Why an acceptance of the terms by their hash is refused: not an invited supplier's own,
+    or not of the current terms."""
+    if actor.role is not Role.SUPPLIER:
+        return Rejection(reason=Reason.FORBIDDEN,
+                         detail="suppliers accept the terms, for themselves")
+    if not invited:
+        return Rejection(reason=Reason.NOT_INVITED, detail="not invited to this event")
     if not record.hash:
         return Rejection(reason=Reason.STALE_TERMS, detail="this event has no terms to accept")
     if hash_ != record.hash:
@@ -100,7 +108,8 @@ def bid_refusal(record: TermsRecord, supplier: str, phoned_in: bool) -> Rejectio
         return None
     detail = f"the terms (version {record.version}) must be accepted before bidding"
     if phoned_in:
-        detail = f"{supplier} has not accepted the terms (version {record.version}): it accepts them itself"
+        detail = (f"{supplier} has not accepted the terms (version {record.version}): it "
+                  "accepts them itself")
     return Rejection(reason=Reason.TERMS_NOT_ACCEPTED, detail=detail)
 
 

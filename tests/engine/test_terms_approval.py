@@ -202,7 +202,8 @@ def test_four_eyes_approve_the_award_as_it_would_have_been_made():
     assert refused(state, approval(END + 2, actor=supplier("sup-b"))).reason is Reason.FORBIDDEN
     events = accepted(state, approval(END + 2))
     (made,) = events
-    assert (type(made), made.user, made.approved_by, made.at) == (ev.LotAwarded, "clerk", "boss", END + 2)
+    assert (type(made), made.user, made.approved_by, made.at) == (
+        ev.LotAwarded, "clerk", "boss", END + 2)
     assert state.lots["L1"].proposal is None and state.lots["L1"].award.approved_by == "boss"
     assert view_for(state, BUYER).lots[0].award.approved_by == "boss"
     assert view_for(state, supplier("sup-a")).lots[0].award.approved_by is None
@@ -219,8 +220,8 @@ def test_a_declined_award_leaves_the_lot_to_be_awarded_again():
     accepted(state, award("L1", END + 1, actor=CLERK))
     refusal = refused(state, approval(END + 2, approve=False))
     assert refusal.reason is Reason.REASON_REQUIRED
-    (declined,) = accepted(state, approval(END + 2, approve=False, reason="budget line exceeded"))
-    assert (type(declined), declined.reason, declined.user) == (ev.AwardDeclined, "budget line exceeded", "boss")
+    (declined,) = accepted(state, approval(END + 2, approve=False, reason="over budget"))
+    assert (type(declined), declined.reason, declined.user) == (ev.AwardDeclined, "over budget", "boss")
     assert state.lots["L1"].proposal is None and state.lots["L1"].award is None
     assert FORMAT.shown_to(state, declined, supplier("sup-a")) is None
     assert refused(state, approval(END + 3)).reason is Reason.NOTHING_TO_APPROVE

@@ -58,7 +58,8 @@ def test_an_auctions_terms_come_before_its_bids_and_its_big_award_waits_for_anot
     assert r.status_code == 201, r.text
     auction_id = r.json()["view"]["auction_id"]
     base = f"/api/auctions/{auction_id}"
-    assert client.post(f"{base}/invitations", json={"supplier": "sup-a"}, headers=BUYER).status_code == 200
+    r = client.post(f"{base}/invitations", json={"supplier": "sup-a"}, headers=BUYER)
+    assert r.status_code == 200, r.text
     assert client.post(f"{base}/start", headers=BUYER).status_code == 200
 
     r = bid(client, auction_id, "a1", 45_000)

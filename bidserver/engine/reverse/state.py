@@ -163,7 +163,8 @@ class AuctionState:
     last_bid_at: dict[str, int] = field(default_factory=dict)  # supplier -> last accepted bid time
     refusals: list[Refusal] = field(default_factory=list)  # every refused bid, in order
     refused: dict[str, int] = field(default_factory=dict)  # bid id -> its final refusal's index
-    terms: TermsRecord = field(default_factory=TermsRecord)  # and who accepted them (``engine.terms``)
+    # the terms and who accepted which version (``engine.terms``)
+    terms: TermsRecord = field(default_factory=TermsRecord)
 
     @classmethod
     def new(cls, auction_id: str) -> "AuctionState":

@@ -224,7 +224,7 @@ def _proposal_view(lot: LotState) -> AwardProposal | None:
     if p is None:
         return None
     return AwardProposal(bid_id=p.bid_id, supplier=p.supplier, amount=p.amount, basis=p.basis,
-                        reason=p.reason, at=p.at, proposed_by=p.user or None)
+                         reason=p.reason, at=p.at, proposed_by=p.user or None)
 
 
 def view_for(state: AuctionState, actor: Actor) -> AuctionView:

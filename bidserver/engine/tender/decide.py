@@ -311,11 +311,8 @@ def _decide_award(state: TenderState, c: DecideAward) -> Decision:
 
 def _accept_terms(state: TenderState, c: AcceptTerms) -> Decision:
     """A supplier accepts the current terms (``engine.terms``); again: done already."""
-    if c.actor.role is not Role.SUPPLIER:
-        return _no(Reason.FORBIDDEN, "suppliers accept the terms, for themselves")
-    if c.actor.party not in state.suppliers:
-        return _no(Reason.NOT_INVITED, "not invited to this tender")
-    refusal = acceptance_refusal(state.terms, c.terms_hash)
+    invited = c.actor.party in state.suppliers
+    refusal = acceptance_refusal(state.terms, c.actor, invited, c.terms_hash)
     if refusal is not None:
         return refusal
     if state.terms.accepted_now(c.actor.party):

@@ -185,8 +185,9 @@ class TenderState:
     follow_on: FollowOnAuctionStarted | None = None  # the auction the award is made in
     ended_reason: str = ""  # why it was cancelled or unsuccessful
     ended_at: int | None = None  # when it was awarded (final), cancelled or found unsuccessful
-    terms: TermsRecord = field(default_factory=TermsRecord)  # and who accepted them (``engine.terms``)
-    proposal: AwardProposed | None = None  # an award decision awaiting approval (``engine.approval``)
+    # the terms and who accepted which version (``engine.terms``)
+    terms: TermsRecord = field(default_factory=TermsRecord)
+    proposal: AwardProposed | None = None  # a decision awaiting approval (``engine.approval``)
 
     @classmethod
     def new(cls, tender_id: str) -> "TenderState":

@@ -320,7 +320,7 @@ def _proposal_view(state: TenderState) -> DecisionProposal | None:
     if p is None:
         return None
     return DecisionProposal(lots=p.lots, total=p.total, at=p.at,
-                        proposed_by=None if p.proposed_by is msgspec.UNSET else p.proposed_by)
+                            proposed_by=None if p.proposed_by is msgspec.UNSET else p.proposed_by)
 
 
 def _private(state: TenderState, actor: Actor) -> bool:

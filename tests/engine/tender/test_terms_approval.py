@@ -76,10 +76,12 @@ def test_accepting_again_is_done_already_and_other_hashes_are_stale():
     assert run.do(accept("sup-a", T0 + 2)) == []
     assert refused(run.state, accept("sup-b", T0 + 2, terms_hash("other"))).reason is Reason.STALE_TERMS
     assert refused(published().state, accept("sup-a")).reason is Reason.STALE_TERMS  # no terms
-    assert refused(run.state, AcceptTerms(actor=BUYER, at=T0 + 2, terms_hash=HASH)).reason is Reason.FORBIDDEN
+    by_the_buyer = AcceptTerms(actor=BUYER, at=T0 + 2, terms_hash=HASH)
+    assert refused(run.state, by_the_buyer).reason is Reason.FORBIDDEN
     assert refused(run.state, accept("sup-z", T0 + 2)).reason is Reason.NOT_INVITED
     assert refused(Run(config(terms=TERMS)).state, accept("sup-a")).reason is Reason.WRONG_PHASE
-    assert refused(then(run, tick(DEADLINE)).state, accept("sup-b", DEADLINE)).reason is Reason.WRONG_PHASE
+    closed = then(run, tick(DEADLINE)).state
+    assert refused(closed, accept("sup-b", DEADLINE)).reason is Reason.WRONG_PHASE
 
 
 def test_the_terms_are_everyones_and_acceptances_the_buyers():
