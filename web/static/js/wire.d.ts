@@ -2,6 +2,18 @@
 // Run `npm run types --prefix web` after changing a type the UI reads or sends.
 
 /**
+ * A supplier's latest acceptance, as the buyer sees it.
+ */
+export interface AcceptanceView {
+  supplier: string;
+  version: number;
+  hash: string;
+  at: number;
+  user: string;
+  current: boolean;
+}
+
+/**
  * A published answer: never who asked.
  */
 export interface AnsweredQuestion {
@@ -79,6 +91,14 @@ export interface AuctionConfig {
    * @maxItems 1000
    */
   opening_bids?: OpeningBid[];
+  /**
+   * Terms a supplier accepts (`POST .../terms/acceptance` with their hash) before it may bid; a change of the text makes earlier acceptances stale. Absent: no terms
+   */
+  terms?: string;
+  /**
+   * An award above this amount (minor units of the currency) is only proposed: another user of the buyer's organisation approves it (`POST .../award/approval`) before it is made. Absent: every award is made at once
+   */
+  approval_threshold?: number;
 }
 
 /**
@@ -111,6 +131,8 @@ export interface AuctionView {
   cancel_reason: string | null;
   lots: LotView[];
   suppliers: InvitedSupplier[] | null;
+  terms: TermsView | null;
+  acceptances: AcceptanceView[] | null;
 }
 
 export interface AwardBody {
@@ -131,6 +153,19 @@ export type AwardKind = "lowest_price" | "meat";
 
 export type AwardMode = "auto_lowest" | "buyer";
 
+/**
+ * A lot's award awaiting another user's approval (``engine.approval``): the buyer's.
+ */
+export interface AwardProposal {
+  bid_id: string;
+  supplier: string;
+  amount: number;
+  basis: string;
+  reason: string;
+  at: number;
+  proposed_by: string | null;
+}
+
 export interface AwardView {
   basis: string;
   at: number;
@@ -139,6 +174,7 @@ export interface AwardView {
   yours: boolean | null;
   supplier: string | null;
   reason: string | null;
+  approved_by: string | null;
 }
 
 export interface BidHistory {
@@ -188,6 +224,7 @@ export interface BidResult {
         | "not_decided"
         | "not_invited"
         | "rate_limited"
+        | "terms_not_accepted"
         | "tie_not_allowed"
         | "unknown_lot"
         | "writer_unavailable"
@@ -212,6 +249,7 @@ export interface BidderView {
   won: string[];
   quote: OpenedBid | null;
   signing_key: string | null;
+  terms_accepted: boolean;
 }
 
 export interface BoardEntry {
@@ -241,6 +279,8 @@ export interface BuyerDesk {
   scores: GivenScore[] | null;
   flagged: Flagged[];
   complaints: ComplaintView[];
+  acceptances: AcceptanceView[];
+  proposal: DecisionProposal | null;
 }
 
 export interface BuyerQuestion {
@@ -291,6 +331,16 @@ export interface Criterion {
    * Points out of 100
    */
   weight: number;
+}
+
+/**
+ * An award decision awaiting another user's approval (``engine.approval``): the buyer's.
+ */
+export interface DecisionProposal {
+  lots: LotDecision[];
+  total: number;
+  at: number;
+  proposed_by: string | null;
 }
 
 export interface DecisionView {
@@ -473,7 +523,10 @@ export interface ListedEvent {
     | "lot_closed"
     | "lot_awarded"
     | "auction_closed"
-    | "bid_refused";
+    | "bid_refused"
+    | "terms_accepted"
+    | "award_proposed"
+    | "award_declined";
   /**
    * When it happened, ms since the Unix epoch
    */
@@ -538,6 +591,7 @@ export interface LotView {
   board: BoardEntry[] | null;
   reserve: number | null;
   award: AwardView | null;
+  proposal: AwardProposal | null;
 }
 
 export interface NotOpened {
@@ -659,6 +713,7 @@ export interface Problem {
     | "already_presented"
     | "already_started"
     | "already_voided"
+    | "approval_pending"
     | "auction_cancelled"
     | "auction_closed"
     | "auction_not_open"
@@ -698,12 +753,16 @@ export interface Problem {
     | "not_invited"
     | "not_paused"
     | "not_sealed"
+    | "nothing_to_approve"
     | "opening_not_due"
     | "rate_limited"
     | "reason_required"
+    | "same_user"
     | "shutting_down"
     | "signature_required"
     | "stale_documents"
+    | "stale_terms"
+    | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
     | "unknown_auction"
@@ -726,6 +785,7 @@ export interface Problem {
     | "already_presented"
     | "already_started"
     | "already_voided"
+    | "approval_pending"
     | "auction_cancelled"
     | "auction_closed"
     | "auction_not_open"
@@ -765,12 +825,16 @@ export interface Problem {
     | "not_invited"
     | "not_paused"
     | "not_sealed"
+    | "nothing_to_approve"
     | "opening_not_due"
     | "rate_limited"
     | "reason_required"
+    | "same_user"
     | "shutting_down"
     | "signature_required"
     | "stale_documents"
+    | "stale_terms"
+    | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
     | "unknown_auction"
@@ -962,6 +1026,16 @@ export interface TenderView {
   follow_on_auction: string | null;
   buyer: BuyerDesk | null;
   evaluator: EvaluatorDesk | null;
+  terms: TermsView | null;
+}
+
+/**
+ * The current terms, for everyone who may see the event.
+ */
+export interface TermsView {
+  text: string;
+  hash: string;
+  version: number;
 }
 
 export type TieRule = "rank_by_time" | "reject";
@@ -1005,6 +1079,7 @@ export interface Welcome {
 export interface YouView {
   alias: string;
   lots: YourLot[];
+  terms_accepted: boolean;
 }
 
 export interface YourBid {
