@@ -70,6 +70,21 @@ class Reason(enum.StrEnum):
     APPROVAL_PENDING = "approval_pending"  # a proposed award awaits approval: decide it first
     SAME_USER = "same_user"  # four eyes: who proposed an award does not approve it
     NOTHING_TO_APPROVE = "nothing_to_approve"  # no award proposed
+    # supplier admission (the registry: ``engine/admission``)
+    NOT_REGISTERED = "not_registered"  # no record for this supplier in the registry
+    ALREADY_REGISTERED = "already_registered"  # a registration different from the one on record
+    INVALID_REGISTRATION = "invalid_registration"  # the field says which (country, categories)
+    INVALID_IDENTIFIER = "invalid_identifier"  # not a valid company identifier of its country
+    UNKNOWN_CATEGORY = "unknown_category"  # not a CPV 2008 code
+    NOT_APPLIED = "not_applied"  # a decision on a category the supplier has not applied for
+    UNKNOWN_DOCUMENT = "unknown_document"  # not a document of the record (or not a certificate)
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    INVALID_PERIOD = "invalid_period"  # an end not after its start, a start in the past
+    UNKNOWN_RESTRICTION = "unknown_restriction"
+    ALREADY_LIFTED = "already_lifted"  # lifted, or ended by time
+    UNKNOWN_APPEAL = "unknown_appeal"
+    INVALID_RATING = "invalid_rating"  # a mark outside 1..5
+    LIMIT_REACHED = "limit_reached"  # too many categories, documents or open appeals
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

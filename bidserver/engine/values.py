@@ -31,6 +31,7 @@ class Role(enum.StrEnum):
     BUYER = "buyer"  # the organiser: sees every event of its organisation's auctions as it is
     SUPPLIER = "supplier"
     OBSERVER = "observer"
+    PLATFORM = "platform"  # the platform operator's staff: the supplier reviewer
     SYSTEM = "system"  # the server itself: timer ticks
 
 
