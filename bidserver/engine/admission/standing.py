@@ -190,12 +190,16 @@ def overall_status(record: SupplierRecord, now: int) -> Status:
 # ------------------------------------------------------------------ what the shell shows and indexes
 
 
+REVIEW_QUEUE = "review:pending"
+
+
 class Indexed(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The fields the store indexes a supplier by (it knows nothing else of the record):
     ``name`` is the legal name case folded (searched by prefix, sorted by), ``code`` the compact
     identifier (unique), and ``tags`` ``status:<overall>`` and ``cat:<code>:<status>`` for every
     category applied for, so that "eligible in 45000000-7" is the two tags
-    ``cat:45000000-7:qualified`` and ``status:qualified`` together."""
+    ``cat:45000000-7:qualified`` and ``status:qualified`` together; ``review:pending`` while a
+    category awaits a reviewer's decision (the reviewers' queue)."""
 
     name: str
     code: str
@@ -207,6 +211,8 @@ def indexed(record: SupplierRecord, now: int) -> Indexed:
     why the sweeper records every such change: each write re-indexes."""
     tags = {f"status:{overall_status(record, now)}"}
     tags |= {f"cat:{d.category}:{category_status(record, d, now)}" for d in record.categories}
+    if any(d.status is DecisionStatus.PENDING for d in record.categories):
+        tags.add(REVIEW_QUEUE)
     return Indexed(name=record.registration.legal_name.casefold(),
                    code=record.registration.identifier, tags=frozenset(tags))
 

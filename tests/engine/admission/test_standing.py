@@ -110,9 +110,12 @@ def test_the_index_fields():
     run.do(qualify(T0, STEEL, ISO_9001))
     found = indexed(run.record, T0)
     assert (found.name, found.code) == ("ångström stahl gmbh", "DE136695976")
-    assert found.tags == {"status:qualified", f"cat:{STEEL}:qualified", f"cat:{PIPES}:pending"}
+    assert found.tags == {"status:qualified", f"cat:{STEEL}:qualified", f"cat:{PIPES}:pending",
+                          "review:pending"}
     assert indexed(run.record, T0 + YEAR).tags == {
-        "status:pending", f"cat:{STEEL}:suspended", f"cat:{PIPES}:pending"}
+        "status:pending", f"cat:{STEEL}:suspended", f"cat:{PIPES}:pending", "review:pending"}
+    run.do(reject(T0 + 1, PIPES, "no pipes made"))
+    assert "review:pending" not in indexed(run.record, T0 + 1).tags  # the reviewers' queue
 
 
 def test_documents_close_to_expiry_are_warned_of_soonest_first():
