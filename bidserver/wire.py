@@ -338,6 +338,16 @@ _REJECTION_STATUS: dict[Reason, int] = {
     Reason.INVALID_SHARE: 422,
     Reason.INVALID_SCORE: 422,
     Reason.SAME_USER: 403,  # four eyes: another user must approve
+    # the supplier registry (engine/admission; the rest, like supplier_not_eligible, are 409)
+    Reason.NOT_REGISTERED: 404,
+    Reason.UNKNOWN_DOCUMENT: 404,
+    Reason.UNKNOWN_RESTRICTION: 404,
+    Reason.UNKNOWN_APPEAL: 404,
+    Reason.INVALID_REGISTRATION: 422,
+    Reason.INVALID_IDENTIFIER: 422,
+    Reason.UNKNOWN_CATEGORY: 422,
+    Reason.INVALID_PERIOD: 422,
+    Reason.INVALID_RATING: 422,
 }
 
 _FAILURE_STATUS: dict[Failure, int] = {

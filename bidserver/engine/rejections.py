@@ -85,6 +85,9 @@ class Reason(enum.StrEnum):
     UNKNOWN_APPEAL = "unknown_appeal"
     INVALID_RATING = "invalid_rating"  # a mark outside 1..5
     LIMIT_REACHED = "limit_reached"  # too many categories, documents or open appeals
+    IDENTIFIER_TAKEN = "identifier_taken"  # the identifier is another supplier's on record
+    CONTENDED = "contended"  # the record changed under every attempt to change it: retry
+    SUPPLIER_NOT_ELIGIBLE = "supplier_not_eligible"  # the registry's standing refuses it (detail)
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
