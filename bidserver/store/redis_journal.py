@@ -494,8 +494,6 @@ class RedisJournal:
         """Delete the auction's stream and snapshot, keep its archive's head (TRIM_SCRIPT),
         durably (WAITAOF in that mode): the caller may then rely on the archive alone."""
         check_head(head_seq)
-        if self.mode is None:
-            raise JournalError("RedisJournal.connect() was not called")
         keys = [
             self.stream_key(auction_id),
             self.snapshot_key(auction_id),
@@ -504,7 +502,7 @@ class RedisJournal:
             self.fence_key,
         ]
         fence = "1" if self.mode == MODE_WAITAOF else "0"
-        res = await self._eval_durably(TRIM_SCRIPT, keys, [auction_id, head_seq, head_hash, fence])
+        res = await self.eval_durably(TRIM_SCRIPT, keys, [auction_id, head_seq, head_hash, fence])
         code = int(res[0])
         if code == -1:
             done = _archived_head(res[1])
@@ -515,9 +513,13 @@ class RedisJournal:
             last, stored = int(res[1]), res[2].decode() or None
             raise not_trimmed(auction_id, head_seq, last, moved_on(last, stored))
 
-    async def _eval_durably(self, script: str, keys: list[str], args: list[Any]) -> Any:
+    async def eval_durably(self, script: str, keys: list[str], args: list[Any]) -> Any:
         """One script call (EVAL: for rare calls, where EVALSHA's fallback is not worth it),
-        then in WAITAOF mode WAITAOF on the same connection; returns the script's reply."""
+        then in WAITAOF mode WAITAOF on the same connection; returns the script's reply once it
+        is durable. Shared with the stores beside the journal whose writes must be durable too
+        (``store.suppliers``)."""
+        if self.mode is None:
+            raise JournalError("RedisJournal.connect() was not called")
         pipe = self._redis.pipeline(transaction=False)
         pipe.execute_command("EVAL", script, len(keys), *keys, *args)
         waitaof = self.mode == MODE_WAITAOF
