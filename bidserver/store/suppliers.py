@@ -42,8 +42,11 @@ and the order is the folded name's code points (Chinese names by code point, not
 by id. Tags are an AND: the script counts each tag's members in the range (``ZLEXCOUNT``, O(log N))
 and walks the smallest set, checking the others with ``ZSCORE``. The walk examines at most
 ``scan_budget`` members a call: a page may come back short (even empty) with a cursor to go on, so
-no call is a full scan. The cursor (opaque, base64url) is the last member examined; pages never
-repeat or skip a supplier that stays filed under the same name and tags during the walk.
+no call is a full scan. The default, 500, because the script holds the Redis the journal's bids
+share: a member examined costs 1 to 3 us there (loadtests/registry_bench.py, 100,000 suppliers: a
+budget of 2,000 spent took 6.8 ms at the median), so a call stays near a millisecond. The cursor
+(opaque, base64url) is the last member examined; pages never repeat or skip a supplier that stays
+filed under the same name and tags during the walk.
 
 Errors: Redis's are mapped as the journal's (``JournalUnavailable`` when Redis cannot answer or
 write now: a 503 at the edge); a refused write is ``VersionConflict`` or ``IdentifierTaken``
@@ -86,7 +89,7 @@ __all__ = [
     "member",
 ]
 
-DEFAULT_SCAN_BUDGET = 2000  # index members one search call may examine
+DEFAULT_SCAN_BUDGET = 500  # index members one search call may examine (see the docstring)
 MAX_LIMIT = 200
 RESERVED_TAGS = frozenset({"all", "code"})  # their index keys are taken: ix:all, ix:code
 SEP = b"\x00"
