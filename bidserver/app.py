@@ -41,9 +41,11 @@ from .http.session import DEV_ROUTES, SESSION_ROUTES, DevTokens
 from .http.receipts import RECEIPT_ROUTES
 from .http.rfq import RFQ_ROUTES
 from .http.ocds_export import OCDS_ROUTES
+from .http.suppliers import SUPPLIER_ROUTES
 from .http.tenders import TENDER_ROUTES
 from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
+from .runtime.admission import Admission
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
 from .runtime.cluster import Cluster, new_node_id
@@ -59,6 +61,8 @@ from .store.listing import MemoryListing
 from .store.presence import RedisPresence
 from .store.redis_listing import RedisListing
 from .store.snapshots import MemorySnapshots, RedisSnapshots
+from .store.suppliers import RedisSuppliers
+from .store.suppliers_memory import MemorySuppliers
 from .ws.endpoint import SocketsPerUser, live_room
 from .ws.fanout import Broadcaster
 from .ws.presence import PresenceFeed
@@ -80,6 +84,7 @@ class Services:
     presence: Presence  # which suppliers have a live room open (shown to the buyer)
     signing_key: Ed25519PrivateKey  # the server's one key: receipts and tree heads
     archives: Archives | None  # where finished auctions' journals went (a receipt reads them)
+    admission: Admission  # the supplier registry (runtime/admission.py)
 
 
 def build_app(
@@ -130,8 +135,10 @@ def build_app(
 
         signing_key = audit_signing_key(settings)
         listing, snapshots, heads = MemoryListing(), MemorySnapshots(), None
+        suppliers = MemorySuppliers()
         if isinstance(the_journal, RedisJournal):
             listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
+            suppliers = RedisSuppliers(the_journal)
             snapshots = RedisSnapshots(the_journal)
             heads = HeadSigner(
                 RedisTreeHeads(the_journal), the_journal, signing_key, now_ms,
@@ -162,6 +169,7 @@ def build_app(
             presence=presence,
             signing_key=signing_key,
             archives=archives,
+            admission=Admission(suppliers, now_ms),
         )
         presence.start()
         # In the background: the server answers at once; an auction asked for before its turn is
@@ -173,6 +181,8 @@ def build_app(
             archiver = asyncio.get_running_loop().create_task(
                 archive_forever(the_journal, archives, now_ms, settings.archive_every_s)
             )
+        sweeper = asyncio.get_running_loop().create_task(
+            app.state.services.admission.sweep_forever(), name="supplier-sweeper")
         trimmer = None
         if isinstance(the_journal, RedisJournal):
             trimmer = asyncio.get_running_loop().create_task(_trim_awards_forever(the_journal))
@@ -181,6 +191,7 @@ def build_app(
         finally:
             recovery.cancel()
             flusher.cancel()
+            sweeper.cancel()
             if archiver is not None:
                 archiver.cancel()
             if trimmer is not None:
@@ -198,6 +209,7 @@ def build_app(
     routes = [
         *ROUTES,
         *TENDER_ROUTES,
+        *SUPPLIER_ROUTES,
         *RFQ_ROUTES,
         *OCDS_ROUTES,
         *BID_FILE_ROUTES,

@@ -23,7 +23,7 @@ from . import clock
 from .config import Settings, resolve_jwt_key
 from .engine.values import Actor, Role
 
-TOKEN_ROLES = frozenset({Role.BUYER, Role.SUPPLIER, Role.OBSERVER})
+TOKEN_ROLES = frozenset({Role.BUYER, Role.SUPPLIER, Role.OBSERVER, Role.PLATFORM})
 LEEWAY_S = 5  # tolerated clock skew between the token issuer and this server
 
 

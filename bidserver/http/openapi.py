@@ -31,6 +31,7 @@ from .receipts import RECEIPT_ROUTES
 from .bid_files import BID_FILE_ROUTES
 from .ocds_export import OCDS_ROUTES
 from .rfq import RFQ_ROUTES
+from .suppliers import SUPPLIER_ROUTES
 from .tenders import TENDER_ROUTES
 from .session import DEV_ROUTES, SESSION_ROUTES
 
@@ -51,7 +52,8 @@ _BID_OK = {
     "201": "Accepted: durable in the journal before this answer.",
     "200": "A resend of an accepted bid id: the original result (`duplicate: true`).",
 }
-_AUTHENTICATED = ("/api/auctions", "/api/tenders")  # every route under them needs a token
+_AUTHENTICATED = (  # every route under them needs a token
+    "/api/auctions", "/api/tenders", "/api/suppliers", "/api/categories")
 _AUTH_FAILURES = (F.MISSING_TOKEN, F.INVALID_TOKEN, F.EXPIRED_TOKEN, F.BAD_ROLE)
 
 
@@ -116,8 +118,8 @@ def _bid_responses(refs: dict[Any, dict[str, str]]) -> dict[str, Any]:
 
 def _error_statuses(path: str, endpoint: Any) -> set[int]:
     """What a route may answer besides its successes: a bug (500) and a Host it does not serve
-    (421) anywhere; a token's refusal
-    under /api/auctions and /api/tenders; an unknown auction and the journal being away where one is loaded; a
+    (421) anywhere; a token's refusal under the authenticated paths (``_AUTHENTICATED``); an
+    unknown auction and the journal being away where one is loaded; a
     malformed or oversized body where one is read; and what the handler itself refuses."""
     statuses = {500, wire.failure_status(wire.Failure.HOST_NOT_ALLOWED), *(endpoint.refusals or ())}
     if path.startswith(_AUTHENTICATED):
@@ -179,7 +181,8 @@ def _answer_schema(kind: Any, refs: dict[Any, dict[str, str]]) -> dict[str, Any]
 def _operations(dev_sign_in: bool) -> list[tuple[str, str, Any]]:
     """The documented routes: those this server serves (development sign-in's only when on)."""
     routes = [
-        *ROUTES, *TENDER_ROUTES, *RFQ_ROUTES, *OCDS_ROUTES, *BID_FILE_ROUTES, *RECEIPT_ROUTES, *SESSION_ROUTES,
+        *ROUTES, *TENDER_ROUTES, *SUPPLIER_ROUTES, *RFQ_ROUTES, *OCDS_ROUTES, *BID_FILE_ROUTES,
+        *RECEIPT_ROUTES, *SESSION_ROUTES,
         *(DEV_ROUTES if dev_sign_in else ()),
         *(r for r in OPERATIONS_ROUTES if r.path in DOCUMENTED_PATHS),
     ]

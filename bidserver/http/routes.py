@@ -14,7 +14,7 @@ import contextlib
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +48,7 @@ from ..runtime.auction import Auction
 from ..runtime.outcome import Result
 from ..runtime.presence import invited, shown_to
 from ..runtime.registry import BROKEN, LOAD_ERRORS
+from ..store.journal import JournalError
 
 log = logging.getLogger(__name__)
 
@@ -413,15 +414,49 @@ results_csv.refusals = (403,)
 # ------------------------------------------------------------------------------ commands
 
 
+Check = Callable[[Request, Auction, Principal, Any], Awaitable[None]]
+
+
+async def admitted(request: Request, room: Auction, principal: Principal, supplier: str) -> None:
+    """The supplier registry's word before a supplier joins an event (an invitation) or bids in
+    a sealed one: refused 409 ``supplier_not_eligible`` when its standing for the event's
+    category says no (``runtime.admission.invitation_fault``). Asked only of the event's own
+    buyer's command (anyone else is refused by the engine, and learns nothing of the registry)
+    or of the supplier's own bid. The event is noted among the supplier's first, so that a later
+    change of its standing reaches it."""
+    if principal.role is Role.BUYER and principal.party != room.state.buyer:
+        return
+    admission = request.app.state.services.admission
+    config = room.state.config
+    category = getattr(config, "category", None)
+    try:
+        fault = await admission.invitation_fault(
+            supplier, category if isinstance(category, str) else None)
+        if fault is None:
+            await admission.store.note_invitation(supplier, room.auction_id)
+    except JournalError:
+        raise _fail(wire.Failure.JOURNAL_UNAVAILABLE, "the registry is unavailable; retry") from None
+    if fault is not None:
+        raise ApiError(wire.problem_for_rejection(fault))
+
+
+async def _invitee_admitted(request: Request, room: Auction, principal: Principal, body: Any) -> None:
+    await admitted(request, room, principal, body.supplier)
+
+
 def _command_route(
-    name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str
+    name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str,
+    check: Check | None = None,
 ) -> Callable:
-    """A buyer action: the engine refuses it (403 forbidden) for anyone but the auction's buyer."""
+    """A buyer action: the engine refuses it (403 forbidden) for anyone but the auction's buyer.
+    ``check``: the edge's own word first (the registry's, for an invitation)."""
 
     async def endpoint(request: Request) -> Response:
         principal = _principal(request)
         room = await _room(request, principal)
         body = await _body(request, body_type) if body_type is not None else None
+        if check is not None:
+            await check(request, room, principal, body)
         return await _outcome(request, room, await room.submit(build(request, principal, body)), principal)
 
     endpoint.__name__ = name  # the operationId in the OpenAPI document
@@ -478,7 +513,10 @@ invite = _command_route(
     "invite",
     wire.InviteBody,
     lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name),
-    "Invite a supplier; it gets the next alias ('Supplier N') (buyer).",
+    "Invite a supplier; it gets the next alias ('Supplier N') (buyer). Refused 409 "
+    "`supplier_not_eligible` when the supplier registry says it may not take part in an event "
+    "of this category now (not qualified in it, suspended, blacklisted: the detail says which).",
+    check=_invitee_admitted,
 )
 start = _command_route(
     "start",

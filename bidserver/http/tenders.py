@@ -30,12 +30,13 @@ from ..engine.tender.commands import (
 from ..engine.tender.commands import AcceptTerms, ApproveAward
 from ..engine.tender.values import BASE64, Digest
 from ..engine.tender.views import TenderView
-from ..engine.values import Id, Text
+from ..engine.values import Id, Role, Text
 from .answers import AuctionAnswer, ReceiptedAnswer
 from .follow_on import FOLLOW_ON_ROUTES
 from .receipts import receipted_outcome
 from .routes import (
-    _COMMAND_REFUSALS, _body, _outcome, _principal, _tender_room, create_event, handler,
+    _COMMAND_REFUSALS, Check, _body, _invitee_admitted, _outcome, _principal, _tender_room,
+    admitted, create_event, handler,
 )
 
 
@@ -134,16 +135,19 @@ create_tender.refusals = (403, 422, 503)
 
 def _tender_route(
     name: str, body_type: type | None, build: Callable[[Request, Principal, Any], Any], doc: str,
-    *, receipted: bool = False,
+    *, receipted: bool = False, check: Check | None = None,
 ) -> Callable:
     """A tender command: the engine decides who may give it. ``receipted``: a submission,
-    revision or withdrawal, answered with its signed receipt too (``http.receipts``)."""
+    revision or withdrawal, answered with its signed receipt too (``http.receipts``).
+    ``check``: the edge's own word first (the supplier registry's)."""
     outcome = receipted_outcome if receipted else _outcome
 
     async def endpoint(request: Request) -> Response:
         principal = _principal(request)
         room = await _tender_room(request, principal)
         body = await _body(request, body_type) if body_type is not None else None
+        if check is not None:
+            await check(request, room, principal, body)
         result = await room.submit(build(request, principal, body))
         return await outcome(request, room, result, principal)
 
@@ -153,6 +157,13 @@ def _tender_route(
     endpoint.answer = {200: ReceiptedAnswer if receipted else AuctionAnswer[TenderView]}
     endpoint.refusals = _COMMAND_REFUSALS
     return endpoint
+
+
+async def _bidder_admitted(request: Request, room: Any, principal: Principal, body: Any) -> None:
+    """An invited supplier's bid or revision: the registry's standing now, which may have changed
+    since its invitation (a restriction, a certificate expired) before the event was told."""
+    if principal.role is Role.SUPPLIER and principal.party in room.state.suppliers:
+        await admitted(request, room, principal, principal.party)
 
 
 def _path(request: Request, name: str) -> str:
@@ -176,7 +187,9 @@ invite_supplier = _tender_route(
     lambda r, p, b: InviteSupplier(actor=p.actor, at=0, supplier=b.supplier, name=b.name,
                                    signing_key=b.signing_key),
     "Invite a supplier to the tender, with its organisation's registered signing key if it has "
-    "one (buyer).",
+    "one (buyer). Refused 409 `supplier_not_eligible` when the supplier registry says it may not "
+    "take part in an event of this category now.",
+    check=_invitee_admitted,
 )
 ask_question = _tender_route(
     "ask_question", QuestionBody,
@@ -199,6 +212,7 @@ submit_bid = _tender_route(
     ),
     "Submit a sealed bid before the deadline (invited supplier); a late one is refused and "
     "recorded. The answer carries the server's signed receipt.", receipted=True,
+    check=_bidder_admitted,
 )
 revise_bid = _tender_route(
     "revise_sealed_bid", SealedBidBody,
@@ -208,6 +222,7 @@ revise_bid = _tender_route(
     ),
     "Replace the supplier's bid {bid_id} with the new sealed bid `bid_id` before the deadline "
     "(supplier). The answer carries the server's signed receipt.", receipted=True,
+    check=_bidder_admitted,
 )
 withdraw_bid = _tender_route(
     "withdraw_sealed_bid", None,

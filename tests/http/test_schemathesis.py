@@ -52,10 +52,10 @@ _POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 # A cursor is opaque, the previous page's `next_cursor`: one made up is refused (400), whatever
 # its characters.
-_MADE_UP_CURSOR = {
-    "include-operation-id": "list_auctions",
+_MADE_UP_CURSOR = [{
+    "include-operation-id": listing,
     "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE, "400"]}},
-}
+} for listing in ("list_auctions", "list_suppliers")]
 # The "decimal" format msgspec gives Decimal fields (a lot's quantity): decimal text.
 schemathesis.openapi.format(
     "decimal", st.decimals(allow_nan=False, allow_infinity=False).map(str)
@@ -66,7 +66,7 @@ def _schema(role: str):
     config = schemathesis.Config.from_dict({
         "auth": {"openapi": {"bearer": {"bearer": TOKENS[role]}}},
         "checks": {"positive_data_acceptance": {"expected-statuses": _POSITIVE}},
-        "operations": [_MADE_UP_CURSOR],
+        "operations": _MADE_UP_CURSOR,
     })
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
 

@@ -28,7 +28,10 @@ Country = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description=(
     "ISO 3166-1 alpha-2, upper case"))]
 # As typed (spaces, dots, a VAT prefix or not): ``identifiers.validate_identifier`` compacts it.
 RawIdentifier = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# No ``\s`` in a pattern: Python's includes \x1c-\x1f, JSON Schema's (ECMA 262) does not, and
+# the OpenAPI document must refuse exactly what decoding refuses.
+Email = Annotated[str, msgspec.Meta(max_length=254,
+                                    pattern=r"^[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+$")]
 Phone = Annotated[str, msgspec.Meta(max_length=32, pattern=r"^(\+?[0-9][0-9 ().-]{3,31})?$")]
 CpvCode = Annotated[str, msgspec.Meta(pattern=r"^\d{8}-\d$", description=(
     "A CPV 2008 code with its check digit, e.g. `45000000-7`"))]
