@@ -64,6 +64,12 @@ class Reason(enum.StrEnum):
     INVALID_SCORE = "invalid_score"
     EVALUATION_INCOMPLETE = "evaluation_incomplete"  # bids to qualify or scores to give first
     UNKNOWN_COMPLAINT = "unknown_complaint"
+    # a supplier's standing, pushed in by the supplier registry (``engine.standing``)
+    SUPPLIER_RESTRICTED = "supplier_restricted"  # suspended, blacklisted, a qualification lapsed
+    # conflicts of interest of a tender's officers and evaluators (``engine.tender.conflicts``)
+    DECLARATION_REQUIRED = "declaration_required"  # declare your interests first
+    CONFLICTED = "conflicted"  # you declared a conflict: removed from the tender's work
+    ALREADY_DECLARED = "already_declared"  # a declaration is made once
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

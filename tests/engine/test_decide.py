@@ -60,6 +60,7 @@ from .builders import (
     phoned,
     refused,
     resume,
+    standing,
     supplier,
     tick,
     void,
@@ -907,17 +908,19 @@ COMMANDS: dict[str, Callable] = {
     "VoidBid": lambda: void("a1", T0 + 3),
     "AwardLot": lambda: award("L1", END + 3),
     "Tick": lambda: tick(T0 + 3),
+    "SetSupplierStanding": lambda: standing("sup-b", T0 + 3),
 }
 
 # Which commands each phase handles; any other (phase, command) is a table miss with this reason.
 HANDLED = {
     "new": {"CreateAuction"},
-    "draft": {"UpdateConfig", "InviteSupplier", "StartAuction", "CancelAuction", "PlaceBid", "Tick"},
+    "draft": {"UpdateConfig", "InviteSupplier", "StartAuction", "CancelAuction", "PlaceBid", "Tick",
+              "SetSupplierStanding"},
     "open": {"InviteSupplier", "PauseAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-             "PlaceBid", "Tick"},
+             "PlaceBid", "Tick", "SetSupplierStanding"},
     "paused": {"InviteSupplier", "ResumeAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-               "PlaceBid", "Tick"},
-    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick"},
+               "PlaceBid", "Tick", "SetSupplierStanding"},
+    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick", "SetSupplierStanding"},
     "cancelled": {"PlaceBid", "Tick"},
 }
 MISSES = {
@@ -1052,6 +1055,10 @@ def _scenario(reason: Reason) -> tuple[AuctionState, object]:
             return opened(), cancel(T0 + 1, reason="")
         case Reason.NO_VALID_BID:
             return in_phase("closed"), award("L2", END + 1)
+        case Reason.SUPPLIER_RESTRICTED:
+            state = opened()
+            accepted(state, standing("sup-a", T0 + 1))
+            return state, bid("sup-a", 90_000, T0 + 2)
     raise AssertionError(f"no scenario for {reason}")
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import msgspec
 
-from .values import Actor, AuctionConfig
+from ..standing import ReasonCode
+from .values import Actor, AuctionConfig, Text
 
 
 class _Command(
@@ -76,6 +77,16 @@ class Tick(_Command, tag="tick"):
     """The shell's timer firing: opens scheduled auctions and closes lots whose end has passed."""
 
 
+class SetSupplierStanding(_Command, tag="set_supplier_standing"):
+    """The supplier registry's word on an invited supplier (``engine.standing``): from the
+    server alone (the system actor), never from a client."""
+
+    supplier: str
+    restricted: bool
+    reason: ReasonCode  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: Text = ""
+
+
 Command = (
     CreateAuction
     | UpdateConfig
@@ -89,4 +100,5 @@ Command = (
     | VoidBid
     | AwardLot
     | Tick
+    | SetSupplierStanding
 )

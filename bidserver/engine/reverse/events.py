@@ -165,6 +165,24 @@ class BidRefused(_Event, tag="bid_refused"):
     user: Audit = UNSET
 
 
+class SupplierRestricted(_Event, tag="supplier_restricted"):
+    """The supplier registry restricted an invited supplier (``engine.standing``): its new bids
+    are refused, its bids stand for the buyer to decide on, and no automatic award goes to it.
+    Written again when the reason changes."""
+
+    supplier: str
+    reason: str  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: str = ""
+
+
+class SupplierReinstated(_Event, tag="supplier_reinstated"):
+    """The supplier's restriction ended: it may bid again."""
+
+    supplier: str
+    reason: str = ""
+    detail: str = ""
+
+
 Event = (
     AuctionCreated
     | ConfigUpdated
@@ -180,6 +198,8 @@ Event = (
     | LotAwarded
     | AuctionClosed
     | BidRefused
+    | SupplierRestricted
+    | SupplierReinstated
 )
 
 class Shown(enum.Enum):
@@ -210,6 +230,10 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     LotAwarded: (Delivery.URGENT, Shown.REDACTED),
     AuctionClosed: (Delivery.URGENT, Shown.AS_IS),
     BidRefused: (Delivery.FOLDED, Shown.HIDDEN),  # the buyer's audit trail
+    # At once to the buyer and to the supplier it is about; to no other supplier, nor observers:
+    # who is restricted is not theirs to know (``views.redact``).
+    SupplierRestricted: (Delivery.URGENT, Shown.REDACTED),
+    SupplierReinstated: (Delivery.URGENT, Shown.REDACTED),
 }
 
 

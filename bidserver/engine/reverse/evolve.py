@@ -11,6 +11,7 @@ import msgspec
 from . import events as ev
 from .events import RESENDABLE_REFUSALS, recorded
 from ..format import listed
+from ..standing import Restriction, restricted_since
 from .state import AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Refusal, SupplierEntry
 
 
@@ -126,6 +127,15 @@ def _refused(state: AuctionState, e: ev.BidRefused) -> None:
         state.refused[e.bid_id] = len(state.refusals) - 1
 
 
+def _restricted(state: AuctionState, e: ev.SupplierRestricted) -> None:
+    since = restricted_since(state.restricted.get(e.supplier), e.at)
+    state.restricted[e.supplier] = Restriction(e.reason, e.detail, since)
+
+
+def _reinstated(state: AuctionState, e: ev.SupplierReinstated) -> None:
+    del state.restricted[e.supplier]
+
+
 _APPLY = {
     ev.AuctionCreated: _created,
     ev.ConfigUpdated: _config,
@@ -141,6 +151,8 @@ _APPLY = {
     ev.LotAwarded: _awarded,
     ev.AuctionClosed: _closed,
     ev.BidRefused: _refused,
+    ev.SupplierRestricted: _restricted,
+    ev.SupplierReinstated: _reinstated,
 }
 
 

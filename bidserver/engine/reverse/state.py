@@ -11,6 +11,7 @@ import bisect
 import enum
 from dataclasses import dataclass, field
 
+from ..standing import Restriction
 from .values import AuctionConfig
 
 
@@ -147,6 +148,7 @@ class AuctionState:
     last_bid_at: dict[str, int] = field(default_factory=dict)  # supplier -> last accepted bid time
     refusals: list[Refusal] = field(default_factory=list)  # every refused bid, in order
     refused: dict[str, int] = field(default_factory=dict)  # bid id -> its final refusal's index
+    restricted: dict[str, Restriction] = field(default_factory=dict)  # supplier -> its restriction
 
     @classmethod
     def new(cls, auction_id: str) -> "AuctionState":

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import msgspec
 
-from ..values import SYSTEM, Actor, Currency, Id, Name, Role, Text, Title, Unit
+from ..values import SYSTEM, Actor, Category, Currency, Id, Name, Role, Text, Title, Unit
 
 __all__ = [
     "SYSTEM", "Actor", "AuctionConfig", "AwardMode", "BidRule", "Currency", "Decrement",
@@ -183,3 +183,6 @@ class AuctionConfig(
         "auction opens (at most one per supplier and lot, each at most the lot's ceiling), "
         "entered in this order: an equal amount ranks after the earlier one"
     )] | msgspec.UnsetType = msgspec.UNSET
+    # What the auction buys (a CPV code): shown to every participant and in the OCDS releases'
+    # items. UNSET, like ``buyer_name``, so that configurations without one keep their bytes.
+    category: Category | msgspec.UnsetType = msgspec.UNSET

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from .. import standing
+from ..standing import RestrictionView
 from . import events as ev
 from . import rules
 from .events import Shown
@@ -74,6 +76,9 @@ class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     alias: str
     invited_at: int
+    # Restricted by the supplier registry during the auction: its bids stand, for you to decide
+    # on (void them, or award another bid); no automatic award goes to it.
+    restricted: RestrictionView | None = None
 
 
 class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +100,7 @@ class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     cancel_reason: str | None = None
     lots: tuple[LotView, ...] = ()
     suppliers: tuple[InvitedSupplier, ...] | None = None  # buyer only: who is invited
+    category: str | None = None  # what the auction buys: a CPV code
 
 
 def ranking(state: AuctionState, lot_id: str) -> list[RankEntry]:
@@ -237,6 +243,9 @@ class YouView(msgspec.Struct, frozen=True, kw_only=True):
 
     alias: str
     lots: tuple[YourLot, ...]
+    # The supplier registry restricted you: no new bid is taken until it restores you (your bids
+    # stand, for the buyer to decide on).
+    restricted: RestrictionView | None = None
 
 
 def you(state: AuctionState, actor: Actor) -> YouView | None:
@@ -249,7 +258,9 @@ def you_view(state: AuctionState, supplier: str) -> YouView:
     computed by the rules ``decide`` applies, so that a client suggesting a price or asking for
     a confirmation never re-implements them."""
     config = state.config
-    biddable = state.phase in (Phase.OPEN, Phase.PAUSED)  # a pause keeps the limits as they are
+    restriction = state.restricted.get(supplier)
+    # A pause keeps the limits as they are; a restricted supplier has none (no bid is taken).
+    biddable = state.phase in (Phase.OPEN, Phase.PAUSED) and restriction is None
     lots = []
     for spec in config.lots:
         lot = state.lots[spec.lot_id]
@@ -269,7 +280,8 @@ def you_view(state: AuctionState, supplier: str) -> YouView:
                 confirm_below=confirm,
             )
         )
-    return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots))
+    return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots),
+                   restricted=standing.shown(restriction))
 
 
 def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
@@ -302,13 +314,15 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
         suppliers=(
             tuple(
                 InvitedSupplier(
-                    supplier=party, name=entry.name, alias=entry.alias, invited_at=entry.invited_at
+                    supplier=party, name=entry.name, alias=entry.alias, invited_at=entry.invited_at,
+                    restricted=standing.shown(state.restricted.get(party)),
                 )
                 for party, entry in state.suppliers.items()
             )
             if actor.role is Role.BUYER
             else None
         ),
+        category=None if config.category is msgspec.UNSET else config.category,
     )
 
 
@@ -332,7 +346,7 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
             return event.supplier
         case ev.BidVoided():
             return state.bids[event.bid_id].supplier
-        case ev.LotAwarded():
+        case ev.LotAwarded() | ev.SupplierRestricted() | ev.SupplierReinstated():
             return event.supplier
     return None
 
@@ -396,4 +410,8 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
             if actor.role is Role.SUPPLIER:
                 shown["yours"] = yours
             return shown
+        case ev.SupplierRestricted() | ev.SupplierReinstated():
+            # To the supplier it is about alone: no other supplier learns who (under rank only
+            # not even that someone was), nor observers.
+            return event if event.supplier == actor.party and actor.role is Role.SUPPLIER else None
     raise TypeError(f"no redaction rule for {type(event).__name__}")

@@ -10,6 +10,7 @@ import enum
 
 import msgspec
 
+from ..standing import ReasonCode
 from ..values import Actor, Id, Text
 from .values import Digest, FollowOnRules, TenderConfig
 
@@ -187,6 +188,27 @@ class RecordAccessRefusal(_Command, tag="record_access_refusal"):
     reason: str  # the refusal's machine-readable reason
 
 
+# ------------------------------------------------------------------ standing and conflicts
+
+
+class SetSupplierStanding(_Command, tag="set_supplier_standing"):
+    """The supplier registry's word on an invited supplier (``engine.standing``): from the
+    server alone (the system actor), never from a client."""
+
+    supplier: str
+    restricted: bool
+    reason: ReasonCode  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: Text = ""
+
+
+class DeclareInterests(_Command, tag="declare_interests"):
+    """An officer's or evaluator's declaration of interests (``conflicts``), once: ``conflict``
+    removes them from the tender's work; none lets them open, qualify, score and see the bids."""
+
+    conflict: bool
+    statement: Text
+
+
 Command = (
     CreateTender
     | UpdateTender
@@ -209,4 +231,6 @@ Command = (
     | ResolveComplaint
     | RecordAccessRefusal
     | CancelTender
+    | SetSupplierStanding
+    | DeclareInterests
 )

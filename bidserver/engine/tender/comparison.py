@@ -38,6 +38,7 @@ from ..format import Table
 from ..money import money_text
 from ..rejections import Reason, Rejection
 from ..values import Actor, Role
+from . import conflicts
 from .events import OpenedBid
 from .state import TenderState
 from .values import TenderConfig, certificate_key
@@ -201,6 +202,9 @@ def comparison_for(state: TenderState, actor: Actor) -> Comparison | Rejection:
     if actor.role not in (Role.BUYER, Role.OBSERVER) or actor.party != state.buyer:
         return Rejection(reason=Reason.FORBIDDEN, detail=(
             "the comparison is the buyer's; a supplier is shown its own quote and the award"))
+    withheld = conflicts.refusal(state, actor)  # a named user who has not declared "no conflict"
+    if withheld is not None:
+        return withheld
     if state.opened_at is None:
         return Rejection(reason=Reason.WRONG_PHASE, detail=(
             f"the quotes are not opened yet (the RFQ is {state.phase}): the comparison exists "

@@ -15,12 +15,12 @@ import msgspec
 from ... import sealing
 from ..rejections import Reason, Rejection
 from ..values import Role
-from . import evaluation, follow_on, opening, shares, submissions
+from . import conflicts, evaluation, follow_on, opening, restrictions, shares, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
-    CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
-    RecordAccessRefusal, ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick,
-    UpdateTender, WithdrawBid,
+    CreateTender, DecideAward, DeclareInterests, InviteSupplier, PresentShare, Publish,
+    Qualification, Qualify, RecordAccessRefusal, ResolveComplaint, ReviseBid, Score,
+    SetSupplierStanding, StartFollowOnAuction, SubmitBid, Tick, UpdateTender, WithdrawBid,
 )
 from .events import (
     AccessRefused, AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged,
@@ -258,6 +258,9 @@ def _qualify(state: TenderState, c: Qualify) -> Decision:
         return _no(Reason.UNKNOWN_BID, f"{c.supplier} has no opened bid")
     if c.status is Qualification.DISQUALIFIED and not c.reason.strip():
         return _no(Reason.REASON_REQUIRED, "a disqualification needs a reason")
+    refusal = restrictions.qualify_refusal(state, c)
+    if refusal is not None:
+        return refusal
     return [BidQualified(at=c.at, supplier=c.supplier, status=c.status, reason=c.reason,
                          user=user_of(c.actor))]
 
@@ -287,8 +290,14 @@ def _decide_award(state: TenderState, c: DecideAward) -> Decision:
         return _no(Reason.EVALUATION_INCOMPLETE, "every opened bid must be qualified first")
     if not evaluation.scoring_complete(state):
         return _no(Reason.EVALUATION_INCOMPLETE, "every evaluator must score every valid bid first")
+    if state.config.quality_criteria and not conflicts.active_evaluators(state):
+        return _no(Reason.EVALUATION_INCOMPLETE, "every evaluator declared a conflict: nobody is "
+                   "left to score the quality criteria; cancel the tender and tender again")
     if not evaluation.valid_suppliers(state):
         return [TenderUnsuccessful(at=c.at, reason="no valid bid")]
+    refusal = restrictions.award_refusal(state)
+    if refusal is not None:
+        return refusal
     lots = []
     for lot in state.config.lots:
         ranking = evaluation.rank_lot(state, lot.lot_id)
@@ -371,6 +380,8 @@ _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     (Phase.STANDSTILL, ResolveComplaint): _resolve,
     **{(p, CancelTender): _cancel for p in _LIVE},
     **{(p, RecordAccessRefusal): _access_refused for p in _ANY if p is not Phase.NEW},
+    **{(p, SetSupplierStanding): restrictions.set_standing for p in _LIVE},
+    **{(p, DeclareInterests): conflicts.declare for p in _LIVE},
 }
 
 _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
@@ -386,6 +397,10 @@ def decide(state: TenderState, command: Command) -> Decision:
     kind = type(command)
     if kind in _BUYER_ONLY and state.phase is not Phase.NEW and not _is_buyer(state, command):
         return _no(Reason.FORBIDDEN, f"{kind.__name__} is for the tender's buyer")
+    if kind in conflicts.GUARDED:
+        refusal = conflicts.refusal(state, command.actor)
+        if refusal is not None:
+            return refusal
     handler = _TABLE.get((state.phase, kind))
     if handler is None:
         if state.phase is Phase.NEW:

@@ -347,6 +347,37 @@ class TenderCancelled(_Event, tag="tender_cancelled"):
     user: Audit = UNSET
 
 
+# ------------------------------------------------------------------ standing and conflicts
+
+
+class SupplierRestricted(_Event, tag="supplier_restricted"):
+    """The supplier registry restricted an invited supplier (``engine.standing``): its new bids
+    are refused, its bid stands for the buyer to qualify, and no award becomes final to it. Written
+    again when the reason changes. ``award_withdrawn``: it had won a lot of the award decision,
+    which is withdrawn (the evaluation goes on, as after an upheld complaint)."""
+
+    supplier: str
+    reason: str  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: str = ""
+    award_withdrawn: bool = False
+
+
+class SupplierReinstated(_Event, tag="supplier_reinstated"):
+    """The supplier's restriction ended: it may bid again, and its bid may be qualified."""
+
+    supplier: str
+    reason: str = ""
+    detail: str = ""
+
+
+class InterestsDeclared(_Event, tag="interests_declared"):
+    """An officer's or evaluator's declaration of interests (``conflicts``): its ``user``."""
+
+    user: str
+    conflict: bool
+    statement: str
+
+
 Event = (
     TenderCreated
     | TenderUpdated
@@ -376,6 +407,9 @@ Event = (
     | ComplaintResolved
     | AwardFinal
     | TenderCancelled
+    | SupplierRestricted
+    | SupplierReinstated
+    | InterestsDeclared
 )
 
 
@@ -422,6 +456,10 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     ComplaintResolved: (Delivery.URGENT, Shown.REDACTED),
     AwardFinal: (Delivery.URGENT, Shown.PUBLIC),
     TenderCancelled: (Delivery.URGENT, Shown.PUBLIC),
+    # At once to the buyer and to the supplier it is about, to nobody else (``views.redact``).
+    SupplierRestricted: (Delivery.URGENT, Shown.REDACTED),
+    SupplierReinstated: (Delivery.URGENT, Shown.REDACTED),
+    InterestsDeclared: (Delivery.LISTED, Shown.BUYER),  # the buyer's people's own affair
 }
 
 
@@ -436,7 +474,8 @@ PHASE_CHANGES = frozenset({
 
 
 def seals_head(event: Event) -> bool:
-    return type(event) in PHASE_CHANGES
+    return type(event) in PHASE_CHANGES or (
+        type(event) is SupplierRestricted and event.award_withdrawn)  # back to the evaluation
 
 
 def delivery(event: Event) -> Delivery:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ..standing import Restriction
 from .events import AwardDecided, FinalAward, FollowOnAuctionStarted, OpenedBid
 from .values import TenderConfig
 
@@ -146,6 +147,15 @@ class ComplaintRecord:
 
 
 @dataclass(slots=True)
+class Declaration:
+    """An officer's or evaluator's declaration of interests (``conflicts``)."""
+
+    conflict: bool
+    statement: str
+    at: int
+
+
+@dataclass(slots=True)
 class TenderState:
     auction_id: str  # the tender's id (the runtime names every event by this attribute)
     buyer: str | None = None
@@ -184,6 +194,8 @@ class TenderState:
     follow_on: FollowOnAuctionStarted | None = None  # the auction the award is made in
     ended_reason: str = ""  # why it was cancelled or unsuccessful
     ended_at: int | None = None  # when it was awarded (final), cancelled or found unsuccessful
+    restricted: dict[str, Restriction] = field(default_factory=dict)  # supplier -> its restriction
+    declarations: dict[str, Declaration] = field(default_factory=dict)  # user -> its declaration
 
     @classmethod
     def new(cls, tender_id: str) -> "TenderState":

@@ -15,7 +15,7 @@ from typing import Annotated
 import msgspec
 
 from ..reverse.values import BidRule, Decrement, SoftClose, TieRule, Visibility
-from ..values import Currency, Id, Name, Title, Unit
+from ..values import Category, Currency, Id, Name, Title, Unit
 
 # The first sealing suite's name (``bidserver.sealing``): HPKE (RFC 9180) X25519, HKDF-SHA256,
 # AES-256-GCM, with Ed25519 signatures. A tender names its suite, so a national one is a new suite
@@ -173,6 +173,9 @@ class TenderConfig(
         max_length=MAX_CERTIFICATES, description=(
             "RFQ: the certificates the buyer asks for (e.g. `ISO 9001`); the comparison "
             "highlights the quotes that claim most of them"))] = ()
+    # What the tender buys (a CPV code): public, and in the OCDS releases' items. UNSET, like
+    # ``buyer_name``, so that configurations without one keep their bytes.
+    category: Category | msgspec.UnsetType = msgspec.UNSET
 
     @property
     def n(self) -> int:
