@@ -194,21 +194,22 @@ def compare(state: TenderState) -> Comparison:
 
 def comparison_for(state: TenderState, actor: Actor) -> Comparison | Rejection:
     """The comparison for ``actor``, or why not: an event that is no RFQ is unknown as one (the
-    edge answers 404), anyone but the buyer's organisation is refused (403), and before the
-    opening there is nothing to compare (409, ``wrong_phase``)."""
+    edge answers 404), anyone but the buyer's organisation is refused (403), before the
+    opening there is nothing to compare (409, ``wrong_phase``), and a named officer or evaluator
+    who has not declared "no conflict" is refused (403, ``conflicts``)."""
     config = state.config
     if config is None or not config.rfq:
         return Rejection(reason=Reason.UNKNOWN_AUCTION, detail="not a request for quotations")
     if actor.role not in (Role.BUYER, Role.OBSERVER) or actor.party != state.buyer:
         return Rejection(reason=Reason.FORBIDDEN, detail=(
             "the comparison is the buyer's; a supplier is shown its own quote and the award"))
-    withheld = conflicts.refusal(state, actor)  # a named user who has not declared "no conflict"
-    if withheld is not None:
-        return withheld
     if state.opened_at is None:
         return Rejection(reason=Reason.WRONG_PHASE, detail=(
             f"the quotes are not opened yet (the RFQ is {state.phase}): the comparison exists "
             "once they are"))
+    withheld = conflicts.refusal(state, actor)  # a named user who has not declared "no conflict"
+    if withheld is not None:
+        return withheld
     return compare(state)
 
 
