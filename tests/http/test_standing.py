@@ -139,3 +139,14 @@ def test_the_live_room_refuses_a_named_officer_until_they_declare(client, clock)
         welcome = ws.receive_json()
         assert welcome["type"] == "welcome" and welcome["view"]["opening"] is not None
 
+
+
+def test_the_declarations_route_is_documented(client):
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/api/tenders/{auction_id}/declarations"]["post"]
+    assert operation["operationId"] == "declare_interests" and "403" in operation["responses"]
+    body = document["components"]["schemas"]["DeclarationBody"]
+    assert set(body["required"]) == {"conflict", "statement"}
+    for config in ("AuctionConfig", "TenderConfig"):
+        category = document["components"]["schemas"][config]["properties"]["category"]
+        assert category["pattern"] == r"^\d{8}-\d$"
