@@ -99,6 +99,10 @@ export interface AuctionConfig {
    * An award above this amount (minor units of the currency) is only proposed: another user of the buyer's organisation approves it (`POST .../award/approval`) before it is made. Absent: every award is made at once
    */
   approval_threshold?: number;
+  /**
+   * What the event buys: a CPV 2008 code, e.g. `14410000-8` (rock salt)
+   */
+  category?: string;
 }
 
 /**
@@ -133,6 +137,7 @@ export interface AuctionView {
   suppliers: InvitedSupplier[] | null;
   terms: TermsView | null;
   acceptances: AcceptanceView[] | null;
+  category: string | null;
 }
 
 export interface AwardBody {
@@ -224,6 +229,7 @@ export interface BidResult {
         | "not_decided"
         | "not_invited"
         | "rate_limited"
+        | "supplier_restricted"
         | "terms_not_accepted"
         | "tie_not_allowed"
         | "unknown_lot"
@@ -250,6 +256,7 @@ export interface BidderView {
   quote: OpenedBid | null;
   signing_key: string | null;
   terms_accepted: boolean;
+  restricted: RestrictionView | null;
 }
 
 export interface BoardEntry {
@@ -281,6 +288,9 @@ export interface BuyerDesk {
   complaints: ComplaintView[];
   acceptances: AcceptanceView[];
   proposal: DecisionProposal | null;
+  declarations: DeclarationView[];
+  removed: string[];
+  opening_short: boolean;
 }
 
 export interface BuyerQuestion {
@@ -347,6 +357,16 @@ export interface DecisionView {
   lots: LotDecision[];
   standstill_ends_at: number;
   held: boolean;
+}
+
+/**
+ * An officer's or evaluator's declaration of interests (``conflicts``).
+ */
+export interface DeclarationView {
+  user: string;
+  conflict: boolean;
+  statement: string;
+  at: number;
 }
 
 /**
@@ -462,6 +482,7 @@ export interface InvitedSupplier {
   name: string;
   alias: string;
   invited_at: number;
+  restricted: RestrictionView | null;
 }
 
 export interface Invitee {
@@ -469,6 +490,7 @@ export interface Invitee {
   name: string;
   invited_at: number;
   signing_key: string | null;
+  restricted: RestrictionView | null;
 }
 
 export interface Line {
@@ -526,7 +548,9 @@ export interface ListedEvent {
     | "bid_refused"
     | "terms_accepted"
     | "award_proposed"
-    | "award_declined";
+    | "award_declined"
+    | "supplier_restricted"
+    | "supplier_reinstated";
   /**
    * When it happened, ms since the Unix epoch
    */
@@ -708,9 +732,12 @@ export interface Problem {
     | "above_ceiling"
     | "already_answered"
     | "already_awarded"
+    | "already_declared"
     | "already_exists"
     | "already_invited"
+    | "already_lifted"
     | "already_presented"
+    | "already_registered"
     | "already_started"
     | "already_voided"
     | "approval_pending"
@@ -721,10 +748,14 @@ export interface Problem {
     | "bad_request"
     | "bad_role"
     | "bad_signature"
+    | "certificate_expired"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "conflicted"
+    | "contended"
     | "deadline_passed"
+    | "declaration_required"
     | "decrement_too_small"
     | "duplicate_bid_id"
     | "enquiries_closed"
@@ -732,15 +763,21 @@ export interface Problem {
     | "expired_token"
     | "forbidden"
     | "host_not_allowed"
+    | "identifier_taken"
     | "internal_error"
     | "invalid_amount"
     | "invalid_config"
     | "invalid_extension"
+    | "invalid_identifier"
+    | "invalid_period"
+    | "invalid_rating"
+    | "invalid_registration"
     | "invalid_score"
     | "invalid_share"
     | "invalid_token"
     | "journal_broken"
     | "journal_unavailable"
+    | "limit_reached"
     | "lot_closed"
     | "lot_not_closed"
     | "message_too_big"
@@ -748,10 +785,12 @@ export interface Problem {
     | "missing_token"
     | "no_signing_key"
     | "no_valid_bid"
+    | "not_applied"
     | "not_decided"
     | "not_found"
     | "not_invited"
     | "not_paused"
+    | "not_registered"
     | "not_sealed"
     | "nothing_to_approve"
     | "opening_not_due"
@@ -762,14 +801,20 @@ export interface Problem {
     | "signature_required"
     | "stale_documents"
     | "stale_terms"
+    | "supplier_not_eligible"
+    | "supplier_restricted"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
+    | "unknown_appeal"
     | "unknown_auction"
     | "unknown_bid"
+    | "unknown_category"
     | "unknown_complaint"
+    | "unknown_document"
     | "unknown_lot"
     | "unknown_question"
+    | "unknown_restriction"
     | "unknown_supplier"
     | "writer_unavailable"
     | "wrong_phase";
@@ -780,9 +825,12 @@ export interface Problem {
     | "above_ceiling"
     | "already_answered"
     | "already_awarded"
+    | "already_declared"
     | "already_exists"
     | "already_invited"
+    | "already_lifted"
     | "already_presented"
+    | "already_registered"
     | "already_started"
     | "already_voided"
     | "approval_pending"
@@ -793,10 +841,14 @@ export interface Problem {
     | "bad_request"
     | "bad_role"
     | "bad_signature"
+    | "certificate_expired"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "conflicted"
+    | "contended"
     | "deadline_passed"
+    | "declaration_required"
     | "decrement_too_small"
     | "duplicate_bid_id"
     | "enquiries_closed"
@@ -804,15 +856,21 @@ export interface Problem {
     | "expired_token"
     | "forbidden"
     | "host_not_allowed"
+    | "identifier_taken"
     | "internal_error"
     | "invalid_amount"
     | "invalid_config"
     | "invalid_extension"
+    | "invalid_identifier"
+    | "invalid_period"
+    | "invalid_rating"
+    | "invalid_registration"
     | "invalid_score"
     | "invalid_share"
     | "invalid_token"
     | "journal_broken"
     | "journal_unavailable"
+    | "limit_reached"
     | "lot_closed"
     | "lot_not_closed"
     | "message_too_big"
@@ -820,10 +878,12 @@ export interface Problem {
     | "missing_token"
     | "no_signing_key"
     | "no_valid_bid"
+    | "not_applied"
     | "not_decided"
     | "not_found"
     | "not_invited"
     | "not_paused"
+    | "not_registered"
     | "not_sealed"
     | "nothing_to_approve"
     | "opening_not_due"
@@ -834,14 +894,20 @@ export interface Problem {
     | "signature_required"
     | "stale_documents"
     | "stale_terms"
+    | "supplier_not_eligible"
+    | "supplier_restricted"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
+    | "unknown_appeal"
     | "unknown_auction"
     | "unknown_bid"
+    | "unknown_category"
     | "unknown_complaint"
+    | "unknown_document"
     | "unknown_lot"
     | "unknown_question"
+    | "unknown_restriction"
     | "unknown_supplier"
     | "writer_unavailable"
     | "wrong_phase";
@@ -889,6 +955,15 @@ export interface Ranked {
 
 export interface ReasonBody {
   reason?: string;
+}
+
+/**
+ * A restriction as the buyer (per supplier) and the supplier itself (``you``) see it.
+ */
+export interface RestrictionView {
+  reason: string;
+  detail: string;
+  since: number;
 }
 
 /**
@@ -1027,6 +1102,8 @@ export interface TenderView {
   buyer: BuyerDesk | null;
   evaluator: EvaluatorDesk | null;
   terms: TermsView | null;
+  category: string | null;
+  bids_withheld: string | null;
 }
 
 /**
@@ -1080,6 +1157,7 @@ export interface YouView {
   alias: string;
   lots: YourLot[];
   terms_accepted: boolean;
+  restricted: RestrictionView | null;
 }
 
 export interface YourBid {
