@@ -18,7 +18,7 @@ from .. import ocds_common
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from ..rejections import Reason
-from ..values import Actor, Role
+from ..values import PARTICIPANTS, Actor, Role
 from . import ocds
 from .commands import Command, ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
 from .events import AwardFinal, Event, SubmissionKind, TenderCancelled, TenderUnsuccessful
@@ -100,7 +100,10 @@ def history(state: TenderState, actor: Actor) -> list[dict[str, Any]]:
     """Submissions, revisions, withdrawals, confirmations and refused attempts, in the order they
     were decided. A supplier sees its own, always. The buyer's organisation and observers see
     everyone's once the bids are opened; before that the buyer sees only the attempts refused as
-    late (as its live room lists them), so nothing tells it who bid before the opening."""
+    late (as its live room lists them), so nothing tells it who bid before the opening. The
+    platform's staff and the system see nothing (``values.PARTICIPANTS``)."""
+    if actor.role not in PARTICIPANTS:
+        return []
     opened = state.opened_at is not None
     if actor.role is Role.SUPPLIER:
         suppliers = [actor.party]

@@ -1,0 +1,49 @@
+"""What each command of the reverse auction is, as an ``Action`` of the permissions table: the
+team role a sender needs (``permissions``), checked first by ``decide``.
+
+``decide`` goes on to check the side (the auction's own buyer, an invited supplier); this adds
+which of that party's people may send it. A test checks every command type is here or unchecked,
+so a new command cannot slip past the table.
+"""
+
+from __future__ import annotations
+
+from ..permissions import Action, refusal
+from ..rejections import Rejection
+from ..values import Role
+from .commands import (
+    AwardLot, CancelAuction, Command, CreateAuction, ExtendAuction, InviteSupplier, PauseAuction,
+    PlaceBid, ResumeAuction, StartAuction, Tick, UpdateConfig, VoidBid,
+)
+
+ACTIONS: dict[type, Action] = {
+    CreateAuction: Action.CREATE_EVENT,
+    UpdateConfig: Action.CONFIGURE_EVENT,
+    InviteSupplier: Action.INVITE_SUPPLIER,
+    StartAuction: Action.RUN_EVENT,
+    PauseAuction: Action.RUN_EVENT,
+    ResumeAuction: Action.RUN_EVENT,
+    ExtendAuction: Action.RUN_EVENT,
+    CancelAuction: Action.RUN_EVENT,
+    PlaceBid: Action.BID,  # a buyer's is ``bid_on_behalf`` (``action_of``)
+    VoidBid: Action.VOID_BID,
+    AwardLot: Action.AWARD,
+}
+
+# The server's timer: the system's alone, which ``decide`` checks itself.
+UNCHECKED: frozenset[type] = frozenset({Tick})
+
+
+def action_of(command: Command) -> Action:
+    """The command's action: a bid from a buyer is one it enters for a supplier who phoned it in
+    (``bid_on_behalf``), a right the bidders of the supplier side do not give."""
+    if type(command) is PlaceBid and command.actor.role is Role.BUYER:
+        return Action.BID_ON_BEHALF
+    return ACTIONS[type(command)]
+
+
+def permission_refusal(command: Command) -> Rejection | None:
+    """Why the command's sender may not send it (``forbidden``), or None."""
+    if type(command) in UNCHECKED:
+        return None
+    return refusal(command.actor, action_of(command))

@@ -1,0 +1,55 @@
+"""What each command of the sealed tender is, as an ``Action`` of the permissions table: the
+team role a sender needs (``permissions``), checked first by ``decide``.
+
+``decide`` goes on to check the side and the person (the tender's own buyer, one of its named
+officers or evaluators, an invited supplier); this adds which of that party's people may send
+it. A test checks every command type is here or unchecked, so a new command cannot slip past
+the table.
+"""
+
+from __future__ import annotations
+
+from ..permissions import Action, refusal
+from ..rejections import Rejection
+from .commands import (
+    AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
+    CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualify, RecordAccessRefusal,
+    ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, UpdateTender,
+    WithdrawBid,
+)
+
+ACTIONS: dict[type, Action] = {
+    CreateTender: Action.CREATE_EVENT,
+    UpdateTender: Action.CONFIGURE_EVENT,
+    ChangeDocuments: Action.CONFIGURE_EVENT,
+    InviteSupplier: Action.INVITE_SUPPLIER,
+    Publish: Action.RUN_EVENT,
+    CancelTender: Action.RUN_EVENT,
+    StartFollowOnAuction: Action.RUN_EVENT,  # the tender goes on as a live auction
+    AskQuestion: Action.BID,  # part of preparing a bid
+    AnswerQuestion: Action.ANSWER_QUESTION,
+    SubmitBid: Action.BID,
+    ReviseBid: Action.BID,
+    WithdrawBid: Action.BID,
+    ConfirmBid: Action.BID,
+    PresentShare: Action.OPEN_BIDS,
+    Qualify: Action.QUALIFY_BIDS,
+    Score: Action.SCORE_BIDS,
+    DecideAward: Action.AWARD,
+    # A complaint against the award decision is the supplier organisation's formal challenge:
+    # its administrator's, as an appeal against the registry's decisions is.
+    Complaint: Action.APPEAL,
+    ResolveComplaint: Action.RESOLVE_COMPLAINT,
+}
+
+# The server's timer (the system's alone, which ``decide`` checks itself), and the record of a
+# read the edge refused: the attempt is recorded whoever made it, and is never refused itself.
+UNCHECKED: frozenset[type] = frozenset({Tick, RecordAccessRefusal})
+
+
+def permission_refusal(command: Command) -> Rejection | None:
+    """Why the command's sender may not send it (``forbidden``), or None."""
+    kind = type(command)
+    if kind in UNCHECKED:
+        return None
+    return refusal(command.actor, ACTIONS[kind])
