@@ -30,20 +30,21 @@ ACTIONS: dict[type, Action] = {
     AwardLot: Action.AWARD,
 }
 
-# The server's timer: the system's alone, which ``decide`` checks itself.
+# Commands no team role is asked for: the server's timer, the system's alone, which ``decide``
+# checks itself. Every other command of the format is in ``ACTIONS`` (a test checks it).
 UNCHECKED: frozenset[type] = frozenset({Tick})
 
 
-def action_of(command: Command) -> Action:
+def action_of(command: Command) -> Action | None:
     """The command's action: a bid from a buyer is one it enters for a supplier who phoned it in
-    (``bid_on_behalf``), a right the bidders of the supplier side do not give."""
+    (``bid_on_behalf``), a right the bidders of the supplier side do not give. None: unchecked,
+    or no command of this format (``decide``'s table refuses it, as it always did)."""
     if type(command) is PlaceBid and command.actor.role is Role.BUYER:
         return Action.BID_ON_BEHALF
-    return ACTIONS[type(command)]
+    return ACTIONS.get(type(command))
 
 
 def permission_refusal(command: Command) -> Rejection | None:
     """Why the command's sender may not send it (``forbidden``), or None."""
-    if type(command) in UNCHECKED:
-        return None
-    return refusal(command.actor, action_of(command))
+    action = action_of(command)
+    return None if action is None else refusal(command.actor, action)

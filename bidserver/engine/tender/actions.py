@@ -42,14 +42,15 @@ ACTIONS: dict[type, Action] = {
     ResolveComplaint: Action.RESOLVE_COMPLAINT,
 }
 
-# The server's timer (the system's alone, which ``decide`` checks itself), and the record of a
-# read the edge refused: the attempt is recorded whoever made it, and is never refused itself.
+# Commands no team role is asked for: the server's timer (the system's alone, which ``decide``
+# checks itself), and the record of a read the edge refused (the attempt is recorded whoever
+# made it, and is never refused itself). Every other command is in ``ACTIONS`` (a test checks it).
 UNCHECKED: frozenset[type] = frozenset({Tick, RecordAccessRefusal})
 
 
 def permission_refusal(command: Command) -> Rejection | None:
-    """Why the command's sender may not send it (``forbidden``), or None."""
-    kind = type(command)
-    if kind in UNCHECKED:
-        return None
-    return refusal(command.actor, ACTIONS[kind])
+    """Why the command's sender may not send it (``forbidden``), or None: for an unchecked
+    command, and for one of another format (``decide``'s table refuses it, as it always did: a
+    reverse auction's route reached with a tender's id)."""
+    action = ACTIONS.get(type(command))
+    return None if action is None else refusal(command.actor, action)
