@@ -135,12 +135,17 @@ _SIDES = ["buyer", "supplier", "observer", "platform"]
 @_key_options
 def token(role, org, user, name, roles, ttl, data_dir, jwt_key) -> None:
     """Print a signed development token (the key `bidserver serve` verifies with)."""
+    from .auth import team_roles
+    from .engine.values import Role
+
     mint = _minter(ttl, data_dir, jwt_key)
     named = None if roles is None else [r.strip() for r in roles.split(",") if r.strip()]
-    try:
-        click.echo(mint(role, org, user, name, named))
-    except ValueError as exc:  # a team role that is none, or of another side
-        raise click.BadParameter(str(exc), param_hint="--roles") from None
+    if named is not None:
+        try:
+            team_roles(Role(role), named)
+        except ValueError as exc:  # a team role that is none, or of another side
+            raise click.BadParameter(str(exc), param_hint="--roles") from None
+    click.echo(mint(role, org, user, name, named))
 
 
 @main.command()
