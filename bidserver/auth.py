@@ -3,14 +3,16 @@
 Tokens are JWTs (PyJWT) so that the procurement platform in front of bidserver, which already knows
 its users, can issue them: with a secret it shares with bidserver (HS256), or with its private key
 (RS256/ES256/EdDSA, bidserver holding only the public key, so bidserver cannot mint tokens then).
-Claims: ``sub`` (user), ``role`` (buyer | supplier | observer), ``org`` (the party: buyer
-organisation, supplier id, observer id), optional ``name``, and ``iss``, ``aud``, ``exp``.
+Claims: ``sub`` (user), ``role`` (buyer | supplier | observer | platform: the party's side),
+``org`` (the party: buyer organisation, supplier id, observer id, the platform operator), optional
+``name``, optional ``roles`` (the person's team roles, each of the ``role``'s side: see
+``engine.permissions``; absent, the side's defaults), and ``iss``, ``aud``, ``exp``.
 The ``system`` role exists only inside the server (timer ticks) and is never accepted from a token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,7 +23,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from . import clock
 from .config import Settings, resolve_jwt_key
-from .engine.values import Actor, Role
+from .engine.permissions import SIDE
+from .engine.values import Actor, Role, TeamRole
 
 TOKEN_ROLES = frozenset({Role.BUYER, Role.SUPPLIER, Role.OBSERVER, Role.PLATFORM})
 LEEWAY_S = 5  # tolerated clock skew between the token issuer and this server
@@ -39,10 +42,11 @@ class Principal(msgspec.Struct, frozen=True):
     user: str
     name: str = ""
     expires_at: int | None = None
+    roles: frozenset[TeamRole] | None = None  # the token's ``roles``; None: the side's defaults
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.role, self.party, self.user)
+        return Actor(self.role, self.party, self.user, self.roles)
 
     @property
     def refused_after_ms(self) -> int | None:
@@ -114,8 +118,33 @@ class TokenVerifier:
             raise AuthError("invalid_token", "org and sub must be non-empty strings")
         if not isinstance(name, str):
             raise AuthError("invalid_token", "name must be a string")
+        roles = None
+        if "roles" in claims:
+            try:
+                roles = team_roles(Role(role), claims["roles"])
+            except ValueError as exc:
+                raise AuthError("bad_role", str(exc)) from None
         expires_at = int(claims["exp"]) * 1000  # as PyJWT reads it (the claim may be a float)
-        return Principal(Role(role), party, user, name, expires_at=expires_at)
+        return Principal(Role(role), party, user, name, expires_at=expires_at, roles=roles)
+
+
+def team_roles(role: Role, names: object) -> frozenset[TeamRole]:
+    """The team roles a token's ``roles`` claim names for a party of ``role``: a non-empty list
+    of team role names, each of that side (``permissions.SIDE``). Anything else is a ValueError:
+    a supplier's token naming an auditor, or a typo, must not quietly fall back to the defaults
+    (a person meant to only read would then act)."""
+    if not isinstance(names, list) or not names:
+        raise ValueError("roles must be a non-empty list of team roles")
+    roles = set()
+    for name in names:
+        try:
+            team_role = TeamRole(name)
+        except ValueError:
+            raise ValueError(f"{name!r} is not a team role") from None
+        if SIDE[team_role] is not role:
+            raise ValueError(f"{name} is a {SIDE[team_role]}'s role, not a {role}'s")
+        roles.add(team_role)
+    return frozenset(roles)
 
 
 def public_key_algorithms(pem: str) -> list[str]:
@@ -147,17 +176,21 @@ def mint_token(
     audience: str = "bidserver",
     now: int | None = None,
     algorithm: str = "HS256",
+    roles: Iterable[str | TeamRole] | None = None,
 ) -> str:
     """A signed token, as the platform in front of bidserver would issue it (development and tests).
 
     ``user`` defaults to ``party``; ``key`` is the HS256 secret, or a PEM private key with another
-    ``algorithm``. Refuses the ``system`` role, which no token may carry.
+    ``algorithm``. ``roles``: the person's team roles (None: no claim, the side's defaults).
+    Refuses the ``system`` role, which no token may carry, and team roles the verifier would
+    refuse (``team_roles``).
     """
     role = Role(role)
     if role not in TOKEN_ROLES:
         raise ValueError(f"role {role} cannot be put in a token")
     if not party:
         raise ValueError("party (org) must not be empty")
+    named = None if roles is None else sorted(team_roles(role, [str(r) for r in roles]))
     issued = clock.now_ms() // 1000 if now is None else now
     claims: dict[str, object] = {
         "sub": user or party,
@@ -170,6 +203,8 @@ def mint_token(
     }
     if name:
         claims["name"] = name
+    if named is not None:
+        claims["roles"] = [str(r) for r in named]
     return jwt.encode(claims, key, algorithm=algorithm)
 
 

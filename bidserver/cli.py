@@ -1,4 +1,4 @@
-"""The command line (click): ``bidserver serve``, ``token``, ``replay``, ``audit``, and
+"""The command line (click): ``bidserver serve``, ``token``, ``tokens``, ``replay``, ``audit``, and
 ``bidserver tender ...`` and ``bidserver receipt verify|fetch`` (``cli_sealing.py``, and
 ``cli_client.py`` for what goes to a server), ``bidserver suppliers ...`` (``cli_suppliers.py``).
 
@@ -89,16 +89,22 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         raise click.ClickException(str(refused)) from None
 
 
-@main.command()
-@click.option("--role", type=click.Choice(["buyer", "supplier", "observer", "platform"]), required=True, help="platform: the platform's supplier reviewers.")
-@click.option("--org", required=True, help="The party: the buyer organisation, the supplier id, (observer) the buyer organisation observed, or (platform) the platform.")
-@click.option("--user", default=None, help="User id (sub); defaults to --org.")
-@click.option("--name", default="", help="Display name (e.g. the supplier's legal name).")
-@click.option("--ttl", default="8h", show_default=True, help="Lifetime: 900, 15m, 8h, 2d.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where serve keeps jwt.key [BIDSERVER_DATA_DIR, ./data].")
-@click.option("--jwt-key", default=None, help="HS256 signing key [BIDSERVER_JWT_KEY, else <data-dir>/jwt.key, created if missing].")
-def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
-    """Print a signed development token (the key `bidserver serve` verifies with)."""
+_KEY_OPTIONS = (
+    click.option("--ttl", default="8h", show_default=True, help="Lifetime: 900, 15m, 8h, 2d."),
+    click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where serve keeps jwt.key [BIDSERVER_DATA_DIR, ./data]."),
+    click.option("--jwt-key", default=None, help="HS256 signing key [BIDSERVER_JWT_KEY, else <data-dir>/jwt.key, created if missing]."),
+)
+
+
+def _key_options(command):
+    for option in reversed(_KEY_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _minter(ttl: str, data_dir: Path | None, jwt_key: str | None):
+    """``mint(role, org, user, name, roles)``: tokens signed with the key `bidserver serve`
+    verifies, lasting ``ttl``; a usage error when the server takes only the platform's."""
     from .auth import mint_token
 
     ttl_s = parse_duration_s(ttl)
@@ -110,18 +116,60 @@ def token(role, org, user, name, ttl, data_dir, jwt_key) -> None:
             "BIDSERVER_JWT_PUBLIC_KEY_FILE is set: the server accepts only tokens signed with the "
             "platform's private key, which bidserver does not hold"
         )
-    click.echo(
-        mint_token(
-            resolve_jwt_key(settings),
-            role=role,
-            party=org,
-            user=user,
-            name=name,
-            ttl_s=ttl_s,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-        )
-    )
+    key = resolve_jwt_key(settings)
+
+    def mint(role: str, org: str, user: str | None, name: str, roles) -> str:
+        return mint_token(key, role=role, party=org, user=user, name=name, ttl_s=ttl_s,
+                          issuer=settings.jwt_issuer, audience=settings.jwt_audience, roles=roles)
+
+    return mint
+
+
+_SIDES = ["buyer", "supplier", "observer", "platform"]
+
+
+@main.command()
+@click.option("--role", type=click.Choice(_SIDES), required=True, help="The party's side.")
+@click.option("--org", required=True, help="The party: the buyer organisation, the supplier id, (observer) the buyer organisation observed, or the platform operator.")
+@click.option("--user", default=None, help="User id (sub); defaults to --org.")
+@click.option("--name", default="", help="Display name (e.g. the supplier's legal name).")
+@click.option("--roles", default=None, metavar="ROLE,...", help="The person's team roles, of --role's side (e.g. auditor, or evaluator,opening_officer); default: the side's defaults (docs/suppliers.md).")
+@_key_options
+def token(role, org, user, name, roles, ttl, data_dir, jwt_key) -> None:
+    """Print a signed development token (the key `bidserver serve` verifies with)."""
+    from .auth import team_roles
+    from .engine.values import Role
+
+    mint = _minter(ttl, data_dir, jwt_key)
+    named = None if roles is None else [r.strip() for r in roles.split(",") if r.strip()]
+    if named is not None:
+        try:
+            team_roles(Role(role), named)
+        except ValueError as exc:  # a team role that is none, or of another side
+            raise click.BadParameter(str(exc), param_hint="--roles") from None
+    click.echo(mint(role, org, user, name, named))
+
+
+@main.command()
+@click.option("--buyer", default=None, metavar="ORG", help="The buyer organisation: a token for each of its team roles.")
+@click.option("--supplier", default=None, metavar="ORG", help="The supplier: a token for each of its team roles.")
+@click.option("--observer", default=None, metavar="ORG", help="The buyer organisation observed: an observer's token.")
+@click.option("--platform", default=None, metavar="ORG", help="The platform operator: a supplier reviewer's token.")
+@_key_options
+def tokens(buyer, supplier, observer, platform, ttl, data_dir, jwt_key) -> None:
+    """Print a development token for every team role of each side given, one line each: the
+    role and its token. Each is a person of its own (user `<org>.<role>`), so the four eyes of
+    an approval can be tried out."""
+    from .engine.permissions import SIDE
+
+    orgs = {"buyer": buyer, "supplier": supplier, "observer": observer, "platform": platform}
+    if not any(orgs.values()):
+        raise click.UsageError("name at least one side's organisation (--buyer, --supplier, ...)")
+    mint = _minter(ttl, data_dir, jwt_key)
+    for team_role, side in SIDE.items():
+        org = orgs[side.value]
+        if org:
+            click.echo(f"{team_role} {mint(side.value, org, f'{org}.{team_role}', '', [team_role])}")
 
 
 @main.command()

@@ -19,7 +19,7 @@ from .engine.tender.values import TenderConfig
 from .engine.rejections import Reason, Rejection
 from .engine.terms import TermsHash
 from .engine.reverse.commands import PlaceBid
-from .engine.values import Actor, Id, Name, Text
+from .engine.values import Actor, Id, Name, TeamRole, Text
 from .failures import UNREADABLE, Failure
 from .runtime.outcome import Result
 from .runtime.presence import NEVER_SEEN, Seen
@@ -241,15 +241,19 @@ class ApprovalBody(_Body):
 class DevTokenBody(_Body):
     """Development sign-in (``http/session.py``): who the token says the caller is."""
 
-    role: Annotated[Literal["buyer", "supplier", "observer"], msgspec.Meta(
-        description="The token's role"
+    role: Annotated[Literal["buyer", "supplier", "observer", "platform"], msgspec.Meta(
+        description="The token's role: the party's side"
     )]
     org: Annotated[Id, msgspec.Meta(
-        description="The party: the buyer organisation, the supplier id, or for an observer the "
-        "buyer organisation it watches"
+        description="The party: the buyer organisation, the supplier id, for an observer the "
+        "buyer organisation it watches, or the platform operator"
     )]
     name: Annotated[Name, msgspec.Meta(description="Display name (e.g. a supplier's legal name)")] = ""
     user: Annotated[Id | None, msgspec.Meta(description="The user (`sub`); absent: `org`")] = None
+    roles: Annotated[list[TeamRole] | None, msgspec.Meta(
+        description="The person's team roles, each of `role`'s side (else 403 `bad_role`); "
+        "absent: the side's defaults",
+    )] = None
 
 
 # --------------------------------------------------------------------------------------------

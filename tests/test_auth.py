@@ -25,6 +25,7 @@ from bidserver.auth import (
 )
 from bidserver.config import Settings
 from bidserver.engine.reverse.values import Actor, Role
+from bidserver.engine.values import TeamRole
 
 KEY = "auth-test-key-0123456789abcdef0123456789"
 OTHER_KEY = "another-key-0123456789abcdef0123456789ab"
@@ -100,6 +101,45 @@ def test_bad_role():
     verifier = TokenVerifier(KEY)
     assert reason(verifier, raw_token(role="admin")) == "bad_role"
     assert reason(verifier, raw_token(role=["buyer"])) == "bad_role"
+
+
+def test_team_roles_claim():
+    now = int(time.time())
+    token = mint_token(KEY, role="buyer", party="acme", user="ann", roles=["auditor"], now=now)
+    principal = TokenVerifier(KEY).verify(token)
+    assert principal.roles == {TeamRole.AUDITOR}
+    assert principal.actor == Actor(Role.BUYER, "acme", "ann", frozenset({TeamRole.AUDITOR}))
+    assert jwt.decode(token, KEY, algorithms=["HS256"], audience="bidserver")["roles"] == ["auditor"]
+    both = TokenVerifier(KEY).verify(raw_token(roles=["evaluator", "opening_officer"]))
+    assert both.roles == {TeamRole.EVALUATOR, TeamRole.OPENING_OFFICER}
+    # No claim: None, the side's defaults (``permissions.DEFAULT_ROLES``), as before roles.
+    assert TokenVerifier(KEY).verify(raw_token()).roles is None
+    assert TokenVerifier(KEY).verify(raw_token()).actor.roles is None
+    reviewer = TokenVerifier(KEY).verify(raw_token(role="platform", roles=["supplier_reviewer"]))
+    assert (reviewer.role, reviewer.roles) == (Role.PLATFORM, {TeamRole.SUPPLIER_REVIEWER})
+
+
+@pytest.mark.parametrize("roles", [
+    ["manager"],  # no such team role
+    ["supplier_admin"],  # a supplier's, in a buyer's token
+    ["auditor", "supplier_reviewer"],  # one of them the platform's
+    "auditor",  # not a list
+    [],  # names nobody: not the defaults either
+    [1],
+    [["auditor"]],
+])
+def test_a_team_role_that_is_none_or_of_another_side_is_a_bad_role(roles):
+    assert reason(TokenVerifier(KEY), raw_token(roles=roles)) == "bad_role"
+    if isinstance(roles, list) and all(isinstance(r, str) for r in roles):
+        with pytest.raises(ValueError):
+            mint_token(KEY, role="buyer", party="acme", roles=roles)
+
+
+def test_the_platform_side_is_a_token_role():
+    principal = TokenVerifier(KEY).verify(mint_token(KEY, role="platform", party="operator"))
+    assert (principal.role, principal.roles) == (Role.PLATFORM, None)
+    with pytest.raises(ValueError):
+        mint_token(KEY, role="supplier", party="s1", roles=["supplier_reviewer"])
 
 
 def test_system_role_is_refused():

@@ -20,6 +20,7 @@ from bidserver.engine.reverse import FORMAT, AuctionState
 from bidserver.engine.reverse.events import AuctionCreated, AuctionOpened, LotEnd
 from bidserver.runtime.journaling import Chain, to_journal
 from bidserver.engine.reverse.values import AuctionConfig, Decrement, DecrementKind, LotSpec, Role
+from bidserver.engine.values import TeamRole
 from bidserver.store.redis_journal import RedisJournal
 
 KEY = "cli-test-key-0123456789abcdef0123456789"
@@ -82,11 +83,49 @@ def test_token_usage_errors(runner, args):
     assert result.exit_code == 2, result.output
 
 
+def test_token_names_the_persons_team_roles(runner):
+    result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme", "--jwt-key", KEY,
+                                      "--roles", "evaluator, opening_officer"])
+    assert result.exit_code == 0, result.output
+    principal = TokenVerifier(KEY).verify(result.output.strip())
+    assert principal.roles == {TeamRole.EVALUATOR, TeamRole.OPENING_OFFICER}
+    result = runner.invoke(cli.main, ["token", "--role", "platform", "--org", "op", "--jwt-key", KEY])
+    assert result.exit_code == 0, result.output
+    principal = TokenVerifier(KEY).verify(result.output.strip())
+    assert (principal.role, principal.roles) == (Role.PLATFORM, None)  # the side's defaults
+    for roles in ("supplier_admin", "manager", ","):  # another side's, none, an empty list
+        result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme",
+                                          "--jwt-key", KEY, "--roles", roles])
+        assert result.exit_code == 2 and "--roles" in result.output, result.output
+
+
+def test_tokens_mints_one_for_every_team_role_of_each_side_given(runner):
+    result = runner.invoke(cli.main, ["tokens", "--buyer", "org-b", "--platform", "op",
+                                      "--jwt-key", KEY, "--ttl", "15m"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split(" ") for line in result.output.splitlines()]
+    assert [role for role, _ in lines] == [
+        "procurement_manager", "opening_officer", "evaluator", "approver", "auditor",
+        "supplier_reviewer"]
+    for role, token in lines:
+        principal = TokenVerifier(KEY).verify(token)
+        side, org = (Role.PLATFORM, "op") if role == "supplier_reviewer" else (Role.BUYER, "org-b")
+        assert (principal.role, principal.party, principal.roles) == (side, org, {TeamRole(role)})
+        assert principal.user == f"{org}.{role}"  # a person each: four eyes are two users
+    result = runner.invoke(cli.main, ["tokens", "--supplier", "s1", "--observer", "org-b",
+                                      "--jwt-key", KEY])
+    assert [line.split(" ")[0] for line in result.output.splitlines()] == [
+        "supplier_admin", "supplier_bidder", "observer"]
+    result = runner.invoke(cli.main, ["tokens", "--jwt-key", KEY])
+    assert result.exit_code == 2 and "--buyer" in result.output
+
+
 def test_token_refuses_when_tokens_come_from_the_platform(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("BIDSERVER_JWT_PUBLIC_KEY_FILE", str(tmp_path / "platform.pem"))
-    result = runner.invoke(cli.main, ["token", "--role", "buyer", "--org", "acme", "--data-dir", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "private key" in result.output
+    for args in (["token", "--role", "buyer", "--org", "acme"], ["tokens", "--buyer", "acme"]):
+        result = runner.invoke(cli.main, [*args, "--data-dir", str(tmp_path)])
+        assert result.exit_code == 2
+        assert "private key" in result.output
 
 
 def test_serve_help(runner):

@@ -1,4 +1,5 @@
-"""Values every format shares: who acts (roles and actors) and the sizes of client strings.
+"""Values every format shares: who acts (roles, team roles and actors) and the sizes of client
+strings.
 
 Money is exact everywhere: a price is an ``int`` in the currency's minor units, never a float
 (``bidserver.engine.money`` turns it into decimal text). Time is an ``int`` of milliseconds since
@@ -34,11 +35,39 @@ Category = Annotated[str, msgspec.Meta(pattern=CPV_PATTERN, description=(
 
 
 class Role(enum.StrEnum):
+    """The kind of party (the token's ``role``): which side of a procurement it is on. What a
+    person of that party may do is its team roles' (``TeamRole``, ``permissions``)."""
+
     BUYER = "buyer"  # the organiser: sees every event of its organisation's auctions as it is
     SUPPLIER = "supplier"
     OBSERVER = "observer"
-    PLATFORM = "platform"  # the platform operator's staff: the supplier reviewer
+    # The platform operator's staff (the supplier registry's reviewers): no party to any event,
+    # so it sees none (each format's ``may_see``: its team roles have no ``read_event``).
+    PLATFORM = "platform"
     SYSTEM = "system"  # the server itself: timer ticks
+
+
+PARTICIPANTS = (Role.BUYER, Role.SUPPLIER, Role.OBSERVER)
+"""The sides that take part in events: shown them, numbered in them (``runtime.cursors``). The
+platform's staff and the system are shown none: the views, redactions and histories of every
+format give them nothing, whatever reaches them (which event a participant sees is
+``Format.may_see``'s)."""
+
+
+class TeamRole(enum.StrEnum):
+    """What a person does for its party (the token's ``roles``), each on one side (``Role``):
+    a buyer's procurement team splits the work four eyes need split (the one who decides an
+    award is not the one who approves it). ``permissions`` says what each may do."""
+
+    PROCUREMENT_MANAGER = "procurement_manager"  # buyer: prepares, runs and awards events
+    OPENING_OFFICER = "opening_officer"  # buyer: holds a key share of sealed tenders
+    EVALUATOR = "evaluator"  # buyer: qualifies and scores opened bids
+    APPROVER = "approver"  # buyer: approves awards above the threshold
+    AUDITOR = "auditor"  # buyer: reads everything of its organisation, changes nothing
+    SUPPLIER_REVIEWER = "supplier_reviewer"  # platform: admits and restricts suppliers
+    SUPPLIER_ADMIN = "supplier_admin"  # supplier: its registration, documents, appeals
+    SUPPLIER_BIDDER = "supplier_bidder"  # supplier: bids
+    OBSERVER = "observer"  # observer: reads
 
 
 class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -49,6 +78,9 @@ class Actor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # The person acting for the party (the token's ``sub``): never part of a rule, only of the
     # record (events name who paused, voided, awarded, bid on a supplier's behalf).
     user: str = ""
+    # The person's team roles (the token's ``roles``); None: its side's defaults
+    # (``permissions.DEFAULT_ROLES``), so an actor built without them acts as before roles.
+    roles: frozenset[TeamRole] | None = None
 
 
 SYSTEM = Actor(Role.SYSTEM, "system")

@@ -22,6 +22,7 @@ from ..auth import Principal
 from ..engine.rejections import Reason
 from ..engine.reverse.commands import InviteSupplier, StartAuction
 from ..engine.reverse.state import Phase as AuctionPhase
+from ..engine.tender.actions import permission_refusal
 from ..engine.tender.commands import StartFollowOnAuction
 from ..engine.tender.events import FollowOnAuctionStarted
 from ..engine.tender.values import FollowOnRules
@@ -73,10 +74,11 @@ async def start_follow_on_auction(request: Request) -> Response:
     principal = _principal(request)
     tender = await _tender_room(request, principal)
     body = await _body(request, FollowOnBody)
+    command = StartFollowOnAuction(actor=principal.actor, at=0, rules=body.rules)
     if tender.state.follow_on is None:
-        result = await tender.submit(StartFollowOnAuction(actor=principal.actor, at=0,
-                                                          rules=body.rules))
-        await _settled(request, tender, result, principal)
+        await _settled(request, tender, await tender.submit(command), principal)
+    elif (refused := permission_refusal(command)) is not None:  # a retry: as the tender would
+        raise _refused(refused.reason, refused.detail)
     elif principal.actor.role is not Role.BUYER or principal.actor.party != tender.state.buyer:
         raise _refused(Reason.FORBIDDEN, "StartFollowOnAuction is for the tender's buyer")
     room = await _carry_out(request, principal, tender.state.follow_on)

@@ -25,7 +25,7 @@ from ..config import Settings
 from ..engine.rejections import Reason, Rejection
 from ..ratelimit import BucketsByKey
 from .answers import DevToken, Session
-from .routes import JSON, ProblemJSON, _body, handler
+from .routes import JSON, ProblemJSON, _body, _fail, handler
 
 DEV_TOKEN_TTL_S = 12 * 3600
 
@@ -40,10 +40,12 @@ class DevTokens:
         self.buckets = BucketsByKey(settings.rate_limit_per_s, settings.rate_limit_burst)
 
     def mint(self, body: wire.DevTokenBody) -> DevToken:
+        """The token; ValueError for team roles of another side than ``role``."""
         issued = clock.now_ms() // 1000  # PyJWT checks exp against the wall clock
         token = mint_token(
             self._key, role=body.role, party=body.org, user=body.user, name=body.name,
             ttl_s=DEV_TOKEN_TTL_S, issuer=self._issuer, audience=self._audience, now=issued,
+            roles=body.roles,
         )
         return DevToken(token=token, expires_at=(issued + DEV_TOKEN_TTL_S) * 1000)
 
@@ -57,7 +59,7 @@ session.answer = {200: Session}
 
 
 async def dev_token(request: Request) -> Response:
-    """Mint a development token for any role and party (development sign-in only).
+    """Mint a development token for any role, team roles and party (development sign-in only).
 
     Served only while the server verifies tokens with the key it generated (no
     `BIDSERVER_JWT_KEY`, no `BIDSERVER_JWT_PUBLIC_KEY_FILE`); anyone who reaches the server may
@@ -73,12 +75,15 @@ async def dev_token(request: Request) -> Response:
             headers={"retry-after": str(max(1, -(-wait_ms // 1000)))},
         )
     body = await _body(request, wire.DevTokenBody)
-    return JSON(tokens.mint(body))
+    try:
+        return JSON(tokens.mint(body))
+    except ValueError as exc:  # the token would be refused so (``auth.team_roles``)
+        raise _fail(wire.Failure.BAD_ROLE, str(exc)) from None
 
 
 dev_token.body_type = wire.DevTokenBody
 dev_token.answer = {200: DevToken}
-dev_token.refusals = (429,)
+dev_token.refusals = (403, 429)
 
 SESSION_ROUTES = [Route("/api/session", handler(session), methods=["GET"])]
 DEV_ROUTES = [Route("/api/dev/tokens", handler(dev_token), methods=["POST"])]

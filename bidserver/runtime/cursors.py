@@ -21,7 +21,7 @@ import bisect
 from typing import Any, Protocol
 
 from ..engine.format import Delivery, Format
-from ..engine.values import Actor, Role
+from ..engine.values import PARTICIPANTS, Actor, Role
 from .eventlog import EventLog
 
 
@@ -34,8 +34,6 @@ class Served(Protocol):
 
     @property
     def auction_id(self) -> str: ...
-
-PARTICIPANTS = tuple(role for role in Role if role is not Role.SYSTEM)
 
 
 class Cursors:

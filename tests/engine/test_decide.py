@@ -25,7 +25,7 @@ from bidserver.engine.reverse.commands import (
     UpdateConfig,
 )
 from bidserver.engine.rejections import Reason
-from bidserver.engine.values import Actor
+from bidserver.engine.values import Actor, TeamRole
 from bidserver.engine.reverse.values import (
     SYSTEM,
     AwardMode,
@@ -913,7 +913,7 @@ COMMANDS: dict[str, Callable] = {
     "AwardLot": lambda: award("L1", END + 3),
     "Tick": lambda: tick(T0 + 3),
     "AcceptTerms": lambda: AcceptTerms(actor=supplier("sup-b"), at=T0 + 3, terms_hash=NO_TERMS),
-    "ApproveAward": lambda: ApproveAward(actor=BUYER, at=END + 3, lot_id="L1", approve=True),
+    "ApproveAward": lambda: ApproveAward(actor=BOSS, at=END + 3, lot_id="L1", approve=True),
     "SetSupplierStanding": lambda: standing("sup-b", T0 + 3),
 }
 
@@ -1080,8 +1080,10 @@ def _scenario(reason: Reason) -> tuple[AuctionState, object]:
     raise AssertionError(f"no scenario for {reason}")
 
 
-CLERK = Actor(Role.BUYER, "org-buyer", "clerk")
-BOSS = Actor(Role.BUYER, "org-buyer", "boss")
+# A manager who is an approver too: approves others' awards, never their own.
+MANAGER_APPROVER = frozenset({TeamRole.PROCUREMENT_MANAGER, TeamRole.APPROVER})
+CLERK = Actor(Role.BUYER, "org-buyer", "clerk", MANAGER_APPROVER)
+BOSS = Actor(Role.BUYER, "org-buyer", "boss", MANAGER_APPROVER)
 NO_TERMS = "sha256:" + "0" * 64  # the hash of no terms this auction has
 
 

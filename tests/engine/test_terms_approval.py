@@ -14,7 +14,7 @@ from bidserver.engine.reverse.commands import (
 )
 from bidserver.engine.reverse.values import AuctionConfig, AwardMode
 from bidserver.engine.terms import MAX_TERMS, terms_hash
-from bidserver.engine.values import Actor, Role
+from bidserver.engine.values import Actor, Role, TeamRole
 
 from .builders import (
     BUYER, OBSERVER, T0, accepted, award, bid, cancel, config, draft, handle, lots, of_type,
@@ -24,8 +24,11 @@ from .builders import (
 END = T0 + 60_000
 TERMS = "Delivery within 30 days of the award; payment at 60 days."
 HASH = terms_hash(TERMS)
-CLERK = Actor(Role.BUYER, "org-buyer", "clerk")
-BOSS = Actor(Role.BUYER, "org-buyer", "boss")
+# A manager who is an approver too: approves others' awards, never their own.
+MANAGER_APPROVER = frozenset({TeamRole.PROCUREMENT_MANAGER, TeamRole.APPROVER})
+CLERK = Actor(Role.BUYER, "org-buyer", "clerk", MANAGER_APPROVER)
+BOSS = Actor(Role.BUYER, "org-buyer", "boss",
+             MANAGER_APPROVER)  # a manager who approves
 
 
 def accept(party: str, at: int = T0 - 1, hash_: str = HASH) -> AcceptTerms:

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
+from bidserver.auth import mint_token
 
+from .conftest import KEY
 from .test_tenders import (
     BUYER, HOUR, SHARES, T0, TENDER, auth, declare, published_tender, sealed_body,
 )
@@ -88,6 +90,10 @@ def test_a_tender_goes_on_as_an_auction_with_the_sealed_prices_as_opening_bids(c
 
     again = client.post(f"{base}/auction", json={"rules": RULES}, headers=BUYER)  # a retry
     assert again.status_code == 201 and again.json()["view"]["auction_id"] == auction_id
+    auditor = {"authorization": "Bearer " + mint_token(KEY, role="buyer", party="org-b",
+                                                       roles=["auditor"])}
+    r = client.post(f"{base}/auction", json={"rules": RULES}, headers=auditor)  # nor may it retry
+    assert (r.status_code, r.json()["reason"]) == (403, "forbidden")
     assert len(client.get(f"/api/auctions/{auction_id}/bids", headers=BUYER).json()["bids"]) == 2
     tender = client.get(f"/api/auctions/{tender_id}", headers=b).json()["view"]
     assert (tender["phase"], tender["follow_on_auction"]) == ("auction", auction_id)

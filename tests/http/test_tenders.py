@@ -38,8 +38,10 @@ TENDER = {
 }
 
 
-def auth(role: str, party: str, user: str | None = None) -> dict[str, str]:
-    return {"authorization": f"Bearer {mint_token(KEY, role=role, party=party, user=user)}"}
+def auth(role: str, party: str, user: str | None = None,
+         roles: list[str] | None = None) -> dict[str, str]:
+    token = mint_token(KEY, role=role, party=party, user=user, roles=roles)
+    return {"authorization": f"Bearer {token}"}
 
 
 BUYER = auth("buyer", "org-b", "clerk")

@@ -18,7 +18,9 @@ from .test_tenders import (
 
 TERMS = "Delivery within 30 days of the award; payment at 60 days."
 HASH = "sha256:" + hashlib.sha256(TERMS.encode()).hexdigest()
-BOSS = auth("buyer", "org-b", "boss")
+BOSS = auth("buyer", "org-b", "boss", roles=["approver"])
+# The user who proposes the awards (BUYER's), here holding the approver's role as well.
+CLERK_APPROVER = auth("buyer", "org-b", "clerk", roles=["procurement_manager", "approver"])
 A, B = auth("supplier", "sup-a", "ann"), auth("supplier", "sup-b", "bob")
 AUCTION = {
     "title": "Office paper",
@@ -92,7 +94,9 @@ def test_an_auctions_terms_come_before_its_bids_and_its_big_award_waits_for_anot
 
     approval = f"{base}/lots/L1/award/approval"
     r = client.post(approval, json={"approve": True}, headers=BUYER)
-    assert (r.status_code, r.json()["reason"]) == (403, "same_user")
+    assert (r.status_code, r.json()["reason"]) == (403, "forbidden")  # no approver
+    r = client.post(approval, json={"approve": True}, headers=CLERK_APPROVER)
+    assert (r.status_code, r.json()["reason"]) == (403, "same_user")  # four eyes
     r = client.post(approval, json={"approve": True}, headers=A)
     assert (r.status_code, r.json()["reason"]) == (403, "forbidden")
     r = client.post(approval, json={"approve": False}, headers=BOSS)
@@ -149,7 +153,9 @@ def test_a_tenders_terms_come_before_its_bids_and_its_big_decision_waits_for_ano
         "evaluation", None, 4_000_000)
     assert client.get(f"/api/auctions/{tender_id}", headers=A).json()["view"]["decision"] is None
     r = client.post(f"{base}/award/approval", json={"approve": True}, headers=BUYER)
-    assert (r.status_code, r.json()["reason"]) == (403, "same_user")
+    assert (r.status_code, r.json()["reason"]) == (403, "forbidden")  # no approver
+    r = client.post(f"{base}/award/approval", json={"approve": True}, headers=CLERK_APPROVER)
+    assert (r.status_code, r.json()["reason"]) == (403, "same_user")  # four eyes
     r = client.post(f"{base}/award/approval", json={"approve": True}, headers=BOSS)
     assert r.status_code == 200, r.text
     view = r.json()["view"]

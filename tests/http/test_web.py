@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from bidserver.app import build_app
 from bidserver.auth import TokenVerifier
 from bidserver.config import Settings
-from bidserver.engine.values import Role
+from bidserver.engine.values import Role, TeamRole
 from bidserver.http import session, web
 from bidserver.store.journal import MemoryJournal
 
@@ -325,6 +325,23 @@ def test_development_tokens_sign_in_to_the_api(tmp_path):
             "role": "supplier", "org": "acme", "name": "ACME Ltd", "user": "alice"})
         principal = _verify(settings, r.json()["token"])
         assert (principal.party, principal.user, principal.name) == ("acme", "alice", "ACME Ltd")
+
+
+def test_development_tokens_name_team_roles_of_their_side(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    with _client(tmp_path) as client:
+        r = client.post("/api/dev/tokens", json={"role": "buyer", "org": "org-1", "user": "ann",
+                                                 "roles": ["auditor"]})
+        assert r.status_code == 200, r.text
+        assert _verify(settings, r.json()["token"]).roles == {TeamRole.AUDITOR}
+        r = client.post("/api/dev/tokens", json={"role": "platform", "org": "operator"})
+        assert r.status_code == 200, r.text
+        assert _verify(settings, r.json()["token"]).role is Role.PLATFORM
+        for roles in (["supplier_reviewer"], []):  # the platform's, in a buyer's token; nobody
+            r = client.post("/api/dev/tokens", json={"role": "buyer", "org": "o", "roles": roles})
+            _problem(r, 403, "bad_role")
+        r = client.post("/api/dev/tokens", json={"role": "buyer", "org": "o", "roles": ["boss"]})
+        _problem(r, 400, "bad_request")  # not a team role at all: outside the body's schema
 
 
 @pytest.mark.parametrize("body", [

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import msgspec
 
+from .. import permissions
+from ..permissions import Action
 from ..rejections import Reason, Rejection
 from ..values import Actor, Role
 from . import categories
@@ -43,41 +45,29 @@ def _no(reason: Reason, detail: str, field: str | None = None) -> Rejection:
 
 # ------------------------------------------------------------------ who may
 
-# The action each command is, by the names of the team-role permission table (issue 12's
-# ``engine/permissions.Action``), and the side each action belongs to until that table replaces
-# ``_may``. The sweeper's ``Sweep`` is not an action: the system's alone.
-_ACTIONS: dict[type, str] = {
-    Register: "register_supplier",
-    UpdateRegistration: "register_supplier",
-    AddDocument: "register_supplier",
-    ApplyForCategories: "register_supplier",
-    LodgeAppeal: "appeal",
-    Qualify: "review_supplier",
-    Reject: "review_supplier",
-    Restrict: "restrict_supplier",
-    Lift: "restrict_supplier",
-    AnswerAppeal: "answer_appeal",
-    Rate: "rate_supplier",
-}
-_SIDES = {
-    "register_supplier": Role.SUPPLIER,
-    "appeal": Role.SUPPLIER,
-    "review_supplier": Role.PLATFORM,
-    "restrict_supplier": Role.PLATFORM,
-    "answer_appeal": Role.PLATFORM,
-    "rate_supplier": Role.BUYER,
+# The action each command is, in the team-role permission table (``engine/permissions``): the
+# one check of who may send it. The sweeper's ``Sweep`` is not an action: the system's alone.
+_ACTIONS: dict[type, Action] = {
+    Register: Action.REGISTER_SUPPLIER,
+    UpdateRegistration: Action.REGISTER_SUPPLIER,
+    AddDocument: Action.REGISTER_SUPPLIER,
+    ApplyForCategories: Action.REGISTER_SUPPLIER,
+    LodgeAppeal: Action.APPEAL,
+    Qualify: Action.REVIEW_SUPPLIER,
+    Reject: Action.REVIEW_SUPPLIER,
+    Restrict: Action.RESTRICT_SUPPLIER,
+    Lift: Action.RESTRICT_SUPPLIER,
+    AnswerAppeal: Action.ANSWER_APPEAL,
+    Rate: Action.RATE_SUPPLIER,
 }
 # A supplier acts on its own record only.
 _OWN = frozenset({UpdateRegistration, AddDocument, ApplyForCategories, LodgeAppeal})
 
 
-def _may(actor: Actor, what: str) -> Rejection | None:
-    """Whether the actor may do ``what``: by its side (supplier, platform, buyer) for now; the
-    server itself may do anything."""
-    side = _SIDES[what]
-    if actor.role is Role.SYSTEM or actor.role is side:
-        return None
-    return _no(Reason.FORBIDDEN, f"{what} is for the {side} side, not the {actor.role}")
+def _may(actor: Actor, what: Action) -> Rejection | None:
+    """Whether the actor may do ``what``: the permission table (a team role of the right side);
+    the server itself may do anything."""
+    return permissions.refusal(actor, what)
 
 
 # ------------------------------------------------------------------ the supplier's own

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from msgspec import UNSET
 
+from .actions import permission_refusal
 from .commands import (
     AcceptTerms,
     ApproveAward,
@@ -539,7 +540,13 @@ _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
 
 
 def decide(state: AuctionState, command: Command) -> Decision:
-    """Events the command causes, or why it is refused. Never mutates ``state``."""
+    """Events the command causes, or why it is refused. Never mutates ``state``.
+
+    First whether the sender's team roles allow the command at all (``actions``), then the
+    checks of the side and the person, the phase and the rules."""
+    refused = permission_refusal(command)
+    if refused is not None:
+        return refused
     kind = type(command)
     if kind in _BUYER_ONLY and state.phase is not Phase.NEW and not _is_buyer(state, command):
         return _no(Reason.FORBIDDEN, f"{kind.__name__} is for the auction's buyer")

@@ -12,6 +12,7 @@ import msgspec
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from .. import ocds_common
+from ..values import PARTICIPANTS
 from . import ocds
 from .commands import Command, PlaceBid
 from .events import AuctionCancelled, Event, LotAwarded
@@ -41,7 +42,10 @@ def history(state: AuctionState, actor: Actor) -> list[dict[str, Any]]:
     """Bids per role, in the order they were decided: the buyer sees all with identities, and
     the audit trail (who placed or voided each, and every bid the rules refused: ``status``
     "refused"); a supplier its own bids and its own refused attempts; observers an anonymised
-    list of accepted bids (aliases, never identities)."""
+    list of accepted bids (aliases, never identities); the platform's staff and the system
+    nothing (``values.PARTICIPANTS``)."""
+    if actor.role not in PARTICIPANTS:
+        return []
     rows = [(bid.seq, _bid_row(state, bid_id, bid, actor)) for bid_id, bid in state.bids.items()
             if actor.role is not Role.SUPPLIER or bid.supplier == actor.party]
     if actor.role is not Role.OBSERVER:

@@ -16,6 +16,8 @@ import msgspec
 from ..terms import AcceptanceView, TermsView, acceptances, terms_view
 from .. import standing
 from ..standing import RestrictionView
+from ..permissions import Action, allows
+from ..values import PARTICIPANTS
 from . import events as ev
 from . import rules
 from .events import Shown
@@ -154,9 +156,10 @@ def may_see(state: AuctionState, actor: Actor) -> bool:
     to, observers the auctions of the buyer organisation named in their token (an auditor or a
     public viewing portal acting for that organisation), always anonymised. An observer token of
     one organisation must not open every other organisation's prices. The edges report an auction
-    a principal may not see as unknown, so its existence does not leak either.
+    a principal may not see as unknown, so its existence does not leak either. Whoever it is,
+    one of its team roles must allow ``read_event`` (``permissions``): the platform's never do.
     """
-    if state.buyer is None:
+    if state.buyer is None or not allows(actor, Action.READ_EVENT):
         return False
     if actor.role is Role.SUPPLIER:
         return actor.party in state.suppliers
@@ -246,8 +249,8 @@ def audience_view(state: AuctionState, role: Role) -> AuctionView:
     The live room encodes it once per update and sends the same bytes to every socket of the
     role; what differs per supplier travels apart, in the small ``you_view``.
     """
-    if role is Role.SYSTEM:
-        raise ValueError("the system has no view")
+    if role not in PARTICIPANTS:
+        raise ValueError(f"the {role} has no view")
     return _view(state, Actor(role, state.buyer if role is Role.BUYER else ""), personal=False)
 
 
@@ -388,9 +391,12 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
 
 def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any] | None:
     """The event as ``actor`` may see it (the event itself, or a JSON-ready dict with "type"), or
-    None. What non-buyers see of each event type is in ``events.EVENT_TABLE``."""
+    None. What non-buyers see of each event type is in ``events.EVENT_TABLE``; the platform's
+    staff and the system see none (``values.PARTICIPANTS``)."""
     if actor.role is Role.BUYER:
         return event
+    if actor.role not in PARTICIPANTS:
+        return None
     shown = ev.EVENT_TABLE[type(event)][1]
     if shown is Shown.AS_IS:
         return event

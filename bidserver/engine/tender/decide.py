@@ -18,6 +18,7 @@ from ..rejections import Reason, Rejection
 from ..terms import acceptance_refusal
 from ..values import Role
 from . import conflicts, evaluation, follow_on, opening, restrictions, shares, submissions
+from .actions import permission_refusal
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
     CreateTender, DecideAward, DeclareInterests, InviteSupplier, PresentShare, Publish,
@@ -446,7 +447,13 @@ _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
 
 
 def decide(state: TenderState, command: Command) -> Decision:
-    """Events the command causes, or why it is refused. Never mutates ``state``."""
+    """Events the command causes, or why it is refused. Never mutates ``state``.
+
+    First whether the sender's team roles allow the command at all (``actions``), then the
+    checks of the side and the person, the phase and the rules."""
+    refused = permission_refusal(command)
+    if refused is not None:
+        return refused
     kind = type(command)
     if kind in _BUYER_ONLY and state.phase is not Phase.NEW and not _is_buyer(state, command):
         return _no(Reason.FORBIDDEN, f"{kind.__name__} is for the tender's buyer")

@@ -18,7 +18,7 @@ from .. import ocds_common
 from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from ..rejections import Reason
-from ..values import Actor, Role
+from ..values import PARTICIPANTS, Actor, Role
 from . import conflicts, ocds
 from .commands import Command, ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
 from .events import AwardFinal, Event, SubmissionKind, TenderCancelled, TenderUnsuccessful
@@ -102,7 +102,9 @@ def history(state: TenderState, actor: Actor) -> list[dict[str, Any]]:
     everyone's once the bids are opened; before that the buyer sees only the attempts refused as
     late (as its live room lists them), so nothing tells it who bid before the opening. A named
     officer or evaluator who has not declared "no conflict" sees it as before the opening
-    (``conflicts``)."""
+    (``conflicts``); the platform's staff and the system see nothing (``values.PARTICIPANTS``)."""
+    if actor.role not in PARTICIPANTS:
+        return []
     opened = state.opened_at is not None and not conflicts.withheld(state, actor)
     if actor.role is Role.SUPPLIER:
         suppliers = [actor.party]

@@ -22,9 +22,10 @@ import msgspec
 
 from .. import standing
 from ..rejections import Reason
+from ..permissions import Action, allows
 from ..terms import AcceptanceView, TermsView, acceptances, terms_view
 from ..standing import RestrictionView
-from ..values import Actor, Role
+from ..values import PARTICIPANTS, Actor, Role
 from . import conflicts, evaluation
 from . import events as ev
 from .events import FinalAward, LotDecision, OpenedBid, Shown
@@ -238,8 +239,10 @@ class BidderView(msgspec.Struct, frozen=True, kw_only=True):
 
 def may_see(state: TenderState, actor: Actor) -> bool:
     """The buyer's organisation and its observers see its tenders; an invited supplier sees one
-    once it is published (the time limits run from publication, for every supplier alike)."""
-    if state.buyer is None:
+    once it is published (the time limits run from publication, for every supplier alike).
+    Whoever it is, one of its team roles must allow ``read_event`` (``permissions``): the
+    platform's never do."""
+    if state.buyer is None or not allows(actor, Action.READ_EVENT):
         return False
     if actor.role is Role.SUPPLIER:
         return actor.party in state.suppliers and state.phase is not Phase.DRAFT
@@ -457,8 +460,8 @@ def view_for(state: TenderState, actor: Actor) -> TenderView:
 
 def audience_view(state: TenderState, role: Role) -> TenderView:
     """The view every participant of ``role`` shares (the live room encodes it once)."""
-    if role is Role.SYSTEM:
-        raise ValueError("the system has no view")
+    if role not in PARTICIPANTS:
+        raise ValueError(f"the {role} has no view")
     return _view(state, Actor(role, state.buyer if role is Role.BUYER else ""), personal=False)
 
 
@@ -529,7 +532,10 @@ _NOT_AS_IS_TO_THE_BUYER = frozenset({ev.ShareAccepted, ev.SubmissionRefused})
 def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
     """The event as ``actor`` may see it (the event, or a JSON-ready dict with "type"), or None.
     Who is shown each event type is in ``events.EVENT_TABLE``; what is shown never depends on
-    anything that happened after the event."""
+    anything that happened after the event. The platform's staff and the system see none
+    (``values.PARTICIPANTS``)."""
+    if actor.role not in PARTICIPANTS:
+        return None
     buyer = actor.role is Role.BUYER
     author = actor.role is Role.SUPPLIER and personal_to(state, event) == actor.party
     shown = ev.EVENT_TABLE[type(event)][1]

@@ -11,17 +11,20 @@ from bidserver.engine.tender import events as ev
 from bidserver.engine.tender.commands import AcceptTerms, ApproveAward, Publish, UpdateTender
 from bidserver.engine.tender.views import view_for, you
 from bidserver.engine.terms import terms_hash
-from bidserver.engine.values import Actor
+from bidserver.engine.values import Actor, Role, TeamRole
 
 from .builders import (
-    BUYER, DAY, DEADLINE, OBSERVER, OPENING, RFQ_DEADLINE, TENDER, T0, Run, bid, config,
+    BUYER, DAY, DEADLINE, OBSERVER, OPENING, ORG, RFQ_DEADLINE, TENDER, T0, Run, bid, config,
     decide_award, follow_on, officer, opened, published, qualified, qualify, quote, refused,
     revise, rfq_config, supplier, then, tick,
 )
 
 TERMS = "The supplier keeps its bid open for 90 days and signs the model contract."
 HASH = terms_hash(TERMS)
-BOSS = officer("boss")  # another user of the buyer's organisation than BUYER ("clerk")
+# A manager who is an approver too: approves others' awards, never their own.
+MANAGER_APPROVER = frozenset({TeamRole.PROCUREMENT_MANAGER, TeamRole.APPROVER})
+BOSS = Actor(Role.BUYER, ORG, "boss", MANAGER_APPROVER)
+CLERK_APPROVER = Actor(Role.BUYER, ORG, "clerk", MANAGER_APPROVER)  # BUYER's user
 PROPOSED_AT = OPENING + 2 * DAY
 
 
@@ -145,7 +148,7 @@ def test_nothing_changes_under_a_pending_proposal():
 def test_four_eyes_approve_the_decision_and_the_standstill_starts_then():
     run = evaluated()
     run.do(decide_award(PROPOSED_AT))
-    assert refused(run.state, approval(PROPOSED_AT + 1, actor=BUYER)).reason is Reason.SAME_USER
+    assert refused(run.state, approval(PROPOSED_AT + 1, actor=CLERK_APPROVER)).reason is Reason.SAME_USER
     refusal = refused(run.state, approval(PROPOSED_AT + 1, actor=supplier("sup-b")))
     assert refusal.reason is Reason.FORBIDDEN
     approved_at = PROPOSED_AT + DAY

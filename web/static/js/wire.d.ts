@@ -399,11 +399,11 @@ export interface DevToken {
  */
 export interface DevTokenBody {
   /**
-   * The token's role
+   * The token's role: the party's side
    */
-  role: "buyer" | "observer" | "supplier";
+  role: "buyer" | "observer" | "platform" | "supplier";
   /**
-   * The party: the buyer organisation, the supplier id, or for an observer the buyer organisation it watches
+   * The party: the buyer organisation, the supplier id, for an observer the buyer organisation it watches, or the platform operator
    */
   org: string;
   /**
@@ -414,6 +414,10 @@ export interface DevTokenBody {
    * The user (`sub`); absent: `org`
    */
   user?: string | null;
+  /**
+   * The person's team roles, each of `role`'s side (else 403 `bad_role`); absent: the side's defaults
+   */
+  roles?: TeamRole[] | null;
 }
 
 /**
@@ -1049,6 +1053,22 @@ export interface SupplierPresence {
    */
   last_seen: number | null;
 }
+
+/**
+ * What a person does for its party (the token's ``roles``), each on one side (``Role``):
+ * a buyer's procurement team splits the work four eyes need split (the one who decides an
+ * award is not the one who approves it). ``permissions`` says what each may do.
+ */
+export type TeamRole =
+  | "approver"
+  | "auditor"
+  | "evaluator"
+  | "observer"
+  | "opening_officer"
+  | "procurement_manager"
+  | "supplier_admin"
+  | "supplier_bidder"
+  | "supplier_reviewer";
 
 export interface TenderLot {
   /**
