@@ -241,7 +241,7 @@ class ApprovalBody(_Body):
 class DevTokenBody(_Body):
     """Development sign-in (``http/session.py``): who the token says the caller is."""
 
-    role: Annotated[Literal["buyer", "supplier", "observer"], msgspec.Meta(
+    role: Annotated[Literal["buyer", "supplier", "observer", "platform"], msgspec.Meta(
         description="The token's role"
     )]
     org: Annotated[Id, msgspec.Meta(

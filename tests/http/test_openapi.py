@@ -65,7 +65,7 @@ def test_signing_in_is_documented(tmp_path):
     assert "security" not in mint and mint["requestBody"]["required"]
     assert {"200", "400", "413", "429", "500"} <= mint["responses"].keys()
     body = doc["components"]["schemas"]["DevTokenBody"]
-    assert sorted(body["properties"]["role"]["enum"]) == ["buyer", "observer", "supplier"]
+    assert sorted(body["properties"]["role"]["enum"]) == ["buyer", "observer", "platform", "supplier"]
     assert set(body["required"]) == {"role", "org"}
     assert "12 hours" in mint["description"]
 

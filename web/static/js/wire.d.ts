@@ -14,6 +14,28 @@ export interface AcceptanceView {
 }
 
 /**
+ * A file the supplier handed in, named by the SHA-256 of its bytes (the file store keeps the
+ * bytes under that name), and what it says: who issued it, its number, when it is valid.
+ */
+export interface AdmissionDocument {
+  /**
+   * SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  sha256: string;
+  kind: DocumentKind;
+  title: string;
+  issuer: string;
+  number: string;
+  valid_from: number;
+  expires_at: number | null;
+  filename: string;
+  size: number;
+  uploaded_at: number;
+  by: string;
+  expiry_recorded: boolean;
+}
+
+/**
  * A published answer: never who asked.
  */
 export interface AnsweredQuestion {
@@ -21,6 +43,32 @@ export interface AnsweredQuestion {
   question: string;
   answer: string;
   at: number;
+}
+
+export interface Appeal {
+  appeal_id: string;
+  about: string;
+  text: string;
+  lodged_at: number;
+  by: string;
+  answer: string;
+  upheld: boolean | null;
+  answered_at: number | null;
+  answered_by: string;
+}
+
+export interface AppealAnswerBody {
+  upheld: boolean;
+  answer: string;
+}
+
+export interface AppealBody {
+  appeal_id: string;
+  /**
+   * The rejected category's code or the restriction's id
+   */
+  about: string;
+  text: string;
 }
 
 /**
@@ -292,6 +340,54 @@ export interface BuyerQuestion {
   answer: string | null;
 }
 
+export interface CategoriesBody {
+  /**
+   * @minItems 1
+   * @maxItems 50
+   *
+   * Items: A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  categories: [string, ...string[]];
+}
+
+export interface Category {
+  code: string;
+  name: string;
+}
+
+/**
+ * The state of one category applied for: pending since the application, or the reviewer's
+ * last decision. ``by`` and ``at`` are the applicant's while pending.
+ */
+export interface CategoryDecision {
+  /**
+   * A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  category: string;
+  status: DecisionStatus;
+  reason: string;
+  by: string;
+  at: number;
+  /**
+   * Items: SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  certificates: string[];
+}
+
+export interface CategoryPage {
+  items: Category[];
+}
+
+export interface CategoryStanding {
+  category: string;
+  name: string;
+  status: Status;
+  eligible: boolean;
+  reason: StandingReason | null;
+  until: number | null;
+  detail: string;
+}
+
 export type ClientMessage = BidMessage | PingMessage;
 
 export interface Comparison {
@@ -318,6 +414,12 @@ export interface ComplaintView {
   resolution: string;
 }
 
+export interface Contact {
+  name: string;
+  email: string;
+  phone?: string;
+}
+
 export interface CreateAuctionBody {
   config: AuctionConfig;
 }
@@ -342,6 +444,12 @@ export interface DecisionProposal {
   at: number;
   proposed_by: string | null;
 }
+
+export interface DecisionReasonBody {
+  reason: string;
+}
+
+export type DecisionStatus = "pending" | "qualified" | "rejected";
 
 export interface DecisionView {
   lots: LotDecision[];
@@ -381,7 +489,7 @@ export interface DevTokenBody {
   /**
    * The token's role
    */
-  role: "buyer" | "observer" | "supplier";
+  role: "buyer" | "observer" | "platform" | "supplier";
   /**
    * The party: the buyer organisation, the supplier id, or for an observer the buyer organisation it watches
    */
@@ -396,14 +504,24 @@ export interface DevTokenBody {
   user?: string | null;
 }
 
-/**
- * A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
- * the file store holds apart from the journal (``http.bid_files``).
- */
-export interface Document {
-  name: string;
-  digest: string;
+export interface DocumentBody {
+  /**
+   * SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  sha256: string;
+  kind: DocumentKind;
+  title: string;
+  /**
+   * ms since the epoch
+   */
+  valid_from: number;
+  filename: string;
+  issuer?: string;
+  number?: string;
+  expires_at?: number | null;
 }
+
+export type DocumentKind = "certificate" | "licence";
 
 export interface ErrorMessage {
   type: "error";
@@ -447,6 +565,17 @@ export interface GivenScore {
 export interface Highlight {
   value: number;
   suppliers: string[];
+}
+
+export interface HistoryAnswer {
+  entries: HistoryEntry[];
+}
+
+export interface HistoryEntry {
+  version: number;
+  event: {
+    [k: string]: unknown;
+  };
 }
 
 export interface InviteBody {
@@ -538,6 +667,16 @@ export interface ListedEvent {
   [k: string]: unknown;
 }
 
+export interface ListedSupplier {
+  supplier_id: string;
+  legal_name: string;
+  country: string;
+  identifier: string;
+  status: Status;
+  rating: RatingSummary;
+  standing: CategoryStanding | null;
+}
+
 export type LotCloseMode = "parallel" | "staggered";
 
 export interface LotDecision {
@@ -617,7 +756,7 @@ export interface OpenedBid {
   delivery_days: number | null;
   validity_days: number | null;
   certificates: string[];
-  documents: Document[];
+  documents: TenderDocument[];
   signature: string | null;
   signing_key: string | null;
 }
@@ -710,7 +849,9 @@ export interface Problem {
     | "already_awarded"
     | "already_exists"
     | "already_invited"
+    | "already_lifted"
     | "already_presented"
+    | "already_registered"
     | "already_started"
     | "already_voided"
     | "approval_pending"
@@ -721,9 +862,11 @@ export interface Problem {
     | "bad_request"
     | "bad_role"
     | "bad_signature"
+    | "certificate_expired"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "contended"
     | "deadline_passed"
     | "decrement_too_small"
     | "duplicate_bid_id"
@@ -732,15 +875,21 @@ export interface Problem {
     | "expired_token"
     | "forbidden"
     | "host_not_allowed"
+    | "identifier_taken"
     | "internal_error"
     | "invalid_amount"
     | "invalid_config"
     | "invalid_extension"
+    | "invalid_identifier"
+    | "invalid_period"
+    | "invalid_rating"
+    | "invalid_registration"
     | "invalid_score"
     | "invalid_share"
     | "invalid_token"
     | "journal_broken"
     | "journal_unavailable"
+    | "limit_reached"
     | "lot_closed"
     | "lot_not_closed"
     | "message_too_big"
@@ -748,10 +897,12 @@ export interface Problem {
     | "missing_token"
     | "no_signing_key"
     | "no_valid_bid"
+    | "not_applied"
     | "not_decided"
     | "not_found"
     | "not_invited"
     | "not_paused"
+    | "not_registered"
     | "not_sealed"
     | "nothing_to_approve"
     | "opening_not_due"
@@ -762,14 +913,19 @@ export interface Problem {
     | "signature_required"
     | "stale_documents"
     | "stale_terms"
+    | "supplier_not_eligible"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
+    | "unknown_appeal"
     | "unknown_auction"
     | "unknown_bid"
+    | "unknown_category"
     | "unknown_complaint"
+    | "unknown_document"
     | "unknown_lot"
     | "unknown_question"
+    | "unknown_restriction"
     | "unknown_supplier"
     | "writer_unavailable"
     | "wrong_phase";
@@ -782,7 +938,9 @@ export interface Problem {
     | "already_awarded"
     | "already_exists"
     | "already_invited"
+    | "already_lifted"
     | "already_presented"
+    | "already_registered"
     | "already_started"
     | "already_voided"
     | "approval_pending"
@@ -793,9 +951,11 @@ export interface Problem {
     | "bad_request"
     | "bad_role"
     | "bad_signature"
+    | "certificate_expired"
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "contended"
     | "deadline_passed"
     | "decrement_too_small"
     | "duplicate_bid_id"
@@ -804,15 +964,21 @@ export interface Problem {
     | "expired_token"
     | "forbidden"
     | "host_not_allowed"
+    | "identifier_taken"
     | "internal_error"
     | "invalid_amount"
     | "invalid_config"
     | "invalid_extension"
+    | "invalid_identifier"
+    | "invalid_period"
+    | "invalid_rating"
+    | "invalid_registration"
     | "invalid_score"
     | "invalid_share"
     | "invalid_token"
     | "journal_broken"
     | "journal_unavailable"
+    | "limit_reached"
     | "lot_closed"
     | "lot_not_closed"
     | "message_too_big"
@@ -820,10 +986,12 @@ export interface Problem {
     | "missing_token"
     | "no_signing_key"
     | "no_valid_bid"
+    | "not_applied"
     | "not_decided"
     | "not_found"
     | "not_invited"
     | "not_paused"
+    | "not_registered"
     | "not_sealed"
     | "nothing_to_approve"
     | "opening_not_due"
@@ -834,14 +1002,19 @@ export interface Problem {
     | "signature_required"
     | "stale_documents"
     | "stale_terms"
+    | "supplier_not_eligible"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
+    | "unknown_appeal"
     | "unknown_auction"
     | "unknown_bid"
+    | "unknown_category"
     | "unknown_complaint"
+    | "unknown_document"
     | "unknown_lot"
     | "unknown_question"
+    | "unknown_restriction"
     | "unknown_supplier"
     | "writer_unavailable"
     | "wrong_phase";
@@ -863,6 +1036,150 @@ export interface Progress {
   evaluator: string;
   given: number;
   expected: number;
+}
+
+export interface QualificationBody {
+  /**
+   * The certificates (documents of the record) the qualification rests on: it lapses when one of them expires
+   *
+   * @maxItems 20
+   *
+   * Items: SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  certificates?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  reason?: string;
 }
 
 export interface QualificationView {
@@ -887,9 +1204,98 @@ export interface Ranked {
   abnormally_low: boolean;
 }
 
+/**
+ * A buyer's marks for the supplier's work in one of its events, one per event and buyer.
+ */
+export interface Rating {
+  event_id: string;
+  delivery: number;
+  quality: number;
+  service: number;
+  comment: string;
+  by: string;
+  buyer: string;
+  at: number;
+}
+
+/**
+ * Average marks in hundredths (425 is 4.25 out of 5), exact integers like money, rounded
+ * half up; None with no rating.
+ */
+export interface RatingSummary {
+  count: number;
+  delivery: number | null;
+  quality: number | null;
+  service: number | null;
+  overall: number | null;
+}
+
 export interface ReasonBody {
   reason?: string;
 }
+
+export interface RegisterBody {
+  registration: Registration;
+}
+
+/**
+ * What a supplier declares of itself. On record, the identifier is the compact form
+ * ``identifiers.validate_identifier`` gives, and ``categories`` is every CPV code it has applied
+ * for, in the order it applied (the decisions are ``SupplierRecord.categories``, same order).
+ */
+export interface Registration {
+  legal_name: string;
+  /**
+   * ISO 3166-1 alpha-2, upper case
+   */
+  country: string;
+  identifier: string;
+  /**
+   * @minItems 1
+   * @maxItems 5
+   */
+  contacts:
+    | [Contact]
+    | [Contact, Contact]
+    | [Contact, Contact, Contact]
+    | [Contact, Contact, Contact, Contact]
+    | [Contact, Contact, Contact, Contact, Contact];
+  /**
+   * @minItems 1
+   * @maxItems 50
+   *
+   * Items: A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  categories: [string, ...string[]];
+}
+
+/**
+ * In force while ``start_at <= now < end_at`` (no end: indefinite), unless lifted: a lifted
+ * restriction never counts again (``standing``).
+ */
+export interface Restriction {
+  restriction_id: string;
+  kind: RestrictionKind;
+  reason: string;
+  start_at: number;
+  end_at: number | null;
+  by: string;
+  at: number;
+  lifted_at: number | null;
+  lifted_by: string;
+  lift_reason: string;
+  start_recorded: boolean;
+  end_recorded: boolean;
+}
+
+export interface RestrictionBody {
+  kind: RestrictionKind;
+  reason: string;
+  start_at?: number | null;
+  end_at?: number | null;
+}
+
+export type RestrictionKind = "blacklisted" | "suspended";
 
 /**
  * The tender's dates (ms since the epoch, UTC); publication is when ``Publish`` is decided.
@@ -942,6 +1348,27 @@ export interface SoftClose {
 
 export type SoftCloseTrigger = "any_bid" | "new_leader";
 
+export type StandingReason =
+  | "blacklisted"
+  | "certificate_expired"
+  | "not_qualified"
+  | "not_registered"
+  | "pending_review"
+  | "rejected"
+  | "suspended";
+
+/**
+ * A supplier's status at a glance (and the status of each of its categories): the search
+ * indexes' tags and the registry's lists.
+ */
+export type Status = "blacklisted" | "pending" | "qualified" | "rejected" | "suspended";
+
+export interface StoredDocumentFile {
+  sha256: string;
+  size: number;
+  created: boolean;
+}
+
 export interface Supplier {
   supplier: string;
   name: string;
@@ -960,6 +1387,23 @@ export interface Supplier {
   best_certified: boolean;
 }
 
+/**
+ * A supplier's record as the caller may read it, with what the server's clock says of it.
+ */
+export interface SupplierAnswer {
+  supplier: SupplierRecord;
+  status: Status;
+  standings: CategoryStanding[];
+  expiring: AdmissionDocument[];
+  rating: RatingSummary;
+  now: number;
+}
+
+export interface SupplierPage {
+  items: ListedSupplier[];
+  next_cursor: string | null;
+}
+
 export interface SupplierPresence {
   /**
    * The invited supplier's id
@@ -973,6 +1417,27 @@ export interface SupplierPresence {
    * Online: `server_time`. Offline: when its last live room closed, milliseconds since the Unix epoch on the server's clock; null: not seen (or not for a week)
    */
   last_seen: number | null;
+}
+
+export interface SupplierRecord {
+  supplier_id: string;
+  registration: Registration;
+  documents: AdmissionDocument[];
+  categories: CategoryDecision[];
+  restrictions: Restriction[];
+  appeals: Appeal[];
+  ratings: Rating[];
+  version: number;
+  registered_at: number;
+}
+
+/**
+ * A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
+ * the file store holds apart from the journal (``http.bid_files``).
+ */
+export interface TenderDocument {
+  name: string;
+  digest: string;
 }
 
 export interface TenderLot {
