@@ -1,6 +1,6 @@
 """The command line (click): ``bidserver serve``, ``token``, ``replay``, ``audit``, and
 ``bidserver tender ...`` and ``bidserver receipt verify|fetch`` (``cli_sealing.py``, and
-``cli_client.py`` for what goes to a server).
+``cli_client.py`` for what goes to a server), ``bidserver suppliers ...`` (``cli_suppliers.py``).
 
 Flags win over ``BIDSERVER_*`` environment variables, which win over the defaults: the same
 ``Settings.from_env`` path for every command, so ``token`` signs with the key ``serve`` verifies.
@@ -19,6 +19,7 @@ import click
 
 from .cli_client import receipt, revise, submit, upload, withdraw
 from .cli_sealing import tender
+from .cli_suppliers import suppliers
 from .config import Settings, resolve_jwt_key
 
 _DURATION = re.compile(r"^(\d+)([smhd]?)$")
@@ -48,6 +49,7 @@ def main() -> None:
 
 main.add_command(tender)
 main.add_command(receipt)
+main.add_command(suppliers)
 for command in (submit, revise, withdraw, upload):  # the tender's commands that talk to a server
     tender.add_command(command)
 
@@ -88,8 +90,8 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
 
 
 @main.command()
-@click.option("--role", type=click.Choice(["buyer", "supplier", "observer"]), required=True)
-@click.option("--org", required=True, help="The party: the buyer organisation, the supplier id, or (observer) the buyer organisation observed.")
+@click.option("--role", type=click.Choice(["buyer", "supplier", "observer", "platform"]), required=True, help="platform: the platform's supplier reviewers.")
+@click.option("--org", required=True, help="The party: the buyer organisation, the supplier id, (observer) the buyer organisation observed, or (platform) the platform.")
 @click.option("--user", default=None, help="User id (sub); defaults to --org.")
 @click.option("--name", default="", help="Display name (e.g. the supplier's legal name).")
 @click.option("--ttl", default="8h", show_default=True, help="Lifetime: 900, 15m, 8h, 2d.")

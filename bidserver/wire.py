@@ -348,6 +348,9 @@ _REJECTION_STATUS: dict[Reason, int] = {
     Reason.UNKNOWN_CATEGORY: 422,
     Reason.INVALID_PERIOD: 422,
     Reason.INVALID_RATING: 422,
+    Reason.SUPPLIER_RESTRICTED: 403,
+    Reason.DECLARATION_REQUIRED: 403,
+    Reason.CONFLICTED: 403,
 }
 
 _FAILURE_STATUS: dict[Failure, int] = {
@@ -407,6 +410,12 @@ def failure_status(failure: Failure) -> int:
 
 def failure_close_code(failure: Failure) -> int:
     return _FAILURE_CLOSE[failure]
+
+
+def rejection_close_code(rejection: Rejection) -> int:
+    """A live room closed on the format's refusal (``Format.live_refusal``): 4000 + its status,
+    as the failures' codes are (4403 for a refused participant)."""
+    return 4000 + rejection_status(rejection)
 
 
 # Errors the HTTP framework raises by status (an unknown route, a wrong method), as our reasons.

@@ -199,6 +199,9 @@ async def opening(server: Server, api: Api, sizes: Sizes) -> dict:
     setup_s = 3.0 + sizes.open_bids / 40  # invitations, then the bids as fast as they go
     deadline = int((time.time() + setup_s) * 1000)
     tender = await api.tender("Opening", parties, public, deadline)
+    for user in ("off-1", "off-3"):  # the officers who open declare no conflict first
+        await api.call(officer(user), f"/api/tenders/{tender}/declarations",
+                       {"conflict": False, "statement": "No interest in any supplier."})
     bodies = sealed_bodies(tender, parties, public)
     gate = asyncio.Semaphore(32)
 

@@ -162,6 +162,16 @@ class Format:
     with_memory: Callable[[Any, dict[str, Any]], Any] = lambda command, memory: command
     remember: Callable[[dict[str, Any], Any, Sequence[Any]], None] = \
         lambda memory, command, events: None
+    # The command that pushes a supplier's standing into the event, from the server
+    # (``runtime.standing``): ``(supplier, restricted, reason, detail)``; None: the format has no
+    # suppliers whose standing matters (``engine.standing``).
+    standing: Callable[[str, bool, str, str], Any] | None = None
+    # Why ``actor`` may not be in its role's shared audience of the live room now, or None. The
+    # live room builds one view per role (``audience_view``), so a participant whose view must
+    # differ from its role's (a sealed tender's officer who has not declared "no conflict" sees
+    # no opened bid: ``tender.conflicts``) is refused the handshake, and a socket whose actor
+    # starts being refused is closed before its next update. None: nobody is ever refused.
+    live_refusal: Callable[[Any, Actor], Rejection | None] | None = None
 
     def replay(self, auction_id: str, events: Iterable[Any]) -> Any:
         """The state after ``events``: a fold of ``evolve`` from the empty state."""

@@ -8,8 +8,11 @@ Amounts are ``Decimal`` values converted exactly from integer minor units by ``e
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import msgspec
@@ -88,3 +91,24 @@ def release_package(
         "publisher": {"name": publisher_name},
         "releases": list(releases),
     }
+
+
+@functools.cache
+def _cpv_names() -> dict[str, str]:
+    """The CPV 2008 codes and their English names (``engine/admission/cpv_en.json``), read once."""
+    return json.loads(resources.files("bidserver.engine.admission").joinpath("cpv_en.json")
+                      .read_text(encoding="utf-8"))
+
+
+def classified(category: str | msgspec.UnsetType) -> dict[str, Any]:
+    """What an item of an event of ``category`` (a CPV code, or none) adds: its OCDS
+    ``classification`` (scheme ``CPV``, of the itemClassificationScheme codelist), with the
+    code's English name where the list has it. OCDS 1.1 classifies items, not the tender, so
+    every item of the event carries it."""
+    if category is msgspec.UNSET:
+        return {}
+    found = {"scheme": "CPV", "id": category}
+    name = _cpv_names().get(category)
+    if name is not None:
+        found["description"] = name
+    return {"classification": found}

@@ -88,6 +88,12 @@ class Reason(enum.StrEnum):
     IDENTIFIER_TAKEN = "identifier_taken"  # the identifier is another supplier's on record
     CONTENDED = "contended"  # the record changed under every attempt to change it: retry
     SUPPLIER_NOT_ELIGIBLE = "supplier_not_eligible"  # the registry's standing refuses it (detail)
+    # a supplier's standing, pushed in by the supplier registry (``engine.standing``)
+    SUPPLIER_RESTRICTED = "supplier_restricted"  # suspended, blacklisted, a qualification lapsed
+    # conflicts of interest of a tender's officers and evaluators (``engine.tender.conflicts``)
+    DECLARATION_REQUIRED = "declaration_required"  # declare your interests first
+    CONFLICTED = "conflicted"  # you declared a conflict: removed from the tender's work
+    ALREADY_DECLARED = "already_declared"  # a declaration is made once
 
 
 class Rejection(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):

@@ -25,6 +25,12 @@ Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]  # an event's
 Text = Annotated[str, msgspec.Meta(max_length=1000)]  # reasons written by the buyer
 Currency = Annotated[str, msgspec.Meta(min_length=3, max_length=3)]  # ISO 4217
 Unit = Annotated[str, msgspec.Meta(max_length=32)]  # "t", "kg", "lot"
+# What an event buys: a code of the Common Procurement Vocabulary (CPV 2008, an 8-digit code and its
+# check digit). Only its shape is checked here; whether it is in the list is the edge's question
+# (``engine.admission``, where the list is).
+CPV_PATTERN = r"^\d{8}-\d$"
+Category = Annotated[str, msgspec.Meta(pattern=CPV_PATTERN, description=(
+    "What the event buys: a CPV 2008 code, e.g. `14410000-8` (rock salt)"))]
 
 
 class Role(enum.StrEnum):

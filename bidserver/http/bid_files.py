@@ -40,6 +40,7 @@ from starlette.routing import Route
 from .. import sealing, wire
 from ..auth import Principal
 from ..engine.rejections import Reason, Rejection
+from ..engine.tender import conflicts
 from ..engine.tender.bid_files import readable_from, upload_refusal
 from ..engine.values import Role
 from ..runtime.auction import Auction
@@ -197,6 +198,10 @@ async def list_bid_files(request: Request) -> Response:
         raise await refused_read(room, principal, "files", _refused(
             Reason.WRONG_PHASE, "the bids are not opened yet: their documents are listed once "
             "they are"))
+    withheld = conflicts.refusal(state, actor)  # a named officer or evaluator, not declared
+    if withheld is not None:
+        raise await refused_read(room, principal, "files",
+                                 ApiError(wire.problem_for_rejection(withheld)))
     documents = []
     for line in state.record:
         if line.failed is not None:
@@ -211,7 +216,7 @@ async def list_bid_files(request: Request) -> Response:
 
 
 list_bid_files.answer = {200: FileList}
-list_bid_files.refusals = (409,)
+list_bid_files.refusals = (403, 409)
 
 _T = "/api/tenders/{auction_id}"
 BID_FILE_ROUTES = [

@@ -24,8 +24,8 @@ from .. import wire
 from ..auth import Principal
 from ..engine.tender.commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Complaint, ConfirmBid,
-    DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
-    ReviseBid, Score, SubmitBid, WithdrawBid,
+    DecideAward, DeclareInterests, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
+    ResolveComplaint, ReviseBid, Score, SubmitBid, WithdrawBid,
 )
 from ..engine.tender.commands import AcceptTerms, ApproveAward
 from ..engine.tender.values import BASE64, Digest
@@ -110,6 +110,14 @@ class ScoreBody(wire._Body):
     supplier: Id
     criterion: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     score: Annotated[int, msgspec.Meta(ge=0, le=100)]
+
+
+class DeclarationBody(wire._Body):
+    conflict: Annotated[bool, msgspec.Meta(description=(
+        "Whether you have a conflict of interest in this tender (an interest in a bidder): "
+        "`true` removes you from its work for good"))]
+    statement: Annotated[Text, msgspec.Meta(description=(
+        "Your declaration in your words; with a conflict, what it is"))]
 
 
 class ComplaintBody(wire._Body):
@@ -277,6 +285,15 @@ resolve_complaint = _tender_route(
     "Resolve a complaint: upheld withdraws the award decision, otherwise the standstill goes on "
     "(buyer).",
 )
+declare_interests = _tender_route(
+    "declare_interests", DeclarationBody,
+    lambda r, p, b: DeclareInterests(actor=p.actor, at=0, conflict=b.conflict,
+                                     statement=b.statement),
+    "Declare your interests in the tender, once (an opening officer or evaluator it names). "
+    "Until you declare no conflict, your key share, qualifications and scores are refused "
+    "(403 `declaration_required`) and the opened bids are withheld from you; a conflict removes "
+    "you from its work (403 `conflicted`).",
+)
 cancel_tender = _tender_route(
     "cancel_tender", wire.ReasonBody,
     lambda r, p, b: CancelTender(actor=p.actor, at=0, reason=b.reason),
@@ -319,4 +336,5 @@ TENDER_ROUTES = [
     Route(f"{_T}/cancel", handler(cancel_tender), methods=["POST"]),
     Route(f"{_T}/terms/acceptance", handler(accept_tender_terms), methods=["POST"]),
     Route(f"{_T}/award/approval", handler(approve_tender_award), methods=["POST"]),
+    Route(f"{_T}/declarations", handler(declare_interests), methods=["POST"]),
 ]

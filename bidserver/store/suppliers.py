@@ -10,7 +10,8 @@ written ``%25`` and ``%3A``, as in the listing's keys, or supplier ``a:log`` wou
 * ``<p>:supplier:<id>`` -- hash: ``record`` (the bytes), ``version`` (events so far), and the
   index fields the record is filed under now: ``name`` (folded), ``code``, ``tags`` (joined by NUL)
   -- what the write script removes when they change;
-* ``<p>:supplier:<id>:log`` -- stream, one entry per event, id ``<version>-0``, field ``e``;
+* ``<p>:supplier:<id>:log`` -- list, the events in order, one element each: its length is the
+  version;
 * ``<p>:suppliers:code`` -- hash, identifier -> supplier id: who owns an identifier (unique);
 * ``<p>:suppliers:ix:all`` and ``<p>:suppliers:ix:<tag>`` -- sorted sets, score 0, members
   ``<folded name>\\x00<id>``: every supplier, and those with a tag (``status:qualified``...);
@@ -25,8 +26,16 @@ and every index move happen in one step, or a crash between them leaves a suppli
 status it left, or an identifier owned twice. The script reads the index fields the record is filed
 under from its hash, so the caller passes only the new ones. It builds the tag keys itself (they
 are not in ``KEYS``): standalone Redis allows that; Redis Cluster would need one hash tag for every
-key here (one slot), as the listing would. A retry of a stored append (same events under the same
-ids, same record) succeeds as a no-op, so a write whose reply was lost can be sent again.
+key here (one slot), as the listing would. A retry of a stored append (same events at the same
+positions, same record) succeeds as a no-op, so a write whose reply was lost can be sent again.
+
+Why the log is a list and not a stream (as the auctions' journals are): a stream of a few events
+takes 4.7 KB of Redis memory however short (``MEMORY USAGE``, Redis 7.0: its first node is
+allocated whole), a list of the same events their bytes and a few hundred more, and a supplier's
+log is a few events written now and then, read whole only for its history: with 100,000 suppliers
+the streams alone were most of the registry's memory. Event ``v`` is element ``v - 1`` (a stream's
+id ``<v>-0`` before), and the script checks that the list's length is the stored version before it
+pushes, as it checked the stream's last id.
 
 Why writes are durable and reads are not fenced: a write goes through the journal's
 ``eval_durably`` (``appendfsync always``, or ``WAITAOF`` on the same connection): acknowledged is
@@ -279,17 +288,17 @@ def _key_part(supplier_id: str) -> str:
 # by NUL, 8 due ms ('' none), 9 fence flag, 10 the tag keys' prefix, 11.. the events.
 # Returns {1, version} written, {0, version} a retry of the stored append (the fence: as the
 # journal's, so WAITAOF on a new connection covers the original write), {-1, stored version},
-# {-2, owner of the identifier}, {-3, the log's last id} the log and the version disagree.
+# {-2, owner of the identifier}, {-3, the log's length} the log and the version disagree.
 _APPEND = """
 local id, expected, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local old = redis.call('HMGET', KEYS[1], 'version', 'name', 'code', 'tags')
 local stored = tonumber(old[1] or '0')
 if stored ~= expected then
   if stored == expected + n and redis.call('HGET', KEYS[1], 'record') == ARGV[4] then
-    local got = redis.call('XRANGE', KEYS[2], (expected + 1) .. '-0', stored .. '-0')
+    local got = redis.call('LRANGE', KEYS[2], expected, stored - 1)
     local same = #got == n
     for i = 1, n do
-      if same and got[i][2][2] ~= ARGV[10 + i] then same = false end
+      if same and got[i] ~= ARGV[10 + i] then same = false end
     end
     if same then
       if ARGV[9] == '1' then redis.call('INCR', KEYS[7]) end
@@ -300,13 +309,9 @@ if stored ~= expected then
 end
 local owner = redis.call('HGET', KEYS[3], ARGV[6])
 if owner and owner ~= id then return {-2, owner} end
-local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-local last = '0-0'
-if #top > 0 then last = top[1][1] end
-if last ~= stored .. '-0' then return {-3, last} end
-for i = 1, n do
-  redis.call('XADD', KEYS[2], (expected + i) .. '-0', 'e', ARGV[10 + i])
-end
+local length = redis.call('LLEN', KEYS[2])
+if length ~= stored then return {-3, length} end
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[10 + i]) end
 local new_member = ARGV[5] .. '\\0' .. id
 local new_tags = {}
 for t in string.gmatch(ARGV[7], '[^%z]+') do new_tags[t] = true end
@@ -441,7 +446,7 @@ class RedisSuppliers:
             raise IdentifierTaken(supplier_id, indexed.code, res[1].decode())
         if code == -3:
             raise JournalError(
-                f"{keys[1]} ends at {res[1].decode()}, not at the record's version: "
+                f"{keys[1]} holds {int(res[1])} events, not the record's version: "
                 "edited by hand? Nothing was written"
             )
         return int(res[1])
@@ -472,10 +477,9 @@ class RedisSuppliers:
     async def log(self, supplier_id: str) -> list[bytes]:
         check_id(supplier_id)
         try:
-            entries = await self._redis.xrange(self.log_key(supplier_id))
+            return await self._redis.lrange(self.log_key(supplier_id), 0, -1)
         except RedisError as exc:
             raise map_redis_error(exc) from exc
-        return [fields[b"e"] for _id, fields in entries]
 
     async def by_code(self, code: str) -> str | None:
         try:

@@ -28,39 +28,51 @@ from ..auth import AuthError, Principal, origin_allowed, token_from_request
 from ..ratelimit import TokenBucket
 from ..runtime.auction import Auction
 from ..runtime.registry import BROKEN, LOAD_ERRORS
-from .fanout import Broadcaster, Connection, QueuedSink
+from ..engine.rejections import Rejection
+from .fanout import Broadcaster, Connection, QueuedSink, live_refusal
 from .session import Session
 from .transport import EXTENSION
 
 log = logging.getLogger(__name__)
 
 class _Denied(Exception):
-    """The handshake is refused: the HTTP denial to send instead of accepting."""
+    """The handshake is refused: the HTTP denial to send instead of accepting, and the close code
+    for a server that cannot send one."""
 
-    def __init__(self, failure: wire.Failure, detail: str = "") -> None:
-        super().__init__(failure.value)
-        self.failure = failure
-        self.detail = detail
+    def __init__(self, problem: wire.Problem, close_code: int) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+        self.close_code = close_code
 
 
-async def _deny(websocket: WebSocket, failure: wire.Failure, detail: str = "") -> None:
+def _failed(failure: wire.Failure, detail: str = "") -> _Denied:
+    return _Denied(wire.problem_for_failure(failure, detail), wire.failure_close_code(failure))
+
+
+def _refused(refusal: Rejection) -> _Denied:
+    """The format's refusal (``Format.live_refusal``)."""
+    return _Denied(wire.problem_for_rejection(refusal), wire.rejection_close_code(refusal))
+
+
+async def _deny(websocket: WebSocket, denied: _Denied) -> None:
     """An HTTP denial with a JSON reason, logged at INFO: a refusal is the server working, and
     anyone can cause one (an ERROR line per refusal would let them fill the operator's alerts)."""
     client = websocket.client
+    problem = denied.problem
     log.info(
         "%s - live room %s refused: %s%s",
         f"{client.host}:{client.port}" if client else "-",
         websocket.url.path,
-        failure.value,
-        f" ({detail})" if detail else "",
+        problem.reason,
+        f" ({problem.detail})" if problem.detail else "",
     )
-    body = msgspec.to_builtins(wire.problem_for_failure(failure, detail))
+    body = msgspec.to_builtins(problem)
     try:
         await websocket.send_denial_response(
-            JSONResponse(body, status_code=wire.failure_status(failure), media_type=wire.PROBLEM_JSON)
+            JSONResponse(body, status_code=problem.status, media_type=wire.PROBLEM_JSON)
         )
     except RuntimeError:  # the server lacks the denial extension: close before accepting
-        await websocket.close(wire.failure_close_code(failure), failure.value)
+        await websocket.close(denied.close_code, problem.reason)
 
 
 async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
@@ -70,37 +82,40 @@ async def _admit(websocket: WebSocket) -> tuple[Principal, int | None, Auction]:
     if not origin_allowed(
         headers.get("origin"), headers.get("host"), services.settings.allowed_origins
     ):
-        raise _Denied(wire.Failure.ORIGIN_NOT_ALLOWED)
+        raise _failed(wire.Failure.ORIGIN_NOT_ALLOWED)
     try:
         principal = services.verifier.verify(token_from_request(headers, websocket.query_params))
     except AuthError as exc:
-        raise _Denied(wire.Failure(exc.reason)) from None
+        raise _failed(wire.Failure(exc.reason)) from None
     since_raw = websocket.query_params.get("since")
     try:
         since = int(since_raw) if since_raw is not None else None
     except ValueError:
-        raise _Denied(wire.Failure.BAD_REQUEST, "since must be an integer") from None
+        raise _failed(wire.Failure.BAD_REQUEST, "since must be an integer") from None
     auction_id = websocket.path_params["auction_id"]
     try:
         room = await services.rooms.get(auction_id)
     except LOAD_ERRORS as exc:  # not loaded yet and Redis away: retry later, not a bug
         log.warning("cannot load auction %.64s: %s", auction_id, exc)
         detail = "the journal is unavailable; retry"
-        raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None
+        raise _failed(wire.Failure.JOURNAL_UNAVAILABLE, detail) from None
     except BROKEN:  # logged by the registry, with the entry
         detail = "the auction's journal failed verification"
-        raise _Denied(wire.Failure.JOURNAL_BROKEN, detail) from None
+        raise _failed(wire.Failure.JOURNAL_BROKEN, detail) from None
     if room is None or not room.format.may_see(room.state, principal.actor):
-        raise _Denied(wire.Failure.UNKNOWN_AUCTION)
+        raise _failed(wire.Failure.UNKNOWN_AUCTION)
+    refusal = live_refusal(room, principal.actor)
+    if refusal is not None:
+        raise _refused(refusal)
     held_from = room.cursors.needs_from(principal.actor, since)
     if held_from is not None:
         try:  # resuming from before a snapshot, or a cursor counted from the first event:
             await services.rooms.hold_from(room, held_from)  # read back from the journal
         except LOAD_ERRORS as exc:
             log.warning("cannot read auction %.64s back from seq %d: %s", auction_id, held_from, exc)
-            raise _Denied(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
+            raise _failed(wire.Failure.JOURNAL_UNAVAILABLE, "the journal is unavailable; retry") from None
         except BROKEN:
-            raise _Denied(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
+            raise _failed(wire.Failure.JOURNAL_BROKEN, "the auction's journal failed verification") from None
     return principal, since, room
 
 
@@ -180,17 +195,17 @@ async def live_room(websocket: WebSocket) -> None:
     try:
         principal, since, room = await _admit(websocket)
     except _Denied as denied:
-        await _deny(websocket, denied.failure, denied.detail)
+        await _deny(websocket, denied)
         return
     except Exception:  # a bug: a JSON 500 denial, the traceback in our log, nothing to the client
         log.exception("live-room handshake failed")
-        await _deny(websocket, wire.Failure.INTERNAL)
+        await _deny(websocket, _failed(wire.Failure.INTERNAL))
         return
 
     sockets = services.live_sockets
     if not sockets.take(principal):
         detail = f"at most {sockets.limit} live-room sockets per user; close one and retry"
-        await _deny(websocket, wire.Failure.TOO_MANY_CONNECTIONS, detail)
+        await _deny(websocket, _failed(wire.Failure.TOO_MANY_CONNECTIONS, detail))
         return
     try:
         await websocket.accept()

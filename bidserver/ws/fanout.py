@@ -26,6 +26,7 @@ import msgspec
 
 from .. import metrics, wire
 from ..engine.format import Delivery, Format
+from ..engine.rejections import Rejection
 from ..engine.values import Actor, Role
 from ..runtime.auction import Auction
 from ..runtime.cursors import Cursors
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 AudienceKey = tuple[str, str]  # (role, party) — party is "" for the shared observer audience
 
 _encoder = msgspec.json.Encoder()
+
+
+def live_refusal(auction: Auction, actor: Actor) -> Rejection | None:
+    """Why ``actor`` may not be in its role's shared audience now (``Format.live_refusal``)."""
+    refusal = auction.format.live_refusal
+    return None if refusal is None else refusal(auction.state, actor)
 
 
 def audience_key(actor: Actor) -> AudienceKey:
@@ -327,9 +334,23 @@ class Broadcaster:
         you = self._format.you_view(state, actor)
         return None if you is None else msgspec.Raw(_encoder.encode(you))
 
+    def _refused(self, conn: Connection) -> bool:
+        """Close ``conn`` if the format refuses its actor the role's shared audience now (the
+        handshake checked it; the state may have changed since): before it is sent anything
+        more. Nothing to check for a format that refuses nobody."""
+        if self._format.live_refusal is None:
+            return False
+        refusal = live_refusal(self._auction, conn.actor)
+        if refusal is None:
+            return False
+        conn.close_soon(wire.rejection_close_code(refusal), refusal.reason.value)
+        return True
+
     def join(self, conn: Connection, since: int | None) -> None:
         """Welcome, then (when resuming) everything listed after cursor ``since``; synchronous, so
         no update published by the room can slip between the snapshot and the subscription."""
+        if self._refused(conn):
+            return
         auction = self._auction
         state, cursors = auction.state, auction.cursors
         now = self._now_ms()
@@ -433,6 +454,8 @@ class Broadcaster:
             cursor = cursors.at(actor, seq)
             targets = []
             for conn in audience.conns:
+                if self._refused(conn):
+                    continue
                 if conn.seq == flushed:
                     targets.append(conn)
                 elif conn.seq < seq:  # joined between two flushes: its own catch-up

@@ -19,6 +19,7 @@ from bidserver.engine.reverse.commands import (
     PauseAuction,
     PlaceBid,
     ResumeAuction,
+    SetSupplierStanding,
     StartAuction,
     Tick,
     VoidBid,
@@ -109,6 +110,13 @@ def bid(party: str, amount: int, at: int, lot_id: str = "L1", bid_id: str | None
 
 def tick(at: int) -> Tick:
     return Tick(actor=SYSTEM, at=at)
+
+
+def standing(party: str, at: int, restricted: bool = True, reason: str = "suspended",
+             detail: str = "suspended by the registry", actor: Actor = SYSTEM) -> SetSupplierStanding:
+    """The supplier registry's word on ``party``, pushed in by the server."""
+    return SetSupplierStanding(actor=actor, at=at, supplier=party, restricted=restricted,
+                               reason=reason, detail=detail)
 
 
 # ------------------------------------------------------------------ more builders (decide, rules,

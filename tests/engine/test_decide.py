@@ -41,7 +41,7 @@ from bidserver.engine.reverse.values import (
 )
 
 from .tender.builders import TENDER_REASONS  # reached by the tender's own tests
-from .admission.builders import ADMISSION_REASONS  # reached by the registry's own tests
+from .admission.builders import ADMISSION_REASONS, SERVICE_REASONS  # reached elsewhere
 from .builders import (
     handle,
     BUYER,
@@ -64,6 +64,7 @@ from .builders import (
     phoned,
     refused,
     resume,
+    standing,
     supplier,
     tick,
     void,
@@ -913,18 +914,20 @@ COMMANDS: dict[str, Callable] = {
     "Tick": lambda: tick(T0 + 3),
     "AcceptTerms": lambda: AcceptTerms(actor=supplier("sup-b"), at=T0 + 3, terms_hash=NO_TERMS),
     "ApproveAward": lambda: ApproveAward(actor=BUYER, at=END + 3, lot_id="L1", approve=True),
+    "SetSupplierStanding": lambda: standing("sup-b", T0 + 3),
 }
 
 # Which commands each phase handles; any other (phase, command) is a table miss with this reason.
 HANDLED = {
     "new": {"CreateAuction"},
     "draft": {"UpdateConfig", "InviteSupplier", "StartAuction", "CancelAuction", "PlaceBid", "Tick",
-              "AcceptTerms"},
+              "AcceptTerms", "SetSupplierStanding"},
     "open": {"InviteSupplier", "PauseAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-             "PlaceBid", "Tick", "AcceptTerms", "ApproveAward"},
+             "PlaceBid", "Tick", "AcceptTerms", "ApproveAward", "SetSupplierStanding"},
     "paused": {"InviteSupplier", "ResumeAuction", "ExtendAuction", "CancelAuction", "VoidBid",
-               "PlaceBid", "Tick", "AcceptTerms", "ApproveAward"},
-    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick", "ApproveAward"},
+               "PlaceBid", "Tick", "AcceptTerms", "ApproveAward", "SetSupplierStanding"},
+    "closed": {"CancelAuction", "VoidBid", "AwardLot", "PlaceBid", "Tick", "ApproveAward",
+               "SetSupplierStanding"},
     "cancelled": {"PlaceBid", "Tick"},
 }
 MISSES = {
@@ -1070,6 +1073,10 @@ def _scenario(reason: Reason) -> tuple[AuctionState, object]:
             return _proposed(), ApproveAward(actor=CLERK, at=END + 2, lot_id="L1", approve=True)
         case Reason.NOTHING_TO_APPROVE:
             return in_phase("closed"), ApproveAward(actor=BOSS, at=END + 2, lot_id="L1", approve=True)
+        case Reason.SUPPLIER_RESTRICTED:
+            state = opened()
+            accepted(state, standing("sup-a", T0 + 1))
+            return state, bid("sup-a", 90_000, T0 + 2)
     raise AssertionError(f"no scenario for {reason}")
 
 
@@ -1089,7 +1096,7 @@ def _proposed() -> AuctionState:
 
 
 @pytest.mark.parametrize("reason", [r for r in Reason
-                                    if r not in TENDER_REASONS + ADMISSION_REASONS])
+                                    if r not in TENDER_REASONS + ADMISSION_REASONS + SERVICE_REASONS])
 def test_every_reason_is_reachable_and_machine_readable(reason):
     state, command = _scenario(reason)
     rejection = refused(state, command)

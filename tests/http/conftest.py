@@ -53,3 +53,31 @@ def client(journal, tmp_path):
     settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url="memory://")
     with TestClient(build_app(settings, journal=journal)) as client:
         yield client
+
+
+def qualified(client, party: str, *categories: str) -> None:
+    """Register ``party`` in the supplier registry and qualify it in ``categories``, as the
+    supplier and the platform's reviewer would over the API: an event with a category invites
+    only suppliers the registry admits."""
+    import hashlib
+
+    from stdnum.cn import uscc
+
+    from bidserver.auth import mint_token
+
+    def headers(role: str, org: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {mint_token(KEY, role=role, party=org)}"}
+
+    digits = str(int(hashlib.sha256(party.encode()).hexdigest(), 16))[:9]
+    body = f"91110000{digits}"
+    registration = {"legal_name": f"{party} Ltd", "country": "CN",
+                    "identifier": body + uscc.calc_check_digit(body),
+                    "contacts": [{"name": party, "email": f"{party}@example.cn"}],
+                    "categories": list(categories)}
+    r = client.post("/api/suppliers", json={"registration": registration},
+                    headers=headers("supplier", party))
+    assert r.status_code == 201, r.text
+    for category in categories:
+        r = client.post(f"/api/suppliers/{party}/categories/{category}/qualification", json={},
+                        headers=headers("platform", "platform"))
+        assert r.status_code == 200, r.text

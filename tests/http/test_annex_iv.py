@@ -28,7 +28,7 @@ from bidserver.sealing.receipts import SignedReceipt, verify_receipt
 from bidserver.sealing.shamir import share_from_text, share_to_text, split
 from bidserver.store.audit_log import AuditFailed, verify
 
-from .test_tenders import BUYER, DOCS, HOUR, T0, auth
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth, declare
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -63,6 +63,8 @@ def sealed(tender: str, party: str, bid_id: str, price: int) -> dict:
 
 def published(client, clock) -> str:
     tender = client.post("/api/tenders", json={"config": TENDER}, headers=BUYER).json()["view"]["tender_id"]
+    for officer in OFFICER:  # none has an interest in a bidder (``tender.conflicts``)
+        declare(client, tender, officer)
     for party in PRICES:
         assert client.post(f"/api/tenders/{tender}/invitations", json={"supplier": party},
                            headers=BUYER).status_code == 200

@@ -18,7 +18,7 @@ import redis
 from bidserver.sealing.bid import BidDocument, LotPrice, bid_content, seal_bid
 from bidserver.sealing.documents import BUCKET, open_document, seal_document
 
-from .test_tenders import BUYER, HOUR, PUBLIC, SHARES, SUITE, T0, TENDER, auth
+from .test_tenders import BUYER, HOUR, PUBLIC, SHARES, SUITE, T0, TENDER, auth, declare
 
 LIMIT = 3 * BUCKET + SUITE.overhead  # documents of up to three buckets
 A, B = auth("supplier", "sup-a", "ann"), auth("supplier", "sup-b", "bob")
@@ -129,6 +129,7 @@ def test_documents_from_upload_to_the_opening_and_never_in_the_journal(
 
     clock.now = T0 + 3 * HOUR
     for user, share in (("off-1", SHARES[0]), ("off-2", SHARES[1])):
+        declare(client, tender, user)
         r = client.post(f"{base}/shares", json={"share": share},
                         headers=auth("buyer", "org-b", user))
         assert r.status_code == 200, r.text

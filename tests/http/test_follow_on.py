@@ -11,7 +11,9 @@ import time
 import pytest
 
 
-from .test_tenders import BUYER, HOUR, SHARES, T0, TENDER, auth, published_tender, sealed_body
+from .test_tenders import (
+    BUYER, HOUR, SHARES, T0, TENDER, auth, declare, published_tender, sealed_body,
+)
 
 NAMES = {"sup-a": "Alpha Salt GmbH", "sup-b": "Beta Minerals", "sup-c": "Gamma Ltd"}
 PRICES = {"sup-a": 4_000_000, "sup-b": 4_500_000, "sup-c": 3_900_000}
@@ -47,6 +49,7 @@ def evaluated_tender(client, clock) -> str:
         assert r.status_code == 200, r.text
     clock.now = T0 + 3 * HOUR
     for user, share in (("off-1", SHARES[0]), ("off-3", SHARES[2])):
+        declare(client, tender_id, user)
         r = client.post(f"{base}/shares", json={"share": share},
                         headers=auth("buyer", "org-b", user))
         assert r.status_code == 200, r.text

@@ -19,7 +19,7 @@ from bidserver.sealing.shamir import share_to_text, split
 
 from tests import ocds_schema
 
-from .test_tenders import BUYER, DOCS, HOUR, T0, auth, published_tender
+from .test_tenders import BUYER, DOCS, HOUR, T0, auth, declare, published_tender
 
 SUITE = sealing.FIRST
 PRIVATE, PUBLIC = SUITE.keypair()
@@ -96,6 +96,8 @@ def test_an_rfq_from_creation_to_the_award_with_its_comparison(app, client, cloc
     assert (r.status_code, r.json()["reason"]) == (409, "wrong_phase")
 
     clock.now = DEADLINE
+    for user in ("clerk", "head"):  # the RFQ's officers (``tender.conflicts``)
+        declare(client, rfq_id, user)
     r = client.post(f"{base}/shares", json={"share": SHARES[1]},
                     headers=auth("buyer", "org-b", "head"))
     assert r.status_code == 200, r.text

@@ -74,6 +74,17 @@ def published_tender(client, config: dict, suppliers: dict[str, str]) -> str:
     return tender_id
 
 
+def declare(client, tender_id: str, user: str, conflict: bool = False,
+            statement: str = "no interest in any bidder", org: str = "org-b") -> dict:
+    """``user``, an officer or evaluator the tender names, declares their interests: the view
+    answered (``tender.conflicts``: no share, qualification or score before "no conflict")."""
+    r = client.post(f"/api/tenders/{tender_id}/declarations",
+                    json={"conflict": conflict, "statement": statement},
+                    headers=auth("buyer", org, user))
+    assert r.status_code == 200, r.text
+    return r.json()["view"]
+
+
 def sealed_body(tender_id: str, party: str, bid_id: str, price: int) -> dict:
     content = bid_content(tender_id, party, "EUR", (LotPrice(lot_id="L1", amount=price),), None)
     blob = seal_bid(SUITE, PUBLIC, content)
@@ -156,6 +167,7 @@ def test_a_tender_from_publication_to_the_award_decision(client, clock):
 
     clock.now = T0 + 3 * HOUR
     for user, share in (("off-1", SHARES[0]), ("off-3", SHARES[2])):
+        declare(client, tender_id, user)
         r = client.post(f"{base}/shares", json={"share": share},
                         headers=auth("buyer", "org-b", user))
         assert r.status_code == 200, r.text
@@ -207,6 +219,7 @@ def test_a_signed_bid_is_checked_at_submission_and_shown_at_the_opening(client, 
 
     clock.now = T0 + 3 * HOUR
     for user, share in (("off-1", SHARES[0]), ("off-3", SHARES[2])):
+        declare(client, tender_id, user)
         r = client.post(f"{base}/shares", json={"share": share},
                         headers=auth("buyer", "org-b", user))
         assert r.status_code == 200, r.text

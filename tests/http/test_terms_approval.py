@@ -12,7 +12,9 @@ import redis
 
 from .conftest import T0
 from .test_follow_on import view_when
-from .test_tenders import BUYER, HOUR, SHARES, TENDER, auth, published_tender, sealed_body
+from .test_tenders import (
+    BUYER, HOUR, SHARES, TENDER, auth, declare, published_tender, sealed_body,
+)
 
 TERMS = "Delivery within 30 days of the award; payment at 60 days."
 HASH = "sha256:" + hashlib.sha256(TERMS.encode()).hexdigest()
@@ -133,6 +135,7 @@ def test_a_tenders_terms_come_before_its_bids_and_its_big_decision_waits_for_ano
 
     clock.now = T0 + 3 * HOUR
     for user, share in (("off-1", SHARES[0]), ("off-2", SHARES[1])):
+        declare(client, tender_id, user)
         r = client.post(f"{base}/shares", json={"share": share}, headers=auth("buyer", "org-b", user))
         assert r.status_code == 200, r.text
     for party in ("sup-a", "sup-b"):

@@ -231,6 +231,9 @@ class TenderRun:
         r = await self.buyer.call("POST", "/api/tenders", {"config": self.config()})
         assert r.status_code == 201, r.text
         self.tender_id = r.json()["view"]["tender_id"]
+        for user in OFFICERS + EVALUATORS:  # none has an interest in a bidder: they may act
+            await self.ok(self.people[user], "declarations",
+                          {"conflict": False, "statement": "No interest in any supplier."})
         for supplier, name in NAMES.items():
             await self.ok(self.buyer, "invitations", {"supplier": supplier, "name": name})
         assert (await self.ok(self.buyer, "publish"))["phase"] == "published"

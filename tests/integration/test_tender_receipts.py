@@ -158,6 +158,8 @@ async def test_an_rfq_quote_with_a_document_from_the_terminal(server, tmp_path):
     tender_id = (await buyer.call("POST", "/api/tenders", {"config": config})).json()["view"]["tender_id"]
     assert (await buyer.call("POST", f"/api/tenders/{tender_id}/invitations", {"supplier": S1})).status_code == 200
     assert (await buyer.call("POST", f"/api/tenders/{tender_id}/publish")).status_code == 200
+    declaration = {"conflict": False, "statement": "No interest in any supplier."}  # an officer
+    assert (await buyer.call("POST", f"/api/tenders/{tender_id}/declarations", declaration)).status_code == 200
     connection = ("--server", server.base_url, "--token", token("supplier", S1, "Ann"), "--tender", tender_id)
 
     (tmp_path / "offer.txt").write_text("Toner: original cartridges, 2 year warranty.")

@@ -21,15 +21,18 @@ from bidserver.store.journal import MemoryJournal
 from bidserver.store.snapshots import MemorySnapshots
 
 from ..engine.tender.builders import (
-    BUYER, DEADLINE, OPENING, SHARES, T0, bid, config, officer, supplier, tick,
+    BUYER, DEADLINE, OPENING, SHARES, T0, bid, config, declare, officer, supplier, tick,
 )
 
 
 
 async def published(rooms: Rooms, now: list[int]):
-    """A tender created in ``rooms``, sup-a and sup-b invited, published at T0 (``now[0]``)."""
+    """A tender created in ``rooms``, its officers and evaluators declared free of conflicts,
+    sup-a and sup-b invited, published at T0 (``now[0]``)."""
     tender, created = await rooms.create(BUYER, config())
     assert created.ok
+    for user in (*tender.state.config.officers, *tender.state.config.evaluators):
+        assert (await tender.submit(declare(user, at=0))).ok  # no conflict (``tender.conflicts``)
     for party in ("sup-a", "sup-b"):
         assert (await tender.submit(InviteSupplier(actor=BUYER, at=0, supplier=party))).ok
     now[0] = T0

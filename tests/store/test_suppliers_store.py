@@ -435,7 +435,7 @@ async def test_the_keys_are_the_documented_ones(redis_server) -> None:
     r = journal.redis
     keys = {k.decode(): (await r.type(k)).decode() for k in await r.keys("*")}
     assert keys == {
-        "t1:supplier:a%3Alog": "hash", "t1:supplier:a%3Alog:log": "stream",
+        "t1:supplier:a%3Alog": "hash", "t1:supplier:a%3Alog:log": "list",
         "t1:supplier:a%3Alog:events": "set", "t1:suppliers:code": "hash",
         "t1:suppliers:ix:all": "zset", "t1:suppliers:ix:code": "zset",
         "t1:suppliers:ix:status:pending": "zset", "t1:suppliers:due": "zset",
@@ -443,7 +443,9 @@ async def test_the_keys_are_the_documented_ones(redis_server) -> None:
     assert await r.hgetall("t1:supplier:a%3Alog") == {
         b"record": b"rec", b"version": b"1", b"name": b"acme", b"code": b"CN9",
         b"tags": b"status:pending"}
-    assert await r.xrange("t1:supplier:a%3Alog:log") == [(b"1-0", {b"e": b"e1"})]
+    await store.append("a:log", 1, [b"e2", b"e3"], b"rec", ix("Ａcme", "CN9", "status:pending"), 77)
+    assert await r.lrange("t1:supplier:a%3Alog:log", 0, -1) == [b"e1", b"e2", b"e3"]
+    assert await r.hget("t1:supplier:a%3Alog", "version") == b"3"
     assert await r.zrange("t1:suppliers:ix:all", 0, -1, withscores=True) == [(b"acme\x00a:log", 0)]
     assert await r.zrange("t1:suppliers:ix:code", 0, -1) == [b"CN9\x00a:log"]
     assert await r.zrange("t1:suppliers:due", 0, -1, withscores=True) == [(b"a:log", 77)]
@@ -456,8 +458,9 @@ async def test_a_log_edited_by_hand_stops_the_writer(redis_server) -> None:
     await journal.connect()
     store = RedisSuppliers(journal)
     await register(store, "a", "Acme")
-    await journal.redis.xadd(store.log_key("a"), {"e": b"forged"}, id="2-0")
-    with pytest.raises(JournalError, match="edited by hand"):
+    await journal.redis.rpush(store.log_key("a"), b"forged")
+    with pytest.raises(JournalError, match="holds 2 events, not the record's version: edited by hand"):
         await store.append("a", 1, [b"e2"], b"r2", ix("Acme", "C-a"), None)
     assert await store.get("a") == (b"rec a", 1)
+    assert await store.log("a") == [b"a registered", b"forged"]
     await journal.close()

@@ -39,6 +39,14 @@ def token(server, role: str, party: str, user: str | None = None, name: str = ""
     return mint_token(key, role=role, party=party, user=user, name=name)
 
 
+def declared(server, tender: str, org: str, users) -> None:
+    """Each officer and evaluator the tender names declares no conflict of interest (through the
+    API: ``POST /api/tenders/{id}/declarations``), which they must before they act on the bids."""
+    for user in users:
+        post(server.base_url, token(server, "buyer", org, user), f"/api/tenders/{tender}/declarations",
+             {"conflict": False, "statement": "No interest in any supplier."})
+
+
 def open_page(new_page, server, tender: str, bearer: str, who: str) -> Page:
     page = new_page(who=who)
     page.goto(f"{server.base_url}/#/tenders/{tender}?token={bearer}")
@@ -75,6 +83,7 @@ def test_a_tender_sealed_opened_scored_and_awarded_in_the_browser(server, new_pa
         "standstill_ms": 600_000,
     }
     tender = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    declared(server, tender, "city-hall", (*config["officers"], *config["evaluators"]))
     for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
         post(server.base_url, buyer, f"/api/tenders/{tender}/invitations",
              {"supplier": supplier, "name": name})
@@ -229,6 +238,7 @@ def test_an_rfq_quoted_in_the_browser_and_compared_by_the_buyer(server, new_page
         "standstill_ms": 0, "requested_certificates": ["ISO 9001", "ISO 14001"],
     }
     rfq = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    declared(server, rfq, "school-board", config["officers"])
     for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
         post(server.base_url, buyer, f"/api/tenders/{rfq}/invitations",
              {"supplier": supplier, "name": name})
@@ -295,6 +305,7 @@ def test_a_tender_continued_as_a_live_auction_from_the_buyers_page(server, new_p
                      "opening_at": deadline},
     }
     tender = post(server.base_url, buyer, "/api/tenders", {"config": config})["view"]["tender_id"]
+    declared(server, tender, "port-authority", config["officers"])
     base = f"/api/tenders/{tender}"
     for supplier, name in (("acme", "ACME Ltd"), ("globex", "Globex Corp")):
         post(server.base_url, buyer, f"{base}/invitations", {"supplier": supplier, "name": name})

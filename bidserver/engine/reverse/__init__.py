@@ -9,7 +9,7 @@ awards. ``FORMAT`` is what the runtime knows of it (``engine.format``).
 from __future__ import annotations
 
 from ..format import Format
-from .commands import Command, CreateAuction, Tick
+from .commands import Command, CreateAuction, SetSupplierStanding, Tick
 from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event, seals_head
 from .evolve import evolve, replay, restore, state_bytes
@@ -28,6 +28,11 @@ def _create(actor: Actor, auction_id: str, config: AuctionConfig) -> CreateAucti
 
 def _finished(state: AuctionState) -> bool:
     return state.finished
+
+
+def _standing(supplier: str, restricted: bool, reason: str, detail: str) -> SetSupplierStanding:
+    return SetSupplierStanding(actor=SYSTEM, at=0, supplier=supplier, restricted=restricted,
+                               reason=reason, detail=detail)
 
 
 FORMAT = Format(
@@ -61,6 +66,7 @@ FORMAT = Format(
     restore=restore,
     sees_seq=sees_seq,
     seals_head=seals_head,
+    standing=_standing,
 )
 
 __all__ = [

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import msgspec
 
-from .values import Actor, AuctionConfig
+from ..standing import ReasonCode
+from .values import Actor, AuctionConfig, Text
 
 
 class _Command(
@@ -89,6 +90,14 @@ class ApproveAward(_Command, tag="approve_award"):
     lot_id: str
     approve: bool
     reason: str = ""
+class SetSupplierStanding(_Command, tag="set_supplier_standing"):
+    """The supplier registry's word on an invited supplier (``engine.standing``): from the
+    server alone (the system actor), never from a client."""
+
+    supplier: str
+    restricted: bool
+    reason: ReasonCode  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: Text = ""
 
 
 Command = (
@@ -106,4 +115,5 @@ Command = (
     | Tick
     | AcceptTerms
     | ApproveAward
+    | SetSupplierStanding
 )

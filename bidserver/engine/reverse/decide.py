@@ -22,6 +22,7 @@ from .commands import (
     PauseAuction,
     PlaceBid,
     ResumeAuction,
+    SetSupplierStanding,
     StartAuction,
     Tick,
     UpdateConfig,
@@ -48,9 +49,12 @@ from .events import (
     LotEnd,
     LotExtended,
     SupplierInvited,
+    SupplierReinstated,
+    SupplierRestricted,
     TermsAccepted,
     user_of,
 )
+from .. import standing
 from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
 from ..terms import acceptance_refusal, bid_refusal
@@ -215,6 +219,7 @@ BID_REASONS = (
     Reason.LOT_CLOSED, Reason.INVALID_AMOUNT, Reason.ABOVE_CEILING, Reason.RATE_LIMITED,
     Reason.DECREMENT_TOO_SMALL, Reason.TIE_NOT_ALLOWED, Reason.CONFIRMATION_REQUIRED,
     Reason.TERMS_NOT_ACCEPTED,
+    Reason.SUPPLIER_RESTRICTED,
 )
 
 
@@ -248,6 +253,9 @@ def _bid(state: AuctionState, c: PlaceBid) -> Decision:
             return Rejection(reason=Reason(first.reason), detail=first.detail,
                              max_amount=first.max_amount)
         return _no(Reason.DUPLICATE_BID_ID, "this bid id was used for another bid")
+    refusal = standing.bid_refusal(state.restricted, supplier)  # a phone-in bid for it too
+    if refusal is not None:
+        return refusal
     phase_refusal = _BID_PHASES.get(state.phase)
     if phase_refusal is not None:
         return _no(phase_refusal, f"the auction is {state.phase}")
@@ -359,7 +367,10 @@ def _tick(state: AuctionState, c: Tick) -> Decision:
         if config.award_mode is AwardMode.AUTO_LOWEST:
             leader = lot.leader()
             spec = next(s for s in config.lots if s.lot_id == lot.lot_id)
-            if leader is not None and (spec.reserve is None or leader.amount <= spec.reserve):
+            # A restricted leader is never awarded by the rules: the lot waits for the buyer's
+            # award (docs/suppliers.md, "A supplier restricted during an event").
+            if (leader is not None and (spec.reserve is None or leader.amount <= spec.reserve)
+                    and leader.supplier not in state.restricted):
                 events.append(_or_proposed(state, _award(
                     state, lot.lot_id, leader.bid_id, AwardBasis.LOWEST, "", c.at)))
     still_open = sum(1 for lot in state.lots.values() if lot.phase is LotPhase.OPEN)
@@ -400,6 +411,10 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
     chosen = leader if c.bid_id is None else state.bids.get(c.bid_id)
     if chosen is None or chosen.voided or chosen.lot_id != c.lot_id:
         return _no(Reason.UNKNOWN_BID, "no valid bid with this id on this lot")
+    if chosen.supplier in state.restricted:
+        return _no(Reason.SUPPLIER_RESTRICTED, (
+            f"{chosen.supplier} is restricted ({state.restricted[chosen.supplier].reason}): void "
+            "its bids, or choose another bid with a reason, or wait for its reinstatement"))
     spec = next(s for s in state.config.lots if s.lot_id == c.lot_id)
     lowest = chosen is leader  # an equal but later bid ranks after it: choosing it is a choice
     reserve_met = spec.reserve is None or chosen.amount <= spec.reserve
@@ -457,6 +472,27 @@ def _approve_award(state: AuctionState, c: ApproveAward) -> Decision:
     )]
 
 
+# ------------------------------------------------------------------ a supplier's standing
+
+
+def _set_standing(state: AuctionState, c: SetSupplierStanding) -> Decision:
+    """The registry's word on an invited supplier (``engine.standing``): an event when it changes
+    anything, none when it does not. Its bids stand: the buyer sees them flagged and decides
+    (voids them, or awards another bid)."""
+    if c.actor.role is not Role.SYSTEM:
+        return _no(Reason.FORBIDDEN, "a supplier's standing comes from the supplier registry")
+    if c.supplier not in state.suppliers:
+        return _no(Reason.NOT_INVITED, f"{c.supplier} is not invited to this auction")
+    if state.finished:
+        return _no(Reason.AUCTION_CLOSED, "every lot is already decided")
+    current = state.restricted.get(c.supplier)
+    if standing.unchanged(current, c.restricted, c.reason, c.detail):
+        return []
+    if c.restricted:
+        return [SupplierRestricted(at=c.at, supplier=c.supplier, reason=c.reason, detail=c.detail)]
+    return [SupplierReinstated(at=c.at, supplier=c.supplier, reason=c.reason, detail=c.detail)]
+
+
 # ------------------------------------------------------------------ the table
 
 _BUYER_ONLY = (
@@ -479,6 +515,7 @@ _TABLE: dict[tuple[Phase, type], Callable[[AuctionState, Command], Decision]] = 
     **{(p, Tick): _tick for p in Phase if p is not Phase.NEW},
     **{(p, AcceptTerms): _accept_terms for p in (Phase.DRAFT, *_LIVE)},
     **{(p, ApproveAward): _approve_award for p in (*_LIVE, Phase.CLOSED)},
+    **{(p, SetSupplierStanding): _set_standing for p in (Phase.DRAFT, *_LIVE, Phase.CLOSED)},
 }
 
 _MISS: dict[Phase, Reason] = {

@@ -200,6 +200,22 @@ class AwardDeclined(_Event, tag="award_declined"):
     lot_id: str
     reason: str
     user: Audit = UNSET
+class SupplierRestricted(_Event, tag="supplier_restricted"):
+    """The supplier registry restricted an invited supplier (``engine.standing``): its new bids
+    are refused, its bids stand for the buyer to decide on, and no automatic award goes to it.
+    Written again when the reason changes."""
+
+    supplier: str
+    reason: str  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: str = ""
+
+
+class SupplierReinstated(_Event, tag="supplier_reinstated"):
+    """The supplier's restriction ended: it may bid again."""
+
+    supplier: str
+    reason: str = ""
+    detail: str = ""
 
 
 Event = (
@@ -220,6 +236,8 @@ Event = (
     | TermsAccepted
     | AwardProposed
     | AwardDeclined
+    | SupplierRestricted
+    | SupplierReinstated
 )
 
 class Shown(enum.Enum):
@@ -253,6 +271,10 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     TermsAccepted: (Delivery.TO_AUTHOR, Shown.REDACTED),  # the buyer and the supplier who accepted
     AwardProposed: (Delivery.LISTED, Shown.HIDDEN),  # not an award until approved: the buyer's
     AwardDeclined: (Delivery.LISTED, Shown.HIDDEN),
+    # At once to the buyer and to the supplier it is about; to no other supplier, nor observers:
+    # who is restricted is not theirs to know (``views.redact``).
+    SupplierRestricted: (Delivery.URGENT, Shown.REDACTED),
+    SupplierReinstated: (Delivery.URGENT, Shown.REDACTED),
 }
 
 

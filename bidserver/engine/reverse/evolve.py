@@ -14,6 +14,7 @@ from ..format import listed
 from .state import (
     AuctionState, Award, BidRecord, LotPhase, LotState, Phase, Proposal, Refusal, SupplierEntry,
 )
+from ..standing import Restriction, restricted_since
 
 
 def _created(state: AuctionState, e: ev.AuctionCreated) -> None:
@@ -142,6 +143,13 @@ def _proposed(state: AuctionState, e: ev.AwardProposed) -> None:
 
 def _declined(state: AuctionState, e: ev.AwardDeclined) -> None:
     state.lots[e.lot_id].proposal = None
+def _restricted(state: AuctionState, e: ev.SupplierRestricted) -> None:
+    since = restricted_since(state.restricted.get(e.supplier), e.at)
+    state.restricted[e.supplier] = Restriction(e.reason, e.detail, since)
+
+
+def _reinstated(state: AuctionState, e: ev.SupplierReinstated) -> None:
+    del state.restricted[e.supplier]
 
 
 _APPLY = {
@@ -162,6 +170,8 @@ _APPLY = {
     ev.TermsAccepted: _terms_accepted,
     ev.AwardProposed: _proposed,
     ev.AwardDeclined: _declined,
+    ev.SupplierRestricted: _restricted,
+    ev.SupplierReinstated: _reinstated,
 }
 
 

@@ -10,7 +10,8 @@ package declares, see ``ocds_common.EXTENSIONS``):
 
 - core 1.1: ``ocid``, ``id``, ``date``, ``tag``, ``initiationType``, ``parties``, ``buyer``,
   ``tender`` (``status``, ``procurementMethod``, ``submissionMethod`` = ``electronicAuction``,
-  ``awardCriteria``, ``value``, ``items``, ``procuringEntity``), ``awards``;
+  ``awardCriteria``, ``value``, ``items`` (each classified by the auction's CPV category, when it
+  has one), ``procuringEntity``), ``awards``;
 - lots extension: ``tender.lots``, ``tender.items[].relatedLot``, ``awards[].relatedLots``;
 - techniques extension: ``tender.techniques.hasElectronicAuction``;
 - bids extension: ``bids.details`` (the awarded bid) and ``awards[].relatedBids`` naming it (its
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from ..ocds_common import OCID_PREFIX, Parties, ocid, rfc3339, value
+from ..ocds_common import OCID_PREFIX, Parties, classified, ocid, rfc3339, value
 from .values import AuctionConfig
 
 
@@ -67,6 +68,7 @@ def _tender(
                 "quantity": lot.quantity,
                 "unit": {"name": lot.unit},
                 "relatedLot": lot.lot_id,
+                **classified(config.category),
             }
             for lot in config.lots
         ],

@@ -6,12 +6,15 @@ and by the views (which show a supplier its next acceptable amount).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import iso4217
+import msgspec
 
 from .. import terms
+from ..values import CPV_PATTERN
 from .events import LotEnd
 from .values import AuctionConfig, BidRule, DecrementKind, LotCloseMode, Visibility
 
@@ -92,7 +95,15 @@ def config_fault(config: AuctionConfig) -> ConfigFault | None:  # noqa: C901 - o
         return at("minor_units", "minor_units must be between 0 and 4")
     if config.start_at is not None and config.start_at < 0:
         return at("start_at", "start_at must be a time in ms since the epoch")
+    if not category_ok(config.category):
+        return at("category", "the category must be a CPV code such as 14410000-8")
     return _opening_bids_fault(config, at) or _terms_and_approval_fault(config, at)
+
+
+def category_ok(category: str | msgspec.UnsetType) -> bool:
+    """A configuration's category is a CPV code's shape, or none (whether the list has it is the
+    edge's check: ``engine.admission``)."""
+    return category is msgspec.UNSET or re.fullmatch(CPV_PATTERN, category) is not None
 
 
 def _opening_bids_fault(config: AuctionConfig, at) -> ConfigFault | None:

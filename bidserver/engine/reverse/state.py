@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 
 from ..terms import TermsRecord
+from ..standing import Restriction
 from .values import AuctionConfig
 
 
@@ -165,6 +166,7 @@ class AuctionState:
     refused: dict[str, int] = field(default_factory=dict)  # bid id -> its final refusal's index
     # the terms and who accepted which version (``engine.terms``)
     terms: TermsRecord = field(default_factory=TermsRecord)
+    restricted: dict[str, Restriction] = field(default_factory=dict)  # supplier -> its restriction
 
     @classmethod
     def new(cls, auction_id: str) -> "AuctionState":

@@ -15,6 +15,7 @@ import msgspec
 from ..approval import ApprovalThreshold
 from ..terms import TermsText
 from ..values import SYSTEM, Actor, Currency, Id, Name, Role, Text, Title, Unit
+from ..values import SYSTEM, Actor, Category, Currency, Id, Name, Role, Text, Title, Unit
 
 __all__ = [
     "SYSTEM", "Actor", "AuctionConfig", "AwardMode", "BidRule", "Currency", "Decrement",
@@ -190,3 +191,6 @@ class AuctionConfig(
     # ``buyer_name``, so that configurations without them keep their bytes.
     terms: TermsText | msgspec.UnsetType = msgspec.UNSET
     approval_threshold: ApprovalThreshold | msgspec.UnsetType = msgspec.UNSET
+    # What the auction buys (a CPV code): shown to every participant and in the OCDS releases'
+    # items. UNSET, like ``buyer_name``, so that configurations without one keep their bytes.
+    category: Category | msgspec.UnsetType = msgspec.UNSET

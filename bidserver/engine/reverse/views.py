@@ -14,6 +14,8 @@ from typing import Any
 import msgspec
 
 from ..terms import AcceptanceView, TermsView, acceptances, terms_view
+from .. import standing
+from ..standing import RestrictionView
 from . import events as ev
 from . import rules
 from .events import Shown
@@ -89,6 +91,9 @@ class InvitedSupplier(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     alias: str
     invited_at: int
+    # Restricted by the supplier registry during the auction: its bids stand, for you to decide
+    # on (void them, or award another bid); no automatic award goes to it.
+    restricted: RestrictionView | None = None
 
 
 class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +117,7 @@ class AuctionView(msgspec.Struct, frozen=True, kw_only=True):
     suppliers: tuple[InvitedSupplier, ...] | None = None  # buyer only: who is invited
     terms: TermsView | None = None  # the terms to accept before bidding (``engine.terms``)
     acceptances: tuple[AcceptanceView, ...] | None = None  # buyer only: who accepted which version
+    category: str | None = None  # what the auction buys: a CPV code
 
 
 def ranking(state: AuctionState, lot_id: str) -> list[RankEntry]:
@@ -267,6 +273,9 @@ class YouView(msgspec.Struct, frozen=True, kw_only=True):
     # False only while the auction has terms (``engine.terms``) whose current version you have
     # not accepted: your bids are refused ``terms_not_accepted`` until you do.
     terms_accepted: bool = True
+    # The supplier registry restricted you: no new bid is taken until it restores you (your bids
+    # stand, for the buyer to decide on).
+    restricted: RestrictionView | None = None
 
 
 def you(state: AuctionState, actor: Actor) -> YouView | None:
@@ -279,7 +288,9 @@ def you_view(state: AuctionState, supplier: str) -> YouView:
     computed by the rules ``decide`` applies, so that a client suggesting a price or asking for
     a confirmation never re-implements them."""
     config = state.config
-    biddable = state.phase in (Phase.OPEN, Phase.PAUSED)  # a pause keeps the limits as they are
+    restriction = state.restricted.get(supplier)
+    # A pause keeps the limits as they are; a restricted supplier has none (no bid is taken).
+    biddable = state.phase in (Phase.OPEN, Phase.PAUSED) and restriction is None
     lots = []
     for spec in config.lots:
         lot = state.lots[spec.lot_id]
@@ -300,7 +311,8 @@ def you_view(state: AuctionState, supplier: str) -> YouView:
             )
         )
     return YouView(alias=state.suppliers[supplier].alias, lots=tuple(lots),
-                   terms_accepted=state.terms.accepted_now(supplier))
+                   terms_accepted=state.terms.accepted_now(supplier),
+                   restricted=standing.shown(restriction))
 
 
 def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
@@ -333,7 +345,8 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
         suppliers=(
             tuple(
                 InvitedSupplier(
-                    supplier=party, name=entry.name, alias=entry.alias, invited_at=entry.invited_at
+                    supplier=party, name=entry.name, alias=entry.alias, invited_at=entry.invited_at,
+                    restricted=standing.shown(state.restricted.get(party)),
                 )
                 for party, entry in state.suppliers.items()
             )
@@ -342,6 +355,7 @@ def _view(state: AuctionState, actor: Actor, personal: bool) -> AuctionView:
         ),
         terms=terms_view(state.terms, config.terms),
         acceptances=acceptances(state.terms) if actor.role is Role.BUYER else None,
+        category=None if config.category is msgspec.UNSET else config.category,
     )
 
 
@@ -365,7 +379,7 @@ def personal_to(state: AuctionState, event: ev.Event) -> str | None:
             return event.supplier
         case ev.BidVoided():
             return state.bids[event.bid_id].supplier
-        case ev.LotAwarded():
+        case ev.LotAwarded() | ev.SupplierRestricted() | ev.SupplierReinstated():
             return event.supplier
         case ev.TermsAccepted():
             return event.supplier
@@ -433,4 +447,8 @@ def redact(state: AuctionState, event: ev.Event, actor: Actor) -> dict[str, Any]
             return shown
         case ev.TermsAccepted():  # its author's, besides the buyer's
             return event if actor.role is Role.SUPPLIER and actor.party == event.supplier else None
+        case ev.SupplierRestricted() | ev.SupplierReinstated():
+            # To the supplier it is about alone: no other supplier learns who (under rank only
+            # not even that someone was), nor observers.
+            return event if event.supplier == actor.party and actor.role is Role.SUPPLIER else None
     raise TypeError(f"no redaction rule for {type(event).__name__}")

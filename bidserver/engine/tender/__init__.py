@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from ..format import Format
 from ..values import SYSTEM, Actor
-from . import shares
-from .commands import Command, CreateTender, Tick
+from . import conflicts, shares
+from .commands import Command, CreateTender, SetSupplierStanding, Tick
 from .decide import decide, refusal_record
 from .events import Event, decode_event, delivery, encode_event, seals_head
 from .evolve import evolve, restore, state_bytes
@@ -34,6 +34,11 @@ def _create(actor: Actor, tender_id: str, config: TenderConfig) -> CreateTender:
 
 def _finished(state: TenderState) -> bool:
     return state.finished
+
+
+def _standing(supplier: str, restricted: bool, reason: str, detail: str) -> SetSupplierStanding:
+    return SetSupplierStanding(actor=SYSTEM, at=0, supplier=supplier, restricted=restricted,
+                               reason=reason, detail=detail)
 
 
 FORMAT = Format(
@@ -71,6 +76,10 @@ FORMAT = Format(
     seals_head=seals_head,
     with_memory=shares.with_memory,  # presented key shares: in the writer's memory only
     remember=shares.remember,
+    standing=_standing,
+    # A named officer or evaluator who has not declared "no conflict" sees no opened bid, but the
+    # live room builds one view for the buyer's people: they follow the tender over HTTP.
+    live_refusal=conflicts.refusal,
 )
 
 __all__ = [

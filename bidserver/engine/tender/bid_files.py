@@ -10,13 +10,15 @@ rule here answers with the suppliers whose copy the caller may read, never with 
   once the bids are opened, the files an opened bid names, from the supplier whose bid names it
   (a bid naming another supplier's file does not make that file readable). Anyone else is told
   there is no such file, before the opening the buyer too: until then nobody but the uploader
-  learns whether a supplier uploaded anything.
+  learns whether a supplier uploaded anything; and so is a named officer or evaluator who has not
+  declared "no conflict" (``conflicts``).
 """
 
 from __future__ import annotations
 
 from ..rejections import Reason, Rejection
 from ..values import Actor, Role
+from . import conflicts
 from .state import TenderState
 from .submissions import taking_bids
 
@@ -37,7 +39,7 @@ def readable_from(state: TenderState, actor: Actor, digest: str) -> tuple[str, .
         return (actor.party,)
     if actor.role not in (Role.BUYER, Role.OBSERVER) or actor.party != state.buyer:
         return ()
-    if state.opened_at is None:
+    if state.opened_at is None or conflicts.withheld(state, actor):
         return ()
     return tuple(line.supplier for line in state.record
                  if line.failed is None and any(d.digest == digest for d in line.documents))

@@ -10,6 +10,7 @@ import enum
 
 import msgspec
 
+from ..standing import ReasonCode
 from ..values import Actor, Id, Text
 from .values import Digest, FollowOnRules, TenderConfig
 
@@ -199,6 +200,25 @@ class ApproveAward(_Command, tag="approve_award"):
 
     approve: bool
     reason: Text = ""
+# ------------------------------------------------------------------ standing and conflicts
+
+
+class SetSupplierStanding(_Command, tag="set_supplier_standing"):
+    """The supplier registry's word on an invited supplier (``engine.standing``): from the
+    server alone (the system actor), never from a client."""
+
+    supplier: str
+    restricted: bool
+    reason: ReasonCode  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: Text = ""
+
+
+class DeclareInterests(_Command, tag="declare_interests"):
+    """An officer's or evaluator's declaration of interests (``conflicts``), once: ``conflict``
+    removes them from the tender's work; none lets them open, qualify, score and see the bids."""
+
+    conflict: bool
+    statement: Text
 
 
 Command = (
@@ -225,4 +245,6 @@ Command = (
     | CancelTender
     | AcceptTerms
     | ApproveAward
+    | SetSupplierStanding
+    | DeclareInterests
 )

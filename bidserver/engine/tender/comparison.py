@@ -38,6 +38,7 @@ from ..format import Table
 from ..money import money_text
 from ..rejections import Reason, Rejection
 from ..values import Actor, Role
+from . import conflicts
 from .events import OpenedBid
 from .state import TenderState
 from .values import TenderConfig, certificate_key
@@ -193,8 +194,9 @@ def compare(state: TenderState) -> Comparison:
 
 def comparison_for(state: TenderState, actor: Actor) -> Comparison | Rejection:
     """The comparison for ``actor``, or why not: an event that is no RFQ is unknown as one (the
-    edge answers 404), anyone but the buyer's organisation is refused (403), and before the
-    opening there is nothing to compare (409, ``wrong_phase``)."""
+    edge answers 404), anyone but the buyer's organisation is refused (403), before the
+    opening there is nothing to compare (409, ``wrong_phase``), and a named officer or evaluator
+    who has not declared "no conflict" is refused (403, ``conflicts``)."""
     config = state.config
     if config is None or not config.rfq:
         return Rejection(reason=Reason.UNKNOWN_AUCTION, detail="not a request for quotations")
@@ -205,6 +207,9 @@ def comparison_for(state: TenderState, actor: Actor) -> Comparison | Rejection:
         return Rejection(reason=Reason.WRONG_PHASE, detail=(
             f"the quotes are not opened yet (the RFQ is {state.phase}): the comparison exists "
             "once they are"))
+    withheld = conflicts.refusal(state, actor)  # a named user who has not declared "no conflict"
+    if withheld is not None:
+        return withheld
     return compare(state)
 
 

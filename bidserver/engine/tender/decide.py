@@ -17,12 +17,12 @@ from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
 from ..terms import acceptance_refusal
 from ..values import Role
-from . import evaluation, follow_on, opening, shares, submissions
+from . import conflicts, evaluation, follow_on, opening, restrictions, shares, submissions
 from .commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Command, Complaint, ConfirmBid,
-    CreateTender, DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
-    RecordAccessRefusal, ResolveComplaint, ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick,
-    UpdateTender, WithdrawBid,
+    CreateTender, DecideAward, DeclareInterests, InviteSupplier, PresentShare, Publish,
+    Qualification, Qualify, RecordAccessRefusal, ResolveComplaint, ReviseBid, Score,
+    SetSupplierStanding, StartFollowOnAuction, SubmitBid, Tick, UpdateTender, WithdrawBid,
 )
 from .events import (
     AccessRefused, AwardDecided, AwardFinal, ComplaintFiled, ComplaintResolved, DocumentsChanged,
@@ -262,6 +262,9 @@ def _qualify(state: TenderState, c: Qualify) -> Decision:
         return _no(Reason.UNKNOWN_BID, f"{c.supplier} has no opened bid")
     if c.status is Qualification.DISQUALIFIED and not c.reason.strip():
         return _no(Reason.REASON_REQUIRED, "a disqualification needs a reason")
+    refusal = restrictions.qualify_refusal(state, c)
+    if refusal is not None:
+        return refusal
     return [BidQualified(at=c.at, supplier=c.supplier, status=c.status, reason=c.reason,
                          user=user_of(c.actor))]
 
@@ -291,8 +294,14 @@ def _decide_award(state: TenderState, c: DecideAward) -> Decision:
         return _no(Reason.EVALUATION_INCOMPLETE, "every opened bid must be qualified first")
     if not evaluation.scoring_complete(state):
         return _no(Reason.EVALUATION_INCOMPLETE, "every evaluator must score every valid bid first")
+    if state.config.quality_criteria and not conflicts.active_evaluators(state):
+        return _no(Reason.EVALUATION_INCOMPLETE, "every evaluator declared a conflict: nobody is "
+                   "left to score the quality criteria; cancel the tender and tender again")
     if not evaluation.valid_suppliers(state):
         return [TenderUnsuccessful(at=c.at, reason="no valid bid")]
+    refusal = restrictions.award_refusal(state)
+    if refusal is not None:
+        return refusal
     lots = []
     for lot in state.config.lots:
         ranking = evaluation.rank_lot(state, lot.lot_id)
@@ -423,6 +432,8 @@ _TABLE: dict[tuple[Phase, type], Callable[[TenderState, Command], Decision]] = {
     **{(p, RecordAccessRefusal): _access_refused for p in _ANY if p is not Phase.NEW},
     **{(p, AcceptTerms): _accept_terms for p in TAKING_BIDS},
     (Phase.EVALUATION, ApproveAward): _approve_award,
+    **{(p, SetSupplierStanding): restrictions.set_standing for p in _LIVE},
+    **{(p, DeclareInterests): conflicts.declare for p in _LIVE},
 }
 
 _MISS_BY_COMMAND: dict[tuple[Phase, type], Reason] = {
@@ -442,6 +453,10 @@ def decide(state: TenderState, command: Command) -> Decision:
     held = _held(state, kind)
     if held is not None:
         return held
+    if kind in conflicts.GUARDED:
+        refusal = conflicts.refusal(state, command.actor)
+        if refusal is not None:
+            return refusal
     handler = _TABLE.get((state.phase, kind))
     if handler is None:
         if state.phase is Phase.NEW:

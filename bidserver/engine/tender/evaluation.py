@@ -23,6 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .commands import Qualification
+from .conflicts import active_evaluators
 from .events import Points, Ranked
 from .state import TenderState
 from .values import PRICE, AwardKind
@@ -53,9 +54,10 @@ def scores_given(state: TenderState, evaluator: str) -> int:
 
 def scoring_complete(state: TenderState) -> bool:
     """Every evaluator has scored every valid bid on every quality criterion (trivially so for
-    lowest price): only then may any evaluator's scores be shown to the others."""
+    lowest price): only then may any evaluator's scores be shown to the others. An evaluator who
+    declared a conflict is removed (``conflicts``): the others' scores complete it."""
     expected = expected_scores(state)
-    return all(scores_given(state, e) == expected for e in state.config.evaluators)
+    return all(scores_given(state, e) == expected for e in active_evaluators(state))
 
 
 def qualification_complete(state: TenderState) -> bool:
@@ -84,7 +86,7 @@ def abnormally_low(pct: int, prices: dict[str, int]) -> set[str]:
 
 def _quality(state: TenderState, supplier: str, criterion: str) -> Fraction:
     """The mean of the evaluators' scores of this bid on this criterion (0-100)."""
-    scores = [state.scores[e][supplier][criterion] for e in state.config.evaluators]
+    scores = [state.scores[e][supplier][criterion] for e in active_evaluators(state)]
     return Fraction(sum(scores), len(scores))
 
 

@@ -374,6 +374,35 @@ class AwardDeclined(_Event, tag="award_declined"):
 
     reason: str
     user: Audit = UNSET
+# ------------------------------------------------------------------ standing and conflicts
+
+
+class SupplierRestricted(_Event, tag="supplier_restricted"):
+    """The supplier registry restricted an invited supplier (``engine.standing``): its new bids
+    are refused, its bid stands for the buyer to qualify, and no award becomes final to it. Written
+    again when the reason changes. ``award_withdrawn``: it had won a lot of the award decision,
+    which is withdrawn (the evaluation goes on, as after an upheld complaint)."""
+
+    supplier: str
+    reason: str  # the registry's code: suspended, blacklisted, certificate_expired...
+    detail: str = ""
+    award_withdrawn: bool = False
+
+
+class SupplierReinstated(_Event, tag="supplier_reinstated"):
+    """The supplier's restriction ended: it may bid again, and its bid may be qualified."""
+
+    supplier: str
+    reason: str = ""
+    detail: str = ""
+
+
+class InterestsDeclared(_Event, tag="interests_declared"):
+    """An officer's or evaluator's declaration of interests (``conflicts``): its ``user``."""
+
+    user: str
+    conflict: bool
+    statement: str
 
 
 Event = (
@@ -408,6 +437,9 @@ Event = (
     | TermsAccepted
     | AwardProposed
     | AwardDeclined
+    | SupplierRestricted
+    | SupplierReinstated
+    | InterestsDeclared
 )
 
 
@@ -457,6 +489,10 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
     TermsAccepted: (Delivery.LISTED, Shown.REDACTED),  # the buyer and the supplier who accepted
     AwardProposed: (Delivery.LISTED, Shown.BUYER),  # not a decision until approved
     AwardDeclined: (Delivery.LISTED, Shown.BUYER),
+    # At once to the buyer and to the supplier it is about, to nobody else (``views.redact``).
+    SupplierRestricted: (Delivery.URGENT, Shown.REDACTED),
+    SupplierReinstated: (Delivery.URGENT, Shown.REDACTED),
+    InterestsDeclared: (Delivery.LISTED, Shown.BUYER),  # the buyer's people's own affair
 }
 
 
@@ -476,7 +512,8 @@ PHASE_CHANGES = frozenset({
 
 
 def seals_head(event: Event) -> bool:
-    return type(event) in PHASE_CHANGES
+    return type(event) in PHASE_CHANGES or (
+        type(event) is SupplierRestricted and event.award_withdrawn)  # back to the evaluation
 
 
 def delivery(event: Event) -> Delivery:

@@ -9,9 +9,10 @@ import msgspec
 from . import events as ev
 from .events import recorded
 from ..format import listed
+from ..standing import Restriction, restricted_since
 from .state import (
-    BidStatus, ComplaintRecord, Confirmation, Phase, QualificationRecord, Question, Refusal,
-    SealedBid, ShareAttempt, ShareRecord, SupplierEntry, TenderState,
+    BidStatus, ComplaintRecord, Confirmation, Declaration, Phase, QualificationRecord, Question,
+    Refusal, SealedBid, ShareAttempt, ShareRecord, SupplierEntry, TenderState,
 )
 
 
@@ -179,16 +180,22 @@ def _resolved(state: TenderState, e: ev.ComplaintResolved) -> None:
     complaint.resolution = e.resolution
     complaint.resolved_by = recorded(e.user)
     if e.upheld:
-        for other in state.open_complaints():
-            other.resolved_at = e.at
-            other.resolution = "the award decision it was about was withdrawn"
-        state.phase = Phase.EVALUATION
-        state.decision = None
-        state.standstill_ends_at = None
-        state.held_at = None
+        _withdraw_decision(state, e.at)
     elif e.standstill_ends_at is not None:
         state.standstill_ends_at = e.standstill_ends_at
         state.held_at = None
+
+
+def _withdraw_decision(state: TenderState, at: int) -> None:
+    """The award decision is withdrawn, and with it every complaint still open about it: the
+    evaluation goes on."""
+    for other in state.open_complaints():
+        other.resolved_at = at
+        other.resolution = "the award decision it was about was withdrawn"
+    state.phase = Phase.EVALUATION
+    state.decision = None
+    state.standstill_ends_at = None
+    state.held_at = None
 
 
 def _final(state: TenderState, e: ev.AwardFinal) -> None:
@@ -213,6 +220,19 @@ def _proposed(state: TenderState, e: ev.AwardProposed) -> None:
 
 def _declined(state: TenderState, e: ev.AwardDeclined) -> None:
     state.proposal = None
+def _restricted(state: TenderState, e: ev.SupplierRestricted) -> None:
+    since = restricted_since(state.restricted.get(e.supplier), e.at)
+    state.restricted[e.supplier] = Restriction(e.reason, e.detail, since)
+    if e.award_withdrawn:
+        _withdraw_decision(state, e.at)
+
+
+def _reinstated(state: TenderState, e: ev.SupplierReinstated) -> None:
+    del state.restricted[e.supplier]
+
+
+def _declared(state: TenderState, e: ev.InterestsDeclared) -> None:
+    state.declarations[e.user] = Declaration(e.conflict, e.statement, e.at)
 
 
 _APPLY = {
@@ -247,6 +267,9 @@ _APPLY = {
     ev.TermsAccepted: _terms_accepted,
     ev.AwardProposed: _proposed,
     ev.AwardDeclined: _declined,
+    ev.SupplierRestricted: _restricted,
+    ev.SupplierReinstated: _reinstated,
+    ev.InterestsDeclared: _declared,
 }
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from ..rejections import Reason, Rejection
 from ..reverse.rules import config_fault
 from ..reverse.values import AuctionConfig, AwardMode, LotSpec, OpeningBid
-from . import evaluation
+from . import evaluation, restrictions
 from .commands import StartFollowOnAuction
 from .events import AuctionInvitee, FollowOnAuctionStarted, user_of
 from .state import TenderState
@@ -65,6 +65,7 @@ def auction_config(state: TenderState, c: StartFollowOnAuction) -> AuctionConfig
         soft_close=rules.soft_close, award_mode=AwardMode.AUTO_LOWEST,
         minor_units=config.minor_units, buyer_name=config.buyer_name, opening_bids=tuple(opening),
         approval_threshold=config.approval_threshold,  # the award is the auction's: approved there
+        category=config.category,
     )
 
 
@@ -84,6 +85,9 @@ def start(state: TenderState, c: StartFollowOnAuction) -> list | Rejection:
         return Rejection(reason=Reason.EVALUATION_INCOMPLETE,
                          detail="every opened bid must be qualified first")
     valid = evaluation.valid_suppliers(state)
+    refusal = restrictions.award_refusal(state)
+    if refusal is not None:
+        return refusal
     if len(valid) < 2:
         return Rejection(reason=Reason.NO_VALID_BID, detail=(
             f"{len(valid)} valid bid(s): an auction needs two bidders at least; decide the award"))

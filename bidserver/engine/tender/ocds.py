@@ -7,6 +7,7 @@ What is used, and from where (fields outside the core schema come from the exten
 ``ocds_common.EXTENSIONS`` declares):
 
 - core 1.1: ``tender`` (``status``, ``value`` = the lots' estimated values when every lot has one,
+  ``items`` (each classified by the tender's CPV category, when it has one),
   ``procurementMethod`` ``open`` (an RFQ: ``limited``), ``awardCriteria`` ``priceOnly`` or
   ``ratedCriteria`` with the published formula in ``awardCriteriaDetails``, ``submissionMethod``
   ``electronicSubmission``, ``tenderPeriod``, ``enquiryPeriod`` (none for an RFQ without one),
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ocds_common import Parties, ocid, rfc3339, value
+from ..ocds_common import Parties, classified, ocid, rfc3339, value
 from .commands import Qualification
 from .events import FinalAward
 from .state import BidStatus, Phase, TenderState
@@ -157,7 +158,8 @@ def _release(state: TenderState, *, release_id: str, tag: str, at: int, status: 
         "submissionMethod": ["electronicSubmission"],
         "tenderPeriod": _period(state.published_at, schedule.submission_deadline_at),
         "items": [{"id": lot.lot_id, "description": lot.title, "quantity": lot.quantity,
-                   "unit": {"name": lot.unit}, "relatedLot": lot.lot_id} for lot in config.lots],
+                   "unit": {"name": lot.unit}, "relatedLot": lot.lot_id,
+                   **classified(config.category)} for lot in config.lots],
         "lots": [{"id": lot.lot_id, "title": lot.title, "status": lot_status[lot.lot_id],
                   **({"value": _value(state, lot.estimated_value)} if lot.estimated_value else {})}
                  for lot in config.lots],

@@ -19,7 +19,7 @@ from ..format import AwardRelease, Summary, Table
 from ..money import money_text
 from ..rejections import Reason
 from ..values import Actor, Role
-from . import ocds
+from . import conflicts, ocds
 from .commands import Command, ConfirmBid, ReviseBid, SubmitBid, WithdrawBid
 from .events import AwardFinal, Event, SubmissionKind, TenderCancelled, TenderUnsuccessful
 from .state import BidStatus, SealedBid, TenderState
@@ -100,8 +100,10 @@ def history(state: TenderState, actor: Actor) -> list[dict[str, Any]]:
     """Submissions, revisions, withdrawals, confirmations and refused attempts, in the order they
     were decided. A supplier sees its own, always. The buyer's organisation and observers see
     everyone's once the bids are opened; before that the buyer sees only the attempts refused as
-    late (as its live room lists them), so nothing tells it who bid before the opening."""
-    opened = state.opened_at is not None
+    late (as its live room lists them), so nothing tells it who bid before the opening. A named
+    officer or evaluator who has not declared "no conflict" sees it as before the opening
+    (``conflicts``)."""
+    opened = state.opened_at is not None and not conflicts.withheld(state, actor)
     if actor.role is Role.SUPPLIER:
         suppliers = [actor.party]
     elif opened:
@@ -140,8 +142,9 @@ RESULTS_HEADER = (
 
 def results(state: TenderState, actor: Actor) -> Table | None:
     """The buyer's sheet: the opening record per lot, each bid's qualification, and once decided
-    its rank and points (hundredths) and the award. Empty before the opening."""
-    if actor.role is not Role.BUYER or actor.party != state.buyer:
+    its rank and points (hundredths) and the award. Empty before the opening. Not for a named
+    officer or evaluator who has not declared "no conflict" (``conflicts``)."""
+    if actor.role is not Role.BUYER or actor.party != state.buyer or conflicts.withheld(state, actor):
         return None
     config = state.config
     titles = {lot.lot_id: lot.title for lot in config.lots}

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ... import sealing
 from .. import terms
 from ..reverse.rules import ISO_4217, ConfigFault
+from ..reverse.rules import ISO_4217, ConfigFault, category_ok
 from .values import DAY_MS, PRICE, AwardKind, Profile, Schedule, TenderConfig, certificate_key
 
 __all__ = [
@@ -120,6 +121,8 @@ def config_fault(config: TenderConfig) -> ConfigFault | None:  # noqa: C901 - on
         return _at("bid_security", "a bid security must be positive")
     if not 1 <= config.abnormally_low_pct <= 100:
         return _at("abnormally_low_pct", "abnormally_low_pct must be between 1 and 100")
+    if not category_ok(config.category):
+        return _at("category", "the category must be a CPV code such as 14410000-8")
     return _certificates_fault(config) or _terms_and_approval_fault(config)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..terms import TermsRecord
 from .events import AwardDecided, AwardProposed, FinalAward, FollowOnAuctionStarted, OpenedBid
+from ..standing import Restriction
 from .values import TenderConfig
 
 
@@ -147,6 +148,15 @@ class ComplaintRecord:
 
 
 @dataclass(slots=True)
+class Declaration:
+    """An officer's or evaluator's declaration of interests (``conflicts``)."""
+
+    conflict: bool
+    statement: str
+    at: int
+
+
+@dataclass(slots=True)
 class TenderState:
     auction_id: str  # the tender's id (the runtime names every event by this attribute)
     buyer: str | None = None
@@ -188,6 +198,8 @@ class TenderState:
     # the terms and who accepted which version (``engine.terms``)
     terms: TermsRecord = field(default_factory=TermsRecord)
     proposal: AwardProposed | None = None  # a decision awaiting approval (``engine.approval``)
+    restricted: dict[str, Restriction] = field(default_factory=dict)  # supplier -> its restriction
+    declarations: dict[str, Declaration] = field(default_factory=dict)  # user -> its declaration
 
     @classmethod
     def new(cls, tender_id: str) -> "TenderState":

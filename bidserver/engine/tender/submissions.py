@@ -13,6 +13,10 @@ or one from a supplier with no registered key, is refused and recorded like any 
 submission, so a forged signature never stands with a bid; where the tender requires signed bids,
 an unsigned one is refused. Only the author is told (the refusal is listed to it alone), so nothing
 tells the buyer before the opening who tried to bid.
+
+A supplier the registry restricted (``engine.standing``) makes no new bid: its submissions and
+revisions are refused ``supplier_restricted``; it may still withdraw its bid, or confirm it against
+changed documents (its bid stands, for the buyer to qualify: ``restrictions``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from ... import sealing
 from ...sealing.bid import check_sealed_bid
 from ...sealing.bid_signature import BidStatement, verify_bid_signature
+from .. import standing
 from ..rejections import Reason, Rejection
 from ..terms import bid_refusal
 from ..values import Role
@@ -128,8 +133,8 @@ def submit(state: TenderState, c: SubmitBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = (taking_bids(state, c.at) or _terms_fault(state, c) or _sealed_fault(state, c)
-               or _signature_fault(state, c))
+    refusal = (taking_bids(state, c.at) or standing.bid_refusal(state.restricted, c.actor.party)
+               or _terms_fault(state, c) or _sealed_fault(state, c) or _signature_fault(state, c))
     if refusal is not None:
         return refusal
     if c.actor.party in state.current:
@@ -145,7 +150,8 @@ def revise(state: TenderState, c: ReviseBid) -> Decision:
     answer = _decided(state, c)
     if answer is not None:
         return answer
-    refusal = taking_bids(state, c.at) or once_only(state) or _terms_fault(state, c)
+    refusal = (taking_bids(state, c.at) or standing.bid_refusal(state.restricted, c.actor.party)
+               or once_only(state) or _terms_fault(state, c))
     if refusal is not None:
         return refusal
     if state.current.get(c.actor.party) != c.replaces:

@@ -18,6 +18,7 @@ from ..reverse.values import BidRule, Decrement, SoftClose, TieRule, Visibility
 from ..approval import ApprovalThreshold
 from ..terms import TermsText
 from ..values import Currency, Id, Name, Title, Unit
+from ..values import Category, Currency, Id, Name, Title, Unit
 
 # The first sealing suite's name (``bidserver.sealing``): HPKE (RFC 9180) X25519, HKDF-SHA256,
 # AES-256-GCM, with Ed25519 signatures. A tender names its suite, so a national one is a new suite
@@ -180,6 +181,9 @@ class TenderConfig(
     # ``buyer_name``, so that configurations without them keep their bytes.
     terms: TermsText | msgspec.UnsetType = msgspec.UNSET
     approval_threshold: ApprovalThreshold | msgspec.UnsetType = msgspec.UNSET
+    # What the tender buys (a CPV code): public, and in the OCDS releases' items. UNSET, like
+    # ``buyer_name``, so that configurations without one keep their bytes.
+    category: Category | msgspec.UnsetType = msgspec.UNSET
 
     @property
     def n(self) -> int:

@@ -20,10 +20,12 @@ from typing import Any
 
 import msgspec
 
+from .. import standing
 from ..rejections import Reason
 from ..terms import AcceptanceView, TermsView, acceptances, terms_view
+from ..standing import RestrictionView
 from ..values import Actor, Role
-from . import evaluation
+from . import conflicts, evaluation
 from . import events as ev
 from .events import FinalAward, LotDecision, OpenedBid, Shown
 from .state import Phase, TenderState
@@ -55,6 +57,9 @@ class Invitee(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     invited_at: int
     signing_key: bytes | None = None  # its organisation's registered key: its bids may be signed
+    # Restricted by the supplier registry during the tender: no new bid; its bid is yours to
+    # disqualify (it cannot be qualified valid while restricted).
+    restricted: RestrictionView | None = None
 
 
 class OpeningView(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +115,13 @@ class DecisionProposal(msgspec.Struct, frozen=True, kw_only=True):
     total: int  # what the approval threshold is compared with
     at: int
     proposed_by: str | None
+class DeclarationView(msgspec.Struct, frozen=True, kw_only=True):
+    """An officer's or evaluator's declaration of interests (``conflicts``)."""
+
+    user: str
+    conflict: bool
+    statement: str
+    at: int
 
 
 class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,6 +141,11 @@ class BuyerDesk(msgspec.Struct, frozen=True, kw_only=True):
     complaints: tuple[ComplaintView, ...]
     acceptances: tuple[AcceptanceView, ...] = ()  # who accepted which version of the terms
     proposal: DecisionProposal | None = None  # an award decision awaiting approval
+    declarations: tuple[DeclarationView, ...] = ()  # the officers' and evaluators', in order
+    removed: tuple[str, ...] = ()  # those who declared a conflict: out of the tender's work
+    # Fewer than k officers are left to open the bids (the others declared a conflict): the bids
+    # can never be opened; cancel the tender and tender again.
+    opening_short: bool = False
 
 
 class EvaluatorDesk(msgspec.Struct, frozen=True, kw_only=True):
@@ -173,6 +190,10 @@ class TenderView(msgspec.Struct, frozen=True, kw_only=True):
     buyer: BuyerDesk | None = None
     evaluator: EvaluatorDesk | None = None  # personal
     terms: TermsView | None = None  # the terms to accept before bidding (``engine.terms``)
+    category: str | None = None  # what the tender buys: a CPV code
+    # Why the opened bids are not in your view (you are a named officer or evaluator who has
+    # not declared "no conflict": ``declaration_required``, or ``conflicted``); None: they are.
+    bids_withheld: str | None = None
 
 
 class YourBid(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +229,8 @@ class BidderView(msgspec.Struct, frozen=True, kw_only=True):
     # False only while the tender has terms (``engine.terms``) whose current version you have not
     # accepted: your bids are refused ``terms_not_accepted`` until you do.
     terms_accepted: bool = True
+    # The supplier registry restricted you: no new bid is taken until it restores you.
+    restricted: RestrictionView | None = None
 
 
 # ------------------------------------------------------------------ who, when
@@ -282,9 +305,11 @@ def _flagged(state: TenderState) -> tuple[Flagged, ...]:
     )
 
 
-def _buyer_desk(state: TenderState) -> BuyerDesk:
+def _buyer_desk(state: TenderState, withheld: bool) -> BuyerDesk:
+    """``withheld``: for a user from whom the opened bids are withheld (``conflicts``)."""
     config = state.config
-    complete = state.opened_at is not None and evaluation.scoring_complete(state)
+    opened = state.opened_at is not None and not withheld
+    complete = opened and evaluation.scoring_complete(state)
     questions = sorted((q for by in state.questions.values() for q in by.values()),
                        key=lambda q: (q.at, q.supplier, q.question_id))
     return BuyerDesk(
@@ -293,7 +318,8 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
         abnormally_low_pct=config.abnormally_low_pct,
         suppliers=tuple(
             Invitee(supplier=s, name=entry.name, invited_at=entry.invited_at,
-                    signing_key=entry.signing_key)
+                    signing_key=entry.signing_key,
+                    restricted=standing.shown(state.restricted.get(s)))
             for s, entry in sorted(state.suppliers.items(), key=lambda i: (i[1].invited_at, i[0]))
         ),
         questions=tuple(BuyerQuestion(supplier=q.supplier, question_id=q.question_id, text=q.text,
@@ -304,14 +330,20 @@ def _buyer_desk(state: TenderState) -> BuyerDesk:
         opened_by=state.opened_by,
         progress=tuple(
             Progress(e, evaluation.scores_given(state, e), evaluation.expected_scores(state))
-            for e in config.evaluators
-        ) if state.opened_at is not None and not complete else (),
-        scores=_scores(state, config.evaluators) if complete else None,
-        flagged=_flagged(state),
-        complaints=tuple(_complaint_view(c) for by in sorted(state.complaints.items())
-                         for _, c in sorted(by[1].items())),
+            for e in conflicts.active_evaluators(state)
+        ) if opened and not complete else (),
+        scores=_scores(state, conflicts.active_evaluators(state)) if complete else None,
+        flagged=() if withheld else _flagged(state),
+        complaints=() if withheld else tuple(
+            _complaint_view(c) for by in sorted(state.complaints.items())
+            for _, c in sorted(by[1].items())),
         acceptances=acceptances(state.terms),
         proposal=_proposal_view(state),
+        declarations=tuple(
+            DeclarationView(user=user, conflict=d.conflict, statement=d.statement, at=d.at)
+            for user, d in sorted(state.declarations.items(), key=lambda i: (i[1].at, i[0]))),
+        removed=conflicts.removed(state),
+        opening_short=conflicts.opening_short(state),
     )
 
 
@@ -362,7 +394,10 @@ def _record_shown(state: TenderState, actor: Actor) -> tuple[OpenedBid, ...]:
 def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
     config = state.config
     buyer = actor.role is Role.BUYER
-    private = _private(state, actor)
+    withholding = conflicts.refusal(state, actor)
+    # What a named officer or evaluator who has not declared "no conflict" is not shown: the
+    # opened bids, as if they were not opened (the phase says they are).
+    private = _private(state, actor) or withholding is not None
     answered = sorted((q for by in state.questions.values() for q in by.values()
                        if q.number is not None), key=lambda q: q.number)
     evaluator = None
@@ -399,14 +434,17 @@ def _view(state: TenderState, actor: Actor, personal: bool) -> TenderView:
                             record=_record_shown(state, actor))
         if state.opened_at is not None and not private else None,
         qualifications=(_qualifications(state, buyer)
-                        if buyer or (state.decision is not None and not private) else None),
-        decision=_decision(state, buyer, private),
+                        if (buyer and withholding is None)
+                        or (state.decision is not None and not private) else None),
+        decision=None if withholding is not None else _decision(state, buyer, private),
         awards=state.awards,
         ended_reason=state.ended_reason or None,
         follow_on_auction=None if state.follow_on is None else state.follow_on.auction_id,
-        buyer=_buyer_desk(state) if buyer else None,
+        buyer=_buyer_desk(state, withholding is not None) if buyer else None,
         evaluator=evaluator,
         terms=terms_view(state.terms, config.terms),
+        category=None if config.category is msgspec.UNSET else config.category,
+        bids_withheld=None if withholding is None else withholding.reason.value,
     )
 
 
@@ -451,6 +489,7 @@ def you(state: TenderState, actor: Actor) -> BidderView | None:
         quote=next((line for line in state.record if line.supplier == supplier), None),
         signing_key=state.suppliers[supplier].signing_key,
         terms_accepted=state.terms.accepted_now(supplier),
+        restricted=standing.shown(state.restricted.get(supplier)),
     )
 
 
@@ -462,7 +501,8 @@ def personal_to(state: TenderState, event: ev.Event) -> str | None:
     match event:
         case (ev.BidSubmitted() | ev.BidWithdrawn() | ev.BidConfirmed() | ev.SubmissionRefused()
               | ev.QuestionAsked() | ev.QuestionAnswered() | ev.BidQualified()
-              | ev.ComplaintFiled() | ev.ComplaintResolved() | ev.TermsAccepted()):
+              | ev.ComplaintFiled() | ev.ComplaintResolved() | ev.TermsAccepted()
+              | ev.SupplierRestricted() | ev.SupplierReinstated()):
             return event.supplier
     return None
 
@@ -549,4 +589,6 @@ def redact(state: TenderState, event: ev.Event, actor: Actor) -> Any | None:
             return _without(event, "supplier", "complaint_id", "user")
         case ev.TermsAccepted():  # its author's, besides the buyer's
             return event if author else None
+        case ev.SupplierRestricted() | ev.SupplierReinstated():
+            return event if author else None  # no other supplier learns who
     raise TypeError(f"no redaction rule for {type(event).__name__}")

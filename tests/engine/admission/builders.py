@@ -29,9 +29,9 @@ ADMISSION_REASONS = (
     Reason.UNKNOWN_DOCUMENT, Reason.CERTIFICATE_EXPIRED, Reason.INVALID_PERIOD,
     Reason.UNKNOWN_RESTRICTION, Reason.ALREADY_LIFTED, Reason.UNKNOWN_APPEAL,
     Reason.INVALID_RATING, Reason.LIMIT_REACHED,
-    # the registry's service: tests/runtime/test_admission.py
-    Reason.IDENTIFIER_TAKEN, Reason.CONTENDED, Reason.SUPPLIER_NOT_ELIGIBLE,
 )
+# The registry's service's (runtime/admission.py), reached by tests/runtime/test_admission.py.
+SERVICE_REASONS = (Reason.IDENTIFIER_TAKEN, Reason.CONTENDED, Reason.SUPPLIER_NOT_ELIGIBLE)
 
 T0 = 1_800_000_000_000
 HOUR = 3_600_000

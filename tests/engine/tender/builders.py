@@ -15,8 +15,9 @@ from bidserver.engine.rejections import Reason, Rejection
 from bidserver.engine.tender import FORMAT, TenderState, decide, evolve, state_bytes
 from bidserver.engine.tender.commands import (
     AnswerQuestion, AskQuestion, CancelTender, ChangeDocuments, Complaint, ConfirmBid, CreateTender,
-    DecideAward, InviteSupplier, PresentShare, Publish, Qualification, Qualify, ResolveComplaint,
-    ReviseBid, Score, StartFollowOnAuction, SubmitBid, Tick, WithdrawBid,
+    DecideAward, DeclareInterests, InviteSupplier, PresentShare, Publish, Qualification, Qualify,
+    ResolveComplaint, ReviseBid, Score, SetSupplierStanding, StartFollowOnAuction, SubmitBid, Tick,
+    WithdrawBid,
 )
 from bidserver.engine.tender.decide import refusal_record
 from bidserver.engine.reverse.values import Decrement, DecrementKind
@@ -42,7 +43,8 @@ TENDER_REASONS = (
     Reason.STALE_DOCUMENTS, Reason.ENQUIRIES_CLOSED, Reason.UNKNOWN_QUESTION,
     Reason.ALREADY_ANSWERED, Reason.OPENING_NOT_DUE, Reason.INVALID_SHARE,
     Reason.ALREADY_PRESENTED, Reason.INVALID_SCORE, Reason.EVALUATION_INCOMPLETE,
-    Reason.UNKNOWN_COMPLAINT,
+    Reason.UNKNOWN_COMPLAINT, Reason.DECLARATION_REQUIRED, Reason.CONFLICTED,
+    Reason.ALREADY_DECLARED,
 )
 
 TENDER = "tnd-1"
@@ -206,6 +208,18 @@ def tick(at: int) -> Tick:
     return Tick(actor=SYSTEM, at=at)
 
 
+def declare(user: str, at: int, conflict: bool = False,
+            statement: str = "no interest in any supplier") -> DeclareInterests:
+    return DeclareInterests(actor=officer(user), at=at, conflict=conflict, statement=statement)
+
+
+def standing(party: str, at: int, restricted: bool = True, reason: str = "suspended",
+             detail: str = "suspended by the registry", actor: Actor = SYSTEM) -> SetSupplierStanding:
+    """The supplier registry's word on ``party``, pushed in by the server."""
+    return SetSupplierStanding(actor=actor, at=at, supplier=party, restricted=restricted,
+                               reason=reason, detail=detail)
+
+
 def ask(party: str, question_id: str, text: str, at: int) -> AskQuestion:
     return AskQuestion(actor=supplier(party), at=at, question_id=question_id, text=text)
 
@@ -305,15 +319,20 @@ class Run:
     """A tender driven step by step, keeping every event (for replays and listings)."""
 
     def __init__(self, cfg: TenderConfig | None = None, suppliers=SUPPLIERS,
-                 signing: tuple[str, ...] = ()) -> None:
-        """``signing``: the suppliers invited with their organisation's signing key."""
+                 signing: tuple[str, ...] = (), declared: bool = True) -> None:
+        """``signing``: the suppliers invited with their organisation's signing key;
+        ``declared``: every officer and evaluator has declared "no conflict" (``conflicts``)."""
         self.state = TenderState.new(TENDER)
         self.log: list = []
         self.memory: dict[str, str] = {}  # the room's: the shares presented, never journaled
-        self.do(CreateTender(actor=BUYER, at=T0 - 2 * DAY, tender_id=TENDER, config=cfg or config()))
+        cfg = cfg or config()
+        self.do(CreateTender(actor=BUYER, at=T0 - 2 * DAY, tender_id=TENDER, config=cfg))
         for party in suppliers:
             self.do(InviteSupplier(actor=BUYER, at=T0 - DAY, supplier=party, name=NAMES.get(party, party),
                                    signing_key=SIGNING[party][1] if party in signing else None))
+        if declared:
+            for user in dict.fromkeys(cfg.officers + cfg.evaluators):
+                self.do(declare(user, T0 - DAY))
 
     def do(self, command) -> list:
         events = ok(self.state, command, self.memory)

@@ -20,8 +20,9 @@ from .builders import (
     BUYER, DAY, DEADLINE, DOCS, DOCS_2, ENQUIRY_END, NAMES, OBSERVER, OPENING, OTHER_BUYER, SIGNING,
     STAGES,
     STANDSTILL_END, T0, TENDER, TENDER_REASONS, Run, answer, ask, bid, cancel, change, complain,
-    config, confirm, decide_award, follow_on, officer, published, qualify, refused, resolve, revise,
-    score, sealed, share, signed_bid, stage, submit, supplier, then, tick, with_bids, withdraw,
+    config, confirm, decide_award, declare, follow_on, officer, published, qualify, refused,
+    resolve, revise, score, sealed, share, signed_bid, stage, standing, submit, supplier, then,
+    tick, with_bids, withdraw,
 )
 
 # ================================================================== preparation
@@ -270,6 +271,8 @@ COMMANDS = {
     "Complaint": lambda: complain("sup-a", "c1", AT),
     "ResolveComplaint": lambda: resolve("sup-a", "c1", AT),
     "CancelTender": lambda: cancel(AT),
+    "SetSupplierStanding": lambda: standing("sup-b", AT),
+    "DeclareInterests": lambda: declare("ev-1", AT),
 }
 LIVE = {"draft", "published", "submission", "closed", "opening", "evaluation", "standstill"}
 ANY = set(STAGES) - {"new"}
@@ -287,6 +290,7 @@ HANDLED = {
     "StartFollowOnAuction": {"evaluation"},
     "Complaint": {"standstill"}, "ResolveComplaint": {"standstill"},
     "CancelTender": LIVE,
+    "SetSupplierStanding": LIVE, "DeclareInterests": LIVE,
 }
 
 
@@ -395,6 +399,14 @@ def _scenario(reason: Reason) -> tuple[TenderState, object]:
             return stage("evaluation"), decide_award(AT)
         case Reason.UNKNOWN_COMPLAINT:
             return stage("standstill"), resolve("sup-a", "c9", STANDSTILL_END - 1)
+        case Reason.DECLARATION_REQUIRED:
+            return Run(declared=False).publish().state, share("off-1", 0, T0 + 1)
+        case Reason.CONFLICTED:
+            run = Run(declared=False).publish()
+            run.do(declare("off-1", T0 + 1, conflict=True, statement="I own shares of SUP-A"))
+            return run.state, share("off-1", 0, T0 + 2)
+        case Reason.ALREADY_DECLARED:
+            return stage("published"), declare("off-1", T0 + 1)
     raise AssertionError(f"no scenario for {reason}")
 
 

@@ -57,6 +57,14 @@ def test_a_disqualified_bidder_is_left_out_and_so_is_a_lot_without_a_valid_price
     assert started.config.lots[1].ceiling == 1_500_000
 
 
+def test_the_auction_buys_what_the_tender_buys():
+    run = qualified(opened(config(category="14410000-8")))
+    (started,) = run.do(follow_on(AT))
+    assert started.config.category == "14410000-8"
+    (plain,) = qualified(opened()).do(follow_on(AT))
+    assert plain.config.category is msgspec.UNSET
+
+
 def test_the_full_initial_evaluation_comes_first():
     run = opened()
     run.do(qualify("sup-a", AT))

@@ -9,7 +9,9 @@ import json
 from decimal import Decimal
 
 from bidserver.engine import ocds_common
+from bidserver.engine.rejections import Reason
 from bidserver.engine.tender import FORMAT
+from bidserver.engine.tender.commands import CreateTender
 from bidserver.engine.tender import events as ev
 from tests.ocds_schema import main, require, verdict
 
@@ -213,3 +215,27 @@ def test_the_validator_verdict_on_a_tenders_package(tmp_path, capsys):
     path.write_text(json.dumps(broken))
     assert main([str(path)]) == 1
     assert "bids.details[].status: 'opened'" in capsys.readouterr().out
+
+
+def test_the_category_classifies_every_item_of_the_releases_and_is_shown_to_all():
+    """OCDS 1.1 classifies items (``tender.items[].classification``), not the tender: each item
+    carries the tender's CPV code, named from the CPV list; a follow-on auction keeps it."""
+    run = evaluated(config(category="14410000-8"))
+    for actor in (BUYER, OBSERVER, supplier("sup-a")):
+        assert FORMAT.view(run.state, actor).category == "14410000-8"
+    _, entries = finalised(run)
+    for _, _, release in entries:
+        assert_valid(release)
+        assert {json.dumps(item["classification"]) for item in release["tender"]["items"]} == {
+            json.dumps({"scheme": "CPV", "id": "14410000-8", "description": "Rock salt"})}
+    plain = evaluated()
+    _, entries = finalised(plain)
+    assert all("classification" not in item for _, _, r in entries for item in r["tender"]["items"])
+    assert b"category" not in FORMAT.encode_event(plain.log[0])  # old configurations' bytes
+
+
+def test_a_category_of_another_shape_is_refused():
+    state = FORMAT.new_state("t2")
+    decision = FORMAT.decide(state, CreateTender(actor=BUYER, at=T0, tender_id="t2",
+                                                 config=config(category="14410000")))
+    assert (decision.reason, decision.field) == (Reason.INVALID_CONFIG, "config.category")

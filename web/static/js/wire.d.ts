@@ -147,6 +147,10 @@ export interface AuctionConfig {
    * An award above this amount (minor units of the currency) is only proposed: another user of the buyer's organisation approves it (`POST .../award/approval`) before it is made. Absent: every award is made at once
    */
   approval_threshold?: number;
+  /**
+   * What the event buys: a CPV 2008 code, e.g. `14410000-8` (rock salt)
+   */
+  category?: string;
 }
 
 /**
@@ -181,6 +185,7 @@ export interface AuctionView {
   suppliers: InvitedSupplier[] | null;
   terms: TermsView | null;
   acceptances: AcceptanceView[] | null;
+  category: string | null;
 }
 
 export interface AwardBody {
@@ -272,6 +277,7 @@ export interface BidResult {
         | "not_decided"
         | "not_invited"
         | "rate_limited"
+        | "supplier_restricted"
         | "terms_not_accepted"
         | "tie_not_allowed"
         | "unknown_lot"
@@ -298,6 +304,7 @@ export interface BidderView {
   quote: OpenedBid | null;
   signing_key: string | null;
   terms_accepted: boolean;
+  restricted: RestrictionView | null;
 }
 
 export interface BoardEntry {
@@ -329,6 +336,9 @@ export interface BuyerDesk {
   complaints: ComplaintView[];
   acceptances: AcceptanceView[];
   proposal: DecisionProposal | null;
+  declarations: DeclarationView[];
+  removed: string[];
+  opening_short: boolean;
 }
 
 export interface BuyerQuestion {
@@ -455,6 +465,16 @@ export interface DecisionView {
   lots: LotDecision[];
   standstill_ends_at: number;
   held: boolean;
+}
+
+/**
+ * An officer's or evaluator's declaration of interests (``conflicts``).
+ */
+export interface DeclarationView {
+  user: string;
+  conflict: boolean;
+  statement: string;
+  at: number;
 }
 
 /**
@@ -591,6 +611,7 @@ export interface InvitedSupplier {
   name: string;
   alias: string;
   invited_at: number;
+  restricted: RestrictionView | null;
 }
 
 export interface Invitee {
@@ -598,6 +619,7 @@ export interface Invitee {
   name: string;
   invited_at: number;
   signing_key: string | null;
+  restricted: RestrictionView | null;
 }
 
 export interface Line {
@@ -655,7 +677,9 @@ export interface ListedEvent {
     | "bid_refused"
     | "terms_accepted"
     | "award_proposed"
-    | "award_declined";
+    | "award_declined"
+    | "supplier_restricted"
+    | "supplier_reinstated";
   /**
    * When it happened, ms since the Unix epoch
    */
@@ -847,6 +871,7 @@ export interface Problem {
     | "above_ceiling"
     | "already_answered"
     | "already_awarded"
+    | "already_declared"
     | "already_exists"
     | "already_invited"
     | "already_lifted"
@@ -866,8 +891,10 @@ export interface Problem {
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "conflicted"
     | "contended"
     | "deadline_passed"
+    | "declaration_required"
     | "decrement_too_small"
     | "duplicate_bid_id"
     | "enquiries_closed"
@@ -914,6 +941,7 @@ export interface Problem {
     | "stale_documents"
     | "stale_terms"
     | "supplier_not_eligible"
+    | "supplier_restricted"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -936,6 +964,7 @@ export interface Problem {
     | "above_ceiling"
     | "already_answered"
     | "already_awarded"
+    | "already_declared"
     | "already_exists"
     | "already_invited"
     | "already_lifted"
@@ -955,8 +984,10 @@ export interface Problem {
     | "commitment_mismatch"
     | "config_locked"
     | "confirmation_required"
+    | "conflicted"
     | "contended"
     | "deadline_passed"
+    | "declaration_required"
     | "decrement_too_small"
     | "duplicate_bid_id"
     | "enquiries_closed"
@@ -1003,6 +1034,7 @@ export interface Problem {
     | "stale_documents"
     | "stale_terms"
     | "supplier_not_eligible"
+    | "supplier_restricted"
     | "terms_not_accepted"
     | "tie_not_allowed"
     | "too_many_connections"
@@ -1298,6 +1330,15 @@ export interface RestrictionBody {
 export type RestrictionKind = "blacklisted" | "suspended";
 
 /**
+ * A restriction as the buyer (per supplier) and the supplier itself (``you``) see it.
+ */
+export interface RestrictionView {
+  reason: string;
+  detail: string;
+  since: number;
+}
+
+/**
  * The tender's dates (ms since the epoch, UTC); publication is when ``Publish`` is decided.
  */
 export interface Schedule {
@@ -1492,6 +1533,8 @@ export interface TenderView {
   buyer: BuyerDesk | null;
   evaluator: EvaluatorDesk | null;
   terms: TermsView | null;
+  category: string | null;
+  bids_withheld: string | null;
 }
 
 /**
@@ -1545,6 +1588,7 @@ export interface YouView {
   alias: string;
   lots: YourLot[];
   terms_accepted: boolean;
+  restricted: RestrictionView | null;
 }
 
 export interface YourBid {
