@@ -45,7 +45,7 @@ from .http.suppliers import SUPPLIER_ROUTES
 from .http.tenders import TENDER_ROUTES
 from .http.web import find_web_dir, web_routes
 from .ratelimit import BucketsByKey
-from .runtime.admission import Admission
+from .runtime.admission import Admission, telling_events
 from .runtime.archiver import archive_forever
 from .runtime.auction import Auction
 from .runtime.cluster import Cluster, new_node_id
@@ -169,7 +169,7 @@ def build_app(
             presence=presence,
             signing_key=signing_key,
             archives=archives,
-            admission=Admission(suppliers, now_ms),
+            admission=Admission(suppliers, now_ms, telling_events(rooms, suppliers)),
         )
         presence.start()
         # In the background: the server answers at once; an auction asked for before its turn is

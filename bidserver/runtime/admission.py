@@ -19,7 +19,8 @@ next such instant (``due_at``); the sweeper records what time did (``Sweep``) wh
 Why ``on_change``: a supplier restricted (or reinstated) while it is invited to live events must
 be told at once and its buyer too (issue 12); the composition root passes the function that sends
 the events the supplier is in their ``SetSupplierStanding``. It runs after the write is durable
-and never undoes it: a failure there is logged and retried by the next sweep of that supplier.
+and never undoes it: a failure there is logged and retried at each sweep of this process until it
+succeeds (a restart forgets the retry; the supplier's next change tells again).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from ..engine.admission.values import SupplierRecord
 from ..engine.rejections import Reason, Rejection
 from ..engine.values import SYSTEM
 from ..store.suppliers import IdentifierTaken, Indexed, Page, Suppliers, VersionConflict
+from .registry import Rooms
+from .standing import set_standing
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Admission:
         self.store = store
         self._now_ms = now_ms
         self._on_change = on_change
+        self._untold: set[str] = set()  # suppliers whose events a failure left untold
 
     def now(self) -> int:
         return self._now_ms()
@@ -164,16 +168,28 @@ class Admission:
         now = self.now()
         if not swept and rules.indexed(before, now).tags == rules.indexed(after, now).tags:
             return
+        await self._tell(supplier_id, after, now)
+
+    async def _tell(self, supplier_id: str, record: SupplierRecord, now: int) -> None:
+        assert self._on_change is not None
         try:
-            await self._on_change(supplier_id, after, now)
-        except Exception:  # noqa: BLE001 - the change is durable; the events learn it next sweep
+            await self._on_change(supplier_id, record, now)
+        except Exception:  # noqa: BLE001 - the change is durable; the sweeper tells again
+            self._untold.add(supplier_id)
             log.exception("could not tell the events of supplier %.64s of its standing", supplier_id)
+        else:
+            self._untold.discard(supplier_id)
 
     # ------------------------------------------------------------------ time
 
     async def sweep(self) -> int:
-        """Record what time did to every supplier due now; how many were swept."""
+        """Record what time did to every supplier due now, and tell again the events a failure
+        left untold; how many were swept."""
         now = self.now()
+        for supplier_id in sorted(self._untold):
+            record = await self.record(supplier_id)
+            if record is not None:
+                await self._tell(supplier_id, record, now)
         due = await self.store.due(now, SWEEP_BATCH)
         for supplier_id in due:
             result = await self.act(supplier_id, Sweep(actor=SYSTEM, at=now))
@@ -193,6 +209,29 @@ class Admission:
             except Exception as exc:  # noqa: BLE001 - Redis away: the next round tries again
                 log.warning("supplier sweep failed: %s", exc)
             await asyncio.sleep(every_s)
+
+
+def telling_events(rooms: Rooms, store: Suppliers) -> OnChange:
+    """The ``on_change`` that pushes a supplier's standing into each live event it is invited
+    to (``runtime.standing``): restricted in an event while the registry's standing for that
+    event's category says no (a restriction, a qualification lapsed or rejected), reinstated when
+    it says yes again. An event that is over or gone is forgotten: it will never take a bid."""
+
+    async def tell(supplier_id: str, record: SupplierRecord, now: int) -> None:
+        for event_id in sorted(await store.events_of(supplier_id)):
+            room = await rooms.get(event_id)
+            if room is None or room.format.finished(room.state):
+                await store.forget_event(supplier_id, event_id)
+                continue
+            category = getattr(room.state.config, "category", None)
+            found = rules.standing(record, category if isinstance(category, str) else None, now)
+            reason = "" if found.reason is None else found.reason.value
+            result = await set_standing(rooms, event_id, supplier_id, not found.eligible, reason,
+                                        found.detail)
+            if result.failure is not None:
+                raise RuntimeError(f"event {event_id}: {result.failure}")
+
+    return tell
 
 
 def _explained(found: rules.Standing, category: str | None) -> str:

@@ -170,3 +170,122 @@ def test_search_by_name_code_and_category_with_pages(client):
     assert r.status_code == 400
     cats = ok(client.get("/api/categories", headers=BUYER, params={"q": "pipes"}))["items"]
     assert any(c["code"] == PIPES for c in cats)
+
+
+def test_the_issues_flow_from_registration_to_admission_after_a_blacklisting(client, clock):
+    answer = ok(client.post("/api/suppliers", json={"registration": REGISTRATION},
+                            headers=SUPPLIER), 201)
+    assert answer["status"] == "pending"
+    iso = upload(client, b"%PDF ISO 9001 certificate", "ISO 9001", T0 + 30 * DAY)
+    upload(client, b"%PDF ISO 14001 certificate", "ISO 14001", T0 + YEAR)
+    queue = ok(client.get("/api/suppliers?review=pending", headers=REVIEWER))
+    assert [s["supplier_id"] for s in queue["items"]] == ["sup-a"]
+
+    base = "/api/suppliers/sup-a/categories"
+    ok(client.post(f"{base}/{STEEL}/qualification", json={"certificates": [iso]},
+                   headers=REVIEWER))
+    answer = ok(client.post(f"{base}/{PIPES}/rejection",
+                            json={"reason": "no pressure-equipment certificate"},
+                            headers=REVIEWER))
+    assert answer["status"] == "qualified"
+    assert standing(client, PIPES)["reason"] == "rejected"
+    assert "pressure-equipment" in standing(client, PIPES)["detail"]
+    assert ok(client.get("/api/suppliers?review=pending", headers=REVIEWER))["items"] == []
+
+    steel = auction(client, STEEL, terms=TERMS)
+    ok(invite(client, steel))
+    pipes = auction(client, PIPES)
+    refusal = refused(invite(client, pipes), 409, "supplier_not_eligible")
+    assert "rejected" in refusal["detail"]
+
+    ok(client.post(f"/api/auctions/{steel}/start", headers=BUYER))
+    bid = {"bid_id": "b1", "lot_id": "L1", "amount": 990_000}
+    refused(client.post(f"/api/auctions/{steel}/bids", json=bid, headers=SUPPLIER), 409,
+            "terms_not_accepted")
+    ok(client.post(f"/api/auctions/{steel}/terms/acceptance", json={"terms_hash": TERMS_HASH},
+                   headers=SUPPLIER))
+    assert ok(client.post(f"/api/auctions/{steel}/bids", json=bid, headers=SUPPLIER), 201)[
+        "status"] == "accepted"
+
+    clock.now = T0 + 30 * DAY  # the ISO 9001 certificate expires: its qualification lapses
+    assert standing(client, STEEL)["reason"] == "certificate_expired"
+    assert standing(client, STEEL)["status"] == "suspended"
+    refused(invite(client, auction(client, STEEL)), 409, "supplier_not_eligible")
+
+    renewed = upload(client, b"%PDF ISO 9001 renewed", "ISO 9001", T0 + 3 * YEAR)
+    ok(client.post(f"{base}/{STEEL}/qualification", json={"certificates": [renewed]},
+                   headers=REVIEWER))
+    ok(client.post("/api/suppliers/sup-a/restrictions", headers=REVIEWER, json={
+        "kind": "blacklisted", "reason": "false declaration in tender T-17",
+        "end_at": clock.now + 90 * DAY}))
+    refusal = refused(invite(client, auction(client, STEEL)), 409, "supplier_not_eligible")
+    assert "blacklisted" in refusal["detail"] and "false declaration" in refusal["detail"]
+    listed = ok(client.get("/api/suppliers?status=blacklisted", headers=BUYER))
+    assert [s["supplier_id"] for s in listed["items"]] == ["sup-a"]
+
+    clock.now += 90 * DAY  # the period is over: admitted again
+    ok(invite(client, auction(client, STEEL)))
+
+    history = ok(client.get("/api/suppliers/sup-a/history", headers=REVIEWER))["entries"]
+    kinds = [e["event"]["type"] for e in history]
+    assert kinds[0] == "registered" and "category_rejected" in kinds and "restricted" in kinds
+    rejected = next(e["event"] for e in history if e["event"]["type"] == "category_rejected")
+    assert rejected["by"] == "rita" and rejected["reason"] == "no pressure-equipment certificate"
+
+
+def test_a_buyer_rates_only_what_it_awarded_and_sees_the_average(client, clock):
+    ok(client.post("/api/suppliers", json={"registration": REGISTRATION}, headers=SUPPLIER), 201)
+    ok(client.post(f"/api/suppliers/sup-a/categories/{STEEL}/qualification", json={},
+                   headers=REVIEWER))
+    event = auction(client, STEEL)
+    rating = {"event_id": event, "delivery": 5, "quality": 4, "service": 3}
+    refused(client.post("/api/suppliers/sup-a/ratings", json=rating, headers=BUYER), 403,
+            "forbidden")  # not awarded to it (not even run)
+    refused(client.post("/api/suppliers/sup-a/ratings", json={**rating, "event_id": "nope"},
+                        headers=BUYER), 404, "unknown_auction")
+    ok(invite(client, event))
+    ok(client.post(f"/api/auctions/{event}/start", headers=BUYER))
+    ok(client.post(f"/api/auctions/{event}/bids", headers=SUPPLIER,
+                   json={"bid_id": "b1", "lot_id": "L1", "amount": 900_000}), 201)
+    clock.now += 3_600_001
+    late = client.post(f"/api/auctions/{event}/bids", headers=SUPPLIER,
+                       json={"bid_id": "b2", "lot_id": "L1", "amount": 800_000})
+    assert late.json()["reason"] == "lot_closed"  # arms the room's timer: it closes the lot
+    view_when(client, event, lambda v: v["lots"][0]["award"] is not None)  # lowest bid, at once
+    answer = ok(client.post("/api/suppliers/sup-a/ratings", json=rating, headers=BUYER))
+    assert answer["rating"] == {"count": 1, "delivery": 500, "quality": 400, "service": 300,
+                                "overall": 400}
+    ok(client.post("/api/suppliers/sup-a/ratings", json=rating, headers=BUYER))  # a resend
+    refused(client.post("/api/suppliers/sup-a/ratings", json={**rating, "delivery": 1},
+                        headers=BUYER), 409, "already_exists")
+    other_buyer = auth("buyer", "org-x")
+    refused(client.post("/api/suppliers/sup-a/ratings", json=rating, headers=other_buyer), 404,
+            "unknown_auction")
+
+
+def test_a_supplier_suspended_during_a_live_auction_is_refused_at_once_and_told(client):
+    ok(client.post("/api/suppliers", json={"registration": REGISTRATION}, headers=SUPPLIER), 201)
+    ok(client.post(f"/api/suppliers/sup-a/categories/{STEEL}/qualification", json={},
+                   headers=REVIEWER))
+    event = auction(client, STEEL)
+    ok(invite(client, event))
+    ok(client.post(f"/api/auctions/{event}/start", headers=BUYER))
+    bid = {"bid_id": "b1", "lot_id": "L1", "amount": 900_000}
+    ok(client.post(f"/api/auctions/{event}/bids", json=bid, headers=SUPPLIER), 201)
+    suspended = ok(client.post("/api/suppliers/sup-a/restrictions", headers=REVIEWER, json={
+        "kind": "suspended", "reason": "complaint under examination"}))
+    restriction = suspended["supplier"]["restrictions"][0]["restriction_id"]
+    # Told before the reviewer's answer: the event refuses the next bid and says why (the live
+    # room's `you.restricted` too: tests/ws).
+    refusal = refused(client.post(f"/api/auctions/{event}/bids", headers=SUPPLIER,
+                                  json={**bid, "bid_id": "b2", "amount": 800_000}), 403,
+                      "supplier_restricted")
+    assert "suspended" in refusal["detail"], refusal
+    listed = ok(client.get(f"/api/auctions/{event}", headers=BUYER))["view"]["suppliers"]
+    assert listed[0]["restricted"]["reason"] == "suspended"  # flagged to the buyer, who decides
+    ok(client.post(f"/api/suppliers/sup-a/restrictions/{restriction}/lifting",
+                   json={"reason": "complaint dismissed"}, headers=REVIEWER))
+    assert ok(client.get(f"/api/auctions/{event}", headers=BUYER))["view"]["suppliers"][0][
+        "restricted"] is None
+    ok(client.post(f"/api/auctions/{event}/bids", headers=SUPPLIER,
+                   json={**bid, "bid_id": "b2", "amount": 800_000}), 201)

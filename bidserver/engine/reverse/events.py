@@ -146,6 +146,7 @@ class AuctionClosed(_Event, tag="auction_closed"):
 # Every other refusal is the bid id's answer.
 RESENDABLE_REFUSALS = frozenset({
     Reason.RATE_LIMITED, Reason.CONFIRMATION_REQUIRED, Reason.TERMS_NOT_ACCEPTED,
+    Reason.SUPPLIER_RESTRICTED,  # the registry may restore the supplier: the same bid then goes in
 })
 
 

@@ -498,7 +498,7 @@ EVENT_TABLE: dict[type, tuple[Delivery, Shown]] = {
 
 # Refusals of a submission that ask for the very same bid again (once the terms are accepted:
 # ``engine.terms``): they do not use up its bid id. Every other refusal is the bid id's answer.
-RESENDABLE_REFUSALS = frozenset({Reason.TERMS_NOT_ACCEPTED})
+RESENDABLE_REFUSALS = frozenset({Reason.TERMS_NOT_ACCEPTED, Reason.SUPPLIER_RESTRICTED})
 
 
 # The events that move the tender from one phase to another (or withdraw its award decision):
