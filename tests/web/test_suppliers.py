@@ -22,6 +22,7 @@ from .ui import bid, lot_card, post
 CERTIFICATE = b"%PDF-1.4 ISO 9001:2015 certificate of Huadong Steel Pipes, CQC 00124Q"
 TERMS = "Payment at 60 days.\nDelivery within 30 days of the award."
 DAY = 86_400_000
+STEEL, PIPES = "44200000-2", "44160000-9"  # CPV: structural products; pipelines, piping, pipes
 
 
 def credit_code(body: str) -> str:
@@ -29,19 +30,19 @@ def credit_code(body: str) -> str:
     return body + uscc.calc_check_digit(body)
 
 
-def auction_config(title: str, terms: str | None = None) -> dict:
+def auction_config(title: str, terms: str | None = None, category: str | None = None) -> dict:
     config = {"title": title, "currency": "CNY", "duration_ms": 3_600_000,
               "decrement": {"kind": "amount", "value": 100},
               "lots": [{"lot_id": "L1", "title": "Seamless pipes", "ceiling": 100_000}]}
-    return config | ({"terms": terms} if terms else {})
+    return config | ({"terms": terms} if terms else {}) | ({"category": category} if category else {})
 
 
-def register(server, supplier: str, name: str, code: str, category: str = "44200000-2") -> str:
+def register(server, supplier: str, name: str, code: str, categories: tuple[str, ...] = (STEEL,)) -> str:
     """A supplier registered over the API; its token."""
     bearer = token(server, "supplier", supplier, name=name)
     post(server.base_url, bearer, "/api/suppliers", {"registration": {
         "legal_name": name, "country": "CN", "identifier": credit_code(code),
-        "contacts": [{"name": "Li Na", "email": "li.na@example.cn"}], "categories": [category]}})
+        "contacts": [{"name": "Li Na", "email": "li.na@example.cn"}], "categories": list(categories)}})
     return bearer
 
 
@@ -113,15 +114,18 @@ def test_register_qualify_invite_accept_terms_and_bid(server, new_page, page_err
     expect(reviewer.get_by_test_id("history")).to_contain_text("rita")
     expect(reviewer.get_by_test_id("history").locator("tbody tr").first).to_contain_text("resting on ISO 9001")
 
-    # A buyer's auction with terms: the picker finds the supplier and invites it.
+    # A buyer's auction of the category, with terms: the picker finds the supplier, eligible.
     buyer = token(server, "buyer", "pipeline-authority", "bea", "Pipeline Authority")
     auction = post(server.base_url, buyer, "/api/auctions",
-                   {"config": auction_config("Pipes for the canal", TERMS)})["view"]["auction_id"]
+                   {"config": auction_config("Pipes for the canal", TERMS, STEEL)})["view"]["auction_id"]
     console = open_as(new_page, server, f"/auctions/{auction}", buyer, "buyer")
     picker = console.get_by_test_id("invite-picker")
+    expect(picker).to_contain_text(f"qualified in this event's category, {STEEL}")
     picker.get_by_label("Legal name starts with").fill("huadong")
     picker.get_by_role("button", name="Search").click()
-    picker.get_by_role("button", name="Invite Huadong Steel Pipes Co., Ltd.").click()
+    found = picker.locator("li[data-supplier='huadong']")
+    expect(found.get_by_test_id("eligibility")).to_have_text("Eligible")
+    found.get_by_role("button", name="Invite Huadong Steel Pipes Co., Ltd.").click()
     expect(console.locator("tr[data-supplier='huadong'] [data-testid=terms-accepted]")).to_have_text("Not accepted")
     console.get_by_role("button", name="Start now").click()
     expect(console.get_by_test_id("auction-phase")).to_have_text("Open")
@@ -140,14 +144,19 @@ def test_register_qualify_invite_accept_terms_and_bid(server, new_page, page_err
 
 
 def test_a_blacklisted_supplier_is_told_why_it_cannot_take_part(server, new_page, page_errors):
-    """Blacklisted, its invitation is refused (the buyer is told why, in words); the auction's
-    page tells the supplier nothing of the auction, and points to its status page, which says
-    why and until when."""
+    """Blacklisted during an auction it is invited to, the supplier's room says why and until
+    when; a buyer's next invitation is refused, in words; an auction it was not invited to tells
+    it nothing, and points to its status page, where it appeals."""
     page_errors.allow(r"status of (404|409)|WebSocket connection to .* failed")  # the refusals
     blackco = register(server, "blackco", "Black Pipe Trading", "91440300MA5EXAMP0")
     buyer = token(server, "buyer", "harbour-board", "hal", "Harbour Board")
-    auction = post(server.base_url, buyer, "/api/auctions",
-                   {"config": auction_config("Harbour pipes")})["view"]["auction_id"]
+    invited, other = (post(server.base_url, buyer, "/api/auctions", {"config": auction_config(title)})[
+        "view"]["auction_id"] for title in ("Harbour pipes", "More harbour pipes"))
+    post(server.base_url, buyer, f"/api/auctions/{invited}/invitations", {"supplier": "blackco"})
+    post(server.base_url, buyer, f"/api/auctions/{invited}/start")
+    room = open_as(new_page, server, f"/room/{invited}", blackco, "supplier blackco")
+    expect(lot_card(room).locator("form")).to_have_count(1)
+    expect(room.get_by_test_id("standing-notice")).to_have_count(0)
 
     # The reviewer blacklists it for 90 days, with the reason.
     reviewer = open_as(new_page, server, "/suppliers/blackco", token(server, "platform", "platform", "rita"),
@@ -155,28 +164,33 @@ def test_a_blacklisted_supplier_is_told_why_it_cannot_take_part(server, new_page
     form = reviewer.get_by_test_id("restrict-form")
     form.get_by_label("Blacklisting").check()
     form.get_by_label("Reason (the supplier is told)").fill("False declaration in tender T-17")
-    form.get_by_label("Ends on").fill((date.today() + timedelta(days=90)).isoformat())
+    ends = date.today() + timedelta(days=90)
+    form.get_by_label("Ends on").fill(ends.isoformat())
     form.get_by_role("button", name="Blacklist").click()
     expect(reviewer.get_by_test_id("review-result")).to_have_text("The supplier is blacklisted.")
     expect(reviewer.get_by_test_id("restrictions")).to_contain_text("in force")
 
-    # The buyer's invitation is refused by the server, in words.
-    console = open_as(new_page, server, f"/auctions/{auction}", buyer, "buyer")
+    # The room it is in learns at once; the page says why and until when.
+    notice = room.get_by_test_id("standing-notice")
+    expect(notice).to_contain_text("Your organisation is blacklisted")
+    expect(notice).to_contain_text("Reason: False declaration in tender T-17")
+    expect(notice).to_contain_text(f"until {ends.day} {ends:%b %Y}")
+    expect(lot_card(room).locator("form")).to_have_count(0)  # no bid is taken from it now
+
+    # The buyer's next invitation is refused by the server, in words.
+    console = open_as(new_page, server, f"/auctions/{other}", buyer, "buyer")
     console.get_by_label("Supplier's organisation id").fill("blackco")
     console.get_by_role("button", name="Invite", exact=True).click()
     expect(console.get_by_test_id("action-result")).to_contain_text(
         "The supplier is not eligible for this event (blacklisted: False declaration in tender T-17")
 
-    # The supplier, following a link to the auction, learns nothing of it, and where to look.
-    room = open_as(new_page, server, f"/room/{auction}", blackco, "supplier blackco")
+    # Following a link to that auction tells the supplier nothing of it, and where to look.
+    room.goto(f"{server.base_url}/#/room/{other}")
     expect(room.get_by_test_id("link-state")).to_have_attribute("data-state", "closed", timeout=20_000)
-    assert "Harbour pipes" not in room.content()
+    assert "More harbour pipes" not in room.content()
     room.get_by_test_id("see-status").get_by_role("link").click()
     expect(room.get_by_test_id("status")).to_have_text("Blacklisted")
-    notice = room.get_by_test_id("restriction-notice")
-    expect(notice).to_contain_text("Your organisation is blacklisted")
-    expect(notice).to_contain_text("Reason: False declaration in tender T-17")
-    expect(notice).to_contain_text((date.today() + timedelta(days=90)).strftime("%-d %b %Y"))
+    expect(room.get_by_test_id("restriction-notice")).to_contain_text("False declaration in tender T-17")
     appeal = room.get_by_test_id("appeal-form")
     appeal.get_by_label("Why the decision should change").fill("The declaration was corrected in time.")
     appeal.get_by_role("button", name="Send the appeal").click()
@@ -185,21 +199,27 @@ def test_a_blacklisted_supplier_is_told_why_it_cannot_take_part(server, new_page
 
 @pytest.fixture(scope="module")
 def registry_scene(server) -> dict[str, str]:
-    """A supplier with a pending category, a certificate expiring soon, a suspension and an
-    appeal; a reviewer; a buyer's auction with terms that invited it."""
-    bearer = register(server, "scene-co", "Scene Industrial Supplies", "91110000MA01XCEN0")
-    upload(server, bearer, "scene-co", b"scene certificate", "CCC",
-           int(time.time() * 1000) + 10 * DAY)
+    """A buyer's auction of a category, with terms; a supplier qualified in it on a certificate
+    that expires in 10 days, invited, then suspended, which appealed, with a second category
+    awaiting review; another qualified in it but blacklisted, not invited."""
+    now = int(time.time() * 1000)
+    reviewer = token(server, "platform", "platform", "rita")
     buyer = token(server, "buyer", "scene-buyer", "bo", "Scene Buyer")
     auction = post(server.base_url, buyer, "/api/auctions",
-                   {"config": auction_config("Scene pipes", TERMS)})["view"]["auction_id"]
+                   {"config": auction_config("Scene pipes", TERMS, STEEL)})["view"]["auction_id"]
+    bearer = register(server, "scene-co", "Scene Industrial Supplies", "91110000MA01XCEN0", (STEEL, PIPES))
+    ccc = upload(server, bearer, "scene-co", b"scene certificate", "CCC", now + 10 * DAY)
+    post(server.base_url, reviewer, f"/api/suppliers/scene-co/categories/{STEEL}/qualification",
+         {"certificates": [ccc]})
     post(server.base_url, buyer, f"/api/auctions/{auction}/invitations", {"supplier": "scene-co"})
-    reviewer = token(server, "platform", "platform", "rita")
     post(server.base_url, reviewer, "/api/suppliers/scene-co/restrictions",
-         {"kind": "suspended", "reason": "Complaint under examination",
-          "end_at": int(time.time() * 1000) + 30 * DAY})
+         {"kind": "suspended", "reason": "Complaint under examination", "end_at": now + 30 * DAY})
     post(server.base_url, bearer, "/api/suppliers/scene-co/appeals",
          {"appeal_id": "a1", "about": "r1", "text": "The complaint is unfounded."})
+    register(server, "scene-two", "Scene Two Metals", "91110000MA01XTWX0")
+    post(server.base_url, reviewer, f"/api/suppliers/scene-two/categories/{STEEL}/qualification", {})
+    post(server.base_url, reviewer, "/api/suppliers/scene-two/restrictions",
+         {"kind": "blacklisted", "reason": "Bid rigging"})
     return {"supplier": bearer, "reviewer": reviewer, "buyer": buyer, "auction": auction,
             "newcomer": token(server, "supplier", "newcomer")}
 
@@ -215,7 +235,7 @@ def test_the_registry_pages_in_both_languages(server, registry_scene, new_page, 
         ("supplier-status", "/supplier", s["supplier"], "documents"),
         ("reviewer-queue", "/suppliers", s["reviewer"], "supplier-list"),
         ("reviewer-supplier", "/suppliers/scene-co", s["reviewer"], "history"),
-        ("room-terms", f"/room/{s['auction']}", s["supplier"], "terms"),
+        ("room-terms", f"/room/{s['auction']}", s["supplier"], "standing-notice"),
     )
     page = new_page(locale=lang, who="registry pages")
     for name, path, bearer, ready in screens:
@@ -226,6 +246,9 @@ def test_the_registry_pages_in_both_languages(server, registry_scene, new_page, 
             expect(page.get_by_test_id("cpv-results")).to_be_visible()
         check_screen(page, name, check_accessibility, screenshot, lang)
     page.goto(f"{server.base_url}/#/auctions/{s['auction']}?token={s['buyer']}")
-    page.get_by_role("button", name="搜索" if zh else "Search").click()
-    expect(page.get_by_test_id("picker-results")).to_contain_text("Scene Industrial Supplies")
+    expect(page.get_by_test_id("restricted")).to_be_visible()  # the buyer sees scene-co suspended
+    page.get_by_test_id("invite-picker").get_by_role("button", name="搜索" if zh else "Search").click()
+    blacklisted = page.get_by_test_id("picker-results").locator("li[data-supplier='scene-two']")
+    expect(blacklisted.get_by_test_id("eligibility")).to_contain_text("Bid rigging")
+    expect(blacklisted.get_by_role("button")).to_be_disabled()
     check_screen(page, "buyer-picker", check_accessibility, screenshot, lang)

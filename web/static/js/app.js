@@ -103,7 +103,7 @@ function Shell() {
     else if (id && who.role !== "supplier") go(`/auctions/${encodeURIComponent(id)}`);
     body = html`<p role="alert">${t("shell.not_for_role")}</p>`;
   } else {
-    body = html`<${Page} key=${found.route.pattern} load=${found.route.load}
+    body = html`<${Page} key=${path} load=${found.route.load}
       title=${found.route.title} props=${{ ...found.params, query }} />`;
   }
   useEffect(() => {

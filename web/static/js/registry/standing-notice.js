@@ -15,13 +15,7 @@ import { href } from "../router.js";
 import { RestrictionNotice } from "./record.js";
 import { restrictionInForce, standingText, reasonText, supplierPath } from "./words.js";
 
-/**
- * @typedef {object} Restricted what a live event says of a restricted supplier
- * @property {string} reason the registry's standing reason (`blacklisted`, `certificate_expired`...)
- * @property {string} detail its words
- */
-
-/** @param {{restricted: Restricted | null | undefined, category: string | null}} props */
+/** @param {{restricted: import("../wire").RestrictionView | null | undefined, category: string | null}} props */
 export function OwnStandingNotice({ restricted, category }) {
   const id = claims()?.org ?? "";
   const [answer, setAnswer] = useState(/** @type {import("../wire").SupplierAnswer | null} */ (null));

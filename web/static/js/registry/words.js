@@ -15,12 +15,6 @@ export function supplierPath(id, rest = "") {
   return `/api/suppliers/${encodeURIComponent(id)}${rest}`;
 }
 
-/** The event's category (a CPV code) where its view carries one: invitations to it admit the
- * suppliers qualified in it. @param {any} view @returns {string | null} */
-export function eventCategory(view) {
-  return view?.category ?? view?.config?.category ?? null;
-}
-
 /** A status as a badge. @param {{status: string}} props */
 export function StatusBadge({ status }) {
   return html`<span class=${`phase status-${status}`}>${t(`registry.status.${status}`)}</span>`;

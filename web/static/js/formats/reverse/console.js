@@ -21,7 +21,7 @@ import { announceEvents } from "./announce.js";
 import { ScrollBox } from "../../components/scroll-box.js";
 import { acceptanceText } from "../../components/terms.js";
 import { InvitePicker } from "../../registry/invite-picker.js";
-import { eventCategory } from "../../registry/words.js";
+import { reasonText as standingWords } from "../../registry/words.js";
 
 /** Prices over time per lot, fed by the bid history once and then by the live events. */
 function usePriceHistory(/** @type {string} */ auctionId) {
@@ -177,7 +177,7 @@ export default function Console({ id }) {
 function ShownSuppliers(props) {
   const { view, presence } = props;
   const shown = JSON.stringify([view.suppliers, view.phase, presence, view.acceptances, view.terms?.version,
-    eventCategory(view), language()]);
+    view.category, language()]);
   return useMemo(() => html`<${Suppliers} ...${props} />`, [shown]);
 }
 
@@ -233,7 +233,10 @@ function Suppliers({ id, view, presence, serverNow, act }) {
         const p = online.get(s.supplier);
         const state = p?.online ? "online" : "offline";
         return html`<tr data-supplier=${s.supplier}>
-          <th scope="row">${s.name || s.supplier}<div class="muted small">${s.supplier}</div></th>
+          <th scope="row">${s.name || s.supplier}<div class="muted small">${s.supplier}</div>
+            ${s.restricted && html`<div class="bad small" data-testid="restricted">${t("registry.restricted_here", {
+              why: `${standingWords(s.restricted.reason)}${s.restricted.detail ? `: ${s.restricted.detail}` : ""}`,
+              when: dateTime(s.restricted.since) })}</div>`}</th>
           <td>${aliasText(s.alias)}</td>
           <td><span class=${`presence ${state}`} data-testid="presence" data-state=${state}>
             <span class="dot" aria-hidden="true"></span>${t(`console.${state}`)}</span>
@@ -248,7 +251,7 @@ function Suppliers({ id, view, presence, serverNow, act }) {
       })}</tbody>
     </table><//>` : html`<p class="muted">${t("console.no_suppliers")}</p>`}
     ${dev && html`<p class="hint">${t("console.dev_links")}</p>`}
-    ${view.phase !== "closed" && view.phase !== "cancelled" && html`<${InvitePicker} category=${eventCategory(view)}
+    ${view.phase !== "closed" && view.phase !== "cancelled" && html`<${InvitePicker} category=${view.category}
       invited=${(view.suppliers ?? []).map((/** @type {any} */ s) => s.supplier)} invite=${inviteOne} />
       <h3>${t("registry.invite_by_id")}</h3>
       <form class="inline-form" onSubmit=${invite}>

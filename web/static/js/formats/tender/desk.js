@@ -17,7 +17,7 @@ import { useConfirm } from "../../components/dialog.js";
 import { ScrollBox } from "../../components/scroll-box.js";
 import { acceptanceText } from "../../components/terms.js";
 import { InvitePicker } from "../../registry/invite-picker.js";
-import { eventCategory } from "../../registry/words.js";
+import { reasonText as standingWords } from "../../registry/words.js";
 
 /** @param {{id: string, view: import("../../wire").TenderView, fmt: (m: number | null | undefined) => string}} props */
 export function Desk({ id, view }) {
@@ -118,8 +118,11 @@ function Invite({ act, desk, view }) {
   }
   return html`<h3>${t("tender.suppliers")} <span class="muted">(${desk.suppliers.length})</span></h3>
     <ul data-testid="invited">${desk.suppliers.map((s) => html`<li>${s.name || s.supplier} <span class="muted small">${s.supplier} · ${dateTime(s.invited_at)}</span>
+      ${s.restricted && html`<div class="bad small" data-testid="restricted">${t("registry.restricted_here", {
+        why: `${standingWords(s.restricted.reason)}${s.restricted.detail ? `: ${s.restricted.detail}` : ""}`,
+        when: dateTime(s.restricted.since) })}</div>`}
       ${view.terms && html`<div class="small" data-testid="terms-accepted">${t("terms.column")}: ${acceptanceText(desk.acceptances, s.supplier)}</div>`}</li>`)}</ul>
-    <${InvitePicker} category=${eventCategory(view)} invited=${desk.suppliers.map((s) => s.supplier)} invite=${inviteOne} />
+    <${InvitePicker} category=${view.category} invited=${desk.suppliers.map((s) => s.supplier)} invite=${inviteOne} />
     <h4>${t("registry.invite_by_id")}</h4>
     <form class="inline-form" onSubmit=${submit}>
       <div class="field"><label for="invite-supplier">${t("console.supplier_id")}</label>

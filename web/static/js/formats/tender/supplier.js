@@ -20,7 +20,6 @@ import { claims } from "../../session.js";
 import { sealBid, sealDocument, toBase64 } from "../../sealing.js";
 import { TermsGate } from "../../components/terms.js";
 import { OwnStandingNotice } from "../../registry/standing-notice.js";
-import { eventCategory } from "../../registry/words.js";
 
 /**
  * @param {{id: string, view: import("../../wire").TenderView, you: import("../../wire").BidderView, fmt: (m: number | null | undefined) => string}} props
@@ -30,9 +29,9 @@ export function SupplierDesk({ id, view, you }) {
   // Terms not accepted yet: they come first, and the bid form after (the server refuses a bid
   // before, `terms_not_accepted`).
   const termsPending = Boolean(view.terms && !you.terms_accepted);
-  return html`<${OwnStandingNotice} restricted=${/** @type {any} */ (you).restricted} category=${eventCategory(view)} />
+  return html`<${OwnStandingNotice} restricted=${you.restricted} category=${view.category} />
     ${open && termsPending && view.terms && html`<${TermsGate} terms=${view.terms} path=${`/api/tenders/${encodeURIComponent(id)}`} />`}
-    <${BidForm} id=${id} view=${view} you=${you} open=${open && !termsPending} />
+    <${BidForm} id=${id} view=${view} you=${you} open=${open && !termsPending && !you.restricted} />
     <${Questions} id=${id} view=${view} you=${you} />`;
 }
 
