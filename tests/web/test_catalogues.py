@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from pathlib import Path
 
 import pytest
 
+from bidserver.engine.admission.events import Event as RegistryEvent
+from bidserver.engine.admission.standing import StandingReason, Status
+from bidserver.engine.admission.values import DocumentKind, RestrictionKind
 from bidserver.engine.rejections import Reason
 from bidserver.engine.reverse.state import LotPhase, Phase
 from bidserver.engine.reverse.values import (
@@ -71,10 +75,16 @@ def test_every_key_the_code_asks_for_is_in_the_catalogues(catalogues):
     ("rules.lot_close", list(LotCloseMode)),
     ("rules.soft_trigger", list(SoftCloseTrigger)),
     ("rules.award_mode", list(AwardMode)),
+    ("registry.status", list(Status)),
+    ("registry.standing", list(StandingReason)),
+    ("registry.doc_kinds", list(DocumentKind)),
+    *((f"registry.{words}", list(RestrictionKind))
+      for words in ("kind", "kind_hint", "impose", "restricted_done", "you_are", "is")),
+    ("registry.events", [e.__struct_config__.tag for e in typing.get_args(RegistryEvent)]),
 ])
 def test_every_value_the_server_sends_has_words(catalogues, prefix, values):
     """Keys built from the server's values (`t(`reasons.${reason}`)`) come from its enums: a new
     reason or phase without words fails here, not in front of a supplier."""
     for lang, catalogue in catalogues.items():
-        missing = [v.value for v in values if f"{prefix}.{v.value}" not in keys(catalogue)]
+        missing = [str(v) for v in values if f"{prefix}.{v}" not in keys(catalogue)]
         assert not missing, f"{lang}: no words for {prefix}.{missing}"

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 # An i18n key shown instead of its words ("room.your_rank"): what an untranslated string looks like.
 RAW_KEY = re.compile(
     r"\b(?:shell|roles|signin|auctions|phases|lot_phases|rules|create|console|lot|chart|room|"
-    r"history|results|live|dialog|announce|reasons)\.[a-z_]+(?:\.[a-z_]+)*\b"
+    r"history|results|live|dialog|announce|reasons|registry|terms)\.[a-z_]+(?:\.[a-z_]+)*\b"
 )
 
 

@@ -10,7 +10,7 @@ import { html, render, useState, useEffect } from "../vendor/ui.js";
 import { startI18n, setLanguage, language, onLanguageChange, t } from "./i18n.js";
 import { claims, onSessionChange, signOut, adoptTokenFromLink } from "./session.js";
 import { current, match, go, href } from "./router.js";
-import { ROUTES } from "./pages/index.js";
+import { ROUTES, NAV, home } from "./pages/index.js";
 import { Announcer } from "./components/announcer.js";
 
 /** Re-renders on every change of address, language or session. */
@@ -50,10 +50,9 @@ function Header() {
       e.preventDefault();
       document.getElementById("main")?.focus();
     }}>${t("shell.skip")}</a>
-    <a class="brand" href=${href("/auctions")}>bidserver</a>
+    <a class="brand" href=${href(home(who?.role ?? ""))}>bidserver</a>
     ${who && html`<nav aria-label=${t("shell.nav")}>
-      <a href=${href("/auctions")}>${t("auctions.title")}</a>
-      ${who.role === "buyer" && html`<a href=${href("/auctions/new")}>${t("create.title")}</a>`}
+      ${(NAV[who.role] ?? []).map(([key, to]) => html`<a href=${href(to)}>${t(key)}</a>`)}
     </nav>`}
     <div class="spacer"></div>
     <${LanguageSwitch} />
@@ -85,9 +84,10 @@ function Page({ load, props, title }) {
 
 function Shell() {
   useShellState();
-  const { path, query } = current();
-  const found = match(ROUTES, path);
+  const { path: asked, query } = current();
   const who = claims();
+  const path = asked === "/" && who ? home(who.role) : asked;
+  const found = match(ROUTES, path);
   let body;
   if (!found) {
     body = html`<h1 tabindex="-1">${t("shell.not_found")}</h1>
@@ -98,12 +98,12 @@ function Shell() {
     body = html`<${Page} load=${SignIn.load} title=${SignIn.title} props=${{ next }} />`;
   } else if (found.route.roles && who && !found.route.roles.includes(who.role)) {
     // a supplier who follows a console link lands in its live room, and the other way round
-    const id = found.params.id;
+    const id = /^\/(auctions|room)\//.test(found.route.pattern) ? found.params.id : "";
     if (id && who.role === "supplier") go(`/room/${encodeURIComponent(id)}`);
     else if (id && who.role !== "supplier") go(`/auctions/${encodeURIComponent(id)}`);
     body = html`<p role="alert">${t("shell.not_for_role")}</p>`;
   } else {
-    body = html`<${Page} key=${found.route.pattern} load=${found.route.load}
+    body = html`<${Page} key=${path} load=${found.route.load}
       title=${found.route.title} props=${{ ...found.params, query }} />`;
   }
   useEffect(() => {

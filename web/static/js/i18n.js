@@ -102,7 +102,7 @@ export function aliasText(alias) {
   return match ? t("lot.alias_n", { n: Number(match[1]) }) : alias ?? "—";
 }
 
-/** @typedef {Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat} Formatter */
+/** @typedef {Intl.NumberFormat | Intl.DateTimeFormat | Intl.RelativeTimeFormat | Intl.DisplayNames} Formatter */
 /** @type {Map<string, Formatter>} */
 const formatters = new Map();
 
@@ -162,6 +162,22 @@ export function dateTime(ms) {
   return cached("datetime", () => new Intl.DateTimeFormat(locale(), {
     dateStyle: "medium", timeStyle: "medium",
   })).format(ms);
+}
+
+/** A day without its time (a certificate's expiry). @param {number | null | undefined} ms epoch */
+export function date(ms) {
+  if (ms === null || ms === undefined) return "—";
+  return cached("date", () => new Intl.DateTimeFormat(locale(), { dateStyle: "medium" })).format(ms);
+}
+
+/** A country's name in the chosen language, from its ISO 3166-1 code ("CN" -> "China", "中国").
+ * @param {string} code */
+export function countryName(code) {
+  try {
+    return cached("regions", () => new Intl.DisplayNames([locale()], { type: "region" })).of(code) ?? code;
+  } catch {
+    return code;
+  }
 }
 
 /** @param {number} ms epoch */

@@ -13,7 +13,7 @@ const KEY = "bidserver.token";
 
 /**
  * @typedef {object} Claims
- * @property {"buyer" | "supplier" | "observer"} role
+ * @property {"buyer" | "supplier" | "observer" | "platform"} role
  * @property {string} org
  * @property {string} sub
  * @property {string} [name]

@@ -14,6 +14,28 @@ export interface AcceptanceView {
 }
 
 /**
+ * A file the supplier handed in, named by the SHA-256 of its bytes (the file store keeps the
+ * bytes under that name), and what it says: who issued it, its number, when it is valid.
+ */
+export interface AdmissionDocument {
+  /**
+   * SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  sha256: string;
+  kind: DocumentKind;
+  title: string;
+  issuer: string;
+  number: string;
+  valid_from: number;
+  expires_at: number | null;
+  filename: string;
+  size: number;
+  uploaded_at: number;
+  by: string;
+  expiry_recorded: boolean;
+}
+
+/**
  * A published answer: never who asked.
  */
 export interface AnsweredQuestion {
@@ -21,6 +43,32 @@ export interface AnsweredQuestion {
   question: string;
   answer: string;
   at: number;
+}
+
+export interface Appeal {
+  appeal_id: string;
+  about: string;
+  text: string;
+  lodged_at: number;
+  by: string;
+  answer: string;
+  upheld: boolean | null;
+  answered_at: number | null;
+  answered_by: string;
+}
+
+export interface AppealAnswerBody {
+  upheld: boolean;
+  answer: string;
+}
+
+export interface AppealBody {
+  appeal_id: string;
+  /**
+   * The rejected category's code or the restriction's id
+   */
+  about: string;
+  text: string;
 }
 
 /**
@@ -302,6 +350,54 @@ export interface BuyerQuestion {
   answer: string | null;
 }
 
+export interface CategoriesBody {
+  /**
+   * @minItems 1
+   * @maxItems 50
+   *
+   * Items: A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  categories: [string, ...string[]];
+}
+
+export interface Category {
+  code: string;
+  name: string;
+}
+
+/**
+ * The state of one category applied for: pending since the application, or the reviewer's
+ * last decision. ``by`` and ``at`` are the applicant's while pending.
+ */
+export interface CategoryDecision {
+  /**
+   * A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  category: string;
+  status: DecisionStatus;
+  reason: string;
+  by: string;
+  at: number;
+  /**
+   * Items: SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  certificates: string[];
+}
+
+export interface CategoryPage {
+  items: Category[];
+}
+
+export interface CategoryStanding {
+  category: string;
+  name: string;
+  status: Status;
+  eligible: boolean;
+  reason: StandingReason | null;
+  until: number | null;
+  detail: string;
+}
+
 export type ClientMessage = BidMessage | PingMessage;
 
 export interface Comparison {
@@ -328,6 +424,12 @@ export interface ComplaintView {
   resolution: string;
 }
 
+export interface Contact {
+  name: string;
+  email: string;
+  phone?: string;
+}
+
 export interface CreateAuctionBody {
   config: AuctionConfig;
 }
@@ -352,6 +454,12 @@ export interface DecisionProposal {
   at: number;
   proposed_by: string | null;
 }
+
+export interface DecisionReasonBody {
+  reason: string;
+}
+
+export type DecisionStatus = "pending" | "qualified" | "rejected";
 
 export interface DecisionView {
   lots: LotDecision[];
@@ -420,14 +528,24 @@ export interface DevTokenBody {
   roles?: TeamRole[] | null;
 }
 
-/**
- * A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
- * the file store holds apart from the journal (``http.bid_files``).
- */
-export interface Document {
-  name: string;
-  digest: string;
+export interface DocumentBody {
+  /**
+   * SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  sha256: string;
+  kind: DocumentKind;
+  title: string;
+  /**
+   * ms since the epoch
+   */
+  valid_from: number;
+  filename: string;
+  issuer?: string;
+  number?: string;
+  expires_at?: number | null;
 }
+
+export type DocumentKind = "certificate" | "licence";
 
 export interface ErrorMessage {
   type: "error";
@@ -471,6 +589,17 @@ export interface GivenScore {
 export interface Highlight {
   value: number;
   suppliers: string[];
+}
+
+export interface HistoryAnswer {
+  entries: HistoryEntry[];
+}
+
+export interface HistoryEntry {
+  version: number;
+  event: {
+    [k: string]: unknown;
+  };
 }
 
 export interface InviteBody {
@@ -566,6 +695,16 @@ export interface ListedEvent {
   [k: string]: unknown;
 }
 
+export interface ListedSupplier {
+  supplier_id: string;
+  legal_name: string;
+  country: string;
+  identifier: string;
+  status: Status;
+  rating: RatingSummary;
+  standing: CategoryStanding | null;
+}
+
 export type LotCloseMode = "parallel" | "staggered";
 
 export interface LotDecision {
@@ -645,7 +784,7 @@ export interface OpenedBid {
   delivery_days: number | null;
   validity_days: number | null;
   certificates: string[];
-  documents: Document[];
+  documents: TenderDocument[];
   signature: string | null;
   signing_key: string | null;
 }
@@ -935,6 +1074,150 @@ export interface Progress {
   expected: number;
 }
 
+export interface QualificationBody {
+  /**
+   * The certificates (documents of the record) the qualification rests on: it lapses when one of them expires
+   *
+   * @maxItems 20
+   *
+   * Items: SHA-256 of the file's bytes, 64 lowercase hex digits
+   */
+  certificates?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
+  reason?: string;
+}
+
 export interface QualificationView {
   supplier: string;
   status: string;
@@ -957,9 +1240,98 @@ export interface Ranked {
   abnormally_low: boolean;
 }
 
+/**
+ * A buyer's marks for the supplier's work in one of its events, one per event and buyer.
+ */
+export interface Rating {
+  event_id: string;
+  delivery: number;
+  quality: number;
+  service: number;
+  comment: string;
+  by: string;
+  buyer: string;
+  at: number;
+}
+
+/**
+ * Average marks in hundredths (425 is 4.25 out of 5), exact integers like money, rounded
+ * half up; None with no rating.
+ */
+export interface RatingSummary {
+  count: number;
+  delivery: number | null;
+  quality: number | null;
+  service: number | null;
+  overall: number | null;
+}
+
 export interface ReasonBody {
   reason?: string;
 }
+
+export interface RegisterBody {
+  registration: Registration;
+}
+
+/**
+ * What a supplier declares of itself. On record, the identifier is the compact form
+ * ``identifiers.validate_identifier`` gives, and ``categories`` is every CPV code it has applied
+ * for, in the order it applied (the decisions are ``SupplierRecord.categories``, same order).
+ */
+export interface Registration {
+  legal_name: string;
+  /**
+   * ISO 3166-1 alpha-2, upper case
+   */
+  country: string;
+  identifier: string;
+  /**
+   * @minItems 1
+   * @maxItems 5
+   */
+  contacts:
+    | [Contact]
+    | [Contact, Contact]
+    | [Contact, Contact, Contact]
+    | [Contact, Contact, Contact, Contact]
+    | [Contact, Contact, Contact, Contact, Contact];
+  /**
+   * @minItems 1
+   * @maxItems 50
+   *
+   * Items: A CPV 2008 code with its check digit, e.g. `45000000-7`
+   */
+  categories: [string, ...string[]];
+}
+
+/**
+ * In force while ``start_at <= now < end_at`` (no end: indefinite), unless lifted: a lifted
+ * restriction never counts again (``standing``).
+ */
+export interface Restriction {
+  restriction_id: string;
+  kind: RestrictionKind;
+  reason: string;
+  start_at: number;
+  end_at: number | null;
+  by: string;
+  at: number;
+  lifted_at: number | null;
+  lifted_by: string;
+  lift_reason: string;
+  start_recorded: boolean;
+  end_recorded: boolean;
+}
+
+export interface RestrictionBody {
+  kind: RestrictionKind;
+  reason: string;
+  start_at?: number | null;
+  end_at?: number | null;
+}
+
+export type RestrictionKind = "blacklisted" | "suspended";
 
 /**
  * A restriction as the buyer (per supplier) and the supplier itself (``you``) see it.
@@ -1021,6 +1393,27 @@ export interface SoftClose {
 
 export type SoftCloseTrigger = "any_bid" | "new_leader";
 
+export type StandingReason =
+  | "blacklisted"
+  | "certificate_expired"
+  | "not_qualified"
+  | "not_registered"
+  | "pending_review"
+  | "rejected"
+  | "suspended";
+
+/**
+ * A supplier's status at a glance (and the status of each of its categories): the search
+ * indexes' tags and the registry's lists.
+ */
+export type Status = "blacklisted" | "pending" | "qualified" | "rejected" | "suspended";
+
+export interface StoredDocumentFile {
+  sha256: string;
+  size: number;
+  created: boolean;
+}
+
 export interface Supplier {
   supplier: string;
   name: string;
@@ -1039,6 +1432,23 @@ export interface Supplier {
   best_certified: boolean;
 }
 
+/**
+ * A supplier's record as the caller may read it, with what the server's clock says of it.
+ */
+export interface SupplierAnswer {
+  supplier: SupplierRecord;
+  status: Status;
+  standings: CategoryStanding[];
+  expiring: AdmissionDocument[];
+  rating: RatingSummary;
+  now: number;
+}
+
+export interface SupplierPage {
+  items: ListedSupplier[];
+  next_cursor: string | null;
+}
+
 export interface SupplierPresence {
   /**
    * The invited supplier's id
@@ -1052,6 +1462,18 @@ export interface SupplierPresence {
    * Online: `server_time`. Offline: when its last live room closed, milliseconds since the Unix epoch on the server's clock; null: not seen (or not for a week)
    */
   last_seen: number | null;
+}
+
+export interface SupplierRecord {
+  supplier_id: string;
+  registration: Registration;
+  documents: AdmissionDocument[];
+  categories: CategoryDecision[];
+  restrictions: Restriction[];
+  appeals: Appeal[];
+  ratings: Rating[];
+  version: number;
+  registered_at: number;
 }
 
 /**
@@ -1069,6 +1491,15 @@ export type TeamRole =
   | "supplier_admin"
   | "supplier_bidder"
   | "supplier_reviewer";
+
+/**
+ * A document the opened bid names: its name and ``sha256:<hex>`` of its sealed file, which
+ * the file store holds apart from the journal (``http.bid_files``).
+ */
+export interface TenderDocument {
+  name: string;
+  digest: string;
+}
 
 export interface TenderLot {
   /**

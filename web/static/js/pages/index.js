@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Every page of the UI: its address, who may open it, and the module that draws it (imported on
- * first visit). Sealed tenders, RFQs and supplier admission add their lines here.
+ * first visit), and the links of each role's navigation. Sealed tenders, RFQs and supplier
+ * admission add their lines here.
  */
 
 /** @type {ReadonlyArray<import("../router.js").Route>} */
@@ -26,4 +27,33 @@ export const ROUTES = [
     title: "room.title", roles: ["supplier"],
   },
   { pattern: "/tenders/:id", load: () => import("../formats/tender/portal.js"), title: "tender.title" },
+  {
+    pattern: "/supplier", load: () => import("../registry/own.js"),
+    title: "registry.own_title", roles: ["supplier"],
+  },
+  {
+    pattern: "/suppliers", load: () => import("../registry/queue.js"),
+    title: "registry.queue_title", roles: ["platform", "buyer"],
+  },
+  {
+    pattern: "/suppliers/:id", load: () => import("../registry/review.js"),
+    title: "registry.record_title", roles: ["platform", "buyer"],
+  },
 ];
+
+/**
+ * The shell's navigation per role: [i18n key of the link, address]. The platform's reviewers see
+ * no event: their home is the registry's queue.
+ * @type {Readonly<Record<string, ReadonlyArray<[string, string]>>>}
+ */
+export const NAV = {
+  buyer: [["auctions.title", "/auctions"], ["create.title", "/auctions/new"], ["registry.nav_search", "/suppliers"]],
+  supplier: [["auctions.title", "/auctions"], ["registry.nav_own", "/supplier"]],
+  observer: [["auctions.title", "/auctions"]],
+  platform: [["registry.nav_queue", "/suppliers"]],
+};
+
+/** Where a role lands ("/" and the brand link). @param {string} role */
+export function home(role) {
+  return role === "platform" ? "/suppliers" : "/auctions";
+}

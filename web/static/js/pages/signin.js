@@ -10,6 +10,7 @@ import { t } from "../i18n.js";
 import { api, problemText } from "../api.js";
 import { signIn, claimsOf } from "../session.js";
 import { go } from "../router.js";
+import { home } from "./index.js";
 import { Field } from "../components/field.js";
 
 /** @param {{next?: string}} props */
@@ -35,7 +36,8 @@ export default function SignIn({ next = "/auctions" }) {
       const body = { role, org: org.trim(), ...(name.trim() ? { name: name.trim() } : {}) };
       const minted = await api("POST", "/api/dev/tokens", body);
       signIn(minted.token);
-      go(role === "supplier" && next.startsWith("/auctions/") ? next.replace("/auctions/", "/room/") : next);
+      go(role === "supplier" && next.startsWith("/auctions/") ? next.replace("/auctions/", "/room/")
+        : role === "platform" && next === "/auctions" ? home("platform") : next);
     } catch (e) {
       setError(problemText(e));
     } finally {
@@ -65,6 +67,7 @@ export default function SignIn({ next = "/auctions" }) {
           <option value="buyer">${t("roles.buyer")}</option>
           <option value="supplier">${t("roles.supplier")}</option>
           <option value="observer">${t("roles.observer")}</option>
+          <option value="platform">${t("roles.platform")}</option>
         </select>`}<//>
       <${Field} label=${t("signin.org")} hint=${t("signin.org_hint")}>${(/** @type {any} */ f) => html`
         <input id=${f.id} aria-describedby=${f.describedBy} required pattern="[A-Za-z0-9._:\\-]+"

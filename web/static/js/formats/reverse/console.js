@@ -19,6 +19,9 @@ import { Field } from "../../components/field.js";
 import { PriceChart, PriceSeries } from "../../components/price-chart.js";
 import { announceEvents } from "./announce.js";
 import { ScrollBox } from "../../components/scroll-box.js";
+import { acceptanceText } from "../../components/terms.js";
+import { InvitePicker } from "../../registry/invite-picker.js";
+import { reasonText as standingWords } from "../../registry/words.js";
 
 /** Prices over time per lot, fed by the bid history once and then by the live events. */
 function usePriceHistory(/** @type {string} */ auctionId) {
@@ -173,12 +176,14 @@ export default function Console({ id }) {
  */
 function ShownSuppliers(props) {
   const { view, presence } = props;
-  const shown = JSON.stringify([view.suppliers, view.phase, presence, language()]);
+  const shown = JSON.stringify([view.suppliers, view.phase, presence, view.acceptances, view.terms?.version,
+    view.category, language()]);
   return useMemo(() => html`<${Suppliers} ...${props} />`, [shown]);
 }
 
 /**
- * Invitations, join links and who is connected.
+ * Invitations (a supplier found in the registry, or an id typed by hand), join links, who is
+ * connected and, where the auction has terms, who accepted them.
  * @param {{id: string, view: any, presence: any, serverNow: () => number,
  *   act: (path: string, body?: unknown, done?: string) => Promise<boolean>}} props
  */
@@ -189,10 +194,13 @@ function Suppliers({ id, view, presence, serverNow, act }) {
   const [dev, setDev] = useState(false);
   useEffect(() => { api("GET", "/api/session").then((s) => setDev(Boolean(s.dev_sign_in)), () => {}); }, []);
 
+  /** @param {string} id @param {string} named */
+  const inviteOne = (id, named) => act("/invitations", { supplier: id, name: named }, t("console.invited", { name: named || id }));
+
   /** @param {Event} event */
   async function invite(event) {
     event.preventDefault();
-    if (await act("/invitations", { supplier: supplier.trim(), name: name.trim() }, t("console.invited", { name: name.trim() || supplier.trim() }))) {
+    if (await inviteOne(supplier.trim(), name.trim())) {
       setSupplier("");
       setName("");
     }
@@ -218,16 +226,22 @@ function Suppliers({ id, view, presence, serverNow, act }) {
     <h2 id="suppliers-title">${t("console.suppliers")} <span class="muted">(${view.suppliers?.length ?? 0})</span></h2>
     ${view.suppliers?.length ? html`<${ScrollBox} label=${t("console.suppliers")}><table class="list" data-testid="suppliers">
       <thead><tr><th scope="col">${t("console.supplier")}</th><th scope="col">${t("lot.alias")}</th>
-        <th scope="col">${t("console.connection")}</th><th scope="col">${t("console.join_link")}</th></tr></thead>
+        <th scope="col">${t("console.connection")}</th>
+        ${view.terms && html`<th scope="col">${t("terms.column")}</th>`}
+        <th scope="col">${t("console.join_link")}</th></tr></thead>
       <tbody>${view.suppliers.map((/** @type {any} */ s) => {
         const p = online.get(s.supplier);
         const state = p?.online ? "online" : "offline";
         return html`<tr data-supplier=${s.supplier}>
-          <th scope="row">${s.name || s.supplier}<div class="muted small">${s.supplier}</div></th>
+          <th scope="row">${s.name || s.supplier}<div class="muted small">${s.supplier}</div>
+            ${s.restricted && html`<div class="bad small" data-testid="restricted">${t("registry.restricted_here", {
+              why: `${standingWords(s.restricted.reason)}${s.restricted.detail ? `: ${s.restricted.detail}` : ""}`,
+              when: dateTime(s.restricted.since) })}</div>`}</th>
           <td>${aliasText(s.alias)}</td>
           <td><span class=${`presence ${state}`} data-testid="presence" data-state=${state}>
             <span class="dot" aria-hidden="true"></span>${t(`console.${state}`)}</span>
             ${!p?.online && p?.last_seen ? html`<div class="muted small">${t("console.last_seen", { when: ago(Math.max(0, now - p.last_seen)) })}</div>` : ""}</td>
+          ${view.terms && html`<td data-testid="terms-accepted">${acceptanceText(view.acceptances, s.supplier)}</td>`}
           <td>${links[s.supplier]
             ? html`<input class="link-box" readonly value=${links[s.supplier]} aria-label=${t("console.join_link_for", { name: s.name || s.supplier })}
                 onFocus=${(/** @type {any} */ e) => e.currentTarget.select()} data-testid="join-link" />
@@ -237,7 +251,10 @@ function Suppliers({ id, view, presence, serverNow, act }) {
       })}</tbody>
     </table><//>` : html`<p class="muted">${t("console.no_suppliers")}</p>`}
     ${dev && html`<p class="hint">${t("console.dev_links")}</p>`}
-    ${view.phase !== "closed" && view.phase !== "cancelled" && html`<form class="inline-form" onSubmit=${invite}>
+    ${view.phase !== "closed" && view.phase !== "cancelled" && html`<${InvitePicker} category=${view.category}
+      invited=${(view.suppliers ?? []).map((/** @type {any} */ s) => s.supplier)} invite=${inviteOne} />
+      <h3>${t("registry.invite_by_id")}</h3>
+      <form class="inline-form" onSubmit=${invite}>
       <${Field} label=${t("console.supplier_id")}>${(/** @type {any} */ f) => html`
         <input id=${f.id} aria-describedby="supplier-id-hint" required maxlength="64" pattern="[A-Za-z0-9._:\\-]+"
           value=${supplier} onInput=${(/** @type {any} */ e) => setSupplier(e.currentTarget.value)} />`}<//>

@@ -9,6 +9,10 @@
  * explains a bid above it before sending it; a drop below `confirm_below` asks for confirmation
  * first. Whatever the server says wins: its refusal is shown in words, with the highest amount
  * it would accept.
+ *
+ * An auction with terms shows them, and the button to accept them, in place of the bid forms
+ * until the supplier has accepted their current version. A supplier the registry restricts, or
+ * does not admit in the auction's category, is told why here (its own record's words).
  */
 import { html, useEffect, useState, useRef } from "../../../vendor/ui.js";
 import { t, aliasText, money, parseAmount, amountInput, dateTime, percent } from "../../i18n.js";
@@ -20,6 +24,9 @@ import { useConfirm } from "../../components/dialog.js";
 import { announce } from "../../components/announcer.js";
 import { announceEvents } from "./announce.js";
 import { ScrollBox } from "../../components/scroll-box.js";
+import { TermsGate } from "../../components/terms.js";
+import { OwnStandingNotice } from "../../registry/standing-notice.js";
+import { href } from "../../router.js";
 
 /** @param {{id: string}} props */
 export default function Room({ id }) {
@@ -47,9 +54,16 @@ export default function Room({ id }) {
   }, [you]);
 
   if (!view) {
-    return html`<section><h1 tabindex="-1">${t("room.title")}</h1><${LinkStatus} snapshot=${snapshot} /></section>`;
+    // Refused the room (not invited, say): nothing about the auction, and where the supplier's
+    // own record would tell it of a restriction.
+    return html`<section><h1 tabindex="-1">${t("room.title")}</h1><${LinkStatus} snapshot=${snapshot} />
+      ${snapshot.link === "closed" && html`<p data-testid="see-status">${t("room.see_your_status")}
+        <a href=${href("/supplier")}>${t("registry.own_title")}</a></p>`}</section>`;
   }
   const phase = view.phase;
+  const termsPending = Boolean(view.terms && you && you.terms_accepted === false);
+  // Why the bid forms are not offered: the registry restricted you, or the terms come first.
+  const blocked = you?.restricted ? t("registry.cannot_bid") : termsPending ? t("terms.accept_to_bid") : null;
   return html`<section class="room">
     <div class="title-row">
       <h1 tabindex="-1">${view.title}</h1>
@@ -61,10 +75,12 @@ export default function Room({ id }) {
     ${phase === "draft" && html`<p class="notice">${view.start_at ? t("room.starts_at", { at: dateTime(view.start_at) }) : t("room.not_started")}</p>`}
     ${phase === "paused" && html`<p class="notice" role="status">${t("room.paused")}</p>`}
     ${phase === "cancelled" && html`<p class="notice bad">${t("room.cancelled")}${view.cancel_reason ? `: ${view.cancel_reason}` : ""}</p>`}
+    <${OwnStandingNotice} restricted=${you?.restricted} category=${view.category} />
+    ${termsPending && view.terms && html`<${TermsGate} terms=${view.terms} path=${`/api/auctions/${encodeURIComponent(id)}`} />`}
     <div class="lots">
       ${view.lots.map((/** @type {any} */ lot) => html`<${LotCard} key=${lot.lot_id} lot=${lot} view=${view}
         mine=${you?.lots.find((/** @type {any} */ l) => l.lot_id === lot.lot_id)} room=${room} ask=${ask}
-        linkOpen=${snapshot.link === "open"} onAnswered=${loadHistory} />`)}
+        linkOpen=${snapshot.link === "open"} blocked=${blocked} onAnswered=${loadHistory} />`)}
     </div>
     <${History} bids=${history} view=${view} />
     ${dialog}
@@ -81,9 +97,9 @@ function decrementText(view) {
 
 /**
  * @param {{lot: any, view: any, mine: any, room: import("../../live.js").LiveRoom,
- *   ask: ReturnType<typeof useConfirm>[1], linkOpen: boolean, onAnswered: () => void}} props
+ *   ask: ReturnType<typeof useConfirm>[1], linkOpen: boolean, blocked: string | null, onAnswered: () => void}} props
  */
-function LotCard({ lot, view, mine, room, ask, linkOpen, onAnswered }) {
+function LotCard({ lot, view, mine, room, ask, linkOpen, blocked, onAnswered }) {
   const cur = view.currency;
   const digits = view.minor_units;
   const suggestion = mine?.max_bid ?? null;
@@ -163,7 +179,8 @@ function LotCard({ lot, view, mine, room, ask, linkOpen, onAnswered }) {
     ${lot.award && html`<p class=${`notice ${won ? "good" : ""}`} data-testid="award">${won
       ? t("room.award_yours", { amount: money(lot.award.amount ?? mine?.best, cur, digits) }) : t("room.award_lost")}</p>`}
     ${lot.board && html`<${Board} lot=${lot} view=${view} alias=${room.snapshot.you?.alias} />`}
-    ${open && html`<form class="bid-form" onSubmit=${submit} novalidate>
+    ${open && blocked && html`<p class="hint" data-testid="no-bid-form">${blocked}</p>`}
+    ${open && !blocked && html`<form class="bid-form" onSubmit=${submit} novalidate>
       <label for=${inputId}>${t("room.your_bid", { currency: cur })}</label>
       <div class="bid-row">
         <input id=${inputId} inputmode="decimal" autocomplete="off" value=${text}

@@ -15,6 +15,9 @@ import { api, problemText } from "../../api.js";
 import { claims } from "../../session.js";
 import { useConfirm } from "../../components/dialog.js";
 import { ScrollBox } from "../../components/scroll-box.js";
+import { acceptanceText } from "../../components/terms.js";
+import { InvitePicker } from "../../registry/invite-picker.js";
+import { reasonText as standingWords } from "../../registry/words.js";
 
 /** @param {{id: string, view: import("../../wire").TenderView, fmt: (m: number | null | undefined) => string}} props */
 export function Desk({ id, view }) {
@@ -84,7 +87,7 @@ export function Desk({ id, view }) {
     </div>`}
     ${message && html`<p class=${`result ${message.ok ? "good" : "bad"}`} role=${message.ok ? "status" : "alert"}
       data-testid="desk-result">${message.text}</p>`}
-    ${desk && (phase === "draft" || phase === "published" || phase === "submission") && html`<${Invite} act=${act} desk=${desk} />`}
+    ${desk && (phase === "draft" || phase === "published" || phase === "submission") && html`<${Invite} act=${act} desk=${desk} view=${view} />`}
     ${desk && desk.questions.length > 0 && html`<${Answer} act=${act} desk=${desk} />`}
     ${desk && phase === "opening" && desk.officers.includes(user)
       && html`<${Share} act=${act} again=${desk.shares_from.includes(user)} />`}
@@ -97,20 +100,30 @@ export function Desk({ id, view }) {
 
 /** @typedef {(route: string, body?: any, done?: string) => Promise<boolean>} Act */
 
-/** @param {{act: Act, desk: import("../../wire").BuyerDesk}} props */
-function Invite({ act, desk }) {
+/** Invitations: a supplier found in the registry, or an id typed by hand; with terms, who
+ * accepted them (the buyer learns who accepted, as it knows whom it invited, never who bid).
+ * @param {{act: Act, desk: import("../../wire").BuyerDesk, view: import("../../wire").TenderView}} props */
+function Invite({ act, desk, view }) {
   const [supplier, setSupplier] = useState("");
   const [name, setName] = useState("");
+  /** @param {string} id @param {string} named */
+  const inviteOne = (id, named) => act("/invitations", { supplier: id, name: named });
   /** @param {Event} event */
   async function submit(event) {
     event.preventDefault();
-    if (await act("/invitations", { supplier: supplier.trim(), name: name.trim() })) {
+    if (await inviteOne(supplier.trim(), name.trim())) {
       setSupplier("");
       setName("");
     }
   }
   return html`<h3>${t("tender.suppliers")} <span class="muted">(${desk.suppliers.length})</span></h3>
-    <ul data-testid="invited">${desk.suppliers.map((s) => html`<li>${s.name || s.supplier} <span class="muted small">${s.supplier} · ${dateTime(s.invited_at)}</span></li>`)}</ul>
+    <ul data-testid="invited">${desk.suppliers.map((s) => html`<li>${s.name || s.supplier} <span class="muted small">${s.supplier} · ${dateTime(s.invited_at)}</span>
+      ${s.restricted && html`<div class="bad small" data-testid="restricted">${t("registry.restricted_here", {
+        why: `${standingWords(s.restricted.reason)}${s.restricted.detail ? `: ${s.restricted.detail}` : ""}`,
+        when: dateTime(s.restricted.since) })}</div>`}
+      ${view.terms && html`<div class="small" data-testid="terms-accepted">${t("terms.column")}: ${acceptanceText(desk.acceptances, s.supplier)}</div>`}</li>`)}</ul>
+    <${InvitePicker} category=${view.category} invited=${desk.suppliers.map((s) => s.supplier)} invite=${inviteOne} />
+    <h4>${t("registry.invite_by_id")}</h4>
     <form class="inline-form" onSubmit=${submit}>
       <div class="field"><label for="invite-supplier">${t("console.supplier_id")}</label>
         <input id="invite-supplier" required value=${supplier} onInput=${(/** @type {any} */ e) => setSupplier(e.currentTarget.value)} /></div>

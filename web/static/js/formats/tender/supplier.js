@@ -7,6 +7,9 @@
  * clear, and nobody, the platform's operators included, can read them before k officers open
  * the tender. Each submission, revision and withdrawal is answered with the server's signed
  * receipt, which the supplier downloads and keeps (`bidserver receipt verify` checks it).
+ *
+ * A tender with terms shows them first, with the button to accept them, and the bid form once
+ * they are accepted; a supplier the registry restricts is told why (its own record's words).
  */
 import { html, useState } from "../../../vendor/ui.js";
 import { t, dateTime, parseAmount, amountInput } from "../../i18n.js";
@@ -15,13 +18,20 @@ import { useConfirm } from "../../components/dialog.js";
 import { announce } from "../../components/announcer.js";
 import { claims } from "../../session.js";
 import { sealBid, sealDocument, toBase64 } from "../../sealing.js";
+import { TermsGate } from "../../components/terms.js";
+import { OwnStandingNotice } from "../../registry/standing-notice.js";
 
 /**
  * @param {{id: string, view: import("../../wire").TenderView, you: import("../../wire").BidderView, fmt: (m: number | null | undefined) => string}} props
  */
 export function SupplierDesk({ id, view, you }) {
   const open = view.phase === "published" || view.phase === "submission";
-  return html`<${BidForm} id=${id} view=${view} you=${you} open=${open} />
+  // Terms not accepted yet: they come first, and the bid form after (the server refuses a bid
+  // before, `terms_not_accepted`).
+  const termsPending = Boolean(view.terms && !you.terms_accepted);
+  return html`<${OwnStandingNotice} restricted=${you.restricted} category=${view.category} />
+    ${open && termsPending && view.terms && html`<${TermsGate} terms=${view.terms} path=${`/api/tenders/${encodeURIComponent(id)}`} />`}
+    <${BidForm} id=${id} view=${view} you=${you} open=${open && !termsPending && !you.restricted} />
     <${Questions} id=${id} view=${view} you=${you} />`;
 }
 
