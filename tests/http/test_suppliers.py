@@ -289,3 +289,20 @@ def test_a_supplier_suspended_during_a_live_auction_is_refused_at_once_and_told(
         "restricted"] is None
     ok(client.post(f"/api/auctions/{event}/bids", headers=SUPPLIER,
                    json={**bid, "bid_id": "b2", "amount": 800_000}), 201)
+
+
+def test_an_auditor_reads_the_registry_and_changes_none_of_it(client):
+    auditor = auth("buyer", "org-b", "audrey", roles=["auditor"])
+    ok(client.post("/api/suppliers", json={"registration": REGISTRATION}, headers=SUPPLIER), 201)
+    assert ok(client.get("/api/suppliers/sup-a", headers=auditor))["status"] == "pending"
+    assert [s["supplier_id"] for s in ok(client.get("/api/suppliers", headers=auditor))[
+        "items"]] == ["sup-a"]
+    assert ok(client.get("/api/suppliers/sup-a/history", headers=auditor))["entries"]
+    refused(client.post(f"/api/suppliers/sup-a/categories/{STEEL}/qualification", json={},
+                        headers=auditor), 403, "forbidden")
+    refused(client.post("/api/suppliers/sup-a/ratings", headers=auditor, json={
+        "event_id": "e1", "delivery": 5, "quality": 5, "service": 5}), 404, "unknown_auction")
+    bidder = auth("supplier", "sup-a", "bo", roles=["supplier_bidder"])
+    refused(client.post("/api/suppliers/sup-a/categories", json={"categories": [PIPES]},
+                        headers=bidder), 403, "forbidden")  # the supplier's admin's to do
+    assert len(ok(client.get("/api/suppliers/sup-a/history", headers=SUPPLIER))["entries"]) == 1
