@@ -127,7 +127,9 @@ def test_refusals_are_the_servers_reason_in_one_line(server):
     ann = as_user(server, "supplier", "sup-a", "ann")
 
     out = run(ann, "suppliers", "list", code=1)
-    assert out == "Error: refused (403 forbidden): the registry is searched by buyers and reviewers\n"
+    assert out == ("Error: refused (403 forbidden): read_registry needs one of the roles approver, "
+                   "auditor, procurement_manager, supplier_reviewer; yours: supplier_admin, "
+                   "supplier_bidder\n")
     out = run(rita, "suppliers", "suspend", "sup-a", "--reason", "late", "--until", "2020-01-01", code=1)
     assert out == "Error: refused (422 invalid_period): a restriction ends after it starts\n"
     out = run(rita, "suppliers", "lift", "sup-a", "r9", "--reason", "x", code=1)

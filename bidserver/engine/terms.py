@@ -102,6 +102,19 @@ def acceptance_refusal(record: TermsRecord, actor: Actor, invited: bool,
     return None
 
 
+def acceptance(record: TermsRecord, actor: Actor, invited: bool,
+               hash_: str) -> Rejection | dict[str, object] | None:
+    """An acceptance decided, for every format: its refusal; None when the supplier accepted
+    these terms already (done: nothing to record); else the fields of the format's
+    ``terms_accepted`` event (``supplier``, ``hash``, ``version``)."""
+    refusal = acceptance_refusal(record, actor, invited, hash_)
+    if refusal is not None:
+        return refusal
+    if record.accepted_now(actor.party):
+        return None
+    return {"supplier": actor.party, "hash": record.hash, "version": record.version}
+
+
 def bid_refusal(record: TermsRecord, supplier: str, phoned_in: bool) -> Rejection | None:
     """Why a bid for ``supplier`` is refused for the terms (None: it is not)."""
     if record.accepted_now(supplier):

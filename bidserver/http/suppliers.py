@@ -19,7 +19,8 @@ record names them. A file is uploaded first (``PUT .../files/{sha256}``), then d
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -30,14 +31,16 @@ from .. import wire
 from ..auth import Principal
 from ..engine.admission import categories, standing as rules
 from ..engine.admission.commands import (
-    AddDocument, AnswerAppeal, ApplyForCategories, Lift, LodgeAppeal, Qualify, Rate, Register,
-    Reject, Restrict, UpdateRegistration,
+    AddDocument, AnswerAppeal, ApplyForCategories, Command, Lift, LodgeAppeal, Qualify, Rate,
+    Register, Reject, Restrict, UpdateRegistration,
 )
 from ..engine.admission.events import decode_event
 from ..engine.admission.values import (
     CpvCode, Document, DocumentKind, DocumentNumber, DocumentTitle, Filename, Mark,
     Registration, RestrictionKind, Sha256, SupplierRecord,
 )
+from ..engine import permissions
+from ..engine.permissions import Action, allows
 from ..engine.rejections import Reason, Rejection
 from ..engine.values import Id, Name, Role, Text
 from ..runtime.admission import Admission
@@ -189,13 +192,15 @@ def _path_id(request: Request) -> str:
 def _reads_all(principal: Principal, supplier_id: str) -> bool:
     """The record's own supplier and the platform's reviewers read all of it."""
     own = principal.role is Role.SUPPLIER and principal.party == supplier_id
-    return own or principal.role is Role.PLATFORM
+    return (own and allows(principal.actor, Action.READ_OWN_RECORD)) or (
+        principal.role is Role.PLATFORM and allows(principal.actor, Action.READ_REGISTRY))
 
 
 def _may_read(principal: Principal, supplier_id: str) -> None:
-    """Its own supplier, the platform, and buyers' teams read a record; another supplier or an
-    observer does not (404, as for a record that does not exist)."""
-    if _reads_all(principal, supplier_id) or principal.role is Role.BUYER:
+    """Its own supplier, and whoever the permission table lets read the registry (reviewers,
+    buyers' managers, approvers, auditors) read a record; anyone else does not (404, as for a
+    record that does not exist)."""
+    if _reads_all(principal, supplier_id) or allows(principal.actor, Action.READ_REGISTRY):
         return
     raise _refused(Reason.NOT_REGISTERED, "no such supplier")
 
@@ -362,110 +367,68 @@ download_document_file.refusals = (404, 503)
 download_document_file.media = {"answer": OCTETS}
 
 
-async def apply_for_categories(request: Request) -> Response:
-    """Apply for more categories (the supplier's own admin): each awaits review."""
-    principal = _principal(request)
-    body = await _body(request, CategoriesBody)
-    command = ApplyForCategories(actor=principal.actor, at=0,
-                                 categories=body.categories)
-    return await _changed(request, principal, _path_id(request), command)
+def _command_route(name: str, body_type: type, build: Callable[[Request, Principal, Any], Command],
+                   doc: str) -> Callable:
+    """A registry command on the path's supplier: its body, the command built from it, decided
+    and stored (``_changed``); the engine refuses whoever may not give it."""
+
+    async def endpoint(request: Request) -> Response:
+        principal = _principal(request)
+        body = await _body(request, body_type)
+        return await _changed(request, principal, _path_id(request),
+                              build(request, principal, body))
+
+    endpoint.__name__ = name  # the operationId in the OpenAPI document
+    endpoint.__doc__ = doc
+    endpoint.body_type = body_type
+    endpoint.answer = {200: SupplierAnswer}
+    endpoint.refusals = _CHANGE_REFUSALS
+    return endpoint
 
 
-apply_for_categories.body_type = CategoriesBody
-apply_for_categories.answer = {200: SupplierAnswer}
-apply_for_categories.refusals = _CHANGE_REFUSALS
+def _param(request: Request, name: str) -> str:
+    return request.path_params[name]
 
 
-async def lodge_appeal(request: Request) -> Response:
-    """Appeal a rejection or a restriction (the supplier's own admin); a reviewer answers it."""
-    principal = _principal(request)
-    body = await _body(request, AppealBody)
-    command = LodgeAppeal(actor=principal.actor, at=0,
-                          appeal_id=body.appeal_id, about=body.about, text=body.text)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-lodge_appeal.body_type = AppealBody
-lodge_appeal.answer = {200: SupplierAnswer}
-lodge_appeal.refusals = _CHANGE_REFUSALS
-
+apply_for_categories = _command_route(
+    "apply_for_categories", CategoriesBody,
+    lambda r, p, b: ApplyForCategories(actor=p.actor, at=0, categories=b.categories),
+    "Apply for more categories (the supplier's own admin): each awaits review.")
+lodge_appeal = _command_route(
+    "lodge_appeal", AppealBody,
+    lambda r, p, b: LodgeAppeal(actor=p.actor, at=0, appeal_id=b.appeal_id, about=b.about,
+                                text=b.text),
+    "Appeal a rejection or a restriction (the supplier's own admin); a reviewer answers it.")
 
 # ------------------------------------------------------------------ the platform's reviewers
 
-
-async def qualify_category(request: Request) -> Response:
-    """Qualify the supplier in a category it applied for (reviewer), naming the certificates the
-    qualification rests on: it lapses, by itself, when one of them expires."""
-    principal = _principal(request)
-    body = await _body(request, QualificationBody)
-    command = Qualify(actor=principal.actor, at=0,
-                      category=request.path_params["category"], certificates=body.certificates,
-                      reason=body.reason)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-qualify_category.body_type = QualificationBody
-qualify_category.answer = {200: SupplierAnswer}
-qualify_category.refusals = _CHANGE_REFUSALS
-
-
-async def reject_category(request: Request) -> Response:
-    """Reject the supplier in a category (reviewer), with a reason it is told and may appeal."""
-    principal = _principal(request)
-    body = await _body(request, DecisionReasonBody)
-    command = Reject(actor=principal.actor, at=0,
-                     category=request.path_params["category"], reason=body.reason)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-reject_category.body_type = DecisionReasonBody
-reject_category.answer = {200: SupplierAnswer}
-reject_category.refusals = _CHANGE_REFUSALS
-
-
-async def restrict_supplier(request: Request) -> Response:
-    """Suspend or blacklist the supplier (reviewer), with a reason and a period (no end:
-    indefinite). The live events it is invited to are told at once (docs/suppliers.md)."""
-    principal = _principal(request)
-    body = await _body(request, RestrictionBody)
-    command = Restrict(actor=principal.actor, at=0, kind=body.kind,
-                       reason=body.reason, start_at=body.start_at, end_at=body.end_at)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-restrict_supplier.body_type = RestrictionBody
-restrict_supplier.answer = {200: SupplierAnswer}
-restrict_supplier.refusals = _CHANGE_REFUSALS
-
-
-async def lift_restriction(request: Request) -> Response:
-    """Lift a suspension or a blacklisting (reviewer), with a reason."""
-    principal = _principal(request)
-    body = await _body(request, DecisionReasonBody)
-    command = Lift(actor=principal.actor, at=0,
-                   restriction_id=request.path_params["restriction_id"], reason=body.reason)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-lift_restriction.body_type = DecisionReasonBody
-lift_restriction.answer = {200: SupplierAnswer}
-lift_restriction.refusals = _CHANGE_REFUSALS
-
-
-async def answer_appeal(request: Request) -> Response:
-    """Answer an appeal (reviewer): upheld or not, with words. Upholding changes nothing by
-    itself: the reviewer then qualifies or lifts."""
-    principal = _principal(request)
-    body = await _body(request, AppealAnswerBody)
-    command = AnswerAppeal(actor=principal.actor, at=0,
-                           appeal_id=request.path_params["appeal_id"], upheld=body.upheld,
-                           answer=body.answer)
-    return await _changed(request, principal, _path_id(request), command)
-
-
-answer_appeal.body_type = AppealAnswerBody
-answer_appeal.answer = {200: SupplierAnswer}
-answer_appeal.refusals = _CHANGE_REFUSALS
+qualify_category = _command_route(
+    "qualify_category", QualificationBody,
+    lambda r, p, b: Qualify(actor=p.actor, at=0, category=_param(r, "category"),
+                            certificates=b.certificates, reason=b.reason),
+    "Qualify the supplier in a category it applied for (reviewer), naming the certificates the "
+    "qualification rests on: it lapses, by itself, when one of them expires.")
+reject_category = _command_route(
+    "reject_category", DecisionReasonBody,
+    lambda r, p, b: Reject(actor=p.actor, at=0, category=_param(r, "category"), reason=b.reason),
+    "Reject the supplier in a category (reviewer), with a reason it is told and may appeal.")
+restrict_supplier = _command_route(
+    "restrict_supplier", RestrictionBody,
+    lambda r, p, b: Restrict(actor=p.actor, at=0, kind=b.kind, reason=b.reason,
+                             start_at=b.start_at, end_at=b.end_at),
+    "Suspend or blacklist the supplier (reviewer), with a reason and a period (no end: "
+    "indefinite). The live events it is invited to are told at once (docs/suppliers.md).")
+lift_restriction = _command_route(
+    "lift_restriction", DecisionReasonBody,
+    lambda r, p, b: Lift(actor=p.actor, at=0, restriction_id=_param(r, "restriction_id"),
+                         reason=b.reason),
+    "Lift a suspension or a blacklisting (reviewer), with a reason.")
+answer_appeal = _command_route(
+    "answer_appeal", AppealAnswerBody,
+    lambda r, p, b: AnswerAppeal(actor=p.actor, at=0, appeal_id=_param(r, "appeal_id"),
+                                 upheld=b.upheld, answer=b.answer),
+    "Answer an appeal (reviewer): upheld or not, with words. Upholding changes nothing by "
+    "itself: the reviewer then qualifies or lifts.")
 
 
 # ------------------------------------------------------------------ buyers
@@ -556,8 +519,9 @@ async def list_suppliers(request: Request) -> Response:
     it, with their standing in it; with `status=qualified`, those qualified in it), a status,
     or the reviewers' queue (`review=pending`). Ordered by legal name, a page at a time."""
     principal = _principal(request)
-    if principal.role not in (Role.BUYER, Role.PLATFORM):
-        raise _refused(Reason.FORBIDDEN, "the registry is searched by buyers and reviewers")
+    refusal = permissions.refusal(principal.actor, Action.READ_REGISTRY)
+    if refusal is not None:
+        raise ApiError(wire.problem_for_rejection(refusal))
     query = request.query_params
     category, status = query.get("category", ""), query.get("status", "")
     if category and not categories.is_code(category):

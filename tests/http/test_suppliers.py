@@ -306,3 +306,15 @@ def test_an_auditor_reads_the_registry_and_changes_none_of_it(client):
     refused(client.post("/api/suppliers/sup-a/categories", json={"categories": [PIPES]},
                         headers=bidder), 403, "forbidden")  # the supplier's admin's to do
     assert len(ok(client.get("/api/suppliers/sup-a/history", headers=SUPPLIER))["entries"]) == 1
+
+
+def test_the_registry_is_read_by_the_roles_the_permission_table_names(client):
+    ok(client.post("/api/suppliers", json={"registration": REGISTRATION}, headers=SUPPLIER), 201)
+    evaluator = auth("buyer", "org-b", "eve", roles=["evaluator"])
+    refused(client.get("/api/suppliers/sup-a", headers=evaluator), 404, "not_registered")
+    refused(client.get("/api/suppliers", headers=evaluator), 403, "forbidden")
+    approver = auth("buyer", "org-b", "al", roles=["approver"])
+    ok(client.get("/api/suppliers/sup-a", headers=approver))
+    bidder = auth("supplier", "sup-a", "bo", roles=["supplier_bidder"])
+    assert ok(client.get("/api/suppliers/sup-a", headers=bidder))["supplier"]["supplier_id"] == (
+        "sup-a")

@@ -58,7 +58,7 @@ from .events import (
 from .. import standing
 from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
-from ..terms import acceptance_refusal, bid_refusal
+from ..terms import acceptance, bid_refusal
 from .rules import (
     config_fault, lot_ends, max_acceptable, needs_confirmation, stagger_pushes, told_limit,
 )
@@ -432,14 +432,10 @@ def _award_lot(state: AuctionState, c: AwardLot) -> Decision:
 
 def _accept_terms(state: AuctionState, c: AcceptTerms) -> Decision:
     """A supplier accepts the current terms (``engine.terms``); again: done already."""
-    invited = c.actor.party in state.suppliers
-    refusal = acceptance_refusal(state.terms, c.actor, invited, c.terms_hash)
-    if refusal is not None:
-        return refusal
-    if state.terms.accepted_now(c.actor.party):
-        return []
-    return [TermsAccepted(at=c.at, supplier=c.actor.party, hash=state.terms.hash,
-                          version=state.terms.version, user=user_of(c.actor))]
+    found = acceptance(state.terms, c.actor, c.actor.party in state.suppliers, c.terms_hash)
+    if isinstance(found, Rejection):
+        return found
+    return [] if found is None else [TermsAccepted(at=c.at, user=user_of(c.actor), **found)]
 
 
 def _or_proposed(state: AuctionState, award: LotAwarded) -> Event:

@@ -15,7 +15,7 @@ import msgspec
 from ... import sealing
 from ..approval import approval_refusal, needs_approval
 from ..rejections import Reason, Rejection
-from ..terms import acceptance_refusal
+from ..terms import acceptance
 from ..values import Role
 from . import conflicts, evaluation, follow_on, opening, restrictions, shares, submissions
 from .actions import permission_refusal
@@ -321,14 +321,10 @@ def _decide_award(state: TenderState, c: DecideAward) -> Decision:
 
 def _accept_terms(state: TenderState, c: AcceptTerms) -> Decision:
     """A supplier accepts the current terms (``engine.terms``); again: done already."""
-    invited = c.actor.party in state.suppliers
-    refusal = acceptance_refusal(state.terms, c.actor, invited, c.terms_hash)
-    if refusal is not None:
-        return refusal
-    if state.terms.accepted_now(c.actor.party):
-        return []
-    return [TermsAccepted(at=c.at, supplier=c.actor.party, hash=state.terms.hash,
-                          version=state.terms.version, user=user_of(c.actor))]
+    found = acceptance(state.terms, c.actor, c.actor.party in state.suppliers, c.terms_hash)
+    if isinstance(found, Rejection):
+        return found
+    return [] if found is None else [TermsAccepted(at=c.at, user=user_of(c.actor), **found)]
 
 
 def _approve_award(state: TenderState, c: ApproveAward) -> Decision:

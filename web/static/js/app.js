@@ -10,7 +10,8 @@ import { html, render, useState, useEffect } from "../vendor/ui.js";
 import { startI18n, setLanguage, language, onLanguageChange, t } from "./i18n.js";
 import { claims, onSessionChange, signOut, adoptTokenFromLink } from "./session.js";
 import { current, match, go, href } from "./router.js";
-import { ROUTES, NAV, home } from "./pages/index.js";
+import { ROUTES } from "./pages/index.js";
+import { NAV, home } from "./pages/nav.js";
 import { Announcer } from "./components/announcer.js";
 
 /** Re-renders on every change of address, language or session. */

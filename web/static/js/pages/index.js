@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * Every page of the UI: its address, who may open it, and the module that draws it (imported on
- * first visit), and the links of each role's navigation. Sealed tenders, RFQs and supplier
- * admission add their lines here.
+ * first visit). Sealed tenders, RFQs and supplier admission add their lines here; each role's
+ * navigation is `nav.js`.
  */
 
 /** @type {ReadonlyArray<import("../router.js").Route>} */
@@ -41,19 +41,3 @@ export const ROUTES = [
   },
 ];
 
-/**
- * The shell's navigation per role: [i18n key of the link, address]. The platform's reviewers see
- * no event: their home is the registry's queue.
- * @type {Readonly<Record<string, ReadonlyArray<[string, string]>>>}
- */
-export const NAV = {
-  buyer: [["auctions.title", "/auctions"], ["create.title", "/auctions/new"], ["registry.nav_search", "/suppliers"]],
-  supplier: [["auctions.title", "/auctions"], ["registry.nav_own", "/supplier"]],
-  observer: [["auctions.title", "/auctions"]],
-  platform: [["registry.nav_queue", "/suppliers"]],
-};
-
-/** Where a role lands ("/" and the brand link). @param {string} role */
-export function home(role) {
-  return role === "platform" ? "/suppliers" : "/auctions";
-}

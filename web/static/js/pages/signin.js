@@ -10,7 +10,7 @@ import { t } from "../i18n.js";
 import { api, problemText } from "../api.js";
 import { signIn, claimsOf } from "../session.js";
 import { go } from "../router.js";
-import { home } from "./index.js";
+import { home } from "./nav.js";
 import { Field } from "../components/field.js";
 
 /** @param {{next?: string}} props */
