@@ -52,8 +52,8 @@ PRICE_A, PRICE_B1, PRICE_B2, PRICE_C, PRICE_LATE = (
 QUALITY = {"eval-dora": {S_A: 40, S_B: 90}, "eval-emil": {S_A: 50, S_B: 100}}
 
 STAGES = ("published", "bids", "closed", "one_share", "opened", "standstill")
-SLACK_MS = 1500  # before a deadline, for a kill and restart (a restart takes ~0.4 s)
-ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 1000, 1100, 1500, 1500
+SLACK_MS = 3000  # before a deadline, for a kill and restart (~0.4 s; more on a loaded machine)
+ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 2000, 2200, 3000, 3000
 PHASE_TIMEOUT = 10.0
 HEAD_TIMEOUT = 4.0  # a phase change's head comes at once; other writes' within 10 s
 
@@ -231,12 +231,13 @@ class TenderRun:
         r = await self.buyer.call("POST", "/api/tenders", {"config": self.config()})
         assert r.status_code == 201, r.text
         self.tender_id = r.json()["view"]["tender_id"]
-        for user in OFFICERS + EVALUATORS:  # none has an interest in a bidder: they may act
-            await self.ok(self.people[user], "declarations",
-                          {"conflict": False, "statement": "No interest in any supplier."})
         for supplier, name in NAMES.items():
             await self.ok(self.buyer, "invitations", {"supplier": supplier, "name": name})
         assert (await self.ok(self.buyer, "publish"))["phase"] == "published"
+        # After the publication: the enquiry period runs from the configuration's creation.
+        for user in OFFICERS + EVALUATORS:  # none has an interest in a bidder: they may act
+            await self.ok(self.people[user], "declarations",
+                          {"conflict": False, "statement": "No interest in any supplier."})
         self.live = Room(self.server, self.tender_id, user_token("supplier", S_A, f"{S_A}-clerk"))
         self.buyer_live = Room(self.server, self.tender_id, user_token("buyer", BUYER, "clerk"))
         self.rooms = (self.live, self.buyer_live)
