@@ -53,7 +53,7 @@ from stdnum.iso7064 import mod_11_10
 from stdnum.pl import nip
 
 from bidserver.auth import mint_token
-from bidserver.engine.admission.commands import Qualify, Register, Reject, Restrict
+from bidserver.engine.admission.commands import Command, Qualify, Register, Reject, Restrict
 from bidserver.engine.admission.values import Registration, RestrictionKind
 from bidserver.engine.rejections import Rejection
 from bidserver.engine.values import Actor, Role
@@ -134,8 +134,8 @@ async def supplier(admission: Admission, i: int, rng: random.Random, made: Made,
     through ``Admission.act``, stored durably before the next."""
     sid = f"sup-{i:06d}"
     reg, cats = registration(i, rng)
-    commands: list[Any] = [Register(actor=Actor(Role.SUPPLIER, sid, "admin"), at=0,
-                                    registration=reg)]
+    commands: list[Command] = [Register(actor=Actor(Role.SUPPLIER, sid, "admin"), at=0,
+                                        registration=reg)]
     qualified = []
     for category in cats:
         roll = rng.random()
@@ -200,7 +200,7 @@ REVIEWER_HEADERS = bearer("platform", "platform", "rita")
 
 @dataclass
 class Timed:
-    """One kind of request: each one's time (sorted) and the items of each page answered."""
+    """One kind of request: each one's time, and the items of each page answered."""
 
     took: list[float] = field(default_factory=list)
     items: list[int] = field(default_factory=list)
