@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.resources
+import os
 import random
 import sys
 import tempfile
@@ -359,6 +360,8 @@ def report(args: argparse.Namespace, argv: list[str], info: dict, made: Made, fi
         f"suppliers: {n}, in {len(CATEGORIES)} categories; fill through Admission.act (durable, "
         f"{IN_FLIGHT} in flight): {made.acts} commands in {fill_s:.1f} s, "
         f"{made.acts / fill_s:.0f} commands/s",
+        "load average (1 min) when the requests began / ended: {:.2f} / {:.2f} (the machine's "
+        "other work shows in the p99s)".format(*found["load"]),
         "", f"| request (one at a time) | requests | p50 / p99 ms | items per page | "
         f"p99 <= {TARGET_MS:g} ms |", "|---|---|---|---|---|",
     ]
@@ -373,7 +376,9 @@ async def amain(args: argparse.Namespace, argv: list[str]) -> int:
             server.redis.start()
             made, fill_s = await fill(server.redis.url, args.suppliers, rng)
             await server.start()
+            load = os.getloadavg()[0]
             found = await measure(server, made, args.samples, rng)
+            found["load"] = (load, os.getloadavg()[0])
         finally:
             await server.stop()
             server.close()

@@ -39,6 +39,7 @@ def test_registry_http_bench_smoke_prints_its_table() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     fill = "suppliers: 300, in 50 categories; fill through Admission.act"
     assert fill in proc.stdout, proc.stdout
+    assert "load average (1 min) when the requests began / ended: " in proc.stdout, proc.stdout
     lines = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
     assert len(lines) == len(ROWS) + 1, proc.stdout  # the header row and one row a request
     for row, line in zip(ROWS, lines[1:]):
