@@ -191,7 +191,11 @@ def build_app(
         finally:
             recovery.cancel()
             flusher.cancel()
+            # Stopped while its Redis is still there: a sweep cancelled later, in the middle of
+            # a call on a closed connection, may never finish, and the loop's close waits for it.
             sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             if archiver is not None:
                 archiver.cancel()
             if trimmer is not None:

@@ -199,7 +199,12 @@ class Admission:
 
     async def sweep_forever(self, every_s: float = SWEEP_EVERY_S) -> None:
         """The sweeper: every process runs one (a sweep is a compare-and-set write like any
-        other, so two processes sweeping the same supplier store its changes once)."""
+        other, so two processes sweeping the same supplier store its changes once).
+
+        Why it looks at ``cancelling()``: redis-py (8.0 and 8.1 both, on Python 3.11) now and
+        then eats a cancellation that arrives mid-command (the command returns, or fails as a
+        connection error); a sweeper that went back to sleep then would hold the server's
+        shutdown until the next round, and for ever once its Redis is gone."""
         while True:
             try:
                 while await self.sweep() == SWEEP_BATCH:
@@ -207,7 +212,10 @@ class Admission:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: the next round tries again
-                log.warning("supplier sweep failed: %s", exc)
+                if not asyncio.current_task().cancelling():
+                    log.warning("supplier sweep failed: %s", exc)
+            if asyncio.current_task().cancelling():
+                raise asyncio.CancelledError
             await asyncio.sleep(every_s)
 
 

@@ -4,11 +4,14 @@ live events told of a supplier's changed standing."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bidserver.engine.rejections import Reason, Rejection
 from bidserver.engine.values import Actor, Role
 from bidserver.runtime.admission import ATTEMPTS, Admission
+from bidserver.store.journal import JournalUnavailable
 from bidserver.store.redis_journal import RedisJournal
 from bidserver.store.suppliers import RedisSuppliers, VersionConflict
 
@@ -151,3 +154,28 @@ async def test_a_failing_listener_never_undoes_a_durable_change(store, clock, ca
     assert told == [2]  # told at the next sweep
     await admission.sweep()
     assert told == [2]  # and only once
+
+
+@pytest.mark.parametrize("swallowed_as", ["an answer", "a connection error"])
+async def test_the_sweeper_stops_when_a_client_library_eats_the_cancellation(
+    journal, clock, swallowed_as
+):
+    """redis-py, cancelled mid-command, now and then returns or raises a connection error
+    instead: the sweeper must stop all the same (the server's shutdown awaits it)."""
+    in_call = asyncio.Event()
+
+    class Eating(RedisSuppliers):
+        async def due(self, now, limit):
+            in_call.set()
+            try:
+                await asyncio.Event().wait()  # a command in flight
+            except asyncio.CancelledError:
+                if swallowed_as == "an answer":
+                    return []
+                raise JournalUnavailable("redis unreachable: connection lost") from None
+
+    sweeper = asyncio.create_task(Admission(Eating(journal), clock).sweep_forever(every_s=60))
+    await asyncio.wait_for(in_call.wait(), 5)
+    sweeper.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(sweeper, 5)  # not asleep for the next round
