@@ -75,7 +75,7 @@ import msgspec
 from redis.exceptions import RedisError
 
 from .journal import JournalError
-from .redis_journal import MODE_WAITAOF, RedisJournal, map_redis_error
+from .redis_journal import RedisJournal, map_redis_error
 
 __all__ = [
     "DEFAULT_SCAN_BUDGET",
@@ -432,7 +432,7 @@ class RedisSuppliers:
             self.due_key,
             self._journal.fence_key,
         ]
-        fence = "1" if self._journal.mode == MODE_WAITAOF else "0"
+        fence = "1" if self._journal.fenced else "0"
         args: list[Any] = [
             supplier_id, expected_version, len(events), record, fold(indexed.name), indexed.code,
             "\x00".join(sorted(indexed.tags)), "" if due_at is None else due_at, fence,

@@ -234,7 +234,7 @@ async def test_a_trim_that_cannot_be_proven_durable_is_unavailable(waitaof_serve
     await journal.mark_finished("a")
     await journal.redis.config_set("appendonly", "no")
     head = hash_of(sealed(1, 1)[0])
-    with pytest.raises(JournalUnavailable, match="not fsynced"):
+    with pytest.raises(JournalUnavailable, match="not confirmed"):
         await journal.trim_archived("a", 1, head)
     await journal.redis.config_set("appendonly", "yes")
     await journal.trim_archived("a", 1, head)

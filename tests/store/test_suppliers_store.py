@@ -414,9 +414,9 @@ async def test_a_write_not_proven_durable_is_unavailable_and_its_retry_succeeds(
     await journal.connect()
     store = RedisSuppliers(journal)
     await journal.redis.config_set("appendonly", "no")
-    with pytest.raises(JournalUnavailable, match="not fsynced"):
+    with pytest.raises(JournalUnavailable, match="not confirmed"):
         await register(store, "a", "Acme")
-    with pytest.raises(JournalUnavailable, match="not fsynced"):
+    with pytest.raises(JournalUnavailable, match="not confirmed"):
         await store.note_invitation("a", "ev")
     await journal.redis.config_set("appendonly", "yes")
     fence = int(await journal.redis.get(journal.fence_key) or 0)
