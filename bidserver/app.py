@@ -108,11 +108,10 @@ def build_app(
         if the_journal is None:
             if not settings.redis_url:
                 raise RuntimeError("build_app needs settings.redis_url (serve() provides one)")
-            redis_journal = RedisJournal(
-                settings.redis_url, allow_unsafe=settings.allow_unsafe_journal,
-                ping_timeout_s=settings.journal_write_timeout_ms / 1000,
-            )
-            durability = await redis_journal.connect()
+            redis_journal = await connect_journal(settings)
+            assert redis_journal.mode is not None  # connected
+            durability = redis_journal.mode
+            metrics.JOURNAL_REPLICAS.set(redis_journal.replicas or 0)
             the_journal = redis_journal
         metrics.JOURNAL_DURABILITY.labels(durability).set(1)
         cluster = None
@@ -314,7 +313,7 @@ def serve(settings: Settings) -> None:
                 embedded.start()
             except EmbeddedRedisError as exc:
                 raise ServeRefused(f"the embedded Redis did not start: {exc}") from None
-            settings = settings.with_redis_url(embedded.server.url)
+            settings = settings.on_embedded_redis(embedded.server.url)
             log.info("embedded Redis (AOF, appendfsync always) at %s", settings.redis_url)
         if not inherited:
             asyncio.run(_check_journal(settings))
@@ -384,9 +383,8 @@ async def _check_journal(settings: Settings) -> None:
     end in uvicorn's lifespan with a traceback). Each worker checks again when it connects."""
     from .store.journal import JournalError, JournalNotDurable
 
-    journal = RedisJournal(settings.redis_url, allow_unsafe=settings.allow_unsafe_journal)
     try:
-        await journal.connect()
+        journal = await connect_journal(settings)
     except JournalNotDurable as exc:
         raise ServeRefused(str(exc)) from None
     except JournalError as exc:
@@ -394,8 +392,33 @@ async def _check_journal(settings: Settings) -> None:
             f"cannot reach the journal at {settings.redis_url} ({exc}): start that Redis, or "
             "leave --redis-url out to use the embedded one"
         ) from None
-    finally:
+    log.info("journal %s: an acknowledged write is %s", settings.redis_url, journal.durability)
+    await journal.close()
+
+
+async def connect_journal(settings: Settings) -> RedisJournal:
+    """The journal the settings name, connected, or ``JournalNotDurable`` for one that would
+    acknowledge what a crash, or the loss of one machine, can lose. The one home of that rule:
+    the check before listening and each worker's start both come here."""
+    from .store.journal import JournalNotDurable
+
+    journal = RedisJournal(
+        settings.redis_url, allow_unsafe=settings.allow_unsafe_journal,
+        ping_timeout_s=settings.journal_write_timeout_ms / 1000,
+        replicas=settings.journal_replicas,
+    )
+    try:
+        await journal.connect()
+        if not journal.replicas and not settings.allow_single_machine_journal:
+            raise JournalNotDurable(
+                f"Redis at {settings.redis_url} has no replica confirming writes: losing its "
+                "machine would lose acknowledged bids. Give it a replica (docs/operations.md), "
+                "or pass --allow-single-machine-journal to accept that"
+            )
+    except BaseException:
         await journal.close()
+        raise
+    return journal
 
 
 def _listen(host: str, port: int) -> socket.socket:

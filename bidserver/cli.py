@@ -61,11 +61,13 @@ for command in (submit, revise, withdraw, upload):  # the tender's commands that
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Embedded Redis data and the generated JWT key [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
 @click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
+@click.option("--journal-replicas", type=click.IntRange(0, 16), default=None, help="Replicas of the Redis master that must confirm every acknowledged write (WAIT/WAITAOF) [BIDSERVER_JOURNAL_REPLICAS; default: 1 if the master has one, else 0].")
+@click.option("--allow-single-machine-journal", is_flag=True, default=None, help="Run on a Redis with no replica confirming writes (losing its machine loses acknowledged bids); implied without --redis-url [BIDSERVER_ALLOW_SINGLE_MACHINE_JOURNAL].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False), default=None, help="[BIDSERVER_LOG_LEVEL, info].")
 @click.option("--log-format", type=click.Choice(["text", "json"], case_sensitive=False), default=None, help="json: one JSON object per line on stderr, uvicorn's access log included [BIDSERVER_LOG_FORMAT, text].")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Server processes sharing the port; more than 1 coordinates them through Redis [BIDSERVER_WORKERS, 1].")
 @click.option("--cluster", is_flag=True, default=None, help="Coordinate with other bidserver processes (other machines) on the same Redis [BIDSERVER_CLUSTER].")
-def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, log_level, log_format, workers, cluster) -> None:
+def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal, journal_replicas, allow_single_machine_journal, log_level, log_format, workers, cluster) -> None:
     """Run the server (prints where to connect) until interrupted."""
     settings = _settings(
         workers=workers,
@@ -76,6 +78,8 @@ def serve(host, port, redis_url, data_dir, allowed_origins, allow_unsafe_journal
         data_dir=data_dir,
         allowed_origins=tuple(allowed_origins),
         allow_unsafe_journal=allow_unsafe_journal or None,
+        journal_replicas=journal_replicas,
+        allow_single_machine_journal=allow_single_machine_journal or None,
         log_level=log_level.lower() if log_level else None,
         log_format=log_format.lower() if log_format else None,
     )

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_limit_bytes: int = 256 * 1024  # ... or bytes buffered for it (our uvicorn protocol)
     fanout_interval_ms: int = 50  # watchers get at most one update per interval (urgent: at once)
     allow_unsafe_journal: bool = False  # run on a Redis that does not fsync every write
+    journal_replicas: int | None = None  # replicas that confirm every acknowledged write; None: 1 if the master has one at start, else 0
+    allow_single_machine_journal: bool = False  # run on a Redis without replicas (losing its machine loses acknowledged bids); implied by the embedded Redis
     workers: int = 1  # server processes sharing the listening socket (> 1: cluster mode)
     cluster: bool = False  # coordinate with other processes on the same Redis (leases, pub/sub)
     lease_ttl_ms: int = 5000  # an auction's writer must renew its lease within this time
@@ -85,6 +87,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("snapshot_every must not be negative (0: no snapshots)")
         if self.rate_limit_burst < 1:
             raise ValueError("rate_limit_burst must be at least 1")
+        if self.journal_replicas is not None and self.journal_replicas < 0:
+            raise ValueError("journal_replicas must not be negative (unset: 1 if the master has one)")
         if self.journal_write_timeout_ms < 100:
             raise ValueError("journal_write_timeout_ms must be at least 100")
         if self.log_level.lower() not in LOG_LEVELS:
@@ -165,6 +169,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def with_redis_url(self, url: str) -> Settings:
         return msgspec.structs.replace(self, redis_url=url)
+
+    def on_embedded_redis(self, url: str) -> Settings:
+        """The embedded Redis runs beside the server, on its machine, without replicas: the
+        operator who gave no Redis URL chose one machine, so it is allowed without a flag."""
+        return msgspec.structs.replace(self, redis_url=url, allow_single_machine_journal=True)
 
 
 _FIELDS = {f.name: f.type for f in msgspec.structs.fields(Settings)}

@@ -173,6 +173,11 @@ JOURNAL_DURABILITY = Gauge(
     ["mode"],
     multiprocess_mode="livemax",
 )
+JOURNAL_REPLICAS = Gauge(
+    "bidserver_journal_replicas",
+    "Replicas of the journal's Redis that confirm every acknowledged write (0: one machine).",
+    multiprocess_mode="livemin",
+)
 
 _HOT = [_BIDS_ACCEPTED, ACK_SECONDS, JOURNAL_APPEND_SECONDS, FANOUT_SWEEP_SECONDS]
 

@@ -34,10 +34,13 @@ STOP_TIMEOUT_S = 10.0
 
 def _worker_command(settings: Settings) -> list[str]:
     # The same command line (every flag the operator gave), made a single cluster worker.
-    return [
+    command = [
         sys.executable, "-m", "bidserver", *sys.argv[1:],
         "--workers", "1", "--cluster", "--redis-url", settings.redis_url,
     ]
+    if settings.allow_single_machine_journal:  # the embedded Redis's, given by no flag
+        command.append("--allow-single-machine-journal")
+    return command
 
 
 def supervise(settings: Settings, sock: socket.socket) -> None:

@@ -344,6 +344,7 @@ class Server:
             )
             cmd = [sys.executable, *(os.environ.get("BENCH_SERVER_ENTRY", "-m bidserver").split()), "serve", "--host", HOST, "--port", str(port),
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
+                   "--allow-single-machine-journal",  # the benchmark's Redis: one machine
                    "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
             fanout_ms = 0.0 if self.kind == "plain" else BASELINE_FANOUT_MS

@@ -127,7 +127,7 @@ async def restart(url: str, workdir: Path, probe: str, timeout: float) -> dict[s
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bidserver", "serve", "--port", "0", "--redis-url", url,
-         "--data-dir", str(workdir), "--log-level", "warning"],
+         "--data-dir", str(workdir), "--log-level", "warning", "--allow-single-machine-journal"],
         stdout=subprocess.PIPE, stderr=open(workdir / "server.log", "ab"), env=env,
     )
     out: dict[str, float] = {}

@@ -131,7 +131,8 @@ def test_token_refuses_when_tokens_come_from_the_platform(runner, tmp_path, monk
 def test_serve_help(runner):
     result = runner.invoke(cli.main, ["serve", "--help"])
     assert result.exit_code == 0
-    for flag in ("--host", "--port", "--redis-url", "--data-dir", "--allowed-origin", "--allow-unsafe-journal", "--log-level"):
+    for flag in ("--host", "--port", "--redis-url", "--data-dir", "--allowed-origin", "--allow-unsafe-journal",
+                 "--journal-replicas", "--allow-single-machine-journal", "--log-level"):
         assert flag in result.output
 
 

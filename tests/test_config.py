@@ -148,3 +148,15 @@ def test_the_console_and_development_sign_in():
             on.dev_sign_in_enabled()
     with pytest.raises(ValueError, match="dev_sign_in must be one of auto, on, off"):
         Settings.from_env({"BIDSERVER_DEV_SIGN_IN": "yes"})
+
+
+def test_journal_replicas_and_the_single_machine_flag():
+    unset = Settings.from_env({})
+    assert (unset.journal_replicas, unset.allow_single_machine_journal) == (None, False)
+    given = Settings.from_env({"BIDSERVER_JOURNAL_REPLICAS": "2",
+                               "BIDSERVER_ALLOW_SINGLE_MACHINE_JOURNAL": "yes"})
+    assert (given.journal_replicas, given.allow_single_machine_journal) == (2, True)
+    with pytest.raises(ValueError, match="journal_replicas"):
+        Settings.from_env({"BIDSERVER_JOURNAL_REPLICAS": "-1"})
+    embedded = unset.on_embedded_redis("unix:///data/redis/redis.sock")
+    assert embedded.allow_single_machine_journal and embedded.redis_url.startswith("unix://")

@@ -74,4 +74,6 @@ def test_compose_runs_a_durable_external_valkey():
     command = " ".join(valkey["command"])
     assert "--appendonly yes" in command and "--appendfsync always" in command
     assert server["environment"]["BIDSERVER_REDIS_URL"].startswith("redis://valkey:")
+    # One Docker host, one machine: without the flag the server would refuse to start.
+    assert server["environment"]["BIDSERVER_ALLOW_SINGLE_MACHINE_JOURNAL"] == "1"
     assert server["depends_on"]["valkey"]["condition"] == "service_healthy"

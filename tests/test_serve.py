@@ -200,7 +200,7 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
     loose = redis_factory(name="loose", overrides={"appendonly": "no"})
     refused = subprocess.run(
         [sys.executable, "-m", "bidserver", "serve", "--port", "0", "--redis-url", loose.url,
-         "--data-dir", str(tmp_path / "d1")],
+         "--data-dir", str(tmp_path / "d1"), "--allow-single-machine-journal"],
         env=dict(os.environ, BIDSERVER_JWT_KEY=JWT_KEY), capture_output=True, text=True, timeout=60,
     )
     assert refused.returncode != 0
@@ -215,6 +215,21 @@ def test_a_redis_that_does_not_fsync_is_refused_unless_allowed(redis_factory, tm
         assert children(allowed.proc.pid) == []  # a URL given: no Redis of its own
     finally:
         allowed.stop()
+
+
+def test_a_redis_without_a_replica_is_refused_unless_allowed(redis_server, tmp_path):
+    """Its machine lost, its acknowledged bids are lost: the operator must say so (the tests'
+    ServerProcess does, with --allow-single-machine-journal)."""
+    refused = _serve_once("--port", "0", "--redis-url", redis_server.url,
+                          "--data-dir", str(tmp_path / "d"))
+    assert refused.returncode != 0 and "bidserver listening" not in refused.stdout
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    assert "no replica confirming writes" in lines[0]
+    assert "--allow-single-machine-journal" in lines[0], lines
+    wanted = _serve_once("--port", "0", "--redis-url", redis_server.url, "--journal-replicas", "1",
+                         "--data-dir", str(tmp_path / "d"))
+    assert "1 replica(s) must confirm every acknowledged write" in wanted.stderr, wanted.stderr
 
 
 def test_a_redis_url_nothing_answers_is_one_line_and_starts_nothing(tmp_path):
@@ -300,7 +315,7 @@ def test_serve_prints_the_console_and_development_sign_in_works(redis_server, tm
     proc = subprocess.Popen(
         [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
          "--redis-url", redis_server.url, "--data-dir", str(tmp_path / "data"),
-         "--log-level", "warning"],
+         "--log-level", "warning", "--allow-single-machine-journal"],
         env={**{k: v for k, v in os.environ.items() if not k.startswith("BIDSERVER_")},
              "BIDSERVER_WEB_DIR": str(web), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -37,7 +37,8 @@ def on_redis(redis_server, tmp_path, clock):
 
     def make(**overrides) -> TestClient:
         settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                            redis_url=redis_server.url, **overrides)
+                            redis_url=redis_server.url, allow_single_machine_journal=True,
+                            **overrides)
         return TestClient(build_app(settings, now_ms=clock))
 
     return make

@@ -125,7 +125,7 @@ def _wait_until(predicate, timeout: float = 20.0) -> None:
 
 def _app(redis, tmp_path, clock) -> TestClient:
     settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",),
-                        redis_url=redis.url)
+                        redis_url=redis.url, allow_single_machine_journal=True)
     return TestClient(build_app(settings, now_ms=clock))
 
 

@@ -42,9 +42,10 @@ def token(role: str, party: str, name: str = "") -> str:
 class ServerProcess:
     def __init__(
         self, redis_url: str, data_dir: Path, extra_args: tuple[str, ...] = (),
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, *, single_machine: bool = True,
     ) -> None:
         self.redis_url = redis_url
+        self.single_machine = single_machine  # the tests' Redis has no replica: allowed
         self.data_dir = data_dir
         self.extra_args = extra_args
         self.extra_env = env or {}
@@ -90,7 +91,10 @@ class ServerProcess:
         """``serve`` on a free port; without a Redis URL it starts its own (embedded) Redis."""
         cmd = [sys.executable, "-m", "bidserver", "serve", "--host", "127.0.0.1", "--port", "0",
                "--data-dir", str(self.data_dir), "--log-level", "warning", *self.extra_args]
-        return cmd + ["--redis-url", self.redis_url] if self.redis_url else cmd
+        if not self.redis_url:
+            return cmd
+        single = ["--allow-single-machine-journal"] if self.single_machine else []
+        return cmd + ["--redis-url", self.redis_url, *single]
 
     def _wait_healthy(self, deadline: float) -> None:
         while time.monotonic() < deadline:

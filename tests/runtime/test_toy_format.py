@@ -31,7 +31,8 @@ def bearer(actor: Actor) -> dict[str, str]:
 
 
 def app_on(redis_url: str, tmp_path):
-    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url=redis_url)
+    settings = Settings(jwt_key=KEY, data_dir=tmp_path, allowed_hosts=("testserver",), redis_url=redis_url,
+                        allow_single_machine_journal=True)
     return build_app(settings, formats=FORMATS_WITH_TOY)
 
 
