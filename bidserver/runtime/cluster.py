@@ -25,8 +25,8 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 
-from redis.asyncio import Redis
 
+from ..store.connect import redis_client
 from ..store.journal import JournalUnavailable
 from ..store.leases import Leases
 from .auction import Auction
@@ -48,11 +48,11 @@ class Cluster:
     def __init__(self, redis_url: str, *, prefix: str = "bidserver", ttl_ms: int = 5000,
                  node: str | None = None) -> None:
         self.node = node or new_node_id()
-        self.redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
+        self.redis = redis_client(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
         self.leases = Leases(self.redis, self.node, prefix=prefix, ttl_ms=ttl_ms)
         self.bus = CommandBus(self.redis, self.node, prefix)
         self._prefix = prefix
-        self._follow_redis = Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
+        self._follow_redis = redis_client(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
         self._promote: Switch | None = None
         self._demote: Switch | None = None
         self._journal_key: Callable[[str], str] = lambda a: f"{prefix}:auction:{a}"

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import msgspec
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+
+from .connect import redis_client
 
 # KEYS: presence hashes. ARGV: 1 node, 2 now ms, 3 ttl ms, 4 channel, 5 message ("" publishes
 # nothing), then per change 4 values: the index of its key in KEYS, the supplier, "1" (it has a
@@ -65,7 +66,7 @@ class RedisPresence:
         self.channel = f"{prefix}:presence"
         self._prefix = prefix
         self._ttl_ms = ttl_ms
-        self._redis = Redis.from_url(
+        self._redis = redis_client(
             url, socket_timeout=2.0, socket_connect_timeout=1.0, client_name="bidserver-presence"
         )
         self._write = self._redis.register_script(_WRITE)

@@ -84,6 +84,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .connect import redis_client
 from .awards import (
     DEFAULT_PREFIX,
     FIELD_AUCTION_ID,
@@ -277,7 +278,7 @@ class RedisJournal:
         self.finished_key = f"{prefix}:finished"
         self.fence_key = f"{prefix}:fence"
         self.archived_key = f"{prefix}:archived"
-        self._redis: Redis = Redis.from_url(
+        self._redis: Redis = redis_client(
             url,
             socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bidserver.store.embedded import EmbeddedRedis, EmbeddedRedisError
+from bidserver.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_executable
 
 
 def waitaof_executable() -> str | None:
@@ -128,3 +129,66 @@ def wait_linked(
                 time.sleep(0.02)  # polling a condition, with a deadline
         finally:
             client.close()
+
+
+SERVICE = "bid"  # the service name the test Sentinels monitor
+
+
+@contextmanager
+def sentinels(
+    data_dir: Path, master_port: int, *, count: int = 3, executable: str | None = None,
+    down_after_ms: int = 1000,
+) -> Iterator[list[int]]:
+    """``count`` Sentinels (quorum: a majority) monitoring the master on ``master_port`` as
+    ``SERVICE``; yields their ports once each has found the master's replicas."""
+    exe = executable or find_server_executable()
+    procs: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    try:
+        for i in range(count):
+            home = data_dir / f"sentinel{i}"
+            home.mkdir(parents=True)
+            port = free_tcp_port()
+            (home / "sentinel.conf").write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {home}\nlogfile {home / 'sentinel.log'}\n"
+                f"sentinel monitor {SERVICE} 127.0.0.1 {master_port} {count // 2 + 1}\n"
+                f"sentinel down-after-milliseconds {SERVICE} {down_after_ms}\n"
+                f"sentinel failover-timeout {SERVICE} 10000\n"
+                f"sentinel parallel-syncs {SERVICE} 1\n"
+            )
+            procs.append(subprocess.Popen(
+                [exe, str(home / "sentinel.conf"), "--sentinel"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            ))
+            ports.append(port)
+        deadline = time.monotonic() + 15
+        for port in ports:
+            client = redis.Redis(port=port, socket_timeout=1.0)
+            try:
+                while True:
+                    try:
+                        master = client.sentinel_master(SERVICE)
+                        if master.get("num-other-sentinels", 0) >= count - 1:
+                            break
+                    except (redis.ConnectionError, redis.ResponseError):
+                        pass  # not listening yet
+                    if time.monotonic() > deadline:
+                        raise AssertionError(f"sentinel on {port} not ready in 15 s")
+                    time.sleep(0.05)  # polling a condition, with a deadline
+            finally:
+                client.close()
+        yield ports
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def sentinel_url(ports: list[int], *, service: str = SERVICE) -> str:
+    return "redis+sentinel://" + ",".join(f"127.0.0.1:{p}" for p in ports) + f"/{service}"
+
+
+def tcp_port(server: EmbeddedRedis) -> int:
+    """The loopback port a ``replicated`` server listens on."""
+    return int(server.overrides["port"])

@@ -1,0 +1,90 @@
+"""``bidserver serve`` on a replicated Redis behind Sentinel (a master, two replicas, three
+Sentinels, all real, on loopback), and the master killed (``kill -9``) mid-bidding: the
+Sentinels promote a replica, the same server process goes on taking bids on it (no restart), the
+bids sent meanwhile are answered ``journal_unavailable`` and resent, and every bid ever
+acknowledged is in the promoted master's journal exactly once (lost = 0, dup = 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+import redis
+
+from ..store.servers import SERVICE, replicated, sentinel_url, sentinels, tcp_port
+from .conftest import SUPPLIERS, auction_config, create_auction
+from .harness import LiveClient, ServerProcess, journal_events, token
+
+pytestmark = pytest.mark.slow
+
+AFTER_THE_KILL = 20  # bids each supplier gets acknowledged after the kill
+
+
+class ResendingBidder:
+    """One supplier bidding lower and lower, one bid at a time; a bid answered
+    ``journal_unavailable`` is sent again with the same id, as the protocol asks."""
+
+    def __init__(self, client: LiveClient, start: int) -> None:
+        self.client = client
+        self.amount = start
+        self.acked: dict[str, float] = {}  # bid id -> when its acceptance arrived
+        self.refused = 0
+
+    async def bid_until(self, done) -> None:
+        while not done(self):
+            bid_id = str(uuid.uuid4())
+            while True:
+                answer = await self.client.bid("L1", self.amount, bid_id)
+                if answer["status"] == "accepted":
+                    self.acked[bid_id] = time.monotonic()
+                    break
+                assert answer["reason"] == "journal_unavailable", answer
+                self.refused += 1
+                await asyncio.sleep(0.05)  # the client's back-off
+            self.amount -= len(SUPPLIERS)
+
+
+async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_path):
+    with replicated(tmp_path / "redis", replicas=2) as (master, _), \
+            sentinels(tmp_path / "sentinels", tcp_port(master)) as ports:
+        server = ServerProcess(
+            sentinel_url(ports), tmp_path / "server", single_machine=False,
+            env={"BIDSERVER_RATE_LIMIT_PER_S": "100000", "BIDSERVER_RATE_LIMIT_BURST": "100000"},
+        )
+        server.start()
+        try:
+            assert server.metrics().value("bidserver_journal_replicas") == 1
+            config = auction_config(duration_ms=600_000, decrement={"kind": "amount", "value": 1},
+                                    lots=[{"lot_id": "L1", "title": "Salt", "ceiling": 1_000_000}])
+            buyer, auction_id = await create_auction(server, config)
+            assert (await buyer.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+            bidders = [
+                ResendingBidder(await LiveClient(server, auction_id, token("supplier", s)).connect(),
+                                900_000 - i)
+                for i, s in enumerate(SUPPLIERS)
+            ]
+            await asyncio.gather(*(b.bid_until(lambda b: len(b.acked) >= 10) for b in bidders))
+
+            master.kill()
+            killed = time.monotonic()
+            await asyncio.wait_for(asyncio.gather(*(
+                b.bid_until(lambda b: sum(t > killed for t in b.acked.values()) >= AFTER_THE_KILL)
+                for b in bidders)), timeout=90)
+            first = min(t for b in bidders for t in b.acked.values() if t > killed)
+            print(f"kill -9 of the master: first bid accepted {first - killed:.2f} s later, "
+                  f"{sum(b.refused for b in bidders)} answered journal_unavailable meanwhile")
+
+            with redis.Redis(port=ports[0], decode_responses=True) as sentinel:
+                host, port = sentinel.sentinel_get_master_addr_by_name(SERVICE)
+            assert port != tcp_port(master)  # a replica was promoted
+            events = await journal_events(f"redis://{host}:{port}/0", auction_id)
+            accepted = [e["bid_id"] for e in events if e["type"] == "bid_accepted"]
+            acked = [bid_id for b in bidders for bid_id in b.acked]
+            assert sorted(set(accepted) & set(acked)) == sorted(acked)  # lost: 0
+            assert len(accepted) == len(set(accepted))  # duplicated: 0
+            for bidder in bidders:
+                await bidder.client.close()
+        finally:
+            server.stop()
