@@ -39,6 +39,7 @@ import msgspec
 
 from bidserver.auth import mint_token
 from bidserver.store.embedded import EmbeddedRedis
+from tests.store.servers import free_tcp_port, wait_linked
 
 HOST = "127.0.0.1"
 JWT_KEY = "bench-key-" + "0123456789abcdef" * 3
@@ -133,7 +134,7 @@ def proc_rss(pid: int) -> int:
     return total
 
 
-WORKERS = {"n": 1, "baseline": "loadtests.baseline_server"}  # --bidserver-workers, --baseline-stack
+WORKERS = {"n": 1, "baseline": "loadtests.baseline_server", "replicas": 0}  # --bidserver-workers, --baseline-stack, --redis-replicas
 
 
 class CpuWindow:
@@ -312,13 +313,27 @@ class Worker:
         return self.proc.pid
 
 
+def _redis_servers(workdir: Path, replicas: int) -> tuple[EmbeddedRedis, list[EmbeddedRedis]]:
+    """The benchmark's durable Redis and, with ``--redis-replicas``, its replicas (the same
+    config, on loopback TCP as replication needs; the master too)."""
+    if not replicas:
+        return EmbeddedRedis(workdir / "redis"), []
+    port = free_tcp_port()
+    master = EmbeddedRedis(workdir / "redis", overrides={
+        "port": str(port), "bind": "127.0.0.1", "repl-diskless-sync-delay": "0"})
+    copies = [EmbeddedRedis(workdir / f"replica{i}", overrides={
+        "port": str(free_tcp_port()), "bind": "127.0.0.1", "replicaof": f"127.0.0.1 {port}"})
+        for i in range(replicas)]
+    return master, copies
+
+
 class Server:
     """bidserver or the baseline, as a child process on loopback, with its own fresh Redis."""
 
     def __init__(self, kind: str, workdir: Path) -> None:
         self.kind = kind
         self.workdir = workdir
-        self.redis = EmbeddedRedis(workdir / "redis")
+        self.redis, self.replicas = _redis_servers(workdir, WORKERS["replicas"])
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.log_path = workdir / f"{kind}.log"
@@ -333,6 +348,9 @@ class Server:
         """Start (or restart on the same port); returns the time.time_ns() it printed its address."""
         if not self.redis.running:
             self.redis.start()
+            for replica in self.replicas:
+                replica.start()
+            wait_linked(self.redis, self.replicas)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if self.kind == "bidserver":
             env.update(
@@ -344,7 +362,8 @@ class Server:
             )
             cmd = [sys.executable, *(os.environ.get("BENCH_SERVER_ENTRY", "-m bidserver").split()), "serve", "--host", HOST, "--port", str(port),
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
-                   "--allow-single-machine-journal",  # the benchmark's Redis: one machine
+                   # one machine, or (--redis-replicas) every bid waits for its replicas
+                   *([] if self.replicas else ["--allow-single-machine-journal"]),
                    "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
             fanout_ms = 0.0 if self.kind == "plain" else BASELINE_FANOUT_MS
@@ -413,6 +432,8 @@ class Server:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for replica in self.replicas:
+            replica.stop()
         self.redis.stop()
 
     # ------------------------------------------------------------------- auctions
@@ -966,6 +987,7 @@ async def amain(args: argparse.Namespace) -> int:
     only = set(args.only or SCENARIOS)
     PROFILE["on"] = args.profile
     WORKERS["n"] = args.bidserver_workers
+    WORKERS["replicas"] = args.redis_replicas
     if args.baseline_stack == "picows":
         WORKERS["baseline"] = "loadtests.baseline_picows"
     root = Path(tempfile.mkdtemp(prefix="bidbench-"))
@@ -1017,6 +1039,8 @@ def main(argv: list[str] | None = None) -> None:
                              "in the live-room scenarios only)")
     parser.add_argument("--bidserver-workers", type=int, default=1,
                         help="run bidserver as N processes on one port (serve --workers N)")
+    parser.add_argument("--redis-replicas", type=int, default=0,
+                        help="give bidserver's Redis N replicas on loopback; every bid waits for them")
     parser.add_argument("--auction-rate", type=float, default=None,
                         help="bids/s in total over the 1,000 auctions of `many` (default 500)")
     parser.add_argument("--baseline-stack", choices=("uvicorn", "picows"), default="uvicorn",

@@ -36,3 +36,20 @@ def test_bench_smoke_prints_the_table(tmp_path):
     assert "as x of the baseline with no conflation" in proc.stdout
     assert "FAILED" not in proc.stdout, proc.stdout  # every scenario ran on both servers
     assert out.exists()
+
+
+def test_bench_smoke_with_a_replica_takes_bids_waiting_for_it(tmp_path):
+    """``--redis-replicas 1``: bidserver's Redis gets a replica, serve starts without the
+    single-machine flag, and every bid of the hot auction is accepted."""
+    pytest.importorskip("picows", reason="the load generator needs picows (pip install -e '.[test]')")
+    out = tmp_path / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench", "--smoke", "--servers", "bidserver",
+         "--only", "hot", "--redis-replicas", "1", "--out", str(out)],
+        cwd=ROOT, env=dict(os.environ, PYTHONUNBUFFERED="1"), capture_output=True, text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [accepted] = [line for line in proc.stdout.splitlines() if "hot auction: bids not accepted" in line]
+    assert accepted.split("|")[2].strip() == "0", accepted
+    assert "FAILED" not in proc.stdout, proc.stdout
