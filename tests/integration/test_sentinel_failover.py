@@ -14,8 +14,9 @@ import pytest
 import redis
 
 from ..store.servers import SERVICE, replicated, sentinel_url, sentinels, tcp_port
-from .conftest import SUPPLIERS, auction_config, create_auction
-from .harness import LiveClient, ServerProcess, journal_events, token
+from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from .harness import LiveClient, ServerProcess, journal_events, lot_view, token
+from .test_cluster import bid_until_answered
 
 pytestmark = pytest.mark.slow
 
@@ -88,3 +89,42 @@ async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_p
                 await bidder.client.close()
         finally:
             server.stop()
+
+
+async def test_two_processes_follow_the_failover_writer_follower_and_bus(tmp_path):
+    """``--cluster`` on Sentinel: process a writes the auction, process b follows it and
+    forwards its supplier's bids over the command bus. The master killed, both keep their
+    leases, their bus and their stream following on the promoted replica: b's supplier bids
+    again (resending while Redis is away) and b's watcher sees the new price."""
+    with replicated(tmp_path / "redis", replicas=2) as (master, _), \
+            sentinels(tmp_path / "sentinels", tcp_port(master)) as ports:
+        env = {"BIDSERVER_LEASE_TTL_MS": "1000"}
+        a, b = (ServerProcess(sentinel_url(ports), tmp_path / n, ("--cluster",), env,
+                              single_machine=False) for n in "ab")
+        a.start()
+        b.start()
+        try:
+            buyer, auction_id = await create_auction(a, auction_config(visibility="full_board"))
+            assert (await buyer.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
+            supplier = await LiveClient(b, auction_id, token("supplier", next(iter(SUPPLIERS)))).connect()
+            watcher = await LiveClient(b, auction_id, token("observer", BUYER)).connect()
+            first = await supplier.bid("L1", 99_000)
+            assert first["status"] == "accepted", first
+
+            master.kill()
+            killed = time.monotonic()
+            again = await bid_until_answered(supplier, 98_000, timeout=60)
+            assert again["status"] == "accepted", again
+            print(f"--cluster on Sentinel: a bid through the follower accepted "
+                  f"{time.monotonic() - killed:.2f} s after the kill")
+            await watcher.wait_view(lambda v: lot_view(v, "L1")["leading_price"] == 98_000, 30)
+            with redis.Redis(port=ports[0], decode_responses=True) as sentinel:
+                host, port = sentinel.sentinel_get_master_addr_by_name(SERVICE)
+            events = await journal_events(f"redis://{host}:{port}/0", auction_id)
+            accepted = [e["bid_id"] for e in events if e["type"] == "bid_accepted"]
+            assert accepted == [first["bid_id"], again["bid_id"]]  # lost 0, dup 0
+            for client in (supplier, watcher):
+                await client.close()
+        finally:
+            a.stop()
+            b.stop()
