@@ -11,6 +11,7 @@ import signal
 import time
 
 import pytest
+import redis
 
 from bidserver.store.journal import JournalError
 from bidserver.store.redis_journal import RedisJournal
@@ -48,7 +49,7 @@ class Writer:
 
 
 async def _failover(tmp_path, fault: str) -> None:
-    with replicated(tmp_path / "data", replicas=2) as (master, copies), \
+    with replicated(tmp_path / "data", replicas=2) as (master, _), \
             sentinels(tmp_path, tcp_port(master)) as ports:
         journal = RedisJournal(sentinel_url(ports), replicas=1)
         await journal.connect()
@@ -56,8 +57,11 @@ async def _failover(tmp_path, fault: str) -> None:
         await writer.run(until=50)
         if fault == "kill":
             master.kill()
-        else:
+        elif fault == "stop":
             os.kill(master.pid, signal.SIGSTOP)
+        else:  # a split as far as the tools go: the master alive, answering nobody for 5 s
+            with redis.Redis(unix_socket_path=str(master.socket_path)) as direct:
+                direct.client_pause(5000, all=True)
         faulted = time.monotonic()
         try:
             await asyncio.wait_for(writer.run(until=100), timeout=60)
@@ -73,7 +77,12 @@ async def _failover(tmp_path, fault: str) -> None:
         promoted = await journal.redis.info("server")
         assert int(promoted["tcp_port"]) != tcp_port(master)  # another machine writes now
         await journal.close()
-        assert copies
+        if fault != "kill":  # back, the old master is told to follow the promoted one
+            deadline = time.monotonic() + 20
+            with redis.Redis(unix_socket_path=str(master.socket_path), decode_responses=True) as old:
+                while old.info("replication")["role"] != "slave":
+                    assert time.monotonic() < deadline, "the old master was never demoted"
+                    await asyncio.sleep(0.1)  # polling a condition, with a deadline
 
 
 async def test_a_master_killed_is_replaced_and_nothing_acknowledged_is_lost(tmp_path):
@@ -82,3 +91,11 @@ async def test_a_master_killed_is_replaced_and_nothing_acknowledged_is_lost(tmp_
 
 async def test_a_master_stopped_past_the_timeout_is_replaced_the_same(tmp_path):
     await _failover(tmp_path, "stop")
+
+
+async def test_a_master_paused_past_the_timeout_is_replaced_and_demoted(tmp_path):
+    """CLIENT PAUSE ALL: the master answers nobody (the Sentinels, its replicas, the journal)
+    for longer than the Sentinels wait. They promote a replica; the journal writes there; when
+    the pause ends the old master is told to follow it, and what it held that nobody
+    acknowledged is dropped with its history."""
+    await _failover(tmp_path, "pause")
