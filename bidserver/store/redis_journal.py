@@ -306,6 +306,7 @@ class RedisJournal:
         """Check durability (the master's disk, then its replicas) and load the append script;
         returns the durability mode of the master's disk (``replicas`` says the rest)."""
         try:
+            await self._refuse_a_cluster_node()
             mode = await self.check_durability()
             has_waitaof = await self._has_waitaof()
             replicas = await self._replicas_to_wait_for()
@@ -334,6 +335,20 @@ class RedisJournal:
         how = "on their disks (WAITAOF)" if self._waits[-1][0] == "WAITAOF" else (
             "in their memory (WAIT: the server has no WAITAOF)")
         return f"on the master's disk, {disk}; on {self.replicas} replica(s), {how}"
+
+    async def _refuse_a_cluster_node(self) -> None:
+        """A node of a Redis Cluster holds a share of the slots: the journal's scripts, whose
+        keys span slots, would fail there one call at a time (CROSSSLOT, MOVED). Refused at
+        start instead, saying so."""
+        try:
+            enabled = (await self._redis.info("cluster")).get("cluster_enabled")
+        except ResponseError:  # INFO denied by ACL: the first script call says it, if it is one
+            return
+        if enabled:
+            raise JournalNotDurable(
+                f"Redis at {self.url} is a Redis Cluster node: the journal runs on one Redis "
+                "(with replicas, or behind Sentinel), not on a cluster yet (docs/operations.md)"
+            )
 
     async def _has_waitaof(self) -> bool:
         try:

@@ -110,3 +110,12 @@ async def test_without_replicas_the_journal_waits_for_none(redis_server) -> None
     assert journal.replicas == 0 and not journal.fenced
     assert journal.durability.endswith("on no replica")
     await journal.close()
+
+
+async def test_a_cluster_node_is_refused_saying_so(redis_factory) -> None:
+    node = redis_factory(name="node", overrides={"cluster-enabled": "yes",
+                                                 "cluster-config-file": "nodes.conf"})
+    journal = RedisJournal(node.url)
+    with pytest.raises(JournalNotDurable, match="Redis Cluster node"):
+        await journal.connect()
+    await journal.close()
