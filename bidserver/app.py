@@ -385,6 +385,8 @@ async def _check_journal(settings: Settings) -> None:
 
     try:
         journal = await connect_journal(settings)
+    except ValueError as exc:  # a URL redis-py (or store.connect) cannot read
+        raise ServeRefused(f"--redis-url {settings.redis_url!r}: {exc}") from None
     except JournalNotDurable as exc:
         raise ServeRefused(str(exc)) from None
     except JournalError as exc:

@@ -232,6 +232,17 @@ def test_a_redis_without_a_replica_is_refused_unless_allowed(redis_server, tmp_p
     assert "1 replica(s) must confirm every acknowledged write" in wanted.stderr, wanted.stderr
 
 
+@pytest.mark.parametrize(("url", "why"), [
+    ("redis+sentinel://sentinel-a:26379", "use redis+sentinel://host:port"),
+    ("foo://x", "one of the following schemes"),
+])
+def test_a_redis_url_that_cannot_be_read_is_one_line(tmp_path, url, why):
+    refused = _serve_once("--port", "0", "--redis-url", url, "--data-dir", str(tmp_path / "d"))
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode != 0 and len(lines) == 1, refused.stderr[-2000:]
+    assert f"--redis-url {url!r}" in lines[0] and why in lines[0], lines
+
+
 def test_a_redis_url_nothing_answers_is_one_line_and_starts_nothing(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as closed:  # a port nothing will answer on
         url = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"

@@ -41,7 +41,8 @@ class SentinelTarget:
 
 
 def parse_sentinel_url(url: str) -> SentinelTarget:
-    """``redis+sentinel://...`` -> its parts; ``ValueError`` naming what is wrong."""
+    """``redis+sentinel://...`` -> its parts; ``ValueError`` naming what is wrong (the edge
+    that shows it names the URL)."""
     if not url.startswith(SENTINEL_SCHEME):
         raise ValueError(f"not a {SENTINEL_SCHEME} URL: {url!r}")
     rest = url[len(SENTINEL_SCHEME):]
@@ -50,9 +51,9 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     parts = [p for p in path.split("/") if p]
     if not hosts or not parts or len(parts) > 2:
         raise ValueError(
-            f"{url!r}: use {SENTINEL_SCHEME}host:port[,host:port...]/<service>[/<db>]"
+            f"use {SENTINEL_SCHEME}host:port[,host:port...]/<service>[/<db>]"
         )
-    sentinels = tuple(_host_port(h, url) for h in hosts.split(","))
+    sentinels = tuple(_host_port(h) for h in hosts.split(","))
     username, password = None, None
     if userinfo:
         user, has_password, secret = userinfo.partition(":")
@@ -61,11 +62,11 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     try:
         db = int(parts[1]) if len(parts) == 2 else 0
     except ValueError:
-        raise ValueError(f"{url!r}: the database must be a number, not {parts[1]!r}") from None
+        raise ValueError(f"the database must be a number, not {parts[1]!r}") from None
     return SentinelTarget(sentinels, unquote(parts[0]), db, username, password)
 
 
-def _host_port(text: str, url: str) -> tuple[str, int]:
+def _host_port(text: str) -> tuple[str, int]:
     """``host``, ``host:port``, ``[v6]`` or ``[v6]:port``."""
     if text.startswith("["):
         host, _, after = text[1:].partition("]")
@@ -75,11 +76,11 @@ def _host_port(text: str, url: str) -> tuple[str, int]:
     else:  # a name, or an IPv6 address without brackets (and so without a port)
         host, port = text, ""
     if not host:
-        raise ValueError(f"{url!r}: a Sentinel without a host")
+        raise ValueError("a Sentinel without a host")
     try:
         return host, int(port) if port else SENTINEL_PORT
     except ValueError:
-        raise ValueError(f"{url!r}: {port!r} is not a port") from None
+        raise ValueError(f"{port!r} is not a port of a Sentinel") from None
 
 
 def redis_client(url: str, **options: Any) -> Redis:

@@ -71,6 +71,7 @@ from typing import Any
 from redis._parsers import _AsyncRESP3Parser
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import MasterNotFoundError
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import (
@@ -217,6 +218,8 @@ _UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM")
 def map_redis_error(exc: BaseException) -> JournalError:
     if isinstance(exc, JournalError):
         return exc
+    if isinstance(exc, MasterNotFoundError):  # its text ends in a whole client's repr: cut
+        return JournalUnavailable(f"redis unreachable: {str(exc).split(' : ', 1)[0]} by the Sentinels")
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError)):  # incl. LOADING
         return JournalUnavailable(f"redis unreachable: {exc}")
     if isinstance(exc, _UNAVAILABLE_CLASSES) or (

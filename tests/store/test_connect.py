@@ -18,16 +18,17 @@ def test_sentinels_service_database_and_credentials():
     assert (user.username, user.password) == ("app", "pw")
 
 
-@pytest.mark.parametrize("url", [
-    "redis+sentinel://h:1",  # no service
-    "redis+sentinel:///main",  # no sentinel
-    "redis+sentinel://h:port/main",
-    "redis+sentinel://h:1/main/zero",
-    "redis+sentinel://h:1/main/0/extra",
-    "redis://h:1/0",
+@pytest.mark.parametrize(("url", "why"), [
+    ("redis+sentinel://h:1", "use redis\\+sentinel://host:port"),  # no service
+    ("redis+sentinel:///main", "use redis\\+sentinel://host:port"),  # no sentinel
+    ("redis+sentinel://:1/main", "a Sentinel without a host"),
+    ("redis+sentinel://h:port/main", "'port' is not a port"),
+    ("redis+sentinel://h:1/main/zero", "the database must be a number, not 'zero'"),
+    ("redis+sentinel://h:1/main/0/extra", "use redis\\+sentinel://host:port"),
+    ("redis://h:1/0", "not a redis\\+sentinel:// URL"),
 ])
-def test_a_malformed_url_is_refused_saying_why(url):
-    with pytest.raises(ValueError, match="redis\\+sentinel"):
+def test_a_malformed_url_is_refused_saying_why(url, why):
+    with pytest.raises(ValueError, match=why):
         parse_sentinel_url(url)
 
 
