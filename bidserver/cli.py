@@ -34,11 +34,26 @@ def parse_duration_s(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def _checked_redis_url(_ctx, _param, url: str | None) -> str | None:
+    """A ``--redis-url`` the server could not use is a usage error, named, before anything
+    starts (``store.connect.check_url``)."""
+    if url is not None:
+        from .store.connect import check_url
+
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return url
+
+
 def _settings(**overrides) -> Settings:
     try:
-        return Settings.from_env(**overrides)
+        settings = Settings.from_env(**overrides)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    _checked_redis_url(None, None, settings.redis_url)  # BIDSERVER_REDIS_URL too
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,7 +72,7 @@ for command in (submit, revise, withdraw, upload):  # the tender's commands that
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [BIDSERVER_HOST, 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port; 0 picks a free one [BIDSERVER_PORT, 8000].")
-@click.option("--redis-url", default=None, help="Use this Redis; without it an embedded one is started in the data dir [BIDSERVER_REDIS_URL].")
+@click.option("--redis-url", default=None, callback=_checked_redis_url, help="Use this Redis (redis://, rediss://, unix://, or redis+sentinel://host:port,.../<service>); without it an embedded one is started in the data dir [BIDSERVER_REDIS_URL].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Embedded Redis data and the generated JWT key [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
 @click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
@@ -177,7 +192,7 @@ def tokens(buyer, supplier, observer, platform, ttl, data_dir, jwt_key) -> None:
 
 
 @main.command()
-@click.option("--redis-url", default=None, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
+@click.option("--redis-url", default=None, callback=_checked_redis_url, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="The data dir of `serve` whose embedded Redis holds the journal [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Replay an archive file (<id>.jsonl.gz or its manifest) instead of Redis.")
 @click.option("--events/--no-events", default=False, help="Also print every event (JSON lines) before the state.")
@@ -217,7 +232,7 @@ def audit() -> None:
 
 
 @audit.command("export")
-@click.option("--redis-url", default=None, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
+@click.option("--redis-url", default=None, callback=_checked_redis_url, help="The Redis holding the journal [BIDSERVER_REDIS_URL; else the embedded one of the data dir].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="The data dir of `serve` whose embedded Redis holds the journal [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--archive", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Take the entries from this archive file (<id>.jsonl.gz or its manifest) of an auction that left Redis; the heads still come from Redis.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None, help="Write the file here [standard output].")

@@ -83,6 +83,18 @@ def _host_port(text: str) -> tuple[str, int]:
         raise ValueError(f"{port!r} is not a port of a Sentinel") from None
 
 
+URL_SCHEMES = ("redis://", "rediss://", "unix://", SENTINEL_SCHEME)
+
+
+def check_url(url: str) -> None:
+    """``ValueError`` saying what is wrong with a Redis URL the server could not use: read at
+    start, before anything connects, so that a typo is one line, not a traceback later."""
+    if not url.startswith(URL_SCHEMES):
+        raise ValueError(f"a Redis URL starts with one of {', '.join(URL_SCHEMES)}")
+    if url.startswith(SENTINEL_SCHEME):
+        parse_sentinel_url(url)
+
+
 def redis_client(url: str, **options: Any) -> Redis:
     """A client for ``url`` (``redis://``, ``rediss://``, ``unix://`` or ``redis+sentinel://``)
     with redis-py's connection ``options`` (timeouts, retry, parser, client name)."""
