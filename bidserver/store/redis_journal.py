@@ -13,38 +13,10 @@ it with the first entry's ``prev``, passed as an argument. The chain's links ins
 checked before sending (``journal.unlinked``), so the script checks only the seam. (Storing the
 hash again in a field of its own cost 2 script arguments and 64 bytes an entry on the hot path.)
 
-Why durability is checked at connect: "acknowledged" must mean "on disk". With AOF
-``appendfsync always`` Redis fsyncs before it replies; with ``everysec`` a crash can lose the last
-second, which is acceptable only where the server has ``WAITAOF`` (Redis >= 7.2, Valkey), sent on
-the same connection right after the write, in the same pipeline. Anything else is refused with
-``JournalNotDurable`` unless the operator explicitly allows it (``allow_unsafe``, logged loudly).
-
-Why reads are fenced with WAITAOF: with ``everysec`` a write is visible to every connection before
-it is fsynced (another writer's batch whose WAITAOF has not returned yet, or our own whose WAITAOF
-timed out). Trusting such a read (answering a resend "duplicate: true", showing a bid) could show
-what a crash then loses. WAITAOF only waits for the calling connection's own writes, so a durable
-read ends with a write on one connection after the data was read (``INCR <prefix>:fence``) and
-``WAITAOF`` on that same connection: the AOF is sequential, so once the fence is fsynced,
-everything read before it is too. With ``appendfsync always`` no fence is needed (nothing is
-visible before its fsync: Redis sends no reply, reads included, before the AOF is flushed), and
-none is sent: that is the benchmark's hot path.
-
-Why replicas are waited for, not trusted: Redis replicates asynchronously, so a write on the
-master's disk alone dies with the master's machine (its disk, or a failover that promotes a
-replica the write had not reached). With ``replicas`` N >= 1 every acknowledged write (and every
-durable read's fence) is followed, on the same connection, by ``WAIT N`` and, where the server
-has it, ``WAITAOF numlocal N`` (the write on the master's disk, ``numlocal`` 1 where it is not
-fsynced before the reply, and on N replicas' disks); without WAITAOF (Redis < 7.2) the replicas
-hold it in memory, and ``appendfsync always`` puts it on the master's disk. Why WAIT first, when
-WAITAOF alone would do: a replica answers the master's request for acknowledgements as soon as
-it has read the write, before its own fsync, so a lone WAITAOF waits for the replica's next
-periodic report, a second later (measured: 1004 ms, against 1 ms for the pair, Valkey 9 with
-``appendfsync always`` replicas); after WAIT the replica has fsynced by the time WAITAOF asks.
-The two share the timeout. One list of wait commands for every case (``_waits``) and one test
-of their replies (``_confirmed``) serve appends, scripts and fences alike.
-``replicas=None`` takes 1 if the master has a replica connected at start, else 0; a number larger
-than the replicas connected at start is refused (``JournalNotDurable``), and a write that the
-replicas do not confirm in time is ``JournalUnavailable``: refused, never acknowledged.
+Why durability is decided at connect, and reads are fenced: ``store.durability`` (what
+"acknowledged" means there: on the master's disk, and on how many replicas). Every durable write
+here is followed on its connection by the wait commands it returns, and every durable read by a
+fence (a write, then the same waits).
 
 Why trimming is a script too, and appends look at the archived heads: a finished auction's stream
 is deleted once its archive holds it (``trim_archived``) only if it still ends at the archive's
@@ -64,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,6 +57,7 @@ from redis.exceptions import (
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .connect import redis_client
+from .durability import Durability, negotiate
 from .awards import (
     DEFAULT_PREFIX,
     FIELD_AUCTION_ID,
@@ -102,7 +74,6 @@ from .journal import (
     JournalArchived,
     JournalConflict,
     JournalError,
-    JournalNotDurable,
     JournalUnavailable,
     archived_already,
     check_head,
@@ -113,13 +84,7 @@ from .journal import (
     validate_batch,
 )
 
-__all__ = ["MODE_AOF_ALWAYS", "MODE_UNSAFE", "MODE_WAITAOF", "RedisJournal"]
-
-log = logging.getLogger(__name__)
-
-MODE_AOF_ALWAYS = "aof_always"
-MODE_WAITAOF = "waitaof"
-MODE_UNSAFE = "unsafe"
+__all__ = ["RedisJournal"]
 
 # KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter, 5 archived heads
 # ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5 the first entry's prev, then the
@@ -275,6 +240,7 @@ class RedisJournal:
         self.ping_timeout_s = ping_timeout_s
         self.mode: str | None = None
         self.replicas = replicas  # after connect(): how many replicas confirm every write
+        self._durability: Durability | None = None  # after connect()
         self._waits: tuple[tuple[Any, ...], ...] = ()  # the commands after every durable write
         self.awards_key = awards_stream_key(prefix)
         self.index_key = f"{prefix}:auctions"
@@ -306,122 +272,31 @@ class RedisJournal:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def connect(self) -> str:
-        """Check durability (the master's disk, then its replicas) and load the append script;
-        returns the durability mode of the master's disk (``replicas`` says the rest)."""
+        """Decide durability (``store.durability``: the master's disk, then its replicas) and
+        load the append script; returns the durability mode of the master's disk (``replicas``
+        says the rest)."""
         try:
-            await self._refuse_a_cluster_node()
-            mode = await self.check_durability()
-            has_waitaof = await self._has_waitaof()
-            replicas = await self._replicas_to_wait_for()
-            waits = _wait_commands(mode, has_waitaof, replicas, self.waitaof_timeout_ms)
-            if replicas:
-                await self._probe(waits, replicas)
+            durability = await negotiate(
+                self._redis, self.url, allow_unsafe=self.allow_unsafe, replicas=self.replicas,
+                timeout_ms=self.waitaof_timeout_ms, fence_key=self.fence_key,
+            )
             await self._redis.script_load(APPEND_SCRIPT)
         except RedisError as exc:
             raise map_redis_error(exc) from exc
-        self.mode, self.replicas, self._waits = mode, replicas, waits
-        return mode
+        self._durability, self._waits = durability, durability.waits
+        self.mode, self.replicas = durability.mode, durability.replicas
+        return durability.mode
 
     @property
     def fenced(self) -> bool:
-        """Is every durable write followed by a wait command? Then a script that finds its write
-        already stored must write all the same (the fence counter), for its wait to cover it."""
+        """Must a script that finds its write already stored write all the same (the fence
+        counter), for the wait commands after it to cover the original? (``Durability``)"""
         return bool(self._waits)
 
     @property
     def durability(self) -> str:
         """In words, for logs and refusals: what an acknowledgement means."""
-        disk = {MODE_AOF_ALWAYS: "fsynced (appendfsync always)", MODE_WAITAOF:
-                "fsynced (WAITAOF)", MODE_UNSAFE: "NOT fsynced"}.get(self.mode or "", "unknown")
-        if not self.replicas:
-            return f"on the master's disk, {disk}; on no replica"
-        how = "on their disks (WAITAOF)" if self._waits[-1][0] == "WAITAOF" else (
-            "in their memory (WAIT: the server has no WAITAOF)")
-        return f"on the master's disk, {disk}; on {self.replicas} replica(s), {how}"
-
-    async def _refuse_a_cluster_node(self) -> None:
-        """A node of a Redis Cluster holds a share of the slots: the journal's scripts, whose
-        keys span slots, would fail there one call at a time (CROSSSLOT, MOVED). Refused at
-        start instead, saying so."""
-        try:
-            enabled = (await self._redis.info("cluster")).get("cluster_enabled")
-        except ResponseError:  # INFO denied by ACL: the first script call says it, if it is one
-            return
-        if enabled:
-            raise JournalNotDurable(
-                f"Redis at {self.url} is a Redis Cluster node: the journal runs on one Redis "
-                "(with replicas, or behind Sentinel), not on a cluster yet (docs/operations.md)"
-            )
-
-    async def _has_waitaof(self) -> bool:
-        try:
-            info = await self._redis.execute_command("COMMAND INFO", "WAITAOF")
-        except ResponseError:  # COMMAND denied by ACL: do without WAITAOF
-            return False
-        return bool(info and info[0])
-
-    async def _replicas_to_wait_for(self) -> int:
-        try:
-            info = await self._redis.info("replication")
-        except ResponseError:  # INFO denied by ACL: no replica is known to be there
-            info = {}
-        if info.get("role", "master") != "master":
-            raise JournalNotDurable(
-                f"Redis at {self.url} is a replica (role {info.get('role')}): writes go to the "
-                "master; point the journal at the master (or at Sentinel, which finds it)"
-            )
-        connected = int(info.get("connected_slaves", 0))
-        wanted = min(connected, 1) if self.replicas is None else self.replicas
-        if wanted > connected:
-            raise JournalNotDurable(
-                f"{wanted} replica(s) must confirm every acknowledged write, but Redis at "
-                f"{self.url} has {connected} connected: start them, or lower journal_replicas"
-            )
-        return wanted
-
-    async def _probe(self, waits: tuple[tuple[Any, ...], ...], replicas: int) -> None:
-        """A write and its wait, as every append will do: replicas that cannot confirm (a
-        replica without AOF never confirms a WAITAOF) refuse the start, not the first bid."""
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(self.fence_key)
-        for wait in waits:
-            pipe.execute_command(*wait)
-        _, *acks = await pipe.execute(raise_on_error=False)
-        if not _confirmed(waits, acks):
-            raise JournalNotDurable(
-                f"the {replicas} replica(s) of Redis at {self.url} did not confirm a write within "
-                f"{self.waitaof_timeout_ms} ms ({', '.join(w[0] for w in waits)} answered "
-                f"{acks}); with WAITAOF every replica needs 'appendonly yes'"
-            )
-
-    async def check_durability(self) -> str:
-        """Decide how acknowledged writes are made durable, or refuse (``JournalNotDurable``)."""
-        r = self._redis
-        try:
-            appendonly = (await r.config_get("appendonly")).get("appendonly")
-            appendfsync = (await r.config_get("appendfsync")).get("appendfsync")
-        except ResponseError:  # CONFIG may be disabled on managed services
-            appendonly = appendfsync = None
-        has_waitaof = await self._has_waitaof()
-        if appendonly == "yes" and appendfsync == "always":
-            return MODE_AOF_ALWAYS
-        if has_waitaof and appendonly != "no":
-            try:  # the probe fails if AOF is off, which also covers an unreadable CONFIG
-                await r.execute_command("WAITAOF", 1, 0, self.waitaof_timeout_ms)
-            except ResponseError as exc:
-                log.debug("WAITAOF probe failed: %s", exc)
-            else:
-                return MODE_WAITAOF
-        problem = (
-            f"Redis at {self.url} would acknowledge writes a crash can lose "
-            f"(appendonly={appendonly}, appendfsync={appendfsync}, WAITAOF "
-            f"{'available' if has_waitaof else 'not available'}). Set 'appendonly yes' and "
-            "'appendfsync always' (or use Redis >= 7.2 / Valkey with appendonly yes for WAITAOF)."
-        )
-        if not self.allow_unsafe:
-            raise JournalNotDurable(problem)
-        log.critical("UNSAFE JOURNAL: %s Continuing because allow_unsafe=True.", problem)
-        return MODE_UNSAFE
+        return self._durability.describe() if self._durability else "unknown: not connected"
 
     async def close(self) -> None:
         try:
@@ -521,15 +396,17 @@ class RedisJournal:
         if self._waits:
             acks = results[len(calls):]
             del results[len(calls):]
-            if not _confirmed(self._waits, acks):
+            if not self._confirmed(acks):
                 err = self._unconfirmed("write", acks)
                 results = [r if isinstance(r, BaseException) else err for r in results]
         return results
 
-    def _unconfirmed(self, what: str, ack: Any) -> JournalUnavailable:
-        return JournalUnavailable(
-            f"{what} not confirmed within {self.waitaof_timeout_ms} ms ({self.durability}): {ack}"
-        )
+    def _confirmed(self, acks: Sequence[Any]) -> bool:
+        return self._durability is not None and self._durability.confirmed(acks)
+
+    def _unconfirmed(self, what: str, acks: Any) -> JournalUnavailable:
+        assert self._durability is not None  # waits are sent only once connected
+        return self._durability.unconfirmed(what, acks)
 
     # -- reads and the index -----------------------------------------------------------------
 
@@ -572,7 +449,7 @@ class RedisJournal:
             _, *acks = await pipe.execute()
         except (RedisError, OSError) as exc:  # any failure: the read is not trusted
             raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
-        if not _confirmed(self._waits, acks):
+        if not self._confirmed(acks):
             raise self._unconfirmed("read", acks)
 
     async def auction_ids(self) -> list[str]:
@@ -637,7 +514,7 @@ class RedisJournal:
             raise map_redis_error(exc) from exc
         if isinstance(results[0], BaseException):
             raise map_redis_error(results[0])
-        if not _confirmed(self._waits, results[1:]):
+        if self._waits and not self._confirmed(results[1:]):
             raise self._unconfirmed("write", results[1:])
         return results[0]
 
@@ -647,32 +524,3 @@ class RedisJournal:
         except RedisError as exc:
             raise map_redis_error(exc) from exc
         return None if value is None else _archived_head(value)
-
-
-def _wait_commands(
-    mode: str, has_waitaof: bool, replicas: int, timeout_ms: int
-) -> tuple[tuple[Any, ...], ...]:
-    """What follows every durable write on its connection (nothing: nothing to wait for)."""
-    local = 1 if mode == MODE_WAITAOF else 0  # appendfsync always: fsynced before the reply
-    if replicas and has_waitaof:  # WAIT first: see the module's docstring
-        half = max(timeout_ms // 2, 1)
-        return (("WAIT", replicas, half), ("WAITAOF", local, replicas, half))
-    if replicas:
-        return (("WAIT", replicas, timeout_ms),)
-    if local:
-        return (("WAITAOF", 1, 0, timeout_ms),)
-    return ()
-
-
-def _confirmed(waits: Sequence[tuple[Any, ...]], replies: Sequence[Any]) -> bool:
-    """Did every wait command's reply reach what it asked for (WAIT: the replicas, WAITAOF:
-    ``[local, replicas]``)?"""
-    return all(_reached(wait, reply) for wait, reply in zip(waits, replies, strict=True))
-
-
-def _reached(wait: tuple[Any, ...], reply: Any) -> bool:
-    if isinstance(reply, BaseException):
-        return False
-    if wait[0] == "WAIT":
-        return int(reply) >= wait[1]
-    return int(reply[0]) >= wait[1] and int(reply[1]) >= wait[2]

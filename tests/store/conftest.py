@@ -9,7 +9,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bidserver.store.journal import Journal, MemoryJournal
-from bidserver.store.redis_journal import MODE_AOF_ALWAYS, MODE_WAITAOF, RedisJournal
+from bidserver.store.durability import MODE_AOF_ALWAYS, MODE_WAITAOF
+from bidserver.store.redis_journal import RedisJournal
 
 
 @pytest.fixture(params=["memory", "redis", "redis-waitaof"])

@@ -13,7 +13,8 @@ import pytest
 
 from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import JournalError, JournalNotDurable, JournalUnavailable
-from bidserver.store.redis_journal import MODE_AOF_ALWAYS, MODE_WAITAOF, RedisJournal
+from bidserver.store.durability import MODE_AOF_ALWAYS, MODE_WAITAOF
+from bidserver.store.redis_journal import RedisJournal
 from bidserver.store.suppliers import (
     IdentifierTaken,
     Indexed,
