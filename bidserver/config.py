@@ -167,9 +167,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             return False
         return self.dev_sign_in != "off" and self.key_is_generated
 
-    def with_redis_url(self, url: str) -> Settings:
-        return msgspec.structs.replace(self, redis_url=url)
-
     def on_embedded_redis(self, url: str) -> Settings:
         """The embedded Redis runs beside the server, on its machine, without replicas: the
         operator who gave no Redis URL chose one machine, so it is allowed without a flag."""

@@ -241,7 +241,6 @@ class RedisJournal:
         self.mode: str | None = None
         self.replicas = replicas  # after connect(): how many replicas confirm every write
         self._durability: Durability | None = None  # after connect()
-        self._waits: tuple[tuple[Any, ...], ...] = ()  # the commands after every durable write
         self.awards_key = awards_stream_key(prefix)
         self.index_key = f"{prefix}:auctions"
         self.finished_key = f"{prefix}:finished"
@@ -283,9 +282,14 @@ class RedisJournal:
             await self._redis.script_load(APPEND_SCRIPT)
         except RedisError as exc:
             raise map_redis_error(exc) from exc
-        self._durability, self._waits = durability, durability.waits
+        self._durability = durability
         self.mode, self.replicas = durability.mode, durability.replicas
         return durability.mode
+
+    @property
+    def _waits(self) -> tuple[tuple[Any, ...], ...]:
+        """The commands after every durable write (none before ``connect``)."""
+        return self._durability.waits if self._durability is not None else ()
 
     @property
     def fenced(self) -> bool:
