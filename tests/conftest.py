@@ -45,3 +45,24 @@ def waitaof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
     with everysec_server(tmp_path / "everysec") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def shared_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real Redis Cluster, 3 masters with a replica each, for this test process: starting one
+    takes seconds, so tests share it and ``redis_cluster`` empties it before each."""
+    from .store.cluster_servers import redis_cluster
+
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def redis_cluster(shared_cluster):
+    """The shared cluster, emptied (every master flushed, the replicas follow), and ok. A test
+    that kills or stops a node uses its own (``tests.store.cluster_servers.redis_cluster``)."""
+    shared_cluster.wait_ok()
+    for port in shared_cluster.masters():
+        with shared_cluster.client(port) as client:
+            client.flushall()
+    return shared_cluster

@@ -93,10 +93,12 @@ class Durability:
 
 async def negotiate(
     redis: Redis, url: str, *, allow_unsafe: bool, replicas: int | None, timeout_ms: int,
-    fence_key: str,
+    fence_key: str, cluster: bool = False,
 ) -> Durability:
-    """What the Redis at ``url`` can promise, or ``JournalNotDurable`` saying what to change."""
-    await _refuse_a_cluster_node(redis, url)
+    """What the Redis at ``url`` can promise, or ``JournalNotDurable`` saying what to change
+    (``redis`` is one master of the cluster ``url`` names, with ``cluster``)."""
+    if not cluster:
+        await _refuse_a_cluster_node(redis, url)
     has_waitaof = await _has_waitaof(redis)
     mode = await _local_mode(redis, url, has_waitaof, allow_unsafe, timeout_ms)
     wanted = await _replicas_to_wait_for(redis, url, replicas)
@@ -107,17 +109,17 @@ async def negotiate(
 
 
 async def _refuse_a_cluster_node(redis: Redis, url: str) -> None:
-    """A node of a Redis Cluster holds a share of the slots: the journal's scripts, whose keys
-    span slots, would fail there one call at a time (CROSSSLOT, MOVED). Refused at start
-    instead, saying so."""
+    """A node of a Redis Cluster named as one Redis holds a share of the slots: the journal's
+    keys for one Redis are not grouped by slot, and its scripts would fail one call at a time
+    (CROSSSLOT, MOVED). Refused at start instead, saying how to name a cluster."""
     try:
         enabled = (await redis.info("cluster")).get("cluster_enabled")
     except ResponseError:  # INFO denied by ACL: the first script call says it, if it is one
         return
     if enabled:
         raise JournalNotDurable(
-            f"Redis at {url} is a Redis Cluster node: the journal runs on one Redis "
-            "(with replicas, or behind Sentinel), not on a cluster yet (docs/operations.md)"
+            f"Redis at {url} is a Redis Cluster node: name the cluster as "
+            "redis+cluster://host:port[,host:port...] (docs/operations.md)"
         )
 
 

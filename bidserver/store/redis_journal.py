@@ -4,7 +4,9 @@ Why one Lua script per batch: the check "does the stream end at first_seq - 1?",
 events, the XADDs of the awards and the index update must happen as one step, or a crash between
 them leaves an award without its event (or an auction missing from the index, never replayed).
 Redis runs a script atomically, and the entry ids ``f"{seq}-0"`` make a retry recognisable: if the
-ids already hold the same bytes, the script does nothing and reports success.
+ids already hold the same bytes, the script does nothing and reports success. One call carries
+the batches of every auction of one shard (``store.keyspace``: everything on one Redis, one slot
+on a cluster), each checked and written on its own: one script call per shard per turn.
 
 Why the chain's seam is checked in the script: "does the batch continue the hash chain?" is part
 of the same atomic step. Each entry is one field ``e`` (the envelope); Lua reads the stored last
@@ -46,8 +48,12 @@ from redis.asyncio.sentinel import MasterNotFoundError
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import (
+    AskError,
+    ClusterDownError,
     MasterDownError,
+    MovedError,
     NoScriptError,
+    RedisClusterException,
     OutOfMemoryError,
     ReadOnlyError,
     RedisError,
@@ -56,15 +62,16 @@ from redis.exceptions import (
 )
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .connect import redis_client
+from .connect import is_cluster_url, redis_client
 from .durability import Durability, negotiate
+from .keyspace import KeySpace
+from .masters import ClusterMasters, Master, OneRedis
 from .awards import (
     DEFAULT_PREFIX,
     FIELD_AUCTION_ID,
     FIELD_AWARD_ID,
     FIELD_LOT_ID,
     FIELD_RELEASE,
-    awards_stream_key,
 )
 from .chain import GENESIS, Header
 from .journal import (
@@ -74,6 +81,7 @@ from .journal import (
     JournalArchived,
     JournalConflict,
     JournalError,
+    JournalNotDurable,
     JournalUnavailable,
     archived_already,
     check_head,
@@ -86,63 +94,75 @@ from .journal import (
 
 __all__ = ["RedisJournal"]
 
-# KEYS: 1 auction stream, 2 awards stream, 3 auctions index, 4 fence counter, 5 archived heads
-# ARGV: 1 auction_id, 2 first_seq, 3 n entries, 4 fence flag, 5 the first entry's prev, then the
-# envelopes (6..5+n), then 4 per award.
+# One call appends the batches of one or more auctions of one shard (``store.keyspace``: on a
+# cluster one shard is one slot; on one Redis everything is one shard), each section checked and
+# written on its own as one auction's batch always was: a call per shard per turn, not per auction.
+# KEYS: 1 awards stream, 2 auctions index, 3 fence counter, 4 archived heads, 4+s the stream of
+# section s. ARGV: 1 fence flag, then per section: auction_id, first_seq, n entries, m awards, the
+# first entry's prev, the n envelopes, then 4 per award.
 # Each stream entry holds field e (the envelope). The stored last entry's hash is read from its
 # envelope: the first '"hash":"<hex>"' in it is the envelope's own (the fields before it are
 # numbers, a format name of [a-z0-9_.-] and prev; the event comes after). Links inside a batch are
 # checked before it is sent (``unlinked``); the script checks the seam with what is stored.
-# Returns {1, last} appended, {0, last} retry of a stored batch, {-1, last} conflict,
-# {-2, last, h} the first prev is not h, the last entry's hash, {-3, last} the last entry has no
-# h (written before the hash chain), {-4, "<seq>:<hash>"} archived and trimmed up to that head.
+# Returns one reply per section: {1, last} appended, {0, last} retry of a stored batch, {-1, last}
+# conflict, {-2, last, h} the first prev is not h, the last entry's hash, {-3, last} the last
+# entry has no h (written before the hash chain), {-4, "<seq>:<hash>"} archived and trimmed up to
+# that head.
 # The fence: with WAITAOF a retry may arrive on a new connection that wrote nothing yet, and
 # WAITAOF only waits for *this connection's* writes; bumping a counter makes the retry a write,
 # so its WAITAOF also covers the original batch (earlier in the AOF).
 APPEND_SCRIPT = f"""
-local archived = redis.call('HGET', KEYS[5], ARGV[1])
-if archived then return {{-4, archived}} end
-local first = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local last = 0
-local stored = '{GENESIS}'
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if #top > 0 then
-  last = tonumber(string.match(top[1][1], '^(%d+)'))
-  stored = false
-  local f = top[1][2]
-  if f[1] == 'e' then stored = string.match(f[2], '"hash":"(%x+)"') or false end
-end
-if last == first - 1 then
-  if not stored then return {{-3, last}} end
-  if stored ~= ARGV[5] then return {{-2, last, stored}} end
-  for i = 1, n do
-    redis.call('XADD', KEYS[1], string.format('%d-0', first + i - 1), 'e', ARGV[5 + i])
+local fence = false
+local function append(stream, id, first, n, prev, e, w, m)
+  local archived = redis.call('HGET', KEYS[4], id)
+  if archived then return {{-4, archived}} end
+  local last = 0
+  local stored = '{GENESIS}'
+  local top = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if #top > 0 then
+    last = tonumber(string.match(top[1][1], '^(%d+)'))
+    stored = false
+    local f = top[1][2]
+    if f[1] == 'e' then stored = string.match(f[2], '"hash":"(%x+)"') or false end
   end
-  local a = 6 + n
-  while a + 3 <= #ARGV do
-    redis.call('XADD', KEYS[2], '*', '{FIELD_AWARD_ID}', ARGV[a], '{FIELD_AUCTION_ID}', ARGV[a + 1],
-               '{FIELD_LOT_ID}', ARGV[a + 2], '{FIELD_RELEASE}', ARGV[a + 3])
-    a = a + 4
-  end
-  redis.call('SADD', KEYS[3], ARGV[1])
-  return {{1, last + n}}
-end
-local stop = first + n - 1
-if last >= stop then
-  local got = redis.call('XRANGE', KEYS[1], string.format('%d-0', first), string.format('%d-0', stop))
-  if #got == n then
-    for i = 1, n do
-      local f = got[i][2]
-      if got[i][1] ~= string.format('%d-0', first + i - 1) or f[1] ~= 'e' or f[2] ~= ARGV[5 + i] then
-        return {{-1, last}}
-      end
+  if last == first - 1 then
+    if not stored then return {{-3, last}} end
+    if stored ~= prev then return {{-2, last, stored}} end
+    for i = 0, n - 1 do
+      redis.call('XADD', stream, string.format('%d-0', first + i), 'e', ARGV[e + i])
     end
-    if ARGV[4] == '1' then redis.call('INCR', KEYS[4]) end
-    return {{0, last}}
+    for a = w, w + 4 * (m - 1), 4 do
+      redis.call('XADD', KEYS[1], '*', '{FIELD_AWARD_ID}', ARGV[a], '{FIELD_AUCTION_ID}', ARGV[a + 1],
+                 '{FIELD_LOT_ID}', ARGV[a + 2], '{FIELD_RELEASE}', ARGV[a + 3])
+    end
+    redis.call('SADD', KEYS[2], id)
+    return {{1, last + n}}
   end
+  local stop = first + n - 1
+  if last >= stop then
+    local got = redis.call('XRANGE', stream, string.format('%d-0', first), string.format('%d-0', stop))
+    if #got == n then
+      for i = 1, n do
+        local f = got[i][2]
+        if got[i][1] ~= string.format('%d-0', first + i - 1) or f[1] ~= 'e' or f[2] ~= ARGV[e + i - 1] then
+          return {{-1, last}}
+        end
+      end
+      fence = true
+      return {{0, last}}
+    end
+  end
+  return {{-1, last}}
 end
-return {{-1, last}}
+local out = {{}}
+local a = 2
+for s = 1, #KEYS - 4 do
+  local n, m = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  out[s] = append(KEYS[4 + s], ARGV[a], tonumber(ARGV[a + 1]), n, ARGV[a + 4], a + 5, a + 5 + n, m)
+  a = a + 5 + n + 4 * m
+end
+if fence and ARGV[1] == '1' then redis.call('INCR', KEYS[3]) end
+return out
 """
 APPEND_SHA = hashlib.sha1(APPEND_SCRIPT.encode()).hexdigest()
 
@@ -176,8 +196,17 @@ return {1}
 
 # Server errors that mean "cannot write now" rather than "this request is wrong": redis-py gives
 # some their own classes (stripping the code from the message), the others keep the code.
-_UNAVAILABLE_CLASSES = (ReadOnlyError, OutOfMemoryError, MasterDownError, TryAgainError)
-_UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM")
+# On a cluster, a slot served elsewhere (MOVED, ASK: a failover or a resharding under way) or no
+# master for it (CLUSTERDOWN) is the same: try again shortly.
+_UNAVAILABLE_CLASSES = (ReadOnlyError, OutOfMemoryError, MasterDownError, TryAgainError,
+                        MovedError, AskError, ClusterDownError, RedisClusterException)
+_UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM", "CLUSTERDOWN",
+                         "MOVED", "ASK", "TRYAGAIN")
+
+
+# What a call to Redis may raise when Redis cannot answer (the cluster client's own exceptions
+# are not RedisErrors).
+_FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 def map_redis_error(exc: BaseException) -> JournalError:
@@ -212,8 +241,10 @@ def _refusal(req: AppendRequest, prev: str, res: list[Any]) -> JournalConflict:
 
 
 class RedisJournal:
-    """``Journal`` on Redis streams. Call ``await connect()`` before use; ``mode`` tells how
-    durability is obtained ("aof_always", "waitaof" or "unsafe")."""
+    """``Journal`` on Redis streams, on one Redis or on a Redis Cluster (a ``redis+cluster://``
+    URL: ``store.keyspace`` for where the keys live, ``store.masters`` for where writes go). Call
+    ``await connect()`` before use; ``mode`` tells how durability is obtained ("aof_always",
+    "waitaof" or "unsafe")."""
 
     def __init__(
         self,
@@ -241,13 +272,14 @@ class RedisJournal:
         self.mode: str | None = None
         self.replicas = replicas  # after connect(): how many replicas confirm every write
         self._durability: Durability | None = None  # after connect()
-        self.awards_key = awards_stream_key(prefix)
-        self.index_key = f"{prefix}:auctions"
-        self.finished_key = f"{prefix}:finished"
-        self.fence_key = f"{prefix}:fence"
-        self.archived_key = f"{prefix}:archived"
-        self._redis: Redis = redis_client(
-            url,
+        self.keys = KeySpace(prefix, sharded=is_cluster_url(url))
+        # The keys of shard 0: on one Redis the only ones (a cluster's every shard: ``keys``).
+        self.awards_key = self.keys.shard_key(0, "awards")
+        self.index_key = self.keys.shard_key(0, "auctions")
+        self.finished_key = self.keys.shard_key(0, "finished")
+        self.fence_key = self.keys.shard_key(0, "fence")
+        self.archived_key = self.keys.shard_key(0, "archived")
+        options: dict[str, Any] = dict(
             socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,
             retry=Retry(NoBackoff(), 1),
@@ -256,35 +288,63 @@ class RedisJournal:
             # at least as fast as hiredis; the cluster's pub/sub and XREAD clients use hiredis.
             parser_class=_AsyncRESP3Parser,
         )
+        self._redis: Redis = redis_client(url, **options)
+        self._masters: OneRedis | ClusterMasters
+        if self.keys.sharded:
+            self._masters = ClusterMasters(
+                self._redis, url, options, prefix, self._admit  # type: ignore[arg-type]
+            )
+        else:
+            self._masters = OneRedis(self._redis, self.fence_key)
 
     def stream_key(self, auction_id: str) -> str:
-        return f"{self.prefix}:auction:{auction_id}"
+        return self.keys.stream(auction_id)
 
     def snapshot_key(self, auction_id: str) -> str:
-        return f"{self.prefix}:snapshot:{auction_id}"
+        return self.keys.snapshot(auction_id)
 
     @property
     def redis(self) -> Redis:
-        """The underlying client (for the awards helpers and diagnostics)."""
+        """The underlying client (for the awards helpers and diagnostics); on a cluster a
+        ``RedisCluster``, which sends each key's command to the node of its slot."""
         return self._redis
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def connect(self) -> str:
-        """Decide durability (``store.durability``: the master's disk, then its replicas) and
-        load the append script; returns the durability mode of the master's disk (``replicas``
-        says the rest)."""
+        """Decide durability (``store.durability``: the master's disk, then its replicas) on
+        every master, and load the append script; returns the durability mode of the masters'
+        disks (``replicas`` says the rest)."""
+        try:
+            masters = await self._masters.masters()  # on a cluster each is admitted: _admit
+            if not self.keys.sharded:
+                await self._admit(masters[0])
+        except _FAILURES as exc:
+            raise map_redis_error(exc) from exc
+        assert self._durability is not None  # set by the first admission
+        self.mode, self.replicas = self._durability.mode, self._durability.replicas
+        return self._durability.mode
+
+    async def _admit(self, master: Master) -> None:
+        """A master takes writes once it promises what the first one did (``negotiate``); the
+        first decides, with ``replicas`` as given (None: 1 if it has a replica)."""
+        replicas = self.replicas if self._durability is None else self._durability.replicas
         try:
             durability = await negotiate(
-                self._redis, self.url, allow_unsafe=self.allow_unsafe, replicas=self.replicas,
-                timeout_ms=self.waitaof_timeout_ms, fence_key=self.fence_key,
+                master.client, self.url, allow_unsafe=self.allow_unsafe, replicas=replicas,
+                timeout_ms=self.waitaof_timeout_ms, fence_key=master.fence_key,
+                cluster=self.keys.sharded,
             )
-            await self._redis.script_load(APPEND_SCRIPT)
-        except RedisError as exc:
+            await master.client.script_load(APPEND_SCRIPT)
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
-        self._durability = durability
-        self.mode, self.replicas = durability.mode, durability.replicas
-        return durability.mode
+        if self._durability is None:
+            self._durability = durability
+        elif durability != self._durability:
+            raise JournalNotDurable(
+                f"master {master.name} of {self.url} promises {durability.describe()}, the "
+                f"others {self._durability.describe()}: configure every master alike"
+            )
 
     @property
     def _waits(self) -> tuple[tuple[Any, ...], ...]:
@@ -303,9 +363,10 @@ class RedisJournal:
         return self._durability.describe() if self._durability else "unknown: not connected"
 
     async def close(self) -> None:
+        await self._masters.close()
         try:
             await self._redis.aclose()
-        except RedisError:  # closing a client whose server is gone must not fail shutdown
+        except _FAILURES:  # closing a client whose server is gone must not fail shutdown
             pass
 
     async def ping(self) -> bool:
@@ -319,21 +380,19 @@ class RedisJournal:
 
     # -- appends -----------------------------------------------------------------------------
 
-    def _script_args(
-        self, req: AppendRequest, headers: Sequence[Header]
+    def _script_call(
+        self, shard: int, sections: list[tuple[AppendRequest, Sequence[Header]]]
     ) -> tuple[list[str], list[Any]]:
-        keys = [
-            self.stream_key(req.auction_id),
-            self.awards_key,
-            self.index_key,
-            self.fence_key,
-            self.archived_key,
-        ]
-        fence = "1" if self.fenced else "0"
-        args: list[Any] = [req.auction_id, req.first_seq, len(req.entries), fence, headers[0].prev]
-        args += req.entries
-        for award in req.awards:
-            args += [award.award_id, award.auction_id, award.lot_id, award.payload]
+        """One script call for the batches of one shard (``APPEND_SCRIPT``'s arguments)."""
+        keys = [self.keys.shard_key(shard, name)
+                for name in ("awards", "auctions", "fence", "archived")]
+        args: list[Any] = ["1" if self.fenced else "0"]
+        for req, headers in sections:
+            keys.append(self.keys.stream(req.auction_id))
+            args += [req.auction_id, req.first_seq, len(req.entries), len(req.awards),
+                     headers[0].prev, *req.entries]
+            for award in req.awards:
+                args += [award.award_id, award.auction_id, award.lot_id, award.payload]
         return keys, args
 
     async def append(
@@ -348,7 +407,8 @@ class RedisJournal:
             raise outcome
 
     async def append_many(self, requests: Sequence[AppendRequest]) -> list[JournalError | None]:
-        """Write several auctions' batches in one round trip (each its own atomic script call).
+        """Write several auctions' batches: one script call per shard (each batch checked and
+        written as one atomic step), one round trip per master, all masters at once.
 
         Returns one outcome per request: None if durable, else the ``JournalError`` for it.
         Argument errors (``ValueError``, an entry that is not an envelope) are raised before
@@ -360,31 +420,58 @@ class RedisJournal:
         outcomes: list[JournalError | None] = [
             unchained(r.auction_id, r.first_seq, h) for r, h in zip(requests, headers, strict=True)
         ]
-        calls = {
-            i: self._script_args(r, headers[i])
-            for i, r in enumerate(requests)
-            if outcomes[i] is None
-        }
-        todo = list(calls)
-        use_eval = False
-        while todo:
-            results = await self._run_scripts([calls[i] for i in todo], use_eval)
-            retry: list[int] = []
-            for i, res in zip(todo, results, strict=True):
-                if isinstance(res, NoScriptError) and not use_eval:
-                    retry.append(i)  # not executed: run it again with the script body
-                elif isinstance(res, BaseException):
-                    outcomes[i] = map_redis_error(res)
-                elif int(res[0]) < 0:
-                    outcomes[i] = _refusal(requests[i], headers[i][0].prev, res)
-            todo, use_eval = retry, True
+        by_shard: dict[int, list[int]] = {}
+        for i, r in enumerate(requests):
+            if outcomes[i] is None:
+                by_shard.setdefault(self.keys.shard(r.auction_id), []).append(i)
+        by_master: dict[str, tuple[Master, list[list[int]]]] = {}
+        for shard, members in by_shard.items():
+            try:
+                master = await self._masters.master_of(self.keys.shard_key(shard, "fence"))
+            except (JournalError, *_FAILURES) as exc:
+                err = map_redis_error(exc)
+                self._masters.stale()
+                for i in members:
+                    outcomes[i] = err
+                continue
+            by_master.setdefault(master.name, (master, []))[1].append(members)
+
+        async def on(master: Master, groups: list[list[int]]) -> None:
+            calls = [
+                self._script_call(self.keys.shard(requests[g[0]].auction_id),
+                                  [(requests[i], headers[i]) for i in g])
+                for g in groups
+            ]
+            replies = await self._run_scripts(master, calls)
+            for group, reply in zip(groups, replies, strict=True):
+                for n, i in enumerate(group):
+                    res = reply if isinstance(reply, BaseException) else reply[n]
+                    if isinstance(res, BaseException):
+                        outcomes[i] = map_redis_error(res)
+                    elif int(res[0]) < 0:
+                        outcomes[i] = _refusal(requests[i], headers[i][0].prev, res)
+
+        await asyncio.gather(*(on(m, groups) for m, groups in by_master.values()))
         return outcomes
 
     async def _run_scripts(
-        self, calls: list[tuple[list[str], list[Any]]], use_eval: bool
+        self, master: Master, calls: list[tuple[list[str], list[Any]]]
     ) -> list[Any]:
-        """One pipeline: the script calls, then the wait command on the same connection."""
-        pipe = self._redis.pipeline(transaction=False)
+        """One pipeline to ``master``: the script calls, then the wait commands on the same
+        connection; once more with the script's body where the master lacks it (a promoted
+        replica, a restart). One reply (or error) per call."""
+        results = await self._pipeline(master, calls, use_eval=False)
+        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if missing:  # not executed: run those again with the script body
+            again = await self._pipeline(master, [calls[i] for i in missing], use_eval=True)
+            for i, res in zip(missing, again, strict=True):
+                results[i] = res
+        return results
+
+    async def _pipeline(
+        self, master: Master, calls: list[tuple[list[str], list[Any]]], *, use_eval: bool
+    ) -> list[Any]:
+        pipe = master.client.pipeline(transaction=False)
         for keys, args in calls:
             if use_eval:
                 pipe.execute_command("EVAL", APPEND_SCRIPT, len(keys), *keys, *args)
@@ -394,9 +481,11 @@ class RedisJournal:
             pipe.execute_command(*wait)
         try:
             results = await pipe.execute(raise_on_error=False)
-        except (RedisError, OSError) as exc:
-            err = map_redis_error(exc)
-            return [err] * len(calls)
+        except _FAILURES as exc:
+            self._masters.stale()
+            return [map_redis_error(exc)] * len(calls)
+        if any(_moved(r) for r in results):
+            self._masters.stale()
         if self._waits:
             acks = results[len(calls):]
             del results[len(calls):]
@@ -418,11 +507,13 @@ class RedisJournal:
         self, auction_id: str, after_seq: int = 0, *, durable: bool = True
     ) -> list[tuple[int, bytes]]:
         """The stored entries after ``after_seq``; with ``durable`` (and only where writes are
-        waited for: WAITAOF, replicas) followed by a fence. Before ``connect()`` the mode is unknown and reads are plain: only
-        tools that look (``bidserver replay``) read without connecting."""
-        entries = await self._read_pages(self.stream_key(auction_id), max(after_seq, 0) + 1)
-        if durable:
-            await self.fence()
+        waited for: WAITAOF, replicas) followed by a fence on the auction's master. Before
+        ``connect()`` the mode is unknown and reads are plain: only tools that look
+        (``bidserver replay``) read without connecting."""
+        key = self.stream_key(auction_id)
+        entries = await self._read_pages(key, max(after_seq, 0) + 1)
+        if durable and self._waits:
+            await self._fence(key)
         return entries
 
     async def _read_pages(self, key: str, start: int) -> list[tuple[int, bytes]]:
@@ -435,45 +526,67 @@ class RedisJournal:
                 if len(page) < self.read_page_size:
                     return out
                 start = out[-1][0] + 1
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def fence(self) -> None:
-        """Where writes are waited for: a write, then the wait command, on one connection (one
-        round trip), so every read completed before this call is proven as durable as an
-        acknowledged write (the AOF and the replication stream are both sequential). Nothing
-        to do with ``appendfsync always`` and no replicas."""
+        """Where writes are waited for: on every master, a write, then the wait commands, on
+        one connection (one round trip each, all at once), so every read completed before this
+        call is proven as durable as an acknowledged write (the AOF and the replication stream
+        are both sequential). Nothing to do with ``appendfsync always`` and no replicas."""
         if not self._waits:
             return
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(self.fence_key)
+        try:
+            masters = await self._masters.masters()
+        except _FAILURES as exc:
+            self._masters.stale()
+            raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
+        await asyncio.gather(*(self._fence_on(m) for m in masters))
+
+    async def _fence(self, key: str) -> None:
+        """The fence of ``fence`` on the one master that serves ``key``."""
+        try:
+            master = await self._masters.master_of(key)
+        except _FAILURES as exc:
+            self._masters.stale()
+            raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
+        await self._fence_on(master)
+
+    async def _fence_on(self, master: Master) -> None:
+        pipe = master.client.pipeline(transaction=False)
+        pipe.incr(master.fence_key)
         for wait in self._waits:
             pipe.execute_command(*wait)
         try:
             _, *acks = await pipe.execute()
-        except (RedisError, OSError) as exc:  # any failure: the read is not trusted
+        except _FAILURES as exc:  # any failure: the read is not trusted
+            self._masters.stale()
             raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
         if not self._confirmed(acks):
             raise self._unconfirmed("read", acks)
 
-    async def auction_ids(self) -> list[str]:
+    async def _every_shard(self, command: str, *names: str) -> set[bytes]:
+        """The union of one set command's answer over the shards (one shard on one Redis)."""
         try:
-            members = await self._redis.smembers(self.index_key)
-        except RedisError as exc:
+            answers = await asyncio.gather(*(
+                self._redis.execute_command(command, *(self.keys.shard_key(s, n) for n in names))
+                for s in range(self.keys.shards)
+            ))
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
-        return sorted(m.decode() for m in members)
+        return set().union(*answers)
+
+    async def auction_ids(self) -> list[str]:
+        return sorted(m.decode() for m in await self._every_shard("SMEMBERS", "auctions"))
 
     async def unfinished_ids(self) -> list[str]:
-        try:
-            members = await self._redis.sdiff(self.index_key, self.finished_key)
-        except RedisError as exc:
-            raise map_redis_error(exc) from exc
+        members = await self._every_shard("SDIFF", "auctions", "finished")
         return sorted(m.decode() for m in members)
 
     async def mark_finished(self, auction_id: str) -> None:
         try:
-            await self._redis.sadd(self.finished_key, auction_id)
-        except RedisError as exc:
+            await self._redis.sadd(self.keys.of_auction(auction_id, "finished"), auction_id)
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     # -- archived auctions -------------------------------------------------------------------
@@ -485,9 +598,9 @@ class RedisJournal:
         keys = [
             self.stream_key(auction_id),
             self.snapshot_key(auction_id),
-            self.finished_key,
-            self.archived_key,
-            self.fence_key,
+            self.keys.of_auction(auction_id, "finished"),
+            self.keys.of_auction(auction_id, "archived"),
+            self.keys.of_auction(auction_id, "fence"),
         ]
         fence = "1" if self.fenced else "0"
         res = await self.eval_durably(TRIM_SCRIPT, keys, [auction_id, head_seq, head_hash, fence])
@@ -502,21 +615,29 @@ class RedisJournal:
             raise not_trimmed(auction_id, head_seq, last, moved_on(last, stored))
 
     async def eval_durably(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        """One script call (EVAL: for rare calls, where EVALSHA's fallback is not worth it),
-        then the wait command (if any) on the same connection; returns the script's reply once
-        it is durable. Shared with the stores beside the journal whose writes must be durable too
-        (``store.suppliers``)."""
+        """One script call (EVAL: for rare calls, where EVALSHA's fallback is not worth it) on
+        the master of its keys' slot, then the wait commands (if any) on the same connection;
+        returns the script's reply once it is durable. Shared with the stores beside the journal
+        whose writes must be durable too (``store.suppliers``)."""
         if self.mode is None:
             raise JournalError("RedisJournal.connect() was not called")
-        pipe = self._redis.pipeline(transaction=False)
+        try:
+            master = await self._masters.master_of(keys[0])
+        except _FAILURES as exc:
+            self._masters.stale()
+            raise map_redis_error(exc) from exc
+        pipe = master.client.pipeline(transaction=False)
         pipe.execute_command("EVAL", script, len(keys), *keys, *args)
         for wait in self._waits:
             pipe.execute_command(*wait)
         try:
             results = await pipe.execute(raise_on_error=False)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
+            self._masters.stale()
             raise map_redis_error(exc) from exc
         if isinstance(results[0], BaseException):
+            if _moved(results[0]):
+                self._masters.stale()
             raise map_redis_error(results[0])
         if self._waits and not self._confirmed(results[1:]):
             raise self._unconfirmed("write", results[1:])
@@ -524,7 +645,12 @@ class RedisJournal:
 
     async def archived(self, auction_id: str) -> tuple[int, str] | None:
         try:
-            value = await self._redis.hget(self.archived_key, auction_id)
-        except RedisError as exc:
+            value = await self._redis.hget(self.keys.of_auction(auction_id, "archived"), auction_id)
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if value is None else _archived_head(value)
+
+
+def _moved(reply: Any) -> bool:
+    """Does a reply say the slot is served elsewhere now (a failover, a resharding)?"""
+    return isinstance(reply, (MovedError, AskError, ClusterDownError, ReadOnlyError))

@@ -13,10 +13,15 @@ from bidserver.store.durability import MODE_AOF_ALWAYS, MODE_WAITAOF
 from bidserver.store.redis_journal import RedisJournal
 
 
-@pytest.fixture(params=["memory", "redis", "redis-waitaof"])
+@pytest.fixture(params=["memory", "redis", "redis-waitaof", "redis-cluster"])
 async def journal(request: pytest.FixtureRequest) -> AsyncIterator[Journal]:
     if request.param == "memory":
         j: Journal = MemoryJournal()
+    elif request.param == "redis-cluster":  # 3 masters with a replica each, AOF always
+        cluster = request.getfixturevalue("redis_cluster")
+        rj = RedisJournal(cluster.url, read_page_size=100, replicas=1)
+        assert await rj.connect() == MODE_AOF_ALWAYS
+        j = rj
     else:
         waitaof = request.param == "redis-waitaof"
         server = request.getfixturevalue("waitaof_server" if waitaof else "redis_server")
@@ -34,8 +39,15 @@ async def published_awards(journal: Journal) -> list:
     if isinstance(journal, MemoryJournal):
         return journal.awards
     assert isinstance(journal, RedisJournal)
-    entries = await journal.redis.xrange(journal.awards_key)
-    return [decode_award(fields) for _id, fields in entries]
+    entries = []
+    for key in journal.keys.of_every_shard("awards"):  # one on one Redis
+        entries += await journal.redis.xrange(key)
+    return [decode_award(fields) for _id, fields in sorted(entries, key=_stream_id)]
+
+
+def _stream_id(entry) -> tuple[int, int]:
+    ms, seq = entry[0].split(b"-")
+    return int(ms), int(seq)
 
 
 Fields = dict[bytes, bytes]
