@@ -149,7 +149,9 @@ def redis_client(url: str, **options: Any) -> Redis:
         options = {k: v for k, v in options.items() if k != "parser_class"}  # it picks its own
         cluster = RedisCluster(
             startup_nodes=[ClusterNode(h, p) for h, p in target.nodes],
-            username=target.username, password=target.password, **options,
+            username=target.username, password=target.password,
+            require_full_coverage=False,  # a lost master's slots do not stop the others'
+            **options,
         )
         return cluster  # type: ignore[return-value]
     if not url.startswith(SENTINEL_SCHEME):

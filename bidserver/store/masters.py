@@ -22,6 +22,7 @@ one), and until it is admitted its writes are refused, never acknowledged unprov
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ from redis.exceptions import RedisError
 from .connect import node_client
 
 __all__ = ["ClusterMasters", "Master", "OneRedis"]
+
+# A master refused (no replica yet after its promotion) is asked again after this long: writes
+# meanwhile are refused at once instead of each asking it again.
+RECHECK_AFTER_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,8 @@ class ClusterMasters:
         self._prefix = prefix
         self._admit = admit
         self._admitted: dict[str, Master] = {}
+        self._admitting: dict[str, asyncio.Lock] = {}
+        self._refused: dict[str, tuple[float, Exception]] = {}  # name -> (until, why)
         self._stale = True
         self._started = False
 
@@ -116,14 +123,24 @@ class ClusterMasters:
         master = self._admitted.get(name)
         if master is not None:
             return master
-        client = node_client(self._url, host, port, **self._options)
-        master = Master(name, client, self._fence_key(name))
-        try:
-            await self._admit(master)
-        except BaseException:
-            await _close(client)
-            raise
-        return self._admitted.setdefault(name, master)
+        async with self._admitting.setdefault(name, asyncio.Lock()):  # one check at a time
+            master = self._admitted.get(name)
+            if master is not None:
+                return master
+            refused = self._refused.get(name)
+            if refused is not None and time.monotonic() < refused[0]:
+                raise refused[1]  # checked a moment ago: the writes waiting now are refused
+            client = node_client(self._url, host, port, **self._options)
+            master = Master(name, client, self._fence_key(name))
+            try:
+                await self._admit(master)
+            except Exception as exc:
+                await _close(client)
+                self._refused[name] = (time.monotonic() + RECHECK_AFTER_S, exc)
+                raise
+            self._refused.pop(name, None)
+            self._admitted[name] = master
+            return master
 
     def _fence_key(self, name: str) -> str:
         """A key whose slot ``name`` serves now (a few CRC16s: the first one it owns)."""

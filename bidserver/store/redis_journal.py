@@ -346,6 +346,20 @@ class RedisJournal:
                 f"others {self._durability.describe()}: configure every master alike"
             )
 
+    async def _master_of(self, key: str) -> Master:
+        """The master a write of ``key`` goes to, or ``JournalUnavailable``: none answers, or
+        the one that serves the slot now does not promise what an acknowledgement needs (a
+        promoted replica without a replica of its own yet)."""
+        try:
+            return await self._masters.master_of(key)
+        except JournalUnavailable:
+            raise
+        except JournalError as exc:
+            raise JournalUnavailable(f"cannot write to that master now: {exc}") from exc
+        except _FAILURES as exc:
+            self._masters.stale()
+            raise map_redis_error(exc) from exc
+
     @property
     def _waits(self) -> tuple[tuple[Any, ...], ...]:
         """The commands after every durable write (none before ``connect``)."""
@@ -427,10 +441,8 @@ class RedisJournal:
         by_master: dict[str, tuple[Master, list[list[int]]]] = {}
         for shard, members in by_shard.items():
             try:
-                master = await self._masters.master_of(self.keys.shard_key(shard, "fence"))
-            except (JournalError, *_FAILURES) as exc:
-                err = map_redis_error(exc)
-                self._masters.stale()
+                master = await self._master_of(self.keys.shard_key(shard, "fence"))
+            except JournalUnavailable as err:
                 for i in members:
                     outcomes[i] = err
                 continue
@@ -538,19 +550,14 @@ class RedisJournal:
             return
         try:
             masters = await self._masters.masters()
-        except _FAILURES as exc:
+        except (JournalError, *_FAILURES) as exc:
             self._masters.stale()
             raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
         await asyncio.gather(*(self._fence_on(m) for m in masters))
 
     async def _fence(self, key: str) -> None:
         """The fence of ``fence`` on the one master that serves ``key``."""
-        try:
-            master = await self._masters.master_of(key)
-        except _FAILURES as exc:
-            self._masters.stale()
-            raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
-        await self._fence_on(master)
+        await self._fence_on(await self._master_of(key))
 
     async def _fence_on(self, master: Master) -> None:
         pipe = master.client.pipeline(transaction=False)
@@ -621,11 +628,7 @@ class RedisJournal:
         whose writes must be durable too (``store.suppliers``)."""
         if self.mode is None:
             raise JournalError("RedisJournal.connect() was not called")
-        try:
-            master = await self._masters.master_of(keys[0])
-        except _FAILURES as exc:
-            self._masters.stale()
-            raise map_redis_error(exc) from exc
+        master = await self._master_of(keys[0])
         pipe = master.client.pipeline(transaction=False)
         pipe.execute_command("EVAL", script, len(keys), *keys, *args)
         for wait in self._waits:
