@@ -29,6 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from bidserver.auth import mint_token
+from bidserver.store.connect import is_cluster_url, redis_client
+from bidserver.store.keyspace import KeySpace
 
 JWT_KEY = "integration-test-key-0123456789abcdef"
 METRICS_TOKEN = "integration-metrics-token"
@@ -326,14 +328,20 @@ async def wait_clock_past(ms: int, timeout: float = 30.0) -> None:
 # ------------------------------------------------------------------------------ Redis, read directly
 
 JOURNAL_PREFIX = "bidserver"
-AWARDS_STREAM = f"{JOURNAL_PREFIX}:awards"
+
+
+def _store(redis_url: str) -> tuple[aioredis.Redis, KeySpace]:
+    """A client for ``redis_url`` (one Redis or a cluster) and where the server keeps its keys
+    there: the same two the server itself uses."""
+    return redis_client(redis_url), KeySpace(JOURNAL_PREFIX, sharded=is_cluster_url(redis_url))
 
 
 async def award_releases(redis_url: str, auction_id: str) -> list[tuple[dict, dict]]:
-    """(fields, release) of the event's entries on the awards stream, in order."""
-    client = aioredis.from_url(redis_url)
+    """(fields, release) of the event's entries on the awards stream (its shard's, on a
+    cluster), in order."""
+    client, keys = _store(redis_url)
     try:
-        entries = await client.xrange(AWARDS_STREAM)
+        entries = await client.xrange(keys.of_auction(auction_id, "awards"))
     finally:
         await client.aclose()
     found = []
@@ -348,9 +356,9 @@ async def journal_events(redis_url: str, auction_id: str) -> list[dict[str, Any]
     """The auction's durable events straight from its Redis stream (unwrapped from their
     hash-chain envelopes), each with its ``seq`` (the entry id): what a restarted server must
     rebuild, read without going through it."""
-    client = aioredis.from_url(redis_url)
+    client, keys = _store(redis_url)
     try:
-        entries = await client.xrange(f"{JOURNAL_PREFIX}:auction:{auction_id}")
+        entries = await client.xrange(keys.stream(auction_id))
     finally:
         await client.aclose()
     events = []

@@ -18,7 +18,8 @@ from collections import Counter
 import pytest
 from redis.crc import key_slot
 
-from bidserver.store.journal import AppendRequest, JournalUnavailable
+from bidserver.store.connect import check_url, parse_cluster_url
+from bidserver.store.journal import AppendRequest, JournalNotDurable, JournalUnavailable
 from bidserver.store.keyspace import CLUSTER_SHARDS
 from bidserver.store.redis_journal import RedisJournal
 
@@ -66,6 +67,31 @@ async def test_on_one_redis_the_keys_are_those_of_every_earlier_release(redis_se
     names = sorted(k.decode() for k in await journal.redis.keys("*"))
     assert names == ["bidserver:auction:a1", "bidserver:auctions"]
     await journal.close()
+
+
+async def test_a_master_that_would_lose_writes_refuses_the_start(redis_cluster):
+    """Every master is checked as one Redis is: one with ``appendfsync everysec`` (and no
+    WAITAOF on this server) would acknowledge what a crash loses."""
+    lax = redis_cluster.masters()[1]
+    with redis_cluster.client(lax) as c:
+        c.config_set("appendfsync", "everysec")
+    try:
+        journal = RedisJournal(redis_cluster.url, replicas=1)
+        with pytest.raises(JournalNotDurable, match=f"127.0.0.1:{lax}|appendfsync=everysec"):
+            await journal.connect()
+        await journal.close()
+    finally:
+        with redis_cluster.client(lax) as c:
+            c.config_set("appendfsync", "always")
+
+
+def test_a_cluster_url_is_read_with_its_nodes_and_credentials():
+    target = parse_cluster_url("redis+cluster://app:s%40cret@n1:7000,n2,[::1]:7002")
+    assert target.nodes == (("n1", 7000), ("n2", 6379), ("::1", 7002))
+    assert (target.username, target.password) == ("app", "s@cret")
+    for bad in ("redis+cluster://", "redis+cluster://n1:7000/0", "redis+cluster://n1:x"):
+        with pytest.raises(ValueError):
+            check_url(bad)
 
 
 class Writer:
