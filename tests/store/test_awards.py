@@ -34,6 +34,8 @@ from .servers import waitaof_capable_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "award_consumer.py"
 KEY = b"test-signing-key"
+# The example, run as a command, imports the bidserver of this checkout (not another installed).
+CHECKOUT = {"PYTHONPATH": str(EXAMPLE.parents[1])}
 
 
 def load_consumer():
@@ -316,12 +318,12 @@ async def test_consumer_runs_as_the_documented_command(awards_server, journal) -
     published and stops cleanly on SIGTERM; without a key it refuses to start."""
     consumer = load_consumer()
     args = [sys.executable, str(EXAMPLE), "--redis-url", awards_server.url, "--consumer", "s1"]
-    without_key = {k: v for k, v in os.environ.items() if k != "AWARD_SIGNING_KEY"}
+    without_key = {k: v for k, v in {**os.environ, **CHECKOUT}.items() if k != "AWARD_SIGNING_KEY"}
     refused = subprocess.run(args, env=without_key, capture_output=True, timeout=30)
     assert refused.returncode == 2 and b"AWARD_SIGNING_KEY" in refused.stderr
 
-    proc = subprocess.Popen(args, env={**os.environ, "AWARD_SIGNING_KEY": KEY.decode()},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, **CHECKOUT, "AWARD_SIGNING_KEY": KEY.decode()}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         await publish(journal, 2)
         async with asyncio.timeout(20):
@@ -388,7 +390,7 @@ async def test_cluster_ensure_groups_on_every_shard(cluster_journal) -> None:
         assert [g["name"] for g in await j.redis.xinfo_groups(stream)] == [b"signing"]
 
 
-async def test_cluster_group_sees_every_award_exactly_once_in_auction_order(cluster_journal) -> None:
+async def test_cluster_group_sees_every_award_once_in_auction_order(cluster_journal) -> None:
     j = cluster_journal
     await ensure_groups(j.redis, j.keys, "signing")
     awards = await publish_in_every_shard(j, lots=3)
@@ -455,7 +457,7 @@ async def test_cluster_consumer_signs_and_reclaims_per_shard_stream(cluster_jour
     assert {k.decode() for k in signatures} == {a.award_id for a in awards}
 
 
-async def test_cluster_consumer_run_loop_follows_every_shard(redis_cluster, cluster_journal) -> None:
+async def test_cluster_consumer_run_loop_follows_every_shard(redis_cluster, cluster_journal):
     """The whole service on a cluster URL: its own pending entries, a dead consumer's (on
     another shard), and new awards in every shard; each signed once, all acked."""
     consumer = load_consumer()
