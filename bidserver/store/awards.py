@@ -9,7 +9,8 @@ by another (XAUTOCLAIM) instead of being lost. See ``examples/award_consumer.py`
 The stream
 ----------
 Key: ``{prefix}:awards`` (``AWARDS_STREAM`` for the default prefix ``bidserver``) on one Redis.
-Entry ids are Redis-generated (time-ordered across the stream's auctions). Each entry has four fields:
+Entry ids are Redis-generated (time-ordered across the stream's auctions). Each entry has four
+fields:
 
 * ``award_id``   -- stable id of the award (the engine derives it from auction and lot), also
   recorded in the auction's own event stream;
