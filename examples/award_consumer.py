@@ -17,7 +17,9 @@ It shows the contract documented in ``bidserver.store.awards``:
 
 Its signatures live in the same Redis as the awards, so even where Redis fsyncs once a second
 (``appendfsync everysec``) a crash cannot keep a signature whose award it lost: the AOF is in
-order. A service acting outside Redis must first prove what it read durable (docs/awards.md).
+order. On a cluster that holds because each stream's signatures are in a hash of the stream's
+own slot (``contracts:{<tag>}:signatures``, the shard's tag), so on its master and in its AOF.
+A service acting outside Redis must first prove what it read durable (docs/awards.md).
 
 Which Redis: ``--redis-url`` (any URL the server takes, ``redis+cluster://`` too, through the
 server's own ``redis_client``), else ``BIDSERVER_REDIS_URL``, else the embedded journal of the data
@@ -61,7 +63,8 @@ from bidserver.store.keyspace import KeySpace
 
 log = logging.getLogger("award_consumer")
 
-SIGNATURES_KEY = "contracts:signatures"
+SIGNATURES_PREFIX = "contracts"  # of this service's own keys
+SIGNATURES_KEY = KeySpace(SIGNATURES_PREFIX).shard_key(0, "signatures")  # one Redis's
 RETRY_FIRST_S = 0.5  # first wait before dialling Redis again, doubling ...
 RETRY_MAX_S = 10.0  # ... up to this
 # Redis away: incl. LOADING (still reading its AOF), and a cluster's own: no node reachable, no
@@ -80,9 +83,13 @@ def journal_url(redis_url: str | None = None, data_dir: Path | None = None) -> s
     return EmbeddedRedis.of_data_dir(settings.data_dir).url
 
 
-def streams_of(redis_url: str) -> list[str]:
-    """The awards streams to follow: one on one Redis, each shard's on a cluster."""
-    return awards_streams(KeySpace(DEFAULT_PREFIX, sharded=is_cluster_url(redis_url)))
+def followed(redis_url: str) -> list[tuple[str, str]]:
+    """The awards streams to follow (one on one Redis, each shard's on a cluster), each with the
+    hash its signatures go to: one of the same shard, so in the same slot (see above)."""
+    sharded = is_cluster_url(redis_url)
+    streams = awards_streams(KeySpace(DEFAULT_PREFIX, sharded=sharded))
+    signatures = KeySpace(SIGNATURES_PREFIX, sharded=sharded).of_every_shard("signatures")
+    return list(zip(streams, signatures, strict=True))
 
 
 def sign(key: bytes, release: bytes) -> str:
@@ -179,21 +186,22 @@ async def run(
 ) -> None:
     """Sign awards until ``stop`` is set, one reader per awards stream; while Redis is away,
     wait for it (with back-off)."""
-    streams = streams_of(redis_url)
+    streams = followed(redis_url)
     log.info("reading awards from %s (%s %s, group %s, consumer %s)", redis_url,
-             "stream" if len(streams) == 1 else "streams", ", ".join(streams), group, consumer)
+             "stream" if len(streams) == 1 else "streams", ", ".join(s for s, _ in streams),
+             group, consumer)
     delay, connected = RETRY_FIRST_S, False
     while not stop.is_set():
         redis = redis_client(redis_url, socket_connect_timeout=2, socket_timeout=10)
         try:
-            for stream in streams:
+            for stream, _signatures in streams:
                 await ensure_group(redis, group, stream=stream)
             log.info("connected to %s; waiting for awards", redis_url)
             delay, connected = RETRY_FIRST_S, True
             async with asyncio.TaskGroup() as readers:  # one fails: all stop, and we reconnect
-                for stream in streams:
+                for stream, signatures in streams:
                     readers.create_task(_consume(
-                        redis, stream, group, consumer, key, min_idle_ms=min_idle_ms,
+                        redis, stream, signatures, group, consumer, key, min_idle_ms=min_idle_ms,
                         reclaim_every_s=reclaim_every_s, stop=stop))
         except* AWAY as away:
             exc = away.exceptions[0]
@@ -215,6 +223,7 @@ async def run(
 async def _consume(
     redis: Redis,
     stream: str,
+    signatures: str,
     group: str,
     consumer: str,
     key: bytes,
@@ -225,15 +234,16 @@ async def _consume(
 ) -> None:
     """One stream's reader: its own pending entries first, then new ones, reclaiming stuck ones
     from time to time."""
-    while await process_once(redis, group, consumer, key, pending=True, stream=stream):
+    where = dict(stream=stream, signatures_key=signatures)
+    while await process_once(redis, group, consumer, key, pending=True, **where):
         pass
     loop = asyncio.get_running_loop()
     next_reclaim = loop.time()
     while not stop.is_set():
         if loop.time() >= next_reclaim:
-            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms, stream=stream)
+            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms, **where)
             next_reclaim = loop.time() + reclaim_every_s
-        await process_once(redis, group, consumer, key, block_ms=1000, stream=stream)
+        await process_once(redis, group, consumer, key, block_ms=1000, **where)
 
 
 def main(argv: list[str] | None = None) -> int:
