@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.crc import key_slot
 
 from bidserver.store.awards import (
     AWARDS_STREAM,
@@ -440,21 +441,36 @@ async def test_cluster_the_server_trims_every_shards_stream(cluster_journal, mon
         trimmer.cancel()
 
 
+async def signed_in_every_shard(consumer, journal: RedisJournal) -> dict[str, str]:
+    """award_id -> the hash it was signed in, over every shard's hash of signatures."""
+    where = {}
+    for _stream, signatures in consumer.followed(journal.url):
+        where |= {k.decode(): signatures for k in await journal.redis.hkeys(signatures)}
+    return where
+
+
 async def test_cluster_consumer_signs_and_reclaims_per_shard_stream(cluster_journal) -> None:
+    """Each stream's awards are signed into the hash of its own slot (its shard's tag), so the
+    signature, the ack and the award are on one master, in one AOF."""
     consumer = load_consumer()
     j, r = cluster_journal, cluster_journal.redis
     awards = await publish_in_every_shard(j)
     await ensure_groups(r, j.keys, "signing")
-    streams = consumer.streams_of(j.url)
-    assert streams == awards_streams(j.keys)
-    await r.xreadgroup("signing", "dead", {streams[5]: ">"})  # a consumer "crashes" on shard 5
-    assert await consumer.reclaim_stuck(r, "signing", "c1", KEY, min_idle_ms=0,
-                                        stream=streams[5]) == 1
-    for stream in streams:
-        await consumer.process_once(r, "signing", "c1", KEY, block_ms=10, stream=stream)
+    followed = consumer.followed(j.url)
+    assert [stream for stream, _ in followed] == awards_streams(j.keys)
+    for stream, signatures in followed:
+        assert key_slot(stream.encode()) == key_slot(signatures.encode())
+    stuck, stuck_signatures = followed[5]
+    await r.xreadgroup("signing", "dead", {stuck: ">"})  # a consumer "crashes" on shard 5
+    assert await consumer.reclaim_stuck(r, "signing", "c1", KEY, min_idle_ms=0, stream=stuck,
+                                        signatures_key=stuck_signatures) == 1
+    for stream, signatures in followed:
+        await consumer.process_once(r, "signing", "c1", KEY, block_ms=10, stream=stream,
+                                    signatures_key=signatures)
         assert (await r.xpending(stream, "signing"))["pending"] == 0
-    signatures = await r.hgetall(consumer.SIGNATURES_KEY)
-    assert {k.decode() for k in signatures} == {a.award_id for a in awards}
+    assert await signed_in_every_shard(consumer, j) == {
+        a.award_id: followed[j.keys.shard(a.auction_id)][1] for a in awards
+    }
 
 
 async def test_cluster_consumer_run_loop_follows_every_shard(redis_cluster, cluster_journal):
@@ -479,9 +495,9 @@ async def test_cluster_consumer_run_loop_follows_every_shard(redis_cluster, clus
         return sum([(await r.xpending(s, "signing"))["pending"] for s in streams])
 
     async with asyncio.timeout(20):
-        while await r.hlen(consumer.SIGNATURES_KEY) < 32 or await pending():
+        while len(await signed_in_every_shard(consumer, j)) < 32 or await pending():
             await asyncio.sleep(0.02)  # poll interval
     stop.set()
     await asyncio.wait_for(task, 5)
-    signatures = await r.hgetall(consumer.SIGNATURES_KEY)
-    assert {k.decode() for k in signatures} == {a.award_id for a in [*awards, *later]}
+    signed = await signed_in_every_shard(consumer, j)
+    assert set(signed) == {a.award_id for a in [*awards, *later]}
