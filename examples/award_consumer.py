@@ -234,16 +234,18 @@ async def _consume(
 ) -> None:
     """One stream's reader: its own pending entries first, then new ones, reclaiming stuck ones
     from time to time."""
-    where = dict(stream=stream, signatures_key=signatures)
-    while await process_once(redis, group, consumer, key, pending=True, **where):
+    while await process_once(redis, group, consumer, key, pending=True, stream=stream,
+                             signatures_key=signatures):
         pass
     loop = asyncio.get_running_loop()
     next_reclaim = loop.time()
     while not stop.is_set():
         if loop.time() >= next_reclaim:
-            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms, **where)
+            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms,
+                                stream=stream, signatures_key=signatures)
             next_reclaim = loop.time() + reclaim_every_s
-        await process_once(redis, group, consumer, key, block_ms=1000, **where)
+        await process_once(redis, group, consumer, key, block_ms=1000, stream=stream,
+                           signatures_key=signatures)
 
 
 def main(argv: list[str] | None = None) -> int:
