@@ -53,7 +53,7 @@ from .runtime.heads import HeadSigner
 from .runtime.presence import Presence
 from .runtime.registry import Rooms
 from .store.archive import Archives
-from .store.awards import safe_trim
+from .store.awards import safe_trim_all
 from .store.head_store import RedisTreeHeads
 from .store.journal import Journal
 from .store.redis_journal import RedisJournal
@@ -247,13 +247,13 @@ def _tune_gc() -> None:
 
 
 async def _trim_awards_forever(journal: RedisJournal) -> None:
-    """Keeps the awards stream bounded: removes only what every consumer group acknowledged."""
+    """Keeps the awards streams bounded (one, or each shard's on a cluster): removes only what
+    every consumer group acknowledged."""
     while True:
         await asyncio.sleep(AWARDS_TRIM_INTERVAL_S)
         try:
-            removed = await safe_trim(journal.redis, journal.awards_key)
-            if removed:
-                log.info("trimmed %d acknowledged awards from %s", removed, journal.awards_key)
+            for stream, removed in (await safe_trim_all(journal.redis, journal.keys)).items():
+                log.info("trimmed %d acknowledged awards from %s", removed, stream)
         except Exception as exc:  # Redis away: try again next time
             log.warning("awards trim failed: %s", exc)
 

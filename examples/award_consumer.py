@@ -2,20 +2,27 @@
 
 It shows the contract documented in ``bidserver.store.awards``:
 
-* every instance calls ``ensure_group`` (creating the group once, harmless afterwards);
+* it follows every awards stream: the one of one Redis, or on a Redis Cluster the 16 of its
+  shards (``awards_streams``), each with its own reader: a cluster serves one ``XREADGROUP``
+  per stream, since the streams are in different slots;
+* every instance calls ``ensure_group`` on each (creating the group once, harmless afterwards);
 * it first re-reads its *own* pending entries (id ``0``: delivered before a crash, never acked),
   then new ones (id ``>``);
 * "signing" is HMAC-SHA256 over the release bytes with a key from ``AWARD_SIGNING_KEY``; the
   signature is stored with HSETNX in a hash keyed by award_id, so a redelivered award is signed
   once and the ack simply follows (idempotent on award_id: delivery is at least once);
 * it acks only after the signature is stored;
-* from time to time it takes over entries another consumer left pending too long (XAUTOCLAIM).
+* from time to time it takes over entries another consumer left pending too long (XAUTOCLAIM),
+  stream by stream.
 
 Its signatures live in the same Redis as the awards, so even where Redis fsyncs once a second
 (``appendfsync everysec``) a crash cannot keep a signature whose award it lost: the AOF is in
-order. A service acting outside Redis must first prove what it read durable (docs/awards.md).
+order. On a cluster that holds because each stream's signatures are in a hash of the stream's
+own slot (``contracts:{<tag>}:signatures``, the shard's tag), so on its master and in its AOF.
+A service acting outside Redis must first prove what it read durable (docs/awards.md).
 
-Which Redis: ``--redis-url``, else ``BIDSERVER_REDIS_URL``, else the embedded journal of the data
+Which Redis: ``--redis-url`` (any URL the server takes, ``redis+cluster://`` too, through the
+server's own ``redis_client``), else ``BIDSERVER_REDIS_URL``, else the embedded journal of the data
 directory (``--data-dir``, else ``BIDSERVER_DATA_DIR``, else ``./data``): the same default as
 ``bidserver serve``, found the way serve names it (``EmbeddedRedis.of_data_dir``). It says which
 Redis it reads, waits for it when it is not up yet, and reconnects with back-off when it goes away
@@ -38,19 +45,31 @@ from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ClusterDownError, RedisClusterException
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bidserver.config import Settings
-from bidserver.store.awards import AWARDS_STREAM, decode_award, ensure_group
+from bidserver.store.awards import (
+    AWARDS_STREAM,
+    DEFAULT_PREFIX,
+    awards_streams,
+    decode_award,
+    ensure_group,
+)
+from bidserver.store.connect import is_cluster_url, redis_client
 from bidserver.store.embedded import EmbeddedRedis
+from bidserver.store.keyspace import KeySpace
 
 log = logging.getLogger("award_consumer")
 
-SIGNATURES_KEY = "contracts:signatures"
+SIGNATURES_PREFIX = "contracts"  # of this service's own keys
+SIGNATURES_KEY = KeySpace(SIGNATURES_PREFIX).shard_key(0, "signatures")  # one Redis's
 RETRY_FIRST_S = 0.5  # first wait before dialling Redis again, doubling ...
 RETRY_MAX_S = 10.0  # ... up to this
-AWAY = (RedisConnectionError, RedisTimeoutError, OSError)  # incl. LOADING (still reading its AOF)
+# Redis away: incl. LOADING (still reading its AOF), and a cluster's own: no node reachable, no
+# master for a slot (a failover under way).
+AWAY = (RedisConnectionError, RedisTimeoutError, OSError, RedisClusterException, ClusterDownError)
 
 
 def journal_url(redis_url: str | None = None, data_dir: Path | None = None) -> str:
@@ -62,6 +81,15 @@ def journal_url(redis_url: str | None = None, data_dir: Path | None = None) -> s
     if settings.redis_url and data_dir is None:
         return settings.redis_url
     return EmbeddedRedis.of_data_dir(settings.data_dir).url
+
+
+def followed(redis_url: str) -> list[tuple[str, str]]:
+    """The awards streams to follow (one on one Redis, each shard's on a cluster), each with the
+    hash its signatures go to: one of the same shard, so in the same slot (see above)."""
+    sharded = is_cluster_url(redis_url)
+    streams = awards_streams(KeySpace(DEFAULT_PREFIX, sharded=sharded))
+    signatures = KeySpace(SIGNATURES_PREFIX, sharded=sharded).of_every_shard("signatures")
+    return list(zip(streams, signatures, strict=True))
 
 
 def sign(key: bytes, release: bytes) -> str:
@@ -156,19 +184,27 @@ async def run(
     reclaim_every_s: float,
     stop: asyncio.Event,
 ) -> None:
-    """Sign awards until ``stop`` is set; while Redis is away, wait for it (with back-off)."""
-    log.info("reading awards from %s (stream %s, group %s, consumer %s)",
-             redis_url, AWARDS_STREAM, group, consumer)
+    """Sign awards until ``stop`` is set, one reader per awards stream; while Redis is away,
+    wait for it (with back-off)."""
+    streams = followed(redis_url)
+    log.info("reading awards from %s (%s %s, group %s, consumer %s)", redis_url,
+             "stream" if len(streams) == 1 else "streams", ", ".join(s for s, _ in streams),
+             group, consumer)
     delay, connected = RETRY_FIRST_S, False
     while not stop.is_set():
-        redis = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+        redis = redis_client(redis_url, socket_connect_timeout=2, socket_timeout=10)
         try:
-            await ensure_group(redis, group)
+            for stream, _signatures in streams:
+                await ensure_group(redis, group, stream=stream)
             log.info("connected to %s; waiting for awards", redis_url)
             delay, connected = RETRY_FIRST_S, True
-            await _consume(redis, group, consumer, key, min_idle_ms=min_idle_ms,
-                           reclaim_every_s=reclaim_every_s, stop=stop)
-        except AWAY as exc:
+            async with asyncio.TaskGroup() as readers:  # one fails: all stop, and we reconnect
+                for stream, signatures in streams:
+                    readers.create_task(_consume(
+                        redis, stream, signatures, group, consumer, key, min_idle_ms=min_idle_ms,
+                        reclaim_every_s=reclaim_every_s, stop=stop))
+        except* AWAY as away:
+            exc = away.exceptions[0]
             if connected:
                 log.warning("lost Redis at %s (%s); reconnecting in %.1f s", redis_url, exc, delay)
             else:
@@ -186,6 +222,8 @@ async def run(
 
 async def _consume(
     redis: Redis,
+    stream: str,
+    signatures: str,
     group: str,
     consumer: str,
     key: bytes,
@@ -194,15 +232,20 @@ async def _consume(
     reclaim_every_s: float,
     stop: asyncio.Event,
 ) -> None:
-    while await process_once(redis, group, consumer, key, pending=True):
+    """One stream's reader: its own pending entries first, then new ones, reclaiming stuck ones
+    from time to time."""
+    while await process_once(redis, group, consumer, key, pending=True, stream=stream,
+                             signatures_key=signatures):
         pass
     loop = asyncio.get_running_loop()
     next_reclaim = loop.time()
     while not stop.is_set():
         if loop.time() >= next_reclaim:
-            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms)
+            await reclaim_stuck(redis, group, consumer, key, min_idle_ms=min_idle_ms,
+                                stream=stream, signatures_key=signatures)
             next_reclaim = loop.time() + reclaim_every_s
-        await process_once(redis, group, consumer, key, block_ms=1000)
+        await process_once(redis, group, consumer, key, block_ms=1000, stream=stream,
+                           signatures_key=signatures)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,8 +8,9 @@ by another (XAUTOCLAIM) instead of being lost. See ``examples/award_consumer.py`
 
 The stream
 ----------
-Key: ``{prefix}:awards`` (``AWARDS_STREAM`` for the default prefix ``bidserver``).
-Entry ids are Redis-generated (time-ordered across auctions). Each entry has four fields:
+Key: ``{prefix}:awards`` (``AWARDS_STREAM`` for the default prefix ``bidserver``) on one Redis.
+Entry ids are Redis-generated (time-ordered across the stream's auctions). Each entry has four
+fields:
 
 * ``award_id``   -- stable id of the award (the engine derives it from auction and lot), also
   recorded in the auction's own event stream;
@@ -30,6 +31,24 @@ Retention: entries are removed only by ``safe_trim``, which never drops an award
 not acknowledged: see its docstring for how that is told from what Redis reports. Create your
 group before the first trim that could concern you (a group created later, starting at ``0``,
 only sees what is still there).
+
+On a Redis Cluster
+------------------
+A cluster has 16 awards streams, one per shard (``store.keyspace``): ``{prefix}:{<tag>}:awards``
+for the 16 shard tags, ``bidserver:{0.13}:awards``, ``bidserver:{1.10}:awards`` ...
+``bidserver:{15.20}:awards`` for the default prefix (``awards_streams(keys)`` names them). An
+auction's awards all go to its shard's stream. Why not one stream: the award is written by the
+same script as its event, and a script may touch keys of one slot only, so the award must live
+in the auction's slot; one global stream would also be one hot slot taking every auction's
+awards, on one master.
+
+So a consumer follows all 16 streams, with its group on each (``ensure_groups``), and reads
+them with one ``XREADGROUP`` per stream: a cluster refuses a multi-key ``XREADGROUP`` whose
+streams are in different slots (CROSSSLOT). Each stream keeps its order, so one auction's
+awards (and its cancellation, after them) arrive in order; across shards there is no order, and
+none is needed: awards of different auctions are independent. Acknowledging, reclaiming
+(``XAUTOCLAIM``) and trimming (``safe_trim_all``) are per stream too. On one Redis
+``awards_streams`` is the one stream above, so the same code serves both.
 """
 
 from __future__ import annotations
@@ -41,6 +60,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .journal import AwardRecord
+from .keyspace import KeySpace
 
 __all__ = [
     "AWARDS_STREAM",
@@ -50,9 +70,12 @@ __all__ = [
     "FIELD_LOT_ID",
     "FIELD_RELEASE",
     "awards_stream_key",
+    "awards_streams",
     "decode_award",
     "ensure_group",
+    "ensure_groups",
     "safe_trim",
+    "safe_trim_all",
 ]
 
 DEFAULT_PREFIX = "bidserver"
@@ -64,7 +87,13 @@ FIELD_RELEASE = "release"
 
 
 def awards_stream_key(prefix: str = DEFAULT_PREFIX) -> str:
-    return f"{prefix}:awards"
+    """The awards stream on one Redis (a cluster has one per shard: ``awards_streams``)."""
+    return KeySpace(prefix).shard_key(0, "awards")
+
+
+def awards_streams(keys: KeySpace) -> list[str]:
+    """Every awards stream of ``keys``: the one of one Redis, or each shard's on a cluster."""
+    return keys.of_every_shard("awards")
 
 
 AWARDS_STREAM = awards_stream_key()
@@ -101,6 +130,15 @@ async def ensure_group(
             return False
         raise
     return True
+
+
+async def ensure_groups(redis: Redis, keys: KeySpace, group: str, start_id: str = "0") -> int:
+    """``ensure_group`` on every awards stream of ``keys`` (see "On a Redis Cluster"); returns
+    on how many streams the group was created. ``"$"`` means each stream's own last entry."""
+    created = 0
+    for stream in awards_streams(keys):
+        created += await ensure_group(redis, group, start_id, stream=stream)
+    return created
 
 
 # KEYS: 1 the awards stream. Returns how many entries were trimmed.
@@ -167,3 +205,11 @@ async def safe_trim(redis: Redis, stream: str = AWARDS_STREAM) -> int:
     other group needs them. Runs as one script: the look and the trim are one atomic step.
     """
     return int(await redis.register_script(_SAFE_TRIM)(keys=[stream]))
+
+
+async def safe_trim_all(redis: Redis, keys: KeySpace) -> dict[str, int]:
+    """``safe_trim`` on every awards stream of ``keys``, each on its own (a script touches one
+    slot, and each stream's groups are its own); returns how many entries were removed from
+    each stream that lost some."""
+    removed = {stream: await safe_trim(redis, stream) for stream in awards_streams(keys)}
+    return {stream: n for stream, n in removed.items() if n}

@@ -9,14 +9,25 @@ import os
 import signal
 import subprocess
 import sys
+from itertools import count
 from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from bidserver.store.awards import DEFAULT_PREFIX
+from bidserver.store.connect import redis_client
+from bidserver.store.journal import AwardRecord
+from bidserver.store.keyspace import KeySpace
+from bidserver.store.redis_journal import RedisJournal
+
+from ..store.chained import sealed
+from ..store.cluster_servers import redis_cluster
 from .conftest import SUPPLIERS, auction_config, create_auction
 from .harness import Api, ServerProcess, token
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "award_consumer.py"
+# The example, run as a command, imports the bidserver of this checkout (not another installed).
+CHECKOUT = {"PYTHONPATH": str(EXAMPLE.parents[1])}
 S1 = next(iter(SUPPLIERS))
 
 
@@ -49,7 +60,7 @@ async def test_the_consumer_finds_the_embedded_journal_and_survives_its_restart(
     with open(log_path, "wb") as log:
         consumer = subprocess.Popen(
             [sys.executable, str(EXAMPLE), "--data-dir", str(data), "--consumer", "c1"],
-            env={**env, "AWARD_SIGNING_KEY": "k", "PYTHONUNBUFFERED": "1"},
+            env={**env, **CHECKOUT, "AWARD_SIGNING_KEY": "k", "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.DEVNULL, stderr=log,
         )
     server = ServerProcess("", data)
@@ -83,3 +94,74 @@ async def test_the_consumer_finds_the_embedded_journal_and_survives_its_restart(
             consumer.kill()
             consumer.wait()
         server.stop()
+
+
+async def test_the_consumer_follows_every_shard_of_a_cluster_and_survives_a_failover(tmp_path):
+    """On a Redis Cluster (``--redis-url redis+cluster://...``) it reads the 16 shards' awards
+    streams, and goes on when a master dies and its replica takes over. ``serve`` does not run
+    on a cluster yet, so the awards are appended with ``RedisJournal`` as the server would."""
+    with redis_cluster(tmp_path / "cluster") as cluster:
+        log_path = tmp_path / "consumer.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BIDSERVER_")}
+        with open(log_path, "wb") as log:
+            consumer = subprocess.Popen(
+                [sys.executable, str(EXAMPLE), "--redis-url", cluster.url, "--consumer", "c1"],
+                env={**env, **CHECKOUT, "AWARD_SIGNING_KEY": "k", "PYTHONUNBUFFERED": "1"},
+                stdout=subprocess.DEVNULL, stderr=log,
+            )
+
+        async def logged(text: str) -> bool:
+            assert consumer.poll() is None, log_path.read_text()
+            return text in log_path.read_text()
+
+        keys = KeySpace(DEFAULT_PREFIX, sharded=True)
+        r = redis_client(cluster.url)
+        try:
+            await _until(lambda: logged(f"connected to {cluster.url}"), "it connects")
+            first = await _award_in_every_shard(cluster.url, keys, "a")
+            await _until(lambda: _all_signed(r, first), "every shard's award signed")
+
+            dead = cluster.master_of_key(keys.shard_key(0, "awards"))
+            cluster.kill(dead)
+            cluster.wait_ok()
+            assert cluster.master_of_key(keys.shard_key(0, "awards")) != dead
+            second = await _award_in_every_shard(cluster.url, keys, "b")
+            await _until(lambda: _all_signed(r, second), "every shard's award signed again")
+            assert sum([await r.hlen(h) for h in SIGNATURES_OF_SHARDS]) == 32
+        finally:
+            await r.aclose()
+        consumer.send_signal(signal.SIGTERM)
+        try:
+            assert consumer.wait(timeout=10) == 0
+        finally:
+            if consumer.poll() is None:
+                consumer.kill()
+                consumer.wait()
+        assert "Traceback" not in log_path.read_text()
+
+
+async def _award_in_every_shard(url: str, keys: KeySpace, tag: str) -> list[str]:
+    """One awarded auction per shard, appended as the server's journal would; their award ids."""
+    journal = RedisJournal(url)
+    await journal.connect()
+    award_ids = []
+    try:
+        for shard in range(keys.shards):
+            auction_id = next(f"{tag}-{n}" for n in count() if keys.shard(f"{tag}-{n}") == shard)
+            award = AwardRecord(f"{auction_id}:L1", auction_id, "L1", b"{}")
+            await journal.append(auction_id, 1, sealed(1, 1), [award])
+            award_ids.append(award.award_id)
+    finally:
+        await journal.close()
+    return award_ids
+
+
+# The example's hashes of signatures on a cluster: one per shard, in the shard's slot.
+SIGNATURES_OF_SHARDS = KeySpace("contracts", sharded=True).of_every_shard("signatures")
+
+
+async def _all_signed(r, award_ids: list[str]) -> bool:
+    signed = set()
+    for signatures in SIGNATURES_OF_SHARDS:
+        signed |= {k.decode() for k in await r.hkeys(signatures)}
+    return signed >= set(award_ids)

@@ -14,10 +14,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis.crc import key_slot
 
-from bidserver.store.awards import AWARDS_STREAM, decode_award, ensure_group, safe_trim
+from bidserver.store.awards import (
+    AWARDS_STREAM,
+    awards_streams,
+    decode_award,
+    ensure_group,
+    ensure_groups,
+    safe_trim,
+    safe_trim_all,
+)
 from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import AwardRecord
+from bidserver.store.keyspace import KeySpace
 from bidserver.store.redis_journal import RedisJournal
 
 from .chained import sealed
@@ -25,6 +35,8 @@ from .servers import waitaof_capable_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "award_consumer.py"
 KEY = b"test-signing-key"
+# The example, run as a command, imports the bidserver of this checkout (not another installed).
+CHECKOUT = {"PYTHONPATH": str(EXAMPLE.parents[1])}
 
 
 def load_consumer():
@@ -105,11 +117,13 @@ async def ids_of(r) -> list[bytes]:
     return [i for i, _ in await r.xrange(AWARDS_STREAM)]
 
 
-async def read_and_ack(r, group: str, count: int | None = None) -> list[bytes]:
-    reply = await r.xreadgroup(group, "c", {AWARDS_STREAM: ">"}, count=count)
+async def read_and_ack(
+    r, group: str, count: int | None = None, *, stream: str = AWARDS_STREAM
+) -> list[bytes]:
+    reply = await r.xreadgroup(group, "c", {stream: ">"}, count=count)
     ids = [i for i, _ in reply[0][1]] if reply else []
     if ids:
-        await r.xack(AWARDS_STREAM, group, *ids)
+        await r.xack(stream, group, *ids)
     return ids
 
 
@@ -305,12 +319,12 @@ async def test_consumer_runs_as_the_documented_command(awards_server, journal) -
     published and stops cleanly on SIGTERM; without a key it refuses to start."""
     consumer = load_consumer()
     args = [sys.executable, str(EXAMPLE), "--redis-url", awards_server.url, "--consumer", "s1"]
-    without_key = {k: v for k, v in os.environ.items() if k != "AWARD_SIGNING_KEY"}
+    without_key = {k: v for k, v in {**os.environ, **CHECKOUT}.items() if k != "AWARD_SIGNING_KEY"}
     refused = subprocess.run(args, env=without_key, capture_output=True, timeout=30)
     assert refused.returncode == 2 and b"AWARD_SIGNING_KEY" in refused.stderr
 
-    proc = subprocess.Popen(args, env={**os.environ, "AWARD_SIGNING_KEY": KEY.decode()},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, **CHECKOUT, "AWARD_SIGNING_KEY": KEY.decode()}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         await publish(journal, 2)
         async with asyncio.timeout(20):
@@ -323,3 +337,167 @@ async def test_consumer_runs_as_the_documented_command(awards_server, journal) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- on a Redis Cluster: 16 awards streams, one per shard ----------------------------------------
+
+
+@pytest.fixture
+async def cluster_journal(redis_cluster) -> AsyncIterator[RedisJournal]:
+    j = RedisJournal(redis_cluster.url, replicas=1)
+    await j.connect()
+    yield j
+    await j.close()
+
+
+def auction_of_each_shard(keys: KeySpace, tag: str = "") -> list[str]:
+    """One auction id per shard, in shard order (the first ids ``auc-<n><tag>`` that land there)."""
+    found: dict[int, str] = {}
+    n = 0
+    while len(found) < keys.shards:
+        found.setdefault(keys.shard(f"auc-{n}{tag}"), f"auc-{n}{tag}")
+        n += 1
+    return [found[s] for s in range(keys.shards)]
+
+
+async def publish_in_every_shard(journal: RedisJournal, lots: int = 1) -> list[AwardRecord]:
+    """One auction per shard, awarded ``lots`` lots (one append each, in lot order)."""
+    awards = []
+    for auction_id in auction_of_each_shard(journal.keys):
+        for lot in range(1, lots + 1):
+            award = AwardRecord(f"{auction_id}:L{lot}", auction_id, f"L{lot}", b"{}")
+            await journal.append(auction_id, lot, sealed(lot, lot), [award])
+            awards.append(award)
+    return awards
+
+
+async def test_cluster_awards_land_in_their_shards_streams(cluster_journal, redis_cluster) -> None:
+    j = cluster_journal
+    streams = awards_streams(j.keys)
+    assert streams == j.keys.of_every_shard("awards") and len(set(streams)) == 16
+    assert len({redis_cluster.master_of_key(s) for s in streams}) == 3  # spread over the masters
+    awards = await publish_in_every_shard(j)
+    for shard, (stream, award) in enumerate(zip(streams, awards, strict=True)):
+        assert j.keys.shard(award.auction_id) == shard
+        assert [decode_award(f) for _, f in await j.redis.xrange(stream)] == [award]
+    assert await j.redis.exists(AWARDS_STREAM) == 0  # no global stream on a cluster
+
+
+async def test_cluster_ensure_groups_on_every_shard(cluster_journal) -> None:
+    j = cluster_journal
+    assert await ensure_groups(j.redis, j.keys, "signing") == 16  # streams made as needed
+    assert await ensure_groups(j.redis, j.keys, "signing") == 0
+    for stream in awards_streams(j.keys):
+        assert [g["name"] for g in await j.redis.xinfo_groups(stream)] == [b"signing"]
+
+
+async def test_cluster_group_sees_every_award_once_in_auction_order(cluster_journal) -> None:
+    j = cluster_journal
+    await ensure_groups(j.redis, j.keys, "signing")
+    awards = await publish_in_every_shard(j, lots=3)
+    seen: list[AwardRecord] = []
+    for stream in awards_streams(j.keys):  # one XREADGROUP per stream: they are in other slots
+        while reply := await j.redis.xreadgroup("signing", "c", {stream: ">"}, count=2):
+            ids = [i for i, _ in reply[0][1]]
+            seen += [decode_award(f) for _, f in reply[0][1]]
+            await j.redis.xack(stream, "signing", *ids)
+    assert sorted(seen, key=lambda a: a.award_id) == sorted(awards, key=lambda a: a.award_id)
+    for auction_id in {a.auction_id for a in awards}:
+        lots = [a.lot_id for a in seen if a.auction_id == auction_id]
+        assert lots == ["L1", "L2", "L3"]
+
+
+async def test_cluster_safe_trim_all_trims_each_shard_on_its_groups_alone(cluster_journal) -> None:
+    j = cluster_journal
+    await publish_in_every_shard(j, lots=2)
+    streams = awards_streams(j.keys)
+    assert await safe_trim_all(j.redis, j.keys) == {}  # no group anywhere
+    await ensure_groups(j.redis, j.keys, "signing")
+    acked = streams[::3]
+    for stream in acked:
+        await read_and_ack(j.redis, "signing", stream=stream)
+    assert await safe_trim_all(j.redis, j.keys) == {s: 2 for s in acked}
+    for stream in streams:
+        assert await j.redis.xlen(stream) == (0 if stream in acked else 2)
+    assert await safe_trim_all(j.redis, j.keys) == {}
+
+
+async def test_cluster_the_server_trims_every_shards_stream(cluster_journal, monkeypatch) -> None:
+    """``bidserver.app``'s trimming task, on every shard's stream."""
+    from bidserver import app
+
+    j = cluster_journal
+    await publish_in_every_shard(j)
+    await ensure_groups(j.redis, j.keys, "signing")
+    for stream in awards_streams(j.keys):
+        await read_and_ack(j.redis, "signing", stream=stream)
+    monkeypatch.setattr(app, "AWARDS_TRIM_INTERVAL_S", 0.01)
+    trimmer = asyncio.create_task(app._trim_awards_forever(j))
+    try:
+        async with asyncio.timeout(10):
+            while [s for s in awards_streams(j.keys) if await j.redis.xlen(s)]:
+                await asyncio.sleep(0.02)  # poll interval
+    finally:
+        trimmer.cancel()
+
+
+async def signed_in_every_shard(consumer, journal: RedisJournal) -> dict[str, str]:
+    """award_id -> the hash it was signed in, over every shard's hash of signatures."""
+    where = {}
+    for _stream, signatures in consumer.followed(journal.url):
+        where |= {k.decode(): signatures for k in await journal.redis.hkeys(signatures)}
+    return where
+
+
+async def test_cluster_consumer_signs_and_reclaims_per_shard_stream(cluster_journal) -> None:
+    """Each stream's awards are signed into the hash of its own slot (its shard's tag), so the
+    signature, the ack and the award are on one master, in one AOF."""
+    consumer = load_consumer()
+    j, r = cluster_journal, cluster_journal.redis
+    awards = await publish_in_every_shard(j)
+    await ensure_groups(r, j.keys, "signing")
+    followed = consumer.followed(j.url)
+    assert [stream for stream, _ in followed] == awards_streams(j.keys)
+    for stream, signatures in followed:
+        assert key_slot(stream.encode()) == key_slot(signatures.encode())
+    stuck, stuck_signatures = followed[5]
+    await r.xreadgroup("signing", "dead", {stuck: ">"})  # a consumer "crashes" on shard 5
+    assert await consumer.reclaim_stuck(r, "signing", "c1", KEY, min_idle_ms=0, stream=stuck,
+                                        signatures_key=stuck_signatures) == 1
+    for stream, signatures in followed:
+        await consumer.process_once(r, "signing", "c1", KEY, block_ms=10, stream=stream,
+                                    signatures_key=signatures)
+        assert (await r.xpending(stream, "signing"))["pending"] == 0
+    assert await signed_in_every_shard(consumer, j) == {
+        a.award_id: followed[j.keys.shard(a.auction_id)][1] for a in awards
+    }
+
+
+async def test_cluster_consumer_run_loop_follows_every_shard(redis_cluster, cluster_journal):
+    """The whole service on a cluster URL: its own pending entries, a dead consumer's (on
+    another shard), and new awards in every shard; each signed once, all acked."""
+    consumer = load_consumer()
+    j, r = cluster_journal, cluster_journal.redis
+    streams = awards_streams(j.keys)
+    awards = await publish_in_every_shard(j)
+    await ensure_groups(r, j.keys, "signing")
+    await r.xreadgroup("signing", "c1", {streams[2]: ">"})  # c1's own, before a crash
+    await r.xreadgroup("signing", "dead", {streams[11]: ">"})  # another's, stuck
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(
+        redis_cluster.url, "signing", "c1", KEY, min_idle_ms=0, reclaim_every_s=60, stop=stop))
+    later = []
+    for auction_id in auction_of_each_shard(j.keys, tag="-late"):
+        later.append(AwardRecord(f"{auction_id}:L1", auction_id, "L1", b"{}"))
+        await j.append(auction_id, 1, sealed(1, 1), [later[-1]])
+
+    async def pending() -> int:
+        return sum([(await r.xpending(s, "signing"))["pending"] for s in streams])
+
+    async with asyncio.timeout(20):
+        while len(await signed_in_every_shard(consumer, j)) < 32 or await pending():
+            await asyncio.sleep(0.02)  # poll interval
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    signed = await signed_in_every_shard(consumer, j)
+    assert set(signed) == {a.award_id for a in [*awards, *later]}
