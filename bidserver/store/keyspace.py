@@ -116,3 +116,8 @@ class KeySpace:
         """The base of a store whose keys must share a slot (``listing``, ``suppliers``,
         ``signing-keys``): ``<prefix>`` on one Redis, ``<prefix>:{<store>}`` on a cluster."""
         return f"{self.prefix}:{{{store}}}" if self.sharded else self.prefix
+
+    def fence_of(self, store: str) -> str:
+        """The fence counter a single-slot store's durable scripts bump (``RedisJournal.fenced``):
+        it must be in the store's slot; on one Redis it is the journal's own ``<prefix>:fence``."""
+        return f"{self.single_slot(store)}:fence"
