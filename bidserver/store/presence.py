@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
 from .connect import redis_client
 from .keyspace import KeySpace
@@ -144,9 +145,11 @@ class RedisPresence:
 
     async def subscribe(self) -> PubSub:
         """A subscriber to ``channel``, subscribed. On a cluster a ``ClusterPubSub``, on the node
-        that serves the channel's slot now (it needs the slots known first: ``initialize``);
-        after a failure take a new one, since that node may be gone for good."""
-        await self._redis.initialize()
+        that serves the channel's slot now: the slots are read again first, for after a failure
+        a new subscriber is taken, and the node listened to before may be gone for good."""
+        await self._redis.initialize()  # the first time: the slots and the command table
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.nodes_manager.initialize()
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(self.channel)

@@ -16,6 +16,8 @@ from bidserver.store.connect import is_cluster_url
 from bidserver.store.keyspace import KeySpace
 from bidserver.store.presence import RedisPresence
 
+from ..store.cluster_servers import redis_cluster
+
 from ..ws.test_fanout import wait_for
 from .test_room import Clock
 
@@ -202,3 +204,43 @@ async def test_the_keys_and_the_nudges_on_one_redis_and_on_a_cluster(request, wh
         await pubsub.aclose()
         await presence.close()
         await listener.close()
+
+
+async def test_on_a_cluster_the_nudges_come_again_once_the_node_listened_to_is_replaced(tmp_path):
+    """The subscribers are on the master of the channel's slot; it is killed and its replica
+    takes over: they subscribe again where the slot is now, and a change is announced to them
+    (heartbeats a minute apart: only a nudge makes the watcher read again)."""
+    with redis_cluster(tmp_path) as cluster:
+        url = cluster.url
+        keys = KeySpace("t", sharded=True)
+        here, there = (
+            Presence(wall.now_ms, RedisPresence(url, node=n, keys=keys, heartbeat_ms=60_000))
+            for n in ("here", "there")
+        )
+        listened = cluster.master_of_key("t:presence")
+        auction = next(a for a in (f"a{i}" for i in range(100))
+                       if cluster.master_of_key(keys.presence(a)) != listened)
+        here.start()
+        there.start()
+        try:
+            there.watch(auction, lambda: None)
+            here.opened(auction, "s1")
+            await wait_for(lambda: there.seen(auction) == {"s1": Seen(True, None)})
+            cluster.kill(listened)
+            await asyncio.to_thread(cluster.wait_ok)
+            await wait_for(lambda: subscribers(cluster, "t:presence") == 2, timeout=10)
+            here.closed(auction, "s1")
+            await wait_for(lambda: not there.seen(auction)["s1"].online)
+        finally:
+            await here.close()
+            await there.close()
+
+
+def subscribers(cluster, channel: str) -> int:
+    """How many connections of the running nodes are subscribed to ``channel``."""
+    total = 0
+    for port, node in cluster.nodes.items():
+        if node.running:
+            with cluster.client(port) as client:
+                total += dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
+    return total
