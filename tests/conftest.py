@@ -60,8 +60,9 @@ def shared_cluster(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture
 def redis_cluster(shared_cluster):
     """The shared cluster, emptied (every master flushed, the replicas follow), and ok. A test
-    that kills or stops a node uses its own (``tests.store.cluster_servers.redis_cluster``)."""
-    shared_cluster.wait_ok()
+    that kills or stops a node uses its own (``tests.store.cluster_servers.redis_cluster``); one
+    that stops them all, as an outage (``Cluster.stop``), may: they are started again here."""
+    shared_cluster.start()
     for port in shared_cluster.masters():
         with shared_cluster.client(port) as client:
             client.flushall()

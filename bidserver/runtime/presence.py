@@ -20,9 +20,12 @@ the same, and what could not be written is written with the next heartbeat.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
+
+from redis.asyncio.client import PubSub
 
 from ..engine.values import Actor, Role
 from ..store.presence import Change, RedisPresence
@@ -209,18 +212,24 @@ class Presence:
             self._read_soon(list(self._watchers))  # a killed process's suppliers go stale
 
     async def _listen(self) -> None:
+        """Read the nudges; after a failure subscribe anew (on a cluster the node listened to
+        may be gone for good: a new subscriber goes where the slots are now)."""
         shared = self._shared
-        pubsub = shared.pubsub()
+        pubsub: PubSub | None = None
         try:
             while True:
                 try:
-                    if not pubsub.subscribed:
-                        await pubsub.subscribe(shared.channel)
+                    if pubsub is None:
+                        pubsub = await shared.subscribe()
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 -- the heartbeats' reads cover meanwhile
                     self._failed("listen for presence changes", exc)
+                    if pubsub is not None:
+                        with contextlib.suppress(Exception):  # its connection is broken already
+                            await pubsub.aclose()
+                        pubsub = None
                     await asyncio.sleep(0.5)
                     continue
                 if message is not None and message.get("type") == "message":
@@ -231,7 +240,8 @@ class Presence:
                         continue
                     self._read_soon([a for a in nudged if a in self._watchers])
         finally:
-            await pubsub.aclose()
+            if pubsub is not None:
+                await pubsub.aclose()
 
     def _read_soon(self, auction_ids: list[str]) -> None:
         self._unread.update(auction_ids)

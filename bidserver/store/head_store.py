@@ -23,11 +23,10 @@ from __future__ import annotations
 from typing import Protocol
 
 import msgspec
-from redis.exceptions import RedisError
 
 from ..failures import UNREADABLE
 from .journal import JournalError, JournalUnavailable
-from .redis_journal import RedisJournal, map_redis_error
+from .redis_journal import _FAILURES, RedisJournal, map_redis_error
 from .tree_heads import SignedTreeHead
 
 __all__ = ["HeadConflict", "HeadRecord", "MemoryTreeHeads", "RedisTreeHeads", "TreeHeads"]
@@ -141,17 +140,16 @@ return {-1, last}
 
 
 class RedisTreeHeads:
-    """``<prefix>:heads:<auction_id>``: stream, entry id ``<tree_size>-0``, field ``r`` the
-    ``HeadRecord`` (JSON); ``<prefix>:signing-keys``: hash, key id -> raw public key (hex)."""
+    """``journal.keys.heads(auction_id)`` (``<prefix>:heads:<auction_id>`` on one Redis, in the
+    auction's shard on a cluster): stream, entry id ``<tree_size>-0``, field ``r`` the
+    ``HeadRecord`` (JSON); ``<p>:signing-keys``, ``<p>`` the ``single_slot("signing-keys")``
+    base (``<prefix>`` on one Redis): hash, key id -> raw public key (hex)."""
 
     def __init__(self, journal: RedisJournal) -> None:
         self._redis = journal.redis
-        self._prefix = journal.prefix
-        self.keys_key = f"{journal.prefix}:signing-keys"
+        self.heads_key = journal.keys.heads
+        self.keys_key = f"{journal.keys.single_slot('signing-keys')}:signing-keys"
         self._append = self._redis.register_script(_APPEND)
-
-    def heads_key(self, auction_id: str) -> str:
-        return f"{self._prefix}:heads:{auction_id}"
 
     async def append(self, record: HeadRecord, after_size: int) -> None:
         head = record.head
@@ -162,7 +160,7 @@ class RedisTreeHeads:
                 keys=[self.heads_key(head.auction_id)],
                 args=[after_size, head.tree_size, _encode(record)],
             )
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         if int(res[0]) < 0:
             raise HeadConflict(head.auction_id, after_size, int(res[1]))
@@ -170,14 +168,14 @@ class RedisTreeHeads:
     async def last(self, auction_id: str) -> HeadRecord | None:
         try:
             top = await self._redis.xrevrange(self.heads_key(auction_id), count=1)
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return _record(self.heads_key(auction_id), *top[0]) if top else None
 
     async def read(self, auction_id: str) -> list[HeadRecord]:
         try:
             entries = await self._redis.xrange(self.heads_key(auction_id))
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         key = self.heads_key(auction_id)
         return [_record(key, entry_id, fields) for entry_id, fields in entries]
@@ -185,12 +183,12 @@ class RedisTreeHeads:
     async def add_key(self, key_id: str, public: bytes) -> None:
         try:
             await self._redis.hset(self.keys_key, key_id, public.hex())
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def keys(self) -> dict[str, bytes]:
         try:
             stored = await self._redis.hgetall(self.keys_key)
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return {k.decode(): bytes.fromhex(v.decode()) for k, v in stored.items()}

@@ -116,3 +116,13 @@ class KeySpace:
         """The base of a store whose keys must share a slot (``listing``, ``suppliers``,
         ``signing-keys``): ``<prefix>`` on one Redis, ``<prefix>:{<store>}`` on a cluster."""
         return f"{self.prefix}:{{{store}}}" if self.sharded else self.prefix
+
+    def master_fence(self, j: int) -> str:
+        """The ``j``-th candidate for a cluster master's own fence counter, ``<prefix>:{fence.<j>}``
+        (``store.masters`` takes the first one in a slot the master serves)."""
+        return f"{self.prefix}:{{fence.{j}}}"
+
+    def fence_of(self, store: str) -> str:
+        """The fence counter a single-slot store's durable scripts bump (``RedisJournal.fenced``):
+        it must be in the store's slot; on one Redis it is the journal's own ``<prefix>:fence``."""
+        return f"{self.single_slot(store)}:fence"

@@ -33,6 +33,7 @@ from redis.crc import key_slot
 from redis.exceptions import RedisError
 
 from .connect import node_client
+from .keyspace import KeySpace
 
 __all__ = ["ClusterMasters", "Master", "OneRedis"]
 
@@ -74,13 +75,13 @@ class ClusterMasters:
     """The masters of a Redis Cluster, each with its own client, learnt from ``cluster``."""
 
     def __init__(
-        self, cluster: RedisCluster, url: str, options: dict[str, Any], prefix: str,
+        self, cluster: RedisCluster, url: str, options: dict[str, Any], keys: KeySpace,
         admit: Callable[[Master], Awaitable[None]],
     ) -> None:
         self._cluster = cluster
         self._url = url
         self._options = options
-        self._prefix = prefix
+        self._keys = keys
         self._admit = admit
         self._admitted: dict[str, Master] = {}
         self._admitting: dict[str, asyncio.Lock] = {}
@@ -146,7 +147,7 @@ class ClusterMasters:
         """A key whose slot ``name`` serves now (a few CRC16s: the first one it owns)."""
         slots = self._cluster.nodes_manager.slots_cache
         for j in range(100_000):
-            key = f"{self._prefix}:{{fence.{j}}}"
+            key = self._keys.master_fence(j)
             owners = slots.get(key_slot(key.encode()))
             if owners and owners[0].name == name:
                 return key

@@ -1,6 +1,7 @@
 """Which suppliers have a live room open, shared by every server process through Redis.
 
-One hash per auction, ``<prefix>:presence:<auction_id>``, two kinds of fields:
+One hash per auction, ``KeySpace.presence`` (``<prefix>:presence:<auction_id>`` on one Redis, in
+the auction's shard on a Redis Cluster), two kinds of fields:
 
 * ``<supplier>|<node>``: the process ``<node>`` holds at least one live-room socket of the
   supplier; the value is that process's clock (ms) when it last said so. Each process says it
@@ -13,20 +14,30 @@ A supplier is online while one of its node fields is fresh. Ids cannot hold ``|`
 invited by ``Id``, nodes are ``host:pid:hex``), so a field names one supplier and one node. Every
 write sets the key to expire ``ttl_ms`` later: an auction nobody connects to any more is forgotten.
 
-A write is one script call (atomic: a reader never sees a supplier gone from one node without its
-time), and publishes the changed auctions' ids on ``<prefix>:presence`` (a JSON list) so that the
-processes with buyers watching read them again. Nothing here is an auction event: the journal
-never sees it.
+A write is one script call per shard (atomic: a reader never sees a supplier gone from one node
+without its time; one call on one Redis, where everything is one shard; on a cluster a script's
+keys must share a slot, and a shard is one), and publishes the changed auctions' ids on
+``<prefix>:presence`` (a JSON list) so that the processes with buyers watching read them again.
+Nothing here is an auction event: the journal never sees it.
+
+Why plain pub/sub on a cluster too: a ``PUBLISH`` reaches every node's subscribers (the cluster
+bus forwards it), so one channel serves every shard and a subscriber needs one connection to any
+node (``RedisCluster.pubsub``: ``subscribe``). Sharded pub/sub would spare the forwarding, but would need a
+channel per shard and a subscription to each; a nudge is sent when a supplier comes or goes, not
+per bid, so the forwarding costs little.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 
 import msgspec
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
 from .connect import redis_client
+from .keyspace import KeySpace
 
 # KEYS: presence hashes. ARGV: 1 node, 2 now ms, 3 ttl ms, 4 channel, 5 message ("" publishes
 # nothing), then per change 4 values: the index of its key in KEYS, the supplier, "1" (it has a
@@ -57,14 +68,17 @@ _ids = msgspec.json.Decoder(list[str])
 
 
 class RedisPresence:
+    """Presence on the Redis ``url`` names, with the journal's ``keys`` (its ``KeySpace``)."""
+
     def __init__(
-        self, url: str, *, node: str, prefix: str, heartbeat_ms: int, ttl_ms: int = 7 * 86_400_000
+        self, url: str, *, node: str, keys: KeySpace, heartbeat_ms: int,
+        ttl_ms: int = 7 * 86_400_000,
     ) -> None:
         self.node = node
         self.heartbeat_ms = heartbeat_ms
         self.stale_ms = 3 * heartbeat_ms  # two heartbeats may be late; the third means gone
-        self.channel = f"{prefix}:presence"
-        self._prefix = prefix
+        self.channel = f"{keys.prefix}:presence"
+        self.keys = keys
         self._ttl_ms = ttl_ms
         self._redis = redis_client(
             url, socket_timeout=2.0, socket_connect_timeout=1.0, client_name="bidserver-presence"
@@ -72,13 +86,28 @@ class RedisPresence:
         self._write = self._redis.register_script(_WRITE)
 
     def key(self, auction_id: str) -> str:
-        return f"{self._prefix}:presence:{auction_id}"
+        return self.keys.presence(auction_id)
 
     async def write(self, changes: Sequence[Change], now: int, *, nudge: bool) -> None:
         """Record ``changes`` (this node's own), and with ``nudge`` tell every process which
-        auctions changed (heartbeats change nothing anyone sees and are not announced)."""
-        if not changes:
+        auctions changed (heartbeats change nothing anyone sees and are not announced): one
+        script call per shard, all at once, each announcing its own auctions."""
+        by_shard: dict[int, list[Change]] = {}
+        for change in changes:
+            by_shard.setdefault(self.keys.shard(change[0]), []).append(change)
+        if not by_shard:
             return
+        # A no-op but the first time: redis-py 8.1's cluster client, given concurrent calls
+        # before it knows the slots, fails some of them (AttributeError on a new connection).
+        await self._redis.initialize()
+        done = await asyncio.gather(
+            *(self._write_shard(c, now, nudge) for c in by_shard.values()), return_exceptions=True
+        )
+        failures = [d for d in done if isinstance(d, BaseException)]
+        if failures:  # every call was awaited; the caller writes all its changes again
+            raise failures[0]
+
+    async def _write_shard(self, changes: list[Change], now: int, nudge: bool) -> None:
         keys: dict[str, int] = {}
         args: list[str | int] = []
         for auction_id, supplier, here, left_at in changes:
@@ -114,8 +143,20 @@ class RedisPresence:
             for supplier in online | left.keys()
         }
 
-    def pubsub(self) -> PubSub:
-        return self._redis.pubsub()
+    async def subscribe(self) -> PubSub:
+        """A subscriber to ``channel``, subscribed. On a cluster a ``ClusterPubSub``, on the node
+        that serves the channel's slot now: the slots are read again first, for after a failure
+        a new subscriber is taken, and the node listened to before may be gone for good."""
+        await self._redis.initialize()  # the first time: the slots and the command table
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.nodes_manager.initialize()
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(self.channel)
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        return pubsub
 
     @staticmethod
     def nudged(data: bytes) -> list[str]:

@@ -292,7 +292,7 @@ class RedisJournal:
         self._masters: OneRedis | ClusterMasters
         if self.keys.sharded:
             self._masters = ClusterMasters(
-                self._redis, url, options, prefix, self._admit  # type: ignore[arg-type]
+                self._redis, url, options, self.keys, self._admit  # type: ignore[arg-type]
             )
         else:
             self._masters = OneRedis(self._redis, self.fence_key)

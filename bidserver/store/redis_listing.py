@@ -1,12 +1,13 @@
 """The auction listing on Redis: one hash of entries and a sorted set per listing filter.
 
-Keys (``<prefix>`` is ``bidserver`` by default, as for the journal):
+Keys (``<p>`` is ``keys.single_slot("listing")`` of the journal's ``KeySpace``: its prefix,
+``bidserver`` by default, on one Redis; ``<prefix>:{listing}`` on a Redis Cluster):
 
-* ``<prefix>:listing`` -- hash, field ``<auction_id>``, value the JSON-encoded ``ListingEntry``;
-* ``<prefix>:list:buyer:<org>`` and ``<prefix>:list:buyer:<org>:<state>`` -- sorted sets of the
-  auctions of a buyer organisation, all states and one state;
-* ``<prefix>:list:supplier:<id>`` and ``<prefix>:list:supplier:<id>:<state>`` -- the same for
-  each invited supplier.
+* ``<p>:listing`` -- hash, field ``<auction_id>``, value the JSON-encoded ``ListingEntry``;
+* ``<p>:list:buyer:<org>`` and ``<p>:list:buyer:<org>:<state>`` -- sorted sets of the auctions of
+  a buyer organisation, all states and one state;
+* ``<p>:list:supplier:<id>`` and ``<p>:list:supplier:<id>:<state>`` -- the same for each invited
+  supplier.
 
 In the index keys, ``%`` and ``:`` of an organisation, supplier or state are written ``%25`` and
 ``%3A``: ids come from tokens and may contain anything, and without escaping the all-states index
@@ -28,13 +29,13 @@ retried: another put landed in between, so every retry follows progress). The mo
 no reader sees an entry in two state indexes or an index member without its entry. A page is one
 read-only script too (the index range and the entries of that range), so it is a snapshot.
 
-Scale-out (Redis Cluster, not done here): the entries hash and the index sets of one auction hash
-to different slots, and both scripts touch several of them, which Cluster refuses (CROSSSLOT).
-The way out is one hash tag for the whole listing (``<prefix>:{listing}...`` for every key above):
-one slot, the scripts unchanged, at the cost of the listing living on one shard. That is cheap:
-per auction one hash field of a few hundred bytes and 2 + 2 x suppliers set members, read 51 to
-201 members at a time, while the write-heavy journal streams shard by auction. Changing keys needs
-no data migration: the listing is derived and the runtime rebuilds it from the journal.
+Scale-out (Redis Cluster): both scripts touch the entries hash and several index sets, which a
+cluster refuses unless they share a slot (CROSSSLOT). So on a cluster every key above carries one
+hash tag (``<prefix>:{listing}...``): one slot, the scripts unchanged, at the cost of the listing
+living on one master. That is cheap: per auction one hash field of a few hundred bytes and 2 + 2 x
+suppliers set members, read 51 to 201 members at a time, while the write-heavy journal streams
+shard by auction. On one Redis the names are those of earlier releases; a cluster starts empty,
+and the listing is derived anyway (the runtime rebuilds it from the journal).
 
 Redis errors are mapped as the journal's are (``JournalUnavailable`` when Redis cannot answer or
 write now). The client is the caller's, typically shared with the journal or the leases, with its
@@ -45,9 +46,9 @@ from __future__ import annotations
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .awards import DEFAULT_PREFIX
+from .keyspace import KeySpace
 from .listing import (
     CREATED_AT_BOUND,
     ListingEntry,
@@ -58,7 +59,7 @@ from .listing import (
     decode_cursor,
     encode_cursor,
 )
-from .redis_journal import map_redis_error
+from .redis_journal import _FAILURES, map_redis_error
 
 __all__ = ["RedisListing"]
 
@@ -97,19 +98,20 @@ def _escape(part: str) -> str:
 
 
 class RedisListing:
-    """``Listing`` on Redis (see the module docstring for the keys and why)."""
+    """``Listing`` on Redis (see the module docstring for the keys and why): ``redis`` the
+    journal's client, ``keys`` its ``KeySpace`` (the default prefix on one Redis if not given)."""
 
-    def __init__(self, redis: Redis, *, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(self, redis: Redis, *, keys: KeySpace | None = None) -> None:
         self._redis = redis
-        self.prefix = prefix
-        self.entries_key = f"{prefix}:listing"
+        self.base = (keys or KeySpace(DEFAULT_PREFIX)).single_slot("listing")
+        self.entries_key = f"{self.base}:listing"
         self._put = redis.register_script(_PUT)
         self._page = redis.register_script(_PAGE)
         self._decoder = msgspec.json.Decoder(ListingEntry)
 
     def index_key(self, kind: str, party: str, state: str | None = None) -> str:
         """The sorted set of ``kind`` ("buyer" or "supplier") ``party``, in ``state`` if given."""
-        key = f"{self.prefix}:list:{kind}:{_escape(party)}"
+        key = f"{self.base}:list:{kind}:{_escape(party)}"
         return key if state is None else f"{key}:{_escape(state)}"
 
     def _index_keys(self, entry: ListingEntry) -> list[str]:
@@ -143,7 +145,7 @@ class RedisListing:
                 )
                 if applied:
                     return
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def page(
@@ -165,7 +167,7 @@ class RedisListing:
             key = self.index_key("supplier", supplier, state)
         try:
             raw = await self._page(keys=[key, self.entries_key], args=[start, limit + 1])
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         entries = [self._decoder.decode(r) for r in raw]
         items = entries[:limit]
@@ -175,7 +177,7 @@ class RedisListing:
     async def get(self, auction_id: str) -> ListingEntry | None:
         try:
             stored = await self._redis.hget(self.entries_key, auction_id)
-        except (RedisError, OSError) as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if stored is None else self._decoder.decode(stored)
 

@@ -4,8 +4,10 @@ Why it knows nothing of suppliers: the admission domain (``engine/admission``) d
 what it is given, bytes and the fields to index them by (``Indexed``), so one store serves every
 change of the domain without a migration, and the one home of eligibility stays in the domain.
 
-Keys (``<p>`` is the journal's prefix, ``bidserver`` by default; in ``<id>`` ``%`` and ``:`` are
-written ``%25`` and ``%3A``, as in the listing's keys, or supplier ``a:log`` would be ``a``'s log):
+Keys (``<p>`` is ``journal.keys.single_slot("suppliers")``: the journal's prefix, ``bidserver`` by
+default, on one Redis, and ``<prefix>:{suppliers}`` on a Redis Cluster, so every key below is in
+one slot there; in ``<id>`` ``%`` and ``:`` are written ``%25`` and ``%3A``, as in the listing's
+keys, or supplier ``a:log`` would be ``a``'s log):
 
 * ``<p>:supplier:<id>`` -- hash: ``record`` (the bytes), ``version`` (events so far), and the
   index fields the record is filed under now: ``name`` (folded), ``code``, ``tags`` (joined by NUL)
@@ -18,16 +20,19 @@ written ``%25`` and ``%3A``, as in the listing's keys, or supplier ``a:log`` wou
 * ``<p>:suppliers:ix:code`` -- sorted set, score 0, members ``<identifier>\\x00<id>``;
 * ``<p>:suppliers:due`` -- sorted set, member the id, score the ms time its standing may next
   change by time alone (the sweeper's queue);
-* ``<p>:supplier:<id>:events`` -- set of the event ids the supplier is invited to.
+* ``<p>:supplier:<id>:events`` -- set of the event ids the supplier is invited to;
+* ``<p>:fence`` -- the fence counter of the write script (below): on one Redis the journal's own.
 
 Why one script per write: the version check (compare-and-set: two reviewers acting at once, one
 is refused and decides again on the new record), the identifier's uniqueness, the log, the record
 and every index move happen in one step, or a crash between them leaves a supplier listed under a
 status it left, or an identifier owned twice. The script reads the index fields the record is filed
 under from its hash, so the caller passes only the new ones. It builds the tag keys itself (they
-are not in ``KEYS``): standalone Redis allows that; Redis Cluster would need one hash tag for every
-key here (one slot), as the listing would. A retry of a stored append (same events at the same
+are not in ``KEYS``): Redis allows that for keys of the declared keys' slot, which every key here
+shares on a cluster (the one hash tag). A retry of a stored append (same events at the same
 positions, same record) succeeds as a no-op, so a write whose reply was lost can be sent again.
+Why the whole registry in one slot of a cluster: the write script needs the record, the indexes
+and the fence together, and registry writes are rare next to bids (one master carries them).
 
 Why the log is a list and not a stream (as the auctions' journals are): a stream of a few events
 takes 4.7 KB of Redis memory however short (``MEMORY USAGE``, Redis 7.0: its first node is
@@ -72,10 +77,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import msgspec
-from redis.exceptions import RedisError
 
 from .journal import JournalError
-from .redis_journal import RedisJournal, map_redis_error
+from .redis_journal import _FAILURES, RedisJournal, map_redis_error
 
 __all__ = [
     "DEFAULT_SCAN_BUDGET",
@@ -392,17 +396,18 @@ class RedisSuppliers:
             raise ValueError(f"scan budget must be positive: {scan_budget}")
         self._journal = journal
         self._redis = journal.redis
-        self.prefix = journal.prefix
+        self.base = journal.keys.single_slot("suppliers")
         self.scan_budget = scan_budget
-        self.codes_key = f"{self.prefix}:suppliers:code"
-        self.tag_prefix = f"{self.prefix}:suppliers:ix:"
+        self.codes_key = f"{self.base}:suppliers:code"
+        self.tag_prefix = f"{self.base}:suppliers:ix:"
         self.all_key = self.tag_prefix + "all"
         self.code_index_key = self.tag_prefix + "code"
-        self.due_key = f"{self.prefix}:suppliers:due"
+        self.due_key = f"{self.base}:suppliers:due"
+        self.fence_key = journal.keys.fence_of("suppliers")
         self._search = self._redis.register_script(_SEARCH)
 
     def record_key(self, supplier_id: str) -> str:
-        return f"{self.prefix}:supplier:{_key_part(supplier_id)}"
+        return f"{self.base}:supplier:{_key_part(supplier_id)}"
 
     def log_key(self, supplier_id: str) -> str:
         return self.record_key(supplier_id) + ":log"
@@ -430,7 +435,7 @@ class RedisSuppliers:
             self.all_key,
             self.code_index_key,
             self.due_key,
-            self._journal.fence_key,
+            self.fence_key,
         ]
         fence = "1" if self._journal.fenced else "0"
         args: list[Any] = [
@@ -456,7 +461,7 @@ class RedisSuppliers:
         try:
             key = self.record_key(supplier_id)
             record, version = await self._redis.hmget(key, "record", "version")
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if record is None else (record, int(version))
 
@@ -470,7 +475,7 @@ class RedisSuppliers:
             pipe.hmget(self.record_key(supplier_id), "record", "version")
         try:
             replies = await pipe.execute()
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return [None if rec is None else (rec, int(ver)) for rec, ver in replies]
 
@@ -478,13 +483,13 @@ class RedisSuppliers:
         check_id(supplier_id)
         try:
             return await self._redis.lrange(self.log_key(supplier_id), 0, -1)
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def by_code(self, code: str) -> str | None:
         try:
             owner = await self._redis.hget(self.codes_key, code)
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if owner is None else owner.decode()
 
@@ -503,7 +508,7 @@ class RedisSuppliers:
             res = await self._search(
                 keys=keys, args=[low, high, self.scan_budget, clamp_limit(limit)]
             )
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return Page([id_of(m) for m in res[0]], encode_cursor(res[1]) if len(res) > 1 else None)
 
@@ -514,7 +519,7 @@ class RedisSuppliers:
             members = await self._redis.zrange(
                 self.code_index_key, low, high, bylex=True, offset=0, num=limit
             )
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         more = len(members) == limit
         return Page([id_of(m) for m in members], encode_cursor(members[-1]) if more else None)
@@ -524,7 +529,7 @@ class RedisSuppliers:
             check_tag(tag)
         try:
             return int(await self._redis.zcard(self.all_key if tag is None else self.tag_key(tag)))
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def due(self, now: int, limit: int) -> list[str]:
@@ -532,7 +537,7 @@ class RedisSuppliers:
             ids = await self._redis.zrange(
                 self.due_key, "-inf", now, byscore=True, offset=0, num=max(1, limit)
             )
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return [i.decode() for i in ids]
 
@@ -547,7 +552,7 @@ class RedisSuppliers:
         check_id(supplier_id)
         try:
             members = await self._redis.smembers(self.events_key(supplier_id))
-        except RedisError as exc:
+        except _FAILURES as exc:
             raise map_redis_error(exc) from exc
         return {m.decode() for m in members}
 

@@ -6,9 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+from redis.asyncio import Redis
+from redis.crc import key_slot
+
 from bidserver import clock as wall
 from bidserver.runtime.presence import Presence, Seen
+from bidserver.store.connect import is_cluster_url
+from bidserver.store.keyspace import KeySpace
 from bidserver.store.presence import RedisPresence
+
+from ..store.cluster_servers import redis_cluster
 
 from ..ws.test_fanout import wait_for
 from .test_room import Clock
@@ -49,20 +57,26 @@ async def test_a_watcher_that_fails_does_not_fail_the_socket(caplog):
     assert "presence watcher of a1 failed" in caplog.text
 
 
+def store(redis_url: str, node: str) -> RedisPresence:
+    """Prefix ``t``, sharded on a cluster (as a journal on the URL would be)."""
+    keys = KeySpace("t", sharded=is_cluster_url(redis_url))
+    return RedisPresence(redis_url, node=node, keys=keys, heartbeat_ms=HEARTBEAT_MS)
+
+
 def shared(redis_url: str, node: str) -> Presence:
     """A tracker on the wall clock (staleness is judged by the reader's clock)."""
-    return Presence(
-        wall.now_ms, RedisPresence(redis_url, node=node, prefix="t", heartbeat_ms=HEARTBEAT_MS)
-    )
+    return Presence(wall.now_ms, store(redis_url, node))
 
 
 def left_between(seen: Seen | None, start: int, end: int) -> bool:
     return seen is not None and not seen.online and start <= seen.left_at <= end
 
 
-async def test_processes_share_presence_through_redis(redis_server):
+@pytest.mark.parametrize("where", ["redis_server", "redis_cluster"])
+async def test_processes_share_presence_through_redis(request, where):
     """A supplier's socket on one process, the buyer's on another."""
-    here, there = shared(redis_server.url, "here"), shared(redis_server.url, "there")
+    url = request.getfixturevalue(where).url
+    here, there = shared(url, "here"), shared(url, "there")
     here.start()
     there.start()
     try:
@@ -152,3 +166,81 @@ async def test_redis_away_is_logged_once_and_what_was_missed_is_written_when_it_
     finally:
         await tracker.close()
         await watching.close()
+
+
+@pytest.mark.parametrize("where", ["redis_server", "redis_cluster"])
+async def test_the_keys_and_the_nudges_on_one_redis_and_on_a_cluster(request, where):
+    """One write of 40 auctions' changes: on a cluster one script call per shard (else
+    CROSSSLOT), each auction's hash in its shard's slot, and every auction announced on the one
+    channel to a subscriber on any node; on one Redis the names of earlier releases."""
+    url = request.getfixturevalue(where).url
+    presence, listener = store(url, "n1"), store(url, "n2")
+    ids = [f"a{i}" for i in range(40)]
+    pubsub = await listener.subscribe()
+    try:
+        async with asyncio.timeout(5):  # the subscription confirmed before anything is sent
+            while (await pubsub.get_message(timeout=1.0) or {}).get("type") != "subscribe":
+                pass
+        now = wall.now_ms()
+        await presence.write([(a, "s1", True, 0) for a in ids], now, nudge=True)
+        nudged: set[str] = set()
+        async with asyncio.timeout(5):
+            while nudged != set(ids):
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is not None:
+                    nudged |= set(listener.nudged(message["data"]))
+        assert await listener.read(ids, now) == {a: {"s1": (True, None)} for a in ids}
+        keys = presence.keys
+        if keys.sharded:
+            assert {keys.shard(a) for a in ids} == set(range(keys.shards))
+            for a in ids:
+                assert key_slot(presence.key(a).encode()) == key_slot(keys.stream(a).encode())
+        else:
+            client = Redis.from_url(url)
+            assert sorted(await client.keys("t:*")) == sorted(f"t:presence:{a}".encode() for a in ids)
+            await client.aclose()
+        assert listener.channel == "t:presence"
+    finally:
+        await pubsub.aclose()
+        await presence.close()
+        await listener.close()
+
+
+async def test_on_a_cluster_the_nudges_come_again_once_the_node_listened_to_is_replaced(tmp_path):
+    """The subscribers are on the master of the channel's slot; it is killed and its replica
+    takes over: they subscribe again where the slot is now, and a change is announced to them
+    (heartbeats a minute apart: only a nudge makes the watcher read again)."""
+    with redis_cluster(tmp_path) as cluster:
+        url = cluster.url
+        keys = KeySpace("t", sharded=True)
+        here, there = (
+            Presence(wall.now_ms, RedisPresence(url, node=n, keys=keys, heartbeat_ms=60_000))
+            for n in ("here", "there")
+        )
+        listened = cluster.master_of_key("t:presence")
+        auction = next(a for a in (f"a{i}" for i in range(100))
+                       if cluster.master_of_key(keys.presence(a)) != listened)
+        here.start()
+        there.start()
+        try:
+            there.watch(auction, lambda: None)
+            here.opened(auction, "s1")
+            await wait_for(lambda: there.seen(auction) == {"s1": Seen(True, None)})
+            cluster.kill(listened)
+            await asyncio.to_thread(cluster.wait_ok)
+            await wait_for(lambda: subscribers(cluster, "t:presence") == 2, timeout=10)
+            here.closed(auction, "s1")
+            await wait_for(lambda: not there.seen(auction)["s1"].online)
+        finally:
+            await here.close()
+            await there.close()
+
+
+def subscribers(cluster, channel: str) -> int:
+    """How many connections of the running nodes are subscribed to ``channel``."""
+    total = 0
+    for port, node in cluster.nodes.items():
+        if node.running:
+            with cluster.client(port) as client:
+                total += dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
+    return total

@@ -9,6 +9,7 @@ import logging
 
 import msgspec
 import pytest
+from redis.crc import key_slot
 
 from bidserver.engine.formats import FORMATS
 from bidserver.engine.reverse import state_bytes
@@ -151,10 +152,11 @@ async def test_a_snapshot_that_is_not_what_it_claims_is_refused_and_the_journal_
     await again.close()
 
 
-async def test_redis_keeps_the_newest_snapshot(redis_server):
+@pytest.mark.parametrize("where", ["redis_server", "redis_cluster"])
+async def test_redis_keeps_the_newest_snapshot(request, where):
     from bidserver.store.redis_journal import RedisJournal
 
-    journal = RedisJournal(redis_server.url)
+    journal = RedisJournal(request.getfixturevalue(where).url, replicas=None)
     await journal.connect()
     for store in (MemorySnapshots(), RedisSnapshots(journal)):
         assert await store.load("a1") is None
@@ -162,6 +164,12 @@ async def test_redis_keeps_the_newest_snapshot(redis_server):
         assert await store.save("a1", 10, b"ten") is False  # a late, older write changes nothing
         assert await store.save("a1", 40, b"forty") is True
         assert await store.load("a1") == b"forty"
+    if journal.keys.sharded:  # beside the auction's journal, in its shard's slot
+        assert journal.snapshot_key("a1").startswith("bidserver:{")
+        assert key_slot(journal.snapshot_key("a1").encode()) == key_slot(
+            journal.stream_key("a1").encode())
+    else:
+        assert await journal.redis.keys("bidserver:snapshot:*") == [b"bidserver:snapshot:a1"]
     await journal.close()
 
 

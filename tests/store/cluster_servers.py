@@ -96,6 +96,19 @@ class Cluster:
                 return False
         return True
 
+    def stop(self) -> None:
+        """Every node stopped: the whole cluster away, as an outage."""
+        for node in self.nodes.values():
+            node.stop()
+
+    def start(self) -> None:
+        """Every stopped node started again (on its port, from its AOF and nodes.conf), and the
+        cluster ok: as it was, but that a replica may have taken its master's place."""
+        for node in self.nodes.values():
+            if not node.running:
+                node.start()
+        self.wait_ok()
+
     def kill(self, port: int) -> None:
         """``kill -9`` of one node (its AOF and nodes.conf stay, for ``restart``)."""
         self.nodes[port].kill()

@@ -8,29 +8,40 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
 from bidserver.store.journal import JournalUnavailable
+from bidserver.store.keyspace import KeySpace
 from bidserver.store.listing import Listing, ListingEntry, MemoryListing, Page, encode_cursor
+from bidserver.store.redis_journal import RedisJournal
 from bidserver.store.redis_listing import RedisListing
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def listing(request: pytest.FixtureRequest) -> AsyncIterator[Listing]:
     if request.param == "memory":
         yield MemoryListing()
         return
+    if request.param == "redis-cluster":  # on the journal's client and keys, as the server
+        journal = RedisJournal(request.getfixturevalue("redis_cluster").url, prefix="t")
+        yield RedisListing(journal.redis, keys=journal.keys)
+        await journal.close()
+        return
     client = Redis.from_url(request.getfixturevalue("redis_server").url)
-    yield RedisListing(client, prefix="t")
+    yield RedisListing(client, keys=KeySpace("t"))
     await client.aclose()
 
 
 @pytest.fixture
 def switch_off(listing: Listing, request: pytest.FixtureRequest) -> Callable[[], None]:
-    """Make the store unreachable: the twin's hook, or stopping the real server."""
+    """Make the store unreachable: the twin's hook, or stopping the real server (every node of
+    the cluster: its fixture starts them again for the next test)."""
 
     def off() -> None:
         if isinstance(listing, MemoryListing):
             listing.available = False
+        elif "redis_cluster" in request.fixturenames:
+            request.getfixturevalue("redis_cluster").stop()
         else:
             request.getfixturevalue("redis_server").stop()
 
@@ -328,7 +339,7 @@ async def test_recovers_when_redis_is_back(redis_server) -> None:
 
 async def test_keys_follow_the_prefix_and_empty_indexes_vanish(redis_server) -> None:
     client = Redis.from_url(redis_server.url, decode_responses=True)
-    listing = RedisListing(client, prefix="p")
+    listing = RedisListing(client, keys=KeySpace("p"))
     await listing.put(entry("a1", buyer="org:1", suppliers=("s1",), state="open", created_at=7))
     assert sorted(await client.keys("*")) == [
         "p:list:buyer:org%3A1",
@@ -350,6 +361,28 @@ async def test_keys_follow_the_prefix_and_empty_indexes_vanish(redis_server) -> 
         "a1", buyer="org:1", suppliers=(), state="closed", seq=2, created_at=7
     )  # a client decoding responses reads the same entries
     await client.aclose()
+
+
+async def test_on_a_cluster_the_listing_lives_in_one_slot(redis_cluster) -> None:
+    """Every key carries the ``{listing}`` hash tag: the scripts' keys share a slot."""
+    journal = RedisJournal(redis_cluster.url, prefix="p")
+    listing = RedisListing(journal.redis, keys=journal.keys)
+    await listing.put(entry("a1", buyer="org:1", suppliers=("s1", "s2"), state="open"))
+    await listing.put(entry("a2", buyer="org:2", suppliers=("s1",), state="draft"))
+    await listing.put(entry("a1", buyer="org:1", suppliers=("s1", "s2"), state="closed", seq=2))
+    keys: set[str] = set()
+    for port in redis_cluster.masters():
+        with redis_cluster.client(port) as client:
+            keys |= {k.decode() for k in client.keys("p:*")}
+    assert keys == {"p:{listing}:listing"} | {
+        f"p:{{listing}}:list:{index}"
+        for index in ("buyer:org%3A1", "buyer:org%3A1:closed", "buyer:org%3A2",
+                      "buyer:org%3A2:draft", "supplier:s1", "supplier:s1:closed",
+                      "supplier:s1:draft", "supplier:s2", "supplier:s2:closed")
+    }
+    assert {key_slot(k.encode()) for k in keys} == {key_slot(b"listing")}
+    assert ids(await listing.page(supplier="s1")) == ["a1", "a2"]
+    await journal.close()
 
 
 async def test_script_cache_flush_is_survived(redis_server) -> None:

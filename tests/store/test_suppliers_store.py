@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
+from redis.crc import key_slot
 
 from bidserver.store.embedded import EmbeddedRedis
 from bidserver.store.journal import JournalError, JournalNotDurable, JournalUnavailable
@@ -37,7 +38,7 @@ class Backend:
     server: EmbeddedRedis | None = None
 
 
-@pytest.fixture(params=["memory", "redis", "redis-waitaof"])
+@pytest.fixture(params=["memory", "redis", "redis-waitaof", "redis-cluster"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "memory":
         made: list[MemorySuppliers] = []
@@ -56,6 +57,13 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
                 store.available = on
 
         yield Backend(make_memory, lambda: switch(False), lambda: switch(True))
+        return
+    if request.param == "redis-cluster":  # 3 masters with a replica each, AOF always
+        cluster = request.getfixturevalue("redis_cluster")
+        journal = RedisJournal(cluster.url, replicas=1)
+        assert await journal.connect() == MODE_AOF_ALWAYS
+        yield Backend(lambda **kw: RedisSuppliers(journal, **kw), cluster.stop, cluster.start)
+        await journal.close()
         return
     waitaof = request.param == "redis-waitaof"
     server = request.getfixturevalue("waitaof_server" if waitaof else "redis_server")
@@ -451,6 +459,35 @@ async def test_the_keys_are_the_documented_ones(redis_server) -> None:
     assert await r.zrange("t1:suppliers:ix:code", 0, -1) == [b"CN9\x00a:log"]
     assert await r.zrange("t1:suppliers:due", 0, -1, withscores=True) == [(b"a:log", 77)]
     assert await r.hgetall("t1:suppliers:code") == {b"CN9": b"a:log"}
+    assert store.fence_key == journal.fence_key == "t1:fence"  # a retry's fence: the journal's
+    await journal.close()
+
+
+async def test_on_a_cluster_the_registry_lives_in_one_slot(redis_cluster) -> None:
+    """Every key of the registry, its tag indexes and its fence included, carries the
+    ``{suppliers}`` hash tag: the write script's keys share a slot (else CROSSSLOT)."""
+    journal = RedisJournal(redis_cluster.url, prefix="t1", replicas=1)
+    await journal.connect()
+    store = RedisSuppliers(journal)
+    await store.append("a:log", 0, [b"e1"], b"rec", ix("Acme", "CN9", "status:pending", "x"), 77)
+    await store.note_invitation("a:log", "ev1")
+    await store.append("a:log", 1, [b"e2"], b"rec2", ix("Acme", "CN9", "status:qualified"), None)
+    await store.append("a:log", 1, [b"e2"], b"rec2", ix("Acme", "CN9", "status:qualified"), None)
+    keys: set[str] = set()
+    for port in redis_cluster.masters():
+        with redis_cluster.client(port) as client:
+            keys |= {k.decode() for k in client.keys("t1:*")}
+    keys -= {k for k in keys if k.startswith("t1:{fence.")}  # the journal's, one per master
+    assert keys == {
+        "t1:{suppliers}:supplier:a%3Alog", "t1:{suppliers}:supplier:a%3Alog:log",
+        "t1:{suppliers}:supplier:a%3Alog:events", "t1:{suppliers}:suppliers:code",
+        "t1:{suppliers}:suppliers:ix:all", "t1:{suppliers}:suppliers:ix:code",
+        "t1:{suppliers}:suppliers:ix:status:qualified", "t1:{suppliers}:fence",
+    }  # the retry bumped the fence; the emptied tag and due indexes are gone
+    assert {key_slot(k.encode()) for k in keys} == {key_slot(b"suppliers")}
+    assert await store.log("a:log") == [b"e1", b"e2"]
+    assert await store.by_code("CN9") == "a:log"
+    assert await store.events_of("a:log") == {"ev1"}
     await journal.close()
 
 

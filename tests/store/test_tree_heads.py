@@ -11,6 +11,7 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from redis.crc import key_slot
 
 from bidserver.store.head_store import HeadConflict, HeadRecord, MemoryTreeHeads, RedisTreeHeads
 from bidserver.store.redis_journal import RedisJournal
@@ -65,12 +66,15 @@ def record(size: int, auction_id: str = "a1") -> HeadRecord:
     return HeadRecord(head=head, entry_hash="ab" * 32, frontier=("cd" * 32,) * size.bit_count())
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 async def heads(request):
     if request.param == "memory":
         yield MemoryTreeHeads()
         return
-    journal = RedisJournal(request.getfixturevalue("redis_server").url)
+    if request.param == "redis-cluster":
+        journal = RedisJournal(request.getfixturevalue("redis_cluster").url, replicas=1)
+    else:
+        journal = RedisJournal(request.getfixturevalue("redis_server").url)
     await journal.connect()
     yield RedisTreeHeads(journal)
     await journal.close()
@@ -113,4 +117,30 @@ async def test_a_head_edited_in_redis_is_named(redis_server):
         with pytest.raises(JournalError, match="bidserver:heads:a1 5-0 is not a stored tree head"):
             await heads.read("a1")
     finally:
+        await journal.close()
+
+
+async def test_the_keys_on_one_redis_and_on_a_cluster(redis_server, redis_cluster):
+    """One Redis: the names of earlier releases. A cluster: an auction's heads in its shard's
+    slot (with its journal), the signing keys in a slot of their own."""
+    for url, replicas in ((redis_server.url, 0), (redis_cluster.url, 1)):
+        journal = RedisJournal(url, replicas=replicas)
+        await journal.connect()
+        heads = RedisTreeHeads(journal)
+        ids = [f"a{i}" for i in range(40)]  # over every shard of a cluster
+        for auction_id in ids:
+            await heads.append(record(3, auction_id), after_size=0)
+        await heads.add_key(key_id(KEY.public_key()), public_raw(KEY.public_key()))
+        if journal.keys.sharded:
+            assert {journal.keys.shard(a) for a in ids} == set(range(journal.keys.shards))
+            for auction_id in ids:
+                assert key_slot(heads.heads_key(auction_id).encode()) == key_slot(
+                    journal.stream_key(auction_id).encode())
+            assert heads.keys_key == "bidserver:{signing-keys}:signing-keys"
+        else:
+            assert sorted(k.decode() for k in await journal.redis.keys("bidserver:[hs]*")) == [
+                *sorted(f"bidserver:heads:{a}" for a in ids), "bidserver:signing-keys"]
+        assert await journal.redis.hget(heads.keys_key, key_id(KEY.public_key())) == (
+            public_raw(KEY.public_key()).hex().encode())
+        assert [await heads.last(a) for a in ids] == [record(3, a) for a in ids]
         await journal.close()
