@@ -124,7 +124,7 @@ def build_app(
         if isinstance(the_journal, RedisJournal):  # every process sees every supplier
             shared_presence = RedisPresence(
                 settings.redis_url, node=cluster.node if cluster is not None else new_node_id(),
-                prefix=the_journal.prefix, heartbeat_ms=settings.lease_ttl_ms,
+                keys=the_journal.keys, heartbeat_ms=settings.lease_ttl_ms,
             )
         presence = Presence(now_ms, shared_presence)
 
@@ -136,7 +136,7 @@ def build_app(
         listing, snapshots, heads = MemoryListing(), MemorySnapshots(), None
         suppliers = MemorySuppliers()
         if isinstance(the_journal, RedisJournal):
-            listing = RedisListing(the_journal.redis, prefix=the_journal.prefix)
+            listing = RedisListing(the_journal.redis, keys=the_journal.keys)
             suppliers = RedisSuppliers(the_journal)
             snapshots = RedisSnapshots(the_journal)
             heads = HeadSigner(

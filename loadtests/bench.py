@@ -134,7 +134,8 @@ def proc_rss(pid: int) -> int:
     return total
 
 
-WORKERS = {"n": 1, "baseline": "loadtests.baseline_server", "replicas": 0}  # --bidserver-workers, --baseline-stack, --redis-replicas
+WORKERS: dict[str, Any] = {"n": 1, "baseline": "loadtests.baseline_server", "replicas": 0,
+                           "cluster": False}  # --bidserver-workers, --baseline-stack, --redis-replicas, --redis-cluster
 
 
 class CpuWindow:
@@ -313,9 +314,45 @@ class Worker:
         return self.proc.pid
 
 
-def _redis_servers(workdir: Path, replicas: int) -> tuple[EmbeddedRedis, list[EmbeddedRedis]]:
+class ClusterRedis:
+    """``--redis-cluster``: a Redis Cluster of 3 masters with a replica each (the durable config,
+    on loopback; ``tests/store/cluster_servers.py``) standing where the one Redis stands. Its
+    CPU is not in the table's Redis column (``pid`` 0): ``loadtests.cluster_bench`` measures
+    it per master."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self._stack: contextlib.ExitStack | None = None
+        self.cluster: Any = None
+        self.pid = 0
+
+    @property
+    def running(self) -> bool:
+        return self.cluster is not None
+
+    @property
+    def url(self) -> str:
+        assert self.cluster is not None
+        return self.cluster.url
+
+    def start(self) -> None:
+        from tests.store.cluster_servers import redis_cluster
+
+        self._stack = contextlib.ExitStack()
+        self.cluster = self._stack.enter_context(redis_cluster(self.workdir / "cluster"))
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self.cluster = None, None
+
+
+def _redis_servers(workdir: Path, replicas: int) -> tuple[Any, list[EmbeddedRedis]]:
     """The benchmark's durable Redis and, with ``--redis-replicas``, its replicas (the same
-    config, on loopback TCP as replication needs; the master too)."""
+    config, on loopback TCP as replication needs; the master too); with ``--redis-cluster``
+    a cluster instead."""
+    if WORKERS["cluster"]:
+        return ClusterRedis(workdir), []
     if not replicas:
         return EmbeddedRedis(workdir / "redis"), []
     port = free_tcp_port()
@@ -350,7 +387,8 @@ class Server:
             self.redis.start()
             for replica in self.replicas:
                 replica.start()
-            wait_linked(self.redis, self.replicas)
+            if self.replicas:
+                wait_linked(self.redis, self.replicas)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         if self.kind == "bidserver":
             env.update(
@@ -362,8 +400,10 @@ class Server:
             )
             cmd = [sys.executable, *(os.environ.get("BENCH_SERVER_ENTRY", "-m bidserver").split()), "serve", "--host", HOST, "--port", str(port),
                    "--redis-url", self.redis.url, "--data-dir", str(self.workdir / "data"),
-                   # one machine, or (--redis-replicas) every bid waits for its replicas
-                   *([] if self.replicas else ["--allow-single-machine-journal"]),
+                   # one machine, or (--redis-replicas, --redis-cluster) every bid waits for
+                   # its replicas
+                   *([] if self.replicas or WORKERS["cluster"]
+                     else ["--allow-single-machine-journal"]),
                    "--log-level", "warning", "--workers", str(WORKERS["n"])]
         else:
             fanout_ms = 0.0 if self.kind == "plain" else BASELINE_FANOUT_MS
@@ -988,6 +1028,7 @@ async def amain(args: argparse.Namespace) -> int:
     PROFILE["on"] = args.profile
     WORKERS["n"] = args.bidserver_workers
     WORKERS["replicas"] = args.redis_replicas
+    WORKERS["cluster"] = args.redis_cluster
     if args.baseline_stack == "picows":
         WORKERS["baseline"] = "loadtests.baseline_picows"
     root = Path(tempfile.mkdtemp(prefix="bidbench-"))
@@ -1041,6 +1082,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="run bidserver as N processes on one port (serve --workers N)")
     parser.add_argument("--redis-replicas", type=int, default=0,
                         help="give bidserver's Redis N replicas on loopback; every bid waits for them")
+    parser.add_argument("--redis-cluster", action="store_true",
+                        help="run bidserver on a Redis Cluster of 3 masters x 1 replica on loopback "
+                             "(with --servers bidserver); every bid waits for its master's replica")
     parser.add_argument("--auction-rate", type=float, default=None,
                         help="bids/s in total over the 1,000 auctions of `many` (default 500)")
     parser.add_argument("--baseline-stack", choices=("uvicorn", "picows"), default="uvicorn",
@@ -1049,6 +1093,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="py-spy record each server during its load phases (with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, raw data)")
     args = parser.parse_args(argv)
+    if args.redis_cluster and (set(args.servers) - {"bidserver"} or args.redis_replicas):
+        parser.error("--redis-cluster is for --servers bidserver, without --redis-replicas")
     sys.exit(asyncio.run(amain(args)))
 
 

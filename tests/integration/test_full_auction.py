@@ -1,4 +1,5 @@
-"""A whole reverse auction over real sockets, a real server process and a real Redis."""
+"""A whole reverse auction over real sockets, a real server process and a real Redis: one
+redis-server, then a Redis Cluster (3 masters with a replica each)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import io
 import json
 import time
 
-import redis.asyncio as aioredis
+from .conftest import BUYER, ON_BOTH_BACKENDS, SUPPLIERS, auction_config, create_auction
+from .harness import LiveClient, award_releases, lot_view, token
 
-from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
-from .harness import LiveClient, lot_view, token
+pytestmark = ON_BOTH_BACKENDS
 
 S1, S2, S3 = SUPPLIERS
 
@@ -30,7 +31,7 @@ def assert_no_leak(client: LiveClient, supplier: str) -> None:
         assert '"reserve": 98000' not in raw
 
 
-async def test_full_auction_rank_only_soft_close_and_award(server, redis_server):
+async def test_full_auction_rank_only_soft_close_and_award(server, journal_url):
     config = auction_config(
         duration_ms=4000,
         soft_close={"window_ms": 1500, "extension_ms": 2000, "trigger": "any_bid", "max_extensions": 2},
@@ -94,15 +95,8 @@ async def test_full_auction_rank_only_soft_close_and_award(server, redis_server)
     assert lot_view(buyer.view, "L1")["award"]["supplier"] == S2
 
     # The award, read back from the awards stream as a contract-signing service would.
-    redis = aioredis.from_url(redis_server.url)
-    try:
-        entries = await redis.xrange("bidserver:awards")
-    finally:
-        await redis.aclose()
-    assert len(entries) == 1
-    fields = {k.decode(): v for k, v in entries[0][1].items()}
-    assert fields["award_id"].decode() == f"{auction_id}:L1"
-    release = json.loads(fields["release"])
+    [(fields, release)] = await award_releases(journal_url, auction_id)
+    assert fields["award_id"] == f"{auction_id}:L1"
     award = release["awards"][0]
     assert award["value"] == {"amount": 970.0, "currency": "EUR"} or award["value"]["amount"] == 970
     assert award["suppliers"][0]["id"] == S2
