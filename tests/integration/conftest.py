@@ -50,6 +50,8 @@ def server_factory(journal_url, tmp_path):
     yield make
     for proc in started:
         proc.stop()
+    for proc in started:
+        assert_slots_kept(proc)
 
 
 BUYER = "org-buyer-municipality"

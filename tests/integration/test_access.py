@@ -12,8 +12,10 @@ from websockets.asyncio.client import connect
 
 from bidserver.auth import mint_token
 
-from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from .conftest import BUYER, ON_BOTH_BACKENDS, SUPPLIERS, auction_config, create_auction
 from .harness import JWT_KEY, Api, LiveClient, token, wait_until
+
+pytestmark = ON_BOTH_BACKENDS
 
 S1, S2, S3 = SUPPLIERS
 

@@ -8,20 +8,18 @@ the tender is cancelled.
 
 from __future__ import annotations
 
-
-import pytest
-
 from tests.test_ocds import assert_consistent, release_errors
 
-from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
+from .conftest import BUYER, ON_BOTH_BACKENDS, SUPPLIERS, auction_config, create_auction
 from .harness import Api, award_releases, lot_view, token, wait_until
 
+pytestmark = ON_BOTH_BACKENDS
 
 BUYER_NAME = "Municipality of Example"
 S1 = next(iter(SUPPLIERS))
 
 
-async def test_the_releases_of_an_award_below_the_reserve_then_a_cancel(server, redis_server):
+async def test_the_releases_of_an_award_below_the_reserve_then_a_cancel(server, journal_url):
     refused = await Api(server, token("buyer", BUYER)).call(
         "POST", "/api/auctions", {"config": auction_config(currency="QQQ")})
     assert (refused.status_code, refused.json()["error"]) == (422, "invalid_config"), refused.text
@@ -55,7 +53,7 @@ async def test_the_releases_of_an_award_below_the_reserve_then_a_cancel(server, 
     assert r.status_code == 200, r.text
 
     releases = await wait_until(
-        lambda: award_releases(redis_server.url, auction_id), 10, "the releases")
+        lambda: award_releases(journal_url, auction_id), 10, "the releases")
     assert [fields["lot_id"] for fields, _ in releases] == ["L1", ""]
     for _, release in releases:
         assert release_errors(release) == []

@@ -17,8 +17,10 @@ from bidserver.sealing import FIRST
 from bidserver.sealing.pem import public_pem
 from bidserver.sealing.shamir import share_to_text, split
 
-from .conftest import BUYER
+from .conftest import BUYER, ON_BOTH_BACKENDS
 from .harness import JWT_KEY, Api, token, wait_until
+
+pytestmark = ON_BOTH_BACKENDS
 
 S1, S2 = "sup-alpha-7f3", "sup-bravo-91c"
 HOUR = 3_600_000
@@ -59,7 +61,7 @@ async def published_tender(server, public: bytes, signing_keys: dict[str, bytes]
     return tender_id
 
 
-async def test_a_supplier_submits_revises_and_withdraws_from_its_terminal(server, redis_server, tmp_path):
+async def test_a_supplier_submits_revises_and_withdraws_from_its_terminal(server, journal_url, tmp_path):
     _, public = FIRST.keypair()
     (tmp_path / "tender.pem").write_text(public_pem("x25519", public))
     tender_id = await published_tender(server, public)
@@ -113,7 +115,7 @@ async def test_a_supplier_submits_revises_and_withdraws_from_its_terminal(server
 
     # each log entry is its event's entry in the audit export
     export = tmp_path / "audit.jsonl"
-    run("audit", "export", "--redis-url", redis_server.url, "--out", str(export), tender_id)
+    run("audit", "export", "--redis-url", journal_url, "--out", str(export), tender_id)
     entries = {e["hash"]: e for e in map(json.loads, export.read_text().splitlines()[1:]) if "hash" in e}
     for r in receipts:
         entry = entries[r["receipt"]["log_entry"]]
@@ -121,7 +123,7 @@ async def test_a_supplier_submits_revises_and_withdraws_from_its_terminal(server
         assert entry["event"]["bid_id"] == r["receipt"]["bid_id"] and entry["event"]["supplier"] == S1
 
 
-async def test_a_supplier_signs_its_bid_with_its_organisations_key(server, redis_server, tmp_path):
+async def test_a_supplier_signs_its_bid_with_its_organisations_key(server, journal_url, tmp_path):
     from bidserver.sealing.pem import read_public
 
     _, public = FIRST.keypair()
