@@ -27,9 +27,10 @@ class ResendingBidder:
     """One supplier bidding lower and lower, one bid at a time; a bid answered
     ``journal_unavailable`` is sent again with the same id, as the protocol asks."""
 
-    def __init__(self, client: LiveClient, start: int) -> None:
+    def __init__(self, client: LiveClient, start: int, step: int = len(SUPPLIERS)) -> None:
         self.client = client
         self.amount = start
+        self.step = step  # the auction's number of bidders: no two bid the same amount
         self.acked: dict[str, float] = {}  # bid id -> when its acceptance arrived
         self.refused = 0
 
@@ -44,7 +45,7 @@ class ResendingBidder:
                 assert answer["reason"] == "journal_unavailable", answer
                 self.refused += 1
                 await asyncio.sleep(0.05)  # the client's back-off
-            self.amount -= len(SUPPLIERS)
+            self.amount -= self.step
 
 
 async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_path):
