@@ -35,6 +35,10 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
 from ..store.connect import is_cluster_url, redis_client
 from ..store.journal import JournalUnavailable
@@ -166,12 +170,13 @@ class Cluster:
             streams = {self._journal_key(a): f"{h.state.seq}-0" for a, h in followed.items()}
             by_key = {self._journal_key(a): h for a, h in followed.items()}
             try:
-                found = await self._follow_redis.xread(streams, block=250, count=5000)
+                found = await self._read_streams(streams)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away, or a failover under way: try again shortly
                 log.warning("following auctions: %s", exc)
                 await asyncio.sleep(0.5)
+                await self._reread_slots()
                 continue
             batch = []
             for key, entries in found or ():
@@ -187,6 +192,28 @@ class Cluster:
             except JournalUnavailable as exc:
                 log.warning("following auctions: %s", exc)
                 await asyncio.sleep(0.5)
+
+    async def _read_streams(self, streams: dict[str, str]) -> Any:
+        """One ``XREAD`` of one shard's streams. On a cluster it is sent to the master of the
+        shard's slot as last read (``_reread_slots``): left to the cluster client, the keys of an
+        ``XREAD`` are found by a ``COMMAND GETKEYS`` to the node the client first met, and after
+        that node's failover every read fails on it until the process restarts (redis-py 8.1)."""
+        if not self.keys.sharded:
+            return await self._follow_redis.xread(streams, block=250, count=5000)
+        cluster: RedisCluster = self._follow_redis  # type: ignore[assignment]
+        slot = key_slot(next(iter(streams)).encode())
+        return await cluster.execute_command(
+            "XREAD", "COUNT", 5000, "BLOCK", 250, "STREAMS", *streams, *streams.values(),
+            target_nodes=cluster.nodes_manager.get_node_from_slot(slot),
+        )
+
+    async def _reread_slots(self) -> None:
+        """After a failed read on a cluster: which master serves which slot now."""
+        if self.keys.sharded:
+            try:
+                await self._follow_redis.nodes_manager.initialize()  # type: ignore[attr-defined]
+            except Exception as exc:  # no master for some slot yet: the next failure asks again
+                log.warning("following auctions: %s", exc)
 
     # ------------------------------------------------------------------ leases
 
