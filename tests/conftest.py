@@ -67,3 +67,12 @@ def redis_cluster(shared_cluster):
         with shared_cluster.client(port) as client:
             client.flushall()
     return shared_cluster
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def redis_url(request) -> str:
+    """The URL of a real Redis for code that runs on both: once a private one Redis
+    (``redis_server``), once the shared Redis Cluster (``redis_cluster``), emptied."""
+    if request.param == "redis":
+        return request.getfixturevalue("redis_server").url
+    return request.getfixturevalue("redis_cluster").url

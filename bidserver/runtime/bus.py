@@ -1,9 +1,12 @@
 """Commands to the process that writes an auction, and answers back, over Redis pub/sub.
 
-Commands go to the writer's node channel ``<prefix>:cmd:<node>`` (the node named by the auction's
-lease) and answers come back on ``<prefix>:reply:<node>``. Messages are batched per destination
-node once per turn of the event loop, so a thousand busy auctions cost a handful of publishes per
-turn, not a thousand. Pub/sub is at most once; that is enough because bids are idempotent by bid
+Commands go to the writer's node channel (the node named by the auction's lease) and answers come
+back on the sender's: ``KeySpace.command_channel`` and ``reply_channel``, ``<prefix>:cmd:<node>``
+and ``<prefix>:reply:<node>`` on one Redis. On a Redis Cluster each node has such a pair in every
+shard, and a message about an auction goes on its shard's pair, published in that shard's slot
+only (sharded pub/sub, ``runtime.pubsub``): the traffic of an auction reaches its slot's master,
+not every node. Messages are batched per destination node and shard once per turn of the event
+loop, so a thousand busy auctions cost a handful of publishes per turn, not a thousand. Pub/sub is at most once; that is enough because bids are idempotent by bid
 id and an unanswered command fails with ``writer_unavailable`` for the client to resend.
 
 A command travels as raw JSON beside its auction id; the writer decodes it with the auction's
@@ -18,12 +21,12 @@ import logging
 from collections.abc import Callable
 
 import msgspec
-from redis.asyncio import Redis
-
 from ..engine.rejections import Rejection
 from ..failures import Failure
+from ..store.keyspace import KeySpace
 from .auction import Auction
 from .outcome import Result
+from .pubsub import OnePubSub, ShardedPubSub
 
 log = logging.getLogger(__name__)
 
@@ -53,41 +56,34 @@ _encoder = msgspec.json.Encoder()
 
 class CommandBus:
 
-    def __init__(self, redis: Redis, node: str, prefix: str) -> None:
-        self._redis = redis
+    def __init__(self, pubsub: OnePubSub | ShardedPubSub, node: str, keys: KeySpace) -> None:
+        self._pubsub = pubsub
         self.node = node
-        self._prefix = prefix
-        self._pubsub = redis.pubsub()
+        self.keys = keys
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[Callable[[Reply | None], None], asyncio.TimerHandle]] = {}
-        self._out: dict[str, list[Forward]] = {}
-        self._replies: dict[str, list[Reply]] = {}
+        self._out: dict[tuple[str, int], list[Forward]] = {}  # by (node, shard)
+        self._replies: dict[tuple[str, int], list[Reply]] = {}
         self._handlers: dict[str, Auction] = {}
         self._flushing = False
         self._tasks: set[asyncio.Task] = set()
-        self._reader: asyncio.Task | None = None
         self.on_no_writer: Callable[[str], None] = lambda auction_id: None
-
-    def _cmd_channel(self, node: str) -> str:
-        return f"{self._prefix}:cmd:{node}"
-
-    def _reply_channel(self, node: str) -> str:
-        return f"{self._prefix}:reply:{node}"
+        shards = range(keys.shards)
+        self._reply_channels = {keys.reply_channel(s, node).encode() for s in shards}
+        self._cmd_channels = {keys.command_channel(s, node).encode() for s in shards}
 
     async def start(self) -> None:
-        await self._pubsub.subscribe(self._reply_channel(self.node), self._cmd_channel(self.node))
-        self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+        channels = [c.decode() for c in (*self._reply_channels, *self._cmd_channels)]
+        await self._pubsub.subscribe(channels, self._received)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
         for task in list(self._tasks):
             task.cancel()
         for callback, timer in self._pending.values():
             timer.cancel()
             callback(None)
         self._pending.clear()
-        await self._pubsub.aclose()
+        await self._pubsub.close()
 
     # ------------------------------------------------------------------ the follower's side
 
@@ -101,7 +97,7 @@ class CommandBus:
         timer = asyncio.get_running_loop().call_later(FORWARD_TIMEOUT_S, self._expire, request_id)
         self._pending[request_id] = (on_reply, timer)
         forward = Forward(request_id, self.node, auction_id, msgspec.Raw(_encoder.encode(command)))
-        self._out.setdefault(writer, []).append(forward)
+        self._out.setdefault((writer, self.keys.shard(auction_id)), []).append(forward)
         self._schedule_flush()
 
     def _expire(self, request_id: int) -> None:
@@ -126,8 +122,7 @@ class CommandBus:
     def _handle(self, forward: Forward) -> None:
         auction = self._handlers.get(forward.auction)
         if auction is None:  # the lease moved on: the follower looks for the writer again
-            self._answer_to(forward.node, Reply(id=forward.id, seq=0,
-                                                failure=Failure.NOT_DECIDED.value))
+            self._answer_to(forward, Reply(id=forward.id, seq=0, failure=Failure.NOT_DECIDED.value))
             return
         command = msgspec.json.decode(forward.command, type=auction.format.command_type)
 
@@ -140,12 +135,12 @@ class CommandBus:
                 rejection=result.rejection,
                 failure=result.failure.value if result.failure is not None else None,
             )
-            self._answer_to(forward.node, reply)
+            self._answer_to(forward, reply)
 
         auction.submit_nowait(command, done)
 
-    def _answer_to(self, node: str, reply: Reply) -> None:
-        self._replies.setdefault(node, []).append(reply)
+    def _answer_to(self, forward: Forward, reply: Reply) -> None:
+        self._replies.setdefault((forward.node, self.keys.shard(forward.auction)), []).append(reply)
         self._schedule_flush()
 
     # ------------------------------------------------------------------ both
@@ -163,47 +158,40 @@ class CommandBus:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _flush(self, out: dict[str, list[Forward]], replies: dict[str, list[Reply]]) -> None:
-        for node, batch in replies.items():
-            try:
-                await self._redis.publish(self._reply_channel(node), _encoder.encode(batch))
-            except Exception as exc:  # the follower times out and the client resends
-                log.warning("could not answer %d commands of %s: %s", len(batch), node, exc)
-        for node, batch in out.items():
-            try:
-                listeners = await self._redis.publish(self._cmd_channel(node), _encoder.encode(batch))
-            except Exception as exc:
-                log.warning("could not forward %d commands to %s: %s", len(batch), node, exc)
-                listeners = 0
-            if not listeners:  # that node is gone: fail fast, look for the writers again
-                for forward in batch:
-                    self._expire(forward.id)
-                for auction_id in {forward.auction for forward in batch}:
-                    self.on_no_writer(auction_id)
+    async def _flush(self, out: dict[tuple[str, int], list[Forward]],
+                     replies: dict[tuple[str, int], list[Reply]]) -> None:
+        """Every batch at once (on a cluster they go to several masters)."""
+        await asyncio.gather(
+            *(self._send_replies(node, shard, batch) for (node, shard), batch in replies.items()),
+            *(self._send_forwards(node, shard, batch) for (node, shard), batch in out.items()),
+        )
 
-    async def _read_forever(self) -> None:
-        reply_channel = self._reply_channel(self.node).encode()
-        cmd_channel = self._cmd_channel(self.node).encode()
-        while True:
-            try:
-                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # Redis away: forwarded commands time out meanwhile
-                log.warning("command bus: %s", exc)
-                await asyncio.sleep(0.5)
-                continue
-            if message is None or message.get("type") != "message":
-                continue
-            channel, data = message["channel"], message["data"]
-            try:
-                if channel == reply_channel:
-                    for reply in _replies.decode(data):
-                        self._answer(reply)
-                elif channel == cmd_channel:
-                    for forward in _forwards.decode(data):
-                        self._handle(forward)
-            except Exception:  # a bug or a foreign message: never kill the bus
-                log.exception("command bus could not handle a message on %r", channel)
+    async def _send_replies(self, node: str, shard: int, batch: list[Reply]) -> None:
+        try:
+            await self._pubsub.publish(self.keys.reply_channel(shard, node), _encoder.encode(batch))
+        except Exception as exc:  # the follower times out and the client resends
+            log.warning("could not answer %d commands of %s: %s", len(batch), node, exc)
 
+    async def _send_forwards(self, node: str, shard: int, batch: list[Forward]) -> None:
+        try:
+            listeners = await self._pubsub.publish(
+                self.keys.command_channel(shard, node), _encoder.encode(batch))
+        except Exception as exc:  # e.g. mid-failover: refused now rather than at the timeout
+            log.warning("could not forward %d commands to %s: %s", len(batch), node, exc)
+            listeners = 0
+        if not listeners:  # that node is gone: fail fast, look for the writers again
+            for forward in batch:
+                self._expire(forward.id)
+            for auction_id in {forward.auction for forward in batch}:
+                self.on_no_writer(auction_id)
 
+    def _received(self, channel: bytes, data: bytes) -> None:
+        try:
+            if channel in self._reply_channels:
+                for reply in _replies.decode(data):
+                    self._answer(reply)
+            elif channel in self._cmd_channels:
+                for forward in _forwards.decode(data):
+                    self._handle(forward)
+        except Exception:  # a bug or a foreign message: never kill the bus
+            log.exception("command bus could not handle a message on %r", channel)

@@ -7,10 +7,21 @@ own mechanisms and no protocol of ours between processes:
 
 - **leases** (``store.leases``): one writer per auction, taken over when its writer dies;
 - **the journal streams**: a process with participants of an auction it does not write follows
-  that auction's stream (``XREAD BLOCK`` over every followed stream, one connection), so its
-  replica holds exactly the durable events and its watchers are served from it;
+  that auction's stream (``XREAD BLOCK`` over the followed streams), so its replica holds exactly
+  the durable events and its watchers are served from it;
 - **pub/sub** (``bus.CommandBus``): commands go to the writer's node channel and answers come
-  back on the sender's, batched per node and turn of the event loop.
+  back on the sender's, batched per node and turn of the event loop (sharded pub/sub on a Redis
+  Cluster, ``runtime.pubsub``).
+
+On a Redis Cluster (a ``redis+cluster://`` URL) the keys live in shards (``store.keyspace``) and
+a command may only touch keys of one slot. So the followed streams are read by one reader per
+shard, each blocked in its own ``XREAD`` over the streams of its shard (one slot). Why per shard
+rather than one reader per master: an ``XREAD`` may not span slots even on one master, so a
+master's reader would still make one call per shard, one after the other, and a shard's new entry
+would wait behind the others' blocking reads; independent readers each wake for their own
+shard, on whichever master serves it now (the cluster client routes each call and, after a
+failover, finds the new master; a read that fails meanwhile is tried again shortly). On one
+Redis there is one shard: one reader and one ``XREAD`` over every followed stream, as ever.
 
 Auctions spread across the processes by where they are created (the creating process writes a new
 auction) and, after a restart, by which process takes each lease first.
@@ -23,14 +34,19 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
-from ..store.connect import redis_client
+from ..store.connect import is_cluster_url, redis_client
 from ..store.journal import JournalUnavailable
+from ..store.keyspace import KeySpace
 from ..store.leases import Leases
 from .auction import Auction
 from .bus import CommandBus
+from .pubsub import pubsub_for
 from .replica import Replica, apply_batch
 
 log = logging.getLogger(__name__)
@@ -42,23 +58,49 @@ def new_node_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+class Followed:
+    """The auctions this process follows, by shard: each shard's reader reads its own."""
+
+    def __init__(self, keys: KeySpace) -> None:
+        self._keys = keys
+        self.shards: list[dict[str, Auction]] = [{} for _ in range(keys.shards)]
+        self.changed = [asyncio.Event() for _ in range(keys.shards)]
+
+    def add(self, handle: Auction) -> None:
+        shard = self._keys.shard(handle.auction_id)
+        self.shards[shard][handle.auction_id] = handle
+        self.changed[shard].set()
+
+    def pop(self, auction_id: str) -> Auction | None:
+        return self.shards[self._keys.shard(auction_id)].pop(auction_id, None)
+
+    def get(self, auction_id: str) -> Auction | None:
+        return self.shards[self._keys.shard(auction_id)].get(auction_id)
+
+    def __iter__(self) -> Iterator[str]:
+        for shard in self.shards:
+            yield from shard
+
+    def __len__(self) -> int:
+        return sum(len(shard) for shard in self.shards)
+
+
 class Cluster:
     """This process's part: its leases, the auctions it follows, and the command bus."""
 
     def __init__(self, redis_url: str, *, prefix: str = "bidserver", ttl_ms: int = 5000,
                  node: str | None = None) -> None:
         self.node = node or new_node_id()
+        self.keys = KeySpace(prefix, sharded=is_cluster_url(redis_url))
         self.redis = redis_client(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
-        self.leases = Leases(self.redis, self.node, prefix=prefix, ttl_ms=ttl_ms)
-        self.bus = CommandBus(self.redis, self.node, prefix)
-        self._prefix = prefix
+        self.leases = Leases(self.redis, self.node, self.keys, ttl_ms=ttl_ms)
+        self.bus = CommandBus(pubsub_for(self.redis, redis_url), self.node, self.keys)
         self._follow_redis = redis_client(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
         self._promote: Switch | None = None
         self._demote: Switch | None = None
-        self._journal_key: Callable[[str], str] = lambda a: f"{prefix}:auction:{a}"
-        self._followed: dict[str, Auction] = {}
+        self._journal_key: Callable[[str], str] = self.keys.stream
+        self._followed = Followed(self.keys)
         self._served: dict[str, Auction] = {}
-        self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._checking: set[str] = set()
 
@@ -74,7 +116,8 @@ class Cluster:
         await self.bus.start()
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._follow_forever(), name="cluster:follow"),
+            *(loop.create_task(self._follow_forever(shard), name=f"cluster:follow:{shard}")
+              for shard in range(self.keys.shards)),
             loop.create_task(self._keep_leases_forever(), name="cluster:leases"),
         ]
 
@@ -97,7 +140,7 @@ class Cluster:
 
     def serve(self, handle: Auction) -> None:
         self._served[handle.auction_id] = handle
-        self._followed.pop(handle.auction_id, None)
+        self._followed.pop(handle.auction_id)
         self.bus.serve(handle)
 
     def unserve(self, handle: Auction) -> None:
@@ -106,8 +149,7 @@ class Cluster:
 
     async def follow(self, handle: Auction) -> None:
         """Follow an auction another process writes, knowing (or looking for) its writer."""
-        self._followed[handle.auction_id] = handle
-        self._changed.set()
+        self._followed.add(handle)
         await self._refresh_writers([handle.auction_id])
 
     def _spawn(self, coro) -> None:
@@ -117,23 +159,24 @@ class Cluster:
 
     # ------------------------------------------------------------------ following
 
-    async def _follow_forever(self) -> None:
+    async def _follow_forever(self, shard: int) -> None:
+        """The reader of one shard's followed streams (see the module's docstring)."""
+        followed, changed = self._followed.shards[shard], self._followed.changed[shard]
         while True:
-            if not self._followed:
-                self._changed.clear()
-                await self._changed.wait()
+            if not followed:
+                changed.clear()
+                await changed.wait()
                 continue
-            streams = {
-                self._journal_key(a): f"{h.state.seq}-0" for a, h in self._followed.items()
-            }
-            by_key = {self._journal_key(a): h for a, h in self._followed.items()}
+            streams = {self._journal_key(a): f"{h.state.seq}-0" for a, h in followed.items()}
+            by_key = {self._journal_key(a): h for a, h in followed.items()}
             try:
-                found = await self._follow_redis.xread(streams, block=250, count=5000)
+                found = await self._read_streams(streams)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # Redis away, or a failover under way: try again shortly
                 log.warning("following auctions: %s", exc)
                 await asyncio.sleep(0.5)
+                await self._reread_slots()
                 continue
             batch = []
             for key, entries in found or ():
@@ -149,6 +192,28 @@ class Cluster:
             except JournalUnavailable as exc:
                 log.warning("following auctions: %s", exc)
                 await asyncio.sleep(0.5)
+
+    async def _read_streams(self, streams: dict[str, str]) -> Any:
+        """One ``XREAD`` of one shard's streams. On a cluster it is sent to the master of the
+        shard's slot as last read (``_reread_slots``): left to the cluster client, the keys of an
+        ``XREAD`` are found by a ``COMMAND GETKEYS`` to the node the client first met, and after
+        that node's failover every read fails on it until the process restarts (redis-py 8.1)."""
+        if not self.keys.sharded:
+            return await self._follow_redis.xread(streams, block=250, count=5000)
+        cluster: RedisCluster = self._follow_redis  # type: ignore[assignment]
+        slot = key_slot(next(iter(streams)).encode())
+        return await cluster.execute_command(
+            "XREAD", "COUNT", 5000, "BLOCK", 250, "STREAMS", *streams, *streams.values(),
+            target_nodes=cluster.nodes_manager.get_node_from_slot(slot),
+        )
+
+    async def _reread_slots(self) -> None:
+        """After a failed read on a cluster: which master serves which slot now."""
+        if self.keys.sharded:
+            try:
+                await self._follow_redis.nodes_manager.initialize()  # type: ignore[attr-defined]
+            except Exception as exc:  # no master for some slot yet: the next failure asks again
+                log.warning("following auctions: %s", exc)
 
     # ------------------------------------------------------------------ leases
 
@@ -199,12 +264,11 @@ class Cluster:
         handle = self._followed.get(auction_id)
         if handle is None or not await self.leases.acquire(auction_id):
             return
-        self._followed.pop(auction_id, None)
+        self._followed.pop(auction_id)
         try:
             await self._promote(handle)
         except Exception:  # e.g. the journal cannot prove the catch-up durable: keep following
-            self._followed[auction_id] = handle
-            self._changed.set()
+            self._followed.add(handle)
             try:
                 await self.leases.release(auction_id)
             except Exception:

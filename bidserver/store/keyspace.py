@@ -110,6 +110,17 @@ class KeySpace:
         """A per-shard key (``shard_key``) of the auction's shard."""
         return self.shard_key(self.shard(auction_id), name)
 
+    # -- between processes (runtime.bus): channels, named like keys ----------------------------
+
+    def command_channel(self, shard: int, node: str) -> str:
+        """Where commands about ``node``'s auctions of ``shard`` go: ``<prefix>:cmd:<node>`` on
+        one Redis; on a cluster in the shard's slot, for sharded pub/sub (``runtime.pubsub``)."""
+        return self.shard_key(shard, f"cmd:{node}")
+
+    def reply_channel(self, shard: int, node: str) -> str:
+        """Where the answers to ``node``'s commands about auctions of ``shard`` come back."""
+        return self.shard_key(shard, f"reply:{node}")
+
     # -- stores read as a whole: one slot each ------------------------------------------------
 
     def single_slot(self, store: str) -> str:

@@ -1,5 +1,6 @@
-"""Two bidserver processes on one Redis: one writer per auction, every participant served by
-either process, and the survivor takes an auction over when its writer is killed."""
+"""Two bidserver processes on one Redis and on a Redis Cluster (``serve --redis-url
+redis+cluster://... --cluster``): one writer per auction, every participant served by either
+process, and the survivor takes an auction over when its writer is killed."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ LEASE_MS = "1000"
 
 
 @pytest.fixture
-def pair(redis_server, tmp_path):
+def pair(redis_url, tmp_path):
+    """Two ``serve --cluster`` processes, on one Redis and on a Redis Cluster."""
     env = {"BIDSERVER_LEASE_TTL_MS": LEASE_MS}
-    a = ServerProcess(redis_server.url, tmp_path / "a", ("--cluster",), env)
-    b = ServerProcess(redis_server.url, tmp_path / "b", ("--cluster",), env)
+    a = ServerProcess(redis_url, tmp_path / "a", ("--cluster",), env)
+    b = ServerProcess(redis_url, tmp_path / "b", ("--cluster",), env)
     a.start()
     b.start()
     yield a, b

@@ -6,25 +6,28 @@ from __future__ import annotations
 
 import asyncio
 
-from redis.asyncio import Redis
-
 from bidserver.engine.reverse.commands import CreateAuction, InviteSupplier, PlaceBid, StartAuction
 from bidserver.engine.values import Actor, Role, TeamRole
 from bidserver.runtime.bus import CommandBus, Reply
+from bidserver.runtime.pubsub import pubsub_for
+from bidserver.store.connect import is_cluster_url, redis_client
 from bidserver.store.journal import MemoryJournal
+from bidserver.store.keyspace import KeySpace
 
 from .support import BUYER, clock, config, writer
 
 
-async def test_a_forwarded_command_keeps_the_senders_team_roles(redis_server):
+async def test_a_forwarded_command_keeps_the_senders_team_roles(redis_url):
     room = writer(MemoryJournal(), clock)
     room.start()
     for command in (CreateAuction(actor=BUYER, at=0, auction_id="a1", config=config()),
                     InviteSupplier(actor=BUYER, at=0, supplier="s1"),
                     StartAuction(actor=BUYER, at=0)):
         assert (await room.submit(command)).ok
-    redis = Redis.from_url(redis_server.url)
-    writing, following = CommandBus(redis, "w", "t"), CommandBus(redis, "f", "t")
+    redis = redis_client(redis_url)
+    keys = KeySpace("t", sharded=is_cluster_url(redis_url))
+    writing = CommandBus(pubsub_for(redis, redis_url), "w", keys)
+    following = CommandBus(pubsub_for(redis, redis_url), "f", keys)
     await writing.start()
     await following.start()
     writing.serve(room.auction)

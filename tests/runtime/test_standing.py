@@ -1,12 +1,10 @@
 """``runtime.standing.set_standing``: a supplier's standing reaches the event's room wherever the
 event is written, in this process or forwarded to the writer over Redis (two processes' runtimes
-on one real Redis, wired as ``app`` wires them), and says what became of it."""
+on one real Redis and on a Redis Cluster, wired as ``app`` wires them), and says what became of it."""
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 import msgspec
 
@@ -14,37 +12,12 @@ from bidserver.engine.formats import FORMATS
 from bidserver.engine.rejections import Reason
 from bidserver.engine.reverse import events as ev
 from bidserver.engine.reverse.commands import InviteSupplier, PlaceBid, StartAuction
-from bidserver.runtime.cluster import Cluster
 from bidserver.runtime.registry import Rooms
 from bidserver.runtime.standing import set_standing
-from bidserver.store.redis_journal import RedisJournal
 
-from .support import BUYER, S1, clock, config
+from .processes import node
+from .support import BUYER, S1, config
 from .toy import TOY
-
-
-@dataclass
-class Node:
-    """One server process's runtime: its journal, its part of the cluster, its rooms."""
-
-    journal: RedisJournal
-    cluster: Cluster
-    rooms: Rooms
-
-
-@asynccontextmanager
-async def node(url: str, formats=FORMATS):
-    journal = RedisJournal(url)
-    await journal.connect()
-    cluster = Cluster(url, prefix=journal.prefix, ttl_ms=5000)
-    rooms = Rooms(journal, clock, formats, cluster=cluster)
-    await cluster.start(promote=rooms.promote, demote=rooms.demote, journal_key=journal.stream_key)
-    try:
-        yield Node(journal, cluster, rooms)
-    finally:
-        await rooms.close()
-        await cluster.close()
-        await journal.close()
 
 
 async def restricted_in(rooms: Rooms, event_id: str, supplier: str) -> bool:
@@ -55,8 +28,8 @@ async def restricted_in(rooms: Rooms, event_id: str, supplier: str) -> bool:
     return True
 
 
-async def test_the_standing_reaches_the_event_here_and_through_another_process(redis_server):
-    async with node(redis_server.url) as a, node(redis_server.url) as b:
+async def test_the_standing_reaches_the_event_here_and_through_another_process(redis_url):
+    async with node(redis_url) as a, node(redis_url) as b:
         auction, created = await a.rooms.create(BUYER, config())
         assert created.ok
         for command in (InviteSupplier(actor=BUYER, at=0, supplier="s1"),
