@@ -152,9 +152,7 @@ def build_app(
             heads=heads,
         )
         if cluster is not None:
-            await cluster.start(
-                promote=rooms.promote, demote=rooms.demote, journal_key=the_journal.stream_key
-            )
+            await cluster.start(promote=rooms.promote, demote=rooms.demote)
         app.state.services = Services(
             settings=settings,
             verifier=TokenVerifier.from_settings(settings),

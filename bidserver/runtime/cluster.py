@@ -98,20 +98,16 @@ class Cluster:
         self._follow_redis = redis_client(redis_url, socket_connect_timeout=1.0, socket_timeout=10.0)
         self._promote: Switch | None = None
         self._demote: Switch | None = None
-        self._journal_key: Callable[[str], str] = self.keys.stream
         self._followed = Followed(self.keys)
         self._served: dict[str, Auction] = {}
         self._tasks: list[asyncio.Task] = []
         self._checking: set[str] = set()
 
-    async def start(
-        self, *, promote: Switch, demote: Switch, journal_key: Callable[[str], str]
-    ) -> None:
+    async def start(self, *, promote: Switch, demote: Switch) -> None:
         """``promote``: this process took an auction's lease, make it write (``Rooms.promote``);
         ``demote``: it lost one, make it follow (``Rooms.demote``)."""
         self._promote = promote
         self._demote = demote
-        self._journal_key = journal_key
         self.bus.on_no_writer = self._no_writer
         await self.bus.start()
         loop = asyncio.get_running_loop()
@@ -167,8 +163,8 @@ class Cluster:
                 changed.clear()
                 await changed.wait()
                 continue
-            streams = {self._journal_key(a): f"{h.state.seq}-0" for a, h in followed.items()}
-            by_key = {self._journal_key(a): h for a, h in followed.items()}
+            streams = {self.keys.stream(a): f"{h.state.seq}-0" for a, h in followed.items()}
+            by_key = {self.keys.stream(a): h for a, h in followed.items()}
             try:
                 found = await self._read_streams(streams)
             except asyncio.CancelledError:

@@ -200,7 +200,7 @@ class Rooms:
         )
         try:
             if mine:
-                await self._journal.fence()  # one proof for every read of the chunk
+                await self._journal.fence(mine)  # one proof for every read of the chunk
         except JournalError as exc:
             reads = [exc] * len(mine)
         for auction_id, read in zip(mine, reads, strict=True):

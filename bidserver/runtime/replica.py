@@ -25,7 +25,7 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from ..failures import Failure
@@ -39,24 +39,25 @@ log = logging.getLogger(__name__)
 CATCH_UP_TIMEOUT_S = 3.0
 
 Entries = list[tuple[int, bytes]]
-Fence = Callable[[], Awaitable[None]]
+Fence = Callable[[Collection[str]], Awaitable[None]]  # Journal.fence, of these auctions
 
 
 async def apply_batch(batch: Sequence[tuple[Replica, Entries]]) -> None:
     """Apply one ``XREAD``'s entries (several followed auctions) once they are proven durable.
 
     One fence for the whole read, whatever the number of streams in it (the followers of one
-    process share their journal, hence their fence): every entry was read before the fence was
+    process share their journal, hence their fence; on a cluster it asks only the masters of
+    the auctions read): every entry was read before the fence was
     written, and the AOF is sequential. If the fence fails (``JournalUnavailable``), nothing is
     applied: the replicas stay where they were, and the next read from there gets the same
     entries again. Replicas stopped meanwhile (taken over, handed back) ignore what they get.
     """
-    fences: list[Fence] = []
+    fences: dict[Fence, list[str]] = {}  # one per journal, with the auctions read
     for follower, entries in batch:
-        if entries and follower.fence not in fences:
-            fences.append(follower.fence)
-    for fence in fences:
-        await fence()
+        if entries:
+            fences.setdefault(follower.fence, []).append(follower.auction_id)
+    for fence, auction_ids in fences.items():
+        await fence(auction_ids)
     for follower, entries in batch:
         follower.apply(entries)
 

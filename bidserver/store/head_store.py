@@ -26,7 +26,7 @@ import msgspec
 
 from ..failures import UNREADABLE
 from .journal import JournalError, JournalUnavailable
-from .redis_journal import _FAILURES, RedisJournal, map_redis_error
+from .redis_journal import REDIS_FAILURES, RedisJournal, map_redis_error
 from .tree_heads import SignedTreeHead
 
 __all__ = ["HeadConflict", "HeadRecord", "MemoryTreeHeads", "RedisTreeHeads", "TreeHeads"]
@@ -160,7 +160,7 @@ class RedisTreeHeads:
                 keys=[self.heads_key(head.auction_id)],
                 args=[after_size, head.tree_size, _encode(record)],
             )
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         if int(res[0]) < 0:
             raise HeadConflict(head.auction_id, after_size, int(res[1]))
@@ -168,14 +168,14 @@ class RedisTreeHeads:
     async def last(self, auction_id: str) -> HeadRecord | None:
         try:
             top = await self._redis.xrevrange(self.heads_key(auction_id), count=1)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return _record(self.heads_key(auction_id), *top[0]) if top else None
 
     async def read(self, auction_id: str) -> list[HeadRecord]:
         try:
             entries = await self._redis.xrange(self.heads_key(auction_id))
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         key = self.heads_key(auction_id)
         return [_record(key, entry_id, fields) for entry_id, fields in entries]
@@ -183,12 +183,12 @@ class RedisTreeHeads:
     async def add_key(self, key_id: str, public: bytes) -> None:
         try:
             await self._redis.hset(self.keys_key, key_id, public.hex())
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def keys(self) -> dict[str, bytes]:
         try:
             stored = await self._redis.hgetall(self.keys_key)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return {k.decode(): bytes.fromhex(v.decode()) for k, v in stored.items()}

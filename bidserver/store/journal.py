@@ -39,7 +39,7 @@ second history beside the archived one, and nothing in the stream would show it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol, runtime_checkable
 
 import msgspec
@@ -180,9 +180,11 @@ class Journal(Protocol):
         """
         ...
 
-    async def fence(self) -> None:
+    async def fence(self, auction_ids: Collection[str] | None = None) -> None:
         """Prove durable everything the store held when the call was made (and so every read
-        that completed before it), or raise ``JournalUnavailable``.
+        that completed before it), or raise ``JournalUnavailable``. With ``auction_ids``, what
+        it held of those auctions (on a cluster: only their masters are asked, so a failover
+        elsewhere does not hold up the proof).
 
         For data obtained other than through ``read`` (a follower's ``XREAD`` of another writer's
         stream) or after several ``read(durable=False)``. Free where every write is durable
@@ -419,7 +421,7 @@ class MemoryJournal:
             await self.fence()
         return entries
 
-    async def fence(self) -> None:
+    async def fence(self, auction_ids: Collection[str] | None = None) -> None:
         self.fence_calls += 1
         self._check_available()
         if self.fences_fail:

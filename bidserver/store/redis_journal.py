@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis._parsers import _AsyncRESP3Parser
@@ -92,7 +92,7 @@ from .journal import (
     validate_batch,
 )
 
-__all__ = ["RedisJournal"]
+__all__ = ["REDIS_FAILURES", "RedisJournal", "map_redis_error"]
 
 # One call appends the batches of one or more auctions of one shard (``store.keyspace``: on a
 # cluster one shard is one slot; on one Redis everything is one shard), each section checked and
@@ -206,7 +206,7 @@ _UNAVAILABLE_PREFIXES = ("MISCONF", "NOREPLICAS", "BUSY", "READONLY", "OOM", "CL
 
 # What a call to Redis may raise when Redis cannot answer (the cluster client's own exceptions
 # are not RedisErrors).
-_FAILURES = (RedisError, RedisClusterException, OSError)
+REDIS_FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 def map_redis_error(exc: BaseException) -> JournalError:
@@ -319,7 +319,7 @@ class RedisJournal:
             masters = await self._masters.masters()  # on a cluster each is admitted: _admit
             if not self.keys.sharded:
                 await self._admit(masters[0])
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         assert self._durability is not None  # set by the first admission
         self.mode, self.replicas = self._durability.mode, self._durability.replicas
@@ -336,7 +336,7 @@ class RedisJournal:
                 cluster=self.keys.sharded,
             )
             await master.client.script_load(APPEND_SCRIPT)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         if self._durability is None:
             self._durability = durability
@@ -356,7 +356,7 @@ class RedisJournal:
             raise
         except JournalError as exc:
             raise JournalUnavailable(f"cannot write to that master now: {exc}") from exc
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             self._masters.stale()
             raise map_redis_error(exc) from exc
 
@@ -380,7 +380,7 @@ class RedisJournal:
         await self._masters.close()
         try:
             await self._redis.aclose()
-        except _FAILURES:  # closing a client whose server is gone must not fail shutdown
+        except REDIS_FAILURES:  # closing a client whose server is gone must not fail shutdown
             pass
 
     async def ping(self) -> bool:
@@ -493,7 +493,7 @@ class RedisJournal:
             pipe.execute_command(*wait)
         try:
             results = await pipe.execute(raise_on_error=False)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             self._masters.stale()
             return [map_redis_error(exc)] * len(calls)
         if any(_moved(r) for r in results):
@@ -538,19 +538,28 @@ class RedisJournal:
                 if len(page) < self.read_page_size:
                     return out
                 start = out[-1][0] + 1
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
-    async def fence(self) -> None:
-        """Where writes are waited for: on every master, a write, then the wait commands, on
-        one connection (one round trip each, all at once), so every read completed before this
-        call is proven as durable as an acknowledged write (the AOF and the replication stream
-        are both sequential). Nothing to do with ``appendfsync always`` and no replicas."""
+    async def fence(self, auction_ids: Collection[str] | None = None) -> None:
+        """Where writes are waited for: on every master (or those of ``auction_ids``), a write,
+        then the wait commands, on one connection (one round trip each, all at once), so every
+        read completed before this call is proven as durable as an acknowledged write (the AOF
+        and the replication stream are both sequential). Nothing to do with ``appendfsync
+        always`` and no replicas."""
         if not self._waits:
+            return
+        if auction_ids is not None:
+            shards = {self.keys.shard(a) for a in auction_ids}
+            masters = {}
+            for shard in shards:
+                master = await self._master_of(self.keys.shard_key(shard, "fence"))
+                masters[master.name] = master
+            await asyncio.gather(*(self._fence_on(m) for m in masters.values()))
             return
         try:
             masters = await self._masters.masters()
-        except (JournalError, *_FAILURES) as exc:
+        except (JournalError, *REDIS_FAILURES) as exc:
             self._masters.stale()
             raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
         await asyncio.gather(*(self._fence_on(m) for m in masters))
@@ -566,7 +575,7 @@ class RedisJournal:
             pipe.execute_command(*wait)
         try:
             _, *acks = await pipe.execute()
-        except _FAILURES as exc:  # any failure: the read is not trusted
+        except REDIS_FAILURES as exc:  # any failure: the read is not trusted
             self._masters.stale()
             raise JournalUnavailable(f"read not proven durable: {exc!r}") from exc
         if not self._confirmed(acks):
@@ -579,7 +588,7 @@ class RedisJournal:
                 self._redis.execute_command(command, *(self.keys.shard_key(s, n) for n in names))
                 for s in range(self.keys.shards)
             ))
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return set().union(*answers)
 
@@ -593,7 +602,7 @@ class RedisJournal:
     async def mark_finished(self, auction_id: str) -> None:
         try:
             await self._redis.sadd(self.keys.of_auction(auction_id, "finished"), auction_id)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     # -- archived auctions -------------------------------------------------------------------
@@ -635,7 +644,7 @@ class RedisJournal:
             pipe.execute_command(*wait)
         try:
             results = await pipe.execute(raise_on_error=False)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             self._masters.stale()
             raise map_redis_error(exc) from exc
         if isinstance(results[0], BaseException):
@@ -649,7 +658,7 @@ class RedisJournal:
     async def archived(self, auction_id: str) -> tuple[int, str] | None:
         try:
             value = await self._redis.hget(self.keys.of_auction(auction_id, "archived"), auction_id)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if value is None else _archived_head(value)
 

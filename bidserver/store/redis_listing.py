@@ -59,7 +59,7 @@ from .listing import (
     decode_cursor,
     encode_cursor,
 )
-from .redis_journal import _FAILURES, map_redis_error
+from .redis_journal import REDIS_FAILURES, map_redis_error
 
 __all__ = ["RedisListing"]
 
@@ -145,7 +145,7 @@ class RedisListing:
                 )
                 if applied:
                     return
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def page(
@@ -167,7 +167,7 @@ class RedisListing:
             key = self.index_key("supplier", supplier, state)
         try:
             raw = await self._page(keys=[key, self.entries_key], args=[start, limit + 1])
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         entries = [self._decoder.decode(r) for r in raw]
         items = entries[:limit]
@@ -177,7 +177,7 @@ class RedisListing:
     async def get(self, auction_id: str) -> ListingEntry | None:
         try:
             stored = await self._redis.hget(self.entries_key, auction_id)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if stored is None else self._decoder.decode(stored)
 

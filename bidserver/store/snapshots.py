@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .journal import JournalUnavailable
-from .redis_journal import _FAILURES, RedisJournal, map_redis_error
+from .redis_journal import REDIS_FAILURES, RedisJournal, map_redis_error
 
 __all__ = ["MemorySnapshots", "RedisSnapshots", "Snapshots"]
 
@@ -83,12 +83,12 @@ class RedisSnapshots:
     async def save(self, auction_id: str, seq: int, data: bytes) -> bool:
         try:
             kept = await self._save(keys=[self._key(auction_id)], args=[seq, data])
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return bool(kept)
 
     async def load(self, auction_id: str) -> bytes | None:
         try:
             return await self._redis.hget(self._key(auction_id), "data")
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc

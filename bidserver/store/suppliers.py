@@ -79,7 +79,7 @@ from typing import Any, Protocol
 import msgspec
 
 from .journal import JournalError
-from .redis_journal import _FAILURES, RedisJournal, map_redis_error
+from .redis_journal import REDIS_FAILURES, RedisJournal, map_redis_error
 
 __all__ = [
     "DEFAULT_SCAN_BUDGET",
@@ -461,7 +461,7 @@ class RedisSuppliers:
         try:
             key = self.record_key(supplier_id)
             record, version = await self._redis.hmget(key, "record", "version")
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if record is None else (record, int(version))
 
@@ -475,7 +475,7 @@ class RedisSuppliers:
             pipe.hmget(self.record_key(supplier_id), "record", "version")
         try:
             replies = await pipe.execute()
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return [None if rec is None else (rec, int(ver)) for rec, ver in replies]
 
@@ -483,13 +483,13 @@ class RedisSuppliers:
         check_id(supplier_id)
         try:
             return await self._redis.lrange(self.log_key(supplier_id), 0, -1)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def by_code(self, code: str) -> str | None:
         try:
             owner = await self._redis.hget(self.codes_key, code)
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return None if owner is None else owner.decode()
 
@@ -508,7 +508,7 @@ class RedisSuppliers:
             res = await self._search(
                 keys=keys, args=[low, high, self.scan_budget, clamp_limit(limit)]
             )
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return Page([id_of(m) for m in res[0]], encode_cursor(res[1]) if len(res) > 1 else None)
 
@@ -519,7 +519,7 @@ class RedisSuppliers:
             members = await self._redis.zrange(
                 self.code_index_key, low, high, bylex=True, offset=0, num=limit
             )
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         more = len(members) == limit
         return Page([id_of(m) for m in members], encode_cursor(members[-1]) if more else None)
@@ -529,7 +529,7 @@ class RedisSuppliers:
             check_tag(tag)
         try:
             return int(await self._redis.zcard(self.all_key if tag is None else self.tag_key(tag)))
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
 
     async def due(self, now: int, limit: int) -> list[str]:
@@ -537,7 +537,7 @@ class RedisSuppliers:
             ids = await self._redis.zrange(
                 self.due_key, "-inf", now, byscore=True, offset=0, num=max(1, limit)
             )
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return [i.decode() for i in ids]
 
@@ -552,7 +552,7 @@ class RedisSuppliers:
         check_id(supplier_id)
         try:
             members = await self._redis.smembers(self.events_key(supplier_id))
-        except _FAILURES as exc:
+        except REDIS_FAILURES as exc:
             raise map_redis_error(exc) from exc
         return {m.decode() for m in members}
 

@@ -29,7 +29,7 @@ async def node(url: str, formats=FORMATS, *, ttl_ms: int = 5000):
     await journal.connect()
     cluster = Cluster(url, prefix=journal.prefix, ttl_ms=ttl_ms)
     rooms = Rooms(journal, clock, formats, cluster=cluster)
-    await cluster.start(promote=rooms.promote, demote=rooms.demote, journal_key=journal.stream_key)
+    await cluster.start(promote=rooms.promote, demote=rooms.demote)
     try:
         yield Node(journal, cluster, rooms)
     finally:

@@ -160,11 +160,11 @@ class GatedFences(MemoryJournal):
         self.gate.set()
         self.waiting = 0
 
-    async def fence(self) -> None:
+    async def fence(self, auction_ids=None) -> None:
         self.waiting += 1
         await self.gate.wait()
         self.waiting -= 1
-        await super().fence()
+        await super().fence(auction_ids)
 
 
 async def test_lazy_loads_of_different_auctions_do_not_wait_for_each_other():

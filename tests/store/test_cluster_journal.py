@@ -60,6 +60,30 @@ async def test_auctions_spread_over_every_master_one_script_call_per_shard(redis
     await journal.close()
 
 
+async def test_a_fence_of_some_auctions_asks_only_their_masters(redis_cluster):
+    """A follower's proof of what it read waits on the masters it read from: a failover of
+    another master does not hold it up."""
+    journal = RedisJournal(redis_cluster.url, replicas=1)
+    await journal.connect()
+    masters = redis_cluster.masters()
+
+    def waits() -> dict[int, int]:
+        out = {}
+        for port in masters:
+            with redis_cluster.client(port) as c:
+                out[port] = c.info("commandstats").get("cmdstat_wait", {}).get("calls", 0)
+                c.config_resetstat()
+        return out
+
+    waits()
+    await journal.fence(["auction-1"])
+    assert waits() == {p: int(p == redis_cluster.master_of_key(journal.stream_key("auction-1")))
+                       for p in masters}
+    await journal.fence()
+    assert waits() == {p: 1 for p in masters}
+    await journal.close()
+
+
 async def test_on_one_redis_the_keys_are_those_of_every_earlier_release(redis_server):
     journal = RedisJournal(redis_server.url)
     await journal.connect()
