@@ -72,7 +72,7 @@ for command in (submit, revise, withdraw, upload):  # the tender's commands that
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [BIDSERVER_HOST, 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port; 0 picks a free one [BIDSERVER_PORT, 8000].")
-@click.option("--redis-url", default=None, callback=_checked_redis_url, help="Use this Redis (redis://, rediss://, unix://, or redis+sentinel://host:port,.../<service>); without it an embedded one is started in the data dir [BIDSERVER_REDIS_URL].")
+@click.option("--redis-url", default=None, callback=_checked_redis_url, help="Use this Redis (redis://, rediss://, unix://, redis+sentinel://host:port,.../<service>, or redis+cluster://host:port,...); without it an embedded one is started in the data dir [BIDSERVER_REDIS_URL].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Embedded Redis data and the generated JWT key [BIDSERVER_DATA_DIR, ./data].")
 @click.option("--allowed-origin", "allowed_origins", multiple=True, metavar="ORIGIN", help="Browser Origin (scheme://host[:port]) allowed on live rooms; repeatable [BIDSERVER_ALLOWED_ORIGINS, comma-separated; default: same origin only].")
 @click.option("--allow-unsafe-journal", is_flag=True, default=None, help="Run even if Redis does not fsync every write (a crash loses acknowledged bids) [BIDSERVER_ALLOW_UNSAFE_JOURNAL].")
