@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
+
+from bidserver.store.connect import is_cluster_url
 
 from .harness import Api, ServerProcess, token
 
@@ -16,6 +21,30 @@ def journal_url(request):
 
 
 ON_BOTH_BACKENDS = pytest.mark.parametrize("journal_url", ["redis", "cluster"], indirect=True)
+
+
+@dataclass(frozen=True)
+class JournalStore:
+    """The Redis of ``journal_url`` as an operator holds it: the URL, its masters and every
+    node (one, for one Redis), and their data directories."""
+
+    url: str
+    masters: list[str]
+    nodes: list[str]
+    data_dirs: list[Path]
+
+
+@pytest.fixture
+def journal_store(journal_url, request) -> JournalStore:
+    if is_cluster_url(journal_url):
+        cluster = request.getfixturevalue("redis_cluster")
+        return JournalStore(
+            journal_url, [f"redis://127.0.0.1:{p}" for p in cluster.masters()],
+            [f"redis://127.0.0.1:{p}" for p in cluster.nodes],
+            [node.data_dir for node in cluster.nodes.values()],
+        )
+    server = request.getfixturevalue("redis_server")
+    return JournalStore(server.url, [server.url], [server.url], [server.data_dir])
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from bidserver.sealing.officers import seal_share
 from bidserver.sealing.pem import private_pem, public_pem, read_public
 from bidserver.sealing.shamir import Share, share_from_text, share_to_text, split
 
+from .conftest import JournalStore
 from .harness import JWT_KEY, LiveClient, ServerProcess
 
 SUITE = sealing.FIRST
@@ -164,8 +165,24 @@ def price_needles(bid: Sealed, minor_units: int = 2) -> list[bytes]:
 # ------------------------------------------------------------------------------ an operator's view
 
 
-async def redis_dump(redis_url: str) -> bytes:
-    """Every key and every value, read logically: what ``redis-cli --rdb`` holds, uncompressed."""
+async def redis_dump(store: JournalStore) -> bytes:
+    """Every key and every value of every master, read logically (what ``redis-cli --rdb``
+    holds, uncompressed); and an uncompressed RDB snapshot written by every node, beside its AOF,
+    for the file scan."""
+    out = []
+    for url in store.masters:
+        out += await _dump_one(url)
+    for url in store.nodes:
+        client = aioredis.from_url(url)
+        try:
+            await client.config_set("rdbcompression", "no")
+            await client.save()
+        finally:
+            await client.aclose()
+    return b"\n".join(out)
+
+
+async def _dump_one(redis_url: str) -> list[bytes]:
     client = aioredis.from_url(redis_url)
     out = []
     try:
@@ -189,12 +206,9 @@ async def redis_dump(redis_url: str) -> bytes:
                     out += [entry_id, *(x for kv in fields.items() for x in kv)]
             else:
                 raise AssertionError(f"a Redis key of a type the scan does not read: {kind}")
-        # And the files an operator copies: an uncompressed RDB snapshot beside the AOF.
-        await client.config_set("rdbcompression", "no")
-        await client.save()
     finally:
         await client.aclose()
-    return b"\n".join(out)
+    return out
 
 
 def drain_stdout(server: ServerProcess) -> bytes:
@@ -227,7 +241,7 @@ def _files(*roots: Path) -> dict[str, bytes]:
 
 
 async def secrets_found(
-    server: ServerProcess, redis_url: str, redis_dir: Path, needles: dict[str, list[bytes]],
+    server: ServerProcess, store: JournalStore, needles: dict[str, list[bytes]],
     stdout: list[bytes], shown: dict[str, bytes] | None = None,
 ) -> dict[str, list[str]]:
     """Each secret of ``needles`` (its name -> its forms) found, with the places it is in: the
@@ -236,8 +250,9 @@ async def secrets_found(
     data directory (its stderr log among them); and ``shown``, what the participants were
     shown (name -> bytes)."""
     stdout.append(drain_stdout(server))
-    places = {REDIS_DUMP: await redis_dump(redis_url), "server stdout": b"".join(stdout),
-              "/metrics": server.metrics().text.encode(), **_files(redis_dir, server.data_dir),
+    places = {REDIS_DUMP: await redis_dump(store), "server stdout": b"".join(stdout),
+              "/metrics": server.metrics().text.encode(),
+              **_files(*store.data_dirs, server.data_dir),
               **(shown or {})}
     assert places[REDIS_DUMP], "the dump is empty: the scan would prove nothing"
     found = {secret: [place for place, data in places.items() if any(f in data for f in forms)]
@@ -248,10 +263,10 @@ async def secrets_found(
 REDIS_DUMP = "redis (every key and value)"
 
 
-async def assert_no_secrets(server: ServerProcess, redis_url: str, redis_dir: Path,
+async def assert_no_secrets(server: ServerProcess, store: JournalStore,
                             needles: dict[str, list[bytes]], stdout: list[bytes],
                             shown: dict[str, bytes] | None = None) -> None:
-    found = await secrets_found(server, redis_url, redis_dir, needles, stdout, shown)
+    found = await secrets_found(server, store, needles, stdout, shown)
     assert not found, "secrets an operator can read before the opening:\n" + "\n".join(
         f"{secret} in {', '.join(where)}" for secret, where in found.items())
 

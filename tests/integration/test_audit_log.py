@@ -7,10 +7,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import redis.asyncio as aioredis
 from click.testing import CliRunner
 
 from bidserver import cli
+from bidserver.store.connect import is_cluster_url, redis_client
+from bidserver.store.keyspace import KeySpace
 
 from .conftest import SUPPLIERS, auction_config, create_auction
 from .harness import JOURNAL_PREFIX, Api, token, wait_until
@@ -20,11 +21,12 @@ S1, S2 = list(SUPPLIERS)[:2]
 
 async def signed_up_to_the_end(redis_url: str, auction_id: str) -> int:
     """Wait until the auction's last head covers its whole journal; returns its size."""
-    client = aioredis.from_url(redis_url)
+    client = redis_client(redis_url)
+    keys = KeySpace(JOURNAL_PREFIX, sharded=is_cluster_url(redis_url))
     try:
         async def covered() -> int:
-            last = await client.xrevrange(f"{JOURNAL_PREFIX}:auction:{auction_id}", count=1)
-            head = await client.xrevrange(f"{JOURNAL_PREFIX}:heads:{auction_id}", count=1)
+            last = await client.xrevrange(keys.stream(auction_id), count=1)
+            head = await client.xrevrange(keys.heads(auction_id), count=1)
             seq = int(last[0][0].split(b"-")[0]) if last else 0
             return seq if head and int(head[0][0].split(b"-")[0]) == seq else 0
 

@@ -29,7 +29,7 @@ import pytest
 from tests import ocds_schema
 from tests.test_ocds import assert_consistent
 
-from .conftest import BUYER
+from .conftest import BUYER, ON_BOTH_BACKENDS, JournalStore, assert_slots_kept
 from .harness import (
     Api, award_releases, LiveClient, ServerProcess, journal_events, now_ms, token, wait_clock_past,
     wait_until,
@@ -62,10 +62,10 @@ class TenderRun:
     """One run of the scenario; ``kill_at`` names the stage after which the server is killed -9
     and restarted, ``scan`` makes it scan for secrets before the opening."""
 
-    def __init__(self, server: ServerProcess, redis_server, tmp_path, kill_at: str | None = None,
-                 scan: bool = False) -> None:
+    def __init__(self, server: ServerProcess, store: JournalStore, tmp_path,
+                 kill_at: str | None = None, scan: bool = False) -> None:
         self.server = server
-        self.redis = redis_server
+        self.redis = store
         self.tmp = tmp_path
         self.kill_at = kill_at
         self.scan = scan
@@ -512,7 +512,7 @@ class TenderRun:
         """Annex IV (b) before the opening: no price of any bid (revised, withdrawn and late ones
         too), no share (presented or not) nor the key, anywhere an operator can look."""
         needles = self.needles(self.bids, OFFICERS)
-        await assert_no_secrets(self.server, self.redis.url, self.redis.data_dir, needles,
+        await assert_no_secrets(self.server, self.redis, needles,
                                 self.stdout, await self.shown())
 
     async def shown(self) -> dict[str, bytes]:
@@ -535,7 +535,7 @@ class TenderRun:
         key) in the dump, the AOF and the RDB: it sees what it looks for. No share is ever written:
         not the two that opened the bids, nor the one never presented."""
         opened = self.needles(["a-1", "b-2"], ())
-        found = await secrets_found(self.server, self.redis.url, self.redis.data_dir, opened,
+        found = await secrets_found(self.server, self.redis, opened,
                                     self.stdout, await self.shown())
         for secret in opened:
             where = found.get(secret, [])
@@ -547,7 +547,7 @@ class TenderRun:
             assert {f"GET / as {S_C}", "GET / as observer", "the live room of a supplier",
                     "the live room of the buyer"} <= set(where), where
         # The bids that were never opened stay sealed, key or not: nothing decrypted them.
-        assert await secrets_found(self.server, self.redis.url, self.redis.data_dir,
+        assert await secrets_found(self.server, self.redis,
                                    self.needles(["b-1", "c-1", "c-late"], OFFICERS, key=False),
                                    self.stdout, await self.shown()) == {}
 
@@ -557,29 +557,31 @@ SNAPSHOTTED = ("bids", "one_share", "standstill")
 
 
 @pytest.fixture
-def debug_server(redis_server, tmp_path):
+def debug_server(journal_url, tmp_path):
     """The server at its most talkative (debug logs), with its state's snapshots in Redis too,
     for the scan."""
-    proc = ServerProcess(redis_server.url, tmp_path / "server", ("--log-level", "debug"),
+    proc = ServerProcess(journal_url, tmp_path / "server", ("--log-level", "debug"),
                          SNAPSHOT_EVERY_EVENT)
     proc.start()
     yield proc
     proc.stop()
+    assert_slots_kept(proc)
 
 
+@ON_BOTH_BACKENDS
 async def test_a_tender_end_to_end_with_nothing_readable_before_the_opening(
-    debug_server, redis_server, tmp_path
+    debug_server, journal_store, tmp_path
 ):
-    run = TenderRun(debug_server, redis_server, tmp_path, scan=True)
+    run = TenderRun(debug_server, journal_store, tmp_path, scan=True)
     await run.run()
 
 
 @pytest.mark.parametrize("stage", STAGES)
-async def test_a_tender_survives_kill_9_at_each_stage(stage, server_factory, redis_server,
+async def test_a_tender_survives_kill_9_at_each_stage(stage, server_factory, journal_store,
                                                      tmp_path):
     # Half the runs restart from a snapshot (one at seq 1, 2, 4, 8...) and the events after it,
     # half replay the whole journal (the default: none before 1,000 events).
     server = server_factory(env=SNAPSHOT_EVERY_EVENT if stage in SNAPSHOTTED else {})
-    run = TenderRun(server, redis_server, tmp_path, kill_at=stage)
+    run = TenderRun(server, journal_store, tmp_path, kill_at=stage)
     await run.run()
     assert run.restarts == (1 if stage in ("one_share", "opened") else 2)
