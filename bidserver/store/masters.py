@@ -104,7 +104,7 @@ class ClusterMasters:
             await self._cluster.initialize()
             self._started = True
         self._stale = False
-        now = {n.name for n in self._cluster.get_primaries()}
+        now = set(self._serving())
         for name in [n for n in self._admitted if n not in now]:
             await _close(self._admitted.pop(name).client)
 
@@ -116,7 +116,7 @@ class ClusterMasters:
     async def masters(self) -> list[Master]:
         """Every master that serves a slot now."""
         await self._fresh()
-        nodes = {n.name: n for n in self._cluster.get_primaries()}
+        nodes = self._serving()
         return list(await asyncio.gather(*(self._master(n.host, n.port) for n in nodes.values())))
 
     async def _master(self, host: str, port: int) -> Master:
@@ -142,6 +142,12 @@ class ClusterMasters:
             self._refused.pop(name, None)
             self._admitted[name] = master
             return master
+
+    def _serving(self) -> dict[str, Any]:
+        """The masters that serve a slot now, by name: the slots' owners as last read (the
+        client's list of primaries may still hold a failed master that serves nothing)."""
+        owners = (nodes[0] for nodes in self._cluster.nodes_manager.slots_cache.values() if nodes)
+        return {node.name: node for node in owners}
 
     def _fence_key(self, name: str) -> str:
         """A key whose slot ``name`` serves now (a few CRC16s: the first one it owns)."""

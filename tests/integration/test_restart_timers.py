@@ -12,9 +12,10 @@ import json
 
 import redis.asyncio as aioredis
 
+from bidserver.store.awards import AWARDS_STREAM
+
 from .conftest import BUYER, SUPPLIERS, auction_config, create_auction
 from .harness import (
-    AWARDS_STREAM,
     Api,
     LiveClient,
     journal_events,

@@ -48,6 +48,17 @@ class ResendingBidder:
             self.amount -= self.step
 
 
+async def assert_journaled_once(redis_url: str, auction_id: str,
+                                bidders: list[ResendingBidder]) -> None:
+    """Every bid acknowledged to ``bidders`` is in the auction's journal (lost: 0), and no bid
+    is in it twice (duplicated: 0)."""
+    events = await journal_events(redis_url, auction_id)
+    accepted = [e["bid_id"] for e in events if e["type"] == "bid_accepted"]
+    acked = [bid_id for b in bidders for bid_id in b.acked]
+    assert sorted(set(accepted) & set(acked)) == sorted(acked)  # lost: 0
+    assert len(accepted) == len(set(accepted))  # duplicated: 0
+
+
 async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_path):
     with replicated(tmp_path / "redis", replicas=2) as (master, _), \
             sentinels(tmp_path / "sentinels", tcp_port(master)) as ports:
@@ -81,11 +92,7 @@ async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_p
             with redis.Redis(port=ports[0], decode_responses=True) as sentinel:
                 host, port = sentinel.sentinel_get_master_addr_by_name(SERVICE)
             assert port != tcp_port(master)  # a replica was promoted
-            events = await journal_events(f"redis://{host}:{port}/0", auction_id)
-            accepted = [e["bid_id"] for e in events if e["type"] == "bid_accepted"]
-            acked = [bid_id for b in bidders for bid_id in b.acked]
-            assert sorted(set(accepted) & set(acked)) == sorted(acked)  # lost: 0
-            assert len(accepted) == len(set(accepted))  # duplicated: 0
+            await assert_journaled_once(f"redis://{host}:{port}/0", auction_id, bidders)
             for bidder in bidders:
                 await bidder.client.close()
         finally:
