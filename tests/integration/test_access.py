@@ -15,8 +15,6 @@ from bidserver.auth import mint_token
 from .conftest import BUYER, ON_BOTH_BACKENDS, SUPPLIERS, auction_config, create_auction
 from .harness import JWT_KEY, Api, LiveClient, token, wait_until
 
-pytestmark = ON_BOTH_BACKENDS
-
 S1, S2, S3 = SUPPLIERS
 
 
@@ -171,6 +169,7 @@ async def test_suppliers_cannot_act_as_buyers_or_bid_uninvited(server):
     await client.close()
 
 
+@ON_BOTH_BACKENDS
 async def test_duplicate_bid_id_makes_one_bid(server):
     buyer_api, auction_id = await create_auction(server, auction_config(), suppliers={S1: "Alpha"})
     assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
@@ -190,6 +189,7 @@ async def test_duplicate_bid_id_makes_one_bid(server):
     await client.close()
 
 
+@ON_BOTH_BACKENDS
 async def test_buyer_bids_on_behalf_and_voids(server):
     buyer_api, auction_id = await create_auction(server, auction_config())
     assert (await buyer_api.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
