@@ -53,7 +53,9 @@ QUALITY = {"eval-dora": {S_A: 40, S_B: 90}, "eval-emil": {S_A: 50, S_B: 100}}
 
 STAGES = ("published", "bids", "closed", "one_share", "opened", "standstill")
 SLACK_MS = 6000  # before a deadline, for a kill and restart (~0.4 s; seconds on a loaded 2-core VM)
-ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 2000, 2200, 3000, 3000
+# The enquiries hold a dozen calls from the creation to the last question: seconds on a loaded
+# 2-core VM.
+ENQUIRY_MS, BIDDING_MS, OPENING_GAP_MS, STANDSTILL_MS = 4000, 2200, 3000, 3000
 PHASE_TIMEOUT = 10.0
 HEAD_TIMEOUT = 4.0  # a phase change's head comes at once; other writes' within 10 s
 
