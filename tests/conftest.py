@@ -47,6 +47,18 @@ def waitaof_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
         yield server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run on the shared test cluster (``on_shared_cluster``), so that a run
+    can leave them out: the lowest-releases run does (``.ci/lowest``)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        # the fixture, or a backend parameter that fetches it (journal, journal_url, redis_url)
+        if "shared_cluster" in getattr(item, "fixturenames", ()) or any(
+                isinstance(p, str) and p in ("cluster", "redis-cluster") for p in params):
+            item.add_marker(pytest.mark.on_shared_cluster)
+
+
 @pytest.fixture(scope="session")
 def shared_cluster(tmp_path_factory: pytest.TempPathFactory):
     """A real Redis Cluster, 3 masters with a replica each, for this test process: starting one
