@@ -272,7 +272,7 @@ async def test_a_scheduled_start_that_passed_while_down_opens_on_time_after_rest
     """The opening is a timer too: missed while down, it happens at the restart, and the lots'
     ends count from the scheduled start (the downtime does not lengthen the auction)."""
     start_at = now_ms() + 800
-    config = auction_config(start_at=start_at, duration_ms=3500)
+    config = auction_config(start_at=start_at, duration_ms=6000)  # a restart: seconds when loaded
     buyer_api, auction_id = await create_auction(server, config)
     view = (await buyer_api.call("GET", f"/api/auctions/{auction_id}")).json()["view"]
     assert view["phase"] == "draft"
@@ -282,7 +282,7 @@ async def test_a_scheduled_start_that_passed_while_down_opens_on_time_after_rest
     await wait_clock_past(start_at + 500)
     restart_at = now_ms()
     server.start()
-    end_at = start_at + 3500
+    end_at = start_at + 6000
     assert now_ms() < end_at - 500, "restart too slow for this test's timing"
 
     async def opened() -> dict | None:
