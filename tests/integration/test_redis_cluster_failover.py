@@ -17,9 +17,11 @@ from bidserver.store.keyspace import KeySpace
 
 from ..store.cluster_servers import redis_cluster
 from ..store.test_cluster_journal import _promoted
-from .conftest import auction_config, create_auction
+from .conftest import create_auction
 from .harness import JOURNAL_PREFIX, LiveClient, ServerProcess, token
-from .test_sentinel_failover import ResendingBidder, assert_journaled_once
+from .test_sentinel_failover import (
+    UNLIMITED_RATE, ResendingBidder, assert_journaled_once, long_bidding,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +33,12 @@ async def test_kill_9_of_a_master_under_100_bidders_loses_no_acknowledged_bid(tm
     with redis_cluster(tmp_path / "redis") as cluster:
         server = ServerProcess(
             cluster.url, tmp_path / "server", single_machine=False,
-            env={"BIDSERVER_RATE_LIMIT_PER_S": "100000", "BIDSERVER_RATE_LIMIT_BURST": "100000"},
+            env=UNLIMITED_RATE,
         )
         server.start()
         try:
             assert server.metrics().value("bidserver_journal_replicas") == 1
-            config = auction_config(duration_ms=600_000, decrement={"kind": "amount", "value": 1},
-                                    lots=[{"lot_id": "L1", "title": "Salt", "ceiling": 1_000_000}])
+            config = long_bidding()
             auctions: dict[str, list[ResendingBidder]] = {}
             for n in range(AUCTIONS):
                 suppliers = {f"sup-{n}-{i}": f"Supplier {n}.{i}" for i in range(PER_AUCTION)}

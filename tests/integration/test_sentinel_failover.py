@@ -20,6 +20,16 @@ from .test_cluster import bid_until_answered
 
 pytestmark = pytest.mark.slow
 
+# Each bidder stands for many suppliers' traffic: the per-socket limit would measure the limiter.
+UNLIMITED_RATE = {"BIDSERVER_RATE_LIMIT_PER_S": "100000", "BIDSERVER_RATE_LIMIT_BURST": "100000"}
+
+
+def long_bidding() -> dict:
+    """An auction open long enough for a failover, bid down one unit at a time."""
+    return auction_config(duration_ms=600_000, decrement={"kind": "amount", "value": 1},
+                          lots=[{"lot_id": "L1", "title": "Salt", "ceiling": 1_000_000}])
+
+
 AFTER_THE_KILL = 20  # bids each supplier gets acknowledged after the kill
 
 
@@ -64,13 +74,12 @@ async def test_a_killed_master_is_replaced_under_bidding_without_a_restart(tmp_p
             sentinels(tmp_path / "sentinels", tcp_port(master)) as ports:
         server = ServerProcess(
             sentinel_url(ports), tmp_path / "server", single_machine=False,
-            env={"BIDSERVER_RATE_LIMIT_PER_S": "100000", "BIDSERVER_RATE_LIMIT_BURST": "100000"},
+            env=UNLIMITED_RATE,
         )
         server.start()
         try:
             assert server.metrics().value("bidserver_journal_replicas") == 1
-            config = auction_config(duration_ms=600_000, decrement={"kind": "amount", "value": 1},
-                                    lots=[{"lot_id": "L1", "title": "Salt", "ceiling": 1_000_000}])
+            config = long_bidding()
             buyer, auction_id = await create_auction(server, config)
             assert (await buyer.call("POST", f"/api/auctions/{auction_id}/start")).status_code == 200
             bidders = [
