@@ -123,7 +123,8 @@ async def test_the_consumer_follows_every_shard_of_a_cluster_and_survives_a_fail
 
             dead = cluster.master_of_key(keys.shard_key(0, "awards"))
             cluster.kill(dead)
-            cluster.wait_ok()
+            await asyncio.to_thread(cluster.wait_promoted, dead)  # every node says ok until then
+            await asyncio.to_thread(cluster.wait_ok)
             assert cluster.master_of_key(keys.shard_key(0, "awards")) != dead
             second = await _award_in_every_shard(cluster.url, keys, "b")
             await _until(lambda: _all_signed(r, second), "every shard's award signed again")

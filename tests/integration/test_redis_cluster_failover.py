@@ -16,7 +16,6 @@ import pytest
 from bidserver.store.keyspace import KeySpace
 
 from ..store.cluster_servers import redis_cluster
-from ..store.test_cluster_journal import _promoted
 from .conftest import create_auction
 from .harness import JOURNAL_PREFIX, LiveClient, ServerProcess, token
 from .test_sentinel_failover import (
@@ -59,7 +58,7 @@ async def test_kill_9_of_a_master_under_100_bidders_loses_no_acknowledged_bid(tm
             hit = [a for a in auctions if cluster.master_of_key(keys.stream(a)) == victim]
             cluster.kill(victim)
             killed = time.monotonic()
-            while not await asyncio.to_thread(_promoted, cluster, victim):
+            while not await asyncio.to_thread(cluster.promoted, victim):
                 assert time.monotonic() - killed < 30, "no replica was promoted"
                 await asyncio.sleep(0.05)  # polling a condition, with a deadline
             promoted = time.monotonic()

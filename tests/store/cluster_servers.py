@@ -34,6 +34,7 @@ class Cluster:
     """The nodes of a test cluster, by client port; ``url`` is what ``--redis-url`` takes."""
 
     nodes: dict[int, EmbeddedRedis] = field(default_factory=dict)
+    master_count: int = 3
 
     @property
     def url(self) -> str:
@@ -58,6 +59,19 @@ class Cluster:
 
     def masters(self) -> list[int]:
         return sorted(p for p, role in self.roles().items() if role == "master")
+
+    def promoted(self, victim: int) -> bool:
+        """Whether a replica has taken the place of the master ``victim`` (killed or stopped):
+        the running nodes count as many masters as before, and ``victim`` is none of them."""
+        masters = self.masters()
+        return victim not in masters and len(masters) == self.master_count
+
+    def wait_promoted(self, victim: int, timeout_s: float = 30.0) -> None:
+        """Until ``promoted(victim)``: right after a kill every node may still say ``ok``."""
+        deadline = time.monotonic() + timeout_s
+        while not self.promoted(victim):
+            assert time.monotonic() < deadline, f"no replica took {victim}'s place: {self.roles()}"
+            time.sleep(0.05)  # polling a condition, with a deadline
 
     def master_of_key(self, key: str) -> int:
         """The port of the master that serves ``key``'s slot now (as the first master asked
@@ -146,7 +160,7 @@ def _node(home: Path) -> tuple[EmbeddedRedis, int]:
 @contextmanager
 def redis_cluster(data_dir: Path, *, masters: int = 3, replicas: int = 1) -> Iterator[Cluster]:
     """A cluster of ``masters`` x (1 + ``replicas``) nodes, yielded once it is ok."""
-    cluster = Cluster()
+    cluster = Cluster(master_count=masters)
     try:
         for i in range(masters * (1 + replicas)):
             server, port = _node(data_dir / f"node{i}")

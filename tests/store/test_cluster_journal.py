@@ -147,11 +147,6 @@ class Writer:
             seq += 1
 
 
-def _promoted(cluster: Cluster, victim: int) -> bool:
-    masters = cluster.masters()
-    return victim not in masters and len(masters) == 3
-
-
 async def _under_a_fault(cluster: Cluster, fault: str, *, restart_after_promotion: bool) -> str:
     journal = RedisJournal(cluster.url, replicas=1, socket_timeout=1.5, waitaof_timeout_ms=500)
     await journal.connect()
@@ -173,7 +168,7 @@ async def _under_a_fault(cluster: Cluster, fault: str, *, restart_after_promotio
     promoted_at = None
     try:
         if fault != "pause":
-            while not await asyncio.to_thread(_promoted, cluster, victim):
+            while not await asyncio.to_thread(cluster.promoted, victim):
                 assert time.monotonic() - faulted < 30, "no replica was promoted"
                 await asyncio.sleep(0.05)  # polling a condition, with a deadline
             promoted_at = time.monotonic()
