@@ -47,14 +47,14 @@ TOKENS = {
 # be refused with 422 by a rule JSON Schema cannot state (a reserve at most the ceiling, unique
 # lot ids, a reason required when the award is not the lowest bid, an extension of 0 ms): that
 # is what the document says 422 is for. Everything JSON Schema can state, decoding enforces.
-_POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+EXPECTED_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 
 
 # A cursor is opaque, the previous page's `next_cursor`: one made up is refused (400), whatever
 # its characters.
 _MADE_UP_CURSOR = [{
     "include-operation-id": listing,
-    "checks": {"positive_data_acceptance": {"expected-statuses": [*_POSITIVE, "400"]}},
+    "checks": {"positive_data_acceptance": {"expected-statuses": [*EXPECTED_STATUSES, "400"]}},
 } for listing in ("list_auctions", "list_suppliers")]
 # The "decimal" format msgspec gives Decimal fields (a lot's quantity): decimal text.
 schemathesis.openapi.format(
@@ -65,7 +65,7 @@ schemathesis.openapi.format(
 def _schema(role: str):
     config = schemathesis.Config.from_dict({
         "auth": {"openapi": {"bearer": {"bearer": TOKENS[role]}}},
-        "checks": {"positive_data_acceptance": {"expected-statuses": _POSITIVE}},
+        "checks": {"positive_data_acceptance": {"expected-statuses": EXPECTED_STATUSES}},
         "operations": _MADE_UP_CURSOR,
     })
     return schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
@@ -115,30 +115,4 @@ def test_the_api_does_what_its_document_says(case, auction, tender):
         case.headers = {k: v for k, v in case.headers.items() if k.lower() != "host"}
     if "lot_id" in (case.path_parameters or {}):
         case.path_parameters["lot_id"] = "L1"
-    case.call_and_validate()
-
-
-# A server on its generated key, in a data dir removed at exit: development sign-in is on, and
-# its operations are in the document. (schemathesis.pytest.from_fixture would take tmp_path's,
-# but fails on this pytest.)
-_DEV_DATA = tempfile.TemporaryDirectory(prefix="bidserver-schemathesis-")
-signing_in = schemathesis.openapi.from_asgi(
-    "/openapi.json",
-    build_app(
-        Settings(data_dir=Path(_DEV_DATA.name), redis_url="memory://",
-                 allowed_hosts=("testserver",), rate_limit_per_s=1000, rate_limit_burst=1000),
-        journal=MemoryJournal(),
-    ),
-    config=schemathesis.Config.from_dict(
-        {"checks": {"positive_data_acceptance": {"expected-statuses": _POSITIVE}}}
-    ),
-).include(path_regex="^/api/(session|dev/)")
-
-
-@signing_in.parametrize()
-@settings(
-    max_examples=20, derandomize=True, deadline=None,
-    suppress_health_check=list(HealthCheck), database=None,
-)
-def test_signing_in_does_what_its_document_says(case):
     case.call_and_validate()
