@@ -3,8 +3,8 @@ API and the live room: publication, a question and its anonymised answer, three 
 revised, one withdrawn), a late bid refused, the opening by 2 of 3 officers, a MEAT evaluation by
 two evaluators, the award, a complaint during the standstill, the hand-off to the awards stream.
 
-Then the same with the server killed (-9) at each stage and restarted on the same Redis and data
-directory: every acknowledged step is still there, nothing opens early (one share presented before
+Then the same with the server killed (-9) after every stage (in two runs, three stages each) and
+restarted on the same Redis and data directory: every acknowledged step is still there, nothing opens early (one share presented before
 the crash does not open it after: the server kept it in memory only, and its officer presents it
 again), and the run completes. A stage with a time ahead (the end of
 the enquiries, the deadline, the opening time, the standstill's end) is killed twice: restarted at
