@@ -221,6 +221,10 @@ class Presence:
                 try:
                     if pubsub is None:
                         pubsub = await shared.subscribe()
+                        # Changes made while nobody here listened (before the first subscription,
+                        # or between a failure and this one) were announced to nobody: read
+                        # every watched auction once, not at the next heartbeat.
+                        self._read_soon(list(self._watchers))
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 except asyncio.CancelledError:
                     raise

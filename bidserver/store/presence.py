@@ -39,6 +39,8 @@ from redis.asyncio.cluster import RedisCluster
 from .connect import redis_client
 from .keyspace import KeySpace
 
+SUBSCRIBE_TIMEOUT_S = 5.0
+
 # KEYS: presence hashes. ARGV: 1 node, 2 now ms, 3 ttl ms, 4 channel, 5 message ("" publishes
 # nothing), then per change 4 values: the index of its key in KEYS, the supplier, "1" (it has a
 # socket on this node) or "0" (its last one here closed), and the time it closed (ms).
@@ -153,6 +155,13 @@ class RedisPresence:
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(self.channel)
+            # Subscribed once the node says so: what the caller reads after this return, no
+            # nudge after it can be missed.
+            deadline = asyncio.get_running_loop().time() + SUBSCRIBE_TIMEOUT_S
+            while (message := await pubsub.get_message(timeout=0.5)) is None \
+                    or message["type"] != "subscribe":
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"no confirmation of SUBSCRIBE {self.channel}")
         except BaseException:
             await pubsub.aclose()
             raise

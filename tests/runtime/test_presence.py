@@ -176,11 +176,8 @@ async def test_the_keys_and_the_nudges_on_one_redis_and_on_a_cluster(request, wh
     url = request.getfixturevalue(where).url
     presence, listener = store(url, "n1"), store(url, "n2")
     ids = [f"a{i}" for i in range(40)]
-    pubsub = await listener.subscribe()
+    pubsub = await listener.subscribe()  # it returns once the node confirmed the subscription
     try:
-        async with asyncio.timeout(5):  # the subscription confirmed before anything is sent
-            while (await pubsub.get_message(timeout=1.0) or {}).get("type") != "subscribe":
-                pass
         now = wall.now_ms()
         await presence.write([(a, "s1", True, 0) for a in ids], now, nudge=True)
         nudged: set[str] = set()
@@ -244,3 +241,35 @@ def subscribers(cluster, channel: str) -> int:
             with cluster.client(port) as client:
                 total += dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
     return total
+
+
+async def test_a_change_announced_while_nobody_listened_is_read_once_subscribed_again(redis_server):
+    """The watcher's subscription is cut (``CLIENT KILL TYPE pubsub``) and a supplier connects
+    before it subscribes again: that nudge went to nobody. Heartbeats a minute apart: only the
+    read the watcher makes on subscribing again shows the supplier online."""
+    keys = KeySpace("t", sharded=False)
+    here, there = (Presence(wall.now_ms, RedisPresence(redis_server.url, node=n, keys=keys,
+                                                       heartbeat_ms=60_000))
+                   for n in ("here", "there"))
+    admin = Redis.from_url(redis_server.url)
+
+    async def listeners() -> int:
+        return dict(await admin.pubsub_numsub("t:presence"))[b"t:presence"]
+
+    here.start()
+    there.start()
+    try:
+        there.watch("a1", lambda: None)
+        async with asyncio.timeout(5):  # each process listens
+            while await listeners() != 2:
+                await asyncio.sleep(0.01)
+        await admin.client_kill_filter(_type="pubsub")
+        async with asyncio.timeout(5):
+            while await listeners() != 0:
+                await asyncio.sleep(0.01)
+        here.opened("a1", "s1")  # its nudge goes out while nobody listens (a 0.5 s back-off)
+        await wait_for(lambda: there.seen("a1") == {"s1": Seen(True, None)})
+    finally:
+        await here.close()
+        await there.close()
+        await admin.aclose()
