@@ -155,8 +155,8 @@ class RedisPresence:
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(self.channel)
-            # Subscribed once the node says so: what the caller reads after this return, no
-            # nudge after it can be missed.
+            # Returned once the node confirmed it: any change after the caller's next read is
+            # announced to this subscriber.
             deadline = asyncio.get_running_loop().time() + SUBSCRIBE_TIMEOUT_S
             while (message := await pubsub.get_message(timeout=0.5)) is None \
                     or message["type"] != "subscribe":

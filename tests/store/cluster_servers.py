@@ -62,9 +62,23 @@ class Cluster:
 
     def promoted(self, victim: int) -> bool:
         """Whether a replica has taken the place of the master ``victim`` (killed or stopped):
-        the running nodes count as many masters as before, and ``victim`` is none of them."""
+        the running nodes count as many masters as before, ``victim`` is none of them, and every
+        running node has heard (a client that reads the slots from a node that has not would
+        still be sent to ``victim``)."""
         masters = self.masters()
-        return victim not in masters and len(masters) == self.master_count
+        if victim in masters or len(masters) != self.master_count:
+            return False
+        for port, node in self.nodes.items():
+            if port == victim or not node.running:
+                continue
+            with self.client(port) as c:
+                try:
+                    ranges = c.execute_command("CLUSTER", "SLOTS")
+                except redis.RedisError:
+                    return False
+            if any(int(owner[1]) == victim for _start, _end, owner, *_ in ranges):
+                return False
+        return True
 
     def wait_promoted(self, victim: int, timeout_s: float = 30.0) -> None:
         """Until ``promoted(victim)``: right after a kill every node may still say ``ok``."""
