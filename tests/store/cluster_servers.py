@@ -71,12 +71,10 @@ class Cluster:
         for port, node in self.nodes.items():
             if port == victim or not node.running:
                 continue
-            with self.client(port) as c:
-                try:
-                    ranges = c.execute_command("CLUSTER", "SLOTS")
-                except redis.RedisError:
+            try:
+                if any(owner == victim for _start, _end, owner in self._slot_owners(port)):
                     return False
-            if any(int(owner[1]) == victim for _start, _end, owner, *_ in ranges):
+            except redis.RedisError:
                 return False
         return True
 
@@ -91,12 +89,16 @@ class Cluster:
         """The port of the master that serves ``key``'s slot now (as the first master asked
         sees it)."""
         slot = redis.cluster.key_slot(key.encode())
-        with self.client(self.masters()[0]) as c:
-            ranges = c.execute_command("CLUSTER", "SLOTS")
-        for start, end, owner, *_ in ranges:
+        for start, end, owner in self._slot_owners(self.masters()[0]):
             if start <= slot <= end:
-                return int(owner[1])
+                return owner
         raise AssertionError(f"no master serves slot {slot}")
+
+    def _slot_owners(self, port: int) -> list[tuple[int, int, int]]:
+        """``(first slot, last slot, master's port)`` as the node on ``port`` sees them."""
+        with self.client(port) as c:
+            ranges = c.execute_command("CLUSTER", "SLOTS")
+        return [(start, end, int(owner[1])) for start, end, owner, *_ in ranges]
 
     def wait_ok(self, timeout_s: float = 20.0) -> None:
         """Until every running node says ``cluster_state:ok`` and knows as many masters as
